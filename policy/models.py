@@ -1,0 +1,436 @@
+"""Domain models shared by every package.
+
+Money is always a Decimal with a currency; times are timezone-aware UTC. Vendor field
+names never appear here: integrations map vendor JSON into these types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def utc(value: datetime) -> datetime:
+    """Refuse naive datetimes; normalise aware ones to UTC."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must be timezone-aware")
+    return value.astimezone(timezone.utc)
+
+
+class CurrencyMismatch(ValueError):
+    pass
+
+
+class Money(Frozen):
+    amount: Decimal
+    currency: str = Field(min_length=3, max_length=3)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, v: Any) -> Any:
+        if isinstance(v, float):
+            raise ValueError("money amounts must not be floats; pass a str or Decimal")
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        if not v.isalpha():
+            raise ValueError(f"not a currency code: {v!r}")
+        return v.upper()
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str) -> Money:
+        return cls(amount=Decimal(str(amount)), currency=currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(amount=Decimal("0"), currency=currency)
+
+    def _check(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"{self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._check(other)
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._check(other)
+        return Money(amount=self.amount - other.amount, currency=self.currency)
+
+    def __mul__(self, qty: int) -> Money:
+        return Money(amount=self.amount * qty, currency=self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount >= other.amount
+
+    def quantized(self) -> Decimal:
+        return self.amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def format(self) -> str:
+        """Human form: "$149.00", or "149.00 SEK" where there is no symbol we trust."""
+        q = self.quantized()
+        symbol = _CURRENCY_SYMBOLS.get(self.currency)
+        sign = "-" if q < 0 else ""
+        body = f"{abs(q):,.2f}"
+        return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {self.currency}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def total(values: list[Money] | tuple[Money, ...], currency: str) -> Money:
+    out = Money.zero(currency)
+    for v in values:
+        out = out + v
+    return out
+
+
+# --- what the store systems tell us -----------------------------------------------------
+
+
+class RiskLevel(StrEnum):
+    NONE = "NONE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class PaymentRisk(Frozen):
+    """A payment risk assessment: Shopify's order risk now, Stripe Radar later."""
+
+    source: str  # "shopify", "stripe"
+    level: RiskLevel
+    score: int | None = None  # 0-100 where the source gives one
+    facts: tuple[str, ...] = ()
+
+
+class DeliveryStatus(StrEnum):
+    UNFULFILLED = "UNFULFILLED"
+    IN_TRANSIT = "IN_TRANSIT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+
+class Shipment(Frozen):
+    id: str
+    status: DeliveryStatus
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    estimated_delivery_at: datetime | None = None
+    source: str = "shopify"
+
+
+class SupportTicket(Frozen):
+    """Slot for Gorgias (later)."""
+
+    id: str
+    subject: str
+    status: str
+    url: str | None = None
+    created_at: datetime | None = None
+    source: str = "gorgias"
+
+
+class LineItem(Frozen):
+    id: str
+    title: str
+    sku: str | None = None
+    variant_title: str | None = None
+    quantity: int
+    unit_price: Money  # what the customer paid per unit, after discounts
+    product_tags: tuple[str, ...] = ()
+
+
+class Refund(Frozen):
+    id: str
+    order_id: str
+    created_at: datetime
+    amount: Money
+    note: str | None = None
+
+
+class Dispute(Frozen):
+    id: str
+    order_id: str | None
+    status: str  # e.g. NEEDS_RESPONSE, UNDER_REVIEW, WON, LOST
+    reason: str | None = None
+    amount: Money
+    initiated_at: datetime
+    evidence_due_by: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.upper() not in {"WON", "LOST", "ACCEPTED", "CHARGE_REFUNDED"}
+
+
+class Order(Frozen):
+    id: str  # gid://shopify/Order/...
+    name: str  # "#1001"
+    created_at: datetime
+    currency: str
+    total: Money  # current total price
+    received: Money  # net payment captured
+    refunded: Money
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    customer_id: str | None = None
+    email: str | None = None
+    tags: tuple[str, ...] = ()
+    line_items: tuple[LineItem, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    risk: PaymentRisk | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def number(self) -> str:
+        return self.name.lstrip("#")
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        dates = [s.delivered_at for s in self.shipments if s.delivered_at]
+        return max(dates) if dates else None
+
+    @property
+    def fulfilled_at(self) -> datetime | None:
+        dates = [s.shipped_at for s in self.shipments if s.shipped_at]
+        return max(dates) if dates else None
+
+
+class Customer(Frozen):
+    id: str
+    display_name: str
+    email: str | None = None
+    tags: tuple[str, ...] = ()
+    orders_count: int = 0
+    lifetime_spend: Money
+    created_at: datetime | None = None
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    OPEN = "OPEN"
+    DECLINED = "DECLINED"
+    CLOSED = "CLOSED"
+    CANCELED = "CANCELED"
+
+
+class ReturnLineItem(Frozen):
+    id: str
+    line_item_id: str
+    title: str
+    sku: str | None = None
+    quantity: int
+    unit_price: Money
+    reason: str  # Shopify ReturnReason, e.g. SIZE_TOO_SMALL, DEFECTIVE, OTHER
+    reason_note: str | None = None  # customer-supplied: escape before rendering
+    customer_note: str | None = None  # customer-supplied: escape before rendering
+    product_tags: tuple[str, ...] = ()
+
+    @property
+    def amount(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+class ReturnRequest(Frozen):
+    id: str  # gid://shopify/Return/...
+    name: str | None = None  # "#1001-R1"
+    order_id: str
+    status: ReturnStatus
+    requested_at: datetime
+    line_items: tuple[ReturnLineItem, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.line_items[0].unit_price.currency
+
+    @property
+    def amount(self) -> Money:
+        return total([li.amount for li in self.line_items], self.currency)
+
+
+class PastReturn(Frozen):
+    return_id: str
+    order_id: str
+    requested_at: datetime
+    amount: Money
+    status: ReturnStatus
+
+
+class CustomerHistory(Frozen):
+    """What the customer did before this case, over the look-back period."""
+
+    since: datetime
+    orders_count: int  # orders placed since `since`
+    returns: tuple[PastReturn, ...] = ()  # returns requested since `since` (excluding this one)
+    first_order_at: datetime | None = None
+
+
+# --- events: what happened, as the pipeline sees it --------------------------------------
+
+
+class EventKind(StrEnum):
+    RETURN_REQUESTED = "return_requested"
+    RETURN_APPROVED = "return_approved"
+    RETURN_DECLINED = "return_declined"
+    REFUND_CREATED = "refund_created"
+    ORDER_CREATED = "order_created"
+    DISPUTE_CREATED = "dispute_created"
+
+
+class DomainEvent(Frozen):
+    """A thing that happened in a store system; carries ids, the source is authoritative."""
+
+    source: str  # "shopify", "sample"
+    kind: EventKind
+    resource_id: str  # the return / order / refund / dispute id (gid form)
+    order_id: str | None = None
+    occurred_at: datetime | None = None
+    # Fields known only from the delivery itself (e.g. decline reason, dispute amount).
+    detail: dict[str, str] = Field(default_factory=dict)
+
+
+# --- cases --------------------------------------------------------------------------------
+
+
+class CaseKind(StrEnum):
+    RETURN_REQUEST = "return_request"
+    HIGH_VALUE_REFUND = "high_value_refund"
+    DISPUTE = "dispute"
+    ORDER_REVIEW = "order_review"  # VIP / high-value / risky new order
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    DENIED = "denied"
+    ESCALATED = "escalated"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    CLOSED = "closed"  # resolved outside returnsbot (e.g. approved in Shopify admin)
+
+
+class CaseContext(Frozen):
+    """Everything a person (and the policy) needs to decide. Snapshotted with the case."""
+
+    kind: CaseKind
+    now: datetime
+    order: Order
+    customer: Customer | None = None
+    history: CustomerHistory | None = None
+    return_request: ReturnRequest | None = None
+    refund: Refund | None = None
+    dispute: Dispute | None = None
+    # Slots that later integrations fill (Stripe, ShipStation, Gorgias).
+    payments: tuple[PaymentRisk, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    tickets: tuple[SupportTicket, ...] = ()
+    open_disputes: tuple[Dispute, ...] = ()
+    # Other return requests already filed against this order (repeat claims).
+    prior_returns_on_order: tuple[PastReturn, ...] = ()
+
+    @property
+    def amount(self) -> Money:
+        """The money the decision is about."""
+        if self.return_request is not None:
+            return self.return_request.amount
+        if self.refund is not None:
+            return self.refund.amount
+        if self.dispute is not None:
+            return self.dispute.amount
+        return self.order.total
+
+
+class SignalCode(StrEnum):
+    OUTSIDE_WINDOW = "outside_window"
+    HIGH_VALUE = "high_value"
+    FINAL_SALE = "final_sale"
+    SERIAL_RETURNER = "serial_returner"
+    VIP_CUSTOMER = "vip_customer"
+    HIGH_PAYMENT_RISK = "high_payment_risk"
+    OPEN_DISPUTE = "open_dispute"
+    NOT_DELIVERED = "not_delivered"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    REPEAT_CLAIM = "repeat_claim"
+
+
+class Signal(Frozen):
+    code: SignalCode
+    weight: int  # contribution to the risk score; negative lowers risk (VIP)
+    explanation: str  # one line, for a person
+    evidence: dict[str, str] = Field(default_factory=dict)
+
+
+class Action(StrEnum):
+    REFUND = "refund"
+    STORE_CREDIT = "store_credit"
+    EXCHANGE = "exchange"
+    DENY = "deny"
+    ESCALATE = "escalate"
+    ACCEPT = "accept"  # no store side effect: acknowledge an order/refund/dispute review
+
+    @property
+    def label(self) -> str:
+        return {
+            Action.REFUND: "refund",
+            Action.STORE_CREDIT: "store credit",
+            Action.EXCHANGE: "exchange",
+            Action.DENY: "deny",
+            Action.ESCALATE: "escalate",
+            Action.ACCEPT: "acknowledge",
+        }[self]
+
+
+class Tier(Frozen):
+    index: int  # 0-based position in approval_tiers
+    up_to: Decimal | None  # None: above every configured limit (last tier)
+    approvers: tuple[str, ...]
+
+
+class Recommendation(Frozen):
+    action: Action
+    risk_score: int = Field(ge=0, le=100)
+    amount: Money
+    reasons: tuple[str, ...]
+    conflicts: tuple[str, ...] = ()  # "outside window, but VIP … → store credit"
+    tier: Tier
+    auto_approve: bool = False
+    channel: str | None = None  # owner channel from policy routing
+
+
+class Assessment(Frozen):
+    """Detection + recommendation for one case: what gets stored and rendered."""
+
+    kind: CaseKind
+    signals: tuple[Signal, ...]
+    recommendation: Recommendation

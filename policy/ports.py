@@ -1,0 +1,106 @@
+"""Interfaces the application needs from a store system (Shopify, or the bundled sample).
+
+Defined here, beside the domain, so that integrations implement them and bot/ depends on
+them without either importing the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from policy.models import (
+    Customer,
+    CustomerHistory,
+    Dispute,
+    DomainEvent,
+    Money,
+    Order,
+    Refund,
+    ReturnRequest,
+)
+
+
+class NotFound(LookupError):
+    """The store system has no such object (unknown order, return, customer)."""
+
+
+class IntegrationError(RuntimeError):
+    """A store system failed or refused; `retryable` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True, system: str = "") -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.system = system
+
+
+@dataclass(frozen=True)
+class PollPage:
+    """One poll: the events found and the cursor to store for next time."""
+
+    events: list[DomainEvent]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a mutation did, for the audit log and the card."""
+
+    ok: bool
+    summary: str  # "refund $149.00 issued"
+    external_id: str | None = None  # refund id, etc.
+
+
+class StoreSource(Protocol):
+    """Read side: authoritative objects for context assembly, and catch-up polling."""
+
+    name: str
+
+    def get_return(self, return_id: str) -> ReturnRequest: ...
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def get_customer(self, customer_id: str) -> Customer: ...
+
+    def get_customer_history(self, customer_id: str, since: datetime) -> CustomerHistory: ...
+
+    def get_order_returns(self, order_id: str) -> list[ReturnRequest]: ...
+
+    def get_dispute(self, dispute_id: str) -> Dispute: ...
+
+    def get_refund(self, refund_id: str) -> Refund: ...
+
+    def order_disputes(self, order_id: str) -> list[Dispute]: ...
+
+    def find_orders(self, query: str, limit: int = 5) -> list[Order]:
+        """Order lookup by number ("1001"/"#1001"), email or gid."""
+        ...
+
+    def poll_requested_returns(self, cursor: str | None) -> PollPage: ...
+
+    def poll_new_orders(self, cursor: str | None) -> PollPage: ...
+
+
+class StoreActions(Protocol):
+    """Write side: what an approved decision does. Each call carries an idempotency key."""
+
+    def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult: ...
+
+    def decline_return(
+        self,
+        return_id: str,
+        *,
+        reason: str,
+        note: str | None,
+        notify_customer: bool,
+        idempotency_key: str,
+    ) -> ActionResult: ...
+
+    def refund_return(
+        self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
+    ) -> ActionResult: ...
+
+    def issue_store_credit(
+        self, customer_id: str, *, amount: Money, idempotency_key: str
+    ) -> ActionResult: ...
