@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     shopify_api_version: str = DEFAULT_SHOPIFY_API_VERSION
     shopify_api_url: AnyHttpUrl | None = None  # base-URL override; default https://{shop}
 
-    returnsbot_policy: Path | None = None  # the policy file; default: the bundled example
+    returnsbot_policy: Path | None = None  # the policy file; default: the built-in defaults
+    returnsbot_poll_interval: int = 300  # seconds between catch-up polls in `serve`
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

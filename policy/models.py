@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# ISO 4217 minor units where they are not 2 (storage keeps integer minor units).
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
@@ -88,15 +90,31 @@ class Money(Frozen):
         self._check(other)
         return self.amount >= other.amount
 
+    @property
+    def exponent(self) -> int:
+        return _MINOR_UNITS.get(self.currency, 2)
+
+    def to_minor(self) -> int:
+        """Integer minor units (cents); refuses amounts finer than the currency allows."""
+        scaled = self.amount.scaleb(self.exponent)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{self.amount} {self.currency} has more decimals than the currency allows")
+        return int(scaled)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        exp = _MINOR_UNITS.get(currency.upper(), 2)
+        return cls(amount=Decimal(minor).scaleb(-exp), currency=currency)
+
     def quantized(self) -> Decimal:
-        return self.amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return self.amount.quantize(Decimal(1).scaleb(-self.exponent), rounding=ROUND_HALF_UP)
 
     def format(self) -> str:
         """Human form: "$149.00", or "149.00 SEK" where there is no symbol we trust."""
         q = self.quantized()
         symbol = _CURRENCY_SYMBOLS.get(self.currency)
         sign = "-" if q < 0 else ""
-        body = f"{abs(q):,.2f}"
+        body = f"{abs(q):,.{self.exponent}f}"
         return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {self.currency}"
 
     def __str__(self) -> str:

@@ -1,0 +1,93 @@
+"""The `returnsbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+DEMO_DATABASE_URL = "sqlite:///returnsbot-demo.db"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="returnsbot", description="Return exceptions, decided once, in Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade"])
+    serve = sub.add_parser("serve", help="HTTP server (webhooks, health) + workers + pollers")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8080)
+    sub.add_parser("poll", help="run every poller once")
+    demo = sub.add_parser("demo", help="run the pipeline on the bundled sample store (no credentials)")
+    demo.add_argument("--database-url", default=DEMO_DATABASE_URL,
+                      help=f"where the demo stores its cases (default {DEMO_DATABASE_URL})")
+    sub.add_parser("check", help="validate settings and the policy file; try each connection")
+    args = parser.parse_args(argv)
+
+    from bot.logging_setup import configure
+    from bot.settings import SettingsError, load_settings
+    from policy.config import PolicyError
+
+    configure("WARNING" if args.command in ("demo", "check") else None)
+    try:
+        if args.command == "check":
+            from bot.check import run_check
+
+            return run_check(sys.stdout)
+        settings = load_settings(**({"database_url": args.database_url} if args.command == "demo" else {}))
+        return _run(args, settings)
+    except (SettingsError, PolicyError) as exc:
+        print(f"returnsbot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings) -> int:
+    from bot.container import Container
+    from bot.db import upgrade
+
+    if args.command == "db":
+        upgrade(settings.database_url)
+        print("database is at the latest revision")
+        return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+        from integrations.sample.store import SampleStore
+        from bot.clock import utcnow
+
+        upgrade(settings.database_url)
+        now = utcnow()
+        c = Container.build(settings, store=SampleStore.load(now=now))
+        run_demo(c, sys.stdout)
+        return 0
+    c = Container.build(settings)
+    _ensure_schema(c, settings.database_url)
+    if args.command == "poll":
+        failed = False
+        for poller in c.pollers:
+            report = poller.run_once()
+            failed |= report.error is not None
+            print(f"{report.name}: {report.seen} seen, {report.created} new cases" + (f", error: {report.error}" if report.error else ""))
+        c.inbox.drain()
+        return 1 if failed else 0
+    if args.command == "serve":
+        from bot.server import serve_forever
+
+        serve_forever(c, host=args.host, port=args.port)
+        return 0
+    raise AssertionError(args.command)
+
+
+def _ensure_schema(c, url: str) -> None:
+    """SQLite (embedded, one process) migrates itself; PostgreSQL is migrated once per
+    deployment with `returnsbot db upgrade`, so replicas never race each other."""
+    from bot.db import current_revision, head_revision, is_sqlite, upgrade
+    from bot.settings import SettingsError
+
+    if is_sqlite(c.engine):
+        upgrade(url)
+    elif current_revision(c.engine) != head_revision():
+        raise SettingsError("setting DATABASE_URL: the database schema is not current; run `returnsbot db upgrade`")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

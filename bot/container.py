@@ -1,0 +1,129 @@
+"""Composition root: builds adapters and wires them into the use cases, once.
+
+Tests build a Container with fakes (a FakeShopify-backed source, a frozen clock) instead
+of patching; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from bot.clock import Clock, utcnow
+from bot.db import make_engine
+from bot.services.execute import OutboxExecutor
+from bot.services.inbox import WebhookInbox
+from bot.services.ingest import IngestService
+from bot.services.poll import Poller
+from bot.settings import Settings
+from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
+from handlers.http import Headers
+from handlers.webhooks import WebhookSpec
+from policy.config import Policy, load_policy
+from policy.ports import StoreActions, StoreSource
+
+log = logging.getLogger(__name__)
+
+
+def load_policy_for(settings: Settings) -> Policy:
+    return load_policy(settings.returnsbot_policy) if settings.returnsbot_policy else Policy.default()
+
+
+def build_store(settings: Settings, *, clock: Clock = utcnow):
+    """Shopify when SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are set, else the bundled sample."""
+    if settings.shopify_configured:
+        from integrations.shopify.client import ShopifyGraphQL
+        from integrations.shopify.source import ShopifyStore
+
+        client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
+        return ShopifyStore(client, shop_domain=settings.shopify_shop)
+    from integrations.sample.store import SampleStore
+
+    return SampleStore.load(now=clock())
+
+
+def shopify_webhook_spec(settings: Settings) -> WebhookSpec:
+    from integrations.shopify import webhooks as shw
+
+    secret = settings.shopify_api_secret.get_secret_value().encode() if settings.shopify_api_secret else None
+
+    def verify(body: bytes, headers: Headers) -> bool:
+        # No secret configured: nothing can be verified, so nothing is accepted.
+        return secret is not None and shw.verify_hmac(secret, body, headers.get(shw.HMAC_HEADER))
+
+    return WebhookSpec(
+        source="shopify",
+        verify=verify,
+        topic=lambda h: h.get(shw.TOPIC_HEADER),
+        delivery_id=shw.delivery_id,
+        validate=shw.event_from_webhook,
+    )
+
+
+@dataclass
+class Container:
+    settings: Settings
+    policy: Policy
+    engine: Engine
+    store: StoreSource  # also StoreActions
+    clock: Clock = utcnow
+    cases: CaseRepo = field(init=False)
+    outbox: OutboxRepo = field(init=False)
+    receipts: ReceiptRepo = field(init=False)
+    ops: OpsRepo = field(init=False)
+    ingest: IngestService = field(init=False)
+    inbox: WebhookInbox = field(init=False)
+    executor: OutboxExecutor = field(init=False)
+    pollers: list[Poller] = field(init=False)
+
+    def __post_init__(self) -> None:
+        from integrations.shopify.webhooks import event_from_webhook
+
+        self.cases = CaseRepo(self.engine)
+        self.outbox = OutboxRepo(self.engine)
+        self.receipts = ReceiptRepo(self.engine)
+        self.ops = OpsRepo(self.engine)
+        self.ingest = IngestService(
+            cases=self.cases, outbox=self.outbox, source=self.store, policy=self.policy, clock=self.clock
+        )
+        self.inbox = WebhookInbox(
+            receipts=self.receipts,
+            ingest=self.ingest,
+            ops=self.ops,
+            decoders={"shopify": event_from_webhook},
+            clock=self.clock,
+        )
+        self.executor = OutboxExecutor(
+            cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock
+        )
+        name = self.store.name
+        self.pollers = [
+            Poller(name=f"{name}.returns", fetch=self.store.poll_requested_returns, ingest=self.ingest, ops=self.ops, clock=self.clock),
+            Poller(name=f"{name}.orders", fetch=self.store.poll_new_orders, ingest=self.ingest, ops=self.ops, clock=self.clock),
+        ]
+
+    @property
+    def actions(self) -> StoreActions:
+        return self.store  # type: ignore[return-value]
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock = utcnow, store: StoreSource | None = None,
+              policy: Policy | None = None, engine: Engine | None = None) -> Container:
+        return cls(
+            settings=settings,
+            policy=policy or load_policy_for(settings),
+            engine=engine or make_engine(settings.database_url),
+            store=store or build_store(settings, clock=clock),
+            clock=clock,
+        )
+
+    def check_db(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def sqlite_path(self) -> Path | None:
+        db = self.engine.url.database
+        return Path(db) if self.engine.dialect.name == "sqlite" and db else None

@@ -1,0 +1,200 @@
+"""Database tables (SQLAlchemy 2 Core metadata; Alembic migrations mirror it).
+
+Money is stored as integer minor units plus a currency: exact on SQLite and PostgreSQL
+alike, and summable in SQL for digests. Times are timezone-aware UTC (`UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC in and out. SQLite has no time zones, so we normalise on the way in and
+    re-attach UTC on the way out; naive values are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; store aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # natural key: the same event twice is the same case
+    Column("source", String(32), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("order_id", String(255)),
+    Column("order_name", String(64)),
+    Column("customer_id", String(255)),
+    Column("customer_name", String(255)),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("risk_score", Integer, nullable=False),
+    Column("recommended_action", String(16), nullable=False),
+    Column("required_tier", Integer, nullable=False),
+    Column("auto_approved", Boolean, nullable=False, default=False),
+    Column("signal_codes", String(512), nullable=False, default=""),  # comma list, for filters
+    Column("channel", String(32)),
+    Column("slack_channel", String(32)),  # where the card is (next issue)
+    Column("slack_ts", String(32)),
+    Column("snapshot_id", Integer),  # current context + assessment
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("decided_by", String(64)),
+    Column("decided_action", String(16)),
+    UniqueConstraint("source", "external_id", "kind", name="uq_cases_natural_key"),
+)
+Index("ix_cases_status_opened", cases.c.status, cases.c.opened_at)
+Index("ix_cases_opened_at", cases.c.opened_at)
+Index("ix_cases_decided_at", cases.c.decided_at)
+Index("ix_cases_order_id", cases.c.order_id)
+Index("ix_cases_customer_id", cases.c.customer_id)
+
+case_snapshots = Table(
+    "case_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("context", JSON, nullable=False),  # CaseContext, model_dump(mode="json")
+    Column("assessment", JSON, nullable=False),  # Assessment: signals + recommendation
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("snapshot_id", Integer, ForeignKey("case_snapshots.id"), nullable=False),
+    Column("action", String(16), nullable=False),  # approve | deny | escalate | close
+    Column("outcome", String(16)),  # refund | store_credit | exchange | deny | accept …
+    Column("decided_by", String(64), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("followed_recommendation", Boolean, nullable=False),
+    Column("note", Text),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("event", String(64), nullable=False),  # case.opened, case.decided, case.refused …
+    Column("from_status", String(16)),
+    Column("to_status", String(16)),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # order of side effects within a decision
+    Column("operation", String(64), nullable=False),  # approve_return, refund_return …
+    Column("payload", JSON, nullable=False),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending | running | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("result_summary", Text),
+    Column("result_external_id", String(255), index=True),  # e.g. the refund we created
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
+
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # raw JSON as received, processed after the 200
+    Column("status", String(16), nullable=False),  # pending | done | ignored | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime),
+    Column("claimed_until", UtcDateTime),
+    Column("error", Text),
+    UniqueConstraint("source", "delivery_id", name="uq_webhook_receipts_delivery"),
+)
+Index("ix_webhook_receipts_status", webhook_receipts.c.status, webhook_receipts.c.received_at)
+
+poller_cursors = Table(
+    "poller_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("cursor", String(255)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+integration_health = Table(
+    "integration_health",
+    metadata,
+    Column("system", String(64), primary_key=True),  # "shopify.webhooks", "shopify.poller" …
+    Column("last_success_at", UtcDateTime),
+    Column("last_error_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+)
+
+job_leases = Table(
+    "job_leases",
+    metadata,
+    # one holder at a time for periodic jobs, so several replicas don't all poll at once
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+)

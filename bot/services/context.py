@@ -1,0 +1,102 @@
+"""Assemble a case's context from the store system: the event carries ids, the source
+is authoritative (a webhook body is never trusted for amounts or history)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from policy.models import (
+    CaseContext,
+    CaseKind,
+    CustomerHistory,
+    DomainEvent,
+    EventKind,
+    Order,
+    PastReturn,
+    ReturnRequest,
+    ReturnStatus,
+)
+from policy.ports import NotFound, StoreSource
+
+CASE_KIND_FOR_EVENT: dict[EventKind, CaseKind] = {
+    EventKind.RETURN_REQUESTED: CaseKind.RETURN_REQUEST,
+    EventKind.REFUND_CREATED: CaseKind.HIGH_VALUE_REFUND,
+    EventKind.ORDER_CREATED: CaseKind.ORDER_REVIEW,
+    EventKind.DISPUTE_CREATED: CaseKind.DISPUTE,
+}
+
+# Returns that were refused or withdrawn are not claims against the order any more.
+_LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.CLOSED}
+
+
+def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback_days: int) -> CaseContext:
+    kind = CASE_KIND_FOR_EVENT[event.kind]
+    return_request = refund = dispute = None
+    if kind is CaseKind.RETURN_REQUEST:
+        return_request = source.get_return(event.resource_id)
+        order = source.get_order(return_request.order_id)
+    elif kind is CaseKind.HIGH_VALUE_REFUND:
+        refund = source.get_refund(event.resource_id)
+        order = _before_refund(source.get_order(refund.order_id), refund.id, refund.amount)
+    elif kind is CaseKind.DISPUTE:
+        dispute = source.get_dispute(event.resource_id)
+        if dispute.order_id is None:
+            raise NotFound(f"dispute {dispute.id} names no order")
+        order = source.get_order(dispute.order_id)
+    else:
+        order = source.get_order(event.resource_id)
+
+    customer = history = None
+    if order.customer_id:
+        try:
+            customer = source.get_customer(order.customer_id)
+        except NotFound:
+            customer = None  # guest checkout or deleted customer: decide without history
+        else:
+            history = _history_without(
+                source.get_customer_history(customer.id, now - timedelta(days=lookback_days)),
+                return_request.id if return_request else None,
+            )
+
+    prior = ()
+    if return_request is not None:
+        prior = tuple(
+            _as_past(r)
+            for r in source.get_order_returns(order.id)
+            if r.id != return_request.id and r.status in _LIVE_RETURN and r.requested_at <= return_request.requested_at
+        )
+    disputes = tuple(d for d in source.order_disputes(order.id) if d.is_open and (dispute is None or d.id != dispute.id))
+    return CaseContext(
+        kind=kind,
+        now=now,
+        order=order,
+        customer=customer,
+        history=history,
+        return_request=return_request,
+        refund=refund,
+        dispute=dispute,
+        payments=(order.risk,) if order.risk else (),
+        shipments=order.shipments,
+        open_disputes=disputes,
+        prior_returns_on_order=prior,
+    )
+
+
+def _before_refund(order: Order, refund_id: str, amount) -> Order:
+    """A refund webhook arrives after Shopify counted the refund; judge it against what
+    was left to refund before it."""
+    if any(r.id == refund_id for r in order.refunds) and order.refunded >= amount:
+        return order.model_copy(
+            update={"refunded": order.refunded - amount, "refunds": tuple(r for r in order.refunds if r.id != refund_id)}
+        )
+    return order
+
+
+def _history_without(history: CustomerHistory, return_id: str | None) -> CustomerHistory:
+    if return_id is None:
+        return history
+    return history.model_copy(update={"returns": tuple(r for r in history.returns if r.return_id != return_id)})
+
+
+def _as_past(r: ReturnRequest) -> PastReturn:
+    return PastReturn(return_id=r.id, order_id=r.order_id, requested_at=r.requested_at, amount=r.amount, status=r.status)

@@ -1,0 +1,136 @@
+"""Ingest: a domain event becomes (at most) one case, explained and stored.
+
+dedupe by natural key → assemble context from the source → assess (policy) → store the
+case with its snapshot → auto-approve the clean ones through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.clock import Clock
+from bot.services.context import CASE_KIND_FOR_EVENT, assemble
+from bot.services.effects import approval_ops
+from bot.store import CaseRecord, CaseRepo, NewCase, OutboxRepo
+from bot.store.cases import Decision
+from policy.approval import channel_for
+from policy.assess import assess, needs_case
+from policy.config import Policy
+from policy.models import Action, CaseKind, CaseStatus, DomainEvent, EventKind
+from policy.ports import StoreSource
+
+log = logging.getLogger(__name__)
+
+AUTO_APPROVER = "returnsbot:auto-approve"
+EXTERNAL = "returnsbot:external"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"  # the case exists already: nothing done
+    NO_CASE = "no_case"  # nothing to decide (clean order, small refund)
+    CLOSED = "closed"  # decided outside returnsbot (Shopify admin)
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    case: CaseRecord | None = None
+
+
+class IngestService:
+    def __init__(
+        self,
+        *,
+        cases: CaseRepo,
+        outbox: OutboxRepo,
+        source: StoreSource,
+        policy: Policy,
+        clock: Clock,
+        on_case_changed=None,
+    ) -> None:
+        self.cases = cases
+        self.outbox = outbox
+        self.source = source
+        self.policy = policy
+        self.clock = clock
+        # Called with each new or changed case (the Slack card renderer, in the next layer).
+        self.on_case_changed = on_case_changed or (lambda case: None)
+
+    def ingest(self, event: DomainEvent) -> IngestResult:
+        if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
+            return self._decided_elsewhere(event)
+        kind = CASE_KIND_FOR_EVENT.get(event.kind)
+        if kind is None:
+            return IngestResult(Outcome.IGNORED)
+        existing = self.cases.find(event.source, event.resource_id, kind)
+        if existing is not None:
+            return IngestResult(Outcome.DUPLICATE, existing)
+        if kind is CaseKind.HIGH_VALUE_REFUND and self.outbox.created_external_id(event.resource_id):
+            return IngestResult(Outcome.IGNORED)  # our own refund, reported back to us
+
+        now = self.clock()
+        ctx = assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days)
+        assessment = assess(ctx, self.policy)
+        if not needs_case(kind, assessment.signals, assessment.recommendation):
+            return IngestResult(Outcome.NO_CASE)
+        case, created = self.cases.open(
+            NewCase(
+                source=event.source,
+                external_id=event.resource_id,
+                context=ctx,
+                assessment=assessment,
+                channel=channel_for(kind, self.policy),
+                opened_at=now,
+            )
+        )
+        if not created:
+            return IngestResult(Outcome.DUPLICATE, case)
+        log.info(
+            "case.opened case_id=%s kind=%s order=%s action=%s risk=%s",
+            case.id, kind.value, case.order_name, case.recommended_action, case.risk_score,
+        )
+        if assessment.recommendation.auto_approve:
+            case = self._auto_approve(case)
+        self.on_case_changed(case)
+        return IngestResult(Outcome.CREATED, case)
+
+    def _auto_approve(self, case: CaseRecord) -> CaseRecord:
+        outcome = Action(case.recommended_action)
+        result = self.cases.transition(
+            case.id,
+            expected=CaseStatus.OPEN,
+            to=CaseStatus.APPROVED,
+            actor=AUTO_APPROVER,
+            at=self.clock(),
+            event="case.auto_approved",
+            detail={"outcome": outcome.value},
+            decision=Decision(action="approve", outcome=outcome.value, followed_recommendation=True),
+            ops=approval_ops(case, outcome),
+            extra={"auto_approved": True},
+        )
+        log.info("case.auto_approved case_id=%s outcome=%s", case.id, outcome.value)
+        return result.case
+
+    def _decided_elsewhere(self, event: DomainEvent) -> IngestResult:
+        """Approved or declined in Shopify admin: close our open case so nobody acts twice."""
+        case = self.cases.find(event.source, event.resource_id, CaseKind.RETURN_REQUEST)
+        if case is None:
+            return IngestResult(Outcome.IGNORED)
+        verb = "approved" if event.kind is EventKind.RETURN_APPROVED else "declined"
+        result = self.cases.transition(
+            case.id,
+            expected=(CaseStatus.OPEN, CaseStatus.ESCALATED),
+            to=CaseStatus.CLOSED,
+            actor=EXTERNAL,
+            at=self.clock(),
+            event=f"case.{verb}_in_store",
+            detail={k: v for k, v in event.detail.items()},
+        )
+        if not result.ok:
+            return IngestResult(Outcome.DUPLICATE, result.case)  # we decided it, or already closed
+        self.on_case_changed(result.case)
+        return IngestResult(Outcome.CLOSED, result.case)

@@ -1,0 +1,341 @@
+"""Cases, their snapshots, decisions and the audit log.
+
+Every state change is one compare-and-set (`UPDATE … WHERE id=:id AND status=:expected`)
+in the same transaction as its audit row and, for decisions with side effects, its outbox
+rows. Zero rows updated means someone else got there first; the caller is told so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from bot.schema import audit_log, case_snapshots, cases, decisions, outbox
+from bot.store.sql import insert_ignore
+from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
+
+
+@dataclass(frozen=True)
+class NewCase:
+    source: str
+    external_id: str
+    context: CaseContext
+    assessment: Assessment
+    channel: str | None
+    opened_at: datetime
+    customer_name: str | None = None
+
+    @property
+    def kind(self) -> CaseKind:
+        return self.assessment.kind
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    id: int
+    source: str
+    external_id: str
+    kind: CaseKind
+    status: CaseStatus
+    version: int
+    order_id: str | None
+    order_name: str | None
+    customer_id: str | None
+    customer_name: str | None
+    amount: Money
+    risk_score: int
+    recommended_action: str
+    required_tier: int
+    auto_approved: bool
+    signal_codes: tuple[str, ...]
+    channel: str | None
+    slack_channel: str | None
+    slack_ts: str | None
+    snapshot_id: int | None
+    opened_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decided_action: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> CaseRecord:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            source=m["source"],
+            external_id=m["external_id"],
+            kind=CaseKind(m["kind"]),
+            status=CaseStatus(m["status"]),
+            version=m["version"],
+            order_id=m["order_id"],
+            order_name=m["order_name"],
+            customer_id=m["customer_id"],
+            customer_name=m["customer_name"],
+            amount=Money.from_minor(m["amount_minor"], m["currency"]),
+            risk_score=m["risk_score"],
+            recommended_action=m["recommended_action"],
+            required_tier=m["required_tier"],
+            auto_approved=bool(m["auto_approved"]),
+            signal_codes=tuple(c for c in m["signal_codes"].split(",") if c),
+            channel=m["channel"],
+            slack_channel=m["slack_channel"],
+            slack_ts=m["slack_ts"],
+            snapshot_id=m["snapshot_id"],
+            opened_at=m["opened_at"],
+            updated_at=m["updated_at"],
+            decided_at=m["decided_at"],
+            decided_by=m["decided_by"],
+            decided_action=m["decided_action"],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxOp:
+    """A side effect to carry out after the decision commits."""
+
+    operation: str
+    payload: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # approve | deny | escalate | close
+    outcome: str | None
+    followed_recommendation: bool
+    note: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    ok: bool
+    case: CaseRecord  # the state after the attempt (theirs, when ok is False)
+
+
+class CaseRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- creating ---------------------------------------------------------------------
+
+    def open(self, new: NewCase, *, actor: str = "returnsbot") -> tuple[CaseRecord, bool]:
+        """Create the case unless its natural key exists; returns (case, created)."""
+        rec = new.assessment.recommendation
+        ctx = new.context
+        values = dict(
+            source=new.source,
+            external_id=new.external_id,
+            kind=new.kind.value,
+            status=CaseStatus.OPEN.value,
+            version=1,
+            order_id=ctx.order.id,
+            order_name=ctx.order.name,
+            customer_id=ctx.customer.id if ctx.customer else ctx.order.customer_id,
+            customer_name=new.customer_name or (ctx.customer.display_name if ctx.customer else None),
+            amount_minor=rec.amount.to_minor(),
+            currency=rec.amount.currency,
+            risk_score=rec.risk_score,
+            recommended_action=rec.action.value,
+            required_tier=rec.tier.index,
+            auto_approved=False,
+            signal_codes=",".join(s.code.value for s in new.assessment.signals),
+            channel=new.channel,
+            opened_at=new.opened_at,
+            updated_at=new.opened_at,
+        )
+        with self.engine.begin() as conn:
+            # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+            case_id = conn.execute(
+                insert_ignore(self.engine, cases, ["source", "external_id", "kind"])
+                .values(**values)
+                .returning(cases.c.id)
+            ).scalar()
+            if case_id is None:
+                existing = conn.execute(
+                    select(cases).where(
+                        cases.c.source == new.source,
+                        cases.c.external_id == new.external_id,
+                        cases.c.kind == new.kind.value,
+                    )
+                ).one()
+                return CaseRecord.from_row(existing), False
+            snap_id = conn.execute(
+                insert(case_snapshots)
+                .values(
+                    case_id=case_id,
+                    taken_at=new.opened_at,
+                    context=ctx.model_dump(mode="json"),
+                    assessment=new.assessment.model_dump(mode="json"),
+                )
+                .returning(case_snapshots.c.id)
+            ).scalar_one()
+            conn.execute(update(cases).where(cases.c.id == case_id).values(snapshot_id=snap_id))
+            conn.execute(
+                insert(audit_log).values(
+                    case_id=case_id,
+                    at=new.opened_at,
+                    actor=actor,
+                    event="case.opened",
+                    from_status=None,
+                    to_status=CaseStatus.OPEN.value,
+                    detail={"action": rec.action.value, "risk_score": rec.risk_score},
+                )
+            )
+            row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
+        return CaseRecord.from_row(row), True
+
+    # --- reading ----------------------------------------------------------------------
+
+    def get(self, case_id: int) -> CaseRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+        return CaseRecord.from_row(row) if row else None
+
+    def find(self, source: str, external_id: str, kind: CaseKind) -> CaseRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(cases).where(
+                    cases.c.source == source,
+                    cases.c.external_id == external_id,
+                    cases.c.kind == kind.value,
+                )
+            ).first()
+        return CaseRecord.from_row(row) if row else None
+
+    def snapshot(self, case: CaseRecord) -> tuple[CaseContext, Assessment]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(case_snapshots.c.context, case_snapshots.c.assessment).where(
+                    case_snapshots.c.id == case.snapshot_id
+                )
+            ).one()
+        return CaseContext.model_validate(row.context), Assessment.model_validate(row.assessment)
+
+    def list(
+        self, *, statuses: Iterable[CaseStatus] | None = None, limit: int = 500
+    ) -> list[CaseRecord]:
+        stmt = select(cases).order_by(cases.c.opened_at, cases.c.id).limit(limit)
+        if statuses is not None:
+            stmt = stmt.where(cases.c.status.in_([s.value for s in statuses]))
+        with self.engine.connect() as conn:
+            return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+    def audit(self, case_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(audit_log).where(audit_log.c.case_id == case_id).order_by(audit_log.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def decisions(self, case_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(decisions).where(decisions.c.case_id == case_id).order_by(decisions.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    # --- changing ---------------------------------------------------------------------
+
+    def transition(
+        self,
+        case_id: int,
+        *,
+        expected: CaseStatus | Iterable[CaseStatus],
+        to: CaseStatus,
+        actor: str,
+        at: datetime,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        decision: Decision | None = None,
+        ops: Iterable[OutboxOp] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> TransitionResult:
+        """Compare-and-set the status; audit, decision and outbox rows commit with it."""
+        allowed = [expected] if isinstance(expected, CaseStatus) else list(expected)
+        values: dict[str, Any] = {"status": to.value, "version": cases.c.version + 1, "updated_at": at}
+        if decision is not None:
+            values.update(decided_at=at, decided_by=actor, decided_action=decision.outcome or decision.action)
+        values.update(extra or {})
+        with self.engine.begin() as conn:
+            row = conn.execute(select(cases.c.status, cases.c.snapshot_id).where(cases.c.id == case_id)).first()
+            if row is None:
+                raise LookupError(f"no case {case_id}")
+            res = conn.execute(
+                update(cases)
+                .where(cases.c.id == case_id, cases.c.status.in_([s.value for s in allowed]))
+                .values(**values)
+            )
+            if res.rowcount != 1:
+                current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
+                return TransitionResult(False, CaseRecord.from_row(current))
+            conn.execute(
+                insert(audit_log).values(
+                    case_id=case_id,
+                    at=at,
+                    actor=actor,
+                    event=event,
+                    from_status=row.status,
+                    to_status=to.value,
+                    detail=detail or {},
+                )
+            )
+            if decision is not None:
+                conn.execute(
+                    insert(decisions).values(
+                        case_id=case_id,
+                        snapshot_id=row.snapshot_id,
+                        action=decision.action,
+                        outcome=decision.outcome,
+                        decided_by=actor,
+                        decided_at=at,
+                        followed_recommendation=decision.followed_recommendation,
+                        note=decision.note,
+                        detail=decision.detail,
+                    )
+                )
+            for seq, op in enumerate(ops):
+                conn.execute(
+                    insert(outbox).values(
+                        case_id=case_id,
+                        seq=seq,
+                        operation=op.operation,
+                        payload=op.payload,
+                        idempotency_key=op.idempotency_key,
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=at,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+            current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
+        return TransitionResult(True, CaseRecord.from_row(current))
+
+    def record_refusal(self, case_id: int, *, actor: str, at: datetime, reason: str, detail: dict[str, Any] | None = None) -> None:
+        """A click that changed nothing is still in the audit log."""
+        with self.engine.begin() as conn:
+            status = conn.execute(select(cases.c.status).where(cases.c.id == case_id)).scalar_one()
+            conn.execute(
+                insert(audit_log).values(
+                    case_id=case_id,
+                    at=at,
+                    actor=actor,
+                    event="case.refused",
+                    from_status=status,
+                    to_status=status,
+                    detail={"reason": reason, **(detail or {})},
+                )
+            )
+
+    def set_card(self, case_id: int, *, channel: str, ts: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(cases).where(cases.c.id == case_id).values(slack_channel=channel, slack_ts=ts))

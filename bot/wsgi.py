@@ -1,0 +1,65 @@
+"""The WSGI application: our routes, plus mounted WSGI apps (Bolt's, for /slack/events)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+from handlers.http import Headers, Request, Response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Response]
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Handler] = {}
+        self.mounts: dict[str, Callable] = {}
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        self.routes[(method.upper(), path)] = handler
+
+    def mount(self, path: str, wsgi_app: Callable) -> None:
+        self.mounts[path] = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path in self.mounts:
+            return self.mounts[path](environ, start_response)
+        method = environ["REQUEST_METHOD"].upper()
+        handler = self.routes.get((method, path))
+        if handler is None:
+            known = any(p == path for (_m, p) in self.routes)
+            resp = Response.json(405 if known else 404, {"error": "method not allowed" if known else "not found"})
+        else:
+            try:
+                resp = handler(_request(environ))
+            except Exception:
+                log.exception("http.error path=%s", path)
+                resp = Response.json(500, {"error": "internal error"})
+        start_response(
+            f"{resp.status} {_REASONS.get(resp.status, 'OK')}",
+            [*resp.headers.items(), ("Content-Length", str(len(resp.body)))],
+        )
+        return [resp.body]
+
+
+def _request(environ: dict[str, Any]) -> Request:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if "CONTENT_TYPE" in environ:
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return Request(
+        method=environ["REQUEST_METHOD"].upper(),
+        path=environ.get("PATH_INFO", "/"),
+        headers=Headers(headers),
+        body=body,
+        remote=environ.get("REMOTE_ADDR"),
+    )

@@ -1,0 +1,61 @@
+"""Inbound store-system webhooks: validate in named steps, each failing with its status,
+then hand the raw delivery to the inbox and answer fast. Nothing is stored for a request
+that fails any step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from handlers.http import Headers, Request, Response
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Inbox(Protocol):
+    def receive(self, *, source: str, delivery_id: str, topic: str, body: bytes) -> bool: ...
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """What differs between vendors: how to verify, where the ids are, how to validate."""
+
+    source: str
+    verify: Callable[[bytes, Headers], bool]  # signature over the raw body
+    topic: Callable[[Headers], str | None]
+    delivery_id: Callable[[Headers], str | None]
+    validate: Callable[[str, dict], object]  # raises ValueError for a malformed payload
+
+
+class WebhookEndpoint:
+    def __init__(self, spec: WebhookSpec, inbox: Inbox) -> None:
+        self.spec = spec
+        self.inbox = inbox
+
+    def __call__(self, request: Request) -> Response:
+        source = self.spec.source
+        if len(request.body) > MAX_BODY_BYTES:
+            return Response.json(413, {"error": "payload too large"})
+        if not self.spec.verify(request.body, request.headers):
+            log.warning("webhook.rejected source=%s reason=signature remote=%s", source, request.remote)
+            return Response.json(401, {"error": "invalid signature"})
+        topic = self.spec.topic(request.headers)
+        if not topic:
+            return Response.json(400, {"error": "missing topic header"})
+        try:
+            payload = json.loads(request.body)
+            if not isinstance(payload, dict):
+                raise ValueError("expected a JSON object")
+            self.spec.validate(topic, payload)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+            log.warning("webhook.rejected source=%s topic=%s reason=malformed error=%s", source, topic, exc)
+            return Response.json(400, {"error": f"malformed payload: {exc}"})
+        # A delivery without an id still dedupes: the same bytes are the same delivery.
+        delivery = self.spec.delivery_id(request.headers) or "sha256:" + hashlib.sha256(request.body).hexdigest()
+        new = self.inbox.receive(source=source, delivery_id=delivery, topic=topic, body=request.body)
+        return Response.json(200, {"ok": True, "duplicate": not new})

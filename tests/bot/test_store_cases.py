@@ -1,0 +1,108 @@
+"""Cases: natural-key dedupe, snapshots, compare-and-set transitions, audit and outbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+from bot.store import CaseRepo, OutboxOp, OutboxRepo
+from bot.store.cases import Decision
+from policy.models import CaseStatus, Money
+from tests.bot.factories import NOW, new_case
+
+
+def test_same_event_twice_is_one_case(engine):
+    repo = CaseRepo(engine)
+    first, created = repo.open(new_case(1001))
+    again, created_again = repo.open(new_case(1001))
+    assert created and not created_again
+    assert again.id == first.id
+    assert repo.count() == 1
+    assert [a["event"] for a in repo.audit(first.id)] == ["case.opened"]
+
+
+def test_case_keeps_money_exact_and_times_utc(engine):
+    repo = CaseRepo(engine)
+    case, _ = repo.open(new_case(1002, amount="1234.57"))
+    loaded = repo.get(case.id)
+    assert loaded.amount == Money.of("1234.57", "USD")
+    assert isinstance(loaded.amount.amount, Decimal)
+    assert loaded.opened_at == NOW and loaded.opened_at.tzinfo is not None
+    assert loaded.signal_codes == ("high_value",)
+
+
+def test_snapshot_round_trips_context_and_assessment(engine):
+    repo = CaseRepo(engine)
+    nc = new_case(1003)
+    case, _ = repo.open(nc)
+    ctx, assessment = repo.snapshot(case)
+    assert ctx == nc.context
+    assert assessment == nc.assessment
+
+
+def test_transition_is_compare_and_set_with_audit_decision_and_outbox(engine):
+    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+    case, _ = repo.open(new_case(1004))
+    op = OutboxOp("approve_return", {"return_id": case.external_id}, f"k-{case.id}")
+    ok = repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor="U1", at=NOW,
+                         event="case.decided", decision=Decision("approve", "refund", True), ops=[op])
+    assert ok.ok and ok.case.status is CaseStatus.APPROVED and ok.case.decided_by == "U1"
+    late = repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.DENIED, actor="U2", at=NOW,
+                           event="case.decided", decision=Decision("deny", "deny", False))
+    assert not late.ok
+    assert late.case.status is CaseStatus.APPROVED and late.case.decided_by == "U1"
+    assert [a["event"] for a in repo.audit(case.id)] == ["case.opened", "case.decided"]
+    assert len(repo.decisions(case.id)) == 1
+    assert [r.operation for r in outbox.for_case(case.id)] == ["approve_return"]
+
+
+def test_thirty_concurrent_deciders_one_wins(engine):
+    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+    case, _ = repo.open(new_case(1005))
+    results, barrier = [], threading.Barrier(30)
+
+    def decide(i: int) -> None:
+        barrier.wait()
+        op = OutboxOp("approve_return", {"return_id": case.external_id}, f"case-{case.id}:approve")
+        results.append(repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor=f"U{i}",
+                                       at=NOW, event="case.decided", decision=Decision("approve", "refund", True),
+                                       ops=[op]).ok)
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 1
+    assert len(repo.decisions(case.id)) == 1
+    assert len(outbox.for_case(case.id)) == 1
+
+
+def test_outbox_claims_in_order_and_reclaims_after_a_crash(engine):
+    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+    case, _ = repo.open(new_case(1006))
+    ops = [OutboxOp("approve_return", {}, "a"), OutboxOp("refund_return", {}, "b")]
+    repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor="U1", at=NOW,
+                    event="case.decided", ops=ops)
+    first = outbox.claim(now=NOW, lease=timedelta(minutes=2))
+    assert [r.operation for r in first] == ["approve_return"]  # refund waits for approve
+    # the worker "crashes": nothing is claimable until the lease runs out, then it is again
+    assert outbox.claim(now=NOW + timedelta(minutes=1), lease=timedelta(minutes=2)) == []
+    again = outbox.claim(now=NOW + timedelta(minutes=3), lease=timedelta(minutes=2))
+    assert [r.idempotency_key for r in again] == ["a"] and again[0].attempts == 1
+    outbox.complete(again[0].id, now=NOW, summary="approved", external_id=None)
+    nxt = outbox.claim(now=NOW + timedelta(minutes=3), lease=timedelta(minutes=2))
+    assert [r.operation for r in nxt] == ["refund_return"]
+
+
+def test_failed_rows_wait_for_a_person_then_retry(engine):
+    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+    case, _ = repo.open(new_case(1007))
+    repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor="U1", at=NOW,
+                    event="case.decided", ops=[OutboxOp("approve_return", {}, "x")])
+    row = outbox.claim(now=NOW, lease=timedelta(minutes=2))[0]
+    outbox.fail(row.id, now=NOW, error="Shopify said no", retry_at=None)
+    assert outbox.claim(now=NOW + timedelta(hours=1), lease=timedelta(minutes=2)) == []
+    assert outbox.retry_failed(case.id, now=NOW) == 1
+    assert len(outbox.claim(now=NOW, lease=timedelta(minutes=2))) == 1

@@ -1,0 +1,84 @@
+"""Shared fixtures. Database tests run on SQLite always and on PostgreSQL when
+TEST_DATABASE_URL is set (CI sets it); without it the PostgreSQL runs skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.db import make_engine, upgrade
+from bot.schema import metadata
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+class FrozenClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> str:
+    assert TEST_DATABASE_URL
+    url = TEST_DATABASE_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    engine = make_engine(url)
+    with engine.begin() as conn:  # start from nothing: the migrations must build it all
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+    return url
+
+
+def _db_params():
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+        not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"))]
+
+
+@pytest.fixture(params=_db_params())
+def database_url(request, tmp_path) -> str:
+    """A migrated, empty database; the URL is handed to code under test."""
+    if request.param == "sqlite":
+        path = tmp_path / "returnsbot.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("_postgres_migrated")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url):
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
