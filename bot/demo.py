@@ -11,11 +11,13 @@ from bot.services.ingest import Outcome
 from bot.store import CaseRecord
 from policy.config import Policy
 from policy.models import Action, CaseStatus
+from policy.ports import EventFeed
 
 
 def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
-    for event in c.store.events():  # type: ignore[attr-defined]
+    feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
+    for event in feed.events():
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.executor.drain()
     review = c.cases.list()
@@ -31,8 +33,8 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     return dict(outcomes)
 
 
-COLUMNS = [("case", 5), ("kind", 12), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 34), ("recommendation", 22), ("tier", 9), ("status", 9)]
+COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
+           ("signals", 30), ("recommendation", 22), ("tier", 9), ("status", 10)]
 
 
 def render_queue(cases: list[CaseRecord], policy: Policy) -> str:
@@ -49,7 +51,7 @@ def render_queue(cases: list[CaseRecord], policy: Policy) -> str:
             ", ".join(s.replace("_", " ") for s in case.signal_codes) or "none",
             rec,
             _tier(case.required_tier, policy),
-            "auto" if case.auto_approved else case.status.value,
+            f"auto: {case.status.value}" if case.auto_approved else case.status.value,
         ]
         lines.extend(_wrapped(cells))
     return "\n".join(lines) + "\n"

@@ -79,8 +79,19 @@ cases = Table(
     Column("auto_approved", Boolean, nullable=False, default=False),
     Column("signal_codes", String(512), nullable=False, default=""),  # comma list, for filters
     Column("channel", String(32)),
-    Column("slack_channel", String(32)),  # where the card is (next issue)
+    Column("slack_channel", String(32)),  # where the card is
     Column("slack_ts", String(32)),
+    # Cards are re-rendered from state: card_version is the case version last shown in
+    # Slack; a case whose version is ahead gets its card posted or updated by the sync
+    # worker, which claims the case for a short lease so replicas don't post twice.
+    Column("card_version", Integer, nullable=False, default=0),
+    Column("card_claimed_until", UtcDateTime),
+    Column("card_error", Text),
+    Column("escalation_channel", String(32)),  # the second card, for the higher tier
+    Column("escalation_ts", String(32)),
+    Column("escalated_by", String(64)),
+    Column("escalation_note", Text),
+    Column("requested_by", String(64)),  # who asked for this refund, where known: can't approve it
     Column("snapshot_id", Integer),  # current context + assessment
     Column("opened_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

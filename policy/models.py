@@ -215,9 +215,9 @@ class Order(Frozen):
     name: str  # "#1001"
     created_at: datetime
     currency: str
-    total: Money  # current total price
-    received: Money  # net payment captured
-    refunded: Money
+    total: Money  # total price as placed (Shopify totalPriceSet)
+    received: Money  # captured before refunds (Shopify totalReceivedSet); left to refund = received - refunded
+    refunded: Money  # refunded so far (Shopify totalRefundedSet)
     financial_status: str | None = None
     fulfillment_status: str | None = None
     customer_id: str | None = None
@@ -452,3 +452,23 @@ class Assessment(Frozen):
     kind: CaseKind
     signals: tuple[Signal, ...]
     recommendation: Recommendation
+
+
+def approve_outcome(kind: CaseKind, recommended: Action) -> Action:
+    """What pressing Approve does. One place, shared by the card's button label and the
+    decision: the recommended action, except that an "escalate" recommendation approved by
+    someone at the required tier grants what was asked (a refund for a return request,
+    an acknowledgement for a review)."""
+    if recommended is not Action.ESCALATE:
+        return recommended
+    return Action.REFUND if kind is CaseKind.RETURN_REQUEST else Action.ACCEPT
+
+
+def decline_reason_for(signal_codes: tuple[str, ...] | list[str]) -> str:
+    """Shopify's ReturnDeclineReason that the signals point to (the deny modal preselects
+    it; approving a "deny" recommendation uses it)."""
+    if SignalCode.FINAL_SALE.value in signal_codes:
+        return "FINAL_SALE"
+    if SignalCode.OUTSIDE_WINDOW.value in signal_codes:
+        return "RETURN_PERIOD_ENDED"
+    return "OTHER"

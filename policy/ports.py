@@ -104,3 +104,9 @@ class StoreActions(Protocol):
     def issue_store_credit(
         self, customer_id: str, *, amount: Money, idempotency_key: str
     ) -> ActionResult: ...
+
+
+class EventFeed(Protocol):
+    """A source that can replay its events (the sample store, for the demo)."""
+
+    def events(self) -> list[DomainEvent]: ...

@@ -1,0 +1,640 @@
+"""The bundled sample store: Ridgeline Outfitters, in memory, behind the same ports as Shopify.
+
+`SampleStore.load(now=...)` reads `sample_store.json` (written by `generate.py`) and turns
+its relative times into aware UTC datetimes counted back from `now`, so the demo queue
+looks the same on any day. It implements `StoreSource` and `StoreActions` from
+`policy.ports`: reads return the domain models of `policy.models`, unknown ids raise
+`NotFound`, and the actions change the in-memory state the way Shopify would:
+
+* approve_return:   REQUESTED -> OPEN      (anything else: IntegrationError, not retryable)
+* decline_return:   REQUESTED -> DECLINED  (reason: a Shopify ReturnDeclineReason)
+* refund_return:    an OPEN return; appends a Refund to the order; never more than the
+                    return is worth, nor more than is left to refund on the order
+* issue_store_credit: adds to the customer's store-credit balance
+
+Every action carries an idempotency key: the same key again does nothing and returns the
+first result (the same key with different arguments is refused). Each call is recorded in
+`store.calls`. One re-entrant lock guards the state, so a webhook worker and a poller may
+share one instance.
+
+The event log starts `feed_days` (in the JSON) before `now`: return requests, new orders,
+disputes and refunds inside it are events; older objects are history that was there before
+returnsbot was installed.
+
+Conventions: `Order.total` is the total as placed (items + shipping; the shop is in Oregon,
+no sales tax); `Order.received` is what was captured, before refunds (Shopify's
+totalReceivedSet); `Order.refunded` is the sum of refunds, so what is left to refund is
+`received - refunded`. `Customer.lifetime_spend` is received minus refunded over all of the
+customer's orders.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from policy.models import (
+    Customer,
+    CustomerHistory,
+    DeliveryStatus,
+    Dispute,
+    DomainEvent,
+    EventKind,
+    LineItem,
+    Money,
+    Order,
+    PastReturn,
+    PaymentRisk,
+    Refund,
+    ReturnLineItem,
+    ReturnRequest,
+    ReturnStatus,
+    RiskLevel,
+    Shipment,
+    total,
+    utc,
+)
+from policy.ports import ActionResult, IntegrationError, NotFound, PollPage
+
+SOURCE = "sample"
+DECLINE_REASONS = frozenset({"RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER"})  # Shopify ReturnDeclineReason
+_EVENT_ORDER = {
+    EventKind.ORDER_CREATED: 0,
+    EventKind.RETURN_REQUESTED: 1,
+    EventKind.REFUND_CREATED: 2,
+    EventKind.DISPUTE_CREATED: 3,
+}
+_GID_ORDER = "gid://shopify/Order/"
+_GID_CUSTOMER = "gid://shopify/Customer/"
+_REFUND_BASE = 9001000000
+_CREDIT_BASE = 3001000000
+
+
+class SampleDataError(ValueError):
+    """The sample JSON is inconsistent (a dangling id, a total that does not add up)."""
+
+
+@dataclass(frozen=True)
+class SampleCall:
+    """One call to an action, as recorded in `SampleStore.calls`."""
+
+    method: str  # "approve_return", "decline_return", "refund_return", "issue_store_credit"
+    target_id: str  # the return or customer id
+    params: dict[str, Any]
+    idempotency_key: str
+    replayed: bool = False  # the key was seen before: nothing was done again
+    result: ActionResult | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Sample:
+    """The mutable state; every read and write happens under SampleStore._lock."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)  # orders_count/lifetime_spend filled on read
+    returns: dict[str, ReturnRequest] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
+    refunds: dict[str, Refund] = field(default_factory=dict)
+    refund_return: dict[str, str] = field(default_factory=dict)  # refund id -> return id
+    store_credit: dict[str, Money] = field(default_factory=dict)  # customer id -> balance
+    next_refund: int = 0
+    next_credit: int = 0
+
+
+class SampleStore:
+    """`StoreSource` + `StoreActions` over the bundled sample data, in memory."""
+
+    name = SOURCE
+
+    def __init__(self, data: dict[str, Any], *, now: datetime, clock: Callable[[], datetime] | None = None) -> None:
+        self.now = utc(now)
+        if clock is None:
+            started = time.monotonic()
+            base = self.now
+            clock = lambda: base + timedelta(seconds=time.monotonic() - started)  # noqa: E731
+        self._clock = clock
+        self.shop_name: str = data.get("shop", {}).get("name", "Sample store")
+        self.currency: str = data.get("shop", {}).get("currency", "USD")
+        self.feed_since = self.now - timedelta(days=float(data.get("feed_days", 7)))
+        self._lock = threading.RLock()
+        self._state = _parse(data, self.now)
+        self._done: dict[str, tuple[tuple[Any, ...], ActionResult]] = {}
+        self.calls: list[SampleCall] = []
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | None = None,
+        *,
+        now: datetime | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> SampleStore:
+        """The bundled JSON (or `path`), with times relative to `now` (default: the current
+        time). `clock` stamps what the actions create; by default it starts at `now` and runs
+        at wall-clock speed."""
+        if path is None:
+            text = resources.files("integrations.sample").joinpath("sample_store.json").read_text(encoding="utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        return cls(json.loads(text), now=now or datetime.now(timezone.utc), clock=clock)
+
+    # --- StoreSource ----------------------------------------------------------------------
+
+    def get_return(self, return_id: str) -> ReturnRequest:
+        with self._lock:
+            return _get(self._state.returns, return_id, "return")
+
+    def get_order(self, order_id: str) -> Order:
+        with self._lock:
+            return _get(self._state.orders, order_id, "order")
+
+    def get_customer(self, customer_id: str) -> Customer:
+        with self._lock:
+            customer = _get(self._state.customers, customer_id, "customer")
+            orders = self._orders_of(customer_id)
+            spend = total([o.received - o.refunded for o in orders], self.currency)
+            return customer.model_copy(update={"orders_count": len(orders), "lifetime_spend": spend})
+
+    def get_customer_history(self, customer_id: str, since: datetime) -> CustomerHistory:
+        since = utc(since)
+        with self._lock:
+            _get(self._state.customers, customer_id, "customer")
+            orders = self._orders_of(customer_id)
+            order_ids = {o.id for o in orders}
+            returns = sorted(
+                (r for r in self._state.returns.values() if r.order_id in order_ids and r.requested_at >= since),
+                key=lambda r: (r.requested_at, r.id),
+            )
+            return CustomerHistory(
+                since=since,
+                orders_count=sum(1 for o in orders if o.created_at >= since),
+                returns=tuple(_past(r) for r in returns),
+                first_order_at=min((o.created_at for o in orders), default=None),
+            )
+
+    def get_order_returns(self, order_id: str) -> list[ReturnRequest]:
+        with self._lock:
+            _get(self._state.orders, order_id, "order")
+            return sorted(
+                (r for r in self._state.returns.values() if r.order_id == order_id),
+                key=lambda r: (r.requested_at, r.id),
+            )
+
+    def get_dispute(self, dispute_id: str) -> Dispute:
+        with self._lock:
+            return _get(self._state.disputes, dispute_id, "dispute")
+
+    def get_refund(self, refund_id: str) -> Refund:
+        with self._lock:
+            return _get(self._state.refunds, refund_id, "refund")
+
+    def order_disputes(self, order_id: str) -> list[Dispute]:
+        with self._lock:
+            _get(self._state.orders, order_id, "order")
+            return sorted(
+                (d for d in self._state.disputes.values() if d.order_id == order_id),
+                key=lambda d: (d.initiated_at, d.id),
+            )
+
+    def find_orders(self, query: str, limit: int = 5) -> list[Order]:
+        """"1001" or "#1001"; an email (that customer's orders, newest first); an order or
+        customer gid; else a part of the customer's name. No match: an empty list."""
+        q = query.strip()
+        if not q or limit <= 0:
+            return []
+        with self._lock:
+            orders = self._state.orders.values()
+            if q.startswith(_GID_ORDER):
+                found = [o for o in orders if o.id == q]
+            elif q.startswith(_GID_CUSTOMER):
+                found = [o for o in orders if o.customer_id == q]
+            elif "@" in q:
+                email = q.casefold()
+                ids = {c.id for c in self._state.customers.values() if (c.email or "").casefold() == email}
+                found = [o for o in orders if (o.email or "").casefold() == email or o.customer_id in ids]
+            elif q.lstrip("#").isdigit():
+                name = "#" + q.lstrip("#")
+                found = [o for o in orders if o.name == name]
+            else:
+                needle = q.casefold()
+                ids = {c.id for c in self._state.customers.values() if needle in c.display_name.casefold()}
+                found = [o for o in orders if o.customer_id in ids]
+            return sorted(found, key=lambda o: (o.created_at, o.id), reverse=True)[:limit]
+
+    def poll_requested_returns(self, cursor: str | None) -> PollPage:
+        """Return requests still awaiting a decision, requested after `cursor`."""
+        with self._lock:
+            events = [e for e in self._return_events() if self._state.returns[e.resource_id].status is ReturnStatus.REQUESTED]
+        return _page(events, cursor)
+
+    def poll_new_orders(self, cursor: str | None) -> PollPage:
+        with self._lock:
+            events = self._order_events()
+        return _page(events, cursor)
+
+    # --- the demo's feed --------------------------------------------------------------------
+
+    def events(self) -> list[DomainEvent]:
+        """Everything that happened in the event log, oldest first: return requests, new
+        orders, disputes and refunds (including refunds made through this store)."""
+        with self._lock:
+            events = self._return_events() + self._order_events() + self._dispute_events() + self._refund_events()
+        return _sorted(events)
+
+    def store_credit_balance(self, customer_id: str) -> Money:
+        with self._lock:
+            _get(self._state.customers, customer_id, "customer")
+            return self._state.store_credit.get(customer_id, Money.zero(self.currency))
+
+    # --- StoreActions -----------------------------------------------------------------------
+
+    def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        params = {"notify_customer": notify_customer}
+        return self._once("approve_return", return_id, params, idempotency_key, lambda: self._approve(return_id, notify_customer))
+
+    def decline_return(
+        self,
+        return_id: str,
+        *,
+        reason: str,
+        note: str | None,
+        notify_customer: bool,
+        idempotency_key: str,
+    ) -> ActionResult:
+        params = {"reason": reason, "note": note, "notify_customer": notify_customer}
+        return self._once(
+            "decline_return", return_id, params, idempotency_key,
+            lambda: self._decline(return_id, reason, note, notify_customer),
+        )
+
+    def refund_return(
+        self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
+    ) -> ActionResult:
+        params = {"amount": amount, "notify_customer": notify_customer}
+        return self._once(
+            "refund_return", return_id, params, idempotency_key, lambda: self._refund(return_id, amount, notify_customer)
+        )
+
+    def issue_store_credit(self, customer_id: str, *, amount: Money, idempotency_key: str) -> ActionResult:
+        params = {"amount": amount}
+        return self._once("issue_store_credit", customer_id, params, idempotency_key, lambda: self._credit(customer_id, amount))
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _once(
+        self, method: str, target: str, params: dict[str, Any], key: str, work: Callable[[], ActionResult]
+    ) -> ActionResult:
+        if not key:
+            raise ValueError("an idempotency key is required")
+        fingerprint = (method, target, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        with self._lock:
+            seen = self._done.get(key)
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    err = IntegrationError(
+                        f"idempotency key {key!r} was already used for a different request", retryable=False, system=SOURCE
+                    )
+                    self.calls.append(SampleCall(method, target, params, key, replayed=True, error=str(err)))
+                    raise err
+                self.calls.append(SampleCall(method, target, params, key, replayed=True, result=seen[1]))
+                return seen[1]
+            try:
+                result = work()
+            except (IntegrationError, NotFound) as exc:
+                self.calls.append(SampleCall(method, target, params, key, error=str(exc)))
+                raise
+            self._done[key] = (fingerprint, result)
+            self.calls.append(SampleCall(method, target, params, key, result=result))
+            return result
+
+    def _requested(self, return_id: str, verb: str) -> ReturnRequest:
+        ret = _get(self._state.returns, return_id, "return")
+        if ret.status is not ReturnStatus.REQUESTED:
+            raise IntegrationError(
+                f"cannot {verb} return {ret.name}: it is {ret.status.value}, not REQUESTED", retryable=False, system=SOURCE
+            )
+        return ret
+
+    def _approve(self, return_id: str, notify: bool) -> ActionResult:
+        ret = self._requested(return_id, "approve")
+        self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.OPEN})
+        return ActionResult(ok=True, summary=f"return {ret.name} approved{_notified(notify)}", external_id=ret.id)
+
+    def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:
+        ret = self._requested(return_id, "decline")
+        if reason not in DECLINE_REASONS:
+            raise IntegrationError(
+                f"decline reason must be one of {', '.join(sorted(DECLINE_REASONS))}, not {reason!r}",
+                retryable=False,
+                system=SOURCE,
+            )
+        self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.DECLINED})
+        return ActionResult(ok=True, summary=f"return {ret.name} declined ({reason}){_notified(notify)}", external_id=ret.id)
+
+    def _refund(self, return_id: str, amount: Money, notify: bool) -> ActionResult:
+        ret = _get(self._state.returns, return_id, "return")
+        if ret.status is not ReturnStatus.OPEN:
+            hint = "; approve it first" if ret.status is ReturnStatus.REQUESTED else ""
+            raise IntegrationError(
+                f"cannot refund return {ret.name}: it is {ret.status.value}, not OPEN{hint}", retryable=False, system=SOURCE
+            )
+        order = self._state.orders[ret.order_id]
+        if amount.currency != order.currency:
+            raise IntegrationError(
+                f"refund currency {amount.currency} does not match order {order.name} ({order.currency})",
+                retryable=False,
+                system=SOURCE,
+            )
+        if amount.amount <= 0:
+            raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SOURCE)
+        already = total(
+            [r.amount for rid, r in self._state.refunds.items() if self._state.refund_return.get(rid) == ret.id],
+            order.currency,
+        )
+        if already + amount > ret.amount:
+            raise IntegrationError(
+                f"refund {amount} exceeds what is left on return {ret.name} ({ret.amount - already} of {ret.amount})",
+                retryable=False,
+                system=SOURCE,
+            )
+        left = order.received - order.refunded
+        if amount > left:
+            raise IntegrationError(
+                f"refund {amount} exceeds the {left} left to refund on order {order.name}", retryable=False, system=SOURCE
+            )
+        self._state.next_refund += 1
+        refund = Refund(
+            id=f"gid://shopify/Refund/{_REFUND_BASE + self._state.next_refund}",
+            order_id=order.id,
+            created_at=utc(self._clock()),
+            amount=amount,
+            note=f"Refund for return {ret.name}",
+        )
+        self._state.refunds[refund.id] = refund
+        self._state.refund_return[refund.id] = ret.id
+        self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
+        return ActionResult(ok=True, summary=f"refund {amount} issued{_notified(notify)}", external_id=refund.id)
+
+    def _credit(self, customer_id: str, amount: Money) -> ActionResult:
+        customer = _get(self._state.customers, customer_id, "customer")
+        if amount.amount <= 0:
+            raise IntegrationError(f"store credit must be positive, got {amount}", retryable=False, system=SOURCE)
+        balance = self._state.store_credit.get(customer_id, Money.zero(amount.currency))
+        if balance.currency != amount.currency:
+            raise IntegrationError(
+                f"store credit in {amount.currency} but the account is in {balance.currency}", retryable=False, system=SOURCE
+            )
+        self._state.store_credit[customer_id] = balance + amount
+        self._state.next_credit += 1
+        return ActionResult(
+            ok=True,
+            summary=f"store credit {amount} issued to {customer.display_name}",
+            external_id=f"gid://shopify/StoreCreditAccountCreditTransaction/{_CREDIT_BASE + self._state.next_credit}",
+        )
+
+    def _orders_of(self, customer_id: str) -> list[Order]:
+        return [o for o in self._state.orders.values() if o.customer_id == customer_id and o.cancelled_at is None]
+
+    def _return_events(self) -> list[DomainEvent]:
+        return [
+            DomainEvent(
+                source=SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=r.id, order_id=r.order_id,
+                occurred_at=r.requested_at, detail={"name": r.name or ""},
+            )
+            for r in self._state.returns.values()
+            if r.requested_at >= self.feed_since
+        ]
+
+    def _order_events(self) -> list[DomainEvent]:
+        return [
+            DomainEvent(
+                source=SOURCE, kind=EventKind.ORDER_CREATED, resource_id=o.id, order_id=o.id,
+                occurred_at=o.created_at, detail={"name": o.name},
+            )
+            for o in self._state.orders.values()
+            if o.created_at >= self.feed_since
+        ]
+
+    def _dispute_events(self) -> list[DomainEvent]:
+        return [
+            DomainEvent(
+                source=SOURCE, kind=EventKind.DISPUTE_CREATED, resource_id=d.id, order_id=d.order_id,
+                occurred_at=d.initiated_at,
+                detail={"status": d.status, "reason": d.reason or "", "amount": str(d.amount.amount), "currency": d.amount.currency},
+            )
+            for d in self._state.disputes.values()
+            if d.initiated_at >= self.feed_since
+        ]
+
+    def _refund_events(self) -> list[DomainEvent]:
+        return [
+            DomainEvent(
+                source=SOURCE, kind=EventKind.REFUND_CREATED, resource_id=r.id, order_id=r.order_id,
+                occurred_at=r.created_at, detail={"amount": str(r.amount.amount), "currency": r.amount.currency},
+            )
+            for r in self._state.refunds.values()
+            if r.created_at >= self.feed_since
+        ]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _get(table: dict[str, Any], key: str, what: str) -> Any:
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise NotFound(f"no {what} {key!r} in the sample store") from None
+
+
+def _notified(notify: bool) -> str:
+    return "; customer notified" if notify else ""
+
+
+def _past(r: ReturnRequest) -> PastReturn:
+    return PastReturn(return_id=r.id, order_id=r.order_id, requested_at=r.requested_at, amount=r.amount, status=r.status)
+
+
+def _sorted(events: Iterable[DomainEvent]) -> list[DomainEvent]:
+    return sorted(events, key=lambda e: (e.occurred_at, _EVENT_ORDER[e.kind], e.resource_id))
+
+
+def _page(events: list[DomainEvent], cursor: str | None) -> PollPage:
+    """Events strictly newer than `cursor` (an ISO timestamp), oldest first; the new cursor
+    is the newest one seen (unchanged when there is nothing new)."""
+    if cursor is not None:
+        after = _parse_cursor(cursor)
+        events = [e for e in events if e.occurred_at > after]
+    events = _sorted(events)
+    return PollPage(events=events, cursor=events[-1].occurred_at.isoformat() if events else cursor)
+
+
+def _parse_cursor(cursor: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(cursor)
+    except ValueError:
+        raise ValueError(f"not an ISO timestamp cursor: {cursor!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"cursor must carry a UTC offset: {cursor!r}")
+    return value.astimezone(timezone.utc)
+
+
+def _with_refunds(order: Order, refunds: tuple[Refund, ...]) -> Order:
+    refunded = total([r.amount for r in refunds], order.currency)
+    if refunded.amount == 0:
+        status = "PAID"
+    elif refunded < order.received:
+        status = "PARTIALLY_REFUNDED"
+    else:
+        status = "REFUNDED"
+    return order.model_copy(update={"refunds": refunds, "refunded": refunded, "financial_status": status})
+
+
+# --- loading the JSON ---------------------------------------------------------------------
+
+
+def _parse(data: dict[str, Any], now: datetime) -> _Sample:
+    def ago(days: float | None) -> datetime | None:
+        return None if days is None else now - timedelta(days=days)
+
+    def ahead(days: float | None) -> datetime | None:
+        return None if days is None else now + timedelta(days=days)
+
+    def money(value: str, currency: str) -> Money:
+        if not isinstance(value, str):
+            raise SampleDataError(f"money must be a decimal string, got {value!r}")
+        return Money(amount=Decimal(value), currency=currency)
+
+    state = _Sample()
+    for c in data["customers"]:
+        state.customers[c["id"]] = Customer(
+            id=c["id"],
+            display_name=f"{c['first_name']} {c['last_name']}".strip(),
+            email=c.get("email"),
+            tags=tuple(c.get("tags", ())),
+            lifetime_spend=Money.zero(data.get("shop", {}).get("currency", "USD")),
+            created_at=ago(c.get("created_days_ago")),
+        )
+
+    line_items: dict[str, tuple[str, LineItem]] = {}  # line item id -> (order id, item)
+    for o in data["orders"]:
+        cur = o["currency"]
+        if o.get("customer_id") is not None and o["customer_id"] not in state.customers:
+            raise SampleDataError(f"order {o['name']}: unknown customer {o['customer_id']}")
+        items = tuple(
+            LineItem(
+                id=li["id"],
+                title=li["title"],
+                sku=li.get("sku"),
+                variant_title=li.get("variant_title"),
+                quantity=li["quantity"],
+                unit_price=money(li["unit_price"], cur),
+                product_tags=tuple(li.get("product_tags", ())),
+            )
+            for li in o["line_items"]
+        )
+        for li in items:
+            line_items[li.id] = (o["id"], li)
+        amount = total([li.unit_price * li.quantity for li in items], cur) + money(o.get("shipping", "0.00"), cur)
+        if amount != money(o["total"], cur):
+            raise SampleDataError(f"order {o['name']}: total {o['total']} but items + shipping come to {amount.amount}")
+        shipments = tuple(
+            Shipment(
+                id=s["id"],
+                status=DeliveryStatus(s["status"]),
+                carrier=s.get("carrier"),
+                tracking_number=s.get("tracking_number"),
+                tracking_url=s.get("tracking_url"),
+                shipped_at=ago(s.get("shipped_days_ago")),
+                delivered_at=ago(s.get("delivered_days_ago")),
+                estimated_delivery_at=ahead(s.get("estimated_delivery_in_days")),
+                source=SOURCE,
+            )
+            for s in o.get("shipments", ())
+        )
+        refunds = tuple(
+            Refund(id=r["id"], order_id=o["id"], created_at=ago(r["created_days_ago"]), amount=money(r["amount"], cur), note=r.get("note"))
+            for r in o.get("refunds", ())
+        )
+        for spec, refund in zip(o.get("refunds", ()), refunds):
+            state.refunds[refund.id] = refund
+            if spec.get("return_id"):
+                state.refund_return[refund.id] = spec["return_id"]
+            state.next_refund = max(state.next_refund, int(refund.id.rsplit("/", 1)[1]) - _REFUND_BASE)
+        risk = o.get("risk")
+        order = Order(
+            id=o["id"],
+            name=o["name"],
+            created_at=ago(o["created_days_ago"]),
+            currency=cur,
+            total=amount,
+            received=amount,
+            refunded=Money.zero(cur),
+            fulfillment_status="FULFILLED" if shipments else "UNFULFILLED",
+            customer_id=o.get("customer_id"),
+            email=o.get("email"),
+            tags=tuple(o.get("tags", ())),
+            line_items=items,
+            shipments=shipments,
+            risk=PaymentRisk(source="shopify", level=RiskLevel(risk["level"]), facts=tuple(risk.get("facts", ()))) if risk else None,
+            cancelled_at=ago(o.get("cancelled_days_ago")),
+        )
+        state.orders[order.id] = _with_refunds(order, refunds)
+
+    for r in data["returns"]:
+        if r["order_id"] not in state.orders:
+            raise SampleDataError(f"return {r['name']}: unknown order {r['order_id']}")
+        lines = []
+        for rli in r["line_items"]:
+            owner, li = line_items.get(rli["line_item_id"], (None, None))
+            if li is None or owner != r["order_id"]:
+                raise SampleDataError(f"return {r['name']}: line item {rli['line_item_id']} is not on its order")
+            if not 0 < rli["quantity"] <= li.quantity:
+                raise SampleDataError(f"return {r['name']}: returns {rli['quantity']} of {li.quantity} {li.title}")
+            lines.append(
+                ReturnLineItem(
+                    id=rli["id"],
+                    line_item_id=li.id,
+                    title=li.title,
+                    sku=li.sku,
+                    quantity=rli["quantity"],
+                    unit_price=li.unit_price,
+                    reason=rli["reason"],
+                    reason_note=rli.get("reason_note"),
+                    customer_note=rli.get("customer_note"),
+                    product_tags=li.product_tags,
+                )
+            )
+        state.returns[r["id"]] = ReturnRequest(
+            id=r["id"],
+            name=r.get("name"),
+            order_id=r["order_id"],
+            status=ReturnStatus(r["status"]),
+            requested_at=ago(r["requested_days_ago"]),
+            line_items=tuple(lines),
+        )
+    for refund_id, return_id in state.refund_return.items():
+        if return_id not in state.returns:
+            raise SampleDataError(f"refund {refund_id}: unknown return {return_id}")
+
+    for d in data.get("disputes", ()):
+        if d.get("order_id") is not None and d["order_id"] not in state.orders:
+            raise SampleDataError(f"dispute {d['id']}: unknown order {d['order_id']}")
+        state.disputes[d["id"]] = Dispute(
+            id=d["id"],
+            order_id=d.get("order_id"),
+            status=d["status"],
+            reason=d.get("reason"),
+            amount=money(d["amount"], d["currency"]),
+            initiated_at=ago(d["initiated_days_ago"]),
+            evidence_due_by=ahead(d.get("evidence_due_in_days")),
+        )
+    return state
