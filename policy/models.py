@@ -285,7 +285,7 @@ class ReturnRequest(Frozen):
     order_id: str
     status: ReturnStatus
     requested_at: datetime
-    line_items: tuple[ReturnLineItem, ...]
+    line_items: tuple[ReturnLineItem, ...] = Field(min_length=1)  # Shopify refuses empty returns
 
     @property
     def currency(self) -> str:

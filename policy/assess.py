@@ -1,0 +1,43 @@
+"""One call for the pipeline: detect the signals, recommend, and say whether a case is due.
+
+When a case is opened:
+
+| kind              | opens a case when                                       |
+|-------------------|---------------------------------------------------------|
+| return request    | always (Shopify holds it until someone or the policy decides) |
+| dispute           | always                                                  |
+| order review      | a VIP, high-value or high-payment-risk signal           |
+| high-value refund | a high-value or refund-exceeds-paid signal              |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policy.config import Policy
+from policy.detect import detect
+from policy.models import Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
+from policy.recommend import recommend
+
+_OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
+    CaseKind.RETURN_REQUEST: None,  # None: always
+    CaseKind.DISPUTE: None,
+    CaseKind.ORDER_REVIEW: frozenset(
+        {SignalCode.VIP_CUSTOMER, SignalCode.HIGH_VALUE, SignalCode.HIGH_PAYMENT_RISK}
+    ),
+    CaseKind.HIGH_VALUE_REFUND: frozenset({SignalCode.HIGH_VALUE, SignalCode.REFUND_EXCEEDS_PAID}),
+}
+
+
+def assess(ctx: CaseContext, policy: Policy) -> Assessment:
+    signals = detect(ctx, policy)
+    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
+
+
+def needs_case(kind: CaseKind, signals: Iterable[Signal], recommendation: Recommendation) -> bool:
+    """Whether this event deserves a case (a card and an owner).
+
+    `recommendation` is part of the contract for later rules; today only signals matter.
+    """
+    triggers = _OPENS_CASE[kind]
+    return triggers is None or any(s.code in triggers for s in signals)

@@ -1,0 +1,242 @@
+"""The recommendation: what to do with a case, how risky it is, who decides, and whether
+the policy may decide alone.
+
+Return requests: the first row that matches wins.
+
+| # | when                                                   | action       |
+|---|--------------------------------------------------------|--------------|
+| 1 | open dispute, refund exceeds paid, or repeat claim     | escalate     |
+| 2 | high payment risk and serial returner                  | escalate     |
+| 3 | final sale and/or outside window                       | deny         |
+|   | …unless VIP covers every one of them                   | store credit |
+|   |   final sale: covered by VIP                           |              |
+|   |   outside window: covered by VIP who is not serial     |              |
+| 4 | not delivered                                          | escalate     |
+| 5 | serial returner                                        | store credit |
+| 6 | every item's reason is in `exchange_reasons`           | exchange     |
+| 7 | otherwise                                              | refund       |
+
+Row 1 comes first because refunding would risk paying twice; row 3 names the VIP exception
+(or its refusal) in `conflicts`, e.g. "outside window, but VIP with 1 return in 2 years →
+store credit".
+
+Other kinds:
+
+| kind              | when                                           | action      |
+|-------------------|------------------------------------------------|-------------|
+| dispute           | always                                         | escalate    |
+| high-value refund | refund exceeds paid, or high payment risk      | escalate    |
+|                   | otherwise                                      | accept      |
+| order review      | high payment risk                              | escalate    |
+|                   | otherwise                                      | accept      |
+
+Risk score: the sum of signal weights, clamped to 0..100.
+
+Auto-approve: only with `[auto_approve] enabled`, for a return request recommended as a
+refund or exchange, amount (in the shop currency) ≤ `max_amount`, score ≤
+`max_risk_score`, and no signal with a positive weight. The last reason says why or why not.
+
+Tier: `required_tier(amount)`; the card goes to `channel_for(kind)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from policy.approval import channel_for, required_tier
+from policy.config import Policy
+from policy.detect import SIGNAL_LABELS, counted_returns, history_days, plural
+from policy.models import Action, CaseContext, CaseKind, Money, Recommendation, Signal, SignalCode
+
+S = SignalCode
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    action: Action
+    reasons: tuple[str, ...]
+    conflicts: tuple[str, ...] = ()
+
+
+_Found = dict[SignalCode, Signal]
+
+
+def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Recommendation:
+    signals = tuple(signals)
+    found = {s.code: s for s in signals}
+    decision = _DECIDE[ctx.kind](ctx, found, policy)
+    score = risk_score(signals)
+    amount = ctx.amount
+    auto, why = _auto_approve(ctx.kind, decision.action, amount, score, signals, policy)
+    return Recommendation(
+        action=decision.action,
+        risk_score=score,
+        amount=amount,
+        reasons=decision.reasons + ((why,) if why else ()),
+        conflicts=decision.conflicts,
+        tier=required_tier(amount, policy),
+        auto_approve=auto,
+        channel=channel_for(ctx.kind, policy),
+    )
+
+
+def risk_score(signals: Iterable[Signal]) -> int:
+    return max(0, min(100, sum(s.weight for s in signals)))
+
+
+def _explained(found: _Found, *codes: SignalCode) -> tuple[str, ...]:
+    return tuple(f"{found[c].explanation}." for c in codes if c in found)
+
+
+# --- return requests --------------------------------------------------------------------
+
+
+def _return_request(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    paying_twice = (S.OPEN_DISPUTE, S.REFUND_EXCEEDS_PAID, S.REPEAT_CLAIM)
+    if any(c in found for c in paying_twice):
+        return _Decision(
+            Action.ESCALATE,
+            ("Escalate: refunding now could pay out twice.", *_explained(found, *paying_twice)),
+        )
+    if S.HIGH_PAYMENT_RISK in found and S.SERIAL_RETURNER in found:
+        return _Decision(
+            Action.ESCALATE,
+            (
+                "Escalate: high payment risk from a serial returner.",
+                *_explained(found, S.HIGH_PAYMENT_RISK, S.SERIAL_RETURNER),
+            ),
+        )
+    if S.FINAL_SALE in found or S.OUTSIDE_WINDOW in found:
+        return _outside_policy(ctx, found)
+    if S.NOT_DELIVERED in found:
+        why = "Escalate: nothing is delivered yet, check with the carrier first."
+        return _Decision(Action.ESCALATE, (why, *_explained(found, S.NOT_DELIVERED)))
+    if S.SERIAL_RETURNER in found:
+        why = "Store credit rather than a refund: serial returner."
+        return _Decision(Action.STORE_CREDIT, (why, *_explained(found, S.SERIAL_RETURNER)))
+    reasons = _exchange_reasons(ctx, policy)
+    if reasons:
+        return _Decision(Action.EXCHANGE, (f"Exchange: returned for {', '.join(reasons)}.",))
+    return _Decision(Action.REFUND, ("Refund: within the return policy.",))
+
+
+def _outside_policy(ctx: CaseContext, found: _Found) -> _Decision:
+    """Row 3: deny, unless the VIP exception covers every reason to deny."""
+    breaches = tuple(c for c in (S.FINAL_SALE, S.OUTSIDE_WINDOW) if c in found)
+    details = _explained(found, *breaches)
+    if S.VIP_CUSTOMER not in found:
+        return _Decision(Action.DENY, ("Deny: outside the return policy.", *details))
+    vip = _vip_summary(ctx)
+    if S.OUTSIDE_WINDOW in found and S.SERIAL_RETURNER in found:
+        conflict = f"outside window and {vip}, but a serial returner → deny"
+        return _Decision(
+            Action.DENY,
+            ("Deny: outside the return policy; no VIP exception for a serial returner.", *details),
+            (conflict,),
+        )
+    conflicts = tuple(f"{SIGNAL_LABELS[c]}, but {vip} → store credit" for c in breaches)
+    return _Decision(
+        Action.STORE_CREDIT,
+        (
+            "Store credit: a VIP exception to the return policy.",
+            *details,
+            *_explained(found, S.VIP_CUSTOMER),
+        ),
+        conflicts,
+    )
+
+
+def _vip_summary(ctx: CaseContext) -> str:
+    """'VIP with 1 return in 2 years' (or just 'VIP' without history)."""
+    days = history_days(ctx)
+    if days is None:
+        return "VIP"
+    return f"VIP with {plural(len(counted_returns(ctx)), 'return')} in {_period(days)}"
+
+
+def _period(days: int) -> str:
+    if days >= 365 and days % 365 == 0:
+        return plural(days // 365, "year")
+    return plural(days, "day")
+
+
+def _exchange_reasons(ctx: CaseContext, policy: Policy) -> list[str]:
+    """Readable reasons when every returned item's reason favours an exchange, else []."""
+    request = ctx.return_request
+    if request is None or not request.line_items:
+        return []
+    wanted = policy.returns.exchange_reasons
+    if not all(item.reason in wanted for item in request.line_items):
+        return []
+    reasons = dict.fromkeys(item.reason for item in request.line_items)
+    return [r.lower().replace("_", " ") for r in reasons]
+
+
+# --- other kinds ------------------------------------------------------------------------
+
+
+def _dispute(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    reasons = ["Escalate: a dispute needs a person to answer it with evidence."]
+    if ctx.dispute is not None and ctx.dispute.evidence_due_by is not None:
+        reasons.append(f"Evidence is due by {ctx.dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC.")
+    return _Decision(Action.ESCALATE, tuple(reasons))
+
+
+def _high_value_refund(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    worrying = (S.REFUND_EXCEEDS_PAID, S.HIGH_PAYMENT_RISK)
+    if any(c in found for c in worrying):
+        why = "Escalate: check this refund before more money goes out."
+        return _Decision(Action.ESCALATE, (why, *_explained(found, *worrying)))
+    return _Decision(Action.ACCEPT, ("Acknowledge: the refund is within what was paid.",))
+
+
+def _order_review(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    if S.HIGH_PAYMENT_RISK in found:
+        return _Decision(
+            Action.ESCALATE,
+            ("Escalate: check the payment before fulfilling.", *_explained(found, S.HIGH_PAYMENT_RISK)),
+        )
+    return _Decision(Action.ACCEPT, ("Acknowledge: no high payment risk.",))
+
+
+_DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
+    CaseKind.RETURN_REQUEST: _return_request,
+    CaseKind.DISPUTE: _dispute,
+    CaseKind.HIGH_VALUE_REFUND: _high_value_refund,
+    CaseKind.ORDER_REVIEW: _order_review,
+}
+
+
+# --- auto-approve -----------------------------------------------------------------------
+
+
+def _auto_approve(
+    kind: CaseKind,
+    action: Action,
+    amount: Money,
+    score: int,
+    signals: tuple[Signal, ...],
+    policy: Policy,
+) -> tuple[bool, str | None]:
+    """Whether the policy decides alone, and the sentence saying why (None: nothing to say)."""
+    if kind != CaseKind.RETURN_REQUEST or action not in (Action.REFUND, Action.EXCHANGE):
+        return False, None
+    rules = policy.auto_approve
+    if not rules.enabled:
+        return False, "A person decides: auto-approve is off."
+    currency = policy.store.currency
+    if amount.currency != currency:
+        return False, (
+            f"A person decides: the amount is in {amount.currency}, the policy's limits in {currency}."
+        )
+    limit = Money.of(rules.max_amount, currency)
+    if amount > limit:
+        return False, f"A person decides: {amount} is above the {limit} auto-approve limit."
+    if score > rules.max_risk_score:
+        return False, f"A person decides: risk score {score} is above {rules.max_risk_score}."
+    # Even a low score does not auto-approve a case with something against it.
+    risky = [SIGNAL_LABELS[s.code] for s in signals if s.weight > 0]
+    if risky:
+        return False, f"A person decides: {', '.join(risky)}."
+    return True, f"Auto-approved: within policy and at most {limit}."
