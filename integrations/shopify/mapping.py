@@ -1,0 +1,332 @@
+"""Shopify Admin GraphQL JSON (as selected in `documents.py`) → `policy.models`.
+
+Money is the shop's currency (`shopMoney`), as a Decimal; times are aware UTC. This
+module and `documents.py` are the only places that know Shopify's field names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from policy.models import (
+    Customer,
+    DeliveryStatus,
+    Dispute,
+    LineItem,
+    Money,
+    Order,
+    PastReturn,
+    PaymentRisk,
+    Refund,
+    ReturnLineItem,
+    ReturnRequest,
+    ReturnStatus,
+    RiskLevel,
+    Shipment,
+    utc,
+)
+
+SOURCE = "shopify"
+
+Node = Mapping[str, Any]
+
+
+# --- scalars ----------------------------------------------------------------------------------
+
+
+def money(value: Node | None) -> Money:
+    """A `MoneyBag` (its shopMoney) or a `MoneyV2`."""
+    if value is None:
+        raise ValueError("expected a money value, got null")
+    if "shopMoney" in value:
+        value = value["shopMoney"]
+    return Money(amount=Decimal(str(value["amount"])), currency=str(value["currencyCode"]))
+
+
+def optional_money(value: Node | None) -> Money | None:
+    return money(value) if value is not None else None
+
+
+def dt(value: str) -> datetime:
+    """Shopify `DateTime` (ISO 8601, usually with `Z`) or `Date` (midnight UTC)."""
+    text = value.strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None and len(text) == 10:  # a Date: "2025-01-31"
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return utc(parsed)
+
+
+def optional_dt(value: str | None) -> datetime | None:
+    return dt(value) if value else None
+
+
+def iso(value: datetime) -> str:
+    """Aware datetime → Shopify's search/DateTime form, e.g. 2025-01-31T12:00:00Z."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def nodes(connection: Node | list | None) -> list[Node]:
+    """Items of a connection (`nodes` or `edges { node }`) or of a plain list."""
+    if connection is None:
+        return []
+    if isinstance(connection, list):
+        return [n for n in connection if n is not None]
+    if connection.get("nodes") is not None:
+        return [n for n in connection["nodes"] if n is not None]
+    return [e["node"] for e in connection.get("edges") or [] if e and e.get("node") is not None]
+
+
+def page_info(connection: Node | None) -> tuple[bool, str | None]:
+    info = (connection or {}).get("pageInfo") or {}
+    return bool(info.get("hasNextPage")), info.get("endCursor")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value)
+    return value if value.strip() else None
+
+
+def _id(node: Node | None) -> str | None:
+    return node.get("id") if node else None
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+def line_item(node: Node) -> LineItem:
+    product = node.get("product") or {}
+    return LineItem(
+        id=node["id"],
+        title=node.get("title") or "",
+        sku=_text(node.get("sku")),
+        variant_title=_text(node.get("variantTitle")),
+        quantity=int(node.get("quantity") or 0),
+        unit_price=money(node["discountedUnitPriceAfterAllDiscountsSet"]),
+        product_tags=tuple(product.get("tags") or ()),
+    )
+
+
+_DELIVERED = {"DELIVERED", "PICKED_UP"}
+_FAILED = {"FAILURE", "NOT_DELIVERED"}
+_NOT_SHIPPED = {"CANCELED", "LABEL_VOIDED", "LABEL_PRINTED", "LABEL_PURCHASED", "SUBMITTED"}
+_MOVING = {
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "ATTEMPTED_DELIVERY",
+    "DELAYED",
+    "CONFIRMED",
+    "FULFILLED",
+    "MARKED_AS_FULFILLED",
+    "READY_FOR_PICKUP",
+}
+
+
+def delivery_status(display_status: str | None, status: str | None, delivered_at: str | None) -> DeliveryStatus:
+    if delivered_at or display_status in _DELIVERED:
+        return DeliveryStatus.DELIVERED
+    if display_status in _FAILED:
+        return DeliveryStatus.FAILED
+    if display_status in _NOT_SHIPPED:
+        return DeliveryStatus.UNFULFILLED
+    if display_status in _MOVING:
+        return DeliveryStatus.IN_TRANSIT
+    if status in ("CANCELLED",):
+        return DeliveryStatus.UNFULFILLED
+    if status in ("FAILURE", "ERROR"):
+        return DeliveryStatus.FAILED
+    if status == "SUCCESS":
+        return DeliveryStatus.IN_TRANSIT
+    return DeliveryStatus.UNKNOWN
+
+
+def shipment(node: Node) -> Shipment:
+    tracking = (node.get("trackingInfo") or [None])[0] or {}
+    return Shipment(
+        id=node["id"],
+        status=delivery_status(node.get("displayStatus"), node.get("status"), node.get("deliveredAt")),
+        carrier=_text(tracking.get("company")),
+        tracking_number=_text(tracking.get("number")),
+        tracking_url=_text(tracking.get("url")),
+        shipped_at=optional_dt(node.get("inTransitAt")) or optional_dt(node.get("createdAt")),
+        delivered_at=optional_dt(node.get("deliveredAt")),
+        estimated_delivery_at=optional_dt(node.get("estimatedDeliveryAt")),
+        source=SOURCE,
+    )
+
+
+_RETURN_NAME = re.compile(r"#?[\w.-]+-R\d+\b")
+_RISK_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
+_SENTIMENT_RANK = {"NEGATIVE": 0, "NEUTRAL": 1, "POSITIVE": 2}
+
+
+def risk(node: Node | None) -> PaymentRisk | None:
+    """The highest assessed level (PENDING assessments are not a verdict yet)."""
+    if not node:
+        return None
+    assessments = [a for a in node.get("assessments") or [] if a.get("riskLevel") in _RISK_RANK]
+    if not assessments:
+        return None
+    worst = max(assessments, key=lambda a: _RISK_RANK[a["riskLevel"]])
+    facts = sorted(
+        (f for a in assessments for f in a.get("facts") or [] if f.get("description")),
+        key=lambda f: _SENTIMENT_RANK.get(f.get("sentiment"), 1),
+    )
+    seen: list[str] = []
+    for f in facts:
+        if f["description"] not in seen:
+            seen.append(f["description"])
+    return PaymentRisk(source=SOURCE, level=RiskLevel(worst["riskLevel"]), score=None, facts=tuple(seen))
+
+
+def refund(node: Node, order_id: str) -> Refund:
+    created = node.get("createdAt") or node.get("updatedAt")
+    if not created:
+        raise ValueError(f"refund {node.get('id')} has no time")
+    return Refund(
+        id=node["id"],
+        order_id=order_id,
+        created_at=dt(created),
+        amount=money(node["totalRefundedSet"]),
+        note=_text(node.get("note")),
+    )
+
+
+def order(node: Node, line_item_nodes: Iterable[Node] | None = None) -> Order:
+    """`line_item_nodes`: every line item when the caller paged past the first page."""
+    items = list(line_item_nodes) if line_item_nodes is not None else nodes(node.get("lineItems"))
+    currency = node["currencyCode"]
+    return Order(
+        id=node["id"],
+        name=node["name"],
+        created_at=dt(node["createdAt"]),
+        currency=currency,
+        total=money(node["currentTotalPriceSet"]),
+        received=money(node["totalReceivedSet"]),
+        refunded=money(node["totalRefundedSet"]),
+        financial_status=node.get("displayFinancialStatus"),
+        fulfillment_status=node.get("displayFulfillmentStatus"),
+        customer_id=_id(node.get("customer")),
+        email=_text(node.get("email")),
+        tags=tuple(node.get("tags") or ()),
+        line_items=tuple(line_item(li) for li in items),
+        shipments=tuple(shipment(f) for f in node.get("fulfillments") or []),
+        refunds=tuple(refund(r, node["id"]) for r in node.get("refunds") or []),
+        risk=risk(node.get("risk")),
+        cancelled_at=optional_dt(node.get("cancelledAt")),
+    )
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+def customer(node: Node) -> Customer:
+    return Customer(
+        id=node["id"],
+        display_name=node.get("displayName") or "",
+        email=_text(node.get("email")),
+        tags=tuple(node.get("tags") or ()),
+        orders_count=int(node.get("numberOfOrders") or 0),  # UnsignedInt64 arrives as a string
+        lifetime_spend=money(node["amountSpent"]),
+        created_at=optional_dt(node.get("createdAt")),
+    )
+
+
+# --- returns ----------------------------------------------------------------------------------
+
+
+def return_status(value: str) -> ReturnStatus:
+    return ReturnStatus(str(value).upper())
+
+
+def return_line_item(node: Node) -> ReturnLineItem:
+    fli = node.get("fulfillmentLineItem")
+    if fli and fli.get("lineItem"):
+        li = fli["lineItem"]
+        product = li.get("product") or {}
+        line_item_id = li["id"]
+        title = li.get("title") or ""
+        sku = _text(li.get("sku"))
+        unit_price = money(li["discountedUnitPriceAfterAllDiscountsSet"])
+        tags = tuple(product.get("tags") or ())
+    elif node.get("unitPrice"):
+        # UnverifiedReturnLineItem: not tied to a fulfilled line item.
+        line_item_id, title, sku, tags = node["id"], "Unverified item", None, ()
+        unit_price = money(node["unitPrice"])
+    else:
+        raise ValueError(f"return line item {node.get('id')} has neither a line item nor a unit price")
+    return ReturnLineItem(
+        id=node["id"],
+        line_item_id=line_item_id,
+        title=title,
+        sku=sku,
+        quantity=int(node["quantity"]),
+        unit_price=unit_price,
+        reason=str(node.get("returnReason") or "UNKNOWN"),
+        reason_note=_text(node.get("returnReasonNote")),
+        customer_note=_text(node.get("customerNote")),
+        product_tags=tags,
+    )
+
+
+def requested_at(return_name: str | None, order_node: Node | None) -> datetime | None:
+    """When the return was requested, from the order's newest events.
+
+    2025-01's `Return` has no timestamp. Shopify writes the request into the order's
+    timeline; the earliest event naming the return wins, else the newest event about a
+    return request that names no other return. None when the timeline (its newest 20
+    events) says nothing.
+    """
+    events = nodes((order_node or {}).get("events"))
+    if return_name:
+        named = [e for e in events if return_name in str(e.get("message") or "")]
+        if named:
+            return min(dt(e["createdAt"]) for e in named)
+    generic = []
+    for e in events:
+        message = str(e.get("message") or "")
+        if _RETURN_NAME.search(message):
+            continue  # about another return, by name
+        text = f"{e.get('action') or ''} {message}".lower()
+        if "return" in text and "request" in text:
+            generic.append(dt(e["createdAt"]))
+    return max(generic) if generic else None
+
+
+def return_request(node: Node, *, requested_at: datetime, line_item_nodes: Iterable[Node] | None = None) -> ReturnRequest:
+    items = list(line_item_nodes) if line_item_nodes is not None else nodes(node.get("returnLineItems"))
+    order_id = _id(node.get("order"))
+    if not order_id:
+        raise ValueError(f"return {node.get('id')} names no order")
+    return ReturnRequest(
+        id=node["id"],
+        name=_text(node.get("name")),
+        order_id=order_id,
+        status=return_status(node["status"]),
+        requested_at=requested_at,
+        line_items=tuple(return_line_item(li) for li in items),
+    )
+
+
+def past_return(r: ReturnRequest) -> PastReturn:
+    return PastReturn(return_id=r.id, order_id=r.order_id, requested_at=r.requested_at, amount=r.amount, status=r.status)
+
+
+# --- disputes ---------------------------------------------------------------------------------
+
+
+def dispute(node: Node) -> Dispute:
+    reason = (node.get("reasonDetails") or {}).get("reason")
+    return Dispute(
+        id=node["id"],
+        order_id=_id(node.get("order")),
+        status=str(node["status"]),
+        reason=_text(reason),
+        amount=money(node["amount"]),
+        initiated_at=dt(node["initiatedAt"]),
+        evidence_due_by=optional_dt(node.get("evidenceDueBy")),
+    )

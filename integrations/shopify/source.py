@@ -1,0 +1,706 @@
+"""`ShopifyStore`: the Shopify Admin GraphQL API as a `StoreSource` and `StoreActions`.
+
+Reads
+  Every object is read fresh (the webhook only names it). Long lists are paged: order line
+  items, an order's returns, a customer's orders over the look-back period. 2025-01's
+  `Return` has no timestamp, so a return's `requested_at` comes from its order's timeline
+  (`mapping.requested_at`), falling back to the order's `updatedAt` — never earlier than
+  the request, so a window check errs towards a person looking at it.
+
+Polling
+  Catch-up for missed webhooks. The cursor is an ISO timestamp (the newest `createdAt` /
+  `updatedAt` seen); each poll searches from the cursor minus `poll_overlap`, so it sees
+  some events twice — the caller dedupes on natural keys. With no cursor it starts
+  `initial_lookback` ago.
+
+Exactly-once on the store side
+  Shopify 2025-01 mutations take no idempotency key, and a request that timed out may
+  have been applied. So the client never retries a mutation whose request may have
+  reached Shopify (it raises a retryable `IntegrationError`), and every action reads the
+  store before writing, so that calling it again — with the same key, after a crash or a
+  timeout — finds its own earlier effect instead of repeating it:
+
+  - approve: a return already OPEN (or CLOSED: approved and processed) is done; an
+    INVALID_STATE userError re-reads the status and is success if it is now OPEN.
+  - decline: likewise for DECLINED.
+  - refund: `returnRefund` attaches the refund to the return and has no note field, so
+    the return's own refunds are the record. A refund of exactly the requested amount on
+    the return means the action already ran; any other refund on it stops the action
+    (non-retryable) rather than risk paying twice. Money goes back to the order's
+    successful SALE/CAPTURE transactions, less what was already refunded from each.
+  - store credit: `storeCreditAccountCredit` has no note either, so the key is recorded
+    on the customer, in the JSON metafield `returnsbot.store_credits`, written with
+    compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
+    transaction id) after. A retry that finds `done` stops; one that finds `pending`
+    looks for a credit of that amount and currency made since the reservation and, if it
+    is there, records it as done instead of crediting again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Callable
+
+from integrations.shopify import documents as doc
+from integrations.shopify import mapping as m
+from integrations.shopify.client import SYSTEM, ShopifyGraphQL
+from policy.models import (
+    Customer,
+    CustomerHistory,
+    Dispute,
+    DomainEvent,
+    EventKind,
+    Money,
+    Order,
+    Refund,
+    ReturnRequest,
+    ReturnStatus,
+    utc,
+)
+from policy.ports import ActionResult, IntegrationError, NotFound, PollPage
+
+log = logging.getLogger(__name__)
+
+_GID = re.compile(r"^gid://shopify/([A-Za-z]+)/(\d+)(\?.*)?$")
+_DECLINE_REASONS = {
+    "RETURN_PERIOD_ENDED": "RETURN_PERIOD_ENDED",
+    "OUTSIDE_WINDOW": "RETURN_PERIOD_ENDED",
+    "OUTSIDE_RETURN_WINDOW": "RETURN_PERIOD_ENDED",
+    "FINAL_SALE": "FINAL_SALE",
+    "OTHER": "OTHER",
+}
+_DECLINE_NOTE_MAX = 500
+_LEDGER_MAX_ENTRIES = 200
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ShopifyStore:
+    name = "shopify"
+
+    def __init__(
+        self,
+        client: ShopifyGraphQL,
+        *,
+        shop_domain: str,
+        now: Callable[[], datetime] = _now,
+        initial_lookback: timedelta = timedelta(days=1),
+        poll_overlap: timedelta = timedelta(minutes=2),
+        max_pages: int = 20,
+    ) -> None:
+        self.client = client
+        self.shop_domain = shop_domain.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+        self._now = now
+        self.initial_lookback = initial_lookback
+        self.poll_overlap = poll_overlap
+        self.max_pages = max_pages
+
+    # --- links ----------------------------------------------------------------------------------
+
+    @property
+    def store_handle(self) -> str:
+        return self.shop_domain.removesuffix(".myshopify.com")
+
+    def admin_url(self, gid: str, *, order_id: str | None = None) -> str:
+        """A link into the Shopify admin for an object (returns, refunds and disputes live
+        on their order's page, so pass `order_id` for those)."""
+        base = f"https://admin.shopify.com/store/{self.store_handle}"
+        parsed = _GID.match(gid or "")
+        pages = {"Order": "orders", "Customer": "customers", "Product": "products", "DraftOrder": "draft_orders"}
+        if parsed and parsed.group(1) in pages:
+            return f"{base}/{pages[parsed.group(1)]}/{parsed.group(2)}"
+        if order_id:
+            return self.admin_url(order_id)
+        return base
+
+    def ping(self) -> str:
+        shop = self.client.execute(doc.SHOP_PING)["shop"]
+        return f"{shop['name']} ({shop['myshopifyDomain']}, {shop['currencyCode']})"
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def get_return(self, return_id: str) -> ReturnRequest:
+        rid = _gid("Return", return_id)
+        node = self._one(doc.RETURN_BY_ID, {"id": rid}, "return", rid)
+        lines = m.nodes(node["returnLineItems"])
+        more, after = m.page_info(node["returnLineItems"])
+        for _ in range(self.max_pages):
+            if not more:
+                break
+            page = self._one(doc.RETURN_LINE_ITEMS_PAGE, {"id": rid, "after": after}, "return", rid)["returnLineItems"]
+            lines += m.nodes(page)
+            more, after = m.page_info(page)
+        return self._map_return(node, node["order"], lines)
+
+    def get_order(self, order_id: str) -> Order:
+        oid = _gid("Order", order_id)
+        node = self._one(doc.ORDER_BY_ID, {"id": oid}, "order", oid)
+        items = m.nodes(node["lineItems"])
+        more, after = m.page_info(node["lineItems"])
+        for _ in range(self.max_pages):
+            if not more:
+                break
+            page = self._one(doc.ORDER_LINE_ITEMS_PAGE, {"id": oid, "after": after}, "order", oid)["lineItems"]
+            items += m.nodes(page)
+            more, after = m.page_info(page)
+        return self._map(lambda: m.order(node, items), "order", oid)
+
+    def get_customer(self, customer_id: str) -> Customer:
+        cid = _gid("Customer", customer_id)
+        node = self._one(doc.CUSTOMER_BY_ID, {"id": cid}, "customer", cid)
+        return self._map(lambda: m.customer(node), "customer", cid)
+
+    def get_customer_history(self, customer_id: str, since: datetime) -> CustomerHistory:
+        """Orders placed since `since`, and the returns requested since then (all of them:
+        the caller leaves out the one it is deciding)."""
+        cid = _gid("Customer", customer_id)
+        since = utc(since)
+        query = f"updated_at:>='{m.iso(since)}'"
+        orders: list[dict] = []
+        first_order_at = None
+        after = None
+        for _ in range(self.max_pages):
+            node = self._one(doc.CUSTOMER_HISTORY, {"id": cid, "query": query, "after": after}, "customer", cid)
+            firsts = m.nodes(node.get("firstOrder"))
+            if firsts:
+                first_order_at = m.dt(firsts[0]["createdAt"])
+            orders += m.nodes(node["orders"])
+            more, after = m.page_info(node["orders"])
+            if not more:
+                break
+        placed = sum(1 for o in orders if m.dt(o["createdAt"]) >= since)
+        return_ids = [r["id"] for o in orders for r in m.nodes(o.get("returns"))]
+        returns = [r for r in self._returns_by_ids(return_ids) if r.requested_at >= since]
+        returns.sort(key=lambda r: r.requested_at)
+        return CustomerHistory(
+            since=since,
+            orders_count=placed,
+            returns=tuple(m.past_return(r) for r in returns),
+            first_order_at=first_order_at,
+        )
+
+    def get_order_returns(self, order_id: str) -> list[ReturnRequest]:
+        oid = _gid("Order", order_id)
+        out: list[ReturnRequest] = []
+        after = None
+        for _ in range(self.max_pages):
+            order = self._one(doc.ORDER_RETURNS, {"id": oid, "after": after}, "order", oid)
+            for node in m.nodes(order["returns"]):
+                if m.page_info(node["returnLineItems"])[0]:
+                    out.append(self.get_return(node["id"]))  # more lines than the batch read
+                else:
+                    out.append(self._map_return(node, order, m.nodes(node["returnLineItems"])))
+            more, after = m.page_info(order["returns"])
+            if not more:
+                break
+        return out
+
+    def get_dispute(self, dispute_id: str) -> Dispute:
+        did = _gid("ShopifyPaymentsDispute", dispute_id)
+        node = self._one(doc.DISPUTE_BY_ID, {"id": did}, "dispute", did)
+        return self._map(lambda: m.dispute(node), "dispute", did)
+
+    def order_disputes(self, order_id: str) -> list[Dispute]:
+        oid = _gid("Order", order_id)
+        summaries = self._one(doc.ORDER_DISPUTES, {"id": oid}, "order", oid).get("disputes") or []
+        ids = [s["id"] for s in summaries if s and s.get("id")]
+        out: list[Dispute] = []
+        for batch in _batches(ids, 25):
+            data = self.client.execute(doc.DISPUTES_BY_IDS, {"ids": batch})
+            for node in data.get("nodes") or []:
+                if node and node.get("__typename") == "ShopifyPaymentsDispute":
+                    out.append(self._map(lambda n=node: m.dispute(n), "dispute", node.get("id")))
+        return out
+
+    def get_refund(self, refund_id: str) -> Refund:
+        rid = _gid("Refund", refund_id)
+        node = self._one(doc.REFUND_BY_ID, {"id": rid}, "refund", rid)
+        return self._map(lambda: m.refund(node, node["order"]["id"]), "refund", rid)
+
+    def find_orders(self, query: str, limit: int = 5) -> list[Order]:
+        """Order lookup by number ("1001"/"#1001"), email, gid, or free text."""
+        q = (query or "").strip()
+        if not q:
+            return []
+        if q.startswith("gid://"):
+            try:
+                return [self.get_order(q)]
+            except NotFound:
+                return []
+        if re.fullmatch(r"#?\d+", q):
+            search = f"name:{q.lstrip('#')}"
+        elif "@" in q and " " not in q:
+            search = f"email:{_search_value(q)}"
+        else:
+            search = _search_value(q)
+        first = max(1, min(int(limit), 25))
+        data = self.client.execute(doc.ORDER_SEARCH, {"query": search, "first": first})
+        return [self.get_order(n["id"]) for n in m.nodes(data.get("orders"))]
+
+    # --- polling ----------------------------------------------------------------------------------
+
+    def poll_new_orders(self, cursor: str | None) -> PollPage:
+        start, previous = self._poll_start(cursor)
+        query = f"created_at:>='{m.iso(start)}'"
+        events: list[DomainEvent] = []
+        newest = previous
+        after = None
+        for _ in range(self.max_pages):
+            conn = self.client.execute(doc.ORDERS_CREATED_SINCE, {"query": query, "after": after})["orders"]
+            for node in m.nodes(conn):
+                created = m.dt(node["createdAt"])
+                newest = max(newest, created) if newest else created
+                events.append(
+                    DomainEvent(
+                        source=self.name,
+                        kind=EventKind.ORDER_CREATED,
+                        resource_id=node["id"],
+                        order_id=node["id"],
+                        occurred_at=created,
+                        detail={"name": node["name"], "via": "poll"},
+                    )
+                )
+            more, after = m.page_info(conn)
+            if not more:
+                break
+        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start))
+
+    def poll_requested_returns(self, cursor: str | None) -> PollPage:
+        start, previous = self._poll_start(cursor)
+        query = f"return_status:return_requested updated_at:>='{m.iso(start)}'"
+        events: list[DomainEvent] = []
+        newest = previous
+        after = None
+        for _ in range(self.max_pages):
+            variables = {"query": query, "returnQuery": "status:requested", "after": after}
+            conn = self.client.execute(doc.ORDERS_WITH_REQUESTED_RETURNS, variables)["orders"]
+            for node in m.nodes(conn):
+                updated = m.dt(node["updatedAt"])
+                newest = max(newest, updated) if newest else updated
+                for ret in m.nodes(node.get("returns")):
+                    if str(ret.get("status")).upper() != ReturnStatus.REQUESTED:
+                        continue  # the filter is a hint; the status is the rule
+                    detail = {"order_name": node["name"], "status": ReturnStatus.REQUESTED.value, "via": "poll"}
+                    if ret.get("name"):
+                        detail["name"] = ret["name"]
+                    events.append(
+                        DomainEvent(
+                            source=self.name,
+                            kind=EventKind.RETURN_REQUESTED,
+                            resource_id=ret["id"],
+                            order_id=node["id"],
+                            occurred_at=None,  # 2025-01 has no request time on a return
+                            detail=detail,
+                        )
+                    )
+            more, after = m.page_info(conn)
+            if not more:
+                break
+        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start))
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        rid = _gid("Return", return_id)
+        state = self._return_state(rid)
+        label = state.get("name") or rid
+        status = state["status"]
+        if status in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+            return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
+        if status != ReturnStatus.REQUESTED:
+            raise IntegrationError(f"return {label} is {status} and can no longer be approved", retryable=False, system=SYSTEM)
+        payload = self._mutate(
+            doc.RETURN_APPROVE, {"input": {"id": rid, "notifyCustomer": bool(notify_customer)}}, "returnApproveRequest"
+        )
+        errors = payload.get("userErrors") or []
+        if errors:
+            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+                return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
+            raise _user_errors("approving return", label, errors)
+        return self._done("approve_return", idempotency_key, f"return {label} approved", rid)
+
+    def decline_return(
+        self,
+        return_id: str,
+        *,
+        reason: str,
+        note: str | None,
+        notify_customer: bool,
+        idempotency_key: str,
+    ) -> ActionResult:
+        rid = _gid("Return", return_id)
+        state = self._return_state(rid)
+        label = state.get("name") or rid
+        status = state["status"]
+        if status == ReturnStatus.DECLINED:
+            return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
+        if status != ReturnStatus.REQUESTED:
+            raise IntegrationError(f"return {label} is {status} and can no longer be declined", retryable=False, system=SYSTEM)
+        shopify_reason = _DECLINE_REASONS.get((reason or "").strip().upper().replace(" ", "_").replace("-", "_"), "OTHER")
+        decline_note = note
+        if shopify_reason == "OTHER" and reason and reason.strip().upper() != "OTHER" and not note:
+            decline_note = reason  # keep a free-text reason for the customer
+        payload_input: dict[str, Any] = {
+            "id": rid,
+            "declineReason": shopify_reason,
+            "notifyCustomer": bool(notify_customer),
+        }
+        if decline_note:
+            payload_input["declineNote"] = _truncate(decline_note, _DECLINE_NOTE_MAX)
+        payload = self._mutate(doc.RETURN_DECLINE, {"input": payload_input}, "returnDeclineRequest")
+        errors = payload.get("userErrors") or []
+        if errors:
+            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] == ReturnStatus.DECLINED:
+                return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
+            raise _user_errors("declining return", label, errors)
+        return self._done("decline_return", idempotency_key, f"return {label} declined ({shopify_reason})", rid)
+
+    def refund_return(
+        self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
+    ) -> ActionResult:
+        rid = _gid("Return", return_id)
+        if amount.amount <= 0:
+            raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SYSTEM)
+        ret = self._one(doc.RETURN_REFUND_CONTEXT, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        status = ret["status"]
+
+        # 1. Has this refund already happened (an earlier attempt that timed out or crashed)?
+        existing = m.nodes(ret.get("refunds"))
+        for r in existing:
+            if m.money(r["totalRefundedSet"]) == amount:
+                return self._done(
+                    "refund_return", idempotency_key, f"refund {amount} was already issued for return {label}", r["id"], repeat=True
+                )
+        if existing:
+            refunded = ", ".join(str(m.money(r["totalRefundedSet"])) for r in existing)
+            raise IntegrationError(
+                f"return {label} already has refund(s) of {refunded}; not refunding {amount} on top — check it in Shopify",
+                retryable=False,
+                system=SYSTEM,
+            )
+        if status == ReturnStatus.REQUESTED:
+            raise IntegrationError(
+                f"return {label} is not approved yet (REQUESTED); it must be approved before it is refunded",
+                retryable=True,
+                system=SYSTEM,
+            )
+        if status not in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+            raise IntegrationError(f"return {label} is {status} and cannot be refunded", retryable=False, system=SYSTEM)
+
+        # 2. What to refund: every line still refundable, paid back to the original payments.
+        order = ret["order"]
+        if amount.currency != order["currencyCode"]:
+            raise IntegrationError(
+                f"refund is in {amount.currency} but order {order['id']} is in {order['currencyCode']}",
+                retryable=False,
+                system=SYSTEM,
+            )
+        if order.get("presentmentCurrencyCode") not in (None, order["currencyCode"]):
+            raise IntegrationError(
+                f"order {order['id']} was paid in {order['presentmentCurrencyCode']}; refund multi-currency orders in Shopify",
+                retryable=False,
+                system=SYSTEM,
+            )
+        lines = [
+            {"returnLineItemId": li["id"], "quantity": int(li["refundableQuantity"])}
+            for li in self._refund_lines(rid, ret)
+            if int(li.get("refundableQuantity") or 0) > 0
+        ]
+        if not lines:
+            raise IntegrationError(f"return {label} has nothing left to refund", retryable=False, system=SYSTEM)
+        transactions = _allocate(amount, order.get("transactions") or [])
+
+        # 3. Refund.
+        payload = self._mutate(
+            doc.RETURN_REFUND,
+            {
+                "input": {
+                    "returnId": rid,
+                    "returnRefundLineItems": lines,
+                    "orderTransactions": transactions,
+                    "notifyCustomer": bool(notify_customer),
+                }
+            },
+            "returnRefund",
+        )
+        errors = payload.get("userErrors") or []
+        if errors:
+            raise _user_errors("refunding return", label, errors)
+        created = payload.get("refund") or {}
+        return self._done("refund_return", idempotency_key, f"refund {amount} issued for return {label}", created.get("id"))
+
+    def issue_store_credit(self, customer_id: str, *, amount: Money, idempotency_key: str) -> ActionResult:
+        cid = _gid("Customer", customer_id)
+        if amount.amount <= 0:
+            raise IntegrationError(f"store credit must be positive, got {amount}", retryable=False, system=SYSTEM)
+        state = self._one(doc.CUSTOMER_STORE_CREDIT, {"id": cid}, "customer", cid)
+        metafield = state.get("metafield")
+        digest = metafield.get("compareDigest") if metafield else None
+        ledger = _load_ledger(metafield)
+        entry = ledger.get(idempotency_key)
+
+        if entry and entry.get("state") == "done":
+            return self._done(
+                "issue_store_credit", idempotency_key, f"store credit {amount} was already issued", entry.get("transaction"), repeat=True
+            )
+        if entry and entry.get("state") == "pending":
+            since = m.dt(entry["at"]) - _CLOCK_SKEW
+            match = _find_credit(state, amount, since)
+            if match is not None:
+                ledger[idempotency_key] = {**entry, "state": "done", "transaction": match}
+                self._write_ledger_quietly(cid, ledger, digest)
+                return self._done(
+                    "issue_store_credit", idempotency_key, f"store credit {amount} was already issued", match, repeat=True
+                )
+
+        # Reserve the key (compare-and-set), then credit, then record the transaction.
+        ledger[idempotency_key] = {
+            "state": "pending",
+            "at": m.iso(self._now()),
+            "amount": str(amount.amount),
+            "currency": amount.currency,
+        }
+        digest = self._write_ledger(cid, ledger, digest)
+        payload = self._mutate(
+            doc.STORE_CREDIT_CREDIT,
+            {"id": cid, "creditInput": {"creditAmount": {"amount": str(amount.amount), "currencyCode": amount.currency}}},
+            "storeCreditAccountCredit",
+        )
+        errors = payload.get("userErrors") or []
+        if errors:
+            ledger.pop(idempotency_key, None)  # definitely not credited: release the key
+            self._write_ledger_quietly(cid, ledger, digest)
+            raise _user_errors("crediting customer", cid, errors)
+        transaction = (payload.get("storeCreditAccountTransaction") or {}).get("id")
+        ledger[idempotency_key] = {**ledger[idempotency_key], "state": "done", "transaction": transaction}
+        self._write_ledger_quietly(cid, ledger, digest)
+        return self._done("issue_store_credit", idempotency_key, f"store credit {amount} issued", transaction)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _one(self, document: str, variables: dict[str, Any], field: str, ident: str) -> dict[str, Any]:
+        data = self.client.execute(document, variables)
+        node = data.get(field)
+        if node is None:
+            raise NotFound(f"Shopify has no {field} {ident}")
+        return node
+
+    def _map(self, build: Callable[[], Any], what: str, ident: str | None) -> Any:
+        try:
+            return build()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IntegrationError(
+                f"unexpected Shopify data for {what} {ident}: {type(exc).__name__}: {exc}", retryable=False, system=SYSTEM
+            ) from exc
+
+    def _map_return(self, node: dict, order_node: dict, lines: list) -> ReturnRequest:
+        def build() -> ReturnRequest:
+            when = m.requested_at(node.get("name"), order_node)
+            if when is None:
+                when = m.dt(order_node["updatedAt"])
+                log.info("shopify.return.requested_at_approximated return_id=%s from=order.updatedAt", node["id"])
+            return m.return_request(node, requested_at=when, line_item_nodes=lines)
+
+        return self._map(build, "return", node.get("id"))
+
+    def _returns_by_ids(self, ids: list[str]) -> list[ReturnRequest]:
+        out: list[ReturnRequest] = []
+        for batch in _batches(list(dict.fromkeys(ids)), doc.RETURNS_BATCH):
+            data = self.client.execute(doc.RETURNS_BY_IDS, {"ids": batch})
+            for node in data.get("nodes") or []:
+                if not node or node.get("__typename") != "Return":
+                    continue
+                if m.page_info(node["returnLineItems"])[0]:
+                    out.append(self.get_return(node["id"]))
+                else:
+                    out.append(self._map_return(node, node["order"], m.nodes(node["returnLineItems"])))
+        return out
+
+    def _poll_start(self, cursor: str | None) -> tuple[datetime, datetime | None]:
+        if cursor:
+            try:
+                previous = m.dt(cursor)
+            except ValueError:
+                log.warning("shopify.poll.bad_cursor cursor=%r: starting over", cursor)
+            else:
+                return previous - self.poll_overlap, previous
+        return utc(self._now()) - self.initial_lookback, None
+
+    def _return_state(self, rid: str) -> dict[str, Any]:
+        node = self._one(doc.RETURN_STATE, {"id": rid}, "return", rid)
+        node["status"] = m.return_status(node["status"])
+        return node
+
+    def _refund_lines(self, rid: str, ret: dict[str, Any]) -> list[dict[str, Any]]:
+        lines = m.nodes(ret["returnLineItems"])
+        more, after = m.page_info(ret["returnLineItems"])
+        for _ in range(self.max_pages):
+            if not more:
+                break
+            page = self._one(doc.RETURN_LINE_ITEMS_PAGE, {"id": rid, "after": after}, "return", rid)["returnLineItems"]
+            lines += m.nodes(page)
+            more, after = m.page_info(page)
+        return lines
+
+    def _mutate(self, document: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
+        data = self.client.execute(document, variables)
+        payload = data.get(field)
+        if payload is None:
+            raise IntegrationError(f"Shopify returned no result for {field}", retryable=True, system=SYSTEM)
+        return payload
+
+    def _write_ledger(self, cid: str, ledger: dict[str, Any], digest: str | None) -> str | None:
+        """Compare-and-set the customer's store-credit ledger; returns the new digest."""
+        value = json.dumps(_prune(ledger), sort_keys=True, separators=(",", ":"))
+        payload = self._mutate(
+            doc.METAFIELDS_SET,
+            {
+                "metafields": [
+                    {
+                        "ownerId": cid,
+                        "namespace": doc.STORE_CREDIT_NAMESPACE,
+                        "key": doc.STORE_CREDIT_KEY,
+                        "type": "json",
+                        "value": value,
+                        # null: "must not exist yet" — Shopify's create-only compare-and-set.
+                        "compareDigest": digest,
+                    }
+                ]
+            },
+            "metafieldsSet",
+        )
+        errors = payload.get("userErrors") or []
+        if errors:
+            stale = _has_code(errors, "STALE_OBJECT") or _has_code(errors, "INVALID_COMPARE_DIGEST")
+            raise IntegrationError(
+                "the store-credit ledger changed while writing it; try again"
+                if stale
+                else "could not record the store-credit key: " + "; ".join(e.get("message", "") for e in errors),
+                retryable=stale,
+                system=SYSTEM,
+            )
+        written = payload.get("metafields") or []
+        return written[0].get("compareDigest") if written else None
+
+    def _write_ledger_quietly(self, cid: str, ledger: dict[str, Any], digest: str | None) -> None:
+        """Best effort: a lost `done` mark is recovered from the `pending` one on a retry."""
+        try:
+            self._write_ledger(cid, ledger, digest)
+        except IntegrationError as exc:
+            log.warning("shopify.store_credit.ledger_write_failed customer_id=%s error=%s", cid, exc)
+
+    def _done(self, op: str, key: str, summary: str, external_id: str | None, *, repeat: bool = False) -> ActionResult:
+        log.info("shopify.action op=%s key=%s outcome=%s external_id=%s", op, key, "repeat" if repeat else "done", external_id)
+        return ActionResult(ok=True, summary=summary, external_id=external_id)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _gid(kind: str, value: str) -> str:
+    """Accept a gid of the right kind, or a bare numeric id; anything else is not found."""
+    text = str(value or "").strip()
+    if text.isdigit():
+        return f"gid://shopify/{kind}/{text}"
+    parsed = _GID.match(text)
+    if not parsed or parsed.group(1) != kind:
+        raise NotFound(f"not a Shopify {kind} id: {value!r}")
+    return text
+
+
+def _batches(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _search_value(text: str) -> str:
+    if re.fullmatch(r"[^\s:\\()\"']+", text):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _has_code(errors: list[dict[str, Any]], code: str) -> bool:
+    return any((e or {}).get("code") == code for e in errors)
+
+
+def _user_errors(doing: str, label: str, errors: list[dict[str, Any]]) -> IntegrationError:
+    parts = []
+    for e in errors:
+        code = e.get("code")
+        parts.append(f"{e.get('message', 'error')}" + (f" [{code}]" if code else ""))
+    return IntegrationError(f"Shopify refused {doing} {label}: " + "; ".join(parts), retryable=False, system=SYSTEM)
+
+
+def _allocate(amount: Money, transactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spread `amount` over the successful SALE/CAPTURE transactions, net of their refunds."""
+    refunded: dict[str, Decimal] = {}
+    for t in transactions:
+        if t.get("kind") == "REFUND" and t.get("status") in ("SUCCESS", "PENDING"):
+            parent = (t.get("parentTransaction") or {}).get("id")
+            if parent:
+                refunded[parent] = refunded.get(parent, Decimal(0)) + m.money(t["amountSet"]).amount
+    remaining = amount.amount
+    out: list[dict[str, Any]] = []
+    for t in transactions:
+        if remaining <= 0:
+            break
+        if t.get("kind") not in ("SALE", "CAPTURE") or t.get("status") != "SUCCESS":
+            continue
+        paid = m.money(t["amountSet"])
+        if paid.currency != amount.currency:
+            continue
+        available = paid.amount - refunded.get(t["id"], Decimal(0))
+        take = min(available, remaining)
+        if take > 0:
+            out.append({"parentId": t["id"], "transactionAmount": {"amount": str(take), "currencyCode": amount.currency}})
+            remaining -= take
+    if remaining > 0:
+        can = amount.amount - remaining
+        raise IntegrationError(
+            f"only {Money(amount=can, currency=amount.currency)} can go back to the original payment; asked for {amount}",
+            retryable=False,
+            system=SYSTEM,
+        )
+    return out
+
+
+def _load_ledger(metafield: dict[str, Any] | None) -> dict[str, Any]:
+    if not metafield or not metafield.get("value"):
+        return {}
+    try:
+        value = json.loads(metafield["value"])
+    except ValueError:
+        raise IntegrationError(
+            "the customer's returnsbot.store_credits metafield is not JSON; fix or delete it in Shopify",
+            retryable=False,
+            system=SYSTEM,
+        ) from None
+    return value if isinstance(value, dict) else {}
+
+
+def _prune(ledger: dict[str, Any]) -> dict[str, Any]:
+    if len(ledger) <= _LEDGER_MAX_ENTRIES:
+        return ledger
+    done = sorted((k for k, v in ledger.items() if v.get("state") == "done"), key=lambda k: ledger[k].get("at", ""))
+    drop = set(done[: len(ledger) - _LEDGER_MAX_ENTRIES])
+    return {k: v for k, v in ledger.items() if k not in drop}
+
+
+def _find_credit(customer: dict[str, Any], amount: Money, since: datetime) -> str | None:
+    for account in m.nodes(customer.get("storeCreditAccounts")):
+        for t in m.nodes(account.get("transactions")):
+            if m.money(t["amount"]) == amount and m.dt(t["createdAt"]) >= since:
+                return t.get("id") or account.get("id")
+    return None

@@ -1,0 +1,310 @@
+"""Shopify webhook deliveries: signature, delivery id, and payload → `DomainEvent`.
+
+A delivery is `base64(HMAC-SHA256(app client secret, raw body))` in
+`X-Shopify-Hmac-Sha256`; there is no timestamp in the signed content. Bodies are the
+topic's REST resource, unwrapped (returns/* have their own shape: see
+reference/shopify/returns-webhook-payload-shapes.md). The event carries ids only (plus a
+few strings in `detail` that exist only in the delivery, such as a decline reason); the
+store's API stays the authority for amounts and history.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Mapping
+
+from policy.models import DomainEvent, EventKind, utc
+
+SOURCE = "shopify"
+
+HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+TOPIC_HEADER = "X-Shopify-Topic"
+WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+EVENT_ID_HEADER = "X-Shopify-Event-Id"
+SHOP_DOMAIN_HEADER = "X-Shopify-Shop-Domain"
+TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
+API_VERSION_HEADER = "X-Shopify-API-Version"
+
+TOPICS = (
+    "returns/request",
+    "returns/approve",
+    "returns/decline",
+    "refunds/create",
+    "orders/create",
+    "disputes/create",
+)
+
+
+class MalformedWebhook(ValueError):
+    """The payload lacks what its topic must carry (ids, mostly)."""
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+def header(headers: Any, name: str) -> str | None:
+    """Case-insensitive header lookup on a plain mapping or anything with `.get`."""
+    if headers is None:
+        return None
+    value = headers.get(name) if hasattr(headers, "get") else None
+    if value is None and hasattr(headers, "items"):
+        lowered = name.lower()
+        for key, candidate in headers.items():
+            if str(key).lower() == lowered:
+                value = candidate
+                break
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def verify_hmac(secret: bytes, raw_body: bytes, header_value: str | None) -> bool:
+    """True only for a well-formed base64 digest equal to HMAC-SHA256(secret, raw_body)."""
+    if not secret or not header_value:
+        return False
+    try:
+        given = base64.b64decode(header_value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(given) != hashlib.sha256().digest_size:
+        return False
+    expected = hmac.new(secret, raw_body, hashlib.sha256).digest()
+    return hmac.compare_digest(expected, given)
+
+
+def sign(secret: bytes, raw_body: bytes) -> str:
+    """The header value Shopify would send (for tests and local tooling)."""
+    return base64.b64encode(hmac.new(secret, raw_body, hashlib.sha256).digest()).decode("ascii")
+
+
+def delivery_id(headers: Any) -> str | None:
+    """The id to dedupe deliveries on: the event id where sent, else the webhook id."""
+    return header(headers, EVENT_ID_HEADER) or header(headers, WEBHOOK_ID_HEADER)
+
+
+def triggered_at(headers: Any) -> datetime | None:
+    value = header(headers, TRIGGERED_AT_HEADER)
+    try:
+        return _datetime(value) if value else None
+    except ValueError:
+        return None
+
+
+# --- payload → event --------------------------------------------------------------------------
+
+
+def gid(kind: str, value: Any, what: str | None = None) -> str:
+    """`gid://shopify/{kind}/{id}` from a numeric id (or pass a gid of that kind through)."""
+    text = str(value).strip()
+    if text.startswith(f"gid://shopify/{kind}/"):
+        return text
+    if not text.isdigit():
+        raise MalformedWebhook(f"{what or kind}: {kind} id {value!r} is not numeric")
+    return f"gid://shopify/{kind}/{text}"
+
+
+def event_from_webhook(
+    topic: str, payload: dict, *, triggered_at: datetime | None = None
+) -> DomainEvent | None:
+    """The domain event a delivery stands for; None for topics returnsbot ignores.
+
+    Raises MalformedWebhook (a ValueError) when the payload lacks the ids its topic needs.
+    `triggered_at` (from X-Shopify-Triggered-At) is used as `occurred_at` when the body
+    carries no time of its own.
+    """
+    handler = _HANDLERS.get((topic or "").strip().lower())
+    if handler is None:
+        return None
+    if not isinstance(payload, Mapping):
+        raise MalformedWebhook(f"{topic}: expected a JSON object")
+    return handler(payload, triggered_at)
+
+
+def _return_event(kind: EventKind) -> Callable[[Mapping[str, Any], datetime | None], DomainEvent]:
+    def build(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+        topic = _TOPIC_OF[kind]
+        return_id = _resource_id(p, "Return", topic)
+        order = p.get("order")
+        order_id = None
+        if isinstance(order, Mapping):
+            order_id = _resource_id(order, "Order", f"{topic} order")
+        elif p.get("order_id") is not None:
+            order_id = gid("Order", p["order_id"], f"{topic} order_id")
+        elif kind is not EventKind.RETURN_DECLINED:
+            # returns/decline bodies carry only the return and its decline; the others name the order.
+            raise MalformedWebhook(f"{topic}: payload has no order id")
+        detail: dict[str, str] = {}
+        _put(detail, "status", _upper(p.get("status")))
+        _put(detail, "name", p.get("name"))
+        _put(detail, "total_return_line_items", p.get("total_return_line_items"))
+        decline = p.get("decline")
+        if isinstance(decline, Mapping):
+            _put(detail, "decline_reason", _upper(decline.get("reason")))
+            _put(detail, "decline_note", decline.get("note"))
+        return DomainEvent(
+            source=SOURCE, kind=kind, resource_id=return_id, order_id=order_id, occurred_at=_utc_or_none(at), detail=detail
+        )
+
+    return build
+
+
+def _refund_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    refund_id = _resource_id(p, "Refund", "refunds/create")
+    if p.get("order_id") is None:
+        raise MalformedWebhook("refunds/create: payload has no order_id")
+    order_id = gid("Order", p["order_id"], "refunds/create order_id")
+    detail: dict[str, str] = {}
+    amount, currency = _refund_amount(p)
+    _put(detail, "amount", amount)
+    _put(detail, "currency", currency)
+    _put(detail, "note", p.get("note"))
+    ret = p.get("return")
+    if isinstance(ret, Mapping):
+        try:
+            _put(detail, "return_id", _resource_id(ret, "Return", "refunds/create return"))
+        except MalformedWebhook:
+            pass
+    occurred = _optional_datetime(p.get("created_at"), "refunds/create created_at") or at
+    return DomainEvent(
+        source=SOURCE,
+        kind=EventKind.REFUND_CREATED,
+        resource_id=refund_id,
+        order_id=order_id,
+        occurred_at=_utc_or_none(occurred),
+        detail=detail,
+    )
+
+
+def _order_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    order_id = _resource_id(p, "Order", "orders/create")
+    detail: dict[str, str] = {}
+    _put(detail, "name", p.get("name"))
+    _put(detail, "currency", p.get("currency"))
+    _put(detail, "total", p.get("current_total_price") or p.get("total_price"))
+    _put(detail, "financial_status", _upper(p.get("financial_status")))
+    customer = p.get("customer")
+    if isinstance(customer, Mapping):
+        try:
+            _put(detail, "customer_id", _resource_id(customer, "Customer", "orders/create customer"))
+        except MalformedWebhook:
+            pass
+    occurred = _optional_datetime(p.get("created_at"), "orders/create created_at") or at
+    return DomainEvent(
+        source=SOURCE,
+        kind=EventKind.ORDER_CREATED,
+        resource_id=order_id,
+        order_id=order_id,
+        occurred_at=_utc_or_none(occurred),
+        detail=detail,
+    )
+
+
+def _dispute_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    dispute_id = _resource_id(p, "ShopifyPaymentsDispute", "disputes/create")
+    order_id = gid("Order", p["order_id"], "disputes/create order_id") if p.get("order_id") is not None else None
+    detail: dict[str, str] = {}
+    _put(detail, "amount", p.get("amount"))
+    _put(detail, "currency", _upper(p.get("currency")))
+    _put(detail, "reason", _upper(p.get("reason")))
+    _put(detail, "status", _upper(p.get("status")))
+    _put(detail, "type", _upper(p.get("type")))
+    _put(detail, "evidence_due_by", p.get("evidence_due_by"))
+    occurred = _optional_datetime(p.get("initiated_at"), "disputes/create initiated_at") or at
+    return DomainEvent(
+        source=SOURCE,
+        kind=EventKind.DISPUTE_CREATED,
+        resource_id=dispute_id,
+        order_id=order_id,
+        occurred_at=_utc_or_none(occurred),
+        detail=detail,
+    )
+
+
+_TOPIC_OF = {
+    EventKind.RETURN_REQUESTED: "returns/request",
+    EventKind.RETURN_APPROVED: "returns/approve",
+    EventKind.RETURN_DECLINED: "returns/decline",
+}
+
+_HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime | None], DomainEvent]] = {
+    "returns/request": _return_event(EventKind.RETURN_REQUESTED),
+    "returns/approve": _return_event(EventKind.RETURN_APPROVED),
+    "returns/decline": _return_event(EventKind.RETURN_DECLINED),
+    "refunds/create": _refund_created,
+    "orders/create": _order_created,
+    "disputes/create": _dispute_created,
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _resource_id(p: Mapping[str, Any], kind: str, what: str) -> str:
+    api_id = p.get("admin_graphql_api_id")
+    if isinstance(api_id, str) and api_id.startswith(f"gid://shopify/{kind}/"):
+        return api_id
+    raw = p.get("id")
+    if raw is None or isinstance(raw, bool) or str(raw).strip() == "":
+        raise MalformedWebhook(f"{what}: payload has no id")
+    return gid(kind, raw, what)
+
+
+def _refund_amount(p: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """Sum of the successful refund transactions in a REST refund body."""
+    transactions = p.get("transactions")
+    if not isinstance(transactions, list):
+        return None, None
+    total = Decimal(0)
+    currency = None
+    seen = False
+    for t in transactions:
+        if not isinstance(t, Mapping):
+            continue
+        if str(t.get("kind", "")).lower() != "refund" or str(t.get("status", "")).lower() != "success":
+            continue
+        try:
+            total += Decimal(str(t.get("amount")))
+        except (InvalidOperation, ValueError):
+            continue
+        seen = True
+        currency = currency or _upper(t.get("currency"))
+    return (str(total) if seen else None), currency
+
+
+def _put(detail: dict[str, str], key: str, value: Any) -> None:
+    if value is None or value == "":
+        return
+    detail[key] = str(value)
+
+
+def _upper(value: Any) -> str | None:
+    return str(value).upper() if value not in (None, "") else None
+
+
+def _datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return utc(parsed)
+
+
+def _optional_datetime(value: Any, what: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return _datetime(str(value))
+    except ValueError:
+        raise MalformedWebhook(f"{what}: not an ISO 8601 time with an offset: {value!r}") from None
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utc(value)
+    except ValueError:
+        return None

@@ -1,0 +1,1602 @@
+"""FakeShopify: the Admin GraphQL endpoint, executed for real against the 2025-01 schema.
+
+Documents are parsed, validated against tests/reference/shopify/admin_schema_2025-01.json.gz
+and executed with graphql-core over in-memory data kept in GraphQL response shape (dicts
+keyed by field name; fields with arguments are callables `(info, **args)`; nodes carry
+`__typename`). So a document that would fail against Shopify fails here too (and lands
+in `fake.invalid_documents`), and what comes back has exactly the selected shape.
+
+Also like Shopify: a requested-cost estimate per document (2 + first × item cost per
+connection, 1 per object, 10 per mutation), a leaky bucket that those costs really
+deplete and that restores over time (throttled responses when it runs dry), a 1,000-point
+single-query limit, the access-token check (401), and the REQUESTED → OPEN / DECLINED
+return states, refunds that reduce what can still be refunded, store credit and
+metafields with compare-and-set.
+
+Use it over an httpx transport or as a real server:
+
+    fake = FakeShopify()
+    customer = fake.add_customer(display_name="Ada Lovelace", tags=["VIP"])
+    order = fake.add_order(customer_id=customer, line_items=[{"title": "Boots", "price": "149.00"}])
+    ret = fake.add_return(order)
+
+    client = ShopifyGraphQL(fake.graphql_url(), fake.access_token, http=httpx.Client(transport=fake.transport()))
+    with fake.serve() as base_url:          # http://127.0.0.1:<port>
+        url = fake.graphql_url(base_url)    # …/admin/api/2025-01/graphql.json
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    build_client_schema,
+    execute_sync,
+    get_named_type,
+    get_nullable_type,
+    get_operation_ast,
+    is_leaf_type,
+    is_list_type,
+    parse,
+    validate,
+    value_from_ast_untyped,
+)
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "reference" / "shopify" / "admin_schema_2025-01.json.gz"
+API_VERSION = "2025-01"
+_PATH = re.compile(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$")
+_OP_NAME = re.compile(r"^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+MAX_QUERY_COST = 1000
+MUTATION_COST = 10
+
+
+@lru_cache(maxsize=1)
+def load_reference_schema() -> GraphQLSchema:
+    """The 2025-01 Admin schema, built once per process (about a quarter of a second).
+
+    `assume_valid`: Shopify's schema breaks a rule graphql-core 3.3 checks on schemas
+    (deprecated fields implementing non-deprecated interface fields); documents are still
+    fully validated against it.
+    """
+    with gzip.open(SCHEMA_PATH, "rt", encoding="utf-8") as fh:
+        introspection = json.load(fh)
+    return build_client_schema(introspection["data"], assume_valid=True)
+
+
+def validate_document(source: str) -> list[GraphQLError]:
+    schema = load_reference_schema()
+    try:
+        document = parse(source)
+    except GraphQLError as exc:
+        return [exc]
+    return list(validate(schema, document))
+
+
+# --- clock ----------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Monotonic seconds and wall time that only move when someone sleeps (or `advance`)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.t = 1000.0
+        self.start = start or datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.t
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.t += max(0.0, seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.t += seconds
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self.start + timedelta(seconds=self.t - 1000.0)
+
+
+# --- cost -----------------------------------------------------------------------------------------
+
+
+class CostError(ValueError):
+    pass
+
+
+def estimate_cost(
+    schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None = None, operation_name: str | None = None
+) -> int:
+    """Shopify-style requested cost: scalars/enums 0, objects 1, connections 2 + first × item,
+    lists first (or len(ids)) × item, abstract types the most expensive branch, mutations 10."""
+    variables = variables or {}
+    op = get_operation_ast(document, operation_name)
+    if op is None:
+        raise CostError("no operation to run")
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if op.operation == OperationType.MUTATION:
+        return MUTATION_COST * sum(1 for s in op.selection_set.selections if isinstance(s, FieldNode))
+
+    def args_of(node: FieldNode) -> dict[str, Any]:
+        return {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or []}
+
+    def selection_cost(selection_set, parent) -> int:
+        base = 0
+        branches = [0]
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                base += field_cost(sel, parent)
+            else:
+                if isinstance(sel, InlineFragmentNode):
+                    cond, sub = sel.type_condition, sel.selection_set
+                elif isinstance(sel, FragmentSpreadNode):
+                    frag = fragments[sel.name.value]
+                    cond, sub = frag.type_condition, frag.selection_set
+                else:  # pragma: no cover
+                    continue
+                target = schema.get_type(cond.name.value) if cond else parent
+                cost = selection_cost(sub, target)
+                if target is parent:
+                    base += cost
+                else:
+                    branches.append(cost)
+        return base + max(branches)
+
+    def item_cost(selection_set, node_type) -> int:
+        return 1 + (selection_cost(selection_set, node_type) if selection_set else 0)
+
+    def field_cost(node: FieldNode, parent) -> int:
+        name = node.name.value
+        if name.startswith("__"):
+            return 0
+        definition = parent.fields[name]
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return 0
+        args = args_of(node)
+        if named.name.endswith("Connection") and "edges" in getattr(named, "fields", {}):
+            n = args.get("first") or args.get("last")
+            if not n:
+                raise CostError(f"you must provide one of first or last on {parent.name}.{name}")
+            node_type = get_named_type(named.fields["nodes"].type)
+            per = 0
+            for sel in node.selection_set.selections if node.selection_set else []:
+                if isinstance(sel, FieldNode) and sel.name.value == "nodes":
+                    per = max(per, item_cost(sel.selection_set, node_type))
+                elif isinstance(sel, FieldNode) and sel.name.value == "edges":
+                    for inner in sel.selection_set.selections:
+                        if isinstance(inner, FieldNode) and inner.name.value == "node":
+                            per = max(per, item_cost(inner.selection_set, node_type))
+            return 2 + int(n) * per
+        if is_list_type(get_nullable_type(definition.type)):
+            if isinstance(args.get("ids"), list):
+                n = len(args["ids"])
+            else:
+                n = int(args.get("first") or 1)
+            return n * item_cost(node.selection_set, named)
+        return item_cost(node.selection_set, named)
+
+    root = schema.query_type
+    return selection_cost(op.selection_set, root)
+
+
+# --- data helpers ---------------------------------------------------------------------------------
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str) -> datetime:
+    text = value.strip().strip("'\"").replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _dec(value: Any) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("use strings or Decimals for money in the fake, not floats")
+    return Decimal(str(value))
+
+
+def _money(amount: Any, currency: str) -> dict[str, str]:
+    return {"amount": str(_dec(amount)), "currencyCode": currency}
+
+
+def _bag(amount: Any, currency: str) -> dict[str, Any]:
+    return {"shopMoney": _money(amount, currency), "presentmentMoney": _money(amount, currency)}
+
+
+def _cursor(i: int) -> str:
+    return base64.b64encode(f"fake:{i}".encode()).decode()
+
+
+def _uncursor(c: str) -> int:
+    try:
+        return int(base64.b64decode(c).decode().split(":", 1)[1])
+    except Exception as exc:  # noqa: BLE001
+        raise GraphQLError(f"Invalid cursor: {c}") from exc
+
+
+def connection(items: list[Any], *, first=None, after=None, last=None, before=None, reverse=False, **_: Any) -> dict:
+    seq = list(reversed(items)) if reverse else list(items)
+    indexed = list(enumerate(seq))
+    if after:
+        start = _uncursor(after) + 1
+        indexed = [(i, x) for i, x in indexed if i >= start]
+    if before:
+        end = _uncursor(before)
+        indexed = [(i, x) for i, x in indexed if i < end]
+    has_next = has_prev = False
+    if first is not None:
+        has_next = len(indexed) > first
+        indexed = indexed[:first]
+    if last is not None:
+        has_prev = len(indexed) > last
+        indexed = indexed[-last:] if last else []
+    return {
+        "edges": [{"cursor": _cursor(i), "node": x} for i, x in indexed],
+        "nodes": [x for _, x in indexed],
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev or bool(after),
+            "startCursor": _cursor(indexed[0][0]) if indexed else None,
+            "endCursor": _cursor(indexed[-1][0]) if indexed else None,
+        },
+    }
+
+
+_TERM = re.compile(r"""(?:(\w+):(>=|<=|>|<)?('[^']*'|"[^"]*"|\S+))|('[^']*'|"[^"]*"|\S+)""")
+
+
+def parse_search(query: str | None) -> list[tuple[str | None, str, str]]:
+    """Shopify search syntax, the subset the project uses: `field:value`, `field:>=value`,
+    quoted values, bare words; terms are ANDed (the words AND/OR are ignored)."""
+    terms = []
+    for m in _TERM.finditer(query or ""):
+        if m.group(1):
+            terms.append((m.group(1).lower(), m.group(2) or "=", m.group(3).strip("'\"")))
+        else:
+            word = m.group(4).strip("'\"")
+            if word.upper() not in ("AND", "OR"):
+                terms.append((None, "=", word))
+    return terms
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    return {
+        "=": left == right,
+        ">=": left >= right,
+        "<=": left <= right,
+        ">": left > right,
+        "<": left < right,
+    }[op]
+
+
+@dataclass
+class Call:
+    operation: str | None
+    variables: dict[str, Any]
+    status: int
+    outcome: str  # ok | graphql_error | throttled | failed | invalid | unauthorized | timeout
+    query: str = ""
+
+
+@dataclass
+class _Fault:
+    kind: str  # status | throttle | timeout
+    operation: str | None = None  # only requests for this operation name
+    status: int = 500
+    after_execute: bool = False
+    with_code: bool = True
+    retry_after: float | None = None
+
+
+@dataclass
+class _Bucket:
+    maximum: float
+    restore_rate: float
+    available: float
+    at: float
+
+
+class FakeTimeout(Exception):
+    """Raised inside the transport to simulate a timeout (mapped to httpx.ReadTimeout)."""
+
+
+# --- the fake -------------------------------------------------------------------------------------
+
+
+class FakeShopify:
+    def __init__(
+        self,
+        *,
+        access_token: str = "shpat_fake_token_0123456789",
+        shop_domain: str = "acme-test.myshopify.com",
+        currency: str = "USD",
+        bucket_size: float = 20000.0,
+        restore_rate: float = 1000.0,
+        monotonic: Callable[[], float] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.access_token = access_token
+        self.shop_domain = shop_domain
+        self.currency = currency
+        self.schema = load_reference_schema()
+        self._monotonic = monotonic or time.monotonic
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._lock = threading.RLock()
+        self._bucket = _Bucket(bucket_size, restore_rate, bucket_size, self._monotonic())
+        self._faults: list[_Fault] = []
+        self._seq: dict[str, int] = {}
+        self.calls: list[Call] = []
+        self.invalid_documents: list[tuple[str, list[str]]] = []
+        self.mutations: list[tuple[str, dict[str, Any]]] = []  # applied: (mutation, input)
+        self.customers: dict[str, dict] = {}
+        self.orders: dict[str, dict] = {}
+        self.returns: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        self.disputes: dict[str, dict] = {}
+        self.transactions: dict[str, dict] = {}
+        self.store_credit_accounts: dict[str, dict] = {}
+        self.store_credit_transactions: dict[str, dict] = {}
+        self.metafields: dict[tuple[str, str, str], dict] = {}
+        self._order_number = 1000
+        self.shop = {
+            "__typename": "Shop",
+            "id": "gid://shopify/Shop/1",
+            "name": "Acme Test Store",
+            "myshopifyDomain": shop_domain,
+            "currencyCode": currency,
+        }
+
+    # --- scripting ------------------------------------------------------------------------------
+
+    def fail_next(
+        self, n: int = 1, status: int = 500, *, after_execute: bool = False, operation: str | None = None
+    ) -> None:
+        """The next n requests (for `operation`, if named) answer `status`; with after_execute
+        the operation runs first (a mutation that took effect although the caller saw an error)."""
+        with self._lock:
+            self._faults += [
+                _Fault("status", operation=operation, status=status, after_execute=after_execute) for _ in range(n)
+            ]
+
+    def throttle_next(
+        self,
+        n: int = 1,
+        *,
+        status: int = 200,
+        with_code: bool = True,
+        retry_after: float | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """The next n requests are refused as THROTTLED (HTTP 200 or 429; with_code=False sends
+        only the message "Throttled"); the bucket is reported as holding less than the cost."""
+        with self._lock:
+            self._faults += [
+                _Fault("throttle", operation=operation, status=status, with_code=with_code, retry_after=retry_after)
+                for _ in range(n)
+            ]
+
+    def timeout_next(self, n: int = 1, *, after_execute: bool = False, operation: str | None = None) -> None:
+        """The next n requests time out (transport: httpx.ReadTimeout; server: connection dropped)."""
+        with self._lock:
+            self._faults += [_Fault("timeout", operation=operation, after_execute=after_execute) for _ in range(n)]
+
+    def _take_fault(self, operation: str | None) -> _Fault | None:
+        for i, fault in enumerate(self._faults):
+            if fault.operation is None or fault.operation == operation:
+                return self._faults.pop(i)
+        return None
+
+    def operations(self, outcome: str | None = "ok") -> list[str | None]:
+        with self._lock:
+            return [c.operation for c in self.calls if outcome is None or c.outcome == outcome]
+
+    def calls_to(self, operation: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.operation == operation]
+
+    @property
+    def bucket_available(self) -> float:
+        with self._lock:
+            self._restore()
+            return self._bucket.available
+
+    # --- wiring ---------------------------------------------------------------------------------
+
+    def graphql_url(self, base_url: str = "https://acme-test.myshopify.com", version: str = API_VERSION) -> str:
+        return f"{base_url.rstrip('/')}/admin/api/{version}/graphql.json"
+
+    def transport(self) -> httpx.MockTransport:
+        def handler(request: httpx.Request) -> httpx.Response:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            try:
+                status, out_headers, body = self.handle(request.method, request.url.path, headers, request.content)
+            except FakeTimeout:
+                raise httpx.ReadTimeout("fake timeout", request=request) from None
+            return httpx.Response(status, headers=out_headers, content=body, request=request)
+
+        return httpx.MockTransport(handler)
+
+    def http_client(self) -> httpx.Client:
+        return httpx.Client(transport=self.transport())
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[str]:
+        """A real HTTP server on 127.0.0.1 (random port) for the duration of the block."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    status, out_headers, payload = fake.handle("POST", self.path.split("?", 1)[0], headers, body)
+                except FakeTimeout:
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                for k, v in out_headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    # --- request handling --------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            return self._handle(method, path, headers, body)
+
+    def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Content-Type": "application/json; charset=utf-8", **(extra or {})}
+        return status, headers, json.dumps(payload).encode()
+
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if method != "POST":
+            return self._json(405, {"errors": "Method Not Allowed"})
+        if not _PATH.match(path):
+            return self._json(404, {"errors": "Not Found"})
+        if headers.get("x-shopify-access-token") != self.access_token:
+            self.calls.append(Call(None, {}, 401, "unauthorized"))
+            return self._json(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+        try:
+            request = json.loads(body or b"{}")
+            source = request["query"]
+            variables = request.get("variables") or {}
+            operation_name = request.get("operationName")
+        except (ValueError, KeyError, TypeError):
+            return self._json(400, {"errors": "Bad Request: expected a JSON body with a query"})
+
+        early_name = operation_name
+        if early_name is None and isinstance(source, str):
+            m = _OP_NAME.match(source)
+            early_name = m.group(1) if m else None
+        fault = self._take_fault(early_name)
+        if fault and fault.kind == "status" and not fault.after_execute:
+            self.calls.append(Call(early_name, variables, fault.status, "failed", source))
+            return self._json(fault.status, {"errors": "Internal Server Error"})
+        if fault and fault.kind == "timeout" and not fault.after_execute:
+            self.calls.append(Call(early_name, variables, 0, "timeout", source))
+            raise FakeTimeout()
+
+        try:
+            document = parse(source)
+        except GraphQLError as exc:
+            self.invalid_documents.append((source, [exc.message]))
+            self.calls.append(Call(operation_name, variables, 200, "invalid", source))
+            return self._json(200, {"errors": [exc.formatted]})
+        errors = validate(self.schema, document)
+        op = get_operation_ast(document, operation_name)
+        name = op.name.value if isinstance(op, OperationDefinitionNode) and op.name else operation_name
+        if errors:
+            self.invalid_documents.append((source, [e.message for e in errors]))
+            self.calls.append(Call(name, variables, 200, "invalid", source))
+            return self._json(200, {"errors": [e.formatted for e in errors]})
+
+        try:
+            cost = estimate_cost(self.schema, document, variables, operation_name)
+        except CostError as exc:
+            self.calls.append(Call(name, variables, 200, "graphql_error", source))
+            return self._json(200, {"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]})
+        if cost > MAX_QUERY_COST:
+            self.calls.append(Call(name, variables, 200, "graphql_error", source))
+            return self._json(
+                200,
+                {
+                    "errors": [
+                        {
+                            "message": f"Query cost is {cost}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).",
+                            "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_QUERY_COST},
+                        }
+                    ]
+                },
+            )
+
+        self._restore()
+        if (fault and fault.kind == "throttle") or self._bucket.available + 1e-6 < cost:
+            forced = fault is not None and fault.kind == "throttle"
+            available = min(self._bucket.available, cost - 1) if forced else self._bucket.available
+            error: dict[str, Any] = {"message": "Throttled"}
+            if not forced or fault.with_code:
+                error["extensions"] = {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}
+            payload = {"errors": [error], "extensions": {"cost": self._cost_block(cost, None, available)}}
+            status = fault.status if forced else 200
+            extra = {"Retry-After": str(fault.retry_after)} if forced and fault.retry_after is not None else None
+            self.calls.append(Call(name, variables, status, "throttled", source))
+            return self._json(status, payload, extra)
+
+        self._bucket.available = max(0.0, self._bucket.available - cost)
+        result = execute_sync(
+            self.schema, document, root_value=self._root(), variable_values=variables, operation_name=operation_name
+        )
+        payload = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        payload["extensions"] = {"cost": self._cost_block(cost, cost, self._bucket.available)}
+        outcome = "graphql_error" if result.errors else "ok"
+
+        if fault and fault.after_execute:
+            if fault.kind == "timeout":
+                self.calls.append(Call(name, variables, 0, "timeout", source))
+                raise FakeTimeout()
+            self.calls.append(Call(name, variables, fault.status, "failed", source))
+            return self._json(fault.status, {"errors": "Internal Server Error"})
+        self.calls.append(Call(name, variables, 200, outcome, source))
+        return self._json(200, payload)
+
+    def _restore(self) -> None:
+        now = self._monotonic()
+        b = self._bucket
+        b.available = min(b.maximum, b.available + b.restore_rate * max(0.0, now - b.at))
+        b.at = now
+
+    def _cost_block(self, requested: int, actual: int | None, available: float) -> dict[str, Any]:
+        return {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": {
+                "maximumAvailable": self._bucket.maximum,
+                "currentlyAvailable": available,
+                "restoreRate": self._bucket.restore_rate,
+            },
+        }
+
+    # --- ids and time ---------------------------------------------------------------------------
+
+    def _next(self, kind: str) -> str:
+        bases = {
+            "Order": 5550000,
+            "Customer": 7770000,
+            "Return": 9990000,
+            "Refund": 8880000,
+            "ShopifyPaymentsDispute": 6660000,
+            "LineItem": 1110000,
+            "FulfillmentLineItem": 2220000,
+            "Fulfillment": 3330000,
+            "ReturnLineItem": 4440000,
+            "OrderTransaction": 1230000,
+            "BasicEvent": 1000000,
+            "Product": 4560000,
+            "StoreCreditAccount": 7890000,
+            "StoreCreditAccountCreditTransaction": 7900000,
+            "Metafield": 3210000,
+        }
+        self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
+        return f"gid://shopify/{kind}/{self._seq[kind]}"
+
+    def now(self) -> datetime:
+        return self._now()
+
+    # --- seeding --------------------------------------------------------------------------------
+
+    def add_customer(
+        self,
+        *,
+        display_name: str = "Ada Lovelace",
+        email: str | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+        number_of_orders: int | None = None,
+        amount_spent: str | Decimal | None = None,
+        currency: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
+        """A customer; orders count and amount spent default to what their orders add up to."""
+        with self._lock:
+            gid = self._next("Customer")
+            currency = currency or self.currency
+            first, _, last = display_name.partition(" ")
+            rec: dict[str, Any] = {
+                "__typename": "Customer",
+                "id": gid,
+                "legacyResourceId": gid.rsplit("/", 1)[1],
+                "displayName": display_name,
+                "firstName": first,
+                "lastName": last or None,
+                "email": email if email is not None else f"{first.lower() or 'customer'}@example.com",
+                "tags": list(tags),
+                "createdAt": _iso(created_at or self.now() - timedelta(days=400)),
+                "updatedAt": _iso(self.now()),
+                "note": None,
+                "_number_of_orders": number_of_orders,
+                "_amount_spent": amount_spent,
+                "_currency": currency,
+            }
+            rec["numberOfOrders"] = lambda info, r=rec: str(
+                r["_number_of_orders"] if r["_number_of_orders"] is not None else len(self._orders_of(r["id"]))
+            )
+            rec["amountSpent"] = lambda info, r=rec: _money(
+                r["_amount_spent"]
+                if r["_amount_spent"] is not None
+                else sum((o["_total"] for o in self._orders_of(r["id"])), Decimal(0)),
+                r["_currency"],
+            )
+            rec["orders"] = lambda info, r=rec, **kw: self._orders_connection(self._orders_of(r["id"]), **kw)
+            rec["metafield"] = lambda info, r=rec, key=None, namespace=None: self.metafields.get((r["id"], namespace, key))
+            rec["storeCreditAccounts"] = lambda info, r=rec, **kw: connection(
+                [a for a in self.store_credit_accounts.values() if a["_owner"] == r["id"]],
+                first=kw.get("first"),
+                after=kw.get("after"),
+            )
+            self.customers[gid] = rec
+            return gid
+
+    def add_order(
+        self,
+        *,
+        customer_id: str | None = None,
+        name: str | None = None,
+        created_at: datetime | None = None,
+        currency: str | None = None,
+        line_items: list[dict[str, Any]] | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+        email: str | None = None,
+        financial_status: str = "PAID",
+        fulfillment_status: str | None = None,
+        fulfillments: list[dict[str, Any]] | None = None,
+        delivered_at: datetime | None = None,
+        risk_level: str | None = "LOW",
+        risk_facts: list[tuple[str, str]] | tuple = (),
+        cancelled_at: datetime | None = None,
+        paid: bool = True,
+    ) -> str:
+        """An order. Line items: dicts with title, price, quantity, sku, product_tags,
+        variant_title (default: one "Merino Sweater" at 149.00). Fulfillments: dicts with
+        display_status, delivered_at, in_transit_at, created_at, estimated_delivery_at,
+        company, number, url (default: one, DELIVERED three days after the order; pass []
+        for an unfulfilled order). Paid orders get one successful SALE transaction."""
+        with self._lock:
+            gid = self._next("Order")
+            currency = currency or self.currency
+            created = created_at or self.now() - timedelta(days=10)
+            self._order_number += 1
+            order_name = name or f"#{self._order_number}"
+            items_in = line_items if line_items is not None else [{"title": "Merino Sweater", "price": "149.00"}]
+            items = []
+            for spec in items_in:
+                price = _dec(spec.get("price", "149.00"))
+                qty = int(spec.get("quantity", 1))
+                li_id = self._next("LineItem")
+                product_id = self._next("Product")
+                li = {
+                    "__typename": "LineItem",
+                    "id": li_id,
+                    "title": spec.get("title", "Merino Sweater"),
+                    "name": spec.get("title", "Merino Sweater"),
+                    "sku": spec.get("sku"),
+                    "variantTitle": spec.get("variant_title"),
+                    "quantity": qty,
+                    "currentQuantity": qty,
+                    "discountedUnitPriceAfterAllDiscountsSet": _bag(price, currency),
+                    "originalUnitPriceSet": _bag(spec.get("original_price", price), currency),
+                    "product": {
+                        "__typename": "Product",
+                        "id": product_id,
+                        "title": spec.get("title", "Merino Sweater"),
+                        "tags": list(spec.get("product_tags", ())),
+                    },
+                    "_price": price,
+                    "_fli": {"__typename": "FulfillmentLineItem", "id": self._next("FulfillmentLineItem"), "quantity": qty},
+                }
+                li["_fli"]["lineItem"] = li
+                items.append(li)
+            total = sum((li["_price"] * li["quantity"] for li in items), Decimal(0))
+            customer = self.customers.get(customer_id) if customer_id else None
+            if customer_id and customer is None:
+                raise KeyError(f"no customer {customer_id}")
+
+            if fulfillments is None:
+                fulfillments = [{"display_status": "DELIVERED", "delivered_at": delivered_at or created + timedelta(days=3)}]
+            fulfillment_recs = []
+            for spec in fulfillments:
+                f_created = spec.get("created_at") or created + timedelta(days=1)
+                delivered = spec.get("delivered_at")
+                fulfillment_recs.append(
+                    {
+                        "__typename": "Fulfillment",
+                        "id": self._next("Fulfillment"),
+                        "name": f"{order_name}-F{len(fulfillment_recs) + 1}",
+                        "status": spec.get("status", "SUCCESS"),
+                        "displayStatus": spec.get("display_status", "DELIVERED" if delivered else "IN_TRANSIT"),
+                        "createdAt": _iso(f_created),
+                        "updatedAt": _iso(delivered or f_created),
+                        "inTransitAt": _iso(spec["in_transit_at"]) if spec.get("in_transit_at") else _iso(f_created),
+                        "deliveredAt": _iso(delivered) if delivered else None,
+                        "estimatedDeliveryAt": _iso(spec["estimated_delivery_at"]) if spec.get("estimated_delivery_at") else None,
+                        "_tracking": [
+                            {
+                                "company": spec.get("company", "UPS"),
+                                "number": spec.get("number", "1Z999AA10123456784"),
+                                "url": spec.get("url", "https://www.ups.com/track?tracknum=1Z999AA10123456784"),
+                            }
+                        ],
+                    }
+                )
+                fulfillment_recs[-1]["trackingInfo"] = lambda info, f=fulfillment_recs[-1], first=None: f["_tracking"][
+                    : first or None
+                ]
+
+            rec: dict[str, Any] = {
+                "__typename": "Order",
+                "id": gid,
+                "legacyResourceId": gid.rsplit("/", 1)[1],
+                "name": order_name,
+                "createdAt": _iso(created),
+                "processedAt": _iso(created),
+                "updatedAt": _iso(max(created, *(self._parse(f["updatedAt"]) for f in fulfillment_recs)) if fulfillment_recs else created),
+                "cancelledAt": _iso(cancelled_at) if cancelled_at else None,
+                "closed": False,
+                "currencyCode": currency,
+                "presentmentCurrencyCode": currency,
+                "email": email if email is not None else (customer["email"] if customer else None),
+                "tags": list(tags),
+                "displayFinancialStatus": financial_status,
+                "displayFulfillmentStatus": fulfillment_status
+                or ("FULFILLED" if fulfillment_recs else "UNFULFILLED"),
+                "note": None,
+                "test": False,
+                "_total": total,
+                "_customer": customer_id,
+                "_line_items": items,
+                "_fulfillments": fulfillment_recs,
+                "_events": [],
+                "_risk": {
+                    "recommendation": {"HIGH": "CANCEL", "MEDIUM": "INVESTIGATE"}.get(risk_level or "", "ACCEPT"),
+                    "assessments": (
+                        [
+                            {
+                                "riskLevel": risk_level,
+                                "facts": [{"description": d, "sentiment": s} for d, s in risk_facts],
+                                "provider": None,
+                            }
+                        ]
+                        if risk_level
+                        else []
+                    ),
+                },
+            }
+            bag = lambda amount, r=rec: _bag(amount, r["currencyCode"])  # noqa: E731
+            rec["totalPriceSet"] = bag(total)
+            rec["currentTotalPriceSet"] = lambda info, r=rec: bag(r["_total"])
+            rec["totalReceivedSet"] = lambda info, r=rec: bag(self._received(r))
+            rec["totalRefundedSet"] = lambda info, r=rec: bag(self._refunded(r))
+            rec["netPaymentSet"] = lambda info, r=rec: bag(self._received(r) - self._refunded(r))
+            rec["customer"] = lambda info, r=rec: self.customers.get(r["_customer"]) if r["_customer"] else None
+            rec["lineItems"] = lambda info, r=rec, **kw: connection(r["_line_items"], **kw)
+            rec["fulfillments"] = lambda info, r=rec, first=None: r["_fulfillments"][: first or None]
+            rec["refunds"] = lambda info, r=rec, first=None: self._refunds_of(r["id"])[: first or None]
+            rec["transactions"] = lambda info, r=rec, first=None, **kw: self._transactions_of(r["id"])[: first or None]
+            rec["risk"] = lambda info, r=rec: r["_risk"]
+            rec["returnStatus"] = lambda info, r=rec: self._return_status(r)
+            rec["returns"] = lambda info, r=rec, **kw: self._returns_connection(r, **kw)
+            rec["disputes"] = lambda info, r=rec: [
+                {"__typename": "OrderDisputeSummary", "id": d["id"], "status": d["status"], "initiatedAs": d["type"]}
+                for d in self.disputes.values()
+                if d["_order"] == r["id"]
+            ]
+            rec["events"] = lambda info, r=rec, **kw: self._events_connection(r, **kw)
+            self.orders[gid] = rec
+            if paid and total > 0:
+                self._add_transaction(gid, "SALE", total, created_at=created)
+            self.add_event(gid, f"Order {order_name} was placed.", action="placed", created_at=created)
+            return gid
+
+    def add_event(self, order_id: str, message: str, *, action: str = "comment", created_at: datetime | None = None) -> str:
+        with self._lock:
+            event = {
+                "__typename": "BasicEvent",
+                "id": self._next("BasicEvent"),
+                "createdAt": _iso(created_at or self.now()),
+                "action": action,
+                "message": message,
+                "appTitle": None,
+                "attributeToApp": False,
+                "attributeToUser": False,
+                "criticalAlert": False,
+            }
+            self.orders[order_id]["_events"].append(event)
+            return event["id"]
+
+    def add_return(
+        self,
+        order_id: str,
+        *,
+        line_items: list[dict[str, Any]] | None = None,
+        status: str = "REQUESTED",
+        name: str | None = None,
+        requested_at: datetime | None = None,
+        reason: str = "SIZE_TOO_SMALL",
+        reason_note: str = "",
+        customer_note: str | None = None,
+        event_message: str | None = None,
+        record_event: bool = True,
+    ) -> str:
+        """A return on `order_id`. Line items: dicts naming the order line by `line_item_id`,
+        `sku` or `index`, with quantity, reason, reason_note, customer_note (default: every
+        line of the order, full quantity). Requesting it writes an order event that names
+        the return (pass record_event=False for a timeline that says nothing)."""
+        with self._lock:
+            order = self.orders[order_id]
+            gid = self._next("Return")
+            n = sum(1 for r in self.returns.values() if r["_order"] == order_id) + 1
+            specs = line_items if line_items is not None else [{"index": i} for i in range(len(order["_line_items"]))]
+            lines = []
+            for spec in specs:
+                li = self._find_line(order, spec)
+                qty = int(spec.get("quantity", li["quantity"]))
+                lines.append(
+                    {
+                        "__typename": "ReturnLineItem",
+                        "id": self._next("ReturnLineItem"),
+                        "quantity": qty,
+                        "refundableQuantity": qty if status in ("OPEN", "CLOSED", "REQUESTED") else 0,
+                        "refundedQuantity": 0,
+                        "returnReason": spec.get("reason", reason),
+                        "returnReasonNote": spec.get("reason_note", reason_note),
+                        "customerNote": spec.get("customer_note", customer_note),
+                        "fulfillmentLineItem": li["_fli"],
+                        "restockingFee": None,
+                    }
+                )
+            when = requested_at or self.now()
+            rec: dict[str, Any] = {
+                "__typename": "Return",
+                "id": gid,
+                "name": name or f"{order['name']}-R{n}",
+                "status": status,
+                "decline": None,
+                "returnShippingFees": [],
+                "_order": order_id,
+                "_lines": lines,
+            }
+            rec["order"] = lambda info, r=rec: self.orders[r["_order"]]
+            rec["totalQuantity"] = lambda info, r=rec: sum(li["quantity"] for li in r["_lines"])
+            rec["returnLineItems"] = lambda info, r=rec, **kw: connection(r["_lines"], **kw)
+            rec["refunds"] = lambda info, r=rec, **kw: connection(
+                [x for x in self.refunds.values() if x["_return"] == r["id"]], **kw
+            )
+            self.returns[gid] = rec
+            if record_event:
+                self.add_event(
+                    order_id,
+                    event_message or f"The customer requested return {rec['name']}.",
+                    action="return_requested",
+                    created_at=when,
+                )
+            self._touch(order, when)
+            return gid
+
+    def add_refund(
+        self,
+        order_id: str,
+        *,
+        amount: str | Decimal,
+        note: str | None = None,
+        created_at: datetime | None = None,
+        return_id: str | None = None,
+    ) -> str:
+        """A refund of `amount` against the order's first SALE/CAPTURE transaction."""
+        with self._lock:
+            order = self.orders[order_id]
+            parent = next(
+                (t for t in self._transactions_of(order_id) if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"),
+                None,
+            )
+            return self._create_refund(order, _dec(amount), parent, note=note, created_at=created_at, return_id=return_id)
+
+    def add_dispute(
+        self,
+        order_id: str | None,
+        *,
+        amount: str | Decimal | None = None,
+        currency: str | None = None,
+        status: str = "NEEDS_RESPONSE",
+        reason: str = "FRAUDULENT",
+        type: str = "CHARGEBACK",  # noqa: A002
+        initiated_at: datetime | None = None,
+        evidence_due_by: str | None = None,
+    ) -> str:
+        with self._lock:
+            order = self.orders.get(order_id) if order_id else None
+            gid = self._next("ShopifyPaymentsDispute")
+            initiated = initiated_at or self.now() - timedelta(days=1)
+            rec: dict[str, Any] = {
+                "__typename": "ShopifyPaymentsDispute",
+                "id": gid,
+                "legacyResourceId": gid.rsplit("/", 1)[1],
+                "status": status,
+                "type": type,
+                "initiatedAt": _iso(initiated),
+                "evidenceDueBy": evidence_due_by or (initiated + timedelta(days=14)).date().isoformat(),
+                "evidenceSentOn": None,
+                "finalizedOn": None,
+                "amount": _money(
+                    amount if amount is not None else (order["_total"] if order else "0"),
+                    currency or (order["currencyCode"] if order else self.currency),
+                ),
+                "reasonDetails": {"reason": reason, "networkReasonCode": "4837"},
+                "_order": order_id,
+            }
+            rec["order"] = lambda info, r=rec: self.orders.get(r["_order"]) if r["_order"] else None
+            self.disputes[gid] = rec
+            return gid
+
+    # --- webhooks for seeded objects ------------------------------------------------------------------
+
+    def webhook_body(self, topic: str, gid: str) -> dict[str, Any]:
+        """A real-shaped delivery body for a seeded object: returns/request|approve|decline
+        (a return id), orders/create (an order id), refunds/create (a refund id),
+        disputes/create (a dispute id)."""
+        with self._lock:
+            num = lambda g: int(g.rsplit("/", 1)[1])  # noqa: E731
+            if topic.startswith("returns/"):
+                ret = self.returns[gid]
+                if topic == "returns/decline":
+                    decline = ret["decline"] or {"reason": "OTHER", "note": None}
+                    return {
+                        "id": num(gid),
+                        "admin_graphql_api_id": gid,
+                        "status": "declined",
+                        "decline": {"reason": str(decline["reason"]).lower(), "note": decline["note"]},
+                    }
+                order = self.orders[ret["_order"]]
+                return {
+                    "id": num(gid),
+                    "admin_graphql_api_id": gid,
+                    "status": ret["status"].lower(),
+                    "order": {"id": num(order["id"]), "admin_graphql_api_id": order["id"]},
+                    "total_return_line_items": len(ret["_lines"]),
+                    "name": ret["name"],
+                    "return_line_items": [
+                        {
+                            "id": num(li["id"]),
+                            "admin_graphql_api_id": li["id"],
+                            "fulfillment_line_item": {
+                                "id": num(li["fulfillmentLineItem"]["id"]),
+                                "admin_graphql_api_id": li["fulfillmentLineItem"]["id"],
+                                "line_item": {
+                                    "id": num(li["fulfillmentLineItem"]["lineItem"]["id"]),
+                                    "admin_graphql_api_id": li["fulfillmentLineItem"]["lineItem"]["id"],
+                                },
+                            },
+                            "quantity": li["quantity"],
+                            "return_reason": li["returnReason"].lower(),
+                            "return_reason_note": li["returnReasonNote"],
+                            "customer_note": li["customerNote"],
+                            "restocking_fee": None,
+                        }
+                        for li in ret["_lines"]
+                    ],
+                    "return_shipping_fees": [],
+                    "exchange_line_items": [],
+                    "total_exchange_line_items": 0,
+                }
+            if topic == "orders/create":
+                order = self.orders[gid]
+                customer = self.customers.get(order["_customer"]) if order["_customer"] else None
+                return {
+                    "id": num(gid),
+                    "admin_graphql_api_id": gid,
+                    "name": order["name"],
+                    "email": order["email"],
+                    "created_at": order["createdAt"],
+                    "currency": order["currencyCode"],
+                    "current_total_price": str(order["_total"]),
+                    "total_price": str(order["_total"]),
+                    "financial_status": order["displayFinancialStatus"].lower(),
+                    "customer": (
+                        {"id": num(customer["id"]), "admin_graphql_api_id": customer["id"], "email": customer["email"]}
+                        if customer
+                        else None
+                    ),
+                    "line_items": [
+                        {"id": num(li["id"]), "title": li["title"], "price": str(li["_price"]), "quantity": li["quantity"]}
+                        for li in order["_line_items"]
+                    ],
+                }
+            if topic == "refunds/create":
+                refund = self.refunds[gid]
+                order = self.orders[refund["_order"]]
+                txs = [t for t in self._transactions_of(order["id"]) if t["kind"] == "REFUND" and t["createdAt"] == refund["createdAt"]]
+                body: dict[str, Any] = {
+                    "id": num(gid),
+                    "admin_graphql_api_id": gid,
+                    "order_id": num(order["id"]),
+                    "created_at": refund["createdAt"],
+                    "note": refund["note"],
+                    "refund_line_items": [],
+                    "transactions": [
+                        {
+                            "id": num(t["id"]),
+                            "order_id": num(order["id"]),
+                            "kind": "refund",
+                            "status": "success",
+                            "gateway": t["gateway"],
+                            "currency": t["amountSet"]["shopMoney"]["currencyCode"],
+                            "amount": t["amountSet"]["shopMoney"]["amount"],
+                            "parent_id": num(t["parentTransaction"]["id"]) if t["parentTransaction"] else None,
+                        }
+                        for t in txs
+                    ],
+                    "order_adjustments": [],
+                }
+                if refund["_return"]:
+                    body["return"] = {"id": num(refund["_return"]), "admin_graphql_api_id": refund["_return"]}
+                return body
+            if topic == "disputes/create":
+                d = self.disputes[gid]
+                return {
+                    "id": num(gid),
+                    "order_id": num(d["_order"]) if d["_order"] else None,
+                    "type": d["type"].lower(),
+                    "amount": d["amount"]["amount"],
+                    "currency": d["amount"]["currencyCode"],
+                    "reason": d["reasonDetails"]["reason"].lower(),
+                    "network_reason_code": d["reasonDetails"]["networkReasonCode"],
+                    "status": d["status"].lower(),
+                    "evidence_due_by": f"{d['evidenceDueBy']}T00:00:00Z" if d["evidenceDueBy"] else None,
+                    "evidence_sent_on": None,
+                    "finalized_on": None,
+                    "initiated_at": d["initiatedAt"],
+                }
+            raise KeyError(f"no fake body for topic {topic!r}")
+
+    def signed_webhook(
+        self, topic: str, gid: str, secret: bytes, *, webhook_id: str | None = None, event_id: str | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """(raw body, headers) as Shopify would deliver them, signed with the app secret."""
+        import hmac as _hmac
+
+        body = json.dumps(self.webhook_body(topic, gid)).encode()
+        digest = base64.b64encode(_hmac.new(secret, body, hashlib.sha256).digest()).decode()
+        self._seq["webhook"] = self._seq.get("webhook", 0) + 1
+        n = self._seq["webhook"]
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Hmac-Sha256": digest,
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Shop-Domain": self.shop_domain,
+            "X-Shopify-API-Version": API_VERSION,
+            "X-Shopify-Webhook-Id": webhook_id or f"b54557e4-bdd9-4b37-8a5f-bf7d70bc{n:04d}",
+            "X-Shopify-Event-Id": event_id or f"98880550-7158-44d4-b7cd-2c97c8a0{n:04d}",
+            "X-Shopify-Triggered-At": _iso(self.now()),
+        }
+        return body, headers
+
+    # --- state queries for tests ------------------------------------------------------------------
+
+    def return_status(self, return_id: str) -> str:
+        with self._lock:
+            return self.returns[return_id]["status"]
+
+    def refunds_of_return(self, return_id: str) -> list[dict]:
+        with self._lock:
+            return [r for r in self.refunds.values() if r["_return"] == return_id]
+
+    def store_credit_balance(self, customer_id: str, currency: str | None = None) -> Decimal:
+        with self._lock:
+            return sum(
+                (
+                    _dec(a["balance"]["amount"])
+                    for a in self.store_credit_accounts.values()
+                    if a["_owner"] == customer_id and (currency is None or a["balance"]["currencyCode"] == currency)
+                ),
+                Decimal(0),
+            )
+
+    # --- internals: derived values -------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(value: str) -> datetime:
+        return _parse_time(value)
+
+    def _touch(self, order: dict, when: datetime | None = None) -> None:
+        when = when or self.now()
+        if _parse_time(order["updatedAt"]) < when:
+            order["updatedAt"] = _iso(when)
+
+    def _orders_of(self, customer_id: str) -> list[dict]:
+        return [o for o in self.orders.values() if o["_customer"] == customer_id]
+
+    def _transactions_of(self, order_id: str) -> list[dict]:
+        return [t for t in self.transactions.values() if t["_order"] == order_id]
+
+    def _refunds_of(self, order_id: str) -> list[dict]:
+        return [r for r in self.refunds.values() if r["_order"] == order_id]
+
+    def _received(self, order: dict) -> Decimal:
+        return sum(
+            (
+                _dec(t["amountSet"]["shopMoney"]["amount"])
+                for t in self._transactions_of(order["id"])
+                if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"
+            ),
+            Decimal(0),
+        )
+
+    def _refunded(self, order: dict) -> Decimal:
+        return sum(
+            (
+                _dec(t["amountSet"]["shopMoney"]["amount"])
+                for t in self._transactions_of(order["id"])
+                if t["kind"] == "REFUND" and t["status"] == "SUCCESS"
+            ),
+            Decimal(0),
+        )
+
+    def _return_status(self, order: dict) -> str:
+        statuses = {r["status"] for r in self.returns.values() if r["_order"] == order["id"]}
+        if "REQUESTED" in statuses:
+            return "RETURN_REQUESTED"
+        if "OPEN" in statuses:
+            return "IN_PROGRESS"
+        if "CLOSED" in statuses:
+            return "RETURNED"
+        return "NO_RETURN"
+
+    def _find_line(self, order: dict, spec: dict) -> dict:
+        items = order["_line_items"]
+        if "line_item_id" in spec:
+            return next(li for li in items if li["id"] == spec["line_item_id"])
+        if "sku" in spec:
+            return next(li for li in items if li["sku"] == spec["sku"])
+        return items[int(spec.get("index", 0))]
+
+    def _add_transaction(
+        self, order_id: str, kind: str, amount: Decimal, *, parent: dict | None = None, created_at: datetime | None = None
+    ) -> dict:
+        order = self.orders[order_id]
+        rec = {
+            "__typename": "OrderTransaction",
+            "id": self._next("OrderTransaction"),
+            "kind": kind,
+            "status": "SUCCESS",
+            "gateway": "shopify_payments",
+            "createdAt": _iso(created_at or self.now()),
+            "amountSet": _bag(amount, order["currencyCode"]),
+            "parentTransaction": parent,
+            "test": False,
+            "_order": order_id,
+        }
+        self.transactions[rec["id"]] = rec
+        return rec
+
+    def _create_refund(
+        self,
+        order: dict,
+        amount: Decimal,
+        parent: dict | None,
+        *,
+        note: str | None = None,
+        created_at: datetime | None = None,
+        return_id: str | None = None,
+        allocations: list[tuple[dict, Decimal]] | None = None,
+    ) -> str:
+        gid = self._next("Refund")
+        when = created_at or self.now()
+        if allocations is None:
+            allocations = [(parent, amount)] if parent is not None and amount > 0 else []
+        for p, a in allocations:
+            self._add_transaction(order["id"], "REFUND", a, parent=p, created_at=when)
+        rec: dict[str, Any] = {
+            "__typename": "Refund",
+            "id": gid,
+            "legacyResourceId": gid.rsplit("/", 1)[1],
+            "createdAt": _iso(when),
+            "updatedAt": _iso(when),
+            "note": note,
+            "totalRefundedSet": _bag(amount, order["currencyCode"]),
+            "_order": order["id"],
+            "_return": return_id,
+        }
+        rec["order"] = lambda info, r=rec: self.orders[r["_order"]]
+        rec["return"] = lambda info, r=rec: self.returns.get(r["_return"]) if r["_return"] else None
+        self.refunds[gid] = rec
+        refunded, received = self._refunded(order), self._received(order)
+        order["displayFinancialStatus"] = "REFUNDED" if refunded >= received > 0 else "PARTIALLY_REFUNDED"
+        self._touch(order, when)
+        return gid
+
+    # --- internals: connections with search ------------------------------------------------------------
+
+    def _order_matches(self, order: dict, terms: list[tuple[str | None, str, str]]) -> bool:
+        for fld, op, value in terms:
+            v = value.lower()
+            if fld is None:
+                customer = self.customers.get(order["_customer"]) if order["_customer"] else None
+                hay = " ".join(
+                    filter(None, [order["name"], order.get("email") or "", customer["displayName"] if customer else ""])
+                ).lower()
+                if v not in hay:
+                    return False
+            elif fld == "name":
+                if order["name"].lstrip("#").lower() != v.lstrip("#"):
+                    return False
+            elif fld == "email":
+                if (order.get("email") or "").lower() != v:
+                    return False
+            elif fld == "customer_id":
+                cid = order["_customer"] or ""
+                if cid.rsplit("/", 1)[-1] != value.rsplit("/", 1)[-1]:
+                    return False
+            elif fld in ("created_at", "updated_at", "processed_at"):
+                key = {"created_at": "createdAt", "updated_at": "updatedAt", "processed_at": "processedAt"}[fld]
+                if not _compare(_parse_time(order[key]), op, _parse_time(value)):
+                    return False
+            elif fld == "return_status":
+                if self._return_status(order).lower() != v:
+                    return False
+            elif fld == "financial_status":
+                if (order["displayFinancialStatus"] or "").lower() != v:
+                    return False
+            elif fld == "tag":
+                if v not in [t.lower() for t in order["tags"]]:
+                    return False
+            elif fld == "status":
+                cancelled = order["cancelledAt"] is not None
+                if (v == "cancelled") != cancelled and v in ("open", "cancelled"):
+                    return False
+            elif fld == "id":
+                if not _compare(int(order["legacyResourceId"]), op, int(value.rsplit("/", 1)[-1])):
+                    return False
+        return True
+
+    def _orders_connection(self, orders: list[dict], *, query=None, sortKey=None, reverse=False, **kw: Any) -> dict:  # noqa: N803
+        terms = parse_search(query)
+        matched = [o for o in orders if self._order_matches(o, terms)]
+        key = {
+            "CREATED_AT": lambda o: (o["createdAt"], int(o["legacyResourceId"])),
+            "UPDATED_AT": lambda o: (o["updatedAt"], int(o["legacyResourceId"])),
+            "PROCESSED_AT": lambda o: (o["processedAt"], int(o["legacyResourceId"])),
+            "ORDER_NUMBER": lambda o: o["name"],
+        }.get(sortKey or "ID", lambda o: int(o["legacyResourceId"]))
+        matched.sort(key=key)
+        return connection(matched, reverse=reverse, **kw)
+
+    def _returns_connection(self, order: dict, *, query=None, **kw: Any) -> dict:
+        terms = parse_search(query)
+        items = [r for r in self.returns.values() if r["_order"] == order["id"]]
+        for fld, _, value in terms:
+            if fld == "status":
+                items = [r for r in items if r["status"].lower() == value.lower()]
+        return connection(items, **kw)
+
+    def _events_connection(self, order: dict, *, sortKey=None, reverse=False, query=None, **kw: Any) -> dict:  # noqa: N803
+        events = sorted(order["_events"], key=lambda e: (e["createdAt"], e["id"]))
+        for fld, op, value in parse_search(query):
+            if fld == "action":
+                events = [e for e in events if e["action"] == value]
+            elif fld == "created_at":
+                events = [e for e in events if _compare(_parse_time(e["createdAt"]), op, _parse_time(value))]
+        return connection(events, reverse=reverse, **kw)
+
+    def _node(self, gid: str) -> dict | None:
+        for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions):
+            if gid in table:
+                return table[gid]
+        return None
+
+    # --- internals: the root -----------------------------------------------------------------------
+
+    def _root(self) -> dict[str, Any]:
+        return {
+            "shop": self.shop,
+            "order": lambda info, id: self.orders.get(id),
+            "orders": lambda info, **kw: self._orders_connection(list(self.orders.values()), **kw),
+            "customer": lambda info, id: self.customers.get(id),
+            "return": lambda info, id: self.returns.get(id),
+            "refund": lambda info, id: self.refunds.get(id),
+            "dispute": lambda info, id: self.disputes.get(id),
+            "node": lambda info, id: self._node(id),
+            "nodes": lambda info, ids: [self._node(i) for i in ids],
+            "returnApproveRequest": self._m_approve,
+            "returnDeclineRequest": self._m_decline,
+            "returnRefund": self._m_refund,
+            "storeCreditAccountCredit": self._m_store_credit,
+            "metafieldsSet": self._m_metafields_set,
+        }
+
+    # --- internals: mutations --------------------------------------------------------------------------
+
+    @staticmethod
+    def _user_error(message: str, code: str, field_path: list[str] | None = None) -> dict[str, Any]:
+        return {"message": message, "code": code, "field": field_path}
+
+    def _m_approve(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        ret = self.returns.get(input["id"])
+        if ret is None:
+            return {"return": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["input", "id"])]}
+        if ret["status"] != "REQUESTED":
+            return {
+                "return": None,
+                "userErrors": [
+                    self._user_error(
+                        "Return is not approvable. Only returns with status REQUESTED can be approved.",
+                        "INVALID_STATE",
+                        ["input", "id"],
+                    )
+                ],
+            }
+        ret["status"] = "OPEN"
+        order = self.orders[ret["_order"]]
+        self.add_event(order["id"], f"Return {ret['name']} was approved.", action="return_approved")
+        self._touch(order)
+        self.mutations.append(("returnApproveRequest", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        ret = self.returns.get(input["id"])
+        if ret is None:
+            return {"return": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["input", "id"])]}
+        note = input.get("declineNote")
+        if note is not None and len(note) > 500:
+            return {
+                "return": None,
+                "userErrors": [self._user_error("Decline note is too long.", "TOO_LONG", ["input", "declineNote"])],
+            }
+        if ret["status"] != "REQUESTED":
+            return {
+                "return": None,
+                "userErrors": [
+                    self._user_error(
+                        "Return is not declinable. Only returns with status REQUESTED can be declined.",
+                        "INVALID_STATE",
+                        ["input", "id"],
+                    )
+                ],
+            }
+        ret["status"] = "DECLINED"
+        ret["decline"] = {"reason": input["declineReason"], "note": note}
+        for line in ret["_lines"]:
+            line["refundableQuantity"] = 0
+        order = self.orders[ret["_order"]]
+        self.add_event(order["id"], f"Return {ret['name']} was declined.", action="return_declined")
+        self._touch(order)
+        self.mutations.append(("returnDeclineRequest", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_refund(self, info: Any, returnRefundInput: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        data = returnRefundInput
+        ret = self.returns.get(data["returnId"])
+        if ret is None:
+            return {"refund": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["returnRefundInput", "returnId"])]}
+        if ret["status"] not in ("OPEN", "CLOSED"):
+            return {
+                "refund": None,
+                "userErrors": [
+                    self._user_error(
+                        "Return must be OPEN or CLOSED to be refunded.", "INVALID_STATE", ["returnRefundInput", "returnId"]
+                    )
+                ],
+            }
+        order = self.orders[ret["_order"]]
+        lines = {li["id"]: li for li in ret["_lines"]}
+        for i, item in enumerate(data["returnRefundLineItems"]):
+            line = lines.get(item["returnLineItemId"])
+            if line is None:
+                return {"refund": None, "userErrors": [self._user_error("Return line item does not exist.", "NOT_FOUND", ["returnRefundInput", "returnRefundLineItems", str(i)])]}
+            if item["quantity"] > line["refundableQuantity"]:
+                return {
+                    "refund": None,
+                    "userErrors": [
+                        self._user_error(
+                            "Quantity exceeds the refundable quantity.", "INVALID", ["returnRefundInput", "returnRefundLineItems", str(i), "quantity"]
+                        )
+                    ],
+                }
+        allocations = []
+        refunded_by_parent: dict[str, Decimal] = {}
+        for t in self._transactions_of(order["id"]):
+            if t["kind"] == "REFUND" and t["parentTransaction"]:
+                pid = t["parentTransaction"]["id"]
+                refunded_by_parent[pid] = refunded_by_parent.get(pid, Decimal(0)) + _dec(t["amountSet"]["shopMoney"]["amount"])
+        for i, tx in enumerate(data.get("orderTransactions") or []):
+            parent = self.transactions.get(tx["parentId"])
+            amount = _dec(tx["transactionAmount"]["amount"])
+            path = ["returnRefundInput", "orderTransactions", str(i)]
+            if parent is None or parent["_order"] != order["id"] or parent["kind"] not in ("SALE", "CAPTURE"):
+                return {"refund": None, "userErrors": [self._user_error("Parent transaction is not refundable.", "INVALID", path)]}
+            if tx["transactionAmount"]["currencyCode"] != parent["amountSet"]["shopMoney"]["currencyCode"]:
+                return {"refund": None, "userErrors": [self._user_error("Currency does not match the transaction.", "INVALID", path)]}
+            left = _dec(parent["amountSet"]["shopMoney"]["amount"]) - refunded_by_parent.get(parent["id"], Decimal(0))
+            if amount <= 0 or amount > left:
+                return {"refund": None, "userErrors": [self._user_error("Amount exceeds the refundable amount.", "INVALID", path)]}
+            allocations.append((parent, amount))
+        total = sum((a for _, a in allocations), Decimal(0))
+        gid = self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"])
+        for item in data["returnRefundLineItems"]:
+            line = lines[item["returnLineItemId"]]
+            line["refundableQuantity"] -= item["quantity"]
+            line["refundedQuantity"] += item["quantity"]
+        self.mutations.append(("returnRefund", dict(data)))
+        return {"refund": self.refunds[gid], "userErrors": []}
+
+    def _m_store_credit(self, info: Any, id: str, creditInput: dict[str, Any]) -> dict[str, Any]:  # noqa: A002, N803
+        money = creditInput["creditAmount"]
+        amount, currency = _dec(money["amount"]), money["currencyCode"]
+        if amount <= 0:
+            return {
+                "storeCreditAccountTransaction": None,
+                "userErrors": [self._user_error("A positive amount must be used.", "NEGATIVE_OR_ZERO_AMOUNT", ["creditInput", "creditAmount", "amount"])],
+            }
+        account = self.store_credit_accounts.get(id)
+        if account is None:
+            if id not in self.customers:
+                return {"storeCreditAccountTransaction": None, "userErrors": [self._user_error("Owner does not exist.", "OWNER_NOT_FOUND", ["id"])]}
+            account = next(
+                (
+                    a
+                    for a in self.store_credit_accounts.values()
+                    if a["_owner"] == id and a["balance"]["currencyCode"] == currency
+                ),
+                None,
+            )
+            if account is None:
+                account = {"__typename": "StoreCreditAccount", "id": self._next("StoreCreditAccount"), "_owner": id, "_txs": []}
+                account["balance"] = _money("0", currency)
+                account["owner"] = lambda info, a=account: self.customers[a["_owner"]]
+                account["transactions"] = lambda info, a=account, **kw: connection(
+                    sorted(
+                        (t for t in a["_txs"] if not kw.get("query") or "credit" in kw["query"]),
+                        key=lambda t: t["createdAt"],
+                    ),
+                    first=kw.get("first"),
+                    after=kw.get("after"),
+                    reverse=kw.get("reverse", False),
+                )
+                self.store_credit_accounts[account["id"]] = account
+        elif account["balance"]["currencyCode"] != currency:
+            return {"storeCreditAccountTransaction": None, "userErrors": [self._user_error("Currency mismatch.", "MISMATCHING_CURRENCY", ["creditInput"])]}
+        balance = _dec(account["balance"]["amount"]) + amount
+        account["balance"] = _money(balance, currency)
+        tx = {
+            "__typename": "StoreCreditAccountCreditTransaction",
+            "id": self._next("StoreCreditAccountCreditTransaction"),
+            "createdAt": _iso(self.now()),
+            "amount": _money(amount, currency),
+            "balanceAfterTransaction": _money(balance, currency),
+            "remainingAmount": _money(amount, currency),
+            "expiresAt": creditInput.get("expiresAt"),
+            "event": "ADJUSTMENT",
+            "origin": None,
+            "account": account,
+        }
+        account["_txs"].append(tx)
+        self.store_credit_transactions[tx["id"]] = tx
+        self.mutations.append(("storeCreditAccountCredit", {"id": id, **creditInput}))
+        return {"storeCreditAccountTransaction": tx, "userErrors": []}
+
+    def _m_metafields_set(self, info: Any, metafields: list[dict[str, Any]]) -> dict[str, Any]:
+        errors = []
+        for i, mf in enumerate(metafields):
+            key = (mf["ownerId"], mf.get("namespace"), mf["key"])
+            if mf["ownerId"] not in self.customers and mf["ownerId"] not in self.orders:
+                errors.append({"message": "Owner does not exist.", "code": "INVALID_VALUE", "field": ["metafields", str(i), "ownerId"], "elementIndex": i})
+                continue
+            if "compareDigest" in mf:
+                current = self.metafields.get(key)
+                expected = mf["compareDigest"]
+                if (current is None and expected is not None) or (
+                    current is not None and current["compareDigest"] != expected
+                ):
+                    errors.append(
+                        {
+                            "message": "The resource has been updated since it was loaded. Try again with an updated `compareDigest` value.",
+                            "code": "STALE_OBJECT",
+                            "field": ["metafields", str(i)],
+                            "elementIndex": i,
+                        }
+                    )
+        if errors:
+            return {"metafields": None, "userErrors": errors}
+        written = []
+        for mf in metafields:
+            key = (mf["ownerId"], mf.get("namespace"), mf["key"])
+            current = self.metafields.get(key)
+            rec = current or {
+                "__typename": "Metafield",
+                "id": self._next("Metafield"),
+                "namespace": mf.get("namespace"),
+                "key": mf["key"],
+                "createdAt": _iso(self.now()),
+                "ownerType": "CUSTOMER",
+            }
+            rec.update(
+                {
+                    "value": mf["value"],
+                    "type": mf.get("type") or rec.get("type", "single_line_text_field"),
+                    "updatedAt": _iso(self.now()),
+                    "compareDigest": hashlib.sha256(f"{rec['id']}:{mf['value']}".encode()).hexdigest(),
+                }
+            )
+            self.metafields[key] = rec
+            written.append(rec)
+            self.mutations.append(("metafieldsSet", dict(mf)))
+        return {"metafields": written, "userErrors": []}
+
+
+__all__ = [
+    "Call",
+    "FakeClock",
+    "FakeShopify",
+    "connection",
+    "estimate_cost",
+    "load_reference_schema",
+    "parse_search",
+    "validate_document",
+]
