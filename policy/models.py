@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -454,21 +454,44 @@ class Assessment(Frozen):
     recommendation: Recommendation
 
 
+
 def approve_outcome(kind: CaseKind, recommended: Action) -> Action:
-    """What pressing Approve does. One place, shared by the card's button label and the
-    decision: the recommended action, except that an "escalate" recommendation approved by
-    someone at the required tier grants what was asked (a refund for a return request,
-    an acknowledgement for a review)."""
-    if recommended is not Action.ESCALATE:
+    """What pressing Approve does — one rule, shared by the card's button label and the
+    decision service, so the label never promises something else than what runs.
+
+    Reviews of orders, refunds and disputes have no store side effect: ACCEPT. A return
+    request carries out the recommendation (refund, store credit, exchange, decline); when
+    the recommendation is ESCALATE, approving grants the plain return: a refund.
+    """
+    if kind is not CaseKind.RETURN_REQUEST:
+        return Action.ACCEPT
+    if recommended in (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE, Action.DENY):
         return recommended
-    return Action.REFUND if kind is CaseKind.RETURN_REQUEST else Action.ACCEPT
+    return Action.REFUND
 
 
-def decline_reason_for(signal_codes: tuple[str, ...] | list[str]) -> str:
-    """Shopify's ReturnDeclineReason that the signals point to (the deny modal preselects
-    it; approving a "deny" recommendation uses it)."""
-    if SignalCode.FINAL_SALE.value in signal_codes:
-        return "FINAL_SALE"
-    if SignalCode.OUTSIDE_WINDOW.value in signal_codes:
-        return "RETURN_PERIOD_ENDED"
-    return "OTHER"
+class DeclineReason(StrEnum):
+    """Shopify's ReturnDeclineReason (Admin API 2025-01)."""
+
+    RETURN_PERIOD_ENDED = "RETURN_PERIOD_ENDED"
+    FINAL_SALE = "FINAL_SALE"
+    OTHER = "OTHER"
+
+    @property
+    def label(self) -> str:
+        return {
+            DeclineReason.RETURN_PERIOD_ENDED: "Return period ended",
+            DeclineReason.FINAL_SALE: "Final sale item",
+            DeclineReason.OTHER: "Other reason",
+        }[self]
+
+
+def decline_reason_for(signal_codes: Iterable[str]) -> DeclineReason | None:
+    """The decline reason the signals point to: the deny modal preselects it, and
+    approving a "deny" recommendation declines with it (OTHER when none applies)."""
+    codes = set(signal_codes)
+    if SignalCode.OUTSIDE_WINDOW.value in codes:
+        return DeclineReason.RETURN_PERIOD_ENDED
+    if SignalCode.FINAL_SALE.value in codes:
+        return DeclineReason.FINAL_SALE
+    return None

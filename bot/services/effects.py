@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.store import CaseRecord, OutboxOp
-from policy.models import Action, CaseKind, decline_reason_for
+from policy.models import Action, CaseKind, DeclineReason, decline_reason_for
 
 
 class Operation(StrEnum):
@@ -28,7 +28,7 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
     if case.kind is not CaseKind.RETURN_REQUEST:
         return []  # order/refund/dispute reviews are acknowledgements: nothing to execute
     if outcome is Action.DENY:
-        return decline_ops(case, reason=decline_reason_for(case.signal_codes), note=None, notify_customer=notify_customer)
+        return decline_ops(case, reason=(decline_reason_for(case.signal_codes) or DeclineReason.OTHER).value, note=None, notify_customer=notify_customer)
     amount = {"amount": str(case.amount.amount), "currency": case.amount.currency}
     ops = [
         OutboxOp(

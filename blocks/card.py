@@ -1,0 +1,559 @@
+"""The case card: one message per case, re-rendered from stored state on every change.
+
+    render_case_card(view) -> {"blocks": [...], "text": "..."}
+
+Layout, top to bottom:
+  header        "Return request · #1001 · $149.00"
+  context       status · risk · return name · case number
+  outcome       after a decision: who, what, when, what ran (or failed, with the error);
+                while escalated: who escalated, why, and where the escalation card is
+  recommend     the recommended action, its reasons and conflicts; while decidable also
+                the required tier and who may decide
+  signals       one line per signal with its explanation
+  customer      fields: name (VIP), orders, lifetime spend, returns in the last year, tags
+  items         one section per item (first 8), then "…and 7 more items"
+  shipping      status, carrier, tracking link, delivered when
+  playbook      up to 3 notes the team left on earlier cases
+  links         Shopify admin order / return
+  actions       the buttons, only when someone may act (below)
+
+Buttons:
+- OPEN, on the owner card: Approve (labelled with what it does, see
+  `format.approve_outcome`), Deny (return requests only; opens the deny modal), Escalate.
+- ESCALATED, on the escalation-tier card (`view.escalation_card`): Approve and Deny.
+- FAILED: Retry (the outbox operations carry idempotency keys, so nothing runs twice).
+- Anything else, and every auto-approved case: no buttons.
+Every button value is the `CaseRef` (case id + version) the handler checks for staleness.
+
+All outside text is escaped (`escape.escape_mrkdwn`) and shortened so every Block Kit limit
+holds however large the input; mrkdwn objects are `verbatim` so Slack adds no links or
+mentions of its own. The `text` fallback (notifications, screen readers) is escaped and
+never mentions anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
+from blocks.format import (
+    DATE,
+    ago,
+    approve_label,
+    approve_outcome,
+    decided_verb,
+    kind_label,
+    mention,
+    outcome_phrase,
+    reason_label,
+    signal_label,
+    slack_date,
+    utc_text,
+)
+from blocks.ids import ActionId, BlockId
+from blocks.refs import CaseRef
+from blocks.views import CaseView, DecisionView, ItemView, ShippingView
+from policy.models import Action, CaseKind, CaseStatus, DeliveryStatus
+
+# Slack's limits (reference/slack/block-kit-limits.md).
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+CONTEXT_ELEMENTS = 10
+
+# Our own budgets, well inside them.
+MAX_ITEMS_SHOWN = 8
+MAX_SHIPMENTS_SHOWN = 3
+MAX_PLAYBOOK_SHOWN = 3
+MAX_APPROVERS_SHOWN = 10
+MAX_RESULTS_SHOWN = 10
+NOTE_CHARS = 500  # customer notes, decision notes, playbook entries
+TITLE_CHARS = 200
+ERROR_CHARS = 1500
+FALLBACK_CHARS = 3000  # raw parts are capped far below; escaping can grow them 5x
+
+_STATUS_LABELS = {
+    CaseStatus.OPEN: (":large_yellow_circle:", "Needs a decision"),
+    CaseStatus.ESCALATED: (":arrow_double_up:", "Escalated"),
+    CaseStatus.APPROVED: (":hourglass_flowing_sand:", "Approved"),
+    CaseStatus.DENIED: (":hourglass_flowing_sand:", "Denied"),
+    CaseStatus.EXECUTING: (":hourglass_flowing_sand:", "Executing"),
+    CaseStatus.DONE: (":white_check_mark:", "Done"),
+    CaseStatus.FAILED: (":warning:", "Failed"),
+    CaseStatus.CLOSED: (":white_check_mark:", "Closed in store"),
+}
+
+_DELIVERY_LABELS = {
+    DeliveryStatus.UNFULFILLED: "Not shipped yet",
+    DeliveryStatus.IN_TRANSIT: "In transit",
+    DeliveryStatus.DELIVERED: "Delivered",
+    DeliveryStatus.FAILED: "Delivery failed",
+    DeliveryStatus.UNKNOWN: "No tracking",
+}
+
+_RUNNING = (CaseStatus.APPROVED, CaseStatus.DENIED, CaseStatus.EXECUTING)
+_DECIDED = (*_RUNNING, CaseStatus.DONE, CaseStatus.FAILED)
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+def render_case_card(view: CaseView) -> dict:
+    blocks: list[Block] = [_header(view), _status_context(view)]
+    blocks += _outcome(view)
+    blocks.append(_recommendation(view))
+    blocks.append(_signals(view))
+    customer = _customer(view)
+    if customer is not None:
+        blocks.append(customer)
+    blocks += _items(view)
+    shipping = _shipping(view)
+    if shipping is not None:
+        blocks.append(shipping)
+    playbook = _playbook(view)
+    if playbook is not None:
+        blocks.append(playbook)
+    links = _links(view)
+    if links is not None:
+        blocks.append(links)
+    buttons = _buttons(view)
+    if buttons:
+        blocks.append(DividerBlock())
+        blocks.append(ActionsBlock(block_id=BlockId.CASE_ACTIONS, elements=buttons))
+    if len(blocks) > MAX_BLOCKS:  # cannot happen with the budgets above; never send a bad card
+        raise AssertionError(f"case card has {len(blocks)} blocks")
+    return {"blocks": [b.to_dict() for b in blocks], "text": fallback_text(view)}
+
+
+def is_decidable(view: CaseView) -> bool:
+    """Whether this card offers Approve/Deny: the person looking at it may decide here."""
+    if view.auto_approved:
+        return False
+    if view.status is CaseStatus.OPEN:
+        return not view.escalation_card
+    if view.status is CaseStatus.ESCALATED:
+        return view.escalation_card
+    return False
+
+
+def header_text(view: CaseView) -> str:
+    """"Return request · #1001 · $149.00" (plain text, at most 150 characters)."""
+    order = plain(view.order_name, 60)
+    return plain(f"{kind_label(view.kind)} · {order} · {view.amount.format()}", HEADER_TEXT)
+
+
+def fallback_text(view: CaseView) -> str:
+    """The message `text`: what a notification shows. Escaped; no mentions, no tokens."""
+    head = f"{kind_label(view.kind)} · {truncate(one_line(view.order_name), 60)} · {view.amount.format()}"
+    if view.customer is not None:
+        head += f" · {truncate(one_line(view.customer.name), 80)}"
+    return escape_mrkdwn(f"{head}: {_summary(view)}", FALLBACK_CHARS)
+
+
+# --- text building blocks -----------------------------------------------------------------
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_md(_fit(text, SECTION_TEXT)))
+
+
+def _context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(_fit(t, SECTION_TEXT)) for t in texts[:CONTEXT_ELEMENTS]])
+
+
+def _fit(text: str, limit: int) -> str:
+    """Last guard on composed mrkdwn: cut at a line break so no token is split."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 1)
+    return (text[:cut] if cut > 0 else text[: limit - 1]) + "…"
+
+
+def _capped_lines(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
+    """Join lines up to `limit` characters; the rest become one `more(n)` line."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        left = len(lines) - i - 1
+        reserve = len(more(len(lines))) + 1 if left else 0
+        if used + len(line) + 1 + reserve > limit:
+            out.append(more(len(lines) - i))
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
+def _quote(text: str, limit: int = NOTE_CHARS) -> str:
+    """Outside text as a mrkdwn block quote (its own `>` are escaped, so it cannot end it)."""
+    body = escape_mrkdwn(text.strip(), limit)
+    return "\n".join(f">{line}" for line in body.split("\n"))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _amount_phrase(view: CaseView) -> str:
+    return view.recommendation.amount.format()
+
+
+# --- sections -----------------------------------------------------------------------------
+
+
+def _header(view: CaseView) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=header_text(view), emoji=True))
+
+
+def _status_context(view: CaseView) -> ContextBlock:
+    emoji, label = _STATUS_LABELS.get(view.status, (":grey_question:", str(view.status)))
+    if view.auto_approved and view.status in _DECIDED:
+        label = "Auto-approved"
+    parts = [f"{emoji} *{label}*"]
+    if view.return_name:
+        parts.append(f"Return {escape_mrkdwn(one_line(view.return_name), 60)}")
+    parts.append(f"Case {view.case_id}")
+    if view.escalation_card:
+        parts.append("Escalation card")
+    return _context(" · ".join(parts))
+
+
+def _recommendation(view: CaseView) -> SectionBlock:
+    rec = view.recommendation
+    if rec.action is Action.ACCEPT:
+        what = "acknowledge"
+    elif rec.action is Action.ESCALATE:
+        what = "escalate"
+    else:
+        what = outcome_phrase(rec.action, rec.amount)
+    head = f":bulb: *Recommended: {what}* · risk {rec.risk_score}/100"
+    lines = [f"• {escape_mrkdwn(one_line(r), 400)}" for r in rec.reasons]
+    lines += [f":scales: {escape_mrkdwn(one_line(c), 400)}" for c in rec.conflicts]
+    if is_decidable(view):
+        lines.append(_who_decides(view))
+    body = _capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {n} more")
+    return _section(f"{head}\n{body}" if body else head)
+
+
+def _who_decides(view: CaseView) -> str:
+    tier = escape_mrkdwn(one_line(view.tier_label), 100)
+    shown = view.approvers[:MAX_APPROVERS_SHOWN]
+    if not shown:
+        return f":bust_in_silhouette: Needs *{tier}* — no approvers are listed for it"
+    who = ", ".join(mention(a) for a in shown)
+    if len(view.approvers) > len(shown):
+        who += f" and {len(view.approvers) - len(shown)} more"
+    return f":bust_in_silhouette: Needs *{tier}*: {who}"
+
+
+def _signals(view: CaseView) -> Block:
+    if not view.signals:
+        return _context(":white_circle: No risk signals.")
+    lines = []
+    for s in view.signals:
+        icon = ":small_red_triangle:" if s.weight > 0 else ":small_blue_diamond:"
+        weight = f"+{s.weight}" if s.weight > 0 else f"−{abs(s.weight)}" if s.weight < 0 else "0"
+        label = escape_mrkdwn(signal_label(s.code), 60)
+        lines.append(f"{icon} *{label}* ({weight}) — {escape_mrkdwn(one_line(s.explanation), 400)}")
+    head = f"*{_plural(len(view.signals), 'signal')}*"
+    body = _capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {_plural(n, 'more signal')}")
+    return _section(f"{head}\n{body}")
+
+
+def _customer(view: CaseView) -> SectionBlock | None:
+    c = view.customer
+    if c is None:
+        return None
+    name = escape_mrkdwn(one_line(c.name), 200) or "(no name)"
+    if c.vip:
+        name += " :star: VIP"
+    if c.email:
+        name += f"\n{escape_mrkdwn(one_line(c.email), 200)}"
+    fields = [f"*Customer*\n{name}"]
+    if c.orders_count is not None:
+        fields.append(f"*Orders*\n{c.orders_count}")
+    if c.lifetime_spend is not None:
+        fields.append(f"*Lifetime spend*\n{c.lifetime_spend.format()}")
+    if c.returns_last_year is not None:
+        fields.append(f"*Returns, last 12 months*\n{c.returns_last_year}")
+    if c.tags:
+        fields.append(f"*Tags*\n{escape_mrkdwn(', '.join(one_line(t) for t in c.tags), 500)}")
+    return SectionBlock(fields=[_md(_fit(f, FIELD_TEXT)) for f in fields])
+
+
+def _items(view: CaseView) -> list[Block]:
+    if not view.items:
+        return []
+    shown = view.items[:MAX_ITEMS_SHOWN]
+    blocks: list[Block] = [_section(_item_text(item)) for item in shown]
+    hidden = view.items[len(shown):]
+    if hidden:
+        blocks.append(_context(f"…and {_plural(len(hidden), 'more item')}"))
+    return blocks
+
+
+def _item_text(item: ItemView) -> str:
+    title = escape_mrkdwn(one_line(item.title), TITLE_CHARS) or "(untitled item)"
+    first = f":package: *{item.quantity} × {title}* — {item.amount.format()}"
+    if item.sku:
+        first += f" · SKU {escape_mrkdwn(one_line(item.sku), 80)}"
+    lines = [first]
+    if item.reason or item.reason_note:
+        reason = f"Reason: {escape_mrkdwn(reason_label(item.reason), 80)}" if item.reason else "Reason:"
+        if item.reason_note and item.reason_note.strip():
+            reason += f" — “{escape_mrkdwn(one_line(item.reason_note), NOTE_CHARS)}”"
+        lines.append(reason)
+    if item.customer_note and item.customer_note.strip():
+        lines.append("Customer note:")
+        lines.append(_quote(item.customer_note))
+    return "\n".join(lines)
+
+
+def _shipping(view: CaseView) -> Block | None:
+    if not view.shipments:
+        return None
+    lines = [_shipment_line(s, view) for s in view.shipments[:MAX_SHIPMENTS_SHOWN]]
+    hidden = len(view.shipments) - len(lines)
+    if hidden > 0:
+        lines.append(f"…and {_plural(hidden, 'more shipment')}")
+    return _section("\n".join(lines))
+
+
+def _shipment_line(s: ShippingView, view: CaseView) -> str:
+    icon = ":white_check_mark:" if s.status is DeliveryStatus.DELIVERED else ":truck:"
+    parts = [f"{icon} *{_DELIVERY_LABELS.get(s.status, str(s.status))}*"]
+    if s.carrier:
+        parts.append(escape_mrkdwn(one_line(s.carrier), 60))
+    if s.tracking_url or s.tracking_number:
+        label = f"Track {one_line(s.tracking_number)}" if s.tracking_number else "Track"
+        parts.append(link(s.tracking_url, label, limit=120))
+    if s.delivered_at is not None:
+        parts.append(f"delivered {slack_date(s.delivered_at, DATE)} ({ago(s.delivered_at, view.now)})")
+    return " · ".join(parts)
+
+
+def _playbook(view: CaseView) -> Block | None:
+    if not view.playbook:
+        return None
+    lines = [":notebook: *Playbook from earlier cases*"]
+    for entry in view.playbook[:MAX_PLAYBOOK_SHOWN]:
+        lines.append(f"{mention(entry.author)} · {ago(entry.created_at, view.now)}")
+        lines.append(_quote(entry.text))
+    return _section("\n".join(lines))
+
+
+def _links(view: CaseView) -> Block | None:
+    parts = []
+    if view.order_url:
+        parts.append(link(view.order_url, f"Order {one_line(view.order_name)} in Shopify admin"))
+    if view.return_url:
+        name = one_line(view.return_name) if view.return_name else "request"
+        parts.append(link(view.return_url, f"Return {name} in Shopify admin"))
+    if not parts:
+        return None
+    return _context(":link: " + " · ".join(parts))
+
+
+# --- after the decision -------------------------------------------------------------------
+
+
+def _outcome(view: CaseView) -> list[Block]:
+    if view.status is CaseStatus.OPEN:
+        return []
+    if view.status is CaseStatus.ESCALATED:
+        return _escalated(view)
+    if view.status is CaseStatus.CLOSED:
+        return [_section(_closed_line(view))]
+    blocks: list[Block] = [_section(_decision_text(view))]
+    if view.status is CaseStatus.FAILED:
+        error = escape_mrkdwn((view.error or "no error message was recorded").strip(), ERROR_CHARS)
+        blocks.append(
+            _section(
+                f":warning: *It did not go through:*\n{_quote_escaped(error)}\n"
+                "Retry runs it again; whatever already went through is not repeated."
+            )
+        )
+    if view.escalation is not None:
+        blocks.append(_context(_escalated_earlier(view)))
+    return blocks
+
+
+def _quote_escaped(escaped: str) -> str:
+    return "\n".join(f">{line}" for line in escaped.split("\n"))
+
+
+def _decision_action(view: CaseView) -> Action:
+    if view.decision is not None:
+        return view.decision.action
+    return approve_outcome(view.kind, view.recommendation.action)
+
+
+def _tail(view: CaseView, action: Action, *, raw: bool = False) -> str:
+    """What ran, or is running, or failed: the part after the dash.
+
+    mrkdwn-escaped, unless `raw` (for the fallback text, which is escaped as a whole).
+    """
+    what = outcome_phrase(action, view.recommendation.amount)
+    cap = 3 if raw else MAX_RESULTS_SHOWN  # the fallback stays short enough to end with the outcome
+    shown = [one_line(r) for r in view.results[:cap] if r.strip()]
+    results = [truncate(r, 80) if raw else escape_mrkdwn(r, 200) for r in shown]
+    if len(view.results) > cap:
+        results.append(f"and {len(view.results) - cap} more")
+    done = "; ".join(results)  # what already went through
+    if view.status is CaseStatus.FAILED:
+        failed = f"{what} failed" if what else "failed"
+        return f"{done}; {failed}" if done else failed
+    if view.status in _RUNNING and action is not Action.ACCEPT:
+        return f"{done or what} · executing…" if (done or what) else "executing…"
+    if done or action is Action.ACCEPT:
+        return done
+    return f"{what}: done"
+
+
+def _actor(view: CaseView, action: Action) -> str:
+    d = view.decision
+    if view.auto_approved and (d is None or d.by is None):
+        return "Auto-approved by policy"
+    if d is None or d.by is None:
+        return decided_verb(action)
+    return f"{decided_verb(action)} by {mention(d.by)}"
+
+
+def _decision_icon(view: CaseView, action: Action) -> str:
+    if view.status is CaseStatus.FAILED:
+        return ":warning:"
+    if view.status in _RUNNING and action is not Action.ACCEPT:
+        return ":hourglass_flowing_sand:"
+    return ":no_entry_sign:" if action is Action.DENY else ":white_check_mark:"
+
+
+def _decision_text(view: CaseView) -> str:
+    action = _decision_action(view)
+    line = f"{_decision_icon(view, action)} {_actor(view, action)}"
+    if view.decision is not None:
+        line += f" {slack_date(view.decision.at)}"
+    tail = _tail(view, action)
+    if tail:
+        line += f" — {tail}"
+    return "\n".join([line, *_decision_details(view.decision)])
+
+
+def _decision_details(d: DecisionView | None) -> list[str]:
+    if d is None:
+        return []
+    lines = []
+    if d.decline_reason is not None:
+        lines.append(f"Reason: {d.decline_reason.label}")
+    if d.note and d.note.strip():
+        lines.append("Note:")
+        lines.append(_quote(d.note))
+    return lines
+
+
+def _closed_line(view: CaseView) -> str:
+    d = view.decision
+    if d is None:
+        return ":white_check_mark: Closed in Shopify admin"
+    verb = "Declined" if d.action is Action.DENY else "Approved"
+    line = f":white_check_mark: {verb} in Shopify admin {slack_date(d.at)}"
+    return "\n".join([line, *_decision_details(d)])
+
+
+def _escalated(view: CaseView) -> list[Block]:
+    e = view.escalation
+    if e is None:
+        return [_section(":arrow_double_up: Escalated — waiting for a higher tier.")]
+    line = f":arrow_double_up: Escalated by {mention(e.by)} {slack_date(e.at)}"
+    if e.tier_label:
+        line += f" to *{escape_mrkdwn(one_line(e.tier_label), 100)}*"
+    lines = [line]
+    if e.note and e.note.strip():
+        lines.append(_quote(e.note))
+    if view.escalation_card:
+        lines.append("Decide here: this card has the buttons now.")
+    elif e.card_url:
+        lines.append(f"Waiting for a decision on {link(e.card_url, 'the escalation card')}.")
+    else:
+        lines.append("Waiting for a decision from the higher tier.")
+    return [_section("\n".join(lines))]
+
+
+def _escalated_earlier(view: CaseView) -> str:
+    e = view.escalation
+    assert e is not None
+    text = f":arrow_double_up: Escalated by {mention(e.by)} {slack_date(e.at)}"
+    if e.card_url and not view.escalation_card:
+        text += f" · {link(e.card_url, 'escalation card')}"
+    return text
+
+
+# --- buttons ------------------------------------------------------------------------------
+
+
+def _buttons(view: CaseView) -> list[ButtonElement]:
+    ref = str(CaseRef(case_id=view.case_id, version=view.version))
+    if view.status is CaseStatus.FAILED:
+        return [_button("Retry", ActionId.CASE_RETRY, ref, "primary")]
+    if not is_decidable(view):
+        return []
+    rec = view.recommendation
+    escalate_recommended = rec.action is Action.ESCALATE and not view.escalation_card
+    approve = approve_label(view.kind, rec.action, rec.amount)
+    buttons = [_button(approve, ActionId.CASE_APPROVE, ref, None if escalate_recommended else "primary")]
+    if view.kind is CaseKind.RETURN_REQUEST:
+        buttons.append(_button("Deny", ActionId.CASE_DENY, ref, "danger"))
+    if not view.escalation_card:
+        buttons.append(_button("Escalate", ActionId.CASE_ESCALATE, ref, "primary" if escalate_recommended else None))
+    return buttons
+
+
+def _button(text: str, action_id: ActionId, value: str, style: str | None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=plain(text, BUTTON_TEXT), emoji=True),
+        action_id=action_id,
+        value=value,
+        style=style,
+    )
+
+
+# --- the fallback text --------------------------------------------------------------------
+
+
+def _summary(view: CaseView) -> str:
+    if view.status is CaseStatus.OPEN:
+        rec = view.recommendation
+        what = {Action.ACCEPT: "acknowledge", Action.ESCALATE: "escalate"}.get(rec.action) or outcome_phrase(
+            rec.action, rec.amount
+        )
+        return f"needs a decision (recommended: {what})"
+    if view.status is CaseStatus.ESCALATED:
+        return "escalated, waiting for a higher tier"
+    if view.status is CaseStatus.CLOSED:
+        if view.decision is None:
+            return "closed in Shopify admin"
+        return f"{'declined' if view.decision.action is Action.DENY else 'approved'} in Shopify admin"
+    action = _decision_action(view)
+    actor = "auto-approved by policy" if view.auto_approved else decided_verb(action).lower()
+    when = f" at {utc_text(view.decision.at)}" if view.decision is not None else ""
+    tail = _tail(view, action, raw=True)
+    if view.status is CaseStatus.FAILED:
+        tail += ", retry from the card"
+    return f"{actor}{when} — {tail}" if tail else f"{actor}{when}"

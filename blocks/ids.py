@@ -1,0 +1,49 @@
+"""Every action_id, callback_id, block_id and option value the bot puts into Slack.
+
+Defined once, here: the renderers build with them and the handlers register on them
+(`app.action(ActionId.CASE_APPROVE)`), so the two can never drift apart. A StrEnum member
+*is* its string, so it goes straight into Slack payloads and compares equal to what comes
+back.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    # Buttons on the case card.
+    CASE_APPROVE = "case-approve"
+    CASE_DENY = "case-deny"
+    CASE_ESCALATE = "case-escalate"
+    CASE_RETRY = "case-retry"
+    # Inputs in the deny modal.
+    DENY_REASON = "deny-reason-select"
+    DENY_CUSTOMER_MESSAGE = "deny-customer-message-input"
+    DENY_NOTIFY = "deny-notify-checkbox"
+    DENY_INTERNAL_NOTE = "deny-internal-note-input"
+    # Input in the escalate modal.
+    ESCALATE_NOTE = "escalate-note-input"
+
+
+class CallbackId(StrEnum):
+    DENY_MODAL = "case-deny-modal"
+    ESCALATE_MODAL = "case-escalate-modal"
+
+
+class BlockId(StrEnum):
+    # The case card's buttons.
+    CASE_ACTIONS = "case-actions"
+    # Deny modal inputs: keys of `view.state.values` and of `response_action: errors`.
+    DENY_REASON = "deny-reason"
+    DENY_CUSTOMER_MESSAGE = "deny-customer-message"
+    DENY_NOTIFY = "deny-notify"
+    DENY_INTERNAL_NOTE = "deny-internal-note"
+    # Escalate modal input.
+    ESCALATE_NOTE = "escalate-note"
+
+
+class OptionValue(StrEnum):
+    """Values of options that are not data (data options carry their own value)."""
+
+    NOTIFY_CUSTOMER = "notify-customer"

@@ -1,0 +1,152 @@
+"""What the renderers take: plain frozen dataclasses the bot layer fills from its store.
+
+Text fields hold raw text exactly as received (customer notes, names, tags, error
+messages); the renderers escape and shorten them. Datetimes must be timezone-aware (they
+become Slack `<!date^…>` tokens, which need a real instant). Slack ids (`decided_by`,
+approvers, playbook authors) are `U…`/`W…` user ids or `S…` user-group ids; anything else
+is shown as plain text, never as a mention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+
+from policy.models import (
+    Action,
+    CaseKind,
+    CaseStatus,
+    DeclineReason,
+    DeliveryStatus,
+    Money,
+    Recommendation,
+    Signal,
+)
+
+
+def _require_aware(obj: object) -> None:
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if isinstance(value, datetime) and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError(f"{type(obj).__name__}.{f.name} must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    name: str
+    email: str | None = None
+    orders_count: int | None = None
+    lifetime_spend: Money | None = None
+    returns_last_year: int | None = None
+    tags: tuple[str, ...] = ()
+    vip: bool = False
+
+
+@dataclass(frozen=True)
+class ItemView:
+    title: str
+    quantity: int
+    amount: Money  # the line total (unit price × quantity)
+    sku: str | None = None
+    reason: str | None = None  # Shopify ReturnReason, e.g. SIZE_TOO_SMALL
+    reason_note: str | None = None  # customer-supplied
+    customer_note: str | None = None  # customer-supplied
+
+
+@dataclass(frozen=True)
+class ShippingView:
+    status: DeliveryStatus
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    delivered_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """Who decided what, and when.
+
+    `by` is the Slack user id of the person; None when nobody in Slack decided (the policy
+    auto-approved: set `CaseView.auto_approved`; or the case was closed in the store admin:
+    status CLOSED). `action` is the outcome that was chosen: REFUND, STORE_CREDIT, EXCHANGE,
+    DENY or ACCEPT (escalations are `EscalationView`s).
+    """
+
+    action: Action
+    at: datetime
+    by: str | None = None
+    note: str | None = None  # internal note, team only
+    decline_reason: DeclineReason | None = None  # with action DENY
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """The case was escalated: by whom, when, why, to which tier, and where that card is."""
+
+    by: str
+    at: datetime
+    note: str | None = None
+    tier_label: str | None = None  # the tier it went to, e.g. "Tier 2 (≤ $1,000)"
+    card_url: str | None = None  # permalink of the escalation-tier card
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+
+@dataclass(frozen=True)
+class PlaybookEntry:
+    """A note the team left on an earlier, similar case: what to do next time."""
+
+    author: str  # Slack user id
+    created_at: datetime
+    text: str
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the case card and the case modals show."""
+
+    case_id: int
+    version: int
+    kind: CaseKind
+    status: CaseStatus
+    order_name: str  # "#1001"
+    amount: Money  # the money the decision is about
+    recommendation: Recommendation
+    tier_label: str  # required tier, e.g. "Tier 1 (≤ $250)" (see format.tier_label)
+    now: datetime  # for relative times ("3 days ago")
+    order_url: str | None = None  # Shopify admin
+    return_name: str | None = None  # "#1001-R1"
+    return_url: str | None = None  # Shopify admin
+    customer: CustomerView | None = None
+    items: tuple[ItemView, ...] = ()
+    shipments: tuple[ShippingView, ...] = ()
+    signals: tuple[Signal, ...] = ()
+    approvers: tuple[str, ...] = ()  # Slack ids of who may decide at the required tier
+    decision: DecisionView | None = None
+    results: tuple[str, ...] = ()  # what ran: "refund $149.00 issued"
+    error: str | None = None  # why execution failed (status FAILED)
+    auto_approved: bool = False
+    escalation: EscalationView | None = None
+    # True for the card posted to the escalation tier: it carries the buttons while the
+    # case is ESCALATED; the owner channel's card then only points to it.
+    escalation_card: bool = False
+    next_tier_label: str | None = None  # where Escalate would send it (escalate modal)
+    playbook: tuple[PlaybookEntry, ...] = ()  # up to 3 are shown
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalation is not None
