@@ -39,7 +39,7 @@ def build_store(settings: Settings, *, clock: Clock = utcnow):
         from integrations.shopify.source import ShopifyStore
 
         client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
-        return ShopifyStore(client, shop_domain=settings.shopify_shop)
+        return ShopifyStore(client, shop_domain=settings.shopify_shop, now=clock)
     from integrations.sample.store import SampleStore
 
     return SampleStore.load(now=clock())

@@ -1,0 +1,88 @@
+"""The `returnsbot` command as a user runs it: demo, db upgrade, check, clear start-up errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+from bot.db import current_revision, head_revision, make_engine
+
+SECRET = "shpat_do_not_print_me_123"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for key in ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET", "SHOPIFY_API_URL",
+                "SHOPIFY_API_VERSION", "RETURNSBOT_POLICY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env; the default SQLite file lands here
+
+
+def test_demo_prints_the_review_queue_and_is_idempotent(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header == ["case", "kind", "order", "customer", "amount", "signals", "recommendation", "tier", "status"]
+    assert "Priya Raman" in out and "store credit" in out and "outside window, vip customer" in out
+    assert "21 cases stored (21 new this run" in out
+    assert main(["demo", "--database-url", url]) == 0
+    assert "21 cases stored (0 new this run, 21 already known" in capsys.readouterr().out
+
+
+def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert main(["db", "upgrade"]) == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert current_revision(engine) == head_revision()
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"DATABASE_URL": "not-a-url"}, "setting DATABASE_URL:"),
+        ({"SHOPIFY_SHOP": "acme.myshopify.com"}, "setting SHOPIFY_ACCESS_TOKEN: required when SHOPIFY_SHOP is set"),
+        ({"SHOPIFY_SHOP": "not a domain", "SHOPIFY_ACCESS_TOKEN": SECRET}, "setting SHOPIFY_SHOP:"),
+        ({"SHOPIFY_API_VERSION": "latest"}, "setting SHOPIFY_API_VERSION:"),
+    ],
+)
+def test_bad_setting_is_one_clear_line_without_secrets(monkeypatch, capsys, env, expected):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert main(["poll"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert expected in err
+    assert SECRET not in err
+
+
+def test_policy_typo_names_key_and_line(tmp_path, monkeypatch, capsys):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[returns]\nwindow_days = 30\nretrun_window = 10\n")
+    monkeypatch.setenv("RETURNSBOT_POLICY", str(policy))
+    assert main(["poll"]) == 2
+    err = capsys.readouterr().err
+    assert "policy.toml:3" in err and "retrun_window" in err
+
+
+def test_check_reports_each_connection(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    settings: loaded" in out
+    assert "ok    policy: built-in defaults" in out
+    assert "ok    database:" in out and "(current)" in out
+    assert "using the sample store" in out
+
+
+def test_check_fails_on_unreachable_database_and_bad_policy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    policy = tmp_path / "p.toml"
+    policy.write_text("[auto_approve]\nenabled = 'yes'\n")
+    monkeypatch.setenv("RETURNSBOT_POLICY", str(policy))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  database:" in out
+    assert "FAIL  policy:" in out and "p.toml:2" in out
