@@ -134,7 +134,8 @@ def main() -> int:
             with engine.connect() as conn:
                 pending = conn.execute(select(func.count()).select_from(webhook_receipts)
                                        .where(webhook_receipts.c.status == "pending")).scalar_one()
-                n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+                n_cases = conn.execute(select(func.count()).select_from(cases)
+                                       .where(cases.c.kind == "return_request")).scalar_one()
             if pending == 0:
                 break
             time.sleep(0.2)
@@ -146,8 +147,8 @@ def main() -> int:
               f"max {lat[-1] * 1000:.1f} ms")
         print(f"  stored receipts: {stored} (unique deliveries: {len(unique)}) -> {'OK' if stored == len(unique) else 'MISMATCH'}")
         print(f"  processed by the inbox worker (context + policy + case) within {processed_elapsed:.1f} s of the "
-              f"first send: {stored / processed_elapsed:,.0f} deliveries/s; cases stored: {n_cases} "
-              f"(one per return: {len(returns)})")
+              f"first send: {stored / processed_elapsed:,.0f} deliveries/s; return cases stored: {n_cases} "
+              f"(one per distinct return: {len(returns)})")
         return 0 if stored == len(unique) and statuses.get(200) == n and n_cases == len(returns) else 1
     finally:
         proc.terminate()

@@ -64,6 +64,10 @@ from policy.models import (
 from policy.ports import ActionResult, IntegrationError, NotFound, PollPage
 
 SOURCE = "sample"
+# The sample store stands in for a Shopify shop: its events are Shopify events, so a case
+# found by the poller and the same return announced by a Shopify-format webhook share one
+# natural key (source, id, kind) and stay one case.
+EVENT_SOURCE = "shopify"
 DECLINE_REASONS = frozenset({"RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER"})  # Shopify ReturnDeclineReason
 _EVENT_ORDER = {
     EventKind.ORDER_CREATED: 0,
@@ -406,7 +410,7 @@ class SampleStore:
     def _return_events(self) -> list[DomainEvent]:
         return [
             DomainEvent(
-                source=SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=r.id, order_id=r.order_id,
+                source=EVENT_SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=r.id, order_id=r.order_id,
                 occurred_at=r.requested_at, detail={"name": r.name or ""},
             )
             for r in self._state.returns.values()
@@ -416,7 +420,7 @@ class SampleStore:
     def _order_events(self) -> list[DomainEvent]:
         return [
             DomainEvent(
-                source=SOURCE, kind=EventKind.ORDER_CREATED, resource_id=o.id, order_id=o.id,
+                source=EVENT_SOURCE, kind=EventKind.ORDER_CREATED, resource_id=o.id, order_id=o.id,
                 occurred_at=o.created_at, detail={"name": o.name},
             )
             for o in self._state.orders.values()
@@ -426,7 +430,7 @@ class SampleStore:
     def _dispute_events(self) -> list[DomainEvent]:
         return [
             DomainEvent(
-                source=SOURCE, kind=EventKind.DISPUTE_CREATED, resource_id=d.id, order_id=d.order_id,
+                source=EVENT_SOURCE, kind=EventKind.DISPUTE_CREATED, resource_id=d.id, order_id=d.order_id,
                 occurred_at=d.initiated_at,
                 detail={"status": d.status, "reason": d.reason or "", "amount": str(d.amount.amount), "currency": d.amount.currency},
             )
@@ -437,7 +441,7 @@ class SampleStore:
     def _refund_events(self) -> list[DomainEvent]:
         return [
             DomainEvent(
-                source=SOURCE, kind=EventKind.REFUND_CREATED, resource_id=r.id, order_id=r.order_id,
+                source=EVENT_SOURCE, kind=EventKind.REFUND_CREATED, resource_id=r.id, order_id=r.order_id,
                 occurred_at=r.created_at, detail={"amount": str(r.amount.amount), "currency": r.amount.currency},
             )
             for r in self._state.refunds.values()
@@ -556,7 +560,7 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
                 shipped_at=ago(s.get("shipped_days_ago")),
                 delivered_at=ago(s.get("delivered_days_ago")),
                 estimated_delivery_at=ahead(s.get("estimated_delivery_in_days")),
-                source=SOURCE,
+                source=EVENT_SOURCE,
             )
             for s in o.get("shipments", ())
         )

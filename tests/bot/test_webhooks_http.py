@@ -156,3 +156,17 @@ def test_healthz(database_url, clock):
         assert resp.status_code == 200 and resp.json() == {"ok": True}
         assert httpx.get(f"{server.url}/nope").status_code == 404
         assert httpx.get(f"{server.url}/webhooks/shopify").status_code == 405
+
+
+def test_return_found_by_the_poller_and_then_announced_by_webhook_is_one_case(database_url, clock):
+    c = container_for(database_url, clock)
+    for poller in c.pollers:
+        poller.run_once()
+    before = c.cases.count()
+    rid, oid = _requested_return(c)
+    assert c.cases.find("shopify", rid, CaseKind.RETURN_REQUEST) is not None
+    body, headers = shopify_delivery("returns/request", return_request_payload(rid, oid), delivery="late-1")
+    with running(c) as server:
+        assert post(f"{server.url}/webhooks/shopify", body, headers).status_code == 200
+        assert _wait_for(lambda: c.receipts.counts() == {"done": 1})
+    assert c.cases.count() == before

@@ -285,7 +285,7 @@ def test_poll_requested_returns_once_each(store):
     page = store.poll_requested_returns(None)
     assert len(page.events) == 16
     assert {e.kind for e in page.events} == {EventKind.RETURN_REQUESTED}
-    assert {e.source for e in page.events} == {"sample"}
+    assert {e.source for e in page.events} == {"shopify"}
     times = [e.occurred_at for e in page.events]
     assert times == sorted(times)
     assert page.cursor == times[-1].isoformat() == ago(0.3).isoformat()
