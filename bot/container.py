@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Engine, text
 
 from bot.clock import Clock, utcnow
 from bot.db import make_engine
+from bot.services.card_view import CaseViews
+from bot.services.decide import DecideService
 from bot.services.execute import OutboxExecutor
 from bot.services.inbox import WebhookInbox
 from bot.services.ingest import IngestService
@@ -78,6 +81,12 @@ class Container:
     inbox: WebhookInbox = field(init=False)
     executor: OutboxExecutor = field(init=False)
     pollers: list[Poller] = field(init=False)
+    decide: DecideService = field(init=False)
+    views: CaseViews = field(init=False)
+    slack_client: object | None = None  # a WebClient; built from settings when Slack is configured
+    # Nudges for the background workers; the server replaces them with real ones.
+    wake_cards: Callable[[], None] = lambda: None
+    wake_outbox: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         from integrations.shopify.webhooks import event_from_webhook
@@ -97,13 +106,50 @@ class Container:
             clock=self.clock,
         )
         self.executor = OutboxExecutor(
-            cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock
+            cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock,
+            on_case_changed=self._case_changed,
         )
+        self.ingest.on_case_changed = self._case_changed
+        self.gateway = None
+        if self.slack_client is None and self.settings.slack_configured:
+            from bot.slack_app import web_client
+
+            self.slack_client = web_client(self.settings)
+        if self.slack_client is not None:
+            from integrations.slack.gateway import SlackGateway
+
+            self.gateway = SlackGateway(self.slack_client)
+        self.decide = DecideService(
+            cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
+            members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
+            on_case_changed=self._case_changed, on_outbox=lambda: self.wake_outbox(),
+        )
+        self.views = CaseViews(
+            cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
+            tier_for=self.decide.tier_for, admin_url=getattr(self.store, "admin_url", None),
+        )
+        self.cards = None
+        if self.gateway is not None:
+            from bot.services.cards import CardSync
+
+            self.cards = CardSync(cases=self.cases, views=self.views, gateway=self.gateway, ops=self.ops, clock=self.clock)
         name = self.store.name
         self.pollers = [
             Poller(name=f"{name}.returns", fetch=self.store.poll_requested_returns, ingest=self.ingest, ops=self.ops, clock=self.clock),
             Poller(name=f"{name}.orders", fetch=self.store.poll_new_orders, ingest=self.ingest, ops=self.ops, clock=self.clock),
         ]
+
+    def _case_changed(self, case) -> None:
+        self.wake_cards()
+
+    def slack_app(self):
+        """The Bolt app (None without Slack settings)."""
+        if self.gateway is None or not self.settings.slack_signing_secret:
+            return None
+        from bot.slack_app import SlackServices, build_app
+
+        return build_app(self.settings, SlackServices(decide=self.decide, gateway=self.gateway, views=self.views),
+                         self.slack_client)
 
     @property
     def actions(self) -> StoreActions:
@@ -111,13 +157,14 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = utcnow, store: StoreSource | None = None,
-              policy: Policy | None = None, engine: Engine | None = None) -> Container:
+              policy: Policy | None = None, engine: Engine | None = None, slack_client=None) -> Container:
         return cls(
             settings=settings,
             policy=policy or load_policy_for(settings),
             engine=engine or make_engine(settings.database_url),
             store=store or build_store(settings, clock=clock),
             clock=clock,
+            slack_client=slack_client,
         )
 
     def check_db(self) -> None:

@@ -89,6 +89,7 @@ cases = Table(
     Column("card_error", Text),
     Column("escalation_channel", String(32)),  # the second card, for the higher tier
     Column("escalation_ts", String(32)),
+    Column("escalation_url", String(512)),  # permalink of the escalation card
     Column("escalated_by", String(64)),
     Column("escalation_note", Text),
     Column("requested_by", String(64)),  # who asked for this refund, where known: can't approve it

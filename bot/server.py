@@ -25,10 +25,14 @@ from handlers.webhooks import MAX_BODY_BYTES, WebhookEndpoint
 log = logging.getLogger(__name__)
 
 
-def build_router(c: Container) -> Router:
+def build_router(c: Container, slack_app=None) -> Router:
     router = Router()
     router.add("POST", "/webhooks/shopify", WebhookEndpoint(shopify_webhook_spec(c.settings), c.inbox))
     router.add("GET", "/healthz", health_endpoint(c.check_db))
+    if slack_app is not None:
+        from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+        router.mount("/slack/events", SlackRequestHandler(slack_app))
     return router
 
 
@@ -38,10 +42,16 @@ class Server:
     def __init__(self, c: Container, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 16,
                  schedule: bool = True) -> None:
         self.c = c
-        self.router = build_router(c)
+        self.slack_app = c.slack_app()
+        self.router = build_router(c, self.slack_app)
+        self.socket_mode = None
         self.inbox_worker = Worker("inbox", c.inbox.process_pending, interval=5.0)
         self.outbox_worker = Worker("outbox", c.executor.run_once, interval=2.0)
+        self.card_worker = Worker("cards", c.cards.run_once, interval=5.0) if c.cards else None
         c.inbox.wake = self.inbox_worker.wake
+        c.wake_outbox = self.outbox_worker.wake
+        if self.card_worker:
+            c.wake_cards = self.card_worker.wake
         self.http = create_server(
             self.router, host=host, port=port, threads=threads,
             max_request_body_size=MAX_BODY_BYTES, ident="returnsbot", clear_untrusted_proxy_headers=True,
@@ -49,6 +59,11 @@ class Server:
         self.scheduler = BackgroundScheduler(timezone="UTC") if schedule else None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    @property
+    def workers(self) -> list[Worker]:
+        return [w for w in (self.inbox_worker, self.outbox_worker, self.card_worker) if w]
 
     @property
     def url(self) -> str:
@@ -64,25 +79,43 @@ class Server:
             poller.run_once()
 
     def start(self) -> None:
-        self.inbox_worker.start()
-        self.outbox_worker.start()
-        self.inbox_worker.wake()  # anything a crash left pending
+        for worker in self.workers:
+            worker.start()
+            worker.wake()  # anything a crash or an outage left pending
         if self.scheduler:
             self.scheduler.add_job(
                 self._poll_all, "interval", seconds=self.c.settings.returnsbot_poll_interval,
                 id="pollers", max_instances=1, coalesce=True, next_run_time=self.c.clock(),
             )
             self.scheduler.start()
-        self._thread = threading.Thread(target=self.http.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()
+        if self.slack_app is not None and self.c.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            # Socket Mode: Slack's requests arrive over a websocket; webhooks still use HTTP.
+            self.socket_mode = SocketModeHandler(self.slack_app, self.c.settings.slack_app_token.get_secret_value())
+            self.socket_mode.connect()
         log.info("server.started url=%s store=%s", self.url, self.c.store.name)
 
+    def _serve_http(self) -> None:
+        try:
+            self.http.run()
+        except (OSError, ValueError):
+            # close() from another thread pulls the sockets out from under waitress's loop;
+            # that is how it stops, not a failure.
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
+        self._stopping = True
         if self.scheduler:
             self.scheduler.shutdown(wait=False)
+        if self.socket_mode is not None:
+            self.socket_mode.close()
         self.http.close()
-        self.inbox_worker.stop()
-        self.outbox_worker.stop()
+        for worker in self.workers:
+            worker.stop()
         log.info("server.stopped")
 
 

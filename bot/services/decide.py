@@ -8,7 +8,6 @@ card. A refusal (not authorised, already decided, stale) changes nothing but the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
@@ -31,14 +30,6 @@ class DecisionRefused(Exception):
     def __init__(self, message: str, *, case: CaseRecord | None = None) -> None:
         super().__init__(message)
         self.case = case
-
-
-@dataclass(frozen=True)
-class DenyRequest:
-    reason: str  # Shopify ReturnDeclineReason
-    internal_note: str | None
-    customer_message: str | None
-    notify_customer: bool
 
 
 Membership = Callable[[str], set[str]]  # user-group id -> member user ids
@@ -106,16 +97,27 @@ class DecideService:
         decision = Decision("approve", outcome.value, followed_recommendation=outcome is recommended)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops)
 
-    def deny(self, case_id: int, user_id: str, req: DenyRequest) -> CaseRecord:
+    def checked(self, case_id: int, user_id: str, *, verb: str) -> CaseRecord:
+        """The case, if this user may `verb` it now (before a modal is opened)."""
+        case = self._decidable(case_id, user_id)
+        if verb != "escalate":
+            self.authorise(case, user_id, verb=verb)
+        elif case.status is CaseStatus.ESCALATED:
+            self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
+        return case
+
+    def deny(self, case_id: int, user_id: str, *, reason: str, internal_note: str | None,
+             customer_message: str | None, notify_customer: bool) -> CaseRecord:
+        """Decline a return (Shopify ReturnDeclineReason), or dismiss a review."""
         case = self._decidable(case_id, user_id)
         self.authorise(case, user_id, verb="deny")
-        ops = decline_ops(case, reason=req.reason, note=req.customer_message, notify_customer=req.notify_customer)
+        ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
         return self._commit(
             case, user_id, to=CaseStatus.DENIED, event="case.denied",
             decision=Decision("deny", Action.DENY.value,
                               followed_recommendation=case.recommended_action == Action.DENY.value,
-                              note=req.internal_note,
-                              detail={"reason": req.reason, "notify_customer": req.notify_customer}),
+                              note=internal_note,
+                              detail={"reason": reason, "notify_customer": notify_customer}),
             ops=ops,
         )
 
@@ -155,6 +157,8 @@ class DecideService:
         return case
 
     def _commit(self, case, user_id, *, to, event, decision, ops, detail=None, extra=None, expected=DECIDABLE):
+        if decision is not None and not ops:
+            to = CaseStatus.DONE  # nothing to carry out (an acknowledgement): decided is done
         res = self.cases.transition(case.id, expected=expected, to=to, actor=user_id, at=self.clock(),
                                     event=event, detail=detail, decision=decision, ops=ops, extra=extra)
         if not res.ok:  # someone else decided between our read and our write

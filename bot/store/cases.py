@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, func, insert, select, update
+from datetime import timedelta
+
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
 from bot.schema import audit_log, case_snapshots, cases, decisions, outbox
-from bot.store.sql import insert_ignore
+from bot.store.sql import for_update_skip_locked, insert_ignore
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
 
@@ -54,6 +56,13 @@ class CaseRecord:
     channel: str | None
     slack_channel: str | None
     slack_ts: str | None
+    card_version: int
+    escalated_by: str | None
+    escalation_note: str | None
+    escalation_channel: str | None
+    escalation_ts: str | None
+    escalation_url: str | None
+    requested_by: str | None
     snapshot_id: int | None
     opened_at: datetime
     updated_at: datetime
@@ -84,6 +93,13 @@ class CaseRecord:
             channel=m["channel"],
             slack_channel=m["slack_channel"],
             slack_ts=m["slack_ts"],
+            card_version=m["card_version"],
+            escalated_by=m["escalated_by"],
+            escalation_note=m["escalation_note"],
+            escalation_channel=m["escalation_channel"],
+            escalation_ts=m["escalation_ts"],
+            escalation_url=m["escalation_url"],
+            requested_by=m["requested_by"],
             snapshot_id=m["snapshot_id"],
             opened_at=m["opened_at"],
             updated_at=m["updated_at"],
@@ -145,6 +161,7 @@ class CaseRepo:
             auto_approved=False,
             signal_codes=",".join(s.code.value for s in new.assessment.signals),
             channel=new.channel,
+            card_version=0,
             opened_at=new.opened_at,
             updated_at=new.opened_at,
         )
@@ -336,6 +353,39 @@ class CaseRepo:
                 )
             )
 
-    def set_card(self, case_id: int, *, channel: str, ts: str) -> None:
+    # --- Slack cards ----------------------------------------------------------------------
+
+    def claim_cards(self, *, now: datetime, lease: timedelta, limit: int = 20) -> list[CaseRecord]:
+        """Cases whose card is behind their state, claimed for `lease` (one syncer each)."""
+        due = and_(
+            cases.c.channel.is_not(None),
+            cases.c.card_version < cases.c.version,
+            or_(cases.c.card_claimed_until.is_(None), cases.c.card_claimed_until < now),
+        )
+        stmt = for_update_skip_locked(self.engine, select(cases).where(due).order_by(cases.c.id).limit(limit))
         with self.engine.begin() as conn:
-            conn.execute(update(cases).where(cases.c.id == case_id).values(slack_channel=channel, slack_ts=ts))
+            rows = [CaseRecord.from_row(r) for r in conn.execute(stmt)]
+            if rows:
+                conn.execute(
+                    update(cases).where(cases.c.id.in_([r.id for r in rows])).values(card_claimed_until=now + lease)
+                )
+        return rows
+
+    def set_card(self, case_id: int, **values: Any) -> None:
+        """Record where a card went (slack_channel/slack_ts, escalation_ts/escalation_url)
+        the moment Slack answers, so a crash right after can't lead to a second post."""
+        with self.engine.begin() as conn:
+            conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+
+    def card_synced(self, case_id: int, *, version: int, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(cases)
+                .where(cases.c.id == case_id, cases.c.card_version < version)
+                .values(card_version=version, card_error=error)
+            )
+            conn.execute(update(cases).where(cases.c.id == case_id).values(card_claimed_until=None))
+
+    def card_retry_at(self, case_id: int, *, at: datetime, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(cases).where(cases.c.id == case_id).values(card_claimed_until=at, card_error=error))

@@ -32,7 +32,7 @@ def running(c: Container, *, start_workers: bool = True):
     else:  # HTTP only: deliveries are stored but nothing processes them
         import threading
 
-        threading.Thread(target=server.http.run, daemon=True).start()
+        threading.Thread(target=server._serve_http, daemon=True).start()
     try:
         yield server
     finally:

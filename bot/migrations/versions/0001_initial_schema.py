@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:47:22.180290
+Create Date: 2026-11-22 06:06:22.318328
 """
 from alembic import op
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('card_error', sa.Text(), nullable=True),
     sa.Column('escalation_channel', sa.String(length=32), nullable=True),
     sa.Column('escalation_ts', sa.String(length=32), nullable=True),
+    sa.Column('escalation_url', sa.String(length=512), nullable=True),
     sa.Column('escalated_by', sa.String(length=64), nullable=True),
     sa.Column('escalation_note', sa.Text(), nullable=True),
     sa.Column('requested_by', sa.String(length=64), nullable=True),

@@ -1,0 +1,153 @@
+"""Stored state → `blocks.views.CaseView`: the card is always rendered from what the
+database says happened, never from what a handler believes it just did."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+
+from blocks.format import tier_label
+from blocks.views import (
+    CaseView,
+    CustomerView,
+    DecisionView,
+    EscalationView,
+    ItemView,
+    ShippingView,
+)
+from bot.schema import audit_log, decisions
+from bot.store import CaseRecord, CaseRepo, OutboxRepo
+from policy.config import Policy
+from policy.models import Action, CaseContext, CaseStatus, DeclineReason, SignalCode, Tier
+
+AdminUrl = Callable[..., str]
+
+
+class CaseViews:
+    def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
+                 tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None) -> None:
+        self.cases = cases
+        self.outbox = outbox
+        self.policy = policy
+        self.clock = clock
+        self.tier_for = tier_for
+        self.admin_url = admin_url
+
+    def for_id(self, case_id: int) -> CaseView:
+        case = self.cases.get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id}")
+        return self.build(case)
+
+    def build(self, case: CaseRecord, *, escalation_card: bool = False) -> CaseView:
+        ctx, assessment = self.cases.snapshot(case)
+        tier = self.tier_for(case)
+        rows = self.outbox.for_case(case.id)
+        failed = [r for r in rows if r.status == "failed"]
+        return CaseView(
+            case_id=case.id,
+            version=case.version,
+            kind=case.kind,
+            status=case.status,
+            order_name=case.order_name or "",
+            amount=case.amount,
+            recommendation=assessment.recommendation,
+            tier_label=self._tier_label(self.policy.tiers[min(case.required_tier, len(self.policy.tiers) - 1)]),
+            now=self.clock(),
+            order_url=self._url(ctx.order.id),
+            return_name=ctx.return_request.name if ctx.return_request else None,
+            return_url=self._url(ctx.return_request.id, order_id=ctx.order.id) if ctx.return_request else None,
+            customer=self._customer(ctx, assessment.signals),
+            items=self._items(ctx),
+            shipments=tuple(
+                ShippingView(status=s.status, carrier=s.carrier, tracking_number=s.tracking_number,
+                             tracking_url=s.tracking_url, delivered_at=s.delivered_at)
+                for s in ctx.shipments
+            ),
+            signals=assessment.signals,
+            approvers=tier.approvers,
+            decision=self._decision(case),
+            results=tuple(r.result_summary for r in rows if r.status == "done" and r.result_summary),
+            error=failed[-1].last_error if failed and case.status is CaseStatus.FAILED else None,
+            auto_approved=case.auto_approved,
+            escalation=self._escalation(case),
+            escalation_card=escalation_card,
+            next_tier_label=self._tier_label(self._next_tier(case)),
+        )
+
+    # --- pieces ---------------------------------------------------------------------------
+
+    def _tier_label(self, tier: Tier) -> str:
+        previous = self.policy.tiers[tier.index - 1].up_to if tier.index > 0 else None
+        return tier_label(tier, self.policy.store.currency, previous)
+
+    def _next_tier(self, case: CaseRecord) -> Tier:
+        tiers = self.policy.tiers
+        return tiers[min(case.required_tier + 1, len(tiers) - 1)]
+
+    def _url(self, gid: str, **kw) -> str | None:
+        return self.admin_url(gid, **kw) if self.admin_url else None
+
+    @staticmethod
+    def _customer(ctx: CaseContext, signals) -> CustomerView | None:
+        c = ctx.customer
+        if c is None:
+            return None
+        return CustomerView(
+            name=c.display_name,
+            email=c.email,
+            orders_count=c.orders_count,
+            lifetime_spend=c.lifetime_spend,
+            returns_last_year=len(ctx.history.returns) if ctx.history else None,
+            tags=c.tags,
+            vip=any(s.code is SignalCode.VIP_CUSTOMER for s in signals),
+        )
+
+    @staticmethod
+    def _items(ctx: CaseContext) -> tuple[ItemView, ...]:
+        if ctx.return_request is not None:
+            return tuple(
+                ItemView(title=li.title, quantity=li.quantity, amount=li.amount, sku=li.sku, reason=li.reason,
+                         reason_note=li.reason_note, customer_note=li.customer_note)
+                for li in ctx.return_request.line_items
+            )
+        return tuple(
+            ItemView(title=li.title, quantity=li.quantity, amount=li.unit_price * li.quantity, sku=li.sku)
+            for li in ctx.order.line_items
+        )
+
+    def _decision(self, case: CaseRecord) -> DecisionView | None:
+        if case.decided_at is None or case.decided_action is None:
+            return None
+        with self.cases.engine.connect() as conn:
+            row = conn.execute(
+                select(decisions.c.note, decisions.c.detail).where(decisions.c.case_id == case.id)
+                .order_by(decisions.c.id.desc()).limit(1)
+            ).first()
+        reason = (row.detail or {}).get("reason") if row else None
+        by = case.decided_by if case.decided_by and not case.decided_by.startswith("returnsbot") else None
+        return DecisionView(
+            action=Action(case.decided_action),
+            at=case.decided_at,
+            by=by,
+            note=row.note if row else None,
+            decline_reason=DeclineReason(reason) if reason in DeclineReason.__members__ else None,
+        )
+
+    def _escalation(self, case: CaseRecord) -> EscalationView | None:
+        if not case.escalated_by:
+            return None
+        with self.cases.engine.connect() as conn:
+            at: datetime | None = conn.execute(
+                select(audit_log.c.at).where(audit_log.c.case_id == case.id, audit_log.c.event == "case.escalated")
+                .order_by(audit_log.c.id.desc()).limit(1)
+            ).scalar()
+        return EscalationView(
+            by=case.escalated_by,
+            at=at or case.updated_at,
+            note=case.escalation_note,
+            tier_label=self._tier_label(self._next_tier(case)),
+            card_url=case.escalation_url,
+        )

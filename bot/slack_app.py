@@ -1,0 +1,59 @@
+"""The Bolt app: built once by the container, served at POST /slack/events (or over
+Socket Mode when SLACK_APP_TOKEN is set)."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services.card_view import CaseViews
+from bot.services.decide import DecideService, DecisionRefused
+from bot.settings import Settings
+from handlers.slack import actions
+from handlers.slack.errors import on_error
+from handlers.slack.services import SERVICES_KEY
+from integrations.slack.gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackServices:
+    """What handlers reach through `context["services"]`."""
+
+    decide: DecideService
+    gateway: SlackGateway
+    views: CaseViews
+
+
+def web_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url),
+        timeout=10,
+    )
+
+
+def build_app(settings: Settings, services: SlackServices, client: WebClient) -> App:
+    app = App(
+        token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=client,
+        process_before_response=True,  # acks are explicit and first; work runs lazily
+        token_verification_enabled=False,  # no auth.test at start-up: `returnsbot check` does it
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-lazy"),
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    @app.middleware
+    def inject_services(context, next):  # noqa: A002 - Bolt's parameter name
+        context[SERVICES_KEY] = services
+        next()
+
+    actions.register(app, refused=(DecisionRefused,))
+    app.error(on_error)
+    return app
