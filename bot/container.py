@@ -84,6 +84,7 @@ class Container:
     decide: DecideService = field(init=False)
     views: CaseViews = field(init=False)
     slack_client: object | None = None  # a WebClient; built from settings when Slack is configured
+    slack_gateway: object | None = None  # tests pass one with pacing off
     # Nudges for the background workers; the server replaces them with real ones.
     wake_cards: Callable[[], None] = lambda: None
     wake_outbox: Callable[[], None] = lambda: None
@@ -110,12 +111,12 @@ class Container:
             on_case_changed=self._case_changed,
         )
         self.ingest.on_case_changed = self._case_changed
-        self.gateway = None
-        if self.slack_client is None and self.settings.slack_configured:
+        self.gateway = self.slack_gateway
+        if self.gateway is None and self.slack_client is None and self.settings.slack_configured:
             from bot.slack_app import web_client
 
             self.slack_client = web_client(self.settings)
-        if self.slack_client is not None:
+        if self.gateway is None and self.slack_client is not None:
             from integrations.slack.gateway import SlackGateway
 
             self.gateway = SlackGateway(self.slack_client)
@@ -157,7 +158,8 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = utcnow, store: StoreSource | None = None,
-              policy: Policy | None = None, engine: Engine | None = None, slack_client=None) -> Container:
+              policy: Policy | None = None, engine: Engine | None = None, slack_client=None,
+              slack_gateway=None) -> Container:
         return cls(
             settings=settings,
             policy=policy or load_policy_for(settings),
@@ -165,6 +167,7 @@ class Container:
             store=store or build_store(settings, clock=clock),
             clock=clock,
             slack_client=slack_client,
+            slack_gateway=slack_gateway,
         )
 
     def check_db(self) -> None:

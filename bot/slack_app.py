@@ -29,6 +29,11 @@ class SlackServices:
     gateway: SlackGateway
     views: CaseViews
 
+    def __deepcopy__(self, memo: dict) -> SlackServices:
+        # Bolt deep-copies the request context for lazy listeners. These are the app's
+        # shared services (engine, gateway), not request data: the copy is the same object.
+        return self
+
 
 def web_client(settings: Settings) -> WebClient:
     return WebClient(
