@@ -129,6 +129,7 @@ class Container:
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             tier_for=self.decide.tier_for, admin_url=getattr(self.store, "admin_url", None),
         )
+        self._slack_services = None
         self.cards = None
         if self.gateway is not None:
             from bot.services.cards import CardSync
@@ -143,14 +144,24 @@ class Container:
     def _case_changed(self, case) -> None:
         self.wake_cards()
 
-    def slack_app(self):
-        """The Bolt app (None without Slack settings)."""
+    @property
+    def slack_services(self):
+        """What Slack handlers use (None without Slack settings); built once."""
         if self.gateway is None or not self.settings.slack_signing_secret:
             return None
-        from bot.slack_app import SlackServices, build_app
+        if self._slack_services is None:
+            from bot.slack_app import SlackServices
 
-        return build_app(self.settings, SlackServices(decide=self.decide, gateway=self.gateway, views=self.views),
-                         self.slack_client)
+            self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views)
+        return self._slack_services
+
+    def slack_app(self):
+        """The Bolt app (None without Slack settings)."""
+        if self.slack_services is None:
+            return None
+        from bot.slack_app import build_app
+
+        return build_app(self.settings, self.slack_services, self.slack_client)
 
     @property
     def actions(self) -> StoreActions:

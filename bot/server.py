@@ -25,8 +25,8 @@ from handlers.webhooks import MAX_BODY_BYTES, WebhookEndpoint
 log = logging.getLogger(__name__)
 
 
-def build_router(c: Container, slack_app=None) -> Router:
-    router = Router()
+def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
+    router = Router(in_flight)
     router.add("POST", "/webhooks/shopify", WebhookEndpoint(shopify_webhook_spec(c.settings), c.inbox))
     router.add("GET", "/healthz", health_endpoint(c.check_db))
     if slack_app is not None:
@@ -43,11 +43,13 @@ class Server:
                  schedule: bool = True) -> None:
         self.c = c
         self.slack_app = c.slack_app()
-        self.router = build_router(c, self.slack_app)
+        self.in_flight = c.slack_services.background.in_flight if c.slack_services else None
+        self.router = build_router(c, self.slack_app, self.in_flight)
         self.socket_mode = None
-        self.inbox_worker = Worker("inbox", c.inbox.process_pending, interval=5.0)
-        self.outbox_worker = Worker("outbox", c.executor.run_once, interval=2.0)
-        self.card_worker = Worker("cards", c.cards.run_once, interval=5.0) if c.cards else None
+        gate = self.in_flight.wait_idle if self.in_flight else None
+        self.inbox_worker = Worker("inbox", c.inbox.process_pending, interval=5.0, yield_to=gate)
+        self.outbox_worker = Worker("outbox", c.executor.run_once, interval=2.0, yield_to=gate)
+        self.card_worker = Worker("cards", c.cards.run_once, interval=5.0, yield_to=gate) if c.cards else None
         c.inbox.wake = self.inbox_worker.wake
         c.wake_outbox = self.outbox_worker.wake
         if self.card_worker:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.priority import InFlight, YieldingExecutor
 from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService, DecisionRefused
 from bot.settings import Settings
@@ -28,11 +29,11 @@ class SlackServices:
     decide: DecideService
     gateway: SlackGateway
     views: CaseViews
-
-    def __deepcopy__(self, memo: dict) -> SlackServices:
-        # Bolt deep-copies the request context for lazy listeners. These are the app's
-        # shared services (engine, gateway), not request data: the copy is the same object.
-        return self
+    # After-ack work: few threads, and each task yields to requests in flight (see
+    # bot.priority) so a burst of clicks is acked before the work it causes runs.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: YieldingExecutor(InFlight(), max_workers=2, name="slack-work")
+    )
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -48,9 +49,8 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
         token=settings.slack_bot_token.get_secret_value(),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=client,
-        process_before_response=True,  # acks are explicit and first; work runs lazily
+        process_before_response=True,  # acks are explicit and first; work runs after (after_ack)
         token_verification_enabled=False,  # no auth.test at start-up: `returnsbot check` does it
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-lazy"),
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -10,8 +10,10 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, name: str, step: Callable[[], int], *, interval: float = 5.0) -> None:
+    def __init__(self, name: str, step: Callable[[], int], *, interval: float = 5.0,
+                 yield_to: Callable[[float], None] | None = None) -> None:
         self.name = name
+        self.yield_to = yield_to  # waits for Slack requests in flight (bot.priority)
         self.step = step  # returns how many items it handled; 0 means idle
         self.interval = interval
         self._wake = threading.Event()
@@ -35,8 +37,11 @@ class Worker:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                while not self._stop.is_set() and self.step():
-                    pass
+                while not self._stop.is_set():
+                    if self.yield_to:
+                        self.yield_to(0.25)
+                    if not self.step():
+                        break
             except Exception:  # keep the loop alive; the row stays claimable
                 log.exception("worker.error worker=%s", self.name)
             self._wake.wait(self.interval)

@@ -15,9 +15,11 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
 
 
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, in_flight=None) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.mounts: dict[str, Callable] = {}
+        # Requests to mounted apps (Slack) are counted so background work can yield to them.
+        self.in_flight = in_flight
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method.upper(), path)] = handler
@@ -28,7 +30,10 @@ class Router:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path in self.mounts:
-            return self.mounts[path](environ, start_response)
+            if self.in_flight is None:
+                return self.mounts[path](environ, start_response)
+            with self.in_flight:
+                return self.mounts[path](environ, start_response)
         method = environ["REQUEST_METHOD"].upper()
         handler = self.routes.get((method, path))
         if handler is None:

@@ -1,4 +1,4 @@
-"""Turning failures into something the person who clicked can act on.
+"""Work after the ack, and turning failures into something the person who clicked can act on.
 
 Known refusals (not authorised, already decided) become a friendly ephemeral message.
 Anything else is logged with a short correlation id, and the person is told that id, so
@@ -7,7 +7,6 @@ a report in Slack can be matched to the log line.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from typing import Any, Callable
@@ -40,31 +39,33 @@ def tell(context: dict, channel: str | None, user: str | None, text: str, thread
         log.exception("slack.ephemeral_failed user=%s", user)
 
 
-def friendly(refused: tuple[type[Exception], ...]) -> Callable:
-    """Wrap a lazy listener: refusals → ephemeral text; bugs → logged correlation id."""
+def after_ack(context: dict, work: Callable[[], Any], *, body: dict, refused: tuple[type[Exception], ...]) -> None:
+    """Run `work` on the app's background executor, after the ack has gone out.
 
-    def wrap(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def run(body: dict, context: dict, **kwargs: Any) -> None:
-            try:
-                fn(body=body, context=context, **kwargs)
-            except refused as exc:
-                channel, user, thread = channel_for_refusal(body, exc)
-                tell(context, channel, user, str(exc), thread)
-            except Exception:
-                ref = correlation_id()
-                log.exception("slack.handler_failed ref=%s handler=%s", ref, fn.__name__)
-                channel, user, thread = where(body)
-                tell(context, channel, user,
-                     f"Something went wrong on our side and nothing was changed. Reference: `{ref}`.", thread)
-
-        return run
-
-    return wrap
-
-
-def channel_for_refusal(body: dict, exc: Exception) -> tuple[str | None, str | None, str | None]:
+    Only plain values cross over (the closure holds ids, not the request), which is what
+    keeps an ack cheap: Bolt's lazy listeners deep-copy the whole request instead.
+    Refusals become an ephemeral message; anything else a logged correlation id.
+    """
+    svc = services(context)
     channel, user, thread = where(body)
+
+    def run() -> None:
+        try:
+            work()
+        except refused as exc:
+            ch, us, th = channel_for_refusal(channel, user, thread, exc)
+            tell(context, ch, us, str(exc), th)
+        except Exception:
+            ref = correlation_id()
+            log.exception("slack.handler_failed ref=%s", ref)
+            tell(context, channel, user,
+                 f"Something went wrong on our side and nothing was changed. Reference: `{ref}`.", thread)
+
+    svc.background.submit(run)
+
+
+def channel_for_refusal(channel: str | None, user: str | None, thread: str | None,
+                        exc: Exception) -> tuple[str | None, str | None, str | None]:
     case = getattr(exc, "case", None)
     if channel is None and case is not None:  # modal submissions carry no channel
         channel = case.escalation_channel if case.escalation_ts else case.slack_channel

@@ -11,10 +11,8 @@ SERVICES_KEY = "services"
 class Services(Protocol):
     decide: Any  # bot.services.decide.DecideService
     gateway: Any  # integrations.slack.gateway.SlackGateway
-
-    def case_view(self, case_id: int) -> Any:
-        """blocks.views.CaseView for a case (modals render from it)."""
-        ...
+    views: Any  # bot.services.card_view.CaseViews
+    background: Any  # concurrent.futures.Executor: work that runs after the ack
 
 
 def services(context: dict) -> Services:

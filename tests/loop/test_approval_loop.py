@@ -232,3 +232,32 @@ def test_crash_between_decision_and_execution_executes_once_after_restart(databa
             assert len(store_calls(restarted, "approve_return")) == 1
             assert len(store_calls(restarted, "refund_return")) == 1
             assert len(slack.messages(REVIEW)) == 1  # the same card, updated
+
+
+def test_failed_execution_shows_the_error_and_retry_runs_it(database_url):
+    from policy.ports import IntegrationError
+
+    with loop(database_url) as lp:
+        case = lp.open_case("#1034")
+        real_refund = lp.store.refund_return
+        attempts = []
+
+        def refund_declined_once(*args, **kwargs):
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise IntegrationError("card declined by the payment gateway", retryable=False, system="sample")
+            return real_refund(*args, **kwargs)
+
+        lp.store.refund_return = refund_declined_once
+        lp.click(case, ActionId.CASE_APPROVE, T2A)
+        wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.FAILED, what="the failure")
+        failed = lp.settle(case.id)
+        card = lp.last_card(failed)
+        assert action_ids(card) == [ActionId.CASE_RETRY]
+        assert "card declined by the payment gateway" in card_text(card)
+        lp.click(failed, ActionId.CASE_RETRY, T2A)
+        wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.DONE, what="the retry")
+        done = lp.settle(case.id)
+        assert len(store_calls(lp, "approve_return")) == 1  # the approval is not repeated
+        assert len(attempts) == 2
+        assert "refund $549.00 issued" in card_text(lp.last_card(done))
