@@ -131,62 +131,70 @@ def main() -> int:
     fake = subprocess.Popen([sys.executable, "-m", "bench.fake_slack"], stdout=subprocess.PIPE, text=True)
     api_url, token = fake.stdout.readline().split()
     procs = [fake]
-    if procs:  # every process started here is stopped in the finally below
-        ours, bare = _free_port(), _free_port()
-        env = {**os.environ, "DATABASE_URL": db_url, "RETURNSBOT_POLICY": str(tmp / "policy.toml"),
-               "SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
-               "RETURNSBOT_LOG_LEVEL": "WARNING", "RETURNSBOT_POLL_INTERVAL": "86400"}
-        for k in ("SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SLACK_APP_TOKEN"):
-            env.pop(k, None)
-        procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-                                       "--port", str(ours)], env=env, stdout=subprocess.DEVNULL))
-        procs.append(subprocess.Popen([sys.executable, "-m", "bench.bare_bolt", str(bare), SECRET, api_url, token],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        try:
-            _wait_port(ours)
-            _wait_port(bare)
-            engine = create_engine(db_url)
-            from bot.schema import cases
+    ours, bare = _free_port(), _free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "RETURNSBOT_POLICY": str(tmp / "policy.toml"),
+           "SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
+           "RETURNSBOT_LOG_LEVEL": "WARNING", "RETURNSBOT_POLL_INTERVAL": "86400"}
+    for k in ("SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SLACK_APP_TOKEN"):
+        env.pop(k, None)
+    procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                                   "--port", str(ours)], env=env, stdout=subprocess.DEVNULL))
+    procs.append(subprocess.Popen([sys.executable, "-m", "bench.bare_bolt", str(bare), SECRET, api_url, token],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        _wait_port(ours)
+        _wait_port(bare)
+        engine = create_engine(db_url)
+        from bot.schema import cases
 
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:  # the start-up poll opens the sample cases
-                with engine.connect() as conn:
-                    rows = conn.execute(select(cases.c.id, cases.c.version).where(cases.c.status == "open")).all()
-                if len(rows) >= 10:
-                    break
-                time.sleep(0.2)
-            values = [f"v1:case:{r.id}:{r.version}" for r in rows]
-            print(f"{len(values)} open sample cases to click on; {args.rounds} rounds per size\n")
+        # The start-up poll opens the sample cases and their cards go out (about one per
+        # second per channel): wait until that has settled, so the rounds measure clicks.
+        deadline, stable_since, seen = time.monotonic() + 90, time.monotonic(), -1
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                rows = conn.execute(select(cases.c.id, cases.c.version).where(cases.c.status == "open")).all()
+                behind = conn.execute(select(cases.c.id).where(cases.c.card_version < cases.c.version)).all()
+            if len(rows) != seen or behind:
+                seen, stable_since = len(rows), time.monotonic()
+            elif time.monotonic() - stable_since > 2:
+                break
+            time.sleep(0.2)
+        values = [f"v1:case:{r.id}:{r.version}" for r in rows]
+        print(f"{len(values)} open sample cases to click on; {args.rounds} rounds per size\n")
 
-            def bodies(n: int) -> list[bytes]:
-                # Clicks spread over the open cases by two approvers: the first click on a
-                # case decides it, the rest are refused — both paths are measured.
-                return [_click(values[i % len(values)], APPROVERS[i % 2]) for i in range(n)]
+        def bodies(n: int) -> list[bytes]:
+            # Clicks spread over the open cases by two approvers: the first click on a
+            # case decides it, the rest are refused — both paths are measured.
+            return [_click(values[i % len(values)], APPROVERS[i % 2]) for i in range(n)]
 
-            _burst(ours, bodies(20)), _burst(bare, bodies(20))  # warm both up
-            ok = True
-            for n in (50, 200):
-                mine, base = [], []
-                for _ in range(args.rounds if n == 50 else max(2, args.rounds // 3)):
-                    base += _burst(bare, bodies(n))
-                    time.sleep(args.pause)
-                    mine += _burst(ours, bodies(n))
-                    time.sleep(args.pause)
-                print(f"{n} concurrent clicks")
-                print("  " + _report("bare Bolt (no-op)", base))
-                print("  " + _report("returnsbot", mine))
-                ratio = _pct(mine, .99) / _pct(base, .99)
-                print(f"  p99 ratio returnsbot / bare: {ratio:.2f}")
-                if n == 50:
-                    ok &= _pct(mine, .99) <= 0.100 and ratio <= 1.5
-                else:
-                    ok &= max(mine) <= 1.0
-            print("\ntargets met" if ok else "\ntargets NOT met")
-            return 0 if ok else 1
-        finally:
-            for p in procs:
-                p.terminate()
-                p.wait(10)
+        # Warm both up. The warm-up's clicks approve every case, which queues refunds and
+        # card re-renders; let that finish, so the rounds measure clicks (mostly refused as
+        # "already approved"), not clicks landing on top of that backlog.
+        _burst(ours, bodies(20)), _burst(bare, bodies(20))
+        time.sleep(args.pause * 5)
+        ok = True
+        for n in (50, 200):
+            mine, base = [], []
+            for _ in range(args.rounds if n == 50 else max(2, args.rounds // 3)):
+                base += _burst(bare, bodies(n))
+                time.sleep(args.pause)
+                mine += _burst(ours, bodies(n))
+                time.sleep(args.pause)
+            print(f"{n} concurrent clicks")
+            print("  " + _report("bare Bolt (no-op)", base))
+            print("  " + _report("returnsbot", mine))
+            ratio = _pct(mine, .99) / _pct(base, .99)
+            print(f"  p99 ratio returnsbot / bare: {ratio:.2f}")
+            if n == 50:
+                ok &= _pct(mine, .99) <= 0.100 and ratio <= 1.5
+            else:
+                ok &= max(mine) <= 1.0
+        print("\ntargets met" if ok else "\ntargets NOT met")
+        return 0 if ok else 1
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
 
 
 if __name__ == "__main__":

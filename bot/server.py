@@ -6,6 +6,7 @@ waitress serves WSGI from a thread pool, so a slow request never blocks the othe
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -48,8 +49,10 @@ class Server:
         self.socket_mode = None
         gate = self.in_flight.wait_idle if self.in_flight else None
         self.inbox_worker = Worker("inbox", c.inbox.process_pending, interval=5.0, yield_to=gate)
-        self.outbox_worker = Worker("outbox", c.executor.run_once, interval=2.0, yield_to=gate)
-        self.card_worker = Worker("cards", c.cards.run_once, interval=5.0, yield_to=gate) if c.cards else None
+        # One item per step, so each item is a point where workers yield to Slack requests.
+        self.outbox_worker = Worker("outbox", lambda: c.executor.run_once(limit=1), interval=2.0, yield_to=gate)
+        self.card_worker = (Worker("cards", lambda: c.cards.run_once(limit=1), interval=5.0, yield_to=gate)
+                            if c.cards else None)
         c.inbox.wake = self.inbox_worker.wake
         c.wake_outbox = self.outbox_worker.wake
         if self.card_worker:
@@ -129,6 +132,11 @@ def serve_forever(c: Container, *, host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     server.start()
+    # Everything loaded at start-up (models, the app, the sample store) lives as long as the
+    # process: move it out of the collector's reach, so full collections stay short and
+    # don't stall acks (seen as 50-100 ms outliers under bursts of clicks).
+    gc.collect()
+    gc.freeze()
     print(f"returnsbot listening on {server.url} (store: {c.store.name})", flush=True)
     stopped.wait()
     server.stop()
