@@ -261,3 +261,32 @@ def test_failed_execution_shows_the_error_and_retry_runs_it(database_url):
         assert len(store_calls(lp, "approve_return")) == 1  # the approval is not repeated
         assert len(attempts) == 2
         assert "refund $549.00 issued" in card_text(lp.last_card(done))
+
+
+def test_an_unexpected_error_tells_the_clicker_a_reference_that_is_in_the_log(database_url, caplog):
+    with loop(database_url) as lp:
+        case = lp.open_case("#1034")
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("database exploded")
+
+        lp.c.decide.approve = broken
+        lp.click(case, ActionId.CASE_APPROVE, T2A)
+        [msg] = wait_for(lambda: lp.ephemerals_to(T2A), what="the apology")
+        assert "nothing was changed" in msg and "Reference: `" in msg
+        ref = msg.split("`")[1]
+        assert any(ref in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+        assert lp.c.cases.get(case.id).status is CaseStatus.OPEN
+
+
+def test_a_tampered_button_value_is_refused_politely(database_url):
+    from tests.fakes import slack_requests as sr
+
+    with loop(database_url) as lp:
+        case = lp.open_case("#1034")
+        body, ctype = sr.block_action("v1:case:not-a-number:1", ActionId.CASE_APPROVE, user_id=T2A,
+                                      channel=REVIEW, message_ts=case.slack_ts)
+        assert sr.post(lp.url, body, ctype, SIGNING_SECRET).status_code == 200
+        [msg] = wait_for(lambda: lp.ephemerals_to(T2A), what="the refusal")
+        assert "Reference" not in msg
+        assert lp.c.cases.get(case.id).status is CaseStatus.OPEN
