@@ -210,3 +210,81 @@ job_leases = Table(
     Column("holder", String(128), nullable=False),
     Column("until", UtcDateTime, nullable=False),
 )
+
+# --- order lookup, playbook, digests, reminders (migration 0002) --------------------------
+
+cases.append_column(Column("reminded_at", UtcDateTime))  # SLA: the one reminder in the thread
+cases.append_column(Column("sla_escalated_at", UtcDateTime))  # SLA: announced to escalation
+
+orders_seen = Table(
+    "orders_seen",
+    metadata,
+    # Every new order we hear of (webhook or poller), case or not: the digest's exception
+    # rate is cases / orders, and revenue is counted from here.
+    Column("source", String(32), primary_key=True),
+    Column("order_id", String(255), primary_key=True),
+    Column("order_name", String(64)),
+    Column("placed_at", UtcDateTime, nullable=False, index=True),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+slack_events = Table(
+    "slack_events",
+    metadata,
+    # Events API deliveries seen, by event_id: Slack retries a delivery it thinks failed.
+    Column("event_id", String(64), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    # Human replies in a card's thread.
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),  # the reply's own ts
+    Column("thread_ts", String(32), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("edited_at", UtcDateTime),
+    Column("deleted_at", UtcDateTime),
+    UniqueConstraint("channel", "ts", name="uq_case_notes_message"),
+)
+
+playbook_entries = Table(
+    "playbook_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("note_id", Integer, ForeignKey("case_notes.id", ondelete="SET NULL"), unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="SET NULL"), index=True),
+    Column("kind", String(32), nullable=False, index=True),  # CaseKind it applies to
+    Column("signal_codes", String(512), nullable=False, default=""),  # comma list, from its case
+    Column("text", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("promoted_by", String(64)),
+    Column("retired_at", UtcDateTime),
+    Column("retired_by", String(64)),
+    Column("uses", Integer, nullable=False, default=0),  # times shown on a card or found
+    Column("last_used_at", UtcDateTime),
+)
+
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    # The period ledger: one row per digest period ("2026-W47"), claimed by one scheduler;
+    # a second replica finds the row and does nothing. A run that died is re-claimable
+    # after its lease.
+    Column("period", String(16), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # running | posted | failed
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime),
+    Column("channel", String(32)),
+    Column("ts", String(32)),
+    Column("error", Text),
+)

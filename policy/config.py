@@ -234,6 +234,59 @@ class AutoApproveSettings(_Section):
     max_risk_score: Score = 20
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday(value: str) -> str:
+    day = value.strip().lower()[:3]
+    if day not in _WEEKDAYS:
+        raise PydanticCustomError("weekday", "expected a day of the week such as \"mon\"")
+    return day
+
+
+def _clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise PydanticCustomError("clock_time", "expected a 24-hour time such as \"09:00\"")
+    return value.strip()
+
+
+Weekday = Annotated[str, AfterValidator(_weekday)]
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+Hours = Annotated[StrictInt, Field(ge=1, le=24 * 30)]
+
+
+class DigestSettings(_Section):
+    """When the weekly digest goes to [slack] digest_channel, in the [store] timezone."""
+
+    day: Weekday = "mon"
+    time: ClockTime = "09:00"
+
+    @property
+    def weekday(self) -> int:
+        return _WEEKDAYS.index(self.day)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        h, m = self.time.split(":")
+        return int(h), int(m)
+
+
+class SlaSettings(_Section):
+    """Open cases past these ages get one reminder in their thread, then go to the
+    escalation channel."""
+
+    remind_after_hours: Hours = 4
+    escalate_after_hours: Hours = 24
+
+    @field_validator("escalate_after_hours")
+    @classmethod
+    def _after_reminder(cls, v: int, info: Any) -> int:
+        remind = info.data.get("remind_after_hours")
+        if remind is not None and v <= remind:
+            raise PydanticCustomError("sla_order", "must be greater than remind_after_hours ({remind})", {"remind": remind})
+        return v
+
+
 class SlackRouting(_Section):
     """Owner channel per case kind; one optional field per CaseKind."""
 
@@ -272,6 +325,8 @@ class Policy(_Section):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     vip: VipSettings = Field(default_factory=VipSettings)
     auto_approve: AutoApproveSettings = Field(default_factory=AutoApproveSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
 

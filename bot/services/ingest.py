@@ -74,6 +74,8 @@ class IngestService:
 
         now = self.clock()
         ctx = assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days)
+        if kind is CaseKind.ORDER_REVIEW:
+            self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)
         if not needs_case(kind, assessment.signals, assessment.recommendation):
             return IngestResult(Outcome.NO_CASE)

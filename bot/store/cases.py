@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from bot.schema import audit_log, case_snapshots, cases, decisions, outbox
+from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen, outbox
 from bot.store.sql import for_update_skip_locked, insert_ignore
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
@@ -63,6 +63,8 @@ class CaseRecord:
     escalation_ts: str | None
     escalation_url: str | None
     requested_by: str | None
+    reminded_at: datetime | None
+    sla_escalated_at: datetime | None
     snapshot_id: int | None
     opened_at: datetime
     updated_at: datetime
@@ -100,6 +102,8 @@ class CaseRecord:
             escalation_ts=m["escalation_ts"],
             escalation_url=m["escalation_url"],
             requested_by=m["requested_by"],
+            reminded_at=m["reminded_at"],
+            sla_escalated_at=m["sla_escalated_at"],
             snapshot_id=m["snapshot_id"],
             opened_at=m["opened_at"],
             updated_at=m["updated_at"],
@@ -352,6 +356,15 @@ class CaseRepo:
                     detail={"reason": reason, **(detail or {})},
                 )
             )
+
+    def record_order(self, source: str, order) -> None:
+        """Every new order heard of, case or not (the digest's denominator)."""
+        stmt = insert_ignore(self.engine, orders_seen, ["source", "order_id"]).values(
+            source=source, order_id=order.id, order_name=order.name, placed_at=order.created_at,
+            total_minor=order.total.to_minor(), currency=order.total.currency,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
 
     # --- Slack cards ----------------------------------------------------------------------
 
