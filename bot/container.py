@@ -17,9 +17,13 @@ from bot.clock import Clock, utcnow
 from bot.db import make_engine
 from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService
+from bot.services.digest import DigestService
 from bot.services.execute import OutboxExecutor
+from bot.services.home import HomeService
 from bot.services.inbox import WebhookInbox
 from bot.services.ingest import IngestService
+from bot.services.lookup import OrderLookup
+from bot.services.playbook import PlaybookService
 from bot.services.poll import Poller
 from bot.settings import Settings
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
@@ -125,9 +129,16 @@ class Container:
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
             on_case_changed=self._case_changed, on_outbox=lambda: self.wake_outbox(),
         )
+        self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
+        self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
+                                  clock=self.clock)
+        self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock)
+        self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
+                                    gateway=self.gateway)
         self.views = CaseViews(
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             tier_for=self.decide.tier_for, admin_url=getattr(self.store, "admin_url", None),
+            playbook_for=self.playbook.for_case,
         )
         self._slack_services = None
         self.cards = None
@@ -152,7 +163,9 @@ class Container:
         if self._slack_services is None:
             from bot.slack_app import SlackServices
 
-            self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views)
+            self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views,
+                                                 lookup=self.lookup, playbook=self.playbook, digest=self.digest,
+                                                 home=self.home)
         return self._slack_services
 
     def slack_app(self):

@@ -12,9 +12,13 @@ from slack_sdk import WebClient
 
 from bot.priority import InFlight, YieldingExecutor
 from bot.services.card_view import CaseViews
+from bot.services.digest import DigestService
+from bot.services.home import HomeService
+from bot.services.lookup import OrderLookup
+from bot.services.playbook import PlaybookService
 from bot.services.decide import DecideService, DecisionRefused
 from bot.settings import Settings
-from handlers.slack import actions
+from handlers.slack import actions, home, order, playbook
 from handlers.slack.errors import on_error
 from handlers.slack.services import SERVICES_KEY
 from integrations.slack.gateway import SlackGateway
@@ -29,6 +33,10 @@ class SlackServices:
     decide: DecideService
     gateway: SlackGateway
     views: CaseViews
+    lookup: OrderLookup
+    playbook: PlaybookService
+    digest: DigestService
+    home: HomeService
     # After-ack work: few threads, and each task yields to requests in flight (see
     # bot.priority) so a burst of clicks is acked before the work it causes runs.
     background: ThreadPoolExecutor = field(
@@ -60,5 +68,8 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
         next()
 
     actions.register(app, refused=(DecisionRefused,))
+    order.register(app)
+    playbook.register(app)
+    home.register(app)
     app.error(on_error)
     return app

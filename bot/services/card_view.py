@@ -27,13 +27,15 @@ AdminUrl = Callable[..., str]
 
 class CaseViews:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
-                 tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None) -> None:
+                 tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
+                 playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3: ()) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
         self.clock = clock
         self.tier_for = tier_for
         self.admin_url = admin_url
+        self.playbook_for = playbook_for  # entries for cards of this kind and signals
 
     def for_id(self, case_id: int) -> CaseView:
         case = self.cases.get(case_id)
@@ -75,6 +77,7 @@ class CaseViews:
             escalation=self._escalation(case),
             escalation_card=escalation_card,
             next_tier_label=self._tier_label(self._next_tier(case)),
+            playbook=tuple(self.playbook_for(case.kind, case.signal_codes, limit=3)),
         )
 
     # --- pieces ---------------------------------------------------------------------------

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def register(app) -> None:
+    """Registers this module's listeners on the Bolt app."""
