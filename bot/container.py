@@ -25,6 +25,7 @@ from bot.services.ingest import IngestService
 from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import Poller
+from bot.services.reminders import Reminders
 from bot.settings import Settings
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
 from handlers.http import Headers
@@ -132,7 +133,10 @@ class Container:
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock)
-        self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock)
+        self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock,
+                                gateway=self.gateway)
+        self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
+                                   clock=self.clock) if self.gateway else None
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
                                     gateway=self.gateway)
         self.views = CaseViews(

@@ -25,6 +25,8 @@ from handlers.webhooks import MAX_BODY_BYTES, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
+REMINDER_PERIOD = timedelta(minutes=5)
+
 
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
     router = Router(in_flight)
@@ -83,6 +85,12 @@ class Server:
         for poller in c.pollers:
             poller.run_once()
 
+    def _every(self, name: str, fn, period: timedelta) -> None:
+        """Run `fn` if this replica holds the job's lease for this period."""
+        c = self.c
+        if c.ops.try_lease(name, holder=self.holder, now=c.clock(), ttl=period * 0.9):
+            fn()
+
     def start(self) -> None:
         for worker in self.workers:
             worker.start()
@@ -92,6 +100,12 @@ class Server:
                 self._poll_all, "interval", seconds=self.c.settings.returnsbot_poll_interval,
                 id="pollers", max_instances=1, coalesce=True, next_run_time=self.c.clock(),
             )
+            if self.c.reminders is not None:
+                self.scheduler.add_job(
+                    self._every, "interval", args=("reminders", self.c.reminders.run_once, REMINDER_PERIOD),
+                    seconds=REMINDER_PERIOD.total_seconds(), id="reminders", max_instances=1, coalesce=True,
+                    next_run_time=self.c.clock(),
+                )
             self.scheduler.start()
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()

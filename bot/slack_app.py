@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import bolt_fixes
 from bot.priority import InFlight, YieldingExecutor
 from bot.services.card_view import CaseViews
 from bot.services.digest import DigestService
@@ -53,6 +54,7 @@ def web_client(settings: Settings) -> WebClient:
 
 
 def build_app(settings: Settings, services: SlackServices, client: WebClient) -> App:
+    bolt_fixes.apply()
     app = App(
         token=settings.slack_bot_token.get_secret_value(),
         signing_secret=settings.slack_signing_secret.get_secret_value(),

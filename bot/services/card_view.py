@@ -148,7 +148,8 @@ class CaseViews:
                 .order_by(audit_log.c.id.desc()).limit(1)
             ).scalar()
         return EscalationView(
-            by=case.escalated_by,
+            # returnsbot's own escalations (the SLA timer) read as such, not as an id
+            by="the SLA timer" if case.escalated_by.startswith("returnsbot:") else case.escalated_by,
             at=at or case.updated_at,
             note=case.escalation_note,
             tier_label=self._tier_label(self._next_tier(case)),

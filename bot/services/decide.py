@@ -63,7 +63,7 @@ class DecideService:
             return escalation_tier(tier, self.policy)
         return tier
 
-    def _groups_of(self, user_id: str) -> set[str]:
+    def groups_of(self, user_id: str) -> set[str]:
         groups = {a for t in self.policy.tiers for a in t.approvers if a.startswith("S")}
         return {g for g in groups if user_id in self.members(g)}
 
@@ -73,7 +73,7 @@ class DecideService:
             self._refuse(case, user_id, "own_request", "You asked for this one, so someone else has to approve it.")
         if case.status is CaseStatus.ESCALATED and case.escalated_by == user_id:
             self._refuse(case, user_id, "own_escalation", "You escalated this case; the next tier decides it.")
-        if not may_decide(user_id, self._groups_of(user_id), tier, self.policy):
+        if not may_decide(user_id, self.groups_of(user_id), tier, self.policy):
             who = ", ".join(_mention(a) for a in tier.approvers) or "nobody yet (set approvers in the policy file)"
             limit = f"up to {tier.up_to:,.2f} {self.policy.store.currency}" if tier.up_to is not None else "above every limit"
             self._refuse(case, user_id, "not_authorised",
@@ -121,7 +121,7 @@ class DecideService:
             ops=ops,
         )
 
-    def escalate(self, case_id: int, user_id: str, note: str) -> CaseRecord:
+    def escalate(self, case_id: int, user_id: str, note: str, *, extra: dict | None = None) -> CaseRecord:
         case = self._decidable(case_id, user_id)
         if case.status is CaseStatus.ESCALATED:
             self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
@@ -130,7 +130,7 @@ class DecideService:
         return self._commit(
             case, user_id, to=CaseStatus.ESCALATED, event="case.escalated",
             decision=None, ops=(), detail={"note": note, "channel": channel},
-            extra={"escalated_by": user_id, "escalation_note": note, "escalation_channel": channel},
+            extra={"escalated_by": user_id, "escalation_note": note, "escalation_channel": channel, **(extra or {})},
             expected=(CaseStatus.OPEN,),
         )
 
@@ -181,7 +181,8 @@ def _mention(approver: str) -> str:
 
 def already_decided_text(case: CaseRecord, now: datetime) -> str:
     if case.status is CaseStatus.ESCALATED:
-        return f"Escalated by <@{case.escalated_by}> {_ago(case.updated_at, now)}; the escalation tier decides it now."
+        by = "the SLA timer" if (case.escalated_by or "").startswith("returnsbot:") else f"<@{case.escalated_by}>"
+        return f"Escalated by {by} {_ago(case.updated_at, now)}; the escalation tier decides it now."
     if case.status is CaseStatus.CLOSED:
         return "This return was already decided in the store admin."
     verb = {"deny": "denied", "accept": "acknowledged"}.get(case.decided_action or "", "approved")
