@@ -64,40 +64,35 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
 
         return ack_and_open
 
-    def submit_deny(ack: Ack, body: dict, context: dict, view: dict) -> None:
-        form = parse_deny_submission(view)
-        errors = validate_deny(form)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        ack()
-        user, metadata = body["user"]["id"], view["private_metadata"]
+    def submission(parse, validate, decide):
+        """A modal submitted: errors go back into the modal; otherwise ack, then decide."""
 
-        def work() -> None:
-            services(context).decide.deny(
-                CaseRef.parse(metadata).case_id, user, reason=form.reason.value, internal_note=form.internal_note,
-                customer_message=form.customer_message, notify_customer=form.notify_customer,
-            )
+        def on_submit(ack: Ack, body: dict, context: dict, view: dict) -> None:
+            form = parse(view)
+            errors = validate(form)
+            if errors:
+                ack(response_action="errors", errors=errors)
+                return
+            ack()
+            user, metadata = body["user"]["id"], view["private_metadata"]
 
-        after_ack(context, work, body=body, refused=known)
+            def work() -> None:
+                decide(services(context).decide, CaseRef.parse(metadata).case_id, user, form)
 
-    def submit_escalate(ack: Ack, body: dict, context: dict, view: dict) -> None:
-        form = parse_escalate_submission(view)
-        errors = validate_escalate(form)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        ack()
-        user, metadata = body["user"]["id"], view["private_metadata"]
+            after_ack(context, work, body=body, refused=known)
 
-        def work() -> None:
-            services(context).decide.escalate(CaseRef.parse(metadata).case_id, user, form.note or "")
+        return on_submit
 
-        after_ack(context, work, body=body, refused=known)
+    def deny(decide, case_id: int, user: str, form) -> None:
+        decide.deny(case_id, user, reason=form.reason.value, internal_note=form.internal_note,
+                    customer_message=form.customer_message, notify_customer=form.notify_customer)
+
+    def escalate(decide, case_id: int, user: str, form) -> None:
+        decide.escalate(case_id, user, form.note or "")
 
     app.action(ActionId.CASE_APPROVE.value)(button("approve"))
     app.action(ActionId.CASE_RETRY.value)(button("retry"))
     app.action(ActionId.CASE_DENY.value)(open_modal("deny", deny_modal))
     app.action(ActionId.CASE_ESCALATE.value)(open_modal("escalate", escalate_modal))
-    app.view(CallbackId.DENY_MODAL.value)(submit_deny)
-    app.view(CallbackId.ESCALATE_MODAL.value)(submit_escalate)
+    app.view(CallbackId.DENY_MODAL.value)(submission(parse_deny_submission, validate_deny, deny))
+    app.view(CallbackId.ESCALATE_MODAL.value)(submission(parse_escalate_submission, validate_escalate, escalate))
