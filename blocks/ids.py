@@ -47,3 +47,13 @@ class OptionValue(StrEnum):
     """Values of options that are not data (data options carry their own value)."""
 
     NOTIFY_CUSTOMER = "notify-customer"
+
+
+class PlaybookId(StrEnum):
+    """The playbook's ids (handlers/slack/playbook.py registers on them)."""
+
+    # Message shortcut ("Save to playbook") on a reply in a card's thread: its callback_id,
+    # also in app.yaml under features.shortcuts.
+    SAVE_SHORTCUT = "playbook-save"
+    # The Retire button on each `/playbook` result (value: `blocks.playbook.entry_ref`).
+    RETIRE = "playbook-retire"

@@ -28,7 +28,7 @@ AdminUrl = Callable[..., str]
 class CaseViews:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
                  tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
-                 playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3: ()) -> None:
+                 playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: ()) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
@@ -77,7 +77,9 @@ class CaseViews:
             escalation=self._escalation(case),
             escalation_card=escalation_card,
             next_tier_label=self._tier_label(self._next_tier(case)),
-            playbook=tuple(self.playbook_for(case.kind, case.signal_codes, limit=3)),
+            # A use is counted when an entry first reaches a card, not on every re-render.
+            playbook=tuple(self.playbook_for(case.kind, case.signal_codes, limit=3,
+                                             count_use=case.slack_ts is None and not escalation_card)),
         )
 
     # --- pieces ---------------------------------------------------------------------------

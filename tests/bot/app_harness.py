@@ -20,8 +20,15 @@ def settings_for(database_url: str, **extra) -> Settings:
     return Settings(_env_file=None, **{"database_url": database_url, "shopify_api_secret": WEBHOOK_SECRET, **extra})
 
 
+# Containers built by a test; tests/bot/conftest.py disposes their engines afterwards, so
+# the suite never runs PostgreSQL out of its 100 connections.
+BUILT: list[Container] = []
+
+
 def container_for(database_url: str, clock, store=None, **extra) -> Container:
-    return Container.build(settings_for(database_url, **extra), clock=clock, store=store or SampleStore.load(now=clock()))
+    c = Container.build(settings_for(database_url, **extra), clock=clock, store=store or SampleStore.load(now=clock()))
+    BUILT.append(c)
+    return c
 
 
 @contextmanager

@@ -8,14 +8,14 @@ from bot.container import Container
 from integrations.shopify.client import ShopifyGraphQL
 from integrations.shopify.source import ShopifyStore
 from policy.models import CaseKind, CaseStatus
-from tests.bot.app_harness import settings_for
+from tests.bot.app_harness import container_for
 from tests.fakes.shopify import FakeShopify
 
 
 def _container(database_url, clock, fake: FakeShopify) -> Container:
     client = ShopifyGraphQL(fake.graphql_url(), fake.access_token, http=fake.http_client(), sleep=lambda s: None)
     store = ShopifyStore(client, shop_domain=fake.shop_domain, now=clock)
-    return Container.build(settings_for(database_url), clock=clock, store=store)
+    return container_for(database_url, clock, store=store)
 
 
 def test_poller_finds_missed_return_once_and_moves_its_cursor(database_url, clock):

@@ -151,5 +151,6 @@ def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack 
         yield Loop(c, server, slack, store)
     finally:
         server.stop()
+        c.engine.dispose()  # PostgreSQL allows 100 connections: every test gives its back
         if own_slack:
             slack.stop()

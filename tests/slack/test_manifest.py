@@ -100,3 +100,13 @@ def test_event_subscriptions_have_their_scopes(manifest):
     bot = set(manifest["oauth_config"]["scopes"]["bot"])
     for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
         assert needs[event] is None or needs[event] in bot
+
+
+def test_manifest_shortcut_is_the_one_the_app_listens_for():
+    import yaml
+
+    from blocks.ids import PlaybookId
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "app.yaml").read_text())
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "message" and shortcut["callback_id"] == PlaybookId.SAVE_SHORTCUT
