@@ -17,6 +17,9 @@ class ActionId(StrEnum):
     CASE_DENY = "case-deny"
     CASE_ESCALATE = "case-escalate"
     CASE_RETRY = "case-retry"
+    # "Show #1042" on an /order pick-list; numbered (order-open-1…) because action ids must
+    # be unique within a message: match with ORDER_OPEN_PATTERN.
+    ORDER_OPEN = "order-open"
     # Inputs in the deny modal.
     DENY_REASON = "deny-reason-select"
     DENY_CUSTOMER_MESSAGE = "deny-customer-message-input"
@@ -57,3 +60,6 @@ class PlaybookId(StrEnum):
     SAVE_SHORTCUT = "playbook-save"
     # The Retire button on each `/playbook` result (value: `blocks.playbook.entry_ref`).
     RETIRE = "playbook-retire"
+
+
+ORDER_OPEN_PATTERN = rf"^{ActionId.ORDER_OPEN.value}-\d+$"

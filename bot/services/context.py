@@ -75,7 +75,8 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         return_request=return_request,
         refund=refund,
         dispute=dispute,
-        payments=(order.risk,) if order.risk else (),
+        # `payments` is the slot for other payment systems (Stripe Radar, later); Shopify's
+        # own assessment is order.risk, which detection reads already.
         shipments=order.shipments,
         open_disputes=disputes,
         prior_returns_on_order=prior,

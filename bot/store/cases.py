@@ -402,3 +402,12 @@ class CaseRepo:
     def card_retry_at(self, case_id: int, *, at: datetime, error: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(cases).where(cases.c.id == case_id).values(card_claimed_until=at, card_error=error))
+
+    # --- order lookup (/order) ------------------------------------------------------------
+
+    def for_order(self, order_id: str, *, limit: int = 5) -> list[CaseRecord]:
+        """The cases on an order, newest first (uses ix_cases_order_id)."""
+        stmt = (select(cases).where(cases.c.order_id == order_id)
+                .order_by(cases.c.opened_at.desc(), cases.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [CaseRecord.from_row(r) for r in conn.execute(stmt)]

@@ -13,6 +13,10 @@ class Services(Protocol):
     gateway: Any  # integrations.slack.gateway.SlackGateway
     views: Any  # bot.services.card_view.CaseViews
     background: Any  # concurrent.futures.Executor: work that runs after the ack
+    lookup: Any  # bot.services.lookup.OrderLookup
+    playbook: Any  # bot.services.playbook.PlaybookService
+    digest: Any  # bot.services.digest.DigestService
+    home: Any  # bot.services.home.HomeService
 
 
 def services(context: dict) -> Services:
