@@ -22,6 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--database-url", default=DEMO_DATABASE_URL,
                       help=f"where the demo stores its cases (default {DEMO_DATABASE_URL})")
     sub.add_parser("check", help="validate settings and the policy file; try each connection")
+    digest = sub.add_parser("digest", help="the weekly digest")
+    digest.add_argument("--now", action="store_true", required=True,
+                        help="post the digest of the last 7 days to [slack] digest_channel now")
     args = parser.parse_args(argv)
 
     from bot.logging_setup import configure
@@ -69,6 +72,16 @@ def _run(args: argparse.Namespace, settings) -> int:
             print(f"{report.name}: {report.seen} seen, {report.created} new cases" + (f", error: {report.error}" if report.error else ""))
         c.inbox.drain()
         return 1 if failed else 0
+    if args.command == "digest":
+        from integrations.slack.gateway import SlackGatewayError
+
+        try:
+            ts = c.digest.post_now()
+        except SlackGatewayError as exc:
+            print(f"returnsbot: Slack refused the digest: {exc}", file=sys.stderr)
+            return 1
+        print(f"digest posted to {c.policy.slack.digest_channel} (ts {ts})")
+        return 0
     if args.command == "serve":
         from bot.server import serve_forever
 

@@ -106,6 +106,18 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="reminders", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            # The digest's own ledger makes it once per period across replicas; checking
+            # every minute (and at start-up) is what catches a missed run up after downtime.
+            self.scheduler.add_job(
+                self.c.digest.run_due, "interval", args=(self.holder,), seconds=60, id="digest",
+                max_instances=1, coalesce=True, next_run_time=self.c.clock(),
+            )
+            # Events API deliveries are remembered for a day: Slack retries within minutes.
+            self.scheduler.add_job(
+                self._every, "interval", hours=24, id="prune", max_instances=1, coalesce=True,
+                args=("prune", lambda: self.c.playbook.prune_events(self.c.clock() - timedelta(days=1)),
+                      timedelta(days=1)),
+            )
             self.scheduler.start()
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._thread.start()

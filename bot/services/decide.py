@@ -94,7 +94,9 @@ class DecideService:
         outcome = approve_outcome(case.kind, recommended)
         ops = approval_ops(case, outcome)
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
-        decision = Decision("approve", outcome.value, followed_recommendation=outcome is recommended)
+        # "Escalate" is followed when the case went up a tier before being decided.
+        followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
+        decision = Decision("approve", outcome.value, followed_recommendation=followed)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops)
 
     def checked(self, case_id: int, user_id: str, *, verb: str) -> CaseRecord:

@@ -1,8 +1,309 @@
-"""The weekly digest: computed in SQL, posted once per period."""
+"""The weekly digest: computed in SQL, posted once per period.
+
+    compute(start, end)  -> Digest            pure data: [start, end) beside the week before
+    post_now()           -> ts                the last 7 days, posted at once (CLI)
+    run_due(holder)      -> posted?           the scheduler's job, every minute and at start-up
+    period_for(now)      -> (key, start, end) the most recent scheduled period
+
+Periods. `[digest] day` and `time` in the `[store] timezone` name the scheduled instant; a
+period is the week ending at one (7 calendar days in the store's time zone, so 167 or 169
+hours across a DST change). Its key is the ISO week of its start, "2026-W47".
+
+Exactly once across replicas. `run_due` claims the period in the `digest_runs` ledger (an
+INSERT on its primary key: one replica wins, the others find the row and do nothing),
+commits, computes, posts, then marks it posted. A replica that dies after claiming leaves
+a `running` row whose lease runs out; the next `run_due` anywhere takes it over. A post
+that fails is marked `failed` with the error and retried by a later `run_due` (after 5
+minutes, or 30 when Slack refused the message), for at most 24 hours after the first
+claim; the next period's digest goes out as usual either way. Only the most recent
+period is ever considered, so after downtime spanning several periods exactly one digest
+(the latest week) is posted, once. The one duplicate we accept is the one every
+`chat.postMessage` has: Slack posted but the answer never reached us (the message carries
+the period key in its metadata, to reconcile by hand).
+
+Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
+- opened: cases with `opened_at` in the week, by kind.
+- resolved: decided in the week (`decided_at`; by people or auto-approved) + closed in the
+  store admin (status `closed`, closed in the week).
+- decision speed: `decided_at − opened_at` of decisions by people (auto-approvals left
+  out: they would pull the median to zero); median and p90 as `percentile_cont`, whole
+  seconds. A card is posted as the case opens, so this is card → decision.
+- exception rate: cases opened ÷ orders seen (`orders_seen.placed_at`) in the week.
+- adherence: decisions by people in the week with `followed_recommendation`, ÷ all of
+  them; the overrides are listed (order, recommended, decided, who).
+- chargeback risk: dispute cases undecided at the week's end and the sum of their
+  amounts, per currency; plus disputes opened in the week.
+- revenue touched: amounts of the cases decided in the week, per currency and outcome
+  (refunds, store credit, exchanges, declined, reviews acknowledged); orders placed (value).
+- VIP / high-value orders flagged: order-review cases opened in the week with the
+  `vip_customer` or `high_value` signal.
+- top signals: cases opened in the week carrying each signal; top return reasons: return
+  requests opened in the week citing each reason (from the case snapshot).
+- open at week end: cases undecided at `end` (reconstructed from timestamps).
+- oldest open cases: the 5 oldest cases waiting now (opened before `end`), linked to their
+  cards with `chat.getPermalink` (exact message link; the channel via `app_redirect` if
+  that call fails, so a Slack hiccup never costs the digest).
+- integration health: every `integration_health` row; one with consecutive failures
+  needs attention, and credentials refused means "reconnect" (named system + what to do).
+"""
 
 from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import quote
+
+from blocks.digest import Digest, HealthItem, OpenCase, Override, WeekFigures, render_digest
+from bot.settings import SettingsError
+from bot.store.digest import DigestStore, WeekRows, money
+from integrations.slack.gateway import SlackError
+from policy.models import CaseKind, CaseStatus, Money
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Digest", "DigestNotConfigured", "DigestService"]
+
+LEASE = timedelta(minutes=30)  # longer than a post can take, Slack rate limits included
+RETRY_AFTER = timedelta(minutes=5)  # Slack unreachable, database hiccup
+RETRY_AFTER_REFUSED = timedelta(minutes=30)  # Slack said no (not_in_channel …): someone must act
+RETRY_WINDOW = timedelta(hours=24)  # after the first claim, give the period up
+MAX_OVERRIDES = 10
+MAX_OPEN = 5
+METADATA_EVENT = "returnsbot_digest"
+HEALTH_SYSTEM = "slack.digest"
+
+
+class DigestNotConfigured(SettingsError):
+    """Slack or `[slack] digest_channel` is missing: there is nowhere to post."""
 
 
 class DigestService:
     def __init__(self, *, engine, ops, policy, clock, gateway) -> None:
         self.engine, self.ops, self.policy, self.clock, self.gateway = engine, ops, policy, clock, gateway
+        self.store = DigestStore(engine)
+
+    # --- periods ---------------------------------------------------------------------------
+
+    @property
+    def _tz(self):
+        return self.policy.store.tz
+
+    def _local(self, day: date, at: time) -> datetime:
+        return datetime.combine(day, at, tzinfo=self._tz).astimezone(timezone.utc)
+
+    def period_for(self, now: datetime) -> tuple[str, datetime, datetime]:
+        """The most recent scheduled period at `now`: (key, start, end), aware UTC."""
+        hour, minute = self.policy.digest.hour_minute
+        at = time(hour, minute)
+        local = now.astimezone(self._tz)
+        day = local.date() - timedelta(days=(local.weekday() - self.policy.digest.weekday) % 7)
+        if self._local(day, at) > now:
+            day -= timedelta(days=7)
+        start_day = day - timedelta(days=7)
+        year, week, _ = start_day.isocalendar()
+        return f"{year}-W{week:02d}", self._local(start_day, at), self._local(day, at)
+
+    def _week_before(self, end: datetime) -> datetime:
+        """7 calendar days before `end`, same wall-clock time, in the store's time zone."""
+        local = end.astimezone(self._tz)
+        return self._local(local.date() - timedelta(days=7), local.timetz().replace(tzinfo=None))
+
+    def _days(self, start: datetime, end: datetime) -> list[datetime]:
+        """8 edges of 7 days from `start` (local calendar days), the last one `end`."""
+        local = start.astimezone(self._tz)
+        wall = local.timetz().replace(tzinfo=None)
+        edges = [min(self._local(local.date() + timedelta(days=i), wall), end) for i in range(7)]
+        return edges + [end]
+
+    # --- computing -------------------------------------------------------------------------
+
+    def compute(self, period_start: datetime, period_end: datetime) -> Digest:
+        """This period [start, end) and the one before it (the 7 days before `start` for a
+        week, else as long as this one); counted in SQL, as things stood at `end`."""
+        start, end = _aware(period_start), _aware(period_end)
+        if end <= start:
+            raise ValueError("period_end must be after period_start")
+        week = timedelta(days=7)
+        is_week = abs((end - start) - week) <= timedelta(hours=2) and self._week_before(end) == start
+        prev_start = self._week_before(start) if is_week else start - (end - start)
+        edges = self._days(prev_start, start)[:-1] + self._days(start, end)
+        this, last = self.store.weeks(prev_start=prev_start, start=start, end=end, day_edges=edges)
+        overrides = [
+            Override(
+                case_id=r["id"], kind=CaseKind(r["kind"]), order_name=r["order_name"],
+                amount=Money.from_minor(r["amount_minor"], r["currency"]),
+                recommended=r["recommended_action"], decided=r["outcome"] or r["action"],
+                decided_by=r["decided_by"], decided_at=r["decided_at"],
+            )
+            for r in self.store.overrides(start=start, end=end, limit=MAX_OVERRIDES)
+        ]
+        oldest = [
+            OpenCase(
+                case_id=r["id"], kind=CaseKind(r["kind"]), status=CaseStatus(r["status"]),
+                order_name=r["order_name"], customer_name=r["customer_name"],
+                amount=Money.from_minor(r["amount_minor"], r["currency"]), opened_at=r["opened_at"],
+                slack_channel=r["slack_channel"], slack_ts=r["slack_ts"],
+            )
+            for r in self.store.oldest_open(before=end, limit=MAX_OPEN)
+        ]
+        health = [_health_item(r, start, end) for r in self.store.health()]
+        return Digest(
+            start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.store.currency,
+            this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
+            overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
+            generated_at=self.clock(),
+        )
+
+    def render(self, digest: Digest) -> dict:
+        """{blocks, text}, with the oldest open cases linked to their cards."""
+        return render_digest(replace(digest, oldest_open=tuple(self._linked(c) for c in digest.oldest_open)))
+
+    def _linked(self, case: OpenCase) -> OpenCase:
+        if not (case.slack_channel and case.slack_ts) or self.gateway is None:
+            return case
+        try:
+            url = self.gateway.get_permalink(case.slack_channel, case.slack_ts)
+        except Exception as exc:  # the digest matters more than the link
+            log.warning("digest.permalink_failed case_id=%s error=%s", case.case_id, exc)
+            url = f"https://slack.com/app_redirect?channel={quote(case.slack_channel)}"
+        return replace(case, url=url)
+
+    # --- posting ---------------------------------------------------------------------------
+
+    def _channel(self) -> str:
+        if self.gateway is None:
+            raise DigestNotConfigured(
+                "the digest needs Slack: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        channel = self.policy.slack.digest_channel
+        if not channel:
+            raise DigestNotConfigured(
+                "the digest needs a channel: set digest_channel in the [slack] table of the policy file")
+        return channel
+
+    def _post(self, digest: Digest, channel: str, period: str) -> str:
+        payload = self.render(digest)
+        return self.gateway.post_message(
+            channel, blocks=payload["blocks"], text=payload["text"],
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"period": period}},
+        )
+
+    def post_now(self) -> str:
+        """Post the digest of the last 7 days, ending now, to digest_channel; the ts.
+        Outside the ledger: the scheduled digest still goes out as planned."""
+        channel = self._channel()
+        end = self.clock()
+        digest = self.compute(self._week_before(end), end)
+        ts = self._post(digest, channel, "manual")
+        log.info("digest.posted period=manual channel=%s ts=%s", channel, ts)
+        return ts
+
+    def run_due(self, holder: str) -> bool:
+        """Post the most recent scheduled period if nobody has; True if this call posted.
+        Never raises (it runs in the scheduler): failures are logged and recorded."""
+        try:
+            channel = self._channel()
+        except DigestNotConfigured:
+            return False
+        try:
+            now = self.clock()
+            period, start, end = self.period_for(now)
+            if not self.store.claim(period, holder=holder, now=now, lease=LEASE, retry_window=RETRY_WINDOW):
+                return False
+        except Exception:
+            log.exception("digest.claim_failed holder=%s", holder)
+            return False
+        log.info("digest.claimed period=%s holder=%s", period, holder)
+        try:
+            ts = self._post(self.compute(start, end), channel, period)
+        except Exception as exc:
+            delay = RETRY_AFTER_REFUSED if isinstance(exc, SlackError) else RETRY_AFTER
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("digest.failed period=%s holder=%s retry_in=%s error=%s", period, holder, delay, error)
+            try:
+                self.store.mark_failed(period, holder=holder, error=error, retry_at=self.clock() + delay)
+                self._health(error)
+            except Exception:
+                log.exception("digest.mark_failed_failed period=%s", period)  # the lease runs out instead
+            return False
+        try:
+            self.store.mark_posted(period, at=self.clock(), channel=channel, ts=ts)
+            self._health(None)
+        except Exception:  # posted all the same; the lease runs out and a re-claim would repost
+            log.exception("digest.mark_posted_failed period=%s ts=%s", period, ts)
+        log.info("digest.posted period=%s channel=%s ts=%s holder=%s", period, channel, ts, holder)
+        return True
+
+    def _health(self, error: str | None) -> None:
+        """The digest's own line in integration health (`slack.digest`)."""
+        if self.ops is None:
+            return
+        if error is None:
+            self.ops.record_success(HEALTH_SYSTEM, at=self.clock())
+        else:
+            self.ops.record_failure(HEALTH_SYSTEM, at=self.clock(), error=error)
+
+
+# --- mapping -------------------------------------------------------------------------------
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("digest periods are aware datetimes")
+    return value.astimezone(timezone.utc)
+
+
+def _figures(w: WeekRows, start: datetime, end: datetime) -> WeekFigures:
+    ranked = lambda counts: tuple(sorted(((k, n) for k, n in counts.items() if n), key=lambda kv: (-kv[1], kv[0])))
+    return WeekFigures(
+        start=start, end=end, opened=w.opened, opened_by_kind=dict(w.by_kind), opened_per_day=tuple(w.per_day),
+        decided=w.decided, auto_approved=w.auto_approved, closed_in_store=w.closed_in_store,
+        decisions_timed=w.decisions_timed, decision_median_s=w.median, decision_p90_s=w.p90,
+        orders=w.orders, order_value=money(w.order_value), decisions=w.decisions, followed=w.followed,
+        open_disputes=w.open_disputes, at_risk=money(w.at_risk), disputes_opened=w.disputes_opened,
+        decided_value=money(w.decided_value),
+        decided_by_outcome={k: money(v) for k, v in w.by_outcome.items() if money(v)},
+        flagged_orders=w.flagged, vip_orders=w.vip, high_value_orders=w.high_value,
+        flagged_value=money(w.flagged_value), signals=ranked(w.signals), reasons=ranked(w.reasons),
+        backlog=w.backlog,
+    )
+
+
+_VENDORS = {"shopify": "Shopify", "slack": "Slack", "sample": "Sample store", "loop": "Loop",
+            "stripe": "Stripe", "gorgias": "Gorgias", "shipstation": "ShipStation"}
+_PARTS = {"webhooks": "webhooks", "returns": "return poller", "orders": "order poller", "digest": "digest",
+          "disputes": "dispute poller", "refunds": "refund poller"}
+_AUTH = re.compile(
+    r"rejected the access token|http 401|http 403|invalid_auth|not_authed|token_revoked|token_expired|"
+    r"account_inactive|unauthori[sz]ed|invalid api key|access denied", re.IGNORECASE)
+
+
+def _health_item(row: dict, start: datetime, end: datetime) -> HealthItem:
+    system = row["system"]
+    prefix, _, part = system.partition(".")
+    vendor = _VENDORS.get(prefix, prefix.replace("_", " ").title() or system)
+    what = _PARTS.get(part, part.replace("_", " ") if part else ("messages" if prefix == "slack" else "API"))
+    error = row["last_error"] or ""
+    failures = row["consecutive_failures"] or 0
+    reconnect = failures > 0 and bool(_AUTH.search(error))
+    hint = None
+    if failures > 0:
+        if reconnect:
+            hint = (f"reconnect {vendor}: it refused returnsbot's credentials "
+                    + ("(reinstall the app or update SHOPIFY_ACCESS_TOKEN)" if prefix == "shopify"
+                       else "(reinstall the Slack app or update SLACK_BOT_TOKEN)" if prefix == "slack"
+                       else "(update its token)"))
+        elif "missing_scope" in error:
+            hint = f"add the missing scope to the {vendor} app and reinstall it"
+        elif "not_in_channel" in error:
+            hint = "invite returnsbot to the channel (/invite @returnsbot)"
+        elif "channel_not_found" in error:
+            hint = "check the channel ids in the [slack] table of the policy file"
+    last_error_at = row["last_error_at"]
+    return HealthItem(
+        system=system, vendor=vendor, what=what, ok=failures == 0, consecutive_failures=failures,
+        last_error=row["last_error"], last_error_at=last_error_at, last_success_at=row["last_success_at"],
+        needs_reconnect=reconnect, hint=hint,
+        failed_this_week=last_error_at is not None and start <= last_error_at < end,
+    )

@@ -1,0 +1,517 @@
+"""The weekly digest: one message, this week beside the week before.
+
+    render_digest(digest) -> {"blocks": [...], "text": "..."}
+
+The data types below are what the renderer takes; `bot.services.digest` fills them from
+SQL (`bot.store.digest`). Everything is plain data: counts, `Money` per currency (money is
+summed per currency in SQL and never mixed), aware datetimes.
+
+Layout, top to bottom:
+  header      "Weekly digest · 16–23 Nov 2026"
+  context     the exact period in the store's time zone
+  fields      opened · resolved · decision speed · exception rate · adherence ·
+              chargeback risk · revenue touched · VIP/high-value orders · open at week end
+  chart       cases opened per day as unicode sparklines, both weeks on one scale
+  bars        top signals and top return reasons (this week, last week in brackets)
+  overrides   decisions that went against the recommendation: order, recommended vs
+              decided, who (first 10, then "…and N more")
+  oldest      the 5 oldest open cases, linked to their cards
+  health      integrations that are failing (and what to do), or "all healthy"
+  footnote    how the numbers are counted
+
+Outside text (order names, customer names, error messages, reasons from snapshots) is
+escaped; mrkdwn is `verbatim`; every Block Kit limit holds whatever the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from blocks.escape import escape_mrkdwn, link, one_line, plain
+from blocks.format import ago, kind_label, mention, reason_label, signal_label, whole_money
+from policy.models import Action, CaseKind, CaseStatus, Money
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+FALLBACK_CHARS = 3000
+
+MAX_OVERRIDES_SHOWN = 10
+MAX_OPEN_SHOWN = 5
+MAX_BARS = 6
+MAX_HEALTH_SHOWN = 10
+BAR_WIDTH = 12
+LABEL_WIDTH = 22
+
+OUTCOMES = ("refund", "store_credit", "exchange", "deny", "accept")
+
+
+# --- the data -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week [start, end), counted in SQL. See `bot.services.digest` for definitions."""
+
+    start: datetime
+    end: datetime
+    opened: int = 0
+    opened_by_kind: Mapping[str, int] = field(default_factory=dict)  # CaseKind value -> count
+    opened_per_day: tuple[int, ...] = (0,) * 7  # day i = [start + i days, start + i + 1 days), local
+    decided: int = 0  # by people
+    auto_approved: int = 0
+    closed_in_store: int = 0
+    decisions_timed: int = 0  # decisions by people with a duration (= decided)
+    decision_median_s: float | None = None
+    decision_p90_s: float | None = None
+    orders: int = 0  # orders seen, placed in the week
+    order_value: tuple[Money, ...] = ()
+    decisions: int = 0  # decisions by people (adherence denominator)
+    followed: int = 0  # … that followed the recommendation
+    open_disputes: int = 0  # dispute cases undecided at `end`
+    at_risk: tuple[Money, ...] = ()  # their amounts
+    disputes_opened: int = 0
+    decided_value: tuple[Money, ...] = ()  # amounts of cases decided in the week (people + auto)
+    decided_by_outcome: Mapping[str, tuple[Money, ...]] = field(default_factory=dict)  # refund, deny, …
+    flagged_orders: int = 0  # order reviews with the VIP or high-value signal
+    vip_orders: int = 0
+    high_value_orders: int = 0
+    flagged_value: tuple[Money, ...] = ()
+    signals: tuple[tuple[str, int], ...] = ()  # (signal code, cases opened with it), most first
+    reasons: tuple[tuple[str, int], ...] = ()  # (return reason, return requests citing it), most first
+    backlog: int = 0  # cases undecided at `end`
+
+    @property
+    def resolved(self) -> int:
+        return self.decided + self.auto_approved + self.closed_in_store
+
+    @property
+    def exception_rate(self) -> float | None:
+        return self.opened / self.orders if self.orders else None
+
+    @property
+    def adherence(self) -> float | None:
+        return self.followed / self.decisions if self.decisions else None
+
+    @property
+    def overrides(self) -> int:
+        return self.decisions - self.followed
+
+
+@dataclass(frozen=True)
+class Override:
+    case_id: int
+    kind: CaseKind
+    order_name: str | None
+    amount: Money
+    recommended: str  # Action value
+    decided: str  # Action value (the decision's outcome)
+    decided_by: str  # Slack user id
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    case_id: int
+    kind: CaseKind
+    status: CaseStatus
+    order_name: str | None
+    customer_name: str | None
+    amount: Money
+    opened_at: datetime
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    url: str | None = None  # permalink of the card, filled in before rendering
+
+
+@dataclass(frozen=True)
+class HealthItem:
+    system: str  # "shopify.orders", "shopify.webhooks", "slack"
+    vendor: str  # "Shopify", "Slack"
+    what: str  # "order poller", "webhooks", "cards"
+    ok: bool  # no failure since the last success
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    needs_reconnect: bool = False  # credentials refused: someone has to reconnect the app
+    hint: str | None = None  # what to do, one line
+    failed_this_week: bool = False  # failed during the period (maybe recovered since)
+
+
+@dataclass(frozen=True)
+class Digest:
+    start: datetime
+    end: datetime
+    timezone: str  # IANA name of the store time zone (the week's boundaries)
+    currency: str  # store currency, for "$0" when nothing was counted
+    this_week: WeekFigures
+    last_week: WeekFigures
+    overrides: tuple[Override, ...] = ()  # this week's, newest first (the count is in this_week)
+    oldest_open: tuple[OpenCase, ...] = ()
+    health: tuple[HealthItem, ...] = ()
+    generated_at: datetime | None = None
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+def render_digest(d: Digest) -> dict:
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=header_text(d), emoji=True)),
+        _context(period_line(d)),
+        SectionBlock(fields=[_md(_fit(f, FIELD_TEXT)) for f in _fields(d)]),
+        _section(_chart(d)),
+    ]
+    bars = _bars_section(d)
+    if bars:
+        blocks.append(_section(bars))
+    blocks.append(DividerBlock())
+    blocks.append(_section(_overrides(d)))
+    blocks.append(_section(_oldest(d)))
+    blocks.append(_section(_health(d)))
+    blocks.append(_context(FOOTNOTE))
+    if len(blocks) > MAX_BLOCKS:  # cannot happen: the layout is fixed
+        raise AssertionError(f"digest has {len(blocks)} blocks")
+    return {"blocks": [b.to_dict() for b in blocks], "text": fallback_text(d)}
+
+
+FOOTNOTE = (
+    "Opened: cases opened in the week · resolved: decided (by people or auto-approved) or closed in the store · "
+    "decision speed: case opened → decision by a person · exception rate: cases opened ÷ orders placed · "
+    "adherence: decisions by people that followed the recommendation · amounts are case amounts, per currency."
+)
+
+
+def header_text(d: Digest) -> str:
+    return plain(f"Weekly digest · {_date_range(d)}", HEADER_TEXT)
+
+
+def period_line(d: Digest) -> str:
+    tz = ZoneInfo(d.timezone)
+    fmt = "%a %d %b %Y %H:%M"
+    start, end = d.start.astimezone(tz), d.end.astimezone(tz)
+    return (f":calendar: {start.strftime(fmt)} → {end.strftime(fmt)} "
+            f"({escape_mrkdwn(d.timezone, 60)}) · compared with the week before")
+
+
+def fallback_text(d: Digest) -> str:
+    t, p = d.this_week, d.last_week
+    parts = [
+        f"{_plural(t.opened, 'exception')} opened (last week {p.opened})",
+        f"{t.resolved} resolved",
+    ]
+    if t.decision_median_s is not None:
+        parts.append(f"median decision {duration(t.decision_median_s)}")
+    if t.adherence is not None:
+        parts.append(f"{_pct(t.adherence, 0)} followed the recommendation")
+    parts.append(f"{_plural(t.open_disputes, 'open dispute')} ({_money(t.at_risk, d.currency)} at risk)")
+    failing = [h for h in d.health if not h.ok]
+    if failing:
+        parts.append(f"{_plural(len(failing), 'integration')} failing")
+    return escape_mrkdwn(f"Weekly digest {_date_range(d)}: " + ", ".join(parts) + ".", FALLBACK_CHARS)
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+
+def duration(seconds: float) -> str:
+    """45 s · 12 min · 1 h 12 min · 2 d 3 h."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    m = s // 60
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 24:
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def delta(now: int, before: int) -> str:
+    """"▲ 5" / "▼ 2" / "= 0" — direction only, no judgement."""
+    diff = now - before
+    if diff > 0:
+        return f"▲ {diff:,}"
+    if diff < 0:
+        return f"▼ {-diff:,}"
+    return "= 0"
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int], top: int | None = None) -> str:
+    """One character per value, ▁ (zero) to █ (`top`, default the largest value)."""
+    top = max(values, default=0) if top is None else top
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[0] if v <= 0 else SPARKS[max(1, round(v / top * (len(SPARKS) - 1)))] for v in values)
+
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(value: int, top: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar in eighths of a character, `width` characters at `top`."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * width * 8))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def _money(values: Sequence[Money], currency: str) -> str:
+    if not values:
+        return whole_money(Money.zero(currency))
+    return " + ".join(whole_money(m) for m in values)
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _date_range(d: Digest) -> str:
+    tz = ZoneInfo(d.timezone)
+    start, end = d.start.astimezone(tz), d.end.astimezone(tz)
+    if start.year != end.year:
+        return f"{start:%d %b %Y} – {end:%d %b %Y}"
+    if start.month != end.month:
+        return f"{start:%d %b} – {end:%d %b %Y}"
+    return f"{start:%d}–{end:%d %b %Y}"
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_md(_fit(text, SECTION_TEXT)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(_fit(text, SECTION_TEXT))])
+
+
+def _fit(text: str, limit: int) -> str:
+    """Last guard on composed mrkdwn: cut at a line break so no token or link is split."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 1)
+    return (text[:cut] if cut > 0 else text[: limit - 1]) + "…"
+
+
+def _lines(lines: Sequence[str], limit: int, more) -> str:
+    """Join lines up to `limit` characters; whatever does not fit becomes one `more(n)` line."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        reserve = len(more(len(lines))) + 1 if i < len(lines) - 1 else 0
+        if used + len(line) + 1 + reserve > limit:
+            out.append(more(len(lines) - i))
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
+# --- sections -----------------------------------------------------------------------------
+
+
+def _fields(d: Digest) -> list[str]:
+    t, p, cur = d.this_week, d.last_week, d.currency
+    speed = (f"median {duration(t.decision_median_s)} · p90 {duration(t.decision_p90_s)}"
+             if t.decision_median_s is not None and t.decision_p90_s is not None else "no decisions by people")
+    speed_before = (f"median {duration(p.decision_median_s)} · p90 {duration(p.decision_p90_s)}"
+                    if p.decision_median_s is not None and p.decision_p90_s is not None else "none")
+    by_outcome = [
+        f"{_OUTCOME_LABELS[o]} {_money(t.decided_by_outcome[o], cur)}"
+        for o in OUTCOMES if t.decided_by_outcome.get(o)
+    ]
+    kinds = [_plural(t.opened_by_kind[k.value], _KIND_SHORT[k]) for k in CaseKind if t.opened_by_kind.get(k.value)]
+    return [
+        f"*Exceptions opened*\n{t.opened:,}  {delta(t.opened, p.opened)} (last week {p.opened:,})"
+        + (f"\n{' · '.join(kinds)}" if kinds else ""),
+        f"*Resolved*\n{t.resolved:,}  {delta(t.resolved, p.resolved)} (last week {p.resolved:,})\n"
+        f"{t.decided:,} by people · {t.auto_approved:,} auto-approved · {t.closed_in_store:,} closed in store",
+        f"*Decision speed* ({_plural(t.decisions_timed, 'decision')})\n{speed}\nlast week {speed_before}",
+        f"*Exception rate*\n{_pct(t.exception_rate)} of {_plural(t.orders, 'order')}\n"
+        f"last week {_pct(p.exception_rate)} of {p.orders:,}",
+        f"*Policy adherence*\n{_pct(t.adherence, 0)} of {_plural(t.decisions, 'decision')} followed the "
+        f"recommendation · {_plural(t.overrides, 'override')}\nlast week {_pct(p.adherence, 0)} of {p.decisions:,}",
+        f"*Chargeback risk*\n{_plural(t.open_disputes, 'open dispute')} · {_money(t.at_risk, cur)} at risk · "
+        f"{t.disputes_opened:,} new\nlast week {p.open_disputes:,} · {_money(p.at_risk, cur)}",
+        f"*Revenue touched*\n{_money(t.decided_value, cur)} decided"
+        + (f" ({' · '.join(by_outcome)})" if by_outcome else "")
+        + f"\norders placed {_money(t.order_value, cur)}\n"
+        f"last week {_money(p.decided_value, cur)} decided · {_money(p.order_value, cur)} orders",
+        f"*VIP / high-value orders flagged*\n{t.flagged_orders:,} ({t.vip_orders:,} VIP · "
+        f"{t.high_value_orders:,} high value) · {_money(t.flagged_value, cur)}\nlast week {p.flagged_orders:,}",
+        f"*Open at week end*\n{t.backlog:,}  {delta(t.backlog, p.backlog)} (last week {p.backlog:,})",
+    ]
+
+
+_OUTCOME_LABELS = {
+    "refund": "refunds",
+    "store_credit": "store credit",
+    "exchange": "exchanges",
+    "deny": "declined",
+    "accept": "reviews",
+}
+
+_KIND_SHORT = {
+    CaseKind.RETURN_REQUEST: "return",
+    CaseKind.HIGH_VALUE_REFUND: "refund",
+    CaseKind.DISPUTE: "dispute",
+    CaseKind.ORDER_REVIEW: "order review",
+}
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _chart(d: Digest) -> str:
+    t, p = d.this_week, d.last_week
+    top = max([*t.opened_per_day, *p.opened_per_day], default=0)
+    tz = ZoneInfo(d.timezone)
+    first = t.start.astimezone(tz)
+    days = [(first.weekday() + i) % 7 for i in range(len(t.opened_per_day))]
+    names = "".join("MTWTFSS"[i] for i in days)
+    busiest = max(range(len(t.opened_per_day)), key=lambda i: t.opened_per_day[i], default=None)
+    peak = ""
+    if busiest is not None and t.opened_per_day[busiest] > 0:
+        peak = f" · busiest {_DAY_NAMES[days[busiest]]} ({t.opened_per_day[busiest]:,})"
+    return (
+        "*Cases opened per day*\n"
+        f"`{sparkline(t.opened_per_day, top)}` this week ({t.opened:,}){peak}\n"
+        f"`{sparkline(p.opened_per_day, top)}` last week ({p.opened:,})\n"
+        f"`{names}`"
+    )
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _bar_lines(rows: Sequence[tuple[str, int]], before: Mapping[str, int], label) -> list[str]:
+    rows = [r for r in rows if r[1] > 0][:MAX_BARS]
+    top = max((n for _, n in rows), default=0)
+    out = []
+    for key, n in rows:
+        name = one_line(label(key))
+        name = name if len(name) <= LABEL_WIDTH else name[: LABEL_WIDTH - 1] + "…"
+        out.append(f"{name:<{LABEL_WIDTH}} {bar(n, top):<{BAR_WIDTH}} {n:>5,} ({before.get(key, 0):,})")
+    return out
+
+
+def _bars_section(d: Digest) -> str | None:
+    t, p = d.this_week, d.last_week
+    parts = []
+    signals = _bar_lines(t.signals, dict(p.signals), lambda c: _upper_first(signal_label(c)))
+    if signals:
+        parts.append("*Top signals* (cases opened this week; last week in brackets)\n```"
+                     + escape_mrkdwn("\n".join(signals), 1200) + "```")
+    reasons = _bar_lines(t.reasons, dict(p.reasons), reason_label)
+    if reasons:
+        parts.append("*Top return reasons* (return requests citing each)\n```"
+                     + escape_mrkdwn("\n".join(reasons), 1200) + "```")
+    return "\n".join(parts) or None
+
+
+def _action_label(value: str) -> str:
+    try:
+        return Action(value).label
+    except ValueError:
+        return escape_mrkdwn(one_line(value), 40)
+
+
+def _case_title(order_name: str | None, kind: CaseKind, amount: Money) -> str:
+    order = one_line(order_name) if order_name else "no order"
+    return f"{order} · {kind_label(kind)} · {amount.format()}"
+
+
+def _overrides(d: Digest) -> str:
+    n = d.this_week.overrides
+    if n == 0:
+        if d.this_week.decisions:
+            return ":white_check_mark: *Overrides*\nEvery decision followed the recommendation."
+        return "*Overrides*\nNo decisions by people this week."
+    head = f":twisted_rightwards_arrows: *Overrides* ({n:,} of {d.this_week.decisions:,} decisions)"
+    lines = [
+        f"• *{escape_mrkdwn(_case_title(o.order_name, o.kind, o.amount), 200)}* — recommended "
+        f"*{_action_label(o.recommended)}*, decided *{_action_label(o.decided)}* by {mention(o.decided_by)}"
+        for o in d.overrides[:MAX_OVERRIDES_SHOWN]
+    ]
+    hidden = n - len(lines)
+    if hidden > 0:
+        lines.append(f"…and {hidden:,} more")
+    body = _lines(lines, SECTION_TEXT - len(head) - 1, lambda k: f"…and {k:,} more")
+    return f"{head}\n{body}"
+
+
+_OPEN_STATUS = {CaseStatus.OPEN: "waiting", CaseStatus.ESCALATED: "escalated"}
+
+
+def _oldest(d: Digest) -> str:
+    if not d.oldest_open:
+        return ":white_check_mark: *Oldest open cases*\nNothing is waiting for a decision."
+    now = d.generated_at or d.end
+    lines = []
+    for c in d.oldest_open[:MAX_OPEN_SHOWN]:
+        title = link(c.url, _case_title(c.order_name, c.kind, c.amount), limit=200)
+        who = f" · {escape_mrkdwn(one_line(c.customer_name), 80)}" if c.customer_name else ""
+        since = ago(c.opened_at, now).removesuffix(" ago")
+        lines.append(f"• {title}{who} — open {since}, {_OPEN_STATUS.get(c.status, c.status.value)}")
+    return ":hourglass: *Oldest open cases*\n" + "\n".join(lines)
+
+
+def _health(d: Digest) -> str:
+    failing = [h for h in d.health if not h.ok]
+    recovered = [h for h in d.health if h.ok and h.failed_this_week]
+    if not failing and not recovered:
+        if not d.health:
+            return ":white_circle: *Integration health*\nNo integration has reported yet."
+        names = ", ".join(escape_mrkdwn(h.system, 60) for h in d.health[:MAX_HEALTH_SHOWN])
+        return f":large_green_circle: *Integration health*\nAll healthy ({names})."
+    now = d.generated_at or d.end
+    lines = []
+    for h in failing[:MAX_HEALTH_SHOWN]:
+        icon = ":red_circle:" if h.needs_reconnect else ":warning:"
+        what = f"*{escape_mrkdwn(h.vendor, 40)}* {escape_mrkdwn(h.what, 60)} (`{escape_mrkdwn(h.system, 60)}`)"
+        state = f"{_plural(h.consecutive_failures, 'failure')} in a row"
+        if h.last_success_at is not None:
+            state += f", last worked {ago(h.last_success_at, now)}"
+        else:
+            state += ", never worked"
+        line = f"{icon} {what} — {state}"
+        if h.hint:
+            line += f"\n     → {escape_mrkdwn(h.hint, 200)}"
+        if h.last_error:
+            line += f"\n     `{escape_mrkdwn(one_line(h.last_error), 300)}`"
+        lines.append(line)
+    for h in recovered[:MAX_HEALTH_SHOWN]:
+        lines.append(f":large_green_circle: *{escape_mrkdwn(h.vendor, 40)}* {escape_mrkdwn(h.what, 60)} "
+                     f"(`{escape_mrkdwn(h.system, 60)}`) failed this week, working again")
+    head = ":rotating_light: *Integration health*" if failing else ":large_green_circle: *Integration health*"
+    body = _lines(lines, SECTION_TEXT - len(head) - 1, lambda k: f"…and {k:,} more")
+    return f"{head}\n{body}"

@@ -1,0 +1,432 @@
+"""The digest's SQL: every figure of two adjacent weeks, aggregated in the database.
+
+Each query reads the range [previous week's start, this week's end) once, through an index
+(`ix_cases_opened_at`, `ix_cases_decided_at`, `ix_cases_status_opened`,
+`ix_orders_seen_placed_at`, primary keys), and splits the rows into the two weeks with a
+`CASE` — so the work grows with the cases of those two weeks, not with the table.
+
+Percentiles: PostgreSQL has `percentile_cont`; SQLite has no percentile aggregate, so it
+numbers the durations with a window function and returns only the (at most 4) rows next
+to each percentile, which are interpolated exactly as `percentile_cont` does. Durations are
+whole seconds on both (`epoch(decided) − epoch(opened)`, each truncated to the second), so
+both databases give the same figures.
+
+The ledger (`digest_runs`) lives here too: claim = INSERT … ON CONFLICT DO NOTHING on the
+period's primary key, re-claim = compare-and-set on a dead or failed row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    Float,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
+
+from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, orders_seen
+from bot.store.sql import insert_ignore
+from policy.models import CaseKind, CaseStatus, Money, SignalCode
+
+OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.ESCALATED.value)
+AUTOMATED_ACTOR = "returnsbot:%"  # auto-approve, external closes, SLA timers
+
+
+@dataclass
+class WeekRows:
+    """One week's figures as the queries add them up (minor units per currency);
+    `bot.services.digest` turns it into `blocks.digest.WeekFigures`."""
+
+    opened: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    per_day: list[int] = field(default_factory=lambda: [0] * 7)
+    decided: int = 0
+    auto_approved: int = 0
+    closed_in_store: int = 0
+    decisions_timed: int = 0
+    median: float | None = None
+    p90: float | None = None
+    orders: int = 0
+    order_value: dict[str, int] = field(default_factory=dict)
+    decisions: int = 0
+    followed: int = 0
+    open_disputes: int = 0
+    at_risk: dict[str, int] = field(default_factory=dict)
+    disputes_opened: int = 0
+    decided_value: dict[str, int] = field(default_factory=dict)
+    by_outcome: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    flagged: int = 0
+    vip: int = 0
+    high_value: int = 0
+    flagged_value: dict[str, int] = field(default_factory=dict)
+    signals: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    backlog: int = 0
+
+
+def money(by_currency: dict[str, int]) -> tuple[Money, ...]:
+    """Minor-unit sums per currency → Money, by currency code (zero sums left out)."""
+    return tuple(Money.from_minor(int(v), cur) for cur, v in sorted(by_currency.items()) if v)
+
+
+def _add(target: dict[str, int], currency: str, value: Any) -> None:
+    target[currency] = target.get(currency, 0) + int(value or 0)
+
+
+def _has_signal(code: str):
+    """`signal_codes` is a comma list: match whole codes only."""
+    return (literal(",") + cases.c.signal_codes + literal(",")).like(f"%,{code},%")
+
+
+class DigestStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def _pg(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    # --- figures ---------------------------------------------------------------------------
+
+    def weeks(self, *, prev_start: datetime, start: datetime, end: datetime,
+              day_edges: list[datetime]) -> tuple[WeekRows, WeekRows]:
+        """(this week, last week) for [start, end) and [prev_start, start).
+
+        `day_edges`: the 15 local-midnight-aligned instants prev_start … end that split the
+        two weeks into days (computed by the caller in the store's time zone)."""
+        this, last = WeekRows(), WeekRows()
+        weeks = {1: this, 0: last}
+        with self.engine.connect() as conn:
+            self._opened(conn, weeks, prev_start, start, end, day_edges)
+            self._decided(conn, weeks, prev_start, start, end)
+            self._closed(conn, weeks, prev_start, start, end)
+            self._speed(conn, weeks, prev_start, start, end)
+            self._adherence(conn, weeks, prev_start, start, end)
+            self._orders(conn, weeks, prev_start, start, end)
+            self._open_at(conn, weeks, start, end)
+            self._reasons(conn, weeks, prev_start, start, end)
+        return this, last
+
+    def _opened(self, conn, weeks, prev_start, start, end, edges) -> None:
+        c = cases.c
+        wk = case((c.opened_at >= start, 1), else_=0).label("wk")
+        count = func.count()
+        vip, high = _has_signal(SignalCode.VIP_CUSTOMER.value), _has_signal(SignalCode.HIGH_VALUE.value)
+        review = c.kind == CaseKind.ORDER_REVIEW.value
+        dispute = c.kind == CaseKind.DISPUTE.value
+        cols = [
+            c.currency, wk, count.label("n"),
+            *[count.filter(c.kind == k.value).label(f"k_{k.value}") for k in CaseKind],
+            count.filter(dispute).label("disputes"),
+            count.filter(and_(review, or_(vip, high))).label("flagged"),
+            count.filter(and_(review, vip)).label("vip"),
+            count.filter(and_(review, high)).label("high"),
+            func.sum(c.amount_minor).filter(and_(review, or_(vip, high))).label("flagged_value"),
+            *[count.filter(_has_signal(s.value)).label(f"s_{s.value}") for s in SignalCode],
+            *[count.filter(and_(c.opened_at >= edges[i], c.opened_at < edges[i + 1])).label(f"d_{i}")
+              for i in range(14)],
+        ]
+        stmt = (select(*cols)
+                .where(c.opened_at >= prev_start, c.opened_at < end)
+                .group_by(c.currency, wk))
+        for row in conn.execute(stmt):
+            m = row._mapping
+            w = weeks[m["wk"]]
+            w.opened += m["n"]
+            for k in CaseKind:
+                w.by_kind[k.value] = w.by_kind.get(k.value, 0) + m[f"k_{k.value}"]
+            w.disputes_opened += m["disputes"]
+            w.flagged += m["flagged"]
+            w.vip += m["vip"]
+            w.high_value += m["high"]
+            _add(w.flagged_value, m["currency"], m["flagged_value"])
+            for s in SignalCode:
+                w.signals[s.value] = w.signals.get(s.value, 0) + m[f"s_{s.value}"]
+            for i in range(14):
+                target = weeks[1] if i >= 7 else weeks[0]
+                target.per_day[i % 7] += m[f"d_{i}"]
+
+    def _decided(self, conn, weeks, prev_start, start, end) -> None:
+        c = cases.c
+        wk = case((c.decided_at >= start, 1), else_=0).label("wk")
+        stmt = (select(wk, c.currency, c.decided_action, c.auto_approved, func.count().label("n"),
+                       func.sum(c.amount_minor).label("amount"))
+                .where(c.decided_at >= prev_start, c.decided_at < end)
+                .group_by(wk, c.currency, c.decided_action, c.auto_approved))
+        for row in conn.execute(stmt):
+            w = weeks[row.wk]
+            if row.auto_approved:
+                w.auto_approved += row.n
+            else:
+                w.decided += row.n
+            _add(w.decided_value, row.currency, row.amount)
+            _add(w.by_outcome[row.decided_action or "other"], row.currency, row.amount)
+
+    def _closed(self, conn, weeks, prev_start, start, end) -> None:
+        # Closed in the store admin: status `closed`, and its last change is the close.
+        c = cases.c
+        wk = case((c.updated_at >= start, 1), else_=0).label("wk")
+        stmt = (select(wk, func.count().label("n"))
+                .where(c.status == CaseStatus.CLOSED.value, c.opened_at < end,
+                       c.updated_at >= prev_start, c.updated_at < end)
+                .group_by(wk))
+        for row in conn.execute(stmt):
+            weeks[row.wk].closed_in_store += row.n
+
+    def _speed(self, conn, weeks, prev_start, start, end) -> None:
+        c = cases.c
+        wk = case((c.decided_at >= start, 1), else_=0)
+        where = and_(c.decided_at >= prev_start, c.decided_at < end, c.auto_approved == false())
+        if self._pg:
+            secs = cast(func.floor(func.extract("epoch", c.decided_at)) - func.floor(func.extract("epoch", c.opened_at)),
+                        Float)
+            d = select(wk.label("wk"), secs.label("secs")).where(where).subquery()
+            stmt = select(d.c.wk, func.count().label("n"),
+                          func.percentile_cont(0.5).within_group(d.c.secs).label("p50"),
+                          func.percentile_cont(0.9).within_group(d.c.secs).label("p90")).group_by(d.c.wk)
+            for row in conn.execute(stmt):
+                w = weeks[row.wk]
+                w.decisions_timed, w.median, w.p90 = row.n, float(row.p50), float(row.p90)
+            return
+        secs = (cast(func.strftime("%s", c.decided_at), Integer) - cast(func.strftime("%s", c.opened_at), Integer))
+        d = select(wk.label("wk"), secs.label("secs")).where(where).subquery()
+        r = select(
+            d.c.wk, d.c.secs,
+            (func.row_number().over(partition_by=d.c.wk, order_by=d.c.secs) - 1).label("i"),
+            func.count().over(partition_by=d.c.wk).label("n"),
+        ).subquery()
+        lo50, lo90 = cast(0.5 * (r.c.n - 1), Integer), cast(0.9 * (r.c.n - 1), Integer)
+        stmt = select(r.c.wk, r.c.n, r.c.i, r.c.secs).where(
+            or_(r.c.i == lo50, r.c.i == lo50 + 1, r.c.i == lo90, r.c.i == lo90 + 1))
+        found: dict[int, tuple[int, dict[int, float]]] = {}
+        for row in conn.execute(stmt):
+            n, values = found.setdefault(row.wk, (row.n, {}))
+            values[row.i] = float(row.secs)
+        for key, (n, values) in found.items():
+            w = weeks[key]
+            w.decisions_timed = n
+            w.median, w.p90 = _interpolate(values, n, 0.5), _interpolate(values, n, 0.9)
+
+    def _deciding(self):
+        """cases ⋈ the decision that decided each case (same case, same `decided_at`: the
+        transition writes one instant into both). Driven by the indexed cases.decided_at and
+        probing ix_decisions_case_id per case; on PostgreSQL a LATERAL … OFFSET 0 keeps the
+        planner from hashing the whole decisions table instead."""
+        d = decisions.c
+        cols = (d.id, d.action, d.outcome, d.decided_by, d.decided_at, d.followed_recommendation)
+        match = and_(d.case_id == cases.c.id, d.decided_at == cases.c.decided_at)
+        if self._pg:
+            lat = select(*cols).where(match).offset(0).lateral("d")
+            return cases.join(lat, true()), lat.c
+        return cases.join(decisions, match), d
+
+    def _adherence(self, conn, weeks, prev_start, start, end) -> None:
+        c = cases.c
+        frm, d = self._deciding()
+        wk = case((c.decided_at >= start, 1), else_=0).label("wk")
+        stmt = (select(wk, func.count().label("n"),
+                       func.count().filter(d.followed_recommendation == true()).label("followed"))
+                .select_from(frm)
+                .where(c.decided_at >= prev_start, c.decided_at < end, d.decided_by.not_like(AUTOMATED_ACTOR))
+                .group_by(wk))
+        for row in conn.execute(stmt):
+            w = weeks[row.wk]
+            w.decisions += row.n
+            w.followed += row.followed
+
+    def _orders(self, conn, weeks, prev_start, start, end) -> None:
+        o = orders_seen.c
+        wk = case((o.placed_at >= start, 1), else_=0).label("wk")
+        stmt = (select(wk, o.currency, func.count().label("n"), func.sum(o.total_minor).label("total"))
+                .where(o.placed_at >= prev_start, o.placed_at < end)
+                .group_by(wk, o.currency))
+        for row in conn.execute(stmt):
+            w = weeks[row.wk]
+            w.orders += row.n
+            _add(w.order_value, row.currency, row.total)
+
+    def _open_at(self, conn, weeks, start, end) -> None:
+        """Cases undecided at `end` (this week) and at `start` (last week's end), and the
+        disputes among them with their amounts — reconstructed from timestamps, so a past
+        period reads as it stood then. A case was open at T when it was opened before T and
+        not decided or closed before T. Three index-friendly parts, disjoint:
+          still open now (status), decided since `start` (decided_at), closed since `start`."""
+        c = cases.c
+        cols = (c.currency, c.kind, c.amount_minor, c.opened_at)
+        # No `opened_at < end` in the first and last part (the FILTERs below check it):
+        # SQLite would take it as the reason to walk ix_cases_opened_at over all history.
+        decided_since = select(*cols, c.decided_at.label("resolved_at")).where(c.decided_at >= start)
+        still_open = select(*cols, cast(null(), UtcDateTime).label("resolved_at")).where(
+            c.status.in_(OPEN_STATUSES), c.opened_at < end)
+        closed_since = select(*cols, c.updated_at.label("resolved_at")).where(
+            c.status == CaseStatus.CLOSED.value, c.updated_at >= start)
+        u = union_all(decided_since, still_open, closed_since).subquery()
+
+        def open_at(t):
+            return and_(u.c.opened_at < t, or_(u.c.resolved_at.is_(None), u.c.resolved_at >= t))
+
+        dispute = u.c.kind == CaseKind.DISPUTE.value
+        stmt = select(
+            u.c.currency,
+            func.count().filter(open_at(end)).label("open_end"),
+            func.count().filter(open_at(start)).label("open_start"),
+            func.count().filter(and_(dispute, open_at(end))).label("disputes_end"),
+            func.count().filter(and_(dispute, open_at(start))).label("disputes_start"),
+            func.sum(u.c.amount_minor).filter(and_(dispute, open_at(end))).label("risk_end"),
+            func.sum(u.c.amount_minor).filter(and_(dispute, open_at(start))).label("risk_start"),
+        ).group_by(u.c.currency)
+        this, last = weeks[1], weeks[0]
+        for row in conn.execute(stmt):
+            this.backlog += row.open_end
+            last.backlog += row.open_start
+            this.open_disputes += row.disputes_end
+            last.open_disputes += row.disputes_start
+            _add(this.at_risk, row.currency, row.risk_end)
+            _add(last.at_risk, row.currency, row.risk_start)
+
+    def _reasons(self, conn, weeks, prev_start, start, end) -> None:
+        """Return reasons live in the case's snapshot (JSON): read only the snapshots of the
+        two weeks' return requests, one row per (request, reason)."""
+        if self._pg:
+            sql = """
+                SELECT wk, reason, COUNT(*) AS n FROM (
+                    SELECT DISTINCT c.id, CASE WHEN c.opened_at >= :start THEN 1 ELSE 0 END AS wk,
+                           li.value ->> 'reason' AS reason
+                    FROM cases c
+                    JOIN case_snapshots s ON s.id = c.snapshot_id
+                    CROSS JOIN LATERAL json_array_elements(
+                        json_extract_path(s.context, 'return_request', 'line_items')) AS li(value)
+                    WHERE c.kind = 'return_request' AND c.opened_at >= :prev_start AND c.opened_at < :end
+                ) r WHERE reason IS NOT NULL GROUP BY wk, reason"""
+        else:
+            # MATERIALIZED: next to json_each, SQLite's planner would otherwise scan all cases.
+            sql = """
+                WITH c AS MATERIALIZED (
+                    SELECT id, opened_at, snapshot_id FROM cases
+                    WHERE kind = 'return_request' AND opened_at >= :prev_start AND opened_at < :end
+                )
+                SELECT wk, reason, COUNT(*) AS n FROM (
+                    SELECT DISTINCT c.id, CASE WHEN c.opened_at >= :start THEN 1 ELSE 0 END AS wk,
+                           json_extract(li.value, '$.reason') AS reason
+                    FROM c
+                    JOIN case_snapshots s ON s.id = c.snapshot_id,
+                         json_each(s.context, '$.return_request.line_items') AS li
+                ) r WHERE reason IS NOT NULL GROUP BY wk, reason"""
+        stmt = text(sql).bindparams(
+            bindparam("prev_start", prev_start, type_=UtcDateTime),
+            bindparam("start", start, type_=UtcDateTime),
+            bindparam("end", end, type_=UtcDateTime),
+        )
+        for row in conn.execute(stmt):
+            reasons = weeks[row.wk].reasons
+            reasons[str(row.reason)] = reasons.get(str(row.reason), 0) + row.n
+
+    # --- lists -----------------------------------------------------------------------------
+
+    def overrides(self, *, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+        """This week's decisions by people that went against the recommendation, newest first."""
+        c = cases.c
+        frm, d = self._deciding()
+        stmt = (select(c.id, c.kind, c.order_name, c.amount_minor, c.currency, c.recommended_action,
+                       d.outcome, d.action, d.decided_by, d.decided_at)
+                .select_from(frm)
+                .where(c.decided_at >= start, c.decided_at < end,
+                       d.followed_recommendation == false(),
+                       d.decided_by.not_like(AUTOMATED_ACTOR))
+                .order_by(c.decided_at.desc(), d.id.desc())
+                .limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def oldest_open(self, *, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """Cases waiting for a decision now, opened before `before`, oldest first."""
+        c = cases.c
+        stmt = (select(c.id, c.kind, c.status, c.order_name, c.customer_name, c.amount_minor, c.currency,
+                       c.opened_at, c.slack_channel, c.slack_ts)
+                .where(c.status.in_(OPEN_STATUSES), c.opened_at < before)
+                .order_by(c.opened_at, c.id)
+                .limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def health(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(integration_health).order_by(integration_health.c.system))
+            return [dict(r._mapping) for r in rows]
+
+    # --- the period ledger -----------------------------------------------------------------
+
+    def claim(self, period: str, *, holder: str, now: datetime, lease: timedelta,
+              retry_window: timedelta) -> bool:
+        """Take the period for this holder. A new period: the INSERT wins or loses on the
+        primary key. An existing one: only a run that died (`running`, lease over) or failed
+        (`failed`, retry time reached) is taken again — by one holder (compare-and-set) and
+        only within `retry_window` of the first claim. Posted periods are never taken."""
+        r = digest_runs.c
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                insert_ignore(self.engine, digest_runs, ["period"])
+                .values(period=period, holder=holder, status="running", started_at=now,
+                        claimed_until=now + lease)
+                .returning(r.period)
+            ).scalar()
+        if inserted is not None:
+            return True
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(digest_runs)
+                .where(r.period == period, r.status.in_(("running", "failed")), r.claimed_until <= now,
+                       r.started_at > now - retry_window)
+                .values(holder=holder, status="running", claimed_until=now + lease)
+            ).rowcount
+        return taken == 1
+
+    def mark_posted(self, period: str, *, at: datetime, channel: str, ts: str) -> None:
+        # Whoever holds it now: the message is out, so the period is done.
+        with self.engine.begin() as conn:
+            conn.execute(update(digest_runs).where(digest_runs.c.period == period)
+                         .values(status="posted", posted_at=at, channel=channel, ts=ts, error=None))
+
+    def mark_failed(self, period: str, *, holder: str, error: str, retry_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(digest_runs)
+                         .where(digest_runs.c.period == period, digest_runs.c.holder == holder,
+                                digest_runs.c.status == "running")
+                         .values(status="failed", error=error[:2000], claimed_until=retry_at))
+
+    def run(self, period: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(digest_runs).where(digest_runs.c.period == period)).first()
+        return dict(row._mapping) if row else None
+
+
+def _interpolate(values: dict[int, float], n: int, p: float) -> float | None:
+    """`percentile_cont`: linear between the two rows around position p·(n−1)."""
+    if n == 0:
+        return None
+    pos = p * (n - 1)
+    lo = int(pos)
+    frac = pos - lo
+    low = values[lo]
+    if frac == 0 or lo + 1 >= n:
+        return low
+    return low + (values[lo + 1] - low) * frac
+
