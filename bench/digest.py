@@ -58,7 +58,7 @@ TARGETS = {"sqlite": 1.0, "postgresql": 0.250}
 CASE_COLS = ["id", "source", "external_id", "kind", "status", "version", "order_id", "order_name", "customer_id",
              "customer_name", "amount_minor", "currency", "risk_score", "recommended_action", "required_tier",
              "auto_approved", "signal_codes", "channel", "slack_channel", "slack_ts", "card_version", "snapshot_id",
-             "opened_at", "updated_at", "decided_at", "decided_by", "decided_action"]
+             "opened_at", "updated_at", "decided_at", "decided_by", "decided_action", "return_reasons"]
 SNAP_COLS = ["id", "case_id", "taken_at", "context", "assessment"]
 DEC_COLS = ["id", "case_id", "snapshot_id", "action", "outcome", "decided_by", "decided_at",
             "followed_recommendation", "detail"]
@@ -173,9 +173,14 @@ def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed
             f"#{1000 + n}", f"gid://shopify/Customer/{n % 9000}", f"Customer {n % 9000}", minor, cur,
             rng.randrange(100), recommended, rng.randrange(3), auto, ",".join(signals), "C0REVIEW01",
             slack[0] if slack else None, slack[1] if slack else None, 2, n, opened, updated, decided_at, decided_by,
-            outcome,
+            outcome, None,
         ))
         context = _context(rng, kind, n, opened, minor, cur)
+        if context["return_request"]:  # as CaseRepo.open fills it: the distinct reasons
+            reasons = ",".join(sorted({li["reason"] for li in context["return_request"]["line_items"]}))
+            cases[-1] = (*cases[-1][:-1], reasons)
+        else:
+            cases[-1] = (*cases[-1][:-1], "")
         assessment = {"kind": kind, "signals": [{"code": s, "weight": 20, "explanation": f"{s} applies to this case",
                                                  "evidence": {"detail": "…"}} for s in signals],
                       "recommendation": {"action": recommended, "risk_score": 40, "amount": _money(minor, cur),
@@ -275,7 +280,6 @@ _QUERY_NAMES = [  # a distinctive part of each statement compute() runs -> a nam
     ("CASE WHEN (cases.updated_at", "closed in store"),
     ("orders_seen", "orders seen"),
     ("anon_1.currency, count(*) FILTER", "open at week end, disputes at risk"),
-    ("reason", "top return reasons (snapshot JSON)"),
     ("cases.status, cases.order_name", "oldest open"),
     ("integration_health", "integration health"),
 ]

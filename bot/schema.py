@@ -215,6 +215,12 @@ job_leases = Table(
 
 cases.append_column(Column("reminded_at", UtcDateTime))  # SLA: the one reminder in the thread
 cases.append_column(Column("sla_escalated_at", UtcDateTime))  # SLA: announced to escalation
+# The return's distinct reasons (comma list), copied from the snapshot when the case opens:
+# the digest counts them in SQL instead of unpacking every snapshot's JSON.
+cases.append_column(Column("return_reasons", String(256), nullable=False, server_default=""))
+# Thread replies find their case by the card's address.
+Index("ix_cases_card", cases.c.slack_channel, cases.c.slack_ts)
+Index("ix_cases_escalation_card", cases.c.escalation_channel, cases.c.escalation_ts)
 
 orders_seen = Table(
     "orders_seen",

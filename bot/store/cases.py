@@ -164,6 +164,8 @@ class CaseRepo:
             required_tier=rec.tier.index,
             auto_approved=False,
             signal_codes=",".join(s.code.value for s in new.assessment.signals),
+            return_reasons=",".join(sorted({li.reason for li in ctx.return_request.line_items}))
+            if ctx.return_request else "",
             channel=new.channel,
             card_version=0,
             opened_at=new.opened_at,

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Float,
     Integer,
     and_,
-    bindparam,
     case,
     cast,
     false,
@@ -36,7 +35,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     true,
     union_all,
     update,
@@ -44,6 +42,7 @@ from sqlalchemy import (
 
 from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, orders_seen
 from bot.store.sql import insert_ignore
+from policy.config import ReturnReason
 from policy.models import CaseKind, CaseStatus, Money, SignalCode
 
 OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.ESCALATED.value)
@@ -96,6 +95,11 @@ def _has_signal(code: str):
     return (literal(",") + cases.c.signal_codes + literal(",")).like(f"%,{code},%")
 
 
+def _has_reason(reason: str):
+    """`return_reasons` is a comma list too (a return counts once per distinct reason)."""
+    return (literal(",") + cases.c.return_reasons + literal(",")).like(f"%,{reason},%")
+
+
 class DigestStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -122,7 +126,6 @@ class DigestStore:
             self._adherence(conn, weeks, prev_start, start, end)
             self._orders(conn, weeks, prev_start, start, end)
             self._open_at(conn, weeks, start, end)
-            self._reasons(conn, weeks, prev_start, start, end)
         return this, last
 
     def _opened(self, conn, weeks, prev_start, start, end, edges) -> None:
@@ -141,6 +144,7 @@ class DigestStore:
             count.filter(and_(review, high)).label("high"),
             func.sum(c.amount_minor).filter(and_(review, or_(vip, high))).label("flagged_value"),
             *[count.filter(_has_signal(s.value)).label(f"s_{s.value}") for s in SignalCode],
+            *[count.filter(_has_reason(r.value)).label(f"r_{r.value}") for r in ReturnReason],
             *[count.filter(and_(c.opened_at >= edges[i], c.opened_at < edges[i + 1])).label(f"d_{i}")
               for i in range(14)],
         ]
@@ -160,6 +164,9 @@ class DigestStore:
             _add(w.flagged_value, m["currency"], m["flagged_value"])
             for s in SignalCode:
                 w.signals[s.value] = w.signals.get(s.value, 0) + m[f"s_{s.value}"]
+            for r in ReturnReason:
+                if m[f"r_{r.value}"]:
+                    w.reasons[r.value] = w.reasons.get(r.value, 0) + m[f"r_{r.value}"]
             for i in range(14):
                 target = weeks[1] if i >= 7 else weeks[0]
                 target.per_day[i % 7] += m[f"d_{i}"]
@@ -301,43 +308,6 @@ class DigestStore:
             last.open_disputes += row.disputes_start
             _add(this.at_risk, row.currency, row.risk_end)
             _add(last.at_risk, row.currency, row.risk_start)
-
-    def _reasons(self, conn, weeks, prev_start, start, end) -> None:
-        """Return reasons live in the case's snapshot (JSON): read only the snapshots of the
-        two weeks' return requests, one row per (request, reason)."""
-        if self._pg:
-            sql = """
-                SELECT wk, reason, COUNT(*) AS n FROM (
-                    SELECT DISTINCT c.id, CASE WHEN c.opened_at >= :start THEN 1 ELSE 0 END AS wk,
-                           li.value ->> 'reason' AS reason
-                    FROM cases c
-                    JOIN case_snapshots s ON s.id = c.snapshot_id
-                    CROSS JOIN LATERAL json_array_elements(
-                        json_extract_path(s.context, 'return_request', 'line_items')) AS li(value)
-                    WHERE c.kind = 'return_request' AND c.opened_at >= :prev_start AND c.opened_at < :end
-                ) r WHERE reason IS NOT NULL GROUP BY wk, reason"""
-        else:
-            # MATERIALIZED: next to json_each, SQLite's planner would otherwise scan all cases.
-            sql = """
-                WITH c AS MATERIALIZED (
-                    SELECT id, opened_at, snapshot_id FROM cases
-                    WHERE kind = 'return_request' AND opened_at >= :prev_start AND opened_at < :end
-                )
-                SELECT wk, reason, COUNT(*) AS n FROM (
-                    SELECT DISTINCT c.id, CASE WHEN c.opened_at >= :start THEN 1 ELSE 0 END AS wk,
-                           json_extract(li.value, '$.reason') AS reason
-                    FROM c
-                    JOIN case_snapshots s ON s.id = c.snapshot_id,
-                         json_each(s.context, '$.return_request.line_items') AS li
-                ) r WHERE reason IS NOT NULL GROUP BY wk, reason"""
-        stmt = text(sql).bindparams(
-            bindparam("prev_start", prev_start, type_=UtcDateTime),
-            bindparam("start", start, type_=UtcDateTime),
-            bindparam("end", end, type_=UtcDateTime),
-        )
-        for row in conn.execute(stmt):
-            reasons = weeks[row.wk].reasons
-            reasons[str(row.reason)] = reasons.get(str(row.reason), 0) + row.n
 
     # --- lists -----------------------------------------------------------------------------
 

@@ -106,3 +106,14 @@ def test_failed_rows_wait_for_a_person_then_retry(engine):
     assert outbox.claim(now=NOW + timedelta(hours=1), lease=timedelta(minutes=2)) == []
     assert outbox.retry_failed(case.id, now=NOW) == 1
     assert len(outbox.claim(now=NOW, lease=timedelta(minutes=2))) == 1
+
+
+def test_opening_a_return_case_copies_its_distinct_reasons_for_the_digest(engine):
+    from sqlalchemy import select
+
+    from bot.schema import cases
+
+    repo = CaseRepo(engine)
+    case, _ = repo.open(new_case(1008))
+    with engine.connect() as conn:
+        assert conn.execute(select(cases.c.return_reasons).where(cases.c.id == case.id)).scalar_one() == "SIZE_TOO_SMALL"

@@ -65,6 +65,7 @@ def add_case(
             slack_channel=slack[0] if slack else None, slack_ts=slack[1] if slack else None,
             card_version=2, opened_at=opened_at, updated_at=closed_at or decided_at or opened_at,
             decided_at=decided_at, decided_by=decided_by, decided_action=outcome,
+            return_reasons=",".join(sorted(set(reasons))) if kind == "return_request" else "",
         ).returning(cases.c.id)).scalar_one()
         context = {"kind": kind}
         if kind == "return_request":

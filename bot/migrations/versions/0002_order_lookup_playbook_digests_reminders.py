@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 06:37:05.868255
+Create Date: 2026-11-22 07:25:37.777206
 """
 from alembic import op
 import sqlalchemy as sa
@@ -92,11 +92,17 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reminded_at', bot.schema.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('sla_escalated_at', bot.schema.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('return_reasons', sa.String(length=256), server_default='', nullable=False))
+        batch_op.create_index('ix_cases_card', ['slack_channel', 'slack_ts'], unique=False)
+        batch_op.create_index('ix_cases_escalation_card', ['escalation_channel', 'escalation_ts'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_escalation_card')
+        batch_op.drop_index('ix_cases_card')
+        batch_op.drop_column('return_reasons')
         batch_op.drop_column('sla_escalated_at')
         batch_op.drop_column('reminded_at')
 
