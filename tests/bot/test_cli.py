@@ -86,3 +86,10 @@ def test_check_fails_on_unreachable_database_and_bad_policy(tmp_path, monkeypatc
     out = capsys.readouterr().out
     assert "FAIL  database:" in out
     assert "FAIL  policy:" in out and "p.toml:2" in out
+
+
+def test_digest_now_without_slack_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'd.db'}")
+    assert main(["digest", "--now"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("returnsbot: ")
