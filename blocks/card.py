@@ -33,7 +33,6 @@ never mentions anyone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -42,11 +41,21 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
+from blocks.parts import (
+    SECTION_TEXT,
+    capped_lines,
+    context,
+    fit,
+    md,
+    playbook_section,
+    plural,
+    quote,
+    section,
+)
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
 from blocks.format import (
     DATE,
@@ -69,16 +78,13 @@ from policy.models import Action, CaseKind, CaseStatus, DeliveryStatus
 
 # Slack's limits (reference/slack/block-kit-limits.md).
 MAX_BLOCKS = 50
-SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
-CONTEXT_ELEMENTS = 10
 
 # Our own budgets, well inside them.
 MAX_ITEMS_SHOWN = 8
 MAX_SHIPMENTS_SHOWN = 3
-MAX_PLAYBOOK_SHOWN = 3
 MAX_APPROVERS_SHOWN = 10
 MAX_RESULTS_SHOWN = 10
 NOTE_CHARS = 500  # customer notes, decision notes, playbook entries
@@ -124,7 +130,7 @@ def render_case_card(view: CaseView) -> dict:
     shipping = _shipping(view)
     if shipping is not None:
         blocks.append(shipping)
-    playbook = _playbook(view)
+    playbook = playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS)
     if playbook is not None:
         blocks.append(playbook)
     links = _links(view)
@@ -167,49 +173,18 @@ def fallback_text(view: CaseView) -> str:
 # --- text building blocks -----------------------------------------------------------------
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(_fit(text, SECTION_TEXT)))
 
 
-def _context(*texts: str) -> ContextBlock:
-    return ContextBlock(elements=[_md(_fit(t, SECTION_TEXT)) for t in texts[:CONTEXT_ELEMENTS]])
 
 
-def _fit(text: str, limit: int) -> str:
-    """Last guard on composed mrkdwn: cut at a line break so no token is split."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n", 0, limit - 1)
-    return (text[:cut] if cut > 0 else text[: limit - 1]) + "…"
 
 
-def _capped_lines(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
-    """Join lines up to `limit` characters; the rest become one `more(n)` line."""
-    out: list[str] = []
-    used = 0
-    for i, line in enumerate(lines):
-        left = len(lines) - i - 1
-        reserve = len(more(len(lines))) + 1 if left else 0
-        if used + len(line) + 1 + reserve > limit:
-            out.append(more(len(lines) - i))
-            break
-        out.append(line)
-        used += len(line) + 1
-    return "\n".join(out)
 
 
-def _quote(text: str, limit: int = NOTE_CHARS) -> str:
-    """Outside text as a mrkdwn block quote (its own `>` are escaped, so it cannot end it)."""
-    body = escape_mrkdwn(text.strip(), limit)
-    return "\n".join(f">{line}" for line in body.split("\n"))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _amount_phrase(view: CaseView) -> str:
@@ -233,7 +208,7 @@ def _status_context(view: CaseView) -> ContextBlock:
     parts.append(f"Case {view.case_id}")
     if view.escalation_card:
         parts.append("Escalation card")
-    return _context(" · ".join(parts))
+    return context(" · ".join(parts))
 
 
 def _recommendation(view: CaseView) -> SectionBlock:
@@ -249,8 +224,8 @@ def _recommendation(view: CaseView) -> SectionBlock:
     lines += [f":scales: {escape_mrkdwn(one_line(c), 400)}" for c in rec.conflicts]
     if is_decidable(view):
         lines.append(_who_decides(view))
-    body = _capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {n} more")
-    return _section(f"{head}\n{body}" if body else head)
+    body = capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {n} more")
+    return section(f"{head}\n{body}" if body else head)
 
 
 def _who_decides(view: CaseView) -> str:
@@ -266,16 +241,16 @@ def _who_decides(view: CaseView) -> str:
 
 def _signals(view: CaseView) -> Block:
     if not view.signals:
-        return _context(":white_circle: No risk signals.")
+        return context(":white_circle: No risk signals.")
     lines = []
     for s in view.signals:
         icon = ":small_red_triangle:" if s.weight > 0 else ":small_blue_diamond:"
         weight = f"+{s.weight}" if s.weight > 0 else f"−{abs(s.weight)}" if s.weight < 0 else "0"
         label = escape_mrkdwn(signal_label(s.code), 60)
         lines.append(f"{icon} *{label}* ({weight}) — {escape_mrkdwn(one_line(s.explanation), 400)}")
-    head = f"*{_plural(len(view.signals), 'signal')}*"
-    body = _capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {_plural(n, 'more signal')}")
-    return _section(f"{head}\n{body}")
+    head = f"*{plural(len(view.signals), 'signal')}*"
+    body = capped_lines(lines, SECTION_TEXT - len(head) - 1, lambda n: f"…and {plural(n, 'more signal')}")
+    return section(f"{head}\n{body}")
 
 
 def _customer(view: CaseView) -> SectionBlock | None:
@@ -296,17 +271,17 @@ def _customer(view: CaseView) -> SectionBlock | None:
         fields.append(f"*Returns, last 12 months*\n{c.returns_last_year}")
     if c.tags:
         fields.append(f"*Tags*\n{escape_mrkdwn(', '.join(one_line(t) for t in c.tags), 500)}")
-    return SectionBlock(fields=[_md(_fit(f, FIELD_TEXT)) for f in fields])
+    return SectionBlock(fields=[md(fit(f, FIELD_TEXT)) for f in fields])
 
 
 def _items(view: CaseView) -> list[Block]:
     if not view.items:
         return []
     shown = view.items[:MAX_ITEMS_SHOWN]
-    blocks: list[Block] = [_section(_item_text(item)) for item in shown]
+    blocks: list[Block] = [section(_item_text(item)) for item in shown]
     hidden = view.items[len(shown):]
     if hidden:
-        blocks.append(_context(f"…and {_plural(len(hidden), 'more item')}"))
+        blocks.append(context(f"…and {plural(len(hidden), 'more item')}"))
     return blocks
 
 
@@ -323,7 +298,7 @@ def _item_text(item: ItemView) -> str:
         lines.append(reason)
     if item.customer_note and item.customer_note.strip():
         lines.append("Customer note:")
-        lines.append(_quote(item.customer_note))
+        lines.append(quote(item.customer_note, NOTE_CHARS))
     return "\n".join(lines)
 
 
@@ -333,8 +308,8 @@ def _shipping(view: CaseView) -> Block | None:
     lines = [_shipment_line(s, view) for s in view.shipments[:MAX_SHIPMENTS_SHOWN]]
     hidden = len(view.shipments) - len(lines)
     if hidden > 0:
-        lines.append(f"…and {_plural(hidden, 'more shipment')}")
-    return _section("\n".join(lines))
+        lines.append(f"…and {plural(hidden, 'more shipment')}")
+    return section("\n".join(lines))
 
 
 def _shipment_line(s: ShippingView, view: CaseView) -> str:
@@ -350,14 +325,6 @@ def _shipment_line(s: ShippingView, view: CaseView) -> str:
     return " · ".join(parts)
 
 
-def _playbook(view: CaseView) -> Block | None:
-    if not view.playbook:
-        return None
-    lines = [":notebook: *Playbook from earlier cases*"]
-    for entry in view.playbook[:MAX_PLAYBOOK_SHOWN]:
-        lines.append(f"{mention(entry.author)} · {ago(entry.created_at, view.now)}")
-        lines.append(_quote(entry.text))
-    return _section("\n".join(lines))
 
 
 def _links(view: CaseView) -> Block | None:
@@ -369,7 +336,7 @@ def _links(view: CaseView) -> Block | None:
         parts.append(link(view.return_url, f"Return {name} in Shopify admin"))
     if not parts:
         return None
-    return _context(":link: " + " · ".join(parts))
+    return context(":link: " + " · ".join(parts))
 
 
 # --- after the decision -------------------------------------------------------------------
@@ -381,18 +348,18 @@ def _outcome(view: CaseView) -> list[Block]:
     if view.status is CaseStatus.ESCALATED:
         return _escalated(view)
     if view.status is CaseStatus.CLOSED:
-        return [_section(_closed_line(view))]
-    blocks: list[Block] = [_section(_decision_text(view))]
+        return [section(_closed_line(view))]
+    blocks: list[Block] = [section(_decision_text(view))]
     if view.status is CaseStatus.FAILED:
         error = escape_mrkdwn((view.error or "no error message was recorded").strip(), ERROR_CHARS)
         blocks.append(
-            _section(
+            section(
                 f":warning: *It did not go through:*\n{_quote_escaped(error)}\n"
                 "Retry runs it again; whatever already went through is not repeated."
             )
         )
     if view.escalation is not None:
-        blocks.append(_context(_escalated_earlier(view)))
+        blocks.append(context(_escalated_earlier(view)))
     return blocks
 
 
@@ -464,7 +431,7 @@ def _decision_details(d: DecisionView | None) -> list[str]:
         lines.append(f"Reason: {d.decline_reason.label}")
     if d.note and d.note.strip():
         lines.append("Note:")
-        lines.append(_quote(d.note))
+        lines.append(quote(d.note, NOTE_CHARS))
     return lines
 
 
@@ -480,20 +447,20 @@ def _closed_line(view: CaseView) -> str:
 def _escalated(view: CaseView) -> list[Block]:
     e = view.escalation
     if e is None:
-        return [_section(":arrow_double_up: Escalated — waiting for a higher tier.")]
+        return [section(":arrow_double_up: Escalated — waiting for a higher tier.")]
     line = f":arrow_double_up: Escalated by {mention(e.by)} {slack_date(e.at)}"
     if e.tier_label:
         line += f" to *{escape_mrkdwn(one_line(e.tier_label), 100)}*"
     lines = [line]
     if e.note and e.note.strip():
-        lines.append(_quote(e.note))
+        lines.append(quote(e.note, NOTE_CHARS))
     if view.escalation_card:
         lines.append("Decide here: this card has the buttons now.")
     elif e.card_url:
         lines.append(f"Waiting for a decision on {link(e.card_url, 'the escalation card')}.")
     else:
         lines.append("Waiting for a decision from the higher tier.")
-    return [_section("\n".join(lines))]
+    return [section("\n".join(lines))]
 
 
 def _escalated_earlier(view: CaseView) -> str:

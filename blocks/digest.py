@@ -32,20 +32,18 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
 from blocks.escape import escape_mrkdwn, link, one_line, plain
 from blocks.format import ago, kind_label, mention, reason_label, signal_label, whole_money
+from blocks.parts import SECTION_TEXT, context, fit, md, plural, section
 from policy.models import Action, CaseKind, CaseStatus, Money
 
 MAX_BLOCKS = 50
-SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
 FALLBACK_CHARS = 3000
@@ -173,18 +171,18 @@ class Digest:
 def render_digest(d: Digest) -> dict:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=header_text(d), emoji=True)),
-        _context(period_line(d)),
-        SectionBlock(fields=[_md(_fit(f, FIELD_TEXT)) for f in _fields(d)]),
-        _section(_chart(d)),
+        context(period_line(d)),
+        SectionBlock(fields=[md(fit(f, FIELD_TEXT)) for f in _fields(d)]),
+        section(_chart(d)),
     ]
     bars = _bars_section(d)
     if bars:
-        blocks.append(_section(bars))
+        blocks.append(section(bars))
     blocks.append(DividerBlock())
-    blocks.append(_section(_overrides(d)))
-    blocks.append(_section(_oldest(d)))
-    blocks.append(_section(_health(d)))
-    blocks.append(_context(FOOTNOTE))
+    blocks.append(section(_overrides(d)))
+    blocks.append(section(_oldest(d)))
+    blocks.append(section(_health(d)))
+    blocks.append(context(FOOTNOTE))
     if len(blocks) > MAX_BLOCKS:  # cannot happen: the layout is fixed
         raise AssertionError(f"digest has {len(blocks)} blocks")
     return {"blocks": [b.to_dict() for b in blocks], "text": fallback_text(d)}
@@ -212,17 +210,17 @@ def period_line(d: Digest) -> str:
 def fallback_text(d: Digest) -> str:
     t, p = d.this_week, d.last_week
     parts = [
-        f"{_plural(t.opened, 'exception')} opened (last week {p.opened})",
+        f"{plural(t.opened, 'exception')} opened (last week {p.opened})",
         f"{t.resolved} resolved",
     ]
     if t.decision_median_s is not None:
         parts.append(f"median decision {duration(t.decision_median_s)}")
     if t.adherence is not None:
         parts.append(f"{_pct(t.adherence, 0)} followed the recommendation")
-    parts.append(f"{_plural(t.open_disputes, 'open dispute')} ({_money(t.at_risk, d.currency)} at risk)")
+    parts.append(f"{plural(t.open_disputes, 'open dispute')} ({_money(t.at_risk, d.currency)} at risk)")
     failing = [h for h in d.health if not h.ok]
     if failing:
-        parts.append(f"{_plural(len(failing), 'integration')} failing")
+        parts.append(f"{plural(len(failing), 'integration')} failing")
     return escape_mrkdwn(f"Weekly digest {_date_range(d)}: " + ", ".join(parts) + ".", FALLBACK_CHARS)
 
 
@@ -287,8 +285,6 @@ def _pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _date_range(d: Digest) -> str:
@@ -301,24 +297,12 @@ def _date_range(d: Digest) -> str:
     return f"{start:%d}–{end:%d %b %Y}"
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(_fit(text, SECTION_TEXT)))
 
 
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[_md(_fit(text, SECTION_TEXT))])
 
 
-def _fit(text: str, limit: int) -> str:
-    """Last guard on composed mrkdwn: cut at a line break so no token or link is split."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n", 0, limit - 1)
-    return (text[:cut] if cut > 0 else text[: limit - 1]) + "…"
 
 
 def _lines(lines: Sequence[str], limit: int, more) -> str:
@@ -348,18 +332,18 @@ def _fields(d: Digest) -> list[str]:
         f"{_OUTCOME_LABELS[o]} {_money(t.decided_by_outcome[o], cur)}"
         for o in OUTCOMES if t.decided_by_outcome.get(o)
     ]
-    kinds = [_plural(t.opened_by_kind[k.value], _KIND_SHORT[k]) for k in CaseKind if t.opened_by_kind.get(k.value)]
+    kinds = [plural(t.opened_by_kind[k.value], _KIND_SHORT[k]) for k in CaseKind if t.opened_by_kind.get(k.value)]
     return [
         f"*Exceptions opened*\n{t.opened:,}  {delta(t.opened, p.opened)} (last week {p.opened:,})"
         + (f"\n{' · '.join(kinds)}" if kinds else ""),
         f"*Resolved*\n{t.resolved:,}  {delta(t.resolved, p.resolved)} (last week {p.resolved:,})\n"
         f"{t.decided:,} by people · {t.auto_approved:,} auto-approved · {t.closed_in_store:,} closed in store",
-        f"*Decision speed* ({_plural(t.decisions_timed, 'decision')})\n{speed}\nlast week {speed_before}",
-        f"*Exception rate*\n{_pct(t.exception_rate)} of {_plural(t.orders, 'order')}\n"
+        f"*Decision speed* ({plural(t.decisions_timed, 'decision')})\n{speed}\nlast week {speed_before}",
+        f"*Exception rate*\n{_pct(t.exception_rate)} of {plural(t.orders, 'order')}\n"
         f"last week {_pct(p.exception_rate)} of {p.orders:,}",
-        f"*Policy adherence*\n{_pct(t.adherence, 0)} of {_plural(t.decisions, 'decision')} followed the "
-        f"recommendation · {_plural(t.overrides, 'override')}\nlast week {_pct(p.adherence, 0)} of {p.decisions:,}",
-        f"*Chargeback risk*\n{_plural(t.open_disputes, 'open dispute')} · {_money(t.at_risk, cur)} at risk · "
+        f"*Policy adherence*\n{_pct(t.adherence, 0)} of {plural(t.decisions, 'decision')} followed the "
+        f"recommendation · {plural(t.overrides, 'override')}\nlast week {_pct(p.adherence, 0)} of {p.decisions:,}",
+        f"*Chargeback risk*\n{plural(t.open_disputes, 'open dispute')} · {_money(t.at_risk, cur)} at risk · "
         f"{t.disputes_opened:,} new\nlast week {p.open_disputes:,} · {_money(p.at_risk, cur)}",
         f"*Revenue touched*\n{_money(t.decided_value, cur)} decided"
         + (f" ({' · '.join(by_outcome)})" if by_outcome else "")
@@ -498,7 +482,7 @@ def _health(d: Digest) -> str:
     for h in failing[:MAX_HEALTH_SHOWN]:
         icon = ":red_circle:" if h.needs_reconnect else ":warning:"
         what = f"*{escape_mrkdwn(h.vendor, 40)}* {escape_mrkdwn(h.what, 60)} (`{escape_mrkdwn(h.system, 60)}`)"
-        state = f"{_plural(h.consecutive_failures, 'failure')} in a row"
+        state = f"{plural(h.consecutive_failures, 'failure')} in a row"
         if h.last_success_at is not None:
             state += f", last worked {ago(h.last_success_at, now)}"
         else:

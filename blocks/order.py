@@ -38,14 +38,14 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
-from blocks.format import DATE, ago, kind_label, mention, reason_label, signal_label, slack_date
+from blocks.format import DATE, ago, kind_label, reason_label, signal_label, slack_date
 from blocks.ids import ActionId
+from blocks.parts import SECTION_TEXT, context, fit, md, playbook_section, plural, section
 from blocks.views import PlaybookEntry
 from policy.models import (
     CaseKind,
@@ -69,7 +69,6 @@ USAGE = (f"`{COMMAND} 1001`, `{COMMAND} #1001`, `{COMMAND} customer@example.com`
          f"`{COMMAND} gid://shopify/Order/…`")
 
 # Slack's limits (reference/slack/block-kit-limits.md).
-SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
@@ -82,7 +81,6 @@ MAX_RETURNS_SHOWN = 5
 MAX_REFUNDS_SHOWN = 5
 MAX_DISPUTES_SHOWN = 3
 MAX_CASES_SHOWN = 3
-MAX_PLAYBOOK_SHOWN = 3
 NOTE_CHARS = 300
 TITLE_CHARS = 150
 FALLBACK_CHARS = 3000
@@ -190,7 +188,7 @@ def render_order_context(view: OrderContextView) -> dict:
     blocks.append(_returns_and_refunds(view))
     blocks.append(_signals(view))
     blocks.append(_cases(view))
-    for optional in (_playbook(view), _unavailable(view), _links(view)):
+    for optional in (playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS), _unavailable(view), _links(view)):
         if optional is not None:
             blocks.append(optional)
     return {"blocks": [b.to_dict() for b in blocks], "text": context_fallback(view)}
@@ -199,7 +197,7 @@ def render_order_context(view: OrderContextView) -> dict:
 def render_order_choices(view: OrderChoicesView) -> dict:
     orders = view.orders[:MAX_CHOICES]
     query = escape_mrkdwn(one_line(view.query), 200)
-    blocks: list[Block] = [_section(f"*{_plural(len(orders), 'order')}* for {query}, newest first:")]
+    blocks: list[Block] = [section(f"*{plural(len(orders), 'order')}* for {query}, newest first:")]
     for i, order in enumerate(orders, start=1):
         name = one_line(order.name)
         line = (f"*{escape_mrkdwn(name, 60)}* · {order.total.format()} · placed {slack_date(order.created_at, DATE)}"
@@ -212,11 +210,11 @@ def render_order_choices(view: OrderChoicesView) -> dict:
             action_id=f"{ActionId.ORDER_OPEN.value}-{i}",
             value=order.id[:BUTTON_VALUE],
         )
-        blocks.append(SectionBlock(text=_md(_fit(line, SECTION_TEXT)), accessory=button))
+        blocks.append(SectionBlock(text=md(fit(line, SECTION_TEXT)), accessory=button))
     if view.maybe_more:
-        blocks.append(_context(f"Showing the newest {len(orders)}; for an older order, "
+        blocks.append(context(f"Showing the newest {len(orders)}; for an older order, "
                                f"type its number: `{COMMAND} 1001`."))
-    head = f"{_plural(len(orders), 'order')} for {truncate(one_line(view.query), 200)}: "
+    head = f"{plural(len(orders), 'order')} for {truncate(one_line(view.query), 200)}: "
     names = ", ".join(truncate(one_line(o.name), 30) for o in orders)
     return {"blocks": [b.to_dict() for b in blocks],
             "text": escape_mrkdwn(head + names + f". Pick one, or type {COMMAND} and its number.", FALLBACK_CHARS)}
@@ -236,8 +234,8 @@ def render_usage(view: UsageView) -> dict:
     else:
         ref = escape_mrkdwn(one_line(view.reference or "none"), 40)
         lines = [f":warning: Something went wrong on our side looking that up. Reference: `{ref}`."]
-    text = _fit("\n".join(lines), SECTION_TEXT)
-    return {"blocks": [_section(text).to_dict()], "text": _fit(" ".join(lines), FALLBACK_CHARS)}
+    text = fit("\n".join(lines), SECTION_TEXT)
+    return {"blocks": [section(text).to_dict()], "text": fit(" ".join(lines), FALLBACK_CHARS)}
 
 
 def context_fallback(view: OrderContextView) -> str:
@@ -246,10 +244,10 @@ def context_fallback(view: OrderContextView) -> str:
     head = f"Order {truncate(one_line(o.name), 60)} · {o.total.format()}"
     if view.customer is not None:
         head += f" · {truncate(one_line(view.customer.display_name), 80)}"
-    parts = [f"{_payment_label(o)}, {_fulfilment_label(o)}", _plural(sum(li.quantity for li in o.line_items), "item")]
+    parts = [f"{_payment_label(o)}, {_fulfilment_label(o)}", plural(sum(li.quantity for li in o.line_items), "item")]
     if view.customer is not None:
         parts.append(f"lifetime spend {view.customer.lifetime_spend.format()}")
-    parts.append(f"{_plural(len(view.returns), 'return')}, {o.refunded.format()} refunded")
+    parts.append(f"{plural(len(view.returns), 'return')}, {o.refunded.format()} refunded")
     if view.signals:
         parts.append("signals: " + ", ".join(signal_label(s.code) for s in view.signals))
     for case in view.cases[:1]:
@@ -260,24 +258,12 @@ def context_fallback(view: OrderContextView) -> str:
 # --- building blocks ---------------------------------------------------------------------
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(_fit(text, SECTION_TEXT)))
 
 
-def _context(*texts: str) -> ContextBlock:
-    return ContextBlock(elements=[_md(_fit(t, SECTION_TEXT)) for t in texts[:10]])
 
 
-def _fit(text: str, limit: int) -> str:
-    """Last guard on composed mrkdwn: cut at a line break so no token is split."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n", 0, limit - 1)
-    return (text[:cut] if cut > 0 else text[: limit - 1]) + "…"
 
 
 def _capped(head: str, lines: Sequence[str], shown: int, more: Callable[[int], str]) -> str:
@@ -294,8 +280,6 @@ def _capped(head: str, lines: Sequence[str], shown: int, more: Callable[[int], s
     return "\n".join(out)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _label(status: str | None, unknown: str = "unknown") -> str:
@@ -320,9 +304,6 @@ def _typeable(name: str) -> str:
     return name if name.startswith("#") else f"#{name}"
 
 
-def _quote(text: str, limit: int = NOTE_CHARS) -> str:
-    body = escape_mrkdwn(text.strip(), limit)
-    return "\n".join(f">{line}" for line in body.split("\n"))
 
 
 # --- the order card ----------------------------------------------------------------------
@@ -343,7 +324,7 @@ def _status_context(view: OrderContextView) -> ContextBlock:
         parts.append(f"risk {view.risk_score}/100")
     if o.tags:
         parts.append("tags " + escape_mrkdwn(", ".join(one_line(t) for t in o.tags), 300))
-    return _context(" · ".join(parts))
+    return context(" · ".join(parts))
 
 
 def _customer(view: OrderContextView) -> SectionBlock:
@@ -361,10 +342,10 @@ def _customer(view: OrderContextView) -> SectionBlock:
         if email:
             name += f"\n{escape_mrkdwn(one_line(email), 200)}"
         fields = [f"*Customer*\n{name}",
-                  f"*Lifetime spend*\n{c.lifetime_spend.format()} · {_plural(c.orders_count, 'order')}"]
+                  f"*Lifetime spend*\n{c.lifetime_spend.format()} · {plural(c.orders_count, 'order')}"]
         if h is not None:
-            fields.append(f"*Last {view.lookback_days} days*\n{_plural(h.orders_count, 'order')} · "
-                          f"{_plural(len(h.returns), 'return')}")
+            fields.append(f"*Last {view.lookback_days} days*\n{plural(h.orders_count, 'order')} · "
+                          f"{plural(len(h.returns), 'return')}")
         if c.tags:
             fields.append(f"*Customer tags*\n{escape_mrkdwn(', '.join(one_line(t) for t in c.tags), 500)}")
     left = o.received - o.refunded if o.received.currency == o.refunded.currency else None
@@ -372,13 +353,13 @@ def _customer(view: OrderContextView) -> SectionBlock:
     if left is not None and o.refunded.amount:
         payment += f"\n{left.format()} left to refund"
     fields.append(f"*Payment*\n{payment}")
-    return SectionBlock(fields=[_md(_fit(f, FIELD_TEXT)) for f in fields])
+    return SectionBlock(fields=[md(fit(f, FIELD_TEXT)) for f in fields])
 
 
 def _items(view: OrderContextView) -> SectionBlock:
     items = view.order.line_items
     if not items:
-        return _section("*Items*\nNo line items.")
+        return section("*Items*\nNo line items.")
     lines = []
     for li in items:
         title = escape_mrkdwn(one_line(li.title), TITLE_CHARS) or "(untitled item)"
@@ -388,8 +369,8 @@ def _items(view: OrderContextView) -> SectionBlock:
         if li.sku:
             line += f" · SKU {escape_mrkdwn(one_line(li.sku), 60)}"
         lines.append(line)
-    head = f"*{_plural(sum(li.quantity for li in items), 'item')}*"
-    return _section(_capped(head, lines, MAX_ITEMS_SHOWN, lambda n: f"…and {_plural(n, 'more item')}"))
+    head = f"*{plural(sum(li.quantity for li in items), 'item')}*"
+    return section(_capped(head, lines, MAX_ITEMS_SHOWN, lambda n: f"…and {plural(n, 'more item')}"))
 
 
 _DELIVERY_LABELS = {
@@ -404,7 +385,7 @@ _DELIVERY_LABELS = {
 def _delivery(view: OrderContextView) -> SectionBlock:
     shipments = view.order.shipments
     if not shipments:
-        return _section(":package: *Delivery*\nNot shipped yet.")
+        return section(":package: *Delivery*\nNot shipped yet.")
     lines = []
     for s in shipments:
         icon = ":white_check_mark:" if s.status is DeliveryStatus.DELIVERED else ":truck:"
@@ -421,8 +402,8 @@ def _delivery(view: OrderContextView) -> SectionBlock:
         elif s.shipped_at is not None:
             parts.append(f"shipped {slack_date(s.shipped_at, DATE)}")
         lines.append(" · ".join(parts))
-    return _section(_capped(":package: *Delivery*", lines, MAX_SHIPMENTS_SHOWN,
-                            lambda n: f"…and {_plural(n, 'more shipment')}"))
+    return section(_capped(":package: *Delivery*", lines, MAX_SHIPMENTS_SHOWN,
+                            lambda n: f"…and {plural(n, 'more shipment')}"))
 
 
 _RETURN_LABELS = {
@@ -438,7 +419,7 @@ def _returns_and_refunds(view: OrderContextView) -> SectionBlock:
     o = view.order
     head = ":leftwards_arrow_with_hook: *Returns, refunds and disputes*"
     if not view.returns and not o.refunds and not view.disputes:
-        return _section(f"{head}\nNone so far.")
+        return section(f"{head}\nNone so far.")
     lines: list[str] = []
     for r in view.returns[:MAX_RETURNS_SHOWN]:
         name = escape_mrkdwn(one_line(r.name), 60) if r.name else "Return"
@@ -446,11 +427,11 @@ def _returns_and_refunds(view: OrderContextView) -> SectionBlock:
             f"{li.quantity} × {escape_mrkdwn(one_line(li.title), 80)} ({escape_mrkdwn(reason_label(li.reason), 60)})"
             for li in r.line_items[:3])
         if len(r.line_items) > 3:
-            what += f", and {_plural(len(r.line_items) - 3, 'more item')}"
+            what += f", and {plural(len(r.line_items) - 3, 'more item')}"
         lines.append(f"• Return *{name}* · {_RETURN_LABELS.get(r.status, _label(r.status))} · {r.amount.format()}"
                      f" · requested {slack_date(r.requested_at, DATE)} — {what}")
     if len(view.returns) > MAX_RETURNS_SHOWN:
-        lines.append(f"…and {_plural(len(view.returns) - MAX_RETURNS_SHOWN, 'more return')}")
+        lines.append(f"…and {plural(len(view.returns) - MAX_RETURNS_SHOWN, 'more return')}")
     refunds = sorted(o.refunds, key=lambda r: r.created_at, reverse=True)
     for ref in refunds[:MAX_REFUNDS_SHOWN]:
         line = f"• Refund *{ref.amount.format()}* · {slack_date(ref.created_at, DATE)}"
@@ -458,7 +439,7 @@ def _returns_and_refunds(view: OrderContextView) -> SectionBlock:
             line += f" — “{escape_mrkdwn(one_line(ref.note), NOTE_CHARS)}”"
         lines.append(line)
     if len(refunds) > MAX_REFUNDS_SHOWN:
-        lines.append(f"…and {_plural(len(refunds) - MAX_REFUNDS_SHOWN, 'more refund')}")
+        lines.append(f"…and {plural(len(refunds) - MAX_REFUNDS_SHOWN, 'more refund')}")
     if o.refunds:
         lines.append(f"Refunded so far: *{o.refunded.format()}* of {o.received.format()}")
     for d in view.disputes[:MAX_DISPUTES_SHOWN]:
@@ -471,21 +452,21 @@ def _returns_and_refunds(view: OrderContextView) -> SectionBlock:
             line += f" · evidence due {slack_date(d.evidence_due_by, DATE)}"
         lines.append(line)
     if len(view.disputes) > MAX_DISPUTES_SHOWN:
-        lines.append(f"…and {_plural(len(view.disputes) - MAX_DISPUTES_SHOWN, 'more dispute')}")
-    return _section(_capped(head, lines, len(lines), lambda n: f"…and {n} more"))
+        lines.append(f"…and {plural(len(view.disputes) - MAX_DISPUTES_SHOWN, 'more dispute')}")
+    return section(_capped(head, lines, len(lines), lambda n: f"…and {n} more"))
 
 
 def _signals(view: OrderContextView) -> Block:
     if not view.signals:
-        return _context(":white_circle: No risk signals for this order.")
+        return context(":white_circle: No risk signals for this order.")
     lines = []
     for s in view.signals:
         icon = ":small_red_triangle:" if s.weight > 0 else ":small_blue_diamond:"
         weight = f"+{s.weight}" if s.weight > 0 else f"−{abs(s.weight)}" if s.weight < 0 else "0"
         lines.append(f"{icon} *{escape_mrkdwn(signal_label(s.code), 60)}* ({weight}) — "
                      f"{escape_mrkdwn(one_line(s.explanation), 400)}")
-    head = f"*{_plural(len(view.signals), 'risk signal')}*"
-    return _section(_capped(head, lines, len(lines), lambda n: f"…and {_plural(n, 'more signal')}"))
+    head = f"*{plural(len(view.signals), 'risk signal')}*"
+    return section(_capped(head, lines, len(lines), lambda n: f"…and {plural(n, 'more signal')}"))
 
 
 _CASE_STATUS = {
@@ -508,7 +489,7 @@ def _case_status(case: CaseLink) -> str:
 
 def _cases(view: OrderContextView) -> Block:
     if not view.cases:
-        return _context(":file_folder: No case on this order.")
+        return context(":file_folder: No case on this order.")
     lines = []
     for case in view.cases[:MAX_CASES_SHOWN]:
         line = (f"• *Case {case.case_id}* · {kind_label(case.kind)} · {case.amount.format()} · "
@@ -522,32 +503,24 @@ def _cases(view: OrderContextView) -> Block:
             line += " · " + " · ".join(links)
         lines.append(line)
     if len(view.cases) > MAX_CASES_SHOWN:
-        lines.append(f"…and {_plural(len(view.cases) - MAX_CASES_SHOWN, 'older case')}")
+        lines.append(f"…and {plural(len(view.cases) - MAX_CASES_SHOWN, 'older case')}")
     head = f":file_folder: *{'Case' if len(view.cases) == 1 else 'Cases'} on this order*"
-    return _section(_capped(head, lines, len(lines), lambda n: f"…and {n} more"))
+    return section(_capped(head, lines, len(lines), lambda n: f"…and {n} more"))
 
 
-def _playbook(view: OrderContextView) -> Block | None:
-    if not view.playbook:
-        return None
-    lines = [":notebook: *Playbook from earlier cases*"]
-    for entry in view.playbook[:MAX_PLAYBOOK_SHOWN]:
-        lines.append(f"{mention(entry.author)} · {ago(entry.created_at, view.now)}")
-        lines.append(_quote(entry.text))
-    return _section("\n".join(lines))
 
 
 def _unavailable(view: OrderContextView) -> Block | None:
     if not view.unavailable:
         return None
     parts = escape_mrkdwn(", ".join(one_line(p) for p in view.unavailable), 300)
-    return _context(f":warning: Couldn't load {parts} just now; the rest is current.")
+    return context(f":warning: Couldn't load {parts} just now; the rest is current.")
 
 
 def _links(view: OrderContextView) -> Block | None:
     if not view.order_url:
         return None
-    return _context(":link: " + link(view.order_url, f"Order {one_line(view.order.name)} in Shopify admin"))
+    return context(":link: " + link(view.order_url, f"Order {one_line(view.order.name)} in Shopify admin"))
 
 
 __all__ = [

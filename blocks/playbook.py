@@ -18,7 +18,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
@@ -26,13 +25,13 @@ from slack_sdk.models.blocks import (
 from blocks.escape import escape_mrkdwn, one_line
 from blocks.format import DATE, kind_label, mention, signal_label, slack_date
 from blocks.ids import PlaybookId
+from blocks.parts import fit, md, quote, section
 from blocks.refs import BadRef
 from policy.models import CaseKind
 
 MAX_SHOWN = 10
 ENTRY_CHARS = 700
 QUERY_CHARS = 100
-SECTION_TEXT = 3000
 MAX_BLOCKS = 50
 
 ENTRY_PREFIX = "v1:playbook"
@@ -95,18 +94,18 @@ def render_search(query: str, items: list[PlaybookItem]) -> dict:
     q = escape_mrkdwn(one_line(query), QUERY_CHARS)
     if not items:
         text = f"Nothing in the playbook matches “{q}”."
-        return _message([_section(f":mag: {text}\n{HOW_TO_ADD}")], text)
+        return _message([section(f":mag: {text}\n{HOW_TO_ADD}")], text)
     head = f":mag: *Playbook* · {_count(len(items))} matching “{q}”"
-    return _message([_section(head), *_entries(items)], f"Playbook: {_count(len(items))} matching “{q}”")
+    return _message([section(head), *_entries(items)], f"Playbook: {_count(len(items))} matching “{q}”")
 
 
 def render_most_used(items: list[PlaybookItem]) -> dict:
     """`/playbook` alone: the most used entries."""
     if not items:
         text = "The playbook is empty so far."
-        return _message([_section(f":notebook: {text}\n{HOW_TO_ADD}")], text)
+        return _message([section(f":notebook: {text}\n{HOW_TO_ADD}")], text)
     head = ":notebook: *Playbook* · most used\nSearch with `/playbook <words>`."
-    return _message([_section(head), *_entries(items)], f"Playbook: the {_count(len(items))} most used")
+    return _message([section(head), *_entries(items)], f"Playbook: the {_count(len(items))} most used")
 
 
 def render_help() -> dict:
@@ -117,14 +116,14 @@ def render_help() -> dict:
         "• `/playbook retire <id>` — retire an entry (its author or an approver)\n"
         f"{HOW_TO_ADD}"
     )
-    return _message([_section(text)], "Playbook help: /playbook, /playbook <words>, /playbook retire <id>")
+    return _message([section(text)], "Playbook help: /playbook, /playbook <words>, /playbook retire <id>")
 
 
 def render_retired(item: PlaybookItem, by: str) -> dict:
     """The private confirmation after a retire."""
     quote = _quote(item.text, 300)
     text = f":wastebasket: Playbook entry *#{item.id}* retired by {mention(by)}. It no longer shows on cards.\n{quote}"
-    return _message([_section(text)], f"Playbook entry #{item.id} retired.")
+    return _message([section(text)], f"Playbook entry #{item.id} retired.")
 
 
 def render_saved(item: PlaybookItem) -> dict:
@@ -134,7 +133,7 @@ def render_saved(item: PlaybookItem) -> dict:
     where = (f"new {kind} cards with any of {escape_mrkdwn(signals, 300)} will show it" if signals
              else f"new {kind} cards will show it")
     text = f":notebook: Saved to the playbook as *#{item.id}*: {where}.\n{_quote(item.text, 300)}"
-    return _message([_section(text)], f"Saved to the playbook as #{item.id}.")
+    return _message([section(text)], f"Saved to the playbook as #{item.id}.")
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -148,9 +147,9 @@ def _entries(items: list[PlaybookItem]) -> list[Block]:
         uses = "used once" if item.uses == 1 else f"used {item.uses} times"
         line = (f"*#{item.id}* · {mention(item.author)} · {slack_date(item.created_at, DATE)} · {uses}\n"
                 f"{about}\n{_quote(item.text, ENTRY_CHARS)}")
-        blocks.append(SectionBlock(text=_md(line), accessory=_retire_button(item) if item.can_retire else None))
+        blocks.append(SectionBlock(text=_fitted_md(line), accessory=_retire_button(item) if item.can_retire else None))
     if len(items) > MAX_SHOWN:
-        blocks.append(ContextBlock(elements=[_md(f"…and {len(items) - MAX_SHOWN} more: add a word to narrow it.")]))
+        blocks.append(ContextBlock(elements=[_fitted_md(f"…and {len(items) - MAX_SHOWN} more: add a word to narrow it.")]))
     return blocks
 
 
@@ -170,27 +169,21 @@ def _retire_button(item: PlaybookItem) -> ButtonElement:
 
 
 def _quote(text: str, limit: int) -> str:
-    body = escape_mrkdwn(text.strip(), limit) or "_(empty)_"
-    return "\n".join(f">{line}" for line in body.split("\n"))
+    return quote(text, limit, empty="_(empty)_")
+
+
+def _fitted_md(text: str):
+    return md(fit(text))
 
 
 def _count(n: int) -> str:
     return "1 entry" if n == 1 else f"{n} entries"
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=_fit(text), verbatim=True)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(text))
 
 
-def _fit(text: str) -> str:
-    if len(text) <= SECTION_TEXT:
-        return text
-    cut = text.rfind("\n", 0, SECTION_TEXT - 1)
-    return text[: cut if cut > 0 else SECTION_TEXT - 1] + "…"
 
 
 def _message(blocks: list[Block], text: str) -> dict:

@@ -30,6 +30,11 @@ def run_check(out: TextIO) -> int:
         line(True, "policy", str(settings.returnsbot_policy or "built-in defaults"))
     except PolicyError as exc:
         line(False, "policy", str(exc))
+    else:
+        if settings.slack_configured and not policy.slack.review_channel:
+            line(False, "policy", "Slack is configured but [slack] review_channel is not set: cards have nowhere to go")
+        if not any(t.approvers for t in policy.approval_tiers):
+            out.write("note  policy: no approval tier names approvers yet, so nobody can approve a case\n")
 
     _try(line, "database", lambda: _database(settings.database_url))
     if settings.shopify_configured:

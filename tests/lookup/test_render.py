@@ -217,7 +217,7 @@ def test_customer_text_can_never_ping_or_link():
                 render_order_choices(OrderChoicesView(query=evil, orders=(v.order, order()), now=NOW)),
                 *(render_usage(UsageView(p, evil, reference=evil)) for p in Problem)]
     ours = re.compile(r"<@U0LEAD0001>|<!date\^\d+\^\{date_short_pretty\}( at \{time\})?\|[0-9: -]+(UTC)?>"
-                      rf"|<https://(admin\.shopify\.com|ups\.example|returnsbot-test\.slack\.com)/[^|<>\s]*\|[^<>]*>")
+                      r"|<https://(admin\.shopify\.com|ups\.example|returnsbot-test\.slack\.com)/[^|<>\s]*\|[^<>]*>")
     for payload in payloads:
         check_limits(payload)
         for s in all_strings(payload):

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from blocks.ids import ActionId, BlockId, CallbackId, OptionValue
-from policy.models import CaseKind, CaseStatus
+from policy.models import CaseStatus
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack import FakeSlack
 from tests.loop.harness import (
