@@ -129,27 +129,15 @@ class ShopifyStore:
     def get_return(self, return_id: str) -> ReturnRequest:
         rid = _gid("Return", return_id)
         node = self._one(doc.RETURN_BY_ID, {"id": rid}, "return", rid)
-        lines = m.nodes(node["returnLineItems"])
-        more, after = m.page_info(node["returnLineItems"])
-        for _ in range(self.max_pages):
-            if not more:
-                break
-            page = self._one(doc.RETURN_LINE_ITEMS_PAGE, {"id": rid, "after": after}, "return", rid)["returnLineItems"]
-            lines += m.nodes(page)
-            more, after = m.page_info(page)
-        return self._map_return(node, node["order"], lines)
+        return self._map_return(node, node["order"], self._return_lines(rid, node))
 
     def get_order(self, order_id: str) -> Order:
         oid = _gid("Order", order_id)
         node = self._one(doc.ORDER_BY_ID, {"id": oid}, "order", oid)
-        items = m.nodes(node["lineItems"])
-        more, after = m.page_info(node["lineItems"])
-        for _ in range(self.max_pages):
-            if not more:
-                break
-            page = self._one(doc.ORDER_LINE_ITEMS_PAGE, {"id": oid, "after": after}, "order", oid)["lineItems"]
-            items += m.nodes(page)
-            more, after = m.page_info(page)
+        items = self._all_nodes(
+            node["lineItems"],
+            lambda after: self._one(doc.ORDER_LINE_ITEMS_PAGE, {"id": oid, "after": after}, "order", oid)["lineItems"],
+        )
         return self._map(lambda: m.order(node, items), "order", oid)
 
     def get_customer(self, customer_id: str) -> Customer:
@@ -411,7 +399,7 @@ class ShopifyStore:
             )
         lines = [
             {"returnLineItemId": li["id"], "quantity": int(li["refundableQuantity"])}
-            for li in self._refund_lines(rid, ret)
+            for li in self._return_lines(rid, ret)
             if int(li.get("refundableQuantity") or 0) > 0
         ]
         if not lines:
@@ -539,16 +527,26 @@ class ShopifyStore:
         node["status"] = m.return_status(node["status"])
         return node
 
-    def _refund_lines(self, rid: str, ret: dict[str, Any]) -> list[dict[str, Any]]:
-        lines = m.nodes(ret["returnLineItems"])
-        more, after = m.page_info(ret["returnLineItems"])
+    def _return_lines(self, rid: str, ret: dict[str, Any]) -> list[dict[str, Any]]:
+        """All of a return's line items: the page read with it, then any further pages."""
+        return self._all_nodes(
+            ret["returnLineItems"],
+            lambda after: self._one(doc.RETURN_LINE_ITEMS_PAGE, {"id": rid, "after": after}, "return", rid)[
+                "returnLineItems"
+            ],
+        )
+
+    def _all_nodes(self, first: dict[str, Any], next_page: Callable[[str], dict[str, Any]]) -> list[dict[str, Any]]:
+        """The nodes of a connection already read, and of up to `max_pages` pages after it."""
+        nodes = m.nodes(first)
+        more, after = m.page_info(first)
         for _ in range(self.max_pages):
             if not more:
                 break
-            page = self._one(doc.RETURN_LINE_ITEMS_PAGE, {"id": rid, "after": after}, "return", rid)["returnLineItems"]
-            lines += m.nodes(page)
+            page = next_page(after)
+            nodes += m.nodes(page)
             more, after = m.page_info(page)
-        return lines
+        return nodes
 
     def _mutate(self, document: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
         data = self.client.execute(document, variables)
