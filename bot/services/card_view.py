@@ -17,6 +17,7 @@ from blocks.views import (
     ItemView,
     ShippingView,
 )
+from bot import actors
 from bot.schema import audit_log, decisions
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from policy.config import Policy
@@ -132,7 +133,7 @@ class CaseViews:
                 .order_by(decisions.c.id.desc()).limit(1)
             ).first()
         reason = (row.detail or {}).get("reason") if row else None
-        by = case.decided_by if case.decided_by and not case.decided_by.startswith("returnsbot") else None
+        by = case.decided_by if actors.is_person(case.decided_by) else None
         return DecisionView(
             action=Action(case.decided_action),
             at=case.decided_at,
@@ -150,8 +151,7 @@ class CaseViews:
                 .order_by(audit_log.c.id.desc()).limit(1)
             ).scalar()
         return EscalationView(
-            # returnsbot's own escalations (the SLA timer) read as such, not as an id
-            by="the SLA timer" if case.escalated_by.startswith("returnsbot:") else case.escalated_by,
+            by=actors.name(case.escalated_by),  # the SLA timer reads as such, not as an id
             at=at or case.updated_at,
             note=case.escalation_note,
             tier_label=self._tier_label(self._next_tier(case)),

@@ -13,7 +13,7 @@ import random
 from datetime import timedelta
 
 from blocks.card import render_case_card
-from blocks.format import mention
+from bot import actors
 from bot.clock import Clock
 from bot.services.card_view import CaseViews
 from bot.store import CaseRecord, CaseRepo, OpsRepo
@@ -24,12 +24,6 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "slack"
 
-
-def who(actor: str | None) -> str:
-    """A person as a mention; returnsbot's own actors (the SLA timer) by name."""
-    if actor and actor.startswith("returnsbot:"):
-        return "returnsbot (no decision within the SLA)" if actor.endswith(":sla") else "returnsbot"
-    return mention(actor)
 
 
 class CardSync:
@@ -96,7 +90,7 @@ class CardSync:
             # card is re-rendered with the link.
             if case.slack_ts:
                 self.gateway.post_message(case.slack_channel, thread_ts=case.slack_ts,
-                                          blocks=None, text=f"Escalated by {who(case.escalated_by)}: {url}")
+                                          blocks=None, text=f"Escalated by {actors.display(case.escalated_by)}: {url}")
                 refreshed = self.cases.get(case.id)
                 self._owner_card(refreshed)
         else:

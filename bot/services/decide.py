@@ -11,6 +11,8 @@ import logging
 from datetime import datetime
 from typing import Callable
 
+from blocks.format import ago
+from bot import actors
 from bot.clock import Clock
 from bot.services.effects import approval_ops, decline_ops
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
@@ -183,24 +185,10 @@ def _mention(approver: str) -> str:
 
 def already_decided_text(case: CaseRecord, now: datetime) -> str:
     if case.status is CaseStatus.ESCALATED:
-        by = "the SLA timer" if (case.escalated_by or "").startswith("returnsbot:") else f"<@{case.escalated_by}>"
-        return f"Escalated by {by} {_ago(case.updated_at, now)}; the escalation tier decides it now."
+        return f"Escalated by {actors.display(case.escalated_by)} {ago(case.updated_at, now)}; the escalation tier decides it now."
     if case.status is CaseStatus.CLOSED:
         return "This return was already decided in the store admin."
     verb = {"deny": "denied", "accept": "acknowledged"}.get(case.decided_action or "", "approved")
-    by = f"<@{case.decided_by}>" if case.decided_by and not case.decided_by.startswith("returnsbot") else "policy"
-    when = _ago(case.decided_at, now) if case.decided_at else ""
+    by = actors.display(case.decided_by or actors.AUTO_APPROVER)
+    when = ago(case.decided_at, now) if case.decided_at else ""
     return f"Already {verb} by {by} {when}.".replace("  ", " ").replace(" .", ".")
-
-
-def _ago(then: datetime | None, now: datetime) -> str:
-    if then is None:
-        return ""
-    secs = max(0, int((now - then).total_seconds()))
-    if secs < 60:
-        return "just now"
-    if secs < 3600:
-        return f"{secs // 60} min ago"
-    if secs < 86400:
-        return f"{secs // 3600} h ago"
-    return f"{secs // 86400} days ago"

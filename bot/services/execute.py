@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Callable
 
+from bot.actors import EXECUTOR
 from bot.clock import Clock
 from bot.services.effects import Operation
 from bot.store import CaseRecord, CaseRepo, OutboxRepo, OutboxRow
@@ -22,7 +23,6 @@ from policy.ports import ActionResult, IntegrationError, NotFound, StoreActions
 
 log = logging.getLogger(__name__)
 
-EXECUTOR = "returnsbot:executor"
 MAX_ATTEMPTS = 6
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
 from bot.services.context import CASE_KIND_FOR_EVENT, assemble
 from bot.services.effects import approval_ops
@@ -23,8 +24,6 @@ from policy.ports import StoreSource
 
 log = logging.getLogger(__name__)
 
-AUTO_APPROVER = "returnsbot:auto-approve"
-EXTERNAL = "returnsbot:external"
 
 
 class Outcome(StrEnum):

@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 
 from blocks.format import mention
 from blocks.views import PlaybookEntry
+from bot import actors
 from bot.schema import case_notes, cases as cases_table, playbook_entries, slack_events
 from bot.store import CaseRecord, CaseRepo
 from bot.store.sql import insert_ignore
@@ -44,7 +45,7 @@ from policy.models import CaseKind
 
 log = logging.getLogger(__name__)
 
-DELETED_BY = "returnsbot:message-deleted"  # retired_by of an entry whose reply was deleted
+DELETED_BY = actors.MESSAGE_DELETED  # retired_by of an entry whose reply was deleted
 MAX_WORDS = 8  # search words used; more rarely narrow anything and each costs a LIKE
 MAX_CANDIDATES = 500  # entries of one kind ranked for a card: far beyond a real playbook
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import and_, select, update
 
 from blocks.format import mention
+from bot import actors
 from bot.clock import Clock
 from bot.schema import cases
 from bot.services.decide import DecideService, DecisionRefused
@@ -25,7 +26,6 @@ from policy.models import CaseStatus
 
 log = logging.getLogger(__name__)
 
-SLA_ACTOR = "returnsbot:sla"
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Reminders:
     def _escalate(self, case: CaseRecord, now) -> int:
         hours = self.policy.sla.escalate_after_hours
         try:
-            self.decide.escalate(case.id, SLA_ACTOR, f"No decision after {hours} h (SLA).",
+            self.decide.escalate(case.id, actors.SLA, f"No decision after {hours} h (SLA).",
                                  extra={"sla_escalated_at": now})
         except DecisionRefused:
             return 0  # decided or escalated meanwhile

@@ -40,13 +40,13 @@ from sqlalchemy import (
     update,
 )
 
+from bot.actors import AUTOMATED_LIKE
 from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, orders_seen
 from bot.store.sql import insert_ignore
 from policy.config import ReturnReason
 from policy.models import CaseKind, CaseStatus, Money, SignalCode
 
 OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.ESCALATED.value)
-AUTOMATED_ACTOR = "returnsbot:%"  # auto-approve, external closes, SLA timers
 
 
 @dataclass
@@ -252,7 +252,7 @@ class DigestStore:
         stmt = (select(wk, func.count().label("n"),
                        func.count().filter(d.followed_recommendation == true()).label("followed"))
                 .select_from(frm)
-                .where(c.decided_at >= prev_start, c.decided_at < end, d.decided_by.not_like(AUTOMATED_ACTOR))
+                .where(c.decided_at >= prev_start, c.decided_at < end, d.decided_by.not_like(AUTOMATED_LIKE))
                 .group_by(wk))
         for row in conn.execute(stmt):
             w = weeks[row.wk]
@@ -320,7 +320,7 @@ class DigestStore:
                 .select_from(frm)
                 .where(c.decided_at >= start, c.decided_at < end,
                        d.followed_recommendation == false(),
-                       d.decided_by.not_like(AUTOMATED_ACTOR))
+                       d.decided_by.not_like(AUTOMATED_LIKE))
                 .order_by(c.decided_at.desc(), d.id.desc())
                 .limit(limit))
         with self.engine.connect() as conn:
