@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import Engine, text
@@ -202,6 +201,3 @@ class Container:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def sqlite_path(self) -> Path | None:
-        db = self.engine.url.database
-        return Path(db) if self.engine.dialect.name == "sqlite" and db else None

@@ -278,7 +278,7 @@ query OrderLineItemsPage($id: ID!, $after: String) {
     + _MONEY_BAG
 )
 
-# Lookups (`/returnsbot order 1001`): ids only, each hit is then read with ORDER_BY_ID.
+# Lookups (`/order 1001`): ids only, each hit is then read with ORDER_BY_ID.
 ORDER_SEARCH = """
 query OrderSearch($query: String!, $first: Int!) {
   orders(first: $first, query: $query, sortKey: CREATED_AT, reverse: true) {
