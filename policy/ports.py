@@ -6,7 +6,7 @@ them without either importing the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -36,11 +36,21 @@ class IntegrationError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Unmapped:
+    """An item a poll found but could not turn into a domain event (a poison item): it is
+    parked for an operator with the reason, and the poll moves on past it."""
+
+    ref: str  # the vendor's id for the item (a return gid, an order gid)
+    error: str  # why it could not be mapped
+
+
+@dataclass(frozen=True)
 class PollPage:
     """One poll: the events found and the cursor to store for next time."""
 
     events: list[DomainEvent]
     cursor: str | None
+    unmapped: list[Unmapped] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
