@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace, settings) -> int:
             report = poller.run_once()
             failed |= report.error is not None
             print(f"{report.name}: {report.seen} seen, {report.created} new cases" + (f", error: {report.error}" if report.error else ""))
-        c.inbox.drain()
+        c.drain()
         return 1 if failed else 0
     if args.command == "digest":
         from integrations.slack.gateway import SlackGatewayError

@@ -7,7 +7,11 @@ of patching; nothing here runs at import time.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import Engine, text
@@ -17,16 +21,19 @@ from bot.db import make_engine
 from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService
 from bot.services.digest import DigestService
-from bot.services.execute import OutboxExecutor
+from bot.jobs.kinds import LANES, Kind
+from bot.jobs.runner import JobRunner, RetryPolicy
+from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
-from bot.services.inbox import WebhookInbox
+from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
 from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
-from bot.services.poll import Poller
+from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
 from bot.settings import Settings
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
+from bot.store.jobs import JobRepo
 from handlers.http import Headers
 from handlers.webhooks import WebhookSpec
 from policy.config import Policy, load_policy
@@ -81,39 +88,29 @@ class Container:
     outbox: OutboxRepo = field(init=False)
     receipts: ReceiptRepo = field(init=False)
     ops: OpsRepo = field(init=False)
+    jobs: JobRepo = field(init=False)
     ingest: IngestService = field(init=False)
     inbox: WebhookInbox = field(init=False)
-    executor: OutboxExecutor = field(init=False)
     pollers: list[Poller] = field(init=False)
     decide: DecideService = field(init=False)
     views: CaseViews = field(init=False)
     slack_client: object | None = None  # a WebClient; built from settings when Slack is configured
     slack_gateway: object | None = None  # tests pass one with pacing off
-    # Nudges for the background workers; the server replaces them with real ones.
-    wake_cards: Callable[[], None] = lambda: None
-    wake_outbox: Callable[[], None] = lambda: None
+    # Nudges for the background workers, by lane; the server replaces them with real ones.
+    wake: dict[str, Callable[[], None]] = field(default_factory=dict)
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:
-        from integrations.shopify.webhooks import event_from_webhook
 
         self.cases = CaseRepo(self.engine)
         self.outbox = OutboxRepo(self.engine)
         self.receipts = ReceiptRepo(self.engine)
         self.ops = OpsRepo(self.engine)
+        self.jobs = JobRepo(self.engine)
         self.ingest = IngestService(
             cases=self.cases, outbox=self.outbox, source=self.store, policy=self.policy, clock=self.clock
         )
-        self.inbox = WebhookInbox(
-            receipts=self.receipts,
-            ingest=self.ingest,
-            ops=self.ops,
-            decoders={"shopify": event_from_webhook},
-            clock=self.clock,
-        )
-        self.executor = OutboxExecutor(
-            cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock,
-            on_case_changed=self._case_changed,
-        )
+        self.inbox = WebhookInbox(receipts=self.receipts, clock=self.clock, wake=lambda: self._wake("intake"))
         self.ingest.on_case_changed = self._case_changed
         self.gateway = self.slack_gateway
         if self.gateway is None and self.slack_client is None and self.settings.slack_configured:
@@ -127,7 +124,7 @@ class Container:
         self.decide = DecideService(
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
-            on_case_changed=self._case_changed, on_outbox=lambda: self.wake_outbox(),
+            on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"),
         )
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
@@ -144,19 +141,82 @@ class Container:
             playbook_for=self.playbook.for_case,
         )
         self._slack_services = None
-        self.cards = None
-        if self.gateway is not None:
-            from bot.services.cards import CardSync
-
-            self.cards = CardSync(cases=self.cases, views=self.views, gateway=self.gateway, ops=self.ops, clock=self.clock)
         name = self.store.name
         self.pollers = [
-            Poller(name=f"{name}.returns", fetch=self.store.poll_requested_returns, ingest=self.ingest, ops=self.ops, clock=self.clock),
-            Poller(name=f"{name}.orders", fetch=self.store.poll_new_orders, ingest=self.ingest, ops=self.ops, clock=self.clock),
+            Poller(name=f"{name}.returns", fetch=self.store.poll_requested_returns, ingest=self.ingest, ops=self.ops,
+                   clock=self.clock, engine=self.engine),
+            Poller(name=f"{name}.orders", fetch=self.store.poll_new_orders, ingest=self.ingest, ops=self.ops,
+                   clock=self.clock, engine=self.engine),
         ]
+        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune}
+        if self.reminders is not None:
+            self.periodic["reminders"] = self.reminders.run_once
+        self.handlers = self._job_handlers()
+        self.runners = {
+            lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,
+                            holder=f"{self.holder}/{lane}", retry=self.retry_policy,
+                            kinds=[k for k in kinds if k in self.handlers], on_finished=self._job_finished)
+            for lane, kinds in LANES.items()
+        }
+
+    # --- background work ------------------------------------------------------------------
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        hours = getattr(self.settings, "returnsbot_retry_budget_hours", 24)
+        return RetryPolicy(budget=timedelta(hours=hours))
+
+    def _job_handlers(self) -> dict:
+        from integrations.shopify.webhooks import event_from_webhook
+
+        handlers: dict = {
+            Kind.INBOX: InboxJobs(receipts=self.receipts, ingest=self.ingest,
+                                  decoders={"shopify": event_from_webhook}, clock=self.clock),
+            Kind.INGEST: IngestJobs(self.ingest),
+            Kind.POLL: PollJobs(self.pollers),
+            Kind.PERIODIC: PeriodicJobs(self.periodic),
+            Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock,
+                                    on_case_changed=self._case_changed),
+        }
+        if self.gateway is not None:
+            from bot.services.cards import CardJobs
+
+            handlers[Kind.CARD] = CardJobs(cases=self.cases, views=self.views, gateway=self.gateway, jobs=self.jobs,
+                                           clock=self.clock)
+        return handlers
+
+    def drain(self, *lanes: str) -> int:
+        """Run every due job of these lanes (all by default) until none is left: the demo,
+        `poll`, and tests that don't start the workers."""
+        total = 0
+        while True:
+            n = sum(self.runners[lane].drain() for lane in (lanes or tuple(self.runners)))
+            total += n
+            if not n:
+                return total
+
+    def prune(self) -> str:
+        """Daily: forget Events API ids after a day, raw webhook bodies after the retention
+        period, finished background jobs after a week."""
+        now = self.clock()
+        days = getattr(self.settings, "returnsbot_retention_days", 30)
+        events = self.playbook.prune_events(now - timedelta(days=1))
+        bodies = self.receipts.prune_bodies(before=now - timedelta(days=days))
+        finished = self.jobs.prune_finished(before=now - timedelta(days=7))
+        return f"{events} event ids, {bodies} webhook bodies, {finished} finished jobs pruned"
+
+    def _wake(self, lane: str) -> None:
+        self.wake.get(lane, lambda: None)()
 
     def _case_changed(self, case) -> None:
-        self.wake_cards()
+        self._wake("cards")
+
+    def _job_finished(self, job) -> None:
+        # A finished action may have made the case done (a card to update) or unblocked the
+        # next action of its case.
+        if job.kind == Kind.ACTION:
+            self._wake("actions")
+            self._wake("cards")
 
     @property
     def slack_services(self):

@@ -19,7 +19,7 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
     for event in feed.events():
         outcomes[c.ingest.ingest(event).outcome.value] += 1
-    executed = c.executor.drain()
+    executed = c.drain("actions")
     review = c.cases.list()
     out.write(render_queue(review, c.policy))
     out.write("\n")

@@ -82,10 +82,9 @@ cases = Table(
     Column("slack_channel", String(32)),  # where the card is
     Column("slack_ts", String(32)),
     # Cards are re-rendered from state: card_version is the case version last shown in
-    # Slack; a case whose version is ahead gets its card posted or updated by the sync
-    # worker, which claims the case for a short lease so replicas don't post twice.
+    # Slack. Every change that bumps the version queues a card job (see bot/store/jobs.py)
+    # in the same transaction; the job posts or updates the card.
     Column("card_version", Integer, nullable=False, default=0),
-    Column("card_claimed_until", UtcDateTime),
     Column("card_error", Text),
     Column("escalation_channel", String(32)),  # the second card, for the higher tier
     Column("escalation_ts", String(32)),
@@ -145,27 +144,6 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
 )
 
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("seq", Integer, nullable=False),  # order of side effects within a decision
-    Column("operation", String(64), nullable=False),  # approve_return, refund_return …
-    Column("payload", JSON, nullable=False),
-    Column("idempotency_key", String(128), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),  # pending | running | done | failed
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("claimed_until", UtcDateTime),
-    Column("last_error", Text),
-    Column("result_summary", Text),
-    Column("result_external_id", String(255), index=True),  # e.g. the refund we created
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
-
 webhook_receipts = Table(
     "webhook_receipts",
     metadata,
@@ -173,12 +151,12 @@ webhook_receipts = Table(
     Column("source", String(32), nullable=False),
     Column("delivery_id", String(255), nullable=False),
     Column("topic", String(64), nullable=False),
-    Column("body", Text, nullable=False),  # raw JSON as received, processed after the 200
+    # raw JSON as received, processed after the 200 by an inbox job; NULL once pruned
+    # after RETURNSBOT_RETENTION_DAYS (customer data is kept no longer than needed)
+    Column("body", Text),
     Column("status", String(16), nullable=False),  # pending | done | ignored | failed
-    Column("attempts", Integer, nullable=False, default=0),
     Column("received_at", UtcDateTime, nullable=False),
     Column("processed_at", UtcDateTime),
-    Column("claimed_until", UtcDateTime),
     Column("error", Text),
     UniqueConstraint("source", "delivery_id", name="uq_webhook_receipts_delivery"),
 )
@@ -200,15 +178,6 @@ integration_health = Table(
     Column("last_error_at", UtcDateTime),
     Column("last_error", Text),
     Column("consecutive_failures", Integer, nullable=False, default=0),
-)
-
-job_leases = Table(
-    "job_leases",
-    metadata,
-    # one holder at a time for periodic jobs, so several replicas don't all poll at once
-    Column("name", String(64), primary_key=True),
-    Column("holder", String(128), nullable=False),
-    Column("until", UtcDateTime, nullable=False),
 )
 
 # --- order lookup, playbook, digests, reminders (migration 0002) --------------------------
@@ -294,3 +263,43 @@ digest_runs = Table(
     Column("ts", String(32)),
     Column("error", Text),
 )
+
+
+# --- the job runner (migration 0003) -----------------------------------------------------
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Every piece of background work: webhook deliveries (inbox), decided side effects
+    # (action: the outbox), card syncs, clicks persisted before their ack, poll runs and the
+    # events they found, periodic jobs. One claim/lease/retry/dead-letter discipline for all.
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # see bot.jobs.kinds.Kind
+    Column("system", String(32), nullable=False),  # whose health a failure counts against
+    Column("operation", String(64), nullable=False),  # approve_return, sync_card, returns …
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    # Jobs sharing an order_key run one at a time in id order (approve before refund);
+    # a job whose predecessor is not finished is skipped by the claim, never waited on.
+    Column("order_key", String(128)),
+    Column("seq", Integer, nullable=False, default=0),  # position within its decision
+    Column("payload", JSON, nullable=False),
+    Column("idempotency_key", String(255), unique=True),  # dedupes enqueues; sent to vendors
+    Column("status", String(16), nullable=False),  # pending | running | done | dead | skipped
+    Column("attempts", Integer, nullable=False, default=0),  # since the budget last started
+    Column("token", Integer, nullable=False, default=0),  # fencing: bumped on every claim
+    Column("holder", String(128)),
+    Column("claimed_until", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("budget_started_at", UtcDateTime),  # first failure of the current run of failures
+    Column("last_error", Text),
+    Column("dead_reason", Text),
+    Column("result_summary", Text),
+    Column("result_external_id", String(255), index=True),  # e.g. the refund we created
+    Column("correlation_id", String(32)),  # follows a click into its background work
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)
+Index("ix_jobs_due", jobs.c.status, jobs.c.next_attempt_at)
+Index("ix_jobs_order", jobs.c.order_key, jobs.c.id)
+Index("ix_jobs_kind_status", jobs.c.kind, jobs.c.status)

@@ -1,5 +1,6 @@
-"""`returnsbot serve`: one process with the HTTP server (webhooks, health; Slack next),
-the inbox and outbox workers, and the pollers on a schedule.
+"""`returnsbot serve`: one process with the HTTP server (webhooks, Slack, health), one
+worker thread per job lane (intake, clicks, actions, cards), and the scheduler that queues
+the periodic jobs (pollers, reminders, pruning) once per period across replicas.
 
 waitress serves WSGI from a thread pool, so a slow request never blocks the others.
 """
@@ -18,6 +19,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from waitress.server import create_server
 
 from bot.container import Container, shopify_webhook_spec
+from bot.jobs.kinds import Kind
+from bot.store.jobs import NewJob
 from bot.workers import Worker
 from bot.wsgi import Router
 from handlers.health import health_endpoint
@@ -26,6 +29,16 @@ from handlers.webhooks import MAX_BODY_BYTES, WebhookEndpoint
 log = logging.getLogger(__name__)
 
 REMINDER_PERIOD = timedelta(minutes=5)
+PRUNE_PERIOD = timedelta(days=1)
+
+
+def queue_periodic(c: Container, kind: Kind, name: str, period: timedelta, *, payload: dict | None = None,
+                   system: str) -> None:
+    """One job per period slot: every replica's scheduler asks, the key lets one through."""
+    now = c.clock()
+    slot = int(now.timestamp() // period.total_seconds())
+    c.jobs.enqueue(NewJob(kind=kind, system=system, operation=name, payload=payload or {},
+                          idempotency_key=f"{kind}:{name}:{slot}"), now=now)
 
 
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
@@ -50,15 +63,15 @@ class Server:
         self.router = build_router(c, self.slack_app, self.in_flight)
         self.socket_mode = None
         gate = self.in_flight.wait_idle if self.in_flight else None
-        self.inbox_worker = Worker("inbox", c.inbox.process_pending, interval=5.0, yield_to=gate)
-        # One item per step, so each item is a point where workers yield to Slack requests.
-        self.outbox_worker = Worker("outbox", lambda: c.executor.run_once(limit=1), interval=2.0, yield_to=gate)
-        self.card_worker = (Worker("cards", lambda: c.cards.run_once(limit=1), interval=5.0, yield_to=gate)
-                            if c.cards else None)
-        c.inbox.wake = self.inbox_worker.wake
-        c.wake_outbox = self.outbox_worker.wake
-        if self.card_worker:
-            c.wake_cards = self.card_worker.wake
+        # One job per step, so each job is a point where workers yield to Slack requests;
+        # a lane with nothing due sleeps until woken or its interval passes (a job due
+        # later, or one another replica queued).
+        self.lane_workers = {
+            lane: Worker(lane, lambda runner=runner: runner.run_once(limit=1), interval=1.0, yield_to=gate)
+            for lane, runner in c.runners.items() if runner.kinds
+        }
+        for lane, worker in self.lane_workers.items():
+            c.wake[lane] = worker.wake
         self.http = create_server(
             self.router, host=host, port=port, threads=threads,
             max_request_body_size=MAX_BODY_BYTES, ident="returnsbot", clear_untrusted_proxy_headers=True,
@@ -70,26 +83,22 @@ class Server:
 
     @property
     def workers(self) -> list[Worker]:
-        return [w for w in (self.inbox_worker, self.outbox_worker, self.card_worker) if w]
+        return list(self.lane_workers.values())
 
     @property
     def url(self) -> str:
         return f"http://{self.http.effective_host}:{self.http.effective_port}"
 
     def _poll_all(self) -> None:
-        c = self.c
-        interval = timedelta(seconds=c.settings.returnsbot_poll_interval)
-        # One replica polls per period; the lease outlives the run so others skip it.
-        if not c.ops.try_lease("pollers", holder=self.holder, now=c.clock(), ttl=interval * 0.9):
-            return
-        for poller in c.pollers:
-            poller.run_once()
+        period = timedelta(seconds=self.c.settings.returnsbot_poll_interval)
+        for poller in self.c.pollers:
+            queue_periodic(self.c, Kind.POLL, poller.name, period, payload={"poller": poller.name},
+                           system=poller.name)
+        self.c._wake("intake")
 
-    def _every(self, name: str, fn, period: timedelta) -> None:
-        """Run `fn` if this replica holds the job's lease for this period."""
-        c = self.c
-        if c.ops.try_lease(name, holder=self.holder, now=c.clock(), ttl=period * 0.9):
-            fn()
+    def _every(self, name: str, period: timedelta) -> None:
+        queue_periodic(self.c, Kind.PERIODIC, name, period, system="returnsbot")
+        self.c._wake("intake")
 
     def start(self) -> None:
         for worker in self.workers:
@@ -100,9 +109,9 @@ class Server:
                 self._poll_all, "interval", seconds=self.c.settings.returnsbot_poll_interval,
                 id="pollers", max_instances=1, coalesce=True, next_run_time=self.c.clock(),
             )
-            if self.c.reminders is not None:
+            if "reminders" in self.c.periodic:
                 self.scheduler.add_job(
-                    self._every, "interval", args=("reminders", self.c.reminders.run_once, REMINDER_PERIOD),
+                    self._every, "interval", args=("reminders", REMINDER_PERIOD),
                     seconds=REMINDER_PERIOD.total_seconds(), id="reminders", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
@@ -112,11 +121,10 @@ class Server:
                 self.c.digest.run_due, "interval", args=(self.holder,), seconds=60, id="digest",
                 max_instances=1, coalesce=True, next_run_time=self.c.clock(),
             )
-            # Events API deliveries are remembered for a day: Slack retries within minutes.
+            # Event ids, webhook bodies past retention, finished jobs (Container.prune).
             self.scheduler.add_job(
-                self._every, "interval", hours=24, id="prune", max_instances=1, coalesce=True,
-                args=("prune", lambda: self.c.playbook.prune_events(self.c.clock() - timedelta(days=1)),
-                      timedelta(days=1)),
+                self._every, "interval", args=("prune", PRUNE_PERIOD), hours=1, id="prune", max_instances=1,
+                coalesce=True, next_run_time=self.c.clock(),
             )
             self.scheduler.start()
         self._thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
@@ -147,6 +155,8 @@ class Server:
         self.http.close()
         for worker in self.workers:
             worker.stop()
+        for runner in self.c.runners.values():
+            runner.stop()
         log.info("server.stopped")
 
 

@@ -1,97 +1,96 @@
-"""Card sync: every case's card in Slack follows its stored state.
+"""Card jobs: every case's card in Slack follows its stored state.
 
-A case whose version is ahead of its `card_version` gets its card posted (first time) or
-updated (chat.update — never a second post), and, while escalated, a second card in the
-escalation channel linked from the original thread. Slack being slow or down delays a
-card, never loses it: the case stays behind until a sync succeeds.
+Each change to a case queues a card job in the same transaction (CaseRepo). The job posts
+the card (first time) or updates it (chat.update — never a second post), and, while
+escalated, a second card in the escalation channel linked from the original thread. Slack
+being slow or down delays a card, never loses it: the job is retried. Slack refusing a
+card (channel_not_found, invalid_blocks) parks that version; the next change tries again.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from datetime import timedelta
 
 from blocks.card import render_case_card
 from bot import actors
 from bot.clock import Clock
+from bot.jobs.errors import Permanent, RetryLater
+from bot.jobs.runner import Done
 from bot.services.card_view import CaseViews
-from bot.store import CaseRecord, CaseRepo, OpsRepo
+from bot.store import CaseRecord, CaseRepo
+from bot.store.jobs import Job, JobRepo
 from integrations.slack.gateway import SlackError, SlackGateway, SlackGatewayError
 from policy.models import CaseStatus
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "slack"
+
+class LeaseLost(RetryLater):
+    """Another worker holds this job now; it will do the posting."""
 
 
-
-class CardSync:
-    def __init__(self, *, cases: CaseRepo, views: CaseViews, gateway: SlackGateway, ops: OpsRepo, clock: Clock,
-                 lease: timedelta = timedelta(seconds=60)) -> None:
+class CardJobs:
+    def __init__(self, *, cases: CaseRepo, views: CaseViews, gateway: SlackGateway, jobs: JobRepo,
+                 clock: Clock) -> None:
         self.cases = cases
         self.views = views
         self.gateway = gateway
-        self.ops = ops
+        self.jobs = jobs
         self.clock = clock
-        self.lease = lease
 
-    def run_once(self, limit: int = 20) -> int:
-        claimed = self.cases.claim_cards(now=self.clock(), lease=self.lease, limit=limit)
-        for case in claimed:
-            self._sync(case)
-        return len(claimed)
-
-    def drain(self) -> int:
-        done = 0
-        while n := self.run_once():
-            done += n
-        return done
-
-    def _sync(self, case: CaseRecord) -> None:
+    def run(self, job: Job) -> Done:
+        case = self.cases.get(job.case_id)
+        if case is None:
+            return Done("case gone")
+        if case.card_version >= job.payload.get("version", 0) and not job.payload.get("force"):
+            return Done("already current")
         try:
-            self._owner_card(case)
+            self._owner_card(job, case)
             if case.status is CaseStatus.ESCALATED or case.escalation_ts:
-                self._escalation_card(self.cases.get(case.id) or case)
+                self._escalation_card(job, self.cases.get(case.id) or case)
         except SlackError as exc:
-            # Slack refused (channel_not_found, not_in_channel, invalid_blocks): retrying the
-            # same request won't help. Park this version; the next state change tries again.
+            # Slack refused: sending the same request again gets the same answer.
             self.cases.card_synced(case.id, version=case.version, error=exc.error)
-            self.ops.record_failure(SYSTEM, at=self.clock(), error=f"{exc.error} (case {case.id})")
-            log.error("card.refused case_id=%s error=%s", case.id, exc.error)
-            return
+            raise Permanent(f"Slack refused the card of case {case.id}: {exc.error}") from exc
         except SlackGatewayError as exc:
-            retry = self.clock() + timedelta(seconds=5 + random.random() * 5)
-            self.cases.card_retry_at(case.id, at=retry, error=str(exc))
-            self.ops.record_failure(SYSTEM, at=self.clock(), error=str(exc))
-            log.warning("card.retry case_id=%s error=%s", case.id, exc)
-            return
+            raise RetryLater(str(exc), retry_after=getattr(exc, "retry_after", None)) from exc
         self.cases.card_synced(case.id, version=case.version)
-        self.ops.record_success(SYSTEM, at=self.clock())
+        return Done(f"card at v{case.version}")
 
-    def _owner_card(self, case: CaseRecord) -> None:
+    def _post(self, job: Job, channel: str, card: dict, **kw) -> str:
+        # chat.postMessage has no idempotency key: only the holder of the claim may post.
+        if not self.jobs.holds(job):
+            raise LeaseLost(f"lost the claim on job {job.id} before posting")
+        return self.gateway.post_message(channel, blocks=card.get("blocks"), text=card["text"], **kw)
+
+    def _owner_card(self, job: Job, case: CaseRecord) -> None:
         card = render_case_card(self.views.build(case))
         if case.slack_ts is None:
-            ts = self.gateway.post_message(case.channel, blocks=card["blocks"], text=card["text"])
-            self.cases.set_card(case.id, slack_channel=case.channel, slack_ts=ts)
-            log.info("card.posted case_id=%s channel=%s ts=%s", case.id, case.channel, ts)
+            ts = self._post(job, case.channel, card)
+            self.cases.set_card(case.id, slack_channel=case.channel, slack_ts=ts)  # at once: never post twice
+            log.info("card.posted", extra={"channel": case.channel, "ts": ts})
         else:
             self.gateway.update_message(case.slack_channel, case.slack_ts, blocks=card["blocks"], text=card["text"])
-            log.info("card.updated case_id=%s version=%s", case.id, case.version)
+            log.info("card.updated", extra={"version": case.version})
 
-    def _escalation_card(self, case: CaseRecord) -> None:
+    def _escalation_card(self, job: Job, case: CaseRecord) -> None:
         channel = case.escalation_channel or case.slack_channel
         card = render_case_card(self.views.build(case, escalation_card=True))
         if case.escalation_ts is None:
-            ts = self.gateway.post_message(channel, blocks=card["blocks"], text=card["text"])
-            url = self.gateway.get_permalink(channel, ts)
-            self.cases.set_card(case.id, escalation_ts=ts, escalation_url=url, escalation_channel=channel)
-            # The original thread points to where the decision now happens, and the owner
-            # card is re-rendered with the link.
-            if case.slack_ts:
-                self.gateway.post_message(case.slack_channel, thread_ts=case.slack_ts,
-                                          blocks=None, text=f"Escalated by {actors.display(case.escalated_by)}: {url}")
-                refreshed = self.cases.get(case.id)
-                self._owner_card(refreshed)
+            ts = self._post(job, channel, card)
+            # Saved the moment Slack answers: a failure after this (the permalink, the
+            # thread note) must not lead to a second escalation card.
+            self.cases.set_card(case.id, escalation_ts=ts, escalation_channel=channel)
+            case = self.cases.get(case.id) or case
         else:
             self.gateway.update_message(channel, case.escalation_ts, blocks=card["blocks"], text=card["text"])
+        if case.escalation_url is None:
+            url = self.gateway.get_permalink(channel, case.escalation_ts)
+            self.cases.set_card(case.id, escalation_url=url)
+            # The original thread points to where the decision now happens, and the owner
+            # card is re-rendered with the link. (Saved before the note: a crash here costs
+            # the note, never a second one; the owner card carries the link anyway.)
+            if case.slack_ts:
+                self.gateway.post_message(case.slack_channel, thread_ts=case.slack_ts, blocks=None,
+                                          text=f"Escalated by {actors.display(case.escalated_by)}: {url}")
+                self._owner_card(job, self.cases.get(case.id) or case)

@@ -1,23 +1,25 @@
 """Webhook inbox: receive (verify happened in the handler) → store → 200; process after.
 
-`receive` does the least work that makes the delivery safe: one INSERT, deduped on the
-delivery id. `process_pending` turns stored deliveries into domain events and ingests them;
-it runs on a background worker, and again at start-up for anything a crash left behind.
+`receive` does the least work that makes the delivery safe: one transaction that stores
+the delivery (deduped on its delivery id) and its `inbox` job. The job runner then turns
+the stored delivery into a domain event and ingests it (`InboxJobs.run`), with the runner's
+retries and dead-letter.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
 from typing import Callable
 
 from bot.clock import Clock
+from bot.jobs.errors import Permanent
+from bot.jobs.runner import Done
 from bot.services.ingest import IngestService
-from bot.store import OpsRepo, ReceiptRepo
-from bot.store.inbox import Receipt
+from bot.store import ReceiptRepo
+from bot.store.jobs import Job
 from policy.models import DomainEvent
-from policy.ports import IntegrationError, NotFound
+from policy.ports import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +27,10 @@ Decoder = Callable[[str, dict], DomainEvent | None]
 
 
 class WebhookInbox:
-    def __init__(
-        self,
-        *,
-        receipts: ReceiptRepo,
-        ingest: IngestService,
-        ops: OpsRepo,
-        decoders: dict[str, Decoder],
-        clock: Clock,
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
+    def __init__(self, *, receipts: ReceiptRepo, clock: Clock, wake: Callable[[], None] = lambda: None) -> None:
         self.receipts = receipts
-        self.ingest = ingest
-        self.ops = ops
-        self.decoders = decoders
         self.clock = clock
-        self.wake = wake  # nudges the background worker after a new delivery
+        self.wake = wake  # nudges the intake worker after a new delivery
 
     def receive(self, *, source: str, delivery_id: str, topic: str, body: bytes) -> bool:
         new = self.receipts.record(
@@ -50,47 +40,39 @@ class WebhookInbox:
             self.wake()
         return new
 
-    def process_pending(self, limit: int = 50) -> int:
-        """Process up to `limit` pending deliveries; returns how many were handled."""
-        receipts = self.receipts.claim(now=self.clock(), lease=timedelta(minutes=5), limit=limit)
-        for receipt in receipts:
-            self._process(receipt)
-        return len(receipts)
 
-    def drain(self) -> int:
-        done = 0
-        while n := self.process_pending():
-            done += n
-        return done
+class InboxJobs:
+    """Runs `inbox` jobs: the stored delivery → its vendor's decoder → ingest."""
 
-    def _process(self, receipt: Receipt) -> None:
-        system = f"{receipt.source}.webhooks"
-        now = self.clock()
+    def __init__(self, *, receipts: ReceiptRepo, ingest: IngestService, decoders: dict[str, Decoder],
+                 clock: Clock) -> None:
+        self.receipts = receipts
+        self.ingest = ingest
+        self.decoders = decoders
+        self.clock = clock
+
+    def run(self, job: Job) -> Done:
+        receipt = self.receipts.get(job.payload["receipt_id"])
+        if receipt is None or receipt.body is None:
+            raise Permanent("the delivery is gone (pruned or deleted)")
         try:
-            event = self.decoders[receipt.source](receipt.topic, json.loads(receipt.body))
-            if event is None:
-                self.receipts.finish(receipt.id, status="ignored", now=now)
-                return
+            payload = json.loads(receipt.body)
+            event = self.decoders[receipt.source](receipt.topic, payload)
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            # It passed validation at the door, so this is a decoder gap: retrying won't help.
+            raise Permanent(f"cannot decode {receipt.topic}: {type(exc).__name__}: {exc}") from exc
+        if event is None:
+            self.receipts.finish(receipt.id, status="ignored", now=self.clock())
+            return Done("ignored")
+        try:
             result = self.ingest.ingest(event)
         except NotFound as exc:
             # The object is gone (deleted order, test delivery): retrying will not help.
-            self.receipts.finish(receipt.id, status="failed", now=now, error=str(exc))
-            log.warning("webhook.not_found receipt=%s topic=%s error=%s", receipt.id, receipt.topic, exc)
-            return
-        except IntegrationError as exc:
-            self.ops.record_failure(system, at=now, error=str(exc))
-            if exc.retryable:
-                delay = timedelta(seconds=30 * 2 ** min(receipt.attempts, 6))
-                self.receipts.retry_later(receipt, now=now, error=str(exc), delay=delay)
-            else:
-                self.receipts.finish(receipt.id, status="failed", now=now, error=str(exc))
-            log.warning("webhook.failed receipt=%s topic=%s error=%s", receipt.id, receipt.topic, exc)
-            return
-        except Exception as exc:  # a bug must not wedge the inbox: park it, keep going
-            self.ops.record_failure(system, at=now, error=f"{type(exc).__name__}: {exc}")
-            self.receipts.finish(receipt.id, status="failed", now=now, error=f"{type(exc).__name__}: {exc}")
-            log.exception("webhook.crashed receipt=%s topic=%s", receipt.id, receipt.topic)
-            return
-        self.receipts.finish(receipt.id, status="done", now=now)
-        self.ops.record_success(system, at=now)
-        log.info("webhook.processed receipt=%s topic=%s outcome=%s", receipt.id, receipt.topic, result.outcome.value)
+            raise Permanent(f"not found: {exc}") from exc
+        self.receipts.finish(receipt.id, status="done", now=self.clock())
+        log.info("webhook.processed", extra={"receipt": receipt.id, "topic": receipt.topic,
+                                             "outcome": result.outcome.value})
+        return Done(result.outcome.value)
+
+    def on_dead(self, job: Job, reason: str) -> None:
+        self.receipts.finish(job.payload["receipt_id"], status="failed", now=self.clock(), error=reason)

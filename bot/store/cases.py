@@ -1,8 +1,8 @@
 """Cases, their snapshots, decisions and the audit log.
 
 Every state change is one compare-and-set (`UPDATE … WHERE id=:id AND status=:expected`)
-in the same transaction as its audit row and, for decisions with side effects, its outbox
-rows. Zero rows updated means someone else got there first; the caller is told so.
+in the same transaction as its audit row, its card job and, for decisions with side
+effects, its action jobs (the outbox). Zero rows updated means someone else got there first; the caller is told so.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen, outbox
-from bot.store.sql import for_update_skip_locked, insert_ignore
+from bot.jobs.kinds import Kind
+from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen
+from bot.store.jobs import NewJob, enqueue
+from bot.store.outbox import add_actions
+from bot.store.sql import insert_ignore
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
 
@@ -210,6 +213,7 @@ class CaseRepo:
                 )
             )
             row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
+            _queue_card(conn, row, now=new.opened_at)
         return CaseRecord.from_row(row), True
 
     # --- reading ----------------------------------------------------------------------
@@ -289,7 +293,7 @@ class CaseRepo:
             values.update(decided_at=at, decided_by=actor, decided_action=decision.outcome or decision.action)
         values.update(extra or {})
         with self.engine.begin() as conn:
-            row = conn.execute(select(cases.c.status, cases.c.snapshot_id).where(cases.c.id == case_id)).first()
+            row = conn.execute(select(cases.c.status, cases.c.snapshot_id, cases.c.source).where(cases.c.id == case_id)).first()
             if row is None:
                 raise LookupError(f"no case {case_id}")
             res = conn.execute(
@@ -325,22 +329,9 @@ class CaseRepo:
                         detail=decision.detail,
                     )
                 )
-            for seq, op in enumerate(ops):
-                conn.execute(
-                    insert(outbox).values(
-                        case_id=case_id,
-                        seq=seq,
-                        operation=op.operation,
-                        payload=op.payload,
-                        idempotency_key=op.idempotency_key,
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=at,
-                        created_at=at,
-                        updated_at=at,
-                    )
-                )
+            add_actions(conn, case_id=case_id, system=row.source, ops=ops, now=at)
             current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
+            _queue_card(conn, current, now=at)
         return TransitionResult(True, CaseRecord.from_row(current))
 
     def record_refusal(self, case_id: int, *, actor: str, at: datetime, reason: str, detail: dict[str, Any] | None = None) -> None:
@@ -370,22 +361,6 @@ class CaseRepo:
 
     # --- Slack cards ----------------------------------------------------------------------
 
-    def claim_cards(self, *, now: datetime, lease: timedelta, limit: int = 20) -> list[CaseRecord]:
-        """Cases whose card is behind their state, claimed for `lease` (one syncer each)."""
-        due = and_(
-            cases.c.channel.is_not(None),
-            cases.c.card_version < cases.c.version,
-            or_(cases.c.card_claimed_until.is_(None), cases.c.card_claimed_until < now),
-        )
-        stmt = for_update_skip_locked(self.engine, select(cases).where(due).order_by(cases.c.id).limit(limit))
-        with self.engine.begin() as conn:
-            rows = [CaseRecord.from_row(r) for r in conn.execute(stmt)]
-            if rows:
-                conn.execute(
-                    update(cases).where(cases.c.id.in_([r.id for r in rows])).values(card_claimed_until=now + lease)
-                )
-        return rows
-
     def set_card(self, case_id: int, **values: Any) -> None:
         """Record where a card went (slack_channel/slack_ts, escalation_ts/escalation_url)
         the moment Slack answers, so a crash right after can't lead to a second post."""
@@ -399,11 +374,14 @@ class CaseRepo:
                 .where(cases.c.id == case_id, cases.c.card_version < version)
                 .values(card_version=version, card_error=error)
             )
-            conn.execute(update(cases).where(cases.c.id == case_id).values(card_claimed_until=None))
 
-    def card_retry_at(self, case_id: int, *, at: datetime, error: str) -> None:
+    def queue_card(self, case_id: int, *, at: datetime, force: bool = False) -> None:
+        """Ask for the card to be synced (force: re-rendered even if it looks current, e.g.
+        after a stale click showed someone an old card)."""
         with self.engine.begin() as conn:
-            conn.execute(update(cases).where(cases.c.id == case_id).values(card_claimed_until=at, card_error=error))
+            row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+            if row is not None:
+                _queue_card(conn, row, now=at, force=force)
 
     # --- order lookup (/order) ------------------------------------------------------------
 
@@ -413,3 +391,18 @@ class CaseRepo:
                 .order_by(cases.c.opened_at.desc(), cases.c.id.desc()).limit(limit))
         with self.engine.connect() as conn:
             return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
+
+
+def _queue_card(conn, row, *, now: datetime, force: bool = False) -> None:
+    """A card job for this version of the case, in the transaction that made the version.
+    One job per version (the key dedupes); they share an order key, so a case's card is
+    never posted or updated by two workers at once."""
+    m = row._mapping
+    if m["channel"] is None:
+        return
+    case_id, version = m["id"], m["version"]
+    enqueue(conn, NewJob(
+        kind=Kind.CARD, system="slack", operation="sync_card", case_id=case_id, order_key=f"card:{case_id}",
+        payload={"version": version, "force": force},
+        idempotency_key=None if force else f"card:{case_id}:v{version}",
+    ), now=now)

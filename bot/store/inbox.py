@@ -1,16 +1,19 @@
 """Webhook receipts: the durable inbox. A delivery is stored (deduped on its delivery id)
-before we answer 200, and processed after; a crash leaves it pending, not lost."""
+with an `inbox` job in one transaction before we answer 200, and processed by the job
+runner after; a crash leaves the job pending, not lost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, func, select, update
 
+from bot.jobs.kinds import Kind
 from bot.schema import webhook_receipts
-from bot.store.sql import for_update_skip_locked, insert_ignore
+from bot.store.jobs import NewJob, enqueue
+from bot.store.sql import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -19,17 +22,13 @@ class Receipt:
     source: str
     delivery_id: str
     topic: str
-    body: str
+    body: str | None  # None once pruned
     status: str
-    attempts: int
 
     @classmethod
     def from_row(cls, row: Any) -> Receipt:
         m = row._mapping
         return cls(**{k: m[k] for k in cls.__dataclass_fields__})
-
-
-MAX_ATTEMPTS = 5
 
 
 class ReceiptRepo:
@@ -39,50 +38,40 @@ class ReceiptRepo:
     def record(self, *, source: str, delivery_id: str, topic: str, body: str, at: datetime) -> bool:
         """True if this delivery is new; False for a duplicate (nothing written)."""
         stmt = insert_ignore(self.engine, webhook_receipts, ["source", "delivery_id"]).values(
-            source=source, delivery_id=delivery_id, topic=topic, body=body,
-            status="pending", attempts=0, received_at=at,
+            source=source, delivery_id=delivery_id, topic=topic, body=body, status="pending", received_at=at,
         )
         with self.engine.begin() as conn:
-            return conn.execute(stmt.returning(webhook_receipts.c.id)).scalar() is not None
+            receipt_id = conn.execute(stmt.returning(webhook_receipts.c.id)).scalar()
+            if receipt_id is None:
+                return False
+            enqueue(conn, NewJob(kind=Kind.INBOX, system=source, operation=topic,
+                                 payload={"receipt_id": receipt_id}, idempotency_key=f"inbox:{receipt_id}"),
+                    now=at)
+            return True
 
-    def claim(self, *, now: datetime, lease: timedelta, limit: int = 20) -> list[Receipt]:
-        due = or_(
-            and_(webhook_receipts.c.status == "pending", webhook_receipts.c.claimed_until.is_(None)),
-            and_(webhook_receipts.c.status == "pending", webhook_receipts.c.claimed_until < now),
-        )
-        stmt = for_update_skip_locked(
-            self.engine,
-            select(webhook_receipts).where(due).order_by(webhook_receipts.c.id).limit(limit),
-        )
-        with self.engine.begin() as conn:
-            rows = [Receipt.from_row(r) for r in conn.execute(stmt)]
-            if rows:
-                conn.execute(
-                    update(webhook_receipts)
-                    .where(webhook_receipts.c.id.in_([r.id for r in rows]))
-                    .values(claimed_until=now + lease, attempts=webhook_receipts.c.attempts + 1)
-                )
-        return rows
+    def get(self, receipt_id: int) -> Receipt | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(webhook_receipts).where(webhook_receipts.c.id == receipt_id)).first()
+        return Receipt.from_row(row) if row else None
 
     def finish(self, receipt_id: int, *, status: str, now: datetime, error: str | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(webhook_receipts)
                 .where(webhook_receipts.c.id == receipt_id)
-                .values(status=status, processed_at=now, error=error, claimed_until=None)
+                .values(status=status, processed_at=now, error=error)
             )
 
-    def retry_later(self, receipt: Receipt, *, now: datetime, error: str, delay: timedelta) -> None:
-        """Keep it pending (claimable after `delay`) until MAX_ATTEMPTS, then mark failed."""
-        if receipt.attempts + 1 >= MAX_ATTEMPTS:
-            self.finish(receipt.id, status="failed", now=now, error=error)
-            return
+    def prune_bodies(self, *, before: datetime) -> int:
+        """Drop the raw bodies of processed deliveries received before `before` (they hold
+        customer data); the row stays, so a late duplicate is still recognised."""
         with self.engine.begin() as conn:
-            conn.execute(
+            return conn.execute(
                 update(webhook_receipts)
-                .where(webhook_receipts.c.id == receipt.id)
-                .values(claimed_until=now + delay, error=error)
-            )
+                .where(webhook_receipts.c.received_at < before, webhook_receipts.c.body.is_not(None),
+                       webhook_receipts.c.status != "pending")
+                .values(body=None)
+            ).rowcount
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

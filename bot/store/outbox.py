@@ -1,16 +1,22 @@
-"""The outbox: side effects of decisions, claimed by workers and carried out with their
-idempotency key. A crash leaves a row that is claimed again once its lease runs out."""
+"""The outbox: the side effects of decisions, as `action` jobs (see bot/store/jobs.py).
+
+They are written in the decision's own transaction (CaseRepo.transition), carried out by
+the job runner with their idempotency key, and read back here for the card and the digest.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine
 
-from bot.schema import outbox
-from bot.store.sql import for_update_skip_locked
+from bot.jobs.kinds import Kind
+from bot.store.jobs import Job, JobRepo, JobStatus, NewJob, enqueue
+
+# How a side effect looks from the case's side: a dead job is a failed side effect.
+_EFFECT_STATUS = {JobStatus.DEAD.value: "failed", JobStatus.SKIPPED.value: "done"}
 
 
 @dataclass(frozen=True)
@@ -21,99 +27,46 @@ class OutboxRow:
     operation: str
     payload: dict[str, Any]
     idempotency_key: str
-    status: str
+    status: str  # pending | running | done | failed
     attempts: int
     last_error: str | None
     result_summary: str | None
     result_external_id: str | None
 
     @classmethod
-    def from_row(cls, row: Any) -> OutboxRow:
-        m = row._mapping
-        return cls(**{k: m[k] for k in cls.__dataclass_fields__})
+    def from_job(cls, job: Job) -> OutboxRow:
+        return cls(id=job.id, case_id=job.case_id or 0, seq=job.seq, operation=job.operation,
+                   payload=job.payload, idempotency_key=job.idempotency_key or "",
+                   status=_EFFECT_STATUS.get(job.status, job.status), attempts=job.attempts,
+                   last_error=job.last_error, result_summary=job.result_summary,
+                   result_external_id=job.result_external_id)
+
+
+def order_key(case_id: int) -> str:
+    """A case's side effects run one at a time, in the order the decision listed them."""
+    return f"case:{case_id}"
+
+
+def add_actions(conn: Connection, *, case_id: int, system: str, ops, now: datetime,
+                correlation_id: str | None = None) -> None:
+    for seq, op in enumerate(ops):
+        enqueue(conn, NewJob(kind=Kind.ACTION, system=system, operation=str(op.operation), payload=op.payload,
+                             case_id=case_id, order_key=order_key(case_id), seq=seq,
+                             idempotency_key=op.idempotency_key, correlation_id=correlation_id), now=now)
 
 
 class OutboxRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def claim(self, *, now: datetime, lease: timedelta, limit: int = 10) -> list[OutboxRow]:
-        """Take due rows: pending ones, and running ones whose worker died (lease ran out).
-        A row waits for the earlier rows of its case (approve before refund)."""
-        due = or_(
-            and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
-            and_(outbox.c.status == "running", outbox.c.claimed_until < now),
-        )
-        stmt = for_update_skip_locked(
-            self.engine, select(outbox).where(due).order_by(outbox.c.case_id, outbox.c.seq).limit(limit)
-        )
-        with self.engine.begin() as conn:
-            rows = [OutboxRow.from_row(r) for r in conn.execute(stmt)]
-            claimed = []
-            for row in rows:
-                blocked = conn.execute(
-                    select(outbox.c.id).where(
-                        outbox.c.case_id == row.case_id,
-                        outbox.c.seq < row.seq,
-                        outbox.c.status != "done",
-                    )
-                ).first()
-                if blocked:
-                    continue
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        status="running",
-                        attempts=outbox.c.attempts + 1,
-                        claimed_until=now + lease,
-                        updated_at=now,
-                    )
-                )
-                claimed.append(row)
-        return claimed
-
-    def complete(self, row_id: int, *, now: datetime, summary: str, external_id: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id)
-                .values(status="done", result_summary=summary, result_external_id=external_id,
-                        last_error=None, claimed_until=None, updated_at=now)
-            )
-
-    def fail(self, row_id: int, *, now: datetime, error: str, retry_at: datetime | None) -> None:
-        """retry_at None: give up (a person must retry from the card)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id)
-                .values(
-                    status="pending" if retry_at else "failed",
-                    next_attempt_at=retry_at or now,
-                    last_error=error[:2000],
-                    claimed_until=None,
-                    updated_at=now,
-                )
-            )
-
-    def retry_failed(self, case_id: int, *, now: datetime) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(
-                update(outbox)
-                .where(outbox.c.case_id == case_id, outbox.c.status == "failed")
-                .values(status="pending", next_attempt_at=now, updated_at=now)
-            ).rowcount
+        self.jobs = JobRepo(engine)
 
     def for_case(self, case_id: int) -> list[OutboxRow]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(outbox).where(outbox.c.case_id == case_id).order_by(outbox.c.seq))
-            return [OutboxRow.from_row(r) for r in rows]
+        return [OutboxRow.from_job(j) for j in self.jobs.for_case(case_id, kind=Kind.ACTION)]
+
+    def retry_failed(self, case_id: int, *, now: datetime, conn: Connection | None = None) -> int:
+        """A person's Retry: every failed side effect of the case is due again, with a fresh
+        retry budget."""
+        return self.jobs.retry_case(case_id, kind=Kind.ACTION, now=now, conn=conn)
 
     def created_external_id(self, external_id: str) -> bool:
-        """Did one of our own side effects create this object (e.g. the refund a webhook reports)?"""
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(select(outbox.c.id).where(outbox.c.result_external_id == external_id)).first()
-                is not None
-            )
+        return self.jobs.created_external_id(external_id)

@@ -13,12 +13,16 @@ def insert_ignore(engine: Engine, table: Table, index_elements: list[str]):
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-def upsert(engine: Engine, table: Table, index_elements: list[str], values: dict, update: list[str]):
+def upsert(engine: Engine, table: Table, index_elements: list[str], values: dict, update: list[str],
+           increment: dict[str, int] | None = None):
+    """INSERT … ON CONFLICT DO UPDATE: one statement, so concurrent writers can't both insert.
+    `increment` columns are added to on conflict (counters) instead of overwritten."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=index_elements, set_={k: stmt.excluded[k] for k in update}
-    )
+    set_ = {k: stmt.excluded[k] for k in update}
+    for column, by in (increment or {}).items():
+        set_[column] = table.c[column] + by
+    return stmt.on_conflict_do_update(index_elements=index_elements, set_=set_)
 
 
 def for_update_skip_locked(engine: Engine, select_stmt):

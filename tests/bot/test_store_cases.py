@@ -79,33 +79,30 @@ def test_thirty_concurrent_deciders_one_wins(engine):
     assert len(outbox.for_case(case.id)) == 1
 
 
-def test_outbox_claims_in_order_and_reclaims_after_a_crash(engine):
-    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+def test_a_decision_writes_its_actions_and_a_card_job_in_its_own_transaction(engine):
+    from bot.store.jobs import JobRepo
+
+    repo, outbox, jobs = CaseRepo(engine), OutboxRepo(engine), JobRepo(engine)
     case, _ = repo.open(new_case(1006))
     ops = [OutboxOp("approve_return", {}, "a"), OutboxOp("refund_return", {}, "b")]
     repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor="U1", at=NOW,
                     event="case.decided", ops=ops)
-    first = outbox.claim(now=NOW, lease=timedelta(minutes=2))
-    assert [r.operation for r in first] == ["approve_return"]  # refund waits for approve
-    # the worker "crashes": nothing is claimable until the lease runs out, then it is again
-    assert outbox.claim(now=NOW + timedelta(minutes=1), lease=timedelta(minutes=2)) == []
-    again = outbox.claim(now=NOW + timedelta(minutes=3), lease=timedelta(minutes=2))
-    assert [r.idempotency_key for r in again] == ["a"] and again[0].attempts == 1
-    outbox.complete(again[0].id, now=NOW, summary="approved", external_id=None)
-    nxt = outbox.claim(now=NOW + timedelta(minutes=3), lease=timedelta(minutes=2))
-    assert [r.operation for r in nxt] == ["refund_return"]
+    assert [(r.operation, r.seq, r.idempotency_key, r.status) for r in outbox.for_case(case.id)] == [
+        ("approve_return", 0, "a", "pending"), ("refund_return", 1, "b", "pending")]
+    cards = jobs.for_case(case.id, kind="card")
+    assert [j.payload["version"] for j in cards] == [1, 2]  # opened, then decided
 
 
-def test_failed_rows_wait_for_a_person_then_retry(engine):
-    repo, outbox = CaseRepo(engine), OutboxRepo(engine)
+def test_a_refused_transition_writes_no_jobs(engine):
+    from bot.store.jobs import JobRepo
+
+    repo, jobs = CaseRepo(engine), JobRepo(engine)
     case, _ = repo.open(new_case(1007))
-    repo.transition(case.id, expected=CaseStatus.OPEN, to=CaseStatus.APPROVED, actor="U1", at=NOW,
-                    event="case.decided", ops=[OutboxOp("approve_return", {}, "x")])
-    row = outbox.claim(now=NOW, lease=timedelta(minutes=2))[0]
-    outbox.fail(row.id, now=NOW, error="Shopify said no", retry_at=None)
-    assert outbox.claim(now=NOW + timedelta(hours=1), lease=timedelta(minutes=2)) == []
-    assert outbox.retry_failed(case.id, now=NOW) == 1
-    assert len(outbox.claim(now=NOW, lease=timedelta(minutes=2))) == 1
+    res = repo.transition(case.id, expected=CaseStatus.ESCALATED, to=CaseStatus.APPROVED, actor="U1", at=NOW,
+                          event="case.decided", ops=[OutboxOp("approve_return", {}, "x")])
+    assert not res.ok
+    assert jobs.for_case(case.id, kind="action") == []
+    assert len(jobs.for_case(case.id, kind="card")) == 1
 
 
 def test_opening_a_return_case_copies_its_distinct_reasons_for_the_digest(engine):

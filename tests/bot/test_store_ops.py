@@ -1,4 +1,4 @@
-"""Webhook receipts, cursors, integration health and job leases."""
+"""Webhook receipts, cursors and integration health."""
 
 from __future__ import annotations
 
@@ -32,15 +32,27 @@ def test_receipts_concurrent_duplicates_store_one(engine):
     assert repo.counts() == {"pending": 1}
 
 
-def test_claimed_receipt_is_not_claimed_twice_until_lease_ends(engine):
+def test_a_new_receipt_and_its_inbox_job_commit_together(engine):
+    from bot.store.jobs import JobRepo
+
+    repo, jobs = ReceiptRepo(engine), JobRepo(engine)
+    repo.record(source="shopify", delivery_id="d1", topic="returns/request", body="{}", at=NOW)
+    repo.record(source="shopify", delivery_id="d1", topic="returns/request", body="{}", at=NOW)  # duplicate
+    [job] = jobs.list(kind="inbox")
+    assert (job.system, job.operation, job.status) == ("shopify", "returns/request", "pending")
+    assert repo.get(job.payload["receipt_id"]).body == "{}"
+
+
+def test_old_bodies_are_pruned_but_pending_ones_and_the_dedupe_row_stay(engine):
     repo = ReceiptRepo(engine)
-    repo.record(source="shopify", delivery_id="d1", topic="t", body="{}", at=NOW)
-    assert len(repo.claim(now=NOW, lease=timedelta(minutes=5))) == 1
-    assert repo.claim(now=NOW + timedelta(minutes=1), lease=timedelta(minutes=5)) == []
-    [again] = repo.claim(now=NOW + timedelta(minutes=6), lease=timedelta(minutes=5))
-    repo.finish(again.id, status="done", now=NOW)
-    assert repo.claim(now=NOW + timedelta(hours=1), lease=timedelta(minutes=5)) == []
-    assert repo.counts() == {"done": 1}
+    repo.record(source="shopify", delivery_id="old", topic="t", body='{"email": "a@b.c"}', at=NOW - timedelta(days=40))
+    repo.record(source="shopify", delivery_id="stuck", topic="t", body="{}", at=NOW - timedelta(days=40))
+    repo.record(source="shopify", delivery_id="new", topic="t", body="{}", at=NOW)
+    repo.finish(1, status="done", now=NOW)
+    repo.finish(3, status="done", now=NOW)
+    assert repo.prune_bodies(before=NOW - timedelta(days=30)) == 1
+    assert repo.get(1).body is None and repo.get(2).body == "{}" and repo.get(3).body == "{}"
+    assert not repo.record(source="shopify", delivery_id="old", topic="t", body="{}", at=NOW)  # still a duplicate
 
 
 def test_cursor_and_health(engine):
@@ -57,10 +69,34 @@ def test_cursor_and_health(engine):
     assert ops.health()[0].ok
 
 
-def test_lease_one_holder_at_a_time(engine):
+def test_health_forgets_a_failure_a_later_success_fixed(engine, clock):
     ops = OpsRepo(engine)
-    ttl = timedelta(minutes=5)
-    assert ops.try_lease("pollers", holder="a", now=NOW, ttl=ttl)
-    assert not ops.try_lease("pollers", holder="b", now=NOW + timedelta(minutes=1), ttl=ttl)
-    assert ops.try_lease("pollers", holder="a", now=NOW + timedelta(minutes=1), ttl=ttl)  # renew
-    assert ops.try_lease("pollers", holder="b", now=NOW + timedelta(minutes=7), ttl=ttl)  # expired
+    ops.record_success("slack", at=NOW)
+    ops.record_failure("slack", at=NOW, error="invalid_auth")
+    ops.record_success("slack", at=NOW + timedelta(seconds=1))  # written at once after a failure
+    [h] = ops.health()
+    assert h.ok and h.last_success_at == NOW + timedelta(seconds=1)
+
+
+def test_two_replicas_recording_health_at_once_never_collide(engine):
+    """Update-then-insert raced on PostgreSQL (UniqueViolation pk_integration_health) and
+    aborted a replica's claimed batch; one upsert can't."""
+    errors, barrier = [], threading.Barrier(8)
+
+    def record(i: int) -> None:
+        ops = OpsRepo(engine)  # a replica each
+        barrier.wait()
+        try:
+            for n in range(5):
+                if i % 2:
+                    ops.record_failure(f"shopify-{n}", at=NOW, error="boom")
+                else:
+                    ops.record_success(f"shopify-{n}", at=NOW)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert sorted(h.system for h in OpsRepo(engine).health()) == [f"shopify-{n}" for n in range(5)]

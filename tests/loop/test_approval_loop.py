@@ -222,7 +222,7 @@ def test_crash_between_decision_and_execution_executes_once_after_restart(databa
             case = lp.open_case("#1034")
             store = lp.store
             # The process dies right after the decision commits, before the outbox runs.
-            lp.server.outbox_worker.stop()
+            lp.server.lane_workers["actions"].stop()
             lp.click(case, ActionId.CASE_APPROVE, T2A)
             wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.APPROVED, what="the decision")
             assert store_calls(lp, "refund_return") == []

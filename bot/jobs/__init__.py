@@ -1,0 +1,1 @@
+"""Background work: one runner for every kind of job (see bot/jobs/runner.py)."""
