@@ -25,13 +25,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest = sub.add_parser("digest", help="the weekly digest")
     digest.add_argument("--now", action="store_true", required=True,
                         help="post the digest of the last 7 days to [slack] digest_channel now")
+    from bot.jobs import cli as jobs_cli
+
+    jobs_cli.add_parser(sub)
     args = parser.parse_args(argv)
 
     from bot.logging_setup import configure
     from bot.settings import SettingsError, load_settings
     from policy.config import PolicyError
 
-    configure("WARNING" if args.command in ("demo", "check") else None)
+    configure("WARNING" if args.command in ("demo", "check", "jobs") else None)
     try:
         if args.command == "check":
             from bot.check import run_check
@@ -62,6 +65,20 @@ def _run(args: argparse.Namespace, settings) -> int:
         c = Container.build(settings, store=SampleStore.load(now=now))
         run_demo(c, sys.stdout)
         return 0
+    if args.command == "jobs":
+        import getpass
+
+        from bot.clock import utcnow
+        from bot.db import make_engine
+        from bot.jobs import cli as jobs_cli
+        from bot.store.jobs import JobRepo
+
+        engine = make_engine(settings.database_url)
+        try:
+            return jobs_cli.run(args, JobRepo(engine), now=utcnow(), out=sys.stdout,
+                                operator=f"cli:{getpass.getuser()}")
+        finally:
+            engine.dispose()
     c = Container.build(settings)
     _ensure_schema(c, settings.database_url)
     if args.command == "poll":

@@ -22,6 +22,7 @@ from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService
 from bot.services.digest import DigestService
 from bot.jobs.kinds import LANES, Kind
+from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
 from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
@@ -40,6 +41,10 @@ from policy.config import Policy, load_policy
 from policy.ports import StoreActions, StoreSource
 
 log = logging.getLogger(__name__)
+
+# Transitions that are a decision about a case (by a person, the policy, or the store admin).
+DECISION_EVENTS = frozenset({"case.approved", "case.denied", "case.escalated", "case.auto_approved",
+                             "case.approved_in_store", "case.declined_in_store"})
 
 
 def load_policy_for(settings: Settings) -> Policy:
@@ -107,6 +112,8 @@ class Container:
         self.receipts = ReceiptRepo(self.engine)
         self.ops = OpsRepo(self.engine)
         self.jobs = JobRepo(self.engine)
+        self.metrics = Metrics(engine=self.engine, jobs=self.jobs, clock=self.clock)
+        self.cases.observers.append(self._count_case_event)
         self.ingest = IngestService(
             cases=self.cases, outbox=self.outbox, source=self.store, policy=self.policy, clock=self.clock
         )
@@ -155,7 +162,9 @@ class Container:
         self.runners = {
             lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,
                             holder=f"{self.holder}/{lane}", retry=self.retry_policy,
-                            kinds=[k for k in kinds if k in self.handlers], on_finished=self._job_finished)
+                            lease=timedelta(seconds=self.settings.returnsbot_job_lease_seconds),
+                            kinds=[k for k in kinds if k in self.handlers], on_finished=self._job_finished,
+                            on_failure=self._count_failure)
             for lane, kinds in LANES.items()
         }
 
@@ -204,6 +213,15 @@ class Container:
         bodies = self.receipts.prune_bodies(before=now - timedelta(days=days))
         finished = self.jobs.prune_finished(before=now - timedelta(days=7))
         return f"{events} event ids, {bodies} webhook bodies, {finished} finished jobs pruned"
+
+    def _count_case_event(self, event: str, case) -> None:
+        if event == "case.opened":
+            self.metrics.cases_opened.labels(case.kind.value).inc()
+        elif event in DECISION_EVENTS:
+            self.metrics.cases_decided.labels(event).inc()
+
+    def _count_failure(self, job, exc: Exception) -> None:
+        self.metrics.vendor_errors.labels(job.system, error_code(exc)).inc()
 
     def _wake(self, lane: str) -> None:
         self.wake.get(lane, lambda: None)()

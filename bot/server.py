@@ -42,9 +42,10 @@ def queue_periodic(c: Container, kind: Kind, name: str, period: timedelta, *, pa
 
 
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
-    router = Router(in_flight)
+    router = Router(in_flight, observe_ack=c.metrics.ack_seconds.observe)
     router.add("POST", "/webhooks/shopify", WebhookEndpoint(shopify_webhook_spec(c.settings), c.inbox))
     router.add("GET", "/healthz", health_endpoint(c.check_db))
+    router.add("GET", "/metrics", c.metrics.endpoint())
     if slack_app is not None:
         from slack_bolt.adapter.wsgi import SlackRequestHandler
 

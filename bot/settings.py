@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///returnsbot.db"
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     returnsbot_policy: Path | None = None  # the policy file; default: the built-in defaults
     returnsbot_poll_interval: int = 300  # seconds between catch-up polls in `serve`
+    # How long a background job's claim lasts without renewal (renewed every third of it
+    # while the job runs): how soon the work of a replica that died is taken over.
+    returnsbot_job_lease_seconds: int = Field(default=10, ge=3, le=300)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

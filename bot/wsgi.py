@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Iterable
 
 from handlers.http import Headers, Request, Response
@@ -15,11 +16,13 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
 
 
 class Router:
-    def __init__(self, in_flight=None) -> None:
+    def __init__(self, in_flight=None, observe_ack: Callable[[float], None] | None = None) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.mounts: dict[str, Callable] = {}
-        # Requests to mounted apps (Slack) are counted so background work can yield to them.
+        # Requests to mounted apps (Slack) are counted so background work can yield to them,
+        # and timed (the ack latency histogram).
         self.in_flight = in_flight
+        self.observe_ack = observe_ack
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method.upper(), path)] = handler
@@ -30,10 +33,15 @@ class Router:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path in self.mounts:
-            if self.in_flight is None:
-                return self.mounts[path](environ, start_response)
-            with self.in_flight:
-                return self.mounts[path](environ, start_response)
+            started = time.perf_counter()
+            try:
+                if self.in_flight is None:
+                    return self.mounts[path](environ, start_response)
+                with self.in_flight:
+                    return self.mounts[path](environ, start_response)
+            finally:
+                if self.observe_ack is not None:
+                    self.observe_ack(time.perf_counter() - started)
         method = environ["REQUEST_METHOD"].upper()
         handler = self.routes.get((method, path))
         if handler is None:

@@ -66,7 +66,8 @@ class JobRunner:
 
     def __init__(self, *, repo: JobRepo, ops: OpsRepo, clock: Clock, handlers: dict[str, Handler],
                  holder: str, lease: timedelta = timedelta(seconds=30), retry: RetryPolicy = RetryPolicy(),
-                 kinds: Iterable[str] | None = None, on_finished: Callable[[Job], None] = lambda job: None) -> None:
+                 kinds: Iterable[str] | None = None, on_finished: Callable[[Job], None] = lambda job: None,
+                 on_failure: Callable[[Job, Exception], None] = lambda job, exc: None) -> None:
         self.repo = repo
         self.ops = ops
         self.clock = clock
@@ -76,6 +77,7 @@ class JobRunner:
         self.retry = retry
         self.kinds = list(kinds) if kinds is not None else list(handlers)
         self.on_finished = on_finished
+        self.on_failure = on_failure  # metrics: vendor errors by system and code
         self._held: dict[int, int] = {}  # job id -> token, renewed by the heartbeat
         self._lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
@@ -127,6 +129,7 @@ class JobRunner:
     def _failed(self, job: Job, exc: Exception) -> None:
         now = self.clock()
         error = _describe(exc)
+        self.on_failure(job, exc)
         self.ops.record_failure(job.system, at=now, error=f"{job.kind} {job.operation}: {error}")
         retry_after, permanent = _classify(exc)
         if not permanent and retry_after is False:  # unexpected: a bug or a poison input

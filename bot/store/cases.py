@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from datetime import timedelta
 
@@ -143,6 +143,13 @@ class TransitionResult:
 class CaseRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Told (event, case) after each committed open or transition: metrics count them.
+        self.observers: list[Callable[[str, CaseRecord], None]] = []
+
+    def _observed(self, event: str, case: CaseRecord) -> CaseRecord:
+        for observe in self.observers:
+            observe(event, case)
+        return case
 
     # --- creating ---------------------------------------------------------------------
 
@@ -214,7 +221,7 @@ class CaseRepo:
             )
             row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, row, now=new.opened_at)
-        return CaseRecord.from_row(row), True
+        return self._observed("case.opened", CaseRecord.from_row(row)), True
 
     # --- reading ----------------------------------------------------------------------
 
@@ -332,7 +339,7 @@ class CaseRepo:
             add_actions(conn, case_id=case_id, system=row.source, ops=ops, now=at)
             current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, current, now=at)
-        return TransitionResult(True, CaseRecord.from_row(current))
+        return TransitionResult(True, self._observed(event, CaseRecord.from_row(current)))
 
     def record_refusal(self, case_id: int, *, actor: str, at: datetime, reason: str, detail: dict[str, Any] | None = None) -> None:
         """A click that changed nothing is still in the audit log."""

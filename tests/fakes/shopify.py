@@ -363,6 +363,9 @@ class FakeShopify:
         self.calls: list[Call] = []
         self.invalid_documents: list[tuple[str, list[str]]] = []
         self.mutations: list[tuple[str, dict[str, Any]]] = []  # applied: (mutation, input)
+        # Called (served over HTTP only) with the operation name after it took effect and
+        # before its answer is sent: crash tests kill the caller while it waits here.
+        self.before_reply: Callable[[str | None], None] | None = None
         self.customers: dict[str, dict] = {}
         self.orders: dict[str, dict] = {}
         self.returns: dict[str, dict] = {}
@@ -471,6 +474,11 @@ class FakeShopify:
                 except FakeTimeout:
                     self.close_connection = True
                     return
+                if fake.before_reply is not None:  # the operation took effect; its answer waits
+                    try:
+                        fake.before_reply(json.loads(body or b"{}").get("operationName"))
+                    except ValueError:
+                        pass
                 self.send_response(status)
                 for k, v in out_headers.items():
                     self.send_header(k, v)

@@ -38,7 +38,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_TOKEN = "xoxb-fake-0000-returnsbot"
@@ -79,6 +79,9 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        #: called with the method name after a call was handled, before its answer is sent
+        #: (crash tests block here and kill the caller while it waits for the answer)
+        self.before_reply: Callable[[str], None] | None = None
 
         self._lock = threading.RLock()
         self._arrived = threading.Condition(self._lock)
@@ -531,6 +534,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         outcome = self.owner._handle(method, _decode_json_fields(params), headers)
+        if self.owner.before_reply is not None:
+            self.owner.before_reply(method)
         if outcome.disconnect:
             self.close_connection = True
             return
