@@ -40,8 +40,9 @@ def load_policy_for(settings: Settings) -> Policy:
 
 
 def build_store(settings: Settings, *, clock: Clock = utcnow):
-    """Shopify when SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are set, else the bundled sample."""
-    if settings.shopify_configured:
+    """The bundled sample store when no SHOPIFY_* setting is present at all; else Shopify
+    (settings validation has made sure the shop and the token are there)."""
+    if not settings.uses_sample_store:
         from integrations.shopify.client import ShopifyGraphQL
         from integrations.shopify.source import ShopifyStore
 
