@@ -287,3 +287,13 @@ def test_check_calls_an_unmigrated_sqlite_ok_with_a_note(capsys, sqlite_database
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert "(current)" in out and "note  database:" not in out
+
+
+def test_a_database_newer_than_the_code_is_refused(capsys, never_serves, sqlite_database):
+    import sqlite3
+
+    with sqlite3.connect(sqlite_database) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+    line = assert_agree(capsys, "DATABASE_URL", "9999_from_the_future")
+    assert refusal(capsys, ["db", "upgrade"]) == line
