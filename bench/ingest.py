@@ -1,6 +1,7 @@
 """Benchmark: webhook ingest — verified, deduped, stored — against a real `returnsbot serve`.
 
-Starts `returnsbot serve` as one process on SQLite (a temp file), then sends signed
+Starts `returnsbot serve` as one process on SQLite (a temp file) against the suite's
+FakeShopify (its own process, `bench/fake_shopify.py`), then sends signed
 `returns/request` deliveries from client threads over keep-alive connections; every tenth
 delivery is a re-send of an earlier one (deduped). Reports accepted deliveries per second,
 latency percentiles, and that the stored receipts equal the unique deliveries. Then it
@@ -50,16 +51,6 @@ def _wait_up(port: int, timeout: float = 30) -> None:
     raise RuntimeError("server did not come up")
 
 
-def _sample_returns() -> list[tuple[str, str]]:
-    """(return gid, order gid) of the sample store's requested returns: the server runs on
-    the sample store, so each delivery is processed for real after it is accepted."""
-    from integrations.sample.store import SampleStore
-
-    store = SampleStore.load()
-    page = store.poll_requested_returns(None)
-    return [(e.resource_id, e.order_id or "") for e in page.events]
-
-
 def _delivery(i: int, returns: list[tuple[str, str]]) -> tuple[bytes, dict[str, str]]:
     rgid, ogid = returns[i % len(returns)]
     body = json.dumps({
@@ -84,10 +75,15 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="returnsbot-bench-"))
     db_url = f"sqlite:///{tmp / 'bench.db'}"
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "SHOPIFY_API_SECRET": SECRET,
-           "RETURNSBOT_LOG_LEVEL": "WARNING", "RETURNSBOT_POLL_INTERVAL": "86400"}
-    for k in ("SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN"):
-        env.pop(k, None)
+    # Webhooks need a shop (the sample store takes none): the suite's FakeShopify in its own
+    # process answers the inbox worker's GraphQL, as Shopify would from elsewhere.
+    shop = subprocess.Popen([sys.executable, "-m", "bench.fake_shopify", "16"], stdout=subprocess.PIPE, text=True)
+    seeded = json.loads(shop.stdout.readline())
+    returns = [tuple(r) for r in seeded["returns"]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_")}
+    env.update({"DATABASE_URL": db_url, "SHOPIFY_SHOP": seeded["shop"], "SHOPIFY_ACCESS_TOKEN": seeded["token"],
+                "SHOPIFY_API_URL": seeded["url"], "SHOPIFY_API_SECRET": SECRET,
+                "RETURNSBOT_LOG_LEVEL": "WARNING", "RETURNSBOT_POLL_INTERVAL": "86400"})
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL)
     try:
@@ -95,7 +91,6 @@ def main() -> int:
         n = args.requests
         unique = [i for i in range(n) if i % 10 != 9]
         plan = [(i if i % 10 != 9 else i - 5) for i in range(n)]  # every tenth re-sends one
-        returns = _sample_returns()
         payloads = {i: _delivery(i, returns) for i in set(plan)}
         latencies: list[float] = []
         statuses: dict[int, int] = {}
@@ -153,6 +148,8 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+        shop.terminate()
+        shop.wait(10)
 
 
 if __name__ == "__main__":

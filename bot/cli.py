@@ -34,23 +34,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.settings import SettingsError, load_settings
     from policy.config import PolicyError
 
-    configure("WARNING" if args.command in ("demo", "check", "jobs") else None)
     try:
         if args.command == "check":
+            configure("WARNING")  # its lines are the output
             from bot.check import run_check
 
             return run_check(sys.stdout)
         settings = load_settings(**({"database_url": args.database_url} if args.command == "demo" else {}))
+        configure("WARNING" if args.command in ("demo", "jobs") else settings.returnsbot_log_level,
+                  settings.returnsbot_log_format)
         return _run(args, settings)
     except (SettingsError, PolicyError) as exc:
-        print(f"returnsbot: {exc}", file=sys.stderr)
+        # A configuration that cannot work: one line per problem, naming the setting.
+        for line in str(exc).splitlines():
+            print(f"returnsbot: {line}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace, settings) -> int:
-    from bot.container import Container
+    from bot import preflight
+    from bot.container import Container, load_policy_for
     from bot.db import upgrade
 
+    policy = load_policy_for(settings)
+    if args.command == "serve":
+        preflight.refuse_on(preflight.for_serve(settings, policy))
+    else:
+        preflight.refuse_on(preflight.database(
+            settings, upgrading=args.command in ("db", "demo"),
+            name="--database-url" if args.command == "demo" else "DATABASE_URL"))
     if args.command == "db":
         upgrade(settings.database_url)
         print("database is at the latest revision")
@@ -62,8 +74,11 @@ def _run(args: argparse.Namespace, settings) -> int:
 
         upgrade(settings.database_url)
         now = utcnow()
-        c = Container.build(settings, store=SampleStore.load(now=now))
-        run_demo(c, sys.stdout)
+        c = Container.build(settings, store=SampleStore.load(now=now), policy=policy)
+        try:
+            run_demo(c, sys.stdout)
+        finally:
+            c.engine.dispose()
         return 0
     if args.command == "jobs":
         import getpass
@@ -79,8 +94,15 @@ def _run(args: argparse.Namespace, settings) -> int:
                                 operator=f"cli:{getpass.getuser()}")
         finally:
             engine.dispose()
-    c = Container.build(settings)
-    _ensure_schema(c, settings.database_url)
+    c = Container.build(settings, policy=policy)
+    try:
+        return _run_with(c, args)
+    finally:
+        c.engine.dispose()
+
+
+def _run_with(c, args: argparse.Namespace) -> int:
+    _ensure_schema(c, c.settings.database_url)
     if args.command == "poll":
         failed = False
         for poller in c.pollers:
@@ -109,14 +131,12 @@ def _run(args: argparse.Namespace, settings) -> int:
 
 def _ensure_schema(c, url: str) -> None:
     """SQLite (embedded, one process) migrates itself; PostgreSQL is migrated once per
-    deployment with `returnsbot db upgrade`, so replicas never race each other."""
-    from bot.db import current_revision, head_revision, is_sqlite, upgrade
-    from bot.settings import SettingsError
+    deployment with `returnsbot db upgrade` (preflight refused an out-of-date one), so
+    replicas never race each other."""
+    from bot.db import is_sqlite, upgrade
 
     if is_sqlite(c.engine):
         upgrade(url)
-    elif current_revision(c.engine) != head_revision():
-        raise SettingsError("setting DATABASE_URL: the database schema is not current; run `returnsbot db upgrade`")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def load_policy_for(settings: Settings) -> Policy:
 
 
 def build_store(settings: Settings, *, clock: Clock = utcnow):
-    """Shopify when SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN are set, else the bundled sample."""
-    if settings.shopify_configured:
+    """The bundled sample store when no SHOPIFY_* setting is present at all; else Shopify
+    (settings validation has made sure the shop and the token are there)."""
+    if not settings.uses_sample_store:
         from integrations.shopify.client import ShopifyGraphQL
         from integrations.shopify.source import ShopifyStore
 
@@ -172,8 +173,7 @@ class Container:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        hours = getattr(self.settings, "returnsbot_retry_budget_hours", 24)
-        return RetryPolicy(budget=timedelta(hours=hours))
+        return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
 
     def _job_handlers(self) -> dict:
         from integrations.shopify.webhooks import event_from_webhook
@@ -208,7 +208,7 @@ class Container:
         """Daily: forget Events API ids after a day, raw webhook bodies after the retention
         period, finished background jobs after a week."""
         now = self.clock()
-        days = getattr(self.settings, "returnsbot_retention_days", 30)
+        days = self.settings.returnsbot_retention_days
         events = self.playbook.prune_events(now - timedelta(days=1))
         bodies = self.receipts.prune_bodies(before=now - timedelta(days=days))
         finished = self.jobs.prune_finished(before=now - timedelta(days=7))

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT_SECONDS = 10  # libpq's default is to wait for the OS: minutes on a dropped route
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -29,7 +30,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                         connect_args=connect_args)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -47,6 +50,11 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver hook
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def shown(url: str) -> str:
+    """The URL as it may be printed: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -72,6 +80,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str | None:
+    return _scripts().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
+def _scripts():
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))

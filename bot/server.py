@@ -162,9 +162,17 @@ class Server:
 
 
 def serve_forever(c: Container, *, host: str, port: int) -> None:
-    server = Server(c, host=host, port=port)
-    if not c.settings.shopify_api_secret:
-        log.warning("webhooks.unverifiable SHOPIFY_API_SECRET is not set: /webhooks/shopify rejects every delivery")
+    from bot.preflight import listen_problem
+    from bot.settings import SettingsError
+
+    # bot.preflight checked everything else before the container was built; the port
+    # can only be tried now, and nothing has started yet when it is refused.
+    try:
+        server = Server(c, host=host, port=port)
+    except OSError as exc:
+        raise SettingsError(listen_problem(exc, host, port)) from None
+    if c.settings.uses_sample_store:
+        log.info("store.sample no SHOPIFY_* setting is set: serving the bundled sample store; webhooks are refused")
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())

@@ -1,23 +1,40 @@
 """Settings from the environment and an optional `.env`.
 
-Secrets are SecretStr (never printed) and have no defaults. A missing or malformed
-setting is reported at start-up as one line naming it (see `load_settings`).
+Secrets are SecretStr (never printed) and have no defaults. A missing, malformed or
+incomplete setting is reported at start-up as one line naming it (see `load_settings`);
+what needs a connection to find out (the database, Slack's answer to the app token) is
+`bot.preflight`'s.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///returnsbot.db"
 DEFAULT_SHOPIFY_API_VERSION = "2025-01"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_POLL_INTERVAL, MAX_POLL_INTERVAL = 10, 86_400  # below 10 s is a busy loop; above a day, a typo
+MAX_RETRY_BUDGET_HOURS = 168.0  # a week: longer than that, a person should look
+
+# Any of these set means a real shop: the sample store is only for a configuration
+# without a single Shopify setting, so a deploy missing one secret never posts demo cases.
+SHOPIFY_FIELDS = ("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
+                  "shopify_api_version")
+# Environment names we own: one we don't know is a typo, and a typo must not pass silently.
+OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_")
+
 
 class SettingsError(RuntimeError):
-    """One line, naming the setting; never the value of a secret."""
+    """One line per problem, naming the setting; never the value of a secret."""
 
 
 class Settings(BaseSettings):
@@ -33,6 +50,10 @@ class Settings(BaseSettings):
 
     returnsbot_policy: Path | None = None  # the policy file; default: the built-in defaults
     returnsbot_poll_interval: int = 300  # seconds between catch-up polls in `serve`
+    returnsbot_log_level: str = "INFO"
+    returnsbot_log_format: Literal["text", "json"] = "text"
+    returnsbot_retry_budget_hours: float = 24.0  # how long background work keeps retrying
+    returnsbot_retention_days: int = 30  # raw webhook bodies are pruned after this
     # How long a background job's claim lasts without renewal (renewed every third of it
     # while the job runs): how soon the work of a replica that died is taken over.
     returnsbot_job_lease_seconds: int = Field(default=10, ge=3, le=300)
@@ -42,10 +63,17 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None  # set: Socket Mode
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
 
+    @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
+                     "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        # `FOO=` in a .env copied from an example means "not set", not "set to nothing".
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("shopify_shop")
     @classmethod
     def _shop_domain(cls, v: str | None) -> str | None:
-        if v is None or v == "":
+        if v is None:
             return None
         v = v.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
         if "/" in v or " " in v or "." not in v:
@@ -72,12 +100,96 @@ class Settings(BaseSettings):
             v = "postgresql+psycopg://" + v[len("postgresql://") :]
         return v
 
+    @field_validator("returnsbot_poll_interval")
+    @classmethod
+    def _poll_interval(cls, v: int) -> int:
+        if not MIN_POLL_INTERVAL <= v <= MAX_POLL_INTERVAL:
+            raise ValueError(f"expected whole seconds from {MIN_POLL_INTERVAL} to {MAX_POLL_INTERVAL} (a day), got {v}")
+        return v
+
+    @field_validator("returnsbot_log_level", mode="before")
+    @classmethod
+    def _log_level(cls, v: object) -> object:
+        if isinstance(v, str) and v.strip().upper() in LOG_LEVELS:
+            return v.strip().upper()
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+
+    @field_validator("returnsbot_log_format", mode="before")
+    @classmethod
+    def _log_format(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("returnsbot_retry_budget_hours")
+    @classmethod
+    def _retry_budget(cls, v: float) -> float:
+        if not (math.isfinite(v) and 0 < v <= MAX_RETRY_BUDGET_HOURS):
+            raise ValueError(f"expected hours above 0 and at most {MAX_RETRY_BUDGET_HOURS:g} (a week), got {v}")
+        return v
+
+    @field_validator("returnsbot_retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"expected whole days, at least 1, got {v}")
+        return v
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().startswith("xapp-"):
+            raise ValueError("that is an app-level token (xapp-…); SLACK_BOT_TOKEN is the Bot User OAuth Token, xoxb-…")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token, xapp-… (Basic Information → App-Level Tokens)")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> Settings:
+        problems = [*self._slack_problems(), *self._shopify_problems()]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _slack_problems(self) -> list[str]:
+        if self.slack_bot_token and not self.slack_signing_secret:
+            return ["setting SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (set both, or neither)"]
+        if self.slack_signing_secret and not self.slack_bot_token:
+            return ["setting SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET is set (set both, or neither)"]
+        if self.slack_app_token and not self.slack_bot_token:
+            return ["setting SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set "
+                    "(Socket Mode also needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)"]
+        return []
+
+    def _shopify_problems(self) -> list[str]:
+        present = self.shopify_settings_present
+        missing = [name.upper() for name in ("shopify_shop", "shopify_access_token") if getattr(self, name) is None]
+        if not present or not missing:
+            return []
+        return [f"setting {' and '.join(missing)}: required when {', '.join(present)} "
+                f"{'is' if len(present) == 1 else 'are'} set (the sample store is used only when no "
+                f"SHOPIFY_* setting is set)"]
+
     # --- derived --------------------------------------------------------------------------
 
     @property
+    def shopify_settings_present(self) -> list[str]:
+        """The SHOPIFY_* settings given, by name (the API version counts when set explicitly)."""
+        return [name.upper() for name in SHOPIFY_FIELDS
+                if (name in self.model_fields_set if name == "shopify_api_version" else getattr(self, name) is not None)]
+
+    @property
+    def uses_sample_store(self) -> bool:
+        """The bundled sample store: only when no SHOPIFY_* setting is present at all."""
+        return not self.shopify_settings_present
+
+    @property
     def shopify_configured(self) -> bool:
-        """Shopify is used when a shop and a token are set; otherwise the sample store."""
-        return bool(self.shopify_shop and self.shopify_access_token)
+        """A real shop (validation guarantees its shop domain and access token)."""
+        return not self.uses_sample_store
 
     @property
     def shopify_graphql_url(self) -> str:
@@ -90,17 +202,37 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, turning pydantic's report into one clear line per problem."""
+    """Build settings from the environment, turning every problem into one clear line."""
+    lines = _unknown_names(overrides.get("_env_file", ".env"))
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
         for err in exc.errors():
-            name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"setting {name}: {err['msg']}")
-        raise SettingsError("; ".join(lines)) from None
-    if settings.shopify_shop and not settings.shopify_access_token:
-        raise SettingsError("setting SHOPIFY_ACCESS_TOKEN: required when SHOPIFY_SHOP is set")
-    if settings.shopify_access_token and not settings.shopify_shop:
-        raise SettingsError("setting SHOPIFY_SHOP: required when SHOPIFY_ACCESS_TOKEN is set")
-    return settings
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                name = "_".join(str(p) for p in err["loc"]).upper()
+                lines.append(f"setting {name}: {msg}")
+            else:  # the model's own check already names its settings, one per line
+                lines.extend(msg.splitlines())
+    else:
+        if not lines:
+            return settings
+    raise SettingsError("\n".join(lines)) from None
+
+
+def _unknown_names(env_file: object) -> list[str]:
+    """SHOPIFY_* and RETURNSBOT_* names that are not settings: a typo such as
+    SHOPIFY_ACCES_TOKEN would otherwise be ignored and the sample store used."""
+    names = set(os.environ)
+    if isinstance(env_file, (str, Path)) and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        names |= set(dotenv_values(env_file))
+    known = {name.upper() for name in Settings.model_fields}
+    lines = []
+    for name in sorted({n.upper() for n in names}):
+        if name.startswith(OWN_PREFIXES) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"setting {name}: not a returnsbot setting{hint}")
+    return lines

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Protocol
 
 from bot.clock import Clock
 from bot.jobs.errors import Permanent, RetryLater
-from bot.logctx import bound
+from bot.logging_setup import log_context
 from bot.store.jobs import Job, JobRepo
 from bot.store.ops import OpsRepo
 from policy.ports import IntegrationError, NotFound
@@ -100,7 +100,8 @@ class JobRunner:
 
     def execute(self, job: Job) -> None:
         handler = self.handlers[job.kind]
-        with bound(correlation_id=job.correlation_id, case_id=job.case_id, job_id=job.id, job_kind=job.kind):
+        fields = {"correlation_id": job.correlation_id, "case_id": job.case_id, "job_id": job.id, "job_kind": job.kind}
+        with log_context(**{k: v for k, v in fields.items() if v is not None}):
             self._hold(job)
             try:
                 result = handler.run(job)

@@ -16,8 +16,14 @@ from integrations.shopify.webhooks import sign
 WEBHOOK_SECRET = "test-webhook-secret"
 
 
+# A webhook secret is a Shopify setting, so these settings name a shop as well; the
+# container is always handed its store (the sample store, unless a test passes another).
+SHOPIFY_TEST_SETTINGS = {"shopify_shop": "ridgeline.myshopify.com", "shopify_access_token": "shpat_test_unused"}
+
+
 def settings_for(database_url: str, **extra) -> Settings:
-    return Settings(_env_file=None, **{"database_url": database_url, "shopify_api_secret": WEBHOOK_SECRET, **extra})
+    return Settings(_env_file=None, **{"database_url": database_url, **SHOPIFY_TEST_SETTINGS,
+                                       "shopify_api_secret": WEBHOOK_SECRET, **extra})
 
 
 # Containers built by a test; tests/bot/conftest.py disposes their engines afterwards, so

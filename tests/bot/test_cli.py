@@ -6,16 +6,9 @@ import pytest
 
 from bot.cli import main
 from bot.db import current_revision, head_revision, make_engine
+from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
 
 SECRET = "shpat_do_not_print_me_123"
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET", "SHOPIFY_API_URL",
-                "SHOPIFY_API_VERSION", "RETURNSBOT_POLICY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env; the default SQLite file lands here
 
 
 def test_demo_prints_the_review_queue_and_is_idempotent(tmp_path, capsys):

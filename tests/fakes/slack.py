@@ -23,6 +23,8 @@ token, status codes and headers.
   "message_not_found")` (HTTP 200 with ok:false), `disconnect_next(method)` (the
   connection drops with no response).
 * A wrong or missing token gets `invalid_auth` / `not_authed`, like Slack.
+  `apps.connections.open` (Socket Mode) wants the app-level token `app_token` instead; the
+  bot token there gets `not_allowed_token_type`.
 
 Thread-safe: one lock guards all state; `wait_for(method, n)` blocks until n calls arrived
 (for code that posts from a worker thread).
@@ -42,6 +44,7 @@ from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_TOKEN = "xoxb-fake-0000-returnsbot"
+APP_TOKEN = "xapp-1-A0RETURNS-0000-fake"
 TEAM_ID = "T1"
 TEAM_DOMAIN = "returnsbot-test"
 BOT_USER_ID = "UBOT"
@@ -66,8 +69,9 @@ class _Scripted:
 
 
 class FakeSlack:
-    def __init__(self, *, token: str = DEFAULT_TOKEN, team_id: str = TEAM_ID) -> None:
+    def __init__(self, *, token: str = DEFAULT_TOKEN, team_id: str = TEAM_ID, app_token: str = APP_TOKEN) -> None:
         self.token = token
+        self.app_token = app_token
         self.team_id = team_id
         #: usergroup id -> member user ids (usergroups.users.list)
         self.user_groups: dict[str, list[str]] = {}
@@ -226,7 +230,7 @@ class FakeSlack:
             self._arrived.notify_all()
             if self._script[method]:
                 return self._script[method].popleft()
-            auth_error = self._check_auth(params, headers)
+            auth_error = self._check_auth(params, headers, method)
             if auth_error:
                 return _Scripted(body={"ok": False, "error": auth_error})
             handler = getattr(self, "_api_" + method.replace(".", "_"), None)
@@ -238,11 +242,15 @@ class FakeSlack:
                 body = {"ok": False, "error": exc.code, **exc.extra}
             return _Scripted(body=body)
 
-    def _check_auth(self, params: dict[str, Any], headers: dict[str, str]) -> str | None:
+    def _check_auth(self, params: dict[str, Any], headers: dict[str, str], method: str = "") -> str | None:
         auth = headers.get("authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.get("token")
         if not token:
             return "not_authed"
+        if method == "apps.connections.open":
+            if token == self.token:
+                return "not_allowed_token_type"
+            return None if token == self.app_token else "invalid_auth"
         if token != self.token:
             return "invalid_auth"
         return None
@@ -282,6 +290,11 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Nothing listens there: a Socket Mode client given this URL fails to connect,
+        # locally, instead of reaching for the internet.
+        return {"ok": True, "url": "ws://127.0.0.1:9/link/?ticket=fake-ticket&app_id=" + APP_ID}
 
     def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require(params, "channel", "channel_not_found")

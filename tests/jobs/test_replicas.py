@@ -20,7 +20,7 @@ from integrations.slack.gateway import SlackGateway
 from policy.config import parse_policy
 from policy.models import CaseKind, CaseStatus
 from tests.conftest import reset_database
-from tests.bot.app_harness import WEBHOOK_SECRET, post, return_request_payload, shopify_delivery
+from tests.bot.app_harness import SHOPIFY_TEST_SETTINGS, WEBHOOK_SECRET, post, return_request_payload, shopify_delivery
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack import FakeSlack
 from tests.loop.harness import POLICY, SIGNING_SECRET, T2A, T2B, T3, wait_for
@@ -30,6 +30,7 @@ ROUNDS = 2
 
 def _replica(database_url: str, store: SampleStore, slack: FakeSlack) -> tuple[Container, Server]:
     settings = Settings(_env_file=None, database_url=database_url, shopify_api_secret=WEBHOOK_SECRET,
+                        **SHOPIFY_TEST_SETTINGS,
                         slack_bot_token=slack.token, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=slack.base_url)
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
@@ -58,14 +59,16 @@ def test_two_replicas_share_the_work_without_stalls_or_doubles(database_url, cap
                                                      return_request_payload(event.resource_id, event.order_id),
                                                      delivery=f"r{round_}-{i}")
                     assert post(f"{servers[i % 2].url}/webhooks/shopify", body, headers).status_code == 200
-                # every case that needs a person gets its card, quickly, from whichever replica
+                # every delivery is processed and every case that needs a person gets its card,
+                # quickly, from whichever replica
+                wait_for(lambda: a.receipts.counts() == {"done": len(returns)}, timeout=15, what="every delivery")
+
                 def carded():
                     found = [a.cases.find("shopify", e.resource_id, CaseKind.RETURN_REQUEST) for e in returns]
                     return all(k is None or k.auto_approved or k.slack_ts for k in found) and found
 
                 found = wait_for(carded, timeout=15, what="every card")
                 assert time.monotonic() - sent < 15
-                assert a.receipts.counts() == {"done": len(returns)}
                 # clicks split across the replicas: tier-3 approves every open case
                 open_cases = [k for k in found if k is not None and a.cases.get(k.id).status is CaseStatus.OPEN]
                 for i, case in enumerate(open_cases):

@@ -137,7 +137,9 @@ def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack 
     slack = slack or FakeSlack().start()
     slack.user_groups = {"S0TIER2": [T2A, T2B]}
     store = store or SampleStore.load(now=clock())
-    settings = Settings(_env_file=None, database_url=database_url, shopify_api_secret="x",
+    # The webhook secret makes these Shopify settings; the store is handed in below.
+    settings = Settings(_env_file=None, database_url=database_url, shopify_shop="ridgeline.myshopify.com",
+                        shopify_access_token="shpat_test_unused", shopify_api_secret="x",
                         slack_bot_token=slack.token, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=slack.base_url)
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
