@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
 from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen, outbox
+from bot.store import snapshots
 from bot.store.sql import for_update_skip_locked, insert_ignore
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
@@ -192,8 +193,8 @@ class CaseRepo:
                 .values(
                     case_id=case_id,
                     taken_at=new.opened_at,
-                    context=ctx.model_dump(mode="json"),
-                    assessment=new.assessment.model_dump(mode="json"),
+                    context=snapshots.dump(ctx),
+                    assessment=snapshots.dump(new.assessment),
                 )
                 .returning(case_snapshots.c.id)
             ).scalar_one()
@@ -231,13 +232,19 @@ class CaseRepo:
         return CaseRecord.from_row(row) if row else None
 
     def snapshot(self, case: CaseRecord) -> tuple[CaseContext, Assessment]:
+        """The case's snapshot as current models, from whichever release stored it.
+
+        Raises `snapshots.SnapshotUnreadable` when it cannot be read (even upcast): the
+        caller falls back on the case's own columns."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(case_snapshots.c.context, case_snapshots.c.assessment).where(
                     case_snapshots.c.id == case.snapshot_id
                 )
-            ).one()
-        return CaseContext.model_validate(row.context), Assessment.model_validate(row.assessment)
+            ).first()
+        if row is None:
+            raise snapshots.SnapshotUnreadable(f"case {case.id} has no snapshot {case.snapshot_id}")
+        return snapshots.read(row.context, row.assessment)
 
     def list(
         self, *, statuses: Iterable[CaseStatus] | None = None, limit: int = 500
