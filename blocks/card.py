@@ -51,6 +51,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.parts import (
+    SAMPLE_STORE,
     SECTION_TEXT,
     capped_lines,
     context,
@@ -59,6 +60,7 @@ from blocks.parts import (
     playbook_section,
     plural,
     quote,
+    sample_store_context,
     section,
 )
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
@@ -123,7 +125,6 @@ _DECIDED = (*_RUNNING, CaseStatus.DONE, CaseStatus.FAILED)
 # --- public -------------------------------------------------------------------------------
 
 
-SAMPLE_STORE_LINE = ":test_tube: *Sample store — not a real shop.* Nothing here touches a real customer or payment."
 DETAILS_UNAVAILABLE_LINE = (
     ":warning: *Details unavailable*: this case's stored details could not be read by this version of "
     "returnsbot. What is shown comes from the case record; deciding works as usual."
@@ -133,7 +134,7 @@ DETAILS_UNAVAILABLE_LINE = (
 def render_case_card(view: CaseView) -> dict:
     blocks: list[Block] = [_header(view), _status_context(view)]
     if view.sample_store:
-        blocks.append(context(SAMPLE_STORE_LINE))
+        blocks.append(sample_store_context())
     if view.details_unavailable:
         blocks.append(context(DETAILS_UNAVAILABLE_LINE))
     blocks += _outcome(view)
@@ -184,7 +185,7 @@ def fallback_text(view: CaseView) -> str:
     if view.customer is not None:
         head += f" · {truncate(one_line(view.customer.name), 80)}"
     if view.sample_store:
-        head = f"[sample store] {head}"
+        head = f"[{SAMPLE_STORE}] {head}"
     return escape_mrkdwn(f"{head}: {_summary(view)}", FALLBACK_CHARS)
 
 

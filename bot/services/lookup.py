@@ -136,8 +136,9 @@ MISSING = _Missing()
 
 
 class OrderLookup:
-    def __init__(self, *, store, cases, playbook, policy, clock) -> None:
+    def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False) -> None:
         self.store, self.cases, self.playbook, self.policy, self.clock = store, cases, playbook, policy, clock
+        self.sample_store = sample_store  # the bundled sample store: every answer says so
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -203,6 +204,7 @@ class OrderLookup:
             playbook=playbook,
             order_url=admin_url(order.id) if callable(admin_url) else None,
             unavailable=tuple(unavailable),
+            sample_store=self.sample_store,
         )
 
     # --- steps ----------------------------------------------------------------------------
@@ -211,20 +213,20 @@ class OrderLookup:
         try:
             query = parse_query(text)
         except BadQuery as bad:
-            return UsageView(bad.problem, bad.text)
+            return UsageView(bad.problem, bad.text, sample_store=self.sample_store)
         try:
             found = self.store.find_orders(query.store_query, limit=MAX_CHOICES)
         except NotFound:
             found = []
         except IntegrationError as exc:
             log.warning("order.lookup_unavailable query_kind=%s error=%s", query.kind.value, exc)
-            return UsageView(Problem.UNAVAILABLE, query.display)
+            return UsageView(Problem.UNAVAILABLE, query.display, sample_store=self.sample_store)
         orders = _narrow(query, list(found))
         if not orders:
-            return UsageView(Problem.NOT_FOUND, query.display)
+            return UsageView(Problem.NOT_FOUND, query.display, sample_store=self.sample_store)
         if len(orders) > 1:
             return OrderChoicesView(query=query.display, orders=tuple(orders[:MAX_CHOICES]), now=self.clock(),
-                                    maybe_more=len(found) >= MAX_CHOICES)
+                                    maybe_more=len(found) >= MAX_CHOICES, sample_store=self.sample_store)
         return self.context_for(orders[0], permalink=permalink)
 
     def _cases(self, order: Order, permalink: Permalink | None):

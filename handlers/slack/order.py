@@ -59,7 +59,8 @@ def answer_later(context: dict, http: httpx.Client, *, text: str, channel: str |
         except Exception:
             ref = correlation_id()
             log.exception("order.failed ref=%s user=%s", ref, user)
-            payload = render_usage(UsageView(Problem.FAILED, reference=ref))
+            payload = render_usage(UsageView(Problem.FAILED, reference=ref,
+                                             sample_store=getattr(svc.lookup, "sample_store", False)))
         via = respond(svc, http, payload, channel=channel, user=user, response_url=response_url, replace=replace)
         log.info("order.answered user=%s via=%s ms=%d", user, via, (time.monotonic() - started) * 1000)
 
