@@ -272,6 +272,12 @@ def _usage(view: UsageView) -> dict:
     return {"blocks": [section(text).to_dict()], "text": fit(" ".join(lines), FALLBACK_CHARS)}
 
 
+def render_refused(line: str) -> dict:
+    """The private one-liner for someone who may not use /order (our own text: it names
+    who can, with mentions)."""
+    return {"blocks": [section(f":lock: {line}").to_dict()], "text": fit(line, FALLBACK_CHARS)}
+
+
 def context_fallback(view: OrderContextView) -> str:
     """The message `text`: one escaped line, no mentions, no tokens."""
     o = view.order
@@ -560,5 +566,5 @@ def _links(view: OrderContextView) -> Block | None:
 __all__ = [
     "CaseLink", "OrderAnswer", "OrderChoicesView", "OrderContextView", "Problem", "UsageView",
     "render_order_answer", "render_order_choices",
-    "render_order_context", "render_usage", "context_fallback",
+    "render_order_context", "render_refused", "render_usage", "context_fallback",
 ]
