@@ -23,8 +23,9 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.executor.drain()
     now = c.clock()
-    since = {case.id: waiting_since(c.cases, case) for case in c.cases.list()}
-    review = sorted(c.cases.list(), key=lambda case: urgency(case, since[case.id]))
+    stored = c.cases.list()
+    since = {case.id: waiting_since(c.cases, case) for case in stored}
+    review = sorted(stored, key=lambda case: urgency(case, since[case.id]))
     out.write(render_queue(review, c.policy, now=now, since=since))
     out.write("\n")
     waiting = sum(1 for k in review if k.status is CaseStatus.OPEN)
