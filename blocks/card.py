@@ -17,10 +17,15 @@ Layout, top to bottom:
   links         Shopify admin order / return
   actions       the buttons, only when someone may act (below)
 
-Buttons:
+Buttons (one primary action per card):
 - OPEN, on the owner card: Approve (labelled with what it does, see
   `format.approve_outcome`), Deny (return requests only; opens the deny modal), Escalate.
-- ESCALATED, on the escalation-tier card (`view.escalation_card`): Approve and Deny.
+  When the recommendation is "deny", the primary button carries it out instead, naming
+  the reason ("Decline — outside window", CASE_APPROVE: approving the recommendation),
+  the alternative is an explicit override ("Override: refund $64.50", CASE_OVERRIDE),
+  and there is no separate Deny.
+- ESCALATED, on the escalation-tier card (`view.escalation_card`): the same, without
+  Escalate.
 - FAILED: Retry (the outbox operations carry idempotency keys, so nothing runs twice).
 - Anything else, and every auto-approved case: no buttons.
 Every button value is the `CaseRef` (case id + version) the handler checks for staleness.
@@ -46,6 +51,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.parts import (
+    SAMPLE_STORE,
     SECTION_TEXT,
     capped_lines,
     context,
@@ -54,6 +60,7 @@ from blocks.parts import (
     playbook_section,
     plural,
     quote,
+    sample_store_context,
     section,
 )
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
@@ -74,7 +81,7 @@ from blocks.format import (
 from blocks.ids import ActionId, BlockId
 from blocks.refs import CaseRef
 from blocks.views import CaseView, DecisionView, ItemView, ShippingView
-from policy.models import Action, CaseKind, CaseStatus, DeliveryStatus
+from policy.models import Action, CaseKind, CaseStatus, DeclineReason, DeliveryStatus, decline_reason_for
 
 # Slack's limits (reference/slack/block-kit-limits.md).
 MAX_BLOCKS = 50
@@ -118,8 +125,18 @@ _DECIDED = (*_RUNNING, CaseStatus.DONE, CaseStatus.FAILED)
 # --- public -------------------------------------------------------------------------------
 
 
+DETAILS_UNAVAILABLE_LINE = (
+    ":warning: *Details unavailable*: this case's stored details could not be read by this version of "
+    "returnsbot. What is shown comes from the case record; deciding works as usual."
+)
+
+
 def render_case_card(view: CaseView) -> dict:
     blocks: list[Block] = [_header(view), _status_context(view)]
+    if view.sample_store:
+        blocks.append(sample_store_context())
+    if view.details_unavailable:
+        blocks.append(context(DETAILS_UNAVAILABLE_LINE))
     blocks += _outcome(view)
     blocks.append(_recommendation(view))
     blocks.append(_signals(view))
@@ -167,6 +184,8 @@ def fallback_text(view: CaseView) -> str:
     head = f"{kind_label(view.kind)} · {truncate(one_line(view.order_name), 60)} · {view.amount.format()}"
     if view.customer is not None:
         head += f" · {truncate(one_line(view.customer.name), 80)}"
+    if view.sample_store:
+        head = f"[{SAMPLE_STORE}] {head}"
     return escape_mrkdwn(f"{head}: {_summary(view)}", FALLBACK_CHARS)
 
 
@@ -242,6 +261,9 @@ def _who_decides(view: CaseView) -> str:
 def _signals(view: CaseView) -> Block:
     if not view.signals:
         return context(":white_circle: No risk signals.")
+    if view.details_unavailable:  # codes from the case row: no weights or explanations
+        names = ", ".join(escape_mrkdwn(signal_label(s.code), 60) for s in view.signals)
+        return section(f"*{plural(len(view.signals), 'signal')}*: {names}")
     lines = []
     for s in view.signals:
         icon = ":small_red_triangle:" if s.weight > 0 else ":small_blue_diamond:"
@@ -483,13 +505,32 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
         return []
     rec = view.recommendation
     escalate_recommended = rec.action is Action.ESCALATE and not view.escalation_card
-    approve = approve_label(view.kind, rec.action, rec.amount)
-    buttons = [_button(approve, ActionId.CASE_APPROVE, ref, None if escalate_recommended else "primary")]
-    if view.kind is CaseKind.RETURN_REQUEST:
-        buttons.append(_button("Deny", ActionId.CASE_DENY, ref, "danger"))
+    if view.kind is CaseKind.RETURN_REQUEST and rec.action is Action.DENY:
+        # One primary action: carrying the recommendation out. Going against it is an
+        # explicit override, not a second button that also declines.
+        buttons = [_button(decline_label(view), ActionId.CASE_APPROVE, ref, "primary"),
+                   _button(f"Override: {outcome_phrase(Action.REFUND, rec.amount)}", ActionId.CASE_OVERRIDE, ref, None)]
+    else:
+        approve = approve_label(view.kind, rec.action, rec.amount)
+        buttons = [_button(approve, ActionId.CASE_APPROVE, ref, None if escalate_recommended else "primary")]
+        if view.kind is CaseKind.RETURN_REQUEST:
+            buttons.append(_button("Deny", ActionId.CASE_DENY, ref, "danger"))
     if not view.escalation_card:
         buttons.append(_button("Escalate", ActionId.CASE_ESCALATE, ref, "primary" if escalate_recommended else None))
     return buttons
+
+
+_DECLINE_LABELS = {
+    DeclineReason.RETURN_PERIOD_ENDED: "Decline — outside window",
+    DeclineReason.FINAL_SALE: "Decline — final sale",
+}
+
+
+def decline_label(view: CaseView) -> str:
+    """The primary button of a "deny" recommendation, naming the reason approving it
+    declines with (`policy.models.decline_reason_for`, the same rule the decision uses)."""
+    reason = decline_reason_for(s.code.value for s in view.signals)
+    return _DECLINE_LABELS.get(reason, "Decline return")
 
 
 def _button(text: str, action_id: ActionId, value: str, style: str | None) -> ButtonElement:

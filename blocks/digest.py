@@ -40,7 +40,7 @@ from slack_sdk.models.blocks import (
 
 from blocks.escape import escape_mrkdwn, link, one_line, plain
 from blocks.format import ago, kind_label, mention, reason_label, signal_label, whole_money
-from blocks.parts import SECTION_TEXT, context, fit, md, plural, section
+from blocks.parts import SAMPLE_STORE, SECTION_TEXT, context, fit, md, plural, sample_store_context, section
 from policy.models import Action, CaseKind, CaseStatus, Money
 
 MAX_BLOCKS = 50
@@ -163,6 +163,14 @@ class Digest:
     oldest_open: tuple[OpenCase, ...] = ()
     health: tuple[HealthItem, ...] = ()
     generated_at: datetime | None = None
+    # Set on returnsbot's first digest: it started inside the period, so `start` is when it
+    # started and there is no earlier week to compare with.
+    started_at: datetime | None = None
+    sample_store: bool = False  # counted on the bundled sample store: the digest says so
+
+    @property
+    def first(self) -> bool:
+        return self.started_at is not None
 
 
 # --- public -------------------------------------------------------------------------------
@@ -172,6 +180,10 @@ def render_digest(d: Digest) -> dict:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=header_text(d), emoji=True)),
         context(period_line(d)),
+    ]
+    if d.sample_store:
+        blocks.append(sample_store_context())
+    blocks += [
         SectionBlock(fields=[md(fit(f, FIELD_TEXT)) for f in _fields(d)]),
         section(_chart(d)),
     ]
@@ -203,14 +215,17 @@ def period_line(d: Digest) -> str:
     tz = ZoneInfo(d.timezone)
     fmt = "%a %d %b %Y %H:%M"
     start, end = d.start.astimezone(tz), d.end.astimezone(tz)
-    return (f":calendar: {start.strftime(fmt)} → {end.strftime(fmt)} "
-            f"({escape_mrkdwn(d.timezone, 60)}) · compared with the week before")
+    zone = escape_mrkdwn(d.timezone, 60)
+    if d.first:
+        return (f":calendar: returnsbot's first digest: since returnsbot started on {start.strftime(fmt)} → "
+                f"{end.strftime(fmt)} ({zone}); there is no week before to compare with")
+    return f":calendar: {start.strftime(fmt)} → {end.strftime(fmt)} ({zone}) · compared with the week before"
 
 
 def fallback_text(d: Digest) -> str:
     t, p = d.this_week, d.last_week
     parts = [
-        f"{plural(t.opened, 'exception')} opened (last week {p.opened})",
+        f"{plural(t.opened, 'exception')} opened" + ("" if d.first else f" (last week {p.opened})"),
         f"{t.resolved} resolved",
     ]
     if t.decision_median_s is not None:
@@ -221,7 +236,10 @@ def fallback_text(d: Digest) -> str:
     failing = [h for h in d.health if not h.ok]
     if failing:
         parts.append(f"{plural(len(failing), 'integration')} failing")
-    return escape_mrkdwn(f"Weekly digest {_date_range(d)}: " + ", ".join(parts) + ".", FALLBACK_CHARS)
+    head = f"Weekly digest {_date_range(d)}" + (" (since returnsbot started)" if d.first else "")
+    if d.sample_store:
+        head = f"[{SAMPLE_STORE}] {head}"
+    return escape_mrkdwn(f"{head}: " + ", ".join(parts) + ".", FALLBACK_CHARS)
 
 
 # --- formatting ---------------------------------------------------------------------------
@@ -290,6 +308,8 @@ def _pct(x: float | None, digits: int = 1) -> str:
 def _date_range(d: Digest) -> str:
     tz = ZoneInfo(d.timezone)
     start, end = d.start.astimezone(tz), d.end.astimezone(tz)
+    if start.date() == end.date():  # a first digest on the day returnsbot started
+        return f"{end:%d %b %Y}"
     if start.year != end.year:
         return f"{start:%d %b %Y} – {end:%d %b %Y}"
     if start.month != end.month:
@@ -324,6 +344,14 @@ def _lines(lines: Sequence[str], limit: int, more) -> str:
 
 def _fields(d: Digest) -> list[str]:
     t, p, cur = d.this_week, d.last_week, d.currency
+
+    def vs(now: int, before: int, shown: str | None = None) -> str:
+        """"  ▲ 5 (last week 5)"; nothing on the first digest (there was no week before)."""
+        return "" if d.first else f"  {delta(now, before)} (last week {shown or f'{before:,}'})"
+
+    def before(text: str) -> str:
+        return "" if d.first else f"\n{text}"
+
     speed = (f"median {duration(t.decision_median_s)} · p90 {duration(t.decision_p90_s)}"
              if t.decision_median_s is not None and t.decision_p90_s is not None else "no decisions by people")
     speed_before = (f"median {duration(p.decision_median_s)} · p90 {duration(p.decision_p90_s)}"
@@ -334,24 +362,26 @@ def _fields(d: Digest) -> list[str]:
     ]
     kinds = [plural(t.opened_by_kind[k.value], _KIND_SHORT[k]) for k in CaseKind if t.opened_by_kind.get(k.value)]
     return [
-        f"*Exceptions opened*\n{t.opened:,}  {delta(t.opened, p.opened)} (last week {p.opened:,})"
+        f"*Exceptions opened*\n{t.opened:,}{vs(t.opened, p.opened)}"
         + (f"\n{' · '.join(kinds)}" if kinds else ""),
-        f"*Resolved*\n{t.resolved:,}  {delta(t.resolved, p.resolved)} (last week {p.resolved:,})\n"
+        f"*Resolved*\n{t.resolved:,}{vs(t.resolved, p.resolved)}\n"
         f"{t.decided:,} by people · {t.auto_approved:,} auto-approved · {t.closed_in_store:,} closed in store",
-        f"*Decision speed* ({plural(t.decisions_timed, 'decision')})\n{speed}\nlast week {speed_before}",
-        f"*Exception rate*\n{_pct(t.exception_rate)} of {plural(t.orders, 'order')}\n"
-        f"last week {_pct(p.exception_rate)} of {p.orders:,}",
+        f"*Decision speed* ({plural(t.decisions_timed, 'decision')})\n{speed}{before(f'last week {speed_before}')}",
+        f"*Exception rate*\n{_pct(t.exception_rate)} of {plural(t.orders, 'order')}"
+        + before(f"last week {_pct(p.exception_rate)} of {p.orders:,}"),
         f"*Policy adherence*\n{_pct(t.adherence, 0)} of {plural(t.decisions, 'decision')} followed the "
-        f"recommendation · {plural(t.overrides, 'override')}\nlast week {_pct(p.adherence, 0)} of {p.decisions:,}",
+        f"recommendation · {plural(t.overrides, 'override')}"
+        + before(f"last week {_pct(p.adherence, 0)} of {p.decisions:,}"),
         f"*Chargeback risk*\n{plural(t.open_disputes, 'open dispute')} · {_money(t.at_risk, cur)} at risk · "
-        f"{t.disputes_opened:,} new\nlast week {p.open_disputes:,} · {_money(p.at_risk, cur)}",
+        f"{t.disputes_opened:,} new" + before(f"last week {p.open_disputes:,} · {_money(p.at_risk, cur)}"),
         f"*Revenue touched*\n{_money(t.decided_value, cur)} decided"
         + (f" ({' · '.join(by_outcome)})" if by_outcome else "")
-        + f"\norders placed {_money(t.order_value, cur)}\n"
-        f"last week {_money(p.decided_value, cur)} decided · {_money(p.order_value, cur)} orders",
+        + f"\norders placed {_money(t.order_value, cur)}"
+        + before(f"last week {_money(p.decided_value, cur)} decided · {_money(p.order_value, cur)} orders"),
         f"*VIP / high-value orders flagged*\n{t.flagged_orders:,} ({t.vip_orders:,} VIP · "
-        f"{t.high_value_orders:,} high value) · {_money(t.flagged_value, cur)}\nlast week {p.flagged_orders:,}",
-        f"*Open at week end*\n{t.backlog:,}  {delta(t.backlog, p.backlog)} (last week {p.backlog:,})",
+        f"{t.high_value_orders:,} high value) · {_money(t.flagged_value, cur)}"
+        + before(f"last week {p.flagged_orders:,}"),
+        f"*Open at week end*\n{t.backlog:,}{vs(t.backlog, p.backlog)}",
     ]
 
 
@@ -386,10 +416,11 @@ def _chart(d: Digest) -> str:
     peak = ""
     if busiest is not None and t.opened_per_day[busiest] > 0:
         peak = f" · busiest {_DAY_NAMES[days[busiest]]} ({t.opened_per_day[busiest]:,})"
+    earlier = "" if d.first else f"`{sparkline(p.opened_per_day, top)}` last week ({p.opened:,})\n"
     return (
         "*Cases opened per day*\n"
         f"`{sparkline(t.opened_per_day, top)}` this week ({t.opened:,}){peak}\n"
-        f"`{sparkline(p.opened_per_day, top)}` last week ({p.opened:,})\n"
+        f"{earlier}"
         f"`{names}`"
     )
 
@@ -397,25 +428,26 @@ def _chart(d: Digest) -> str:
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _bar_lines(rows: Sequence[tuple[str, int]], before: Mapping[str, int], label) -> list[str]:
+def _bar_lines(rows: Sequence[tuple[str, int]], before: Mapping[str, int] | None, label) -> list[str]:
     rows = [r for r in rows if r[1] > 0][:MAX_BARS]
     top = max((n for _, n in rows), default=0)
     out = []
     for key, n in rows:
         name = one_line(label(key))
         name = name if len(name) <= LABEL_WIDTH else name[: LABEL_WIDTH - 1] + "…"
-        out.append(f"{name:<{LABEL_WIDTH}} {bar(n, top):<{BAR_WIDTH}} {n:>5,} ({before.get(key, 0):,})")
+        earlier = "" if before is None else f" ({before.get(key, 0):,})"
+        out.append(f"{name:<{LABEL_WIDTH}} {bar(n, top):<{BAR_WIDTH}} {n:>5,}{earlier}")
     return out
 
 
 def _bars_section(d: Digest) -> str | None:
     t, p = d.this_week, d.last_week
     parts = []
-    signals = _bar_lines(t.signals, dict(p.signals), lambda c: _upper_first(signal_label(c)))
+    signals = _bar_lines(t.signals, None if d.first else dict(p.signals), lambda c: _upper_first(signal_label(c)))
     if signals:
-        parts.append("*Top signals* (cases opened this week; last week in brackets)\n```"
-                     + escape_mrkdwn("\n".join(signals), 1200) + "```")
-    reasons = _bar_lines(t.reasons, dict(p.reasons), reason_label)
+        parts.append("*Top signals* (cases opened this week" + ("" if d.first else "; last week in brackets")
+                     + ")\n```" + escape_mrkdwn("\n".join(signals), 1200) + "```")
+    reasons = _bar_lines(t.reasons, None if d.first else dict(p.reasons), reason_label)
     if reasons:
         parts.append("*Top return reasons* (return requests citing each)\n```"
                      + escape_mrkdwn("\n".join(reasons), 1200) + "```")

@@ -45,7 +45,17 @@ from slack_sdk.models.blocks import (
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
 from blocks.format import DATE, ago, kind_label, reason_label, signal_label, slack_date
 from blocks.ids import ActionId
-from blocks.parts import SECTION_TEXT, context, fit, md, playbook_section, plural, section
+from blocks.parts import (
+    SAMPLE_STORE,
+    SECTION_TEXT,
+    context,
+    fit,
+    md,
+    playbook_section,
+    plural,
+    sample_store_context,
+    section,
+)
 from blocks.views import PlaybookEntry
 from policy.models import (
     CaseKind,
@@ -130,6 +140,7 @@ class OrderContextView:
     playbook: tuple[PlaybookEntry, ...] = ()
     order_url: str | None = None  # Shopify admin
     unavailable: tuple[str, ...] = ()  # parts that could not be read: "customer history"
+    sample_store: bool = False  # looked up in the bundled sample store: the answer says so
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -147,6 +158,7 @@ class OrderChoicesView:
     orders: tuple[Order, ...]
     now: datetime
     maybe_more: bool = False  # the store returned as many as we asked for
+    sample_store: bool = False
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -165,6 +177,7 @@ class UsageView:
     problem: Problem
     text: str = ""  # what the person typed (raw), or the normalised query
     reference: str | None = None  # correlation id for FAILED
+    sample_store: bool = False
 
 
 OrderAnswer = OrderContextView | OrderChoicesView | UsageView
@@ -181,7 +194,20 @@ def render_order_answer(answer: OrderAnswer) -> dict:
     return render_usage(answer)
 
 
+def _sample(payload: dict, sample_store: bool) -> dict:
+    """An answer from the bundled sample store says so, in the blocks and the text."""
+    if not sample_store:
+        return payload
+    blocks = payload["blocks"]
+    return {"blocks": [*blocks[:1], sample_store_context().to_dict(), *blocks[1:]],
+            "text": fit(f"[{SAMPLE_STORE}] {payload['text']}", FALLBACK_CHARS)}
+
+
 def render_order_context(view: OrderContextView) -> dict:
+    return _sample(_order_context(view), view.sample_store)
+
+
+def _order_context(view: OrderContextView) -> dict:
     blocks: list[Block] = [_header(view), _status_context(view), _customer(view)]
     blocks.append(_items(view))
     blocks.append(_delivery(view))
@@ -195,6 +221,10 @@ def render_order_context(view: OrderContextView) -> dict:
 
 
 def render_order_choices(view: OrderChoicesView) -> dict:
+    return _sample(_order_choices(view), view.sample_store)
+
+
+def _order_choices(view: OrderChoicesView) -> dict:
     orders = view.orders[:MAX_CHOICES]
     query = escape_mrkdwn(one_line(view.query), 200)
     blocks: list[Block] = [section(f"*{plural(len(orders), 'order')}* for {query}, newest first:")]
@@ -221,6 +251,10 @@ def render_order_choices(view: OrderChoicesView) -> dict:
 
 
 def render_usage(view: UsageView) -> dict:
+    return _sample(_usage(view), view.sample_store)
+
+
+def _usage(view: UsageView) -> dict:
     typed = escape_mrkdwn(one_line(view.text), 100)
     usage = f"Look an order up with {USAGE}. Only you see the answer."
     if view.problem is Problem.EMPTY:
@@ -236,6 +270,12 @@ def render_usage(view: UsageView) -> dict:
         lines = [f":warning: Something went wrong on our side looking that up. Reference: `{ref}`."]
     text = fit("\n".join(lines), SECTION_TEXT)
     return {"blocks": [section(text).to_dict()], "text": fit(" ".join(lines), FALLBACK_CHARS)}
+
+
+def render_refused(line: str) -> dict:
+    """The private one-liner for someone who may not use /order (our own text: it names
+    who can, with mentions)."""
+    return {"blocks": [section(f":lock: {line}").to_dict()], "text": fit(line, FALLBACK_CHARS)}
 
 
 def context_fallback(view: OrderContextView) -> str:
@@ -526,5 +566,5 @@ def _links(view: OrderContextView) -> Block | None:
 __all__ = [
     "CaseLink", "OrderAnswer", "OrderChoicesView", "OrderContextView", "Problem", "UsageView",
     "render_order_answer", "render_order_choices",
-    "render_order_context", "render_usage", "context_fallback",
+    "render_order_context", "render_refused", "render_usage", "context_fallback",
 ]

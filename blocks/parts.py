@@ -18,6 +18,11 @@ SECTION_TEXT = 3000  # characters in a section's text
 CONTEXT_ELEMENTS = 10  # elements in a context block
 PLAYBOOK_SHOWN = 3  # playbook entries on a card or an order answer
 
+# On every card, digest and /order answer made from the bundled sample store (the view
+# says so: `sample_store=True`; renderers never guess it from names).
+SAMPLE_STORE = "Sample store — not a real shop"
+SAMPLE_STORE_LINE = f":test_tube: *{SAMPLE_STORE}.* Nothing here touches a real customer or payment."
+
 
 def md(text: str) -> MarkdownTextObject:
     """mrkdwn that Slack must not auto-link or auto-mention (`verbatim`)."""
@@ -73,3 +78,7 @@ def playbook_section(entries: Sequence, now: datetime, *, note_chars: int) -> Bl
         lines.append(f"{mention(entry.author)} · {ago(entry.created_at, now)}")
         lines.append(quote(entry.text, note_chars))
     return section("\n".join(lines))
+
+
+def sample_store_context() -> ContextBlock:
+    return context(SAMPLE_STORE_LINE)

@@ -142,6 +142,11 @@ class CaseView:
     escalation_card: bool = False
     next_tier_label: str | None = None  # where Escalate would send it (escalate modal)
     playbook: tuple[PlaybookEntry, ...] = ()  # up to 3 are shown
+    # The stored snapshot could not be read: the view holds only the case's own columns
+    # (no items, shipping or reasons; signals without explanations). Still decidable.
+    details_unavailable: bool = False
+    # The case came from the bundled sample store, not a real shop: the card says so.
+    sample_store: bool = False
 
     def __post_init__(self) -> None:
         _require_aware(self)

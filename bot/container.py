@@ -136,16 +136,17 @@ class Container:
         )
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
-                                  clock=self.clock)
+                                  clock=self.clock, sample_store=self.sample_store)
         self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock,
                                 gateway=self.gateway)
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
-                                    gateway=self.gateway)
+                                    gateway=self.gateway, sample_store=self.sample_store)
         self.views = CaseViews(
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             tier_for=self.decide.tier_for, admin_url=getattr(self.store, "admin_url", None),
+            sample_store=self.sample_store,
             playbook_for=self.playbook.for_case,
         )
         self._slack_services = None
@@ -213,6 +214,13 @@ class Container:
         bodies = self.receipts.prune_bodies(before=now - timedelta(days=days))
         finished = self.jobs.prune_finished(before=now - timedelta(days=7))
         return f"{events} event ids, {bodies} webhook bodies, {finished} finished jobs pruned"
+
+    @property
+    def sample_store(self) -> bool:
+        """Cases come from the bundled sample store: every card, digest and answer says so."""
+        from integrations.sample.store import SampleStore
+
+        return isinstance(self.store, SampleStore)
 
     def _count_case_event(self, event: str, case) -> None:
         if event == "case.opened":

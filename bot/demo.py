@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from datetime import datetime
 from typing import TextIO
 
 from bot.container import Container
 from bot.services.ingest import Outcome
-from bot.store import CaseRecord
+from bot.store import CaseRecord, CaseRepo
+from bot.store.snapshots import SnapshotUnreadable
 from policy.config import Policy
 from policy.models import Action, CaseStatus
 from policy.ports import EventFeed
@@ -20,8 +22,11 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     for event in feed.events():
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.drain("actions")
-    review = c.cases.list()
-    out.write(render_queue(review, c.policy))
+    now = c.clock()
+    stored = c.cases.list()
+    since = {case.id: waiting_since(c.cases, case) for case in stored}
+    review = sorted(stored, key=lambda case: urgency(case, since[case.id]))
+    out.write(render_queue(review, c.policy, now=now, since=since))
     out.write("\n")
     waiting = sum(1 for k in review if k.status is CaseStatus.OPEN)
     auto = sum(1 for k in review if k.auto_approved)
@@ -29,15 +34,65 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
         f"{len(review)} cases stored ({outcomes[Outcome.CREATED.value]} new this run, "
         f"{outcomes[Outcome.DUPLICATE.value]} already known, {outcomes[Outcome.NO_CASE.value]} events needed no case); "
         f"{waiting} waiting for a person, {auto} auto-approved ({executed} store actions carried out).\n"
+        f"Most urgent first; age: how long the request has been waiting. "
+        f"Sample store — not a real shop ({getattr(c.store, 'shop_name', 'sample data')}).\n"
     )
     return dict(outcomes)
 
 
+# --- urgency: the one rule for the queue's order --------------------------------------------
+
+NEEDS_A_PERSON = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.FAILED)
+IN_PROGRESS = (CaseStatus.APPROVED, CaseStatus.DENIED, CaseStatus.EXECUTING)
+
+
+def urgency(case: CaseRecord, waiting_since: datetime) -> tuple:
+    """Sort key, most urgent first:
+
+    1. cases that need a person (open, escalated, failed) before those in progress
+       (approved, denied, executing), before finished ones (done, closed);
+    2. a higher required approval tier first (more money at stake, fewer people who can
+       decide it);
+    3. a higher risk score first;
+    4. the longest waiting first (`waiting_since`, oldest first); then the case number.
+    """
+    group = 0 if case.status in NEEDS_A_PERSON else 1 if case.status in IN_PROGRESS else 2
+    return (group, -case.required_tier, -case.risk_score, waiting_since, case.id)
+
+
+def waiting_since(cases: CaseRepo, case: CaseRecord) -> datetime:
+    """When the customer's request started waiting: the return was requested, the refund
+    made, the dispute opened, the order placed (from the snapshot); else when the case
+    opened."""
+    try:
+        ctx, _ = cases.snapshot(case)
+    except SnapshotUnreadable:
+        return case.opened_at
+    if ctx.return_request is not None:
+        return ctx.return_request.requested_at
+    if ctx.refund is not None:
+        return ctx.refund.created_at
+    if ctx.dispute is not None:
+        return ctx.dispute.initiated_at
+    return ctx.order.created_at
+
+
+def age(since: datetime, now: datetime) -> str:
+    """"45 min", "3 h", "2 d" (whole units, rounded down; never negative)."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
 COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 30), ("recommendation", 22), ("tier", 9), ("status", 10)]
+           ("signals", 30), ("recommendation", 22), ("tier", 9), ("status", 10), ("age", 6)]
 
 
-def render_queue(cases: list[CaseRecord], policy: Policy) -> str:
+def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,
+                 since: dict[int, datetime] | None = None) -> str:
     lines = [_row([name for name, _ in COLUMNS]), _row(["-" * w for _, w in COLUMNS])]
     for case in cases:
         action = Action(case.recommended_action)
@@ -52,6 +107,7 @@ def render_queue(cases: list[CaseRecord], policy: Policy) -> str:
             rec,
             _tier(case.required_tier, policy),
             f"auto: {case.status.value}" if case.auto_approved else case.status.value,
+            age((since or {}).get(case.id, case.opened_at), now),
         ]
         lines.extend(_wrapped(cells))
     return "\n".join(lines) + "\n"

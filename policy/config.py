@@ -116,6 +116,15 @@ def _approver_id(value: str) -> str:
     return value
 
 
+_LOOKUP_ID = re.compile(r"[UWSCG][A-Z0-9]{2,}")
+
+
+def _lookup_id(value: str) -> str:
+    if not _LOOKUP_ID.fullmatch(value):
+        raise ValueError("expected a Slack user id (U…/W…), user-group id (S…) or channel id (C…/G…)")
+    return value
+
+
 def _tag(value: str) -> str:
     value = value.strip()
     if not value:
@@ -132,6 +141,7 @@ CurrencyCode = Annotated[str, AfterValidator(_currency)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 ChannelId = Annotated[str, AfterValidator(_channel_id)]
 ApproverId = Annotated[str, AfterValidator(_approver_id)]
+LookupId = Annotated[str, AfterValidator(_lookup_id)]
 Tag = Annotated[str, AfterValidator(_tag)]
 
 
@@ -307,6 +317,14 @@ class SlackSettings(_Section):
     routing: SlackRouting = Field(default_factory=SlackRouting)
 
 
+class AccessSettings(_Section):
+    """Who may look things up with /order and /playbook: Slack user ids, user-group ids
+    (their members) and channel ids (anyone asking from that channel). None (the
+    default): the approvers of every tier."""
+
+    lookup: tuple[LookupId, ...] | None = None
+
+
 class ApprovalTier(_Section):
     up_to: Amount | None = None  # only the last tier may leave it out (no upper limit)
     approvers: tuple[ApproverId, ...]  # required; empty means nobody approves at this tier
@@ -328,6 +346,7 @@ class Policy(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
 
     @field_validator("approval_tiers")
@@ -357,6 +376,13 @@ class Policy(_Section):
     def tiers(self) -> tuple[Tier, ...]:
         """The approval tiers as domain `Tier`s."""
         return _domain_tiers(self.approval_tiers)
+
+    @property
+    def lookup_access(self) -> tuple[str, ...]:
+        """Who may use /order and /playbook: `[access] lookup`, else every tier's approvers."""
+        if self.access.lookup is not None:
+            return self.access.lookup
+        return tuple(dict.fromkeys(a for tier in self.approval_tiers for a in tier.approvers))
 
 
 @lru_cache(maxsize=64)

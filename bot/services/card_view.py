@@ -3,6 +3,7 @@ database says happened, never from what a handler believes it just did."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Callable
 
@@ -20,8 +21,20 @@ from blocks.views import (
 from bot import actors
 from bot.schema import audit_log, decisions
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
+from bot.store.snapshots import SnapshotUnreadable
 from policy.config import Policy
-from policy.models import Action, CaseContext, CaseStatus, DeclineReason, SignalCode, Tier
+from policy.models import (
+    Action,
+    CaseContext,
+    CaseStatus,
+    DeclineReason,
+    Recommendation,
+    Signal,
+    SignalCode,
+    Tier,
+)
+
+log = logging.getLogger(__name__)
 
 AdminUrl = Callable[..., str]
 
@@ -29,7 +42,8 @@ AdminUrl = Callable[..., str]
 class CaseViews:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
                  tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
-                 playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: ()) -> None:
+                 playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: (),
+                 sample_store: bool = False) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
@@ -37,6 +51,7 @@ class CaseViews:
         self.tier_for = tier_for
         self.admin_url = admin_url
         self.playbook_for = playbook_for  # entries for cards of this kind and signals
+        self.sample_store = sample_store  # cases from the bundled sample store: every card says so
 
     def for_id(self, case_id: int) -> CaseView:
         case = self.cases.get(case_id)
@@ -45,20 +60,14 @@ class CaseViews:
         return self.build(case)
 
     def build(self, case: CaseRecord, *, escalation_card: bool = False) -> CaseView:
-        ctx, assessment = self.cases.snapshot(case)
-        tier = self.tier_for(case)
-        rows = self.outbox.for_case(case.id)
-        failed = [r for r in rows if r.status == "failed"]
-        return CaseView(
-            case_id=case.id,
-            version=case.version,
-            kind=case.kind,
-            status=case.status,
-            order_name=case.order_name or "",
-            amount=case.amount,
+        try:
+            ctx, assessment = self.cases.snapshot(case)
+        except SnapshotUnreadable as exc:
+            log.warning("card.snapshot_unreadable case_id=%s error=%s", case.id, exc)
+            return self._view(case, escalation_card, **self._from_columns(case))
+        return self._view(
+            case, escalation_card,
             recommendation=assessment.recommendation,
-            tier_label=self._tier_label(self.policy.tiers[min(case.required_tier, len(self.policy.tiers) - 1)]),
-            now=self.clock(),
             order_url=self._url(ctx.order.id),
             return_name=ctx.return_request.name if ctx.return_request else None,
             return_url=self._url(ctx.return_request.id, order_id=ctx.order.id) if ctx.return_request else None,
@@ -70,7 +79,25 @@ class CaseViews:
                 for s in ctx.shipments
             ),
             signals=assessment.signals,
+        )
+
+    def _view(self, case: CaseRecord, escalation_card: bool, **from_snapshot) -> CaseView:
+        """What every card shows from the case's columns and state, plus `from_snapshot`."""
+        tier = self.tier_for(case)
+        rows = self.outbox.for_case(case.id)
+        failed = [r for r in rows if r.status == "failed"]
+        return CaseView(
+            case_id=case.id,
+            version=case.version,
+            kind=case.kind,
+            status=case.status,
+            order_name=case.order_name or "",
+            amount=case.amount,
+            tier_label=self._tier_label(self.policy.tiers[min(case.required_tier, len(self.policy.tiers) - 1)]),
+            now=self.clock(),
             approvers=tier.approvers,
+            sample_store=self.sample_store,
+            **from_snapshot,
             decision=self._decision(case),
             results=tuple(r.result_summary for r in rows if r.status == "done" and r.result_summary),
             error=failed[-1].last_error if failed and case.status is CaseStatus.FAILED else None,
@@ -82,6 +109,24 @@ class CaseViews:
             playbook=tuple(self.playbook_for(case.kind, case.signal_codes, limit=3,
                                              count_use=case.slack_ts is None and not escalation_card)),
         )
+
+    def _from_columns(self, case: CaseRecord) -> dict:
+        """A degraded view's details: only what the case row itself records."""
+        signals = tuple(
+            Signal(code=SignalCode(code), weight=0, explanation="")
+            for code in case.signal_codes if code in SignalCode._value2member_map_
+        )
+        try:
+            action = Action(case.recommended_action)
+        except ValueError:
+            action = Action.ESCALATE
+        recommendation = Recommendation(
+            action=action, risk_score=min(max(case.risk_score, 0), 100), amount=case.amount, reasons=(),
+            tier=self.policy.tiers[min(case.required_tier, len(self.policy.tiers) - 1)],
+        )
+        customer = CustomerView(name=case.customer_name) if case.customer_name else None
+        return dict(recommendation=recommendation, signals=signals, customer=customer,
+                    order_url=self._url(case.order_id) if case.order_id else None, details_unavailable=True)
 
     # --- pieces ---------------------------------------------------------------------------
 

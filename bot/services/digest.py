@@ -43,8 +43,18 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
 - oldest open cases: the 5 oldest cases waiting now (opened before `end`), linked to their
   cards with `chat.getPermalink` (exact message link; the channel via `app_redirect` if
   that call fails, so a Slack hiccup never costs the digest).
-- integration health: every `integration_health` row; one with consecutive failures
-  needs attention, and credentials refused means "reconnect" (named system + what to do).
+- integration health: every `integration_health` row, as things stand now: a row is
+  failing when it has consecutive failures and no success since its last error (a later
+  success fixed it, whatever its counter says). Credentials refused means "reconnect"
+  (named system + what to do) — unless another part of the same system succeeded after
+  that error (one token serves them all), or the system is Slack itself: a digest that
+  reaches you came through Slack with that token.
+
+The first digest. A period that ended before returnsbot started is never posted (the
+first `serve` used to post a "weekly digest" of a week before the bot existed). The first
+one posted covers only [start, end), says "since returnsbot started on …" and compares
+with nothing. The start is `DigestStore.started_at`: the earliest case, or the
+scheduler's first run.
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ MAX_OVERRIDES = 10
 MAX_OPEN = 5
 METADATA_EVENT = "returnsbot_digest"
 HEALTH_SYSTEM = "slack.digest"
+SLACK = "slack"  # the vendor (integration_health prefix) that delivers the digest
 
 
 class DigestNotConfigured(SettingsError):
@@ -80,9 +91,17 @@ class DigestNotConfigured(SettingsError):
 
 
 class DigestService:
-    def __init__(self, *, engine, ops, policy, clock, gateway) -> None:
+    def __init__(self, *, engine, ops, policy, clock, gateway, sample_store: bool = False) -> None:
         self.engine, self.ops, self.policy, self.clock, self.gateway = engine, ops, policy, clock, gateway
         self.store = DigestStore(engine)
+        self.sample_store = sample_store  # figures from the bundled sample store: the digest says so
+        self._started: datetime | None = None  # once known it never changes: cached
+
+    def started_at(self) -> datetime | None:
+        """When returnsbot started (see `DigestStore.started_at`); None before anything."""
+        if self._started is None:
+            self._started = self.store.started_at()
+        return self._started
 
     # --- periods ---------------------------------------------------------------------------
 
@@ -119,12 +138,20 @@ class DigestService:
 
     # --- computing -------------------------------------------------------------------------
 
-    def compute(self, period_start: datetime, period_end: datetime) -> Digest:
+    def compute(self, period_start: datetime, period_end: datetime, *, delivered_via: str | None = None) -> Digest:
         """This period [start, end) and the one before it (the 7 days before `start` for a
-        week, else as long as this one); counted in SQL, as things stood at `end`."""
+        week, else as long as this one); counted in SQL, as things stood at `end`.
+
+        A period returnsbot started in begins at its start instead (`Digest.started_at`).
+        `delivered_via`: the vendor that will carry the digest ("slack"): reaching anyone
+        proves its credentials work."""
         start, end = _aware(period_start), _aware(period_end)
         if end <= start:
             raise ValueError("period_end must be after period_start")
+        started = self.started_at()
+        first = started is not None and start < started < end
+        if first:
+            start = started
         week = timedelta(days=7)
         is_week = abs((end - start) - week) <= timedelta(hours=2) and self._week_before(end) == start
         prev_start = self._week_before(start) if is_week else start - (end - start)
@@ -148,12 +175,12 @@ class DigestService:
             )
             for r in self.store.oldest_open(before=end, limit=MAX_OPEN)
         ]
-        health = [_health_item(r, start, end) for r in self.store.health()]
+        health = health_items(self.store.health(), start, end, delivered_via=delivered_via)
         return Digest(
             start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.store.currency,
             this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
-            generated_at=self.clock(),
+            generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,
         )
 
     def render(self, digest: Digest) -> dict:
@@ -194,7 +221,7 @@ class DigestService:
         Outside the ledger: the scheduled digest still goes out as planned."""
         channel = self._channel()
         end = self.clock()
-        digest = self.compute(self._week_before(end), end)
+        digest = self.compute(self._week_before(end), end, delivered_via=SLACK)
         ts = self._post(digest, channel, "manual")
         log.info("digest.posted period=manual channel=%s ts=%s", channel, ts)
         return ts
@@ -208,7 +235,13 @@ class DigestService:
             return False
         try:
             now = self.clock()
+            if self.started_at() is None:
+                self.store.mark_started(holder=holder, now=now)
+                self._started = None  # read it back: another replica may have been first
             period, start, end = self.period_for(now)
+            started = self.started_at()
+            if started is None or started >= end:
+                return False  # that week ended before returnsbot started: nothing to report
             if not self.store.claim(period, holder=holder, now=now, lease=LEASE, retry_window=RETRY_WINDOW):
                 return False
         except Exception:
@@ -216,7 +249,7 @@ class DigestService:
             return False
         log.info("digest.claimed period=%s holder=%s", period, holder)
         try:
-            ts = self._post(self.compute(start, end), channel, period)
+            ts = self._post(self.compute(start, end, delivered_via=SLACK), channel, period)
         except Exception as exc:
             delay = RETRY_AFTER_REFUSED if isinstance(exc, SlackError) else RETRY_AFTER
             error = f"{type(exc).__name__}: {exc}"
@@ -279,16 +312,41 @@ _AUTH = re.compile(
     r"account_inactive|unauthori[sz]ed|invalid api key|access denied", re.IGNORECASE)
 
 
-def _health_item(row: dict, start: datetime, end: datetime) -> HealthItem:
+def health_items(rows: list[dict], start: datetime, end: datetime, *,
+                 delivered_via: str | None = None) -> list[HealthItem]:
+    """Integration health as it stands now (see the module docstring)."""
+    latest_success: dict[str, datetime] = {}
+    for row in rows:
+        prefix = row["system"].partition(".")[0]
+        if row["last_success_at"] is not None:
+            seen = latest_success.get(prefix)
+            latest_success[prefix] = max(seen, row["last_success_at"]) if seen else row["last_success_at"]
+    return [_health_item(r, start, end, vendor_success=latest_success.get(r["system"].partition(".")[0]),
+                         delivered_via=delivered_via) for r in rows]
+
+
+def _health_item(row: dict, start: datetime, end: datetime, *, vendor_success: datetime | None = None,
+                 delivered_via: str | None = None) -> HealthItem:
     system = row["system"]
     prefix, _, part = system.partition(".")
     vendor = _VENDORS.get(prefix, prefix.replace("_", " ").title() or system)
     what = _PARTS.get(part, part.replace("_", " ") if part else ("messages" if prefix == "slack" else "API"))
     error = row["last_error"] or ""
     failures = row["consecutive_failures"] or 0
-    reconnect = failures > 0 and bool(_AUTH.search(error))
+    error_at, success_at = row["last_error_at"], row["last_success_at"]
+    # Failing: failures counted and nothing worked since the last error (a counter can be
+    # stale; the timestamps say what happened last).
+    broken = failures > 0 and not (success_at is not None and (error_at is None or success_at >= error_at))
+    credentials = bool(_AUTH.search(error))
+    if broken and credentials:
+        # One token serves every part of a system: a later success anywhere means it works,
+        # and a digest delivered through a system proves its token as it arrives.
+        fixed_elsewhere = vendor_success is not None and error_at is not None and vendor_success > error_at
+        if fixed_elsewhere or prefix == delivered_via:
+            broken = False
+    reconnect = broken and credentials
     hint = None
-    if failures > 0:
+    if broken:
         if reconnect:
             hint = (f"reconnect {vendor}: it refused returnsbot's credentials "
                     + ("(reinstall the app or update SHOPIFY_ACCESS_TOKEN)" if prefix == "shopify"
@@ -300,10 +358,9 @@ def _health_item(row: dict, start: datetime, end: datetime) -> HealthItem:
             hint = "invite returnsbot to the channel (/invite @returnsbot)"
         elif "channel_not_found" in error:
             hint = "check the channel ids in the [slack] table of the policy file"
-    last_error_at = row["last_error_at"]
     return HealthItem(
-        system=system, vendor=vendor, what=what, ok=failures == 0, consecutive_failures=failures,
-        last_error=row["last_error"], last_error_at=last_error_at, last_success_at=row["last_success_at"],
+        system=system, vendor=vendor, what=what, ok=not broken, consecutive_failures=failures if broken else 0,
+        last_error=row["last_error"], last_error_at=error_at, last_success_at=success_at,
         needs_reconnect=reconnect, hint=hint,
-        failed_this_week=last_error_at is not None and start <= last_error_at < end,
+        failed_this_week=error_at is not None and start <= error_at < end,
     )

@@ -17,6 +17,13 @@ card; only the order itself is required.
 
 Several matches (an email with many orders) → `OrderChoicesView`, newest first, at most
 `MAX_CHOICES`. No match, empty or malformed text, or the store unreachable → `UsageView`.
+
+Who may ask (`LookupAccess`, for `/order` and `/playbook` alike): the policy's
+`[access] lookup` — Slack users, members of user groups, anyone asking from a listed
+channel — else the approvers of every tier. Checked after the ack (a user group's members
+may take a Slack call); every lookup, allowed or refused, is an audit_log row with no
+case (`lookup.order` / `lookup.playbook`; actor: the user; detail: what they typed, the
+channel, whether it was allowed — nothing the answer showed).
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Callable
 
+from sqlalchemy import insert
+
+from blocks.format import mention
+from bot.schema import audit_log
 from blocks.order import (
     MAX_CASES_SHOWN,
     MAX_CHOICES,
@@ -135,9 +146,70 @@ class _Missing:
 MISSING = _Missing()
 
 
+Members = Callable[[str], set[str]]  # user-group id -> its members' user ids
+MAX_AUDITED_QUERY = 300  # characters of what was typed kept in the audit row
+
+
+class LookupAccess:
+    """Who may use /order and /playbook, and the audit row each use leaves."""
+
+    EVENTS = {"/order": "lookup.order", "/playbook": "lookup.playbook"}
+
+    def __init__(self, *, policy, engine, clock) -> None:
+        self.policy, self.engine, self.clock = policy, engine, clock
+
+    def may(self, user: str | None, channel: str | None, members: Members) -> bool:
+        """Listed by id, asking from a listed channel, or in a listed user group."""
+        if not user:
+            return False
+        allowed = self.policy.lookup_access
+        if user in allowed or (channel and channel in allowed):
+            return True
+        for group in (a for a in allowed if a.startswith("S")):
+            try:
+                if user in members(group):
+                    return True
+            except Exception:  # Slack could not say: not allowed, for now
+                log.warning("lookup.members_failed group=%s", group, exc_info=True)
+        return False
+
+    def refusal(self, command: str) -> str:
+        """The private one-liner for someone who may not ask: who can."""
+        allowed = self.policy.lookup_access
+        if not allowed:
+            return (f"Nobody can use {command} yet: name the people, user groups or channels in "
+                    "`[access] lookup` in the policy file (by default, the approvers of each tier).")
+        who = ", ".join(_who(a) for a in allowed[:10]) + (f" and {len(allowed) - 10} more" if len(allowed) > 10 else "")
+        source = "`[access] lookup`" if self.policy.access.lookup is not None else "the approval tiers"
+        return f"Only {who} can use {command} (set in {source} of the policy file); ask one of them."
+
+    def check(self, command: str, *, user: str | None, channel: str | None, query: str,
+              members: Members) -> str | None:
+        """None when `user` may run `command` here, else the refusal line; audited either way."""
+        allowed = self.may(user, channel, members)
+        self.audit(self.EVENTS[command], user=user, channel=channel, query=query, allowed=allowed)
+        if not allowed:
+            log.info("lookup.refused command=%s user=%s channel=%s", command, user, channel)
+        return None if allowed else self.refusal(command)
+
+    def audit(self, event: str, *, user: str | None, channel: str | None, query: str, allowed: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit_log).values(
+                case_id=None, at=self.clock(), actor=(user or "unknown")[:64], event=event,
+                from_status=None, to_status=None,
+                detail={"query": (query or "")[:MAX_AUDITED_QUERY], "channel": channel, "allowed": allowed},
+            ))
+
+
+def _who(slack_id: str) -> str:
+    return f"people in <#{slack_id}>" if slack_id[:1] in "CG" else mention(slack_id)
+
+
 class OrderLookup:
-    def __init__(self, *, store, cases, playbook, policy, clock) -> None:
+    def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False) -> None:
         self.store, self.cases, self.playbook, self.policy, self.clock = store, cases, playbook, policy, clock
+        self.sample_store = sample_store  # the bundled sample store: every answer says so
+        self.access = LookupAccess(policy=policy, engine=cases.engine, clock=clock)  # /order and /playbook
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -203,6 +275,7 @@ class OrderLookup:
             playbook=playbook,
             order_url=admin_url(order.id) if callable(admin_url) else None,
             unavailable=tuple(unavailable),
+            sample_store=self.sample_store,
         )
 
     # --- steps ----------------------------------------------------------------------------
@@ -211,20 +284,20 @@ class OrderLookup:
         try:
             query = parse_query(text)
         except BadQuery as bad:
-            return UsageView(bad.problem, bad.text)
+            return UsageView(bad.problem, bad.text, sample_store=self.sample_store)
         try:
             found = self.store.find_orders(query.store_query, limit=MAX_CHOICES)
         except NotFound:
             found = []
         except IntegrationError as exc:
             log.warning("order.lookup_unavailable query_kind=%s error=%s", query.kind.value, exc)
-            return UsageView(Problem.UNAVAILABLE, query.display)
+            return UsageView(Problem.UNAVAILABLE, query.display, sample_store=self.sample_store)
         orders = _narrow(query, list(found))
         if not orders:
-            return UsageView(Problem.NOT_FOUND, query.display)
+            return UsageView(Problem.NOT_FOUND, query.display, sample_store=self.sample_store)
         if len(orders) > 1:
             return OrderChoicesView(query=query.display, orders=tuple(orders[:MAX_CHOICES]), now=self.clock(),
-                                    maybe_more=len(found) >= MAX_CHOICES)
+                                    maybe_more=len(found) >= MAX_CHOICES, sample_store=self.sample_store)
         return self.context_for(orders[0], permalink=permalink)
 
     def _cases(self, order: Order, permalink: Permalink | None):

@@ -2,7 +2,8 @@
 
 Every state change is one compare-and-set (`UPDATE … WHERE id=:id AND status=:expected`)
 in the same transaction as its audit row, its card job and, for decisions with side
-effects, its action jobs (the outbox). Zero rows updated means someone else got there first; the caller is told so.
+effects, its action jobs (the outbox). Zero rows updated means someone else got there
+first; the caller is told so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from bot.jobs.kinds import Kind
 from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen
 from bot.store.jobs import NewJob, enqueue
+from bot.store import snapshots
 from bot.store.outbox import add_actions
 from bot.store.sql import insert_ignore
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
@@ -202,8 +204,8 @@ class CaseRepo:
                 .values(
                     case_id=case_id,
                     taken_at=new.opened_at,
-                    context=ctx.model_dump(mode="json"),
-                    assessment=new.assessment.model_dump(mode="json"),
+                    context=snapshots.dump(ctx),
+                    assessment=snapshots.dump(new.assessment),
                 )
                 .returning(case_snapshots.c.id)
             ).scalar_one()
@@ -242,13 +244,19 @@ class CaseRepo:
         return CaseRecord.from_row(row) if row else None
 
     def snapshot(self, case: CaseRecord) -> tuple[CaseContext, Assessment]:
+        """The case's snapshot as current models, from whichever release stored it.
+
+        Raises `snapshots.SnapshotUnreadable` when it cannot be read (even upcast): the
+        caller falls back on the case's own columns."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(case_snapshots.c.context, case_snapshots.c.assessment).where(
                     case_snapshots.c.id == case.snapshot_id
                 )
-            ).one()
-        return CaseContext.model_validate(row.context), Assessment.model_validate(row.assessment)
+            ).first()
+        if row is None:
+            raise snapshots.SnapshotUnreadable(f"case {case.id} has no snapshot {case.snapshot_id}")
+        return snapshots.read(row.context, row.assessment)
 
     def list(
         self, *, statuses: Iterable[CaseStatus] | None = None, limit: int = 500

@@ -12,7 +12,9 @@ whole seconds on both (`epoch(decided) − epoch(opened)`, each truncated to the
 both databases give the same figures.
 
 The ledger (`digest_runs`) lives here too: claim = INSERT … ON CONFLICT DO NOTHING on the
-period's primary key, re-claim = compare-and-set on a dead or failed row.
+period's primary key, re-claim = compare-and-set on a dead or failed row. Beside the
+periods it holds one row keyed `started`: when the digest scheduler first ran, i.e. when
+`serve` first started (see `started_at`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from policy.config import ReturnReason
 from policy.models import CaseKind, CaseStatus, Money, SignalCode
 
 OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.ESCALATED.value)
+STARTED = "started"  # the ledger row that remembers the scheduler's first run
 
 
 @dataclass
@@ -341,6 +344,27 @@ class DigestStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(integration_health).order_by(integration_health.c.system))
             return [dict(r._mapping) for r in rows]
+
+    # --- when returnsbot started ----------------------------------------------------------
+
+    def started_at(self) -> datetime | None:
+        """When returnsbot started keeping records here: the earliest of the first case it
+        opened (`cases.opened_at`, indexed) and the digest scheduler's first run (the
+        `started` ledger row, written by `mark_started` when `serve` first runs it). Orders'
+        `placed_at` is the shop's time, not ours (the first poll looks back a day), so it
+        does not count. None: nothing recorded yet."""
+        with self.engine.connect() as conn:
+            first_case = conn.execute(select(func.min(cases.c.opened_at))).scalar()
+            marker = conn.execute(
+                select(digest_runs.c.started_at).where(digest_runs.c.period == STARTED)).scalar()
+        found = [t for t in (first_case, marker) if t is not None]
+        return min(found) if found else None
+
+    def mark_started(self, *, holder: str, now: datetime) -> None:
+        """Remember the scheduler's first run (once: later calls change nothing)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert_ignore(self.engine, digest_runs, ["period"]).values(
+                period=STARTED, holder=holder, status=STARTED, started_at=now, claimed_until=now))
 
     # --- the period ledger -----------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """`/order <number | #number | email | gid>`: look an order up from any channel, privately.
 
-The command is acked at once with an empty body (Slack shows nothing); the lookup runs on
-the background executor and the answer goes back through the command's `response_url` as
+The command is acked at once with an empty body (Slack shows nothing); the access check
+(`[access] lookup`, audited) and the lookup run on the background executor and the answer goes back through the command's `response_url` as
 an ephemeral message — that works in DMs and in channels the bot is not in. Should the
 response_url fail (expired, unreachable), `chat.postEphemeral` is the fallback.
 
@@ -19,7 +19,7 @@ import httpx
 from slack_bolt import Ack, App
 
 from blocks.ids import ORDER_OPEN_PATTERN
-from blocks.order import COMMAND, Problem, UsageView, render_order_answer, render_usage
+from blocks.order import COMMAND, Problem, UsageView, render_order_answer, render_refused, render_usage
 from handlers.slack.errors import correlation_id, where
 from handlers.slack.services import services
 
@@ -55,11 +55,18 @@ def answer_later(context: dict, http: httpx.Client, *, text: str, channel: str |
     def run() -> None:
         started = time.monotonic()
         try:
-            payload = render_order_answer(svc.lookup.lookup(text, permalink=svc.gateway.get_permalink))
+            # Who may look orders up ([access] lookup); audited whatever the answer.
+            refused = svc.lookup.access.check(COMMAND, user=user, channel=channel, query=text,
+                                              members=svc.decide.members)
+            if refused is not None:
+                payload = render_refused(refused)
+            else:
+                payload = render_order_answer(svc.lookup.lookup(text, permalink=svc.gateway.get_permalink))
         except Exception:
             ref = correlation_id()
             log.exception("order.failed ref=%s user=%s", ref, user)
-            payload = render_usage(UsageView(Problem.FAILED, reference=ref))
+            payload = render_usage(UsageView(Problem.FAILED, reference=ref,
+                                             sample_store=getattr(svc.lookup, "sample_store", False)))
         via = respond(svc, http, payload, channel=channel, user=user, response_url=response_url, replace=replace)
         log.info("order.answered user=%s via=%s ms=%d", user, via, (time.monotonic() - started) * 1000)
 

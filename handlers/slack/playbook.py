@@ -6,7 +6,7 @@
   starts with `playbook:` becomes an entry at once; its author gets a private "saved".
 * "Save to playbook" message shortcut (`PlaybookId.SAVE_SHORTCUT`): promotes any reply in
   a card's thread after the fact.
-* `/playbook` lists the most used entries, `/playbook <words>` searches, `/playbook
+* `/playbook` (for whom `[access] lookup` allows, each use audited) lists the most used entries, `/playbook <words>` searches, `/playbook
   retire <id>` (or the Retire button on a result) retires one — its author, whoever saved
   it, or an approver (named in an approval tier, or in a user group named there).
 
@@ -175,6 +175,15 @@ def _items(svc: Any, entries: list, user: str) -> list[PlaybookItem]:
     return items
 
 
+def answer_lookup(svc: Any, text: str, user: str, channel: str | None) -> dict:
+    """`/playbook` for someone `[access] lookup` allows (audited either way), else who can."""
+    refused = svc.lookup.access.check("/playbook", user=user, channel=channel, query=text,
+                                      members=svc.decide.members)
+    if refused is not None:
+        return {"text": refused}
+    return answer_command(svc, text, user)
+
+
 def answer_command(svc: Any, text: str, user: str) -> dict:
     """What `/playbook <text>` answers (blocks + text), run after the ack."""
     text = " ".join((text or "").split())
@@ -303,7 +312,7 @@ def register(app: App) -> None:
         ack()
         svc = services(context)
         text, user, channel = body.get("text") or "", body.get("user_id"), body.get("channel_id")
-        svc.background.submit(_guarded(svc, channel, user, respond, lambda: answer_command(svc, text, user)))
+        svc.background.submit(_guarded(svc, channel, user, respond, lambda: answer_lookup(svc, text, user, channel)))
 
     @app.action(RETIRE_ACTION)
     def on_retire(ack: Ack, body: dict, context: dict, respond) -> None:

@@ -61,7 +61,7 @@ from policy.models import (
     total,
     utc,
 )
-from policy.ports import ActionResult, IntegrationError, NotFound, PollPage
+from policy.ports import ActionResult, IntegrationError, NotFound, PollPage, Unmapped
 
 SOURCE = "sample"
 # The sample store stands in for a Shopify shop: its events are Shopify events, so a case
@@ -234,15 +234,17 @@ class SampleStore:
             return sorted(found, key=lambda o: (o.created_at, o.id), reverse=True)[:limit]
 
     def poll_requested_returns(self, cursor: str | None) -> PollPage:
-        """Return requests still awaiting a decision, requested after `cursor`."""
+        """Return requests still awaiting a decision, requested after `cursor`; with no
+        cursor (the first poll) every one, however old: each still needs a decision."""
         with self._lock:
-            events = [e for e in self._return_events() if self._state.returns[e.resource_id].status is ReturnStatus.REQUESTED]
-        return _page(events, cursor)
+            waiting = [r for r in self._state.returns.values() if r.status is ReturnStatus.REQUESTED]
+        return _poll_page(waiting, _return_event, cursor)
 
     def poll_new_orders(self, cursor: str | None) -> PollPage:
+        """Orders placed in the event log, after `cursor`."""
         with self._lock:
-            events = self._order_events()
-        return _page(events, cursor)
+            orders = list(self._state.orders.values())
+        return _poll_page(orders, lambda o: _order_event(o) if _when(o.created_at) >= self.feed_since else None, cursor)
 
     # --- the demo's feed --------------------------------------------------------------------
 
@@ -408,24 +410,10 @@ class SampleStore:
         return [o for o in self._state.orders.values() if o.customer_id == customer_id and o.cancelled_at is None]
 
     def _return_events(self) -> list[DomainEvent]:
-        return [
-            DomainEvent(
-                source=EVENT_SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=r.id, order_id=r.order_id,
-                occurred_at=r.requested_at, detail={"name": r.name or ""},
-            )
-            for r in self._state.returns.values()
-            if r.requested_at >= self.feed_since
-        ]
+        return [_return_event(r) for r in self._state.returns.values() if r.requested_at >= self.feed_since]
 
     def _order_events(self) -> list[DomainEvent]:
-        return [
-            DomainEvent(
-                source=EVENT_SOURCE, kind=EventKind.ORDER_CREATED, resource_id=o.id, order_id=o.id,
-                occurred_at=o.created_at, detail={"name": o.name},
-            )
-            for o in self._state.orders.values()
-            if o.created_at >= self.feed_since
-        ]
+        return [_order_event(o) for o in self._state.orders.values() if o.created_at >= self.feed_since]
 
     def _dispute_events(self) -> list[DomainEvent]:
         return [
@@ -469,6 +457,43 @@ def _past(r: ReturnRequest) -> PastReturn:
 
 def _sorted(events: Iterable[DomainEvent]) -> list[DomainEvent]:
     return sorted(events, key=lambda e: (e.occurred_at, _EVENT_ORDER[e.kind], e.resource_id))
+
+
+def _when(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a time, got {value!r}")
+    return utc(value)
+
+
+def _return_event(r: ReturnRequest) -> DomainEvent:
+    return DomainEvent(
+        source=EVENT_SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=r.id, order_id=r.order_id,
+        occurred_at=_when(r.requested_at), detail={"name": r.name or ""},
+    )
+
+
+def _order_event(o: Order) -> DomainEvent:
+    return DomainEvent(
+        source=EVENT_SOURCE, kind=EventKind.ORDER_CREATED, resource_id=o.id, order_id=o.id,
+        occurred_at=_when(o.created_at), detail={"name": o.name},
+    )
+
+
+def _poll_page(items: Iterable[Any], build: Callable[[Any], DomainEvent | None], cursor: str | None) -> PollPage:
+    """`_page` over what `build` maps; an item it cannot map is set aside in `unmapped`
+    (the poll goes on without it) instead of stopping the poll."""
+    events: list[DomainEvent] = []
+    unmapped: list[Unmapped] = []
+    for item in items:
+        try:
+            event = build(item)
+        except (KeyError, TypeError, ValueError) as exc:
+            unmapped.append(Unmapped(ref=str(getattr(item, "id", None) or "(no id)"), error=f"{type(exc).__name__}: {exc}"))
+            continue
+        if event is not None:
+            events.append(event)
+    page = _page(events, cursor)
+    return PollPage(events=page.events, cursor=page.cursor, unmapped=unmapped)
 
 
 def _page(events: list[DomainEvent], cursor: str | None) -> PollPage:

@@ -10,8 +10,11 @@ Reads
 Polling
   Catch-up for missed webhooks. The cursor is an ISO timestamp (the newest `createdAt` /
   `updatedAt` seen); each poll searches from the cursor minus `poll_overlap`, so it sees
-  some events twice — the caller dedupes on natural keys. With no cursor it starts
-  `initial_lookback` ago.
+  some events twice — the caller dedupes on natural keys. With no cursor, new orders start
+  `initial_lookback` ago, and return requests are read whatever their age: every one still
+  waiting for a decision on first connect is a case to make. An item the poll cannot map
+  (an id of the wrong kind, a time it cannot read) is returned in `PollPage.unmapped` and
+  the poll goes on; the cursor moves past it.
 
 Exactly-once on the store side
   Shopify 2025-01 mutations take no idempotency key, and a request that timed out may
@@ -61,7 +64,7 @@ from policy.models import (
     ReturnStatus,
     utc,
 )
-from policy.ports import ActionResult, IntegrationError, NotFound, PollPage
+from policy.ports import ActionResult, IntegrationError, NotFound, PollPage, Unmapped
 
 log = logging.getLogger(__name__)
 
@@ -238,60 +241,71 @@ class ShopifyStore:
         start, previous = self._poll_start(cursor)
         query = f"created_at:>='{m.iso(start)}'"
         events: list[DomainEvent] = []
+        unmapped: list[Unmapped] = []
         newest = previous
         after = None
         for _ in range(self.max_pages):
             conn = self.client.execute(doc.ORDERS_CREATED_SINCE, {"query": query, "after": after})["orders"]
             for node in m.nodes(conn):
-                created = m.dt(node["createdAt"])
-                newest = max(newest, created) if newest else created
-                events.append(
-                    DomainEvent(
-                        source=self.name,
-                        kind=EventKind.ORDER_CREATED,
-                        resource_id=node["id"],
-                        order_id=node["id"],
-                        occurred_at=created,
-                        detail={"name": node["name"], "via": "poll"},
-                    )
-                )
+                try:
+                    created = m.dt(node["createdAt"])
+                    newest = max(newest, created) if newest else created
+                    events.append(DomainEvent(
+                        source=self.name, kind=EventKind.ORDER_CREATED, resource_id=_poll_gid("Order", node["id"]),
+                        order_id=node["id"], occurred_at=created, detail={"name": node["name"], "via": "poll"},
+                    ))
+                except _UNMAPPABLE as exc:
+                    unmapped.append(_unmapped(node.get("id"), exc))
             more, after = m.page_info(conn)
             if not more:
                 break
-        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start))
+        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start), unmapped=unmapped)
 
     def poll_requested_returns(self, cursor: str | None) -> PollPage:
+        """Return requests awaiting a decision: updated since the cursor, or — the first
+        poll, no cursor — all of them, whatever their age."""
         start, previous = self._poll_start(cursor)
-        query = f"return_status:return_requested updated_at:>='{m.iso(start)}'"
+        query = "return_status:return_requested"
+        if cursor:
+            query += f" updated_at:>='{m.iso(start)}'"
         events: list[DomainEvent] = []
+        unmapped: list[Unmapped] = []
         newest = previous
         after = None
         for _ in range(self.max_pages):
             variables = {"query": query, "returnQuery": "status:requested", "after": after}
             conn = self.client.execute(doc.ORDERS_WITH_REQUESTED_RETURNS, variables)["orders"]
             for node in m.nodes(conn):
-                updated = m.dt(node["updatedAt"])
+                requested = [r for r in m.nodes(node.get("returns"))
+                             if str(r.get("status")).upper() == ReturnStatus.REQUESTED]  # the filter is a hint
+                try:
+                    updated = m.dt(node["updatedAt"])
+                except _UNMAPPABLE as exc:
+                    unmapped += [_unmapped(r.get("id") or node.get("id"), exc) for r in requested]
+                    continue
                 newest = max(newest, updated) if newest else updated
-                for ret in m.nodes(node.get("returns")):
-                    if str(ret.get("status")).upper() != ReturnStatus.REQUESTED:
-                        continue  # the filter is a hint; the status is the rule
-                    detail = {"order_name": node["name"], "status": ReturnStatus.REQUESTED.value, "via": "poll"}
-                    if ret.get("name"):
-                        detail["name"] = ret["name"]
-                    events.append(
-                        DomainEvent(
-                            source=self.name,
-                            kind=EventKind.RETURN_REQUESTED,
-                            resource_id=ret["id"],
-                            order_id=node["id"],
-                            occurred_at=None,  # 2025-01 has no request time on a return
-                            detail=detail,
-                        )
-                    )
+                for ret in requested:
+                    try:
+                        events.append(self._requested_event(node, ret))
+                    except _UNMAPPABLE as exc:
+                        unmapped.append(_unmapped(ret.get("id"), exc))
             more, after = m.page_info(conn)
             if not more:
                 break
-        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start))
+        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start), unmapped=unmapped)
+
+    def _requested_event(self, order: dict[str, Any], ret: dict[str, Any]) -> DomainEvent:
+        detail = {"order_name": order["name"], "status": ReturnStatus.REQUESTED.value, "via": "poll"}
+        if ret.get("name"):
+            detail["name"] = ret["name"]
+        return DomainEvent(
+            source=self.name,
+            kind=EventKind.RETURN_REQUESTED,
+            resource_id=_poll_gid("Return", ret["id"]),
+            order_id=_poll_gid("Order", order["id"]),
+            occurred_at=None,  # 2025-01 has no request time on a return
+            detail=detail,
+        )
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -601,6 +615,24 @@ class ShopifyStore:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+# What mapping one polled item can raise: that item is set aside, the poll goes on.
+_UNMAPPABLE = (KeyError, TypeError, ValueError)
+
+
+def _poll_gid(kind: str, value: Any) -> str:
+    """A polled item's id, which must be a gid of `kind` (the event is fetched by it)."""
+    parsed = _GID.match(value) if isinstance(value, str) else None
+    if not parsed or parsed.group(1) != kind:
+        raise ValueError(f"expected a Shopify {kind} id, got {value!r}")
+    return value
+
+
+def _unmapped(ref: Any, exc: Exception) -> Unmapped:
+    ref = str(ref) if ref else "(no id)"
+    log.warning("shopify.poll.unmapped ref=%s error=%s", ref, exc)
+    return Unmapped(ref=ref, error=f"{type(exc).__name__}: {exc}")
 
 
 def _gid(kind: str, value: str) -> str:

@@ -162,7 +162,6 @@ def test_open_card_buttons() -> None:
         (Action.REFUND, "Approve refund $149.00"),
         (Action.STORE_CREDIT, "Approve store credit $149.00"),
         (Action.EXCHANGE, "Approve exchange"),
-        (Action.DENY, "Approve decline"),
     ],
 )
 def test_approve_label_follows_the_recommendation(action: Action, label: str) -> None:
@@ -380,3 +379,66 @@ def test_forged_tracking_link_is_defused() -> None:
 def test_customer_note_cannot_fake_a_quote_or_break_out() -> None:
     texts = block_texts(render_case_card(injected_view()))
     assert ">&gt; fake quote" in texts
+
+
+# --- one primary action: a "deny" recommendation ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signals", "label"),
+    [
+        ((signal(SignalCode.OUTSIDE_WINDOW, 25),), "Decline — outside window"),
+        ((signal(SignalCode.FINAL_SALE, 20),), "Decline — final sale"),
+        ((signal(SignalCode.FINAL_SALE, 20), signal(SignalCode.OUTSIDE_WINDOW, 25)), "Decline — outside window"),
+        ((), "Decline return"),
+    ],
+)
+def test_deny_recommended_the_primary_button_declines_and_the_alternative_is_an_override(signals, label) -> None:
+    view = case_view(recommendation=recommendation(Action.DENY, amount="64.50"), signals=signals)
+    found = buttons(render_case_card(view))
+    assert list(found) == [ActionId.CASE_APPROVE, ActionId.CASE_OVERRIDE, ActionId.CASE_ESCALATE]
+    assert ActionId.CASE_DENY not in found  # no second way to decline
+    primary = [b for b in found.values() if b.get("style") == "primary"]
+    assert primary == [found[ActionId.CASE_APPROVE]]
+    assert found[ActionId.CASE_APPROVE]["text"]["text"] == label
+    assert found[ActionId.CASE_OVERRIDE]["text"]["text"] == "Override: refund $64.50"
+    assert "style" not in found[ActionId.CASE_OVERRIDE] and "style" not in found[ActionId.CASE_ESCALATE]
+    assert {b["value"] for b in found.values()} == {REF}
+
+
+def test_deny_recommended_on_the_escalation_card_has_no_escalate() -> None:
+    view = case_view(status=CaseStatus.ESCALATED, escalation=escalation(), escalation_card=True, approvers=(LEAD,),
+                     recommendation=recommendation(Action.DENY), signals=(signal(SignalCode.OUTSIDE_WINDOW, 25),))
+    found = buttons(render_case_card(view))
+    assert list(found) == [ActionId.CASE_APPROVE, ActionId.CASE_OVERRIDE]
+    assert found[ActionId.CASE_APPROVE]["text"]["text"] == "Decline — outside window"
+
+
+@pytest.mark.parametrize("action", [Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE, Action.ESCALATE])
+def test_other_recommendations_keep_approve_deny_escalate(action) -> None:
+    found = buttons(render_case_card(case_view(recommendation=recommendation(action))))
+    assert list(found) == [ActionId.CASE_APPROVE, ActionId.CASE_DENY, ActionId.CASE_ESCALATE]
+    assert sum(1 for b in found.values() if b.get("style") == "primary") == 1
+
+
+# --- the sample store, and a snapshot that could not be read ---------------------------------------
+
+
+def test_a_card_from_the_sample_store_says_so() -> None:
+    payload = render_case_card(case_view(sample_store=True))
+    assert "Sample store — not a real shop" in block_texts(payload)
+    assert "sample store" in payload["text"].lower()
+    plain = render_case_card(case_view())
+    assert "sample store" not in (block_texts(plain) + plain["text"]).lower()
+
+
+def test_details_unavailable_card_shows_the_case_columns_and_stays_decidable() -> None:
+    view = case_view(details_unavailable=True, items=(), shipments=(), signals=(
+        signal(SignalCode.OUTSIDE_WINDOW, 0, explanation=""),), recommendation=recommendation(Action.DENY, reasons=()))
+    payload = render_case_card(view)
+    texts = block_texts(payload)
+    assert "Details unavailable" in texts
+    assert "outside window" in texts
+    assert "(0)" not in texts and " — \n" not in texts
+    assert ActionId.CASE_APPROVE in buttons(payload)
+    check_limits(payload)

@@ -16,7 +16,7 @@ def test_demo_prints_the_review_queue_and_is_idempotent(tmp_path, capsys):
     assert main(["demo", "--database-url", url]) == 0
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
-    assert header == ["case", "kind", "order", "customer", "amount", "signals", "recommendation", "tier", "status"]
+    assert header == ["case", "kind", "order", "customer", "amount", "signals", "recommendation", "tier", "status", "age"]
     assert "Priya Raman" in out and "store credit" in out and "outside window, vip customer" in out
     assert "21 cases stored (21 new this run" in out
     assert main(["demo", "--database-url", url]) == 0

@@ -165,7 +165,7 @@ def seed_two_weeks(engine) -> dict[str, int]:
     add_order(engine, "x1", local(11, 9, 8), "999.00")  # before last week
     add_order(engine, "x2", local(11, 23, 9), "999.00")  # at this week's end: the next week's
 
-    add_health(engine, "shopify.orders", failures=0, success_at=local(11, 23, 8))
+    add_health(engine, "shopify.orders", failures=0, success_at=local(11, 21, 8))  # before the 401 below
     add_health(engine, "shopify.webhooks", failures=3, error="Shopify rejected the access token (HTTP 401)",
                error_at=local(11, 22, 8), success_at=local(11, 20, 8))
     add_health(engine, "slack", failures=0, error="slack unavailable", error_at=local(11, 19, 8),

@@ -16,7 +16,7 @@ from bot.store.digest import DigestStore
 from integrations.slack.gateway import SlackGateway
 from policy.config import parse_policy
 from tests.conftest import FrozenClock
-from tests.digest.seed import DIGEST_CHANNEL, POLICY, local, seed_two_weeks
+from tests.digest.seed import DIGEST_CHANNEL, POLICY, add_case, local, seed_two_weeks
 from tests.fakes.slack import FakeSlack
 
 UTC = timezone.utc
@@ -30,6 +30,12 @@ def service(engine, clock, gateway, policy=POLICY) -> DigestService:
 def gateway_for(fake: FakeSlack, **kw) -> SlackGateway:
     return SlackGateway(WebClient(token=fake.token, base_url=fake.base_url, timeout=5),
                         min_interval_per_channel=0, sleep=lambda s: None, **kw)
+
+
+def running_since_october(engine) -> None:
+    """A bot that has been running for a while (a digest is posted only for a period
+    returnsbot was running in: tests/digest/test_first_run.py)."""
+    add_case(engine, kind="return_request", status="done", opened_at=local(10, 1, 10))
 
 
 def posts(fake: FakeSlack) -> list:
@@ -116,6 +122,7 @@ def test_the_posted_ts_and_content_are_recorded(engine, clock):
 
 
 def test_downtime_over_three_periods_posts_the_latest_once(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 2, 9, 1)
     with FakeSlack() as fake:
         s = service(engine, clock, gateway_for(fake))
@@ -133,6 +140,7 @@ def test_downtime_over_three_periods_posts_the_latest_once(engine, clock):
 
 
 def test_a_run_that_died_is_taken_over_after_its_lease(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
     store = DigestStore(engine)
     assert store.claim("2026-W47", holder="dead", now=clock.now, lease=LEASE, retry_window=RETRY_WINDOW)
@@ -150,6 +158,7 @@ def test_a_run_that_died_is_taken_over_after_its_lease(engine, clock):
 
 
 def test_a_failed_post_is_retried_later_and_posts_once(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
     with FakeSlack() as fake:
         s = service(engine, clock, gateway_for(fake))
@@ -171,6 +180,7 @@ def test_a_failed_post_is_retried_later_and_posts_once(engine, clock):
 
 
 def test_the_digest_reports_its_own_health(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
     ops = OpsRepo(engine)
     with FakeSlack() as fake:
@@ -188,6 +198,7 @@ def test_the_digest_reports_its_own_health(engine, clock):
 
 
 def test_slack_unavailable_is_retried_after_five_minutes(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
     with FakeSlack() as fake:
         s = service(engine, clock, gateway_for(fake, max_attempts=2, backoff_base=0))
@@ -202,6 +213,7 @@ def test_slack_unavailable_is_retried_after_five_minutes(engine, clock):
 
 
 def test_retries_stop_after_the_retry_window(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
     with FakeSlack() as fake:
         s = service(engine, clock, gateway_for(fake))
@@ -233,6 +245,7 @@ def test_not_configured_claims_nothing_and_post_now_says_why(engine, clock):
 
 
 def test_run_due_never_raises(engine, clock):
+    running_since_october(engine)
     clock.now = local(11, 23, 9)
 
     class Broken:

@@ -17,7 +17,7 @@ from tests.fakes import slack_requests as sr
 from tests.loop import harness
 from tests.loop.harness import REVIEW, SIGNING_SECRET, card_text, wait_for
 
-USER = "U0LOOKER01"
+USER = harness.T1  # an approver: by default only approvers may look orders up
 
 
 class Receiver:
@@ -164,7 +164,7 @@ def test_unreachable_response_url_falls_back_to_an_ephemeral(database_url):
         assert resp.status_code == 200
         [call] = lp.slack.wait_for("chat.postEphemeral")
         assert call.params["user"] == USER and call.params["channel"] == REVIEW
-        assert call.params["text"].startswith("Order #1033 · $206.00 · Grace Liu")
+        assert call.params["text"].startswith("[Sample store — not a real shop] Order #1033 · $206.00 · Grace Liu")
         assert any("Refunded so far" in json.dumps(b) for b in call.params["blocks"])
 
 
@@ -174,7 +174,67 @@ def test_refused_response_url_falls_back_too(database_url):
         try:
             order_command(lp, "1033", gone.url(), channel=REVIEW)
             [call] = lp.slack.wait_for("chat.postEphemeral")
-            assert call.params["text"].startswith("Order #1033")
+            assert call.params["text"].startswith("[Sample store — not a real shop] Order #1033")
             assert len(gone.posts) == 1
         finally:
             gone.close()
+
+
+# --- who may look orders up ----------------------------------------------------------------------
+
+
+def lookups(lp) -> list[tuple]:
+    from sqlalchemy import select
+
+    from bot.schema import audit_log
+
+    with lp.c.engine.connect() as conn:
+        rows = conn.execute(select(audit_log).where(audit_log.c.event == "lookup.order").order_by(audit_log.c.id))
+        return [(r.case_id, r.actor, r.detail) for r in rows]
+
+
+def test_someone_access_does_not_allow_gets_a_private_line_saying_who_can_ask(database_url, receiver):
+    with loop(database_url) as lp:
+        url = receiver.url()
+        body, ctype = sr.slash_command("/order", "#1034", user_id="U0STRANGER", channel_id="C0ELSEWHER")
+        fields = dict(parse_qsl(body.decode(), keep_blank_values=True), response_url=url)
+        assert sr.post(lp.url, urlencode(fields).encode(), ctype, SIGNING_SECRET).status_code == 200
+        answer = receiver.answer(url)
+        assert answer["response_type"] == "ephemeral"
+        assert answer["text"] == (f"Only <@{harness.T1}>, <!subteam^S0TIER2>, <@{harness.T3}> can use /order "
+                                  "(set in the approval tiers of the policy file); ask one of them.")
+        assert "Marcus" not in json.dumps(answer) and "549" not in json.dumps(answer)  # nothing about the order
+        assert lookups(lp) == [(None, "U0STRANGER", {"query": "#1034", "channel": "C0ELSEWHER", "allowed": False})]
+
+
+def test_members_of_an_approver_group_may_look_up_and_each_lookup_is_audited(database_url, receiver):
+    with loop(database_url) as lp:
+        url = receiver.url()
+        body, ctype = sr.slash_command("/order", "ada@example.com", user_id=harness.T2A, channel_id="C0ELSEWHER")
+        fields = dict(parse_qsl(body.decode(), keep_blank_values=True), response_url=url)
+        sr.post(lp.url, urlencode(fields).encode(), ctype, SIGNING_SECRET)
+        assert "No order matches" in receiver.answer(url)["text"]  # looked up: a usage line, not a refusal
+        assert lookups(lp) == [(None, harness.T2A, {"query": "ada@example.com", "channel": "C0ELSEWHER",
+                                                    "allowed": True})]
+
+
+def test_access_can_name_a_channel(database_url, receiver, monkeypatch):
+    monkeypatch.setattr(harness, "POLICY", harness.POLICY + '\n[access]\nlookup = ["C0OPSROOM1"]\n')
+    with loop(database_url) as lp:
+        inside, outside = receiver.url(), receiver.url()
+        order_command(lp, "#1034", inside, channel="C0OPSROOM1")
+        assert "Order #1034" in text_of(receiver.answer(inside))
+        order_command(lp, "#1034", outside, channel="C0ELSEWHER")  # USER is an approver, but access is set
+        assert receiver.answer(outside)["text"].startswith("Only people in <#C0OPSROOM1> can use /order")
+        assert [d["allowed"] for _, _, d in lookups(lp)] == [True, False]
+
+
+def test_a_pick_from_the_list_is_checked_and_audited_too(database_url, receiver):
+    with loop(database_url) as lp:
+        order = lp.store.find_orders("#1015")[0]
+        click_url = receiver.url()
+        body, ctype = sr.block_action(order.id, "order-open-1", user_id="U0STRANGER", channel="C0ELSEWHER",
+                                      response_url=click_url)
+        assert sr.post(lp.url, body, ctype, SIGNING_SECRET).status_code == 200
+        assert receiver.answer(click_url)["text"].startswith("Only ")
+        assert lookups(lp) == [(None, "U0STRANGER", {"query": order.id, "channel": "C0ELSEWHER", "allowed": False})]

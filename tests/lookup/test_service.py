@@ -290,3 +290,19 @@ def test_shopify_email_and_gid(shopify):
     assert [o.id for o in choices.orders] == [ids["order"], ids["old"]]
     assert lk.lookup(ids["old"]).order.id == ids["old"]
     assert lk.lookup("#99999") == UsageView(Problem.NOT_FOUND, "#99999")
+
+
+# --- the sample store says so ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["#1034", "d.okafor@example.net", "#99999", "hello there"])
+def test_every_answer_from_the_sample_store_says_sample_store(container, text):
+    flagged = OrderLookup(store=container.store, cases=container.cases, playbook=Playbook(), policy=container.policy,
+                          clock=container.clock, sample_store=True)
+    answer = flagged.lookup(text)
+    assert answer.sample_store is True
+    payload = render_order_answer(answer)
+    assert "Sample store — not a real shop" in block_texts(payload)
+    assert "sample store" in payload["text"].lower()
+    plain = render_order_answer(lookup_for(container).lookup(text))
+    assert "sample store" not in (block_texts(plain) + plain["text"]).lower()

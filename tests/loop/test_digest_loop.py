@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 from blocks.ids import ActionId
 from bot.services.digest import DigestService
+from bot.store.digest import DigestStore
 from policy.models import CaseStatus
 from tests.loop.harness import T2A, loop, wait_for
 
@@ -23,7 +25,8 @@ def test_digest_now_reports_the_weeks_decisions(database_url):
         ts = lp.c.digest.post_now()
         message = lp.slack.message(DIGEST, ts)
         assert message is not None
-        assert "2 exceptions opened (last week 0), 1 resolved" in message["text"]
+        # Its first digest: only since returnsbot started, compared with nothing.
+        assert "(since returnsbot started): 2 exceptions opened, 1 resolved" in message["text"]
         assert "100% followed the recommendation" in message["text"]
         assert "#1045" in json.dumps(message["blocks"])  # the oldest open case is listed
 
@@ -32,6 +35,8 @@ def test_two_replicas_post_the_scheduled_digest_once(database_url):
     with loop(database_url) as lp:
         lp.open_case("#1034")
         c = lp.c
+        # A bot that has been running for weeks (a period before its start is never posted).
+        DigestStore(c.engine).mark_started(holder="earlier", now=c.clock() - timedelta(days=30))
         replicas = [c.digest] + [
             DigestService(engine=c.engine, ops=c.ops, policy=c.policy, clock=c.clock, gateway=c.gateway)
             for _ in range(2)

@@ -8,6 +8,8 @@ import threading
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
+import pytest
+
 from blocks.ids import PlaybookId
 from policy.models import CaseKind
 from tests.fakes import slack_requests as sr
@@ -15,6 +17,12 @@ from tests.loop import harness
 from tests.loop.harness import REVIEW, SIGNING_SECRET, T1, T2A, T3, card_text, wait_for
 
 OTHER = "U0SOMEONE1"  # in no approval tier
+LOOKUP = f'\n[access]\nlookup = ["{REVIEW}"]\n'  # anyone in the review channel may use /playbook
+
+
+@pytest.fixture(autouse=True)
+def _review_channel_may_look_up(monkeypatch):
+    monkeypatch.setattr(harness, "POLICY", harness.POLICY + LOOKUP)
 
 
 @contextmanager
@@ -310,3 +318,28 @@ def test_a_burst_of_retried_deliveries_stores_one_note(database_url):
         wait_for(lambda: lp.c.playbook.most_used(), what="the entry")
         wait_ephemeral(lp, T1, 1)
         assert len(lp.c.playbook.notes_for_case(case.id)) == 1 and len(lp.c.playbook.most_used()) == 1
+
+
+# --- who may use /playbook -----------------------------------------------------------------------
+
+
+def test_playbook_is_for_those_access_allows_and_every_use_is_audited(database_url):
+    from sqlalchemy import select
+
+    from bot.schema import audit_log
+
+    with loop(database_url) as lp:
+        command(lp, "refund window", user=OTHER, channel="C0ELSEWHER")  # not from the review channel
+        refused = wait_ephemeral(lp, OTHER, 1)
+        assert refused["text"] == (f"Only people in <#{REVIEW}> can use /playbook (set in `[access] lookup` of the "
+                                   "policy file); ask one of them.")
+        assert "blocks" not in refused or not refused["blocks"]
+        command(lp, "refund window", user=OTHER)  # from the review channel: allowed
+        assert "Nothing in the playbook matches" in wait_ephemeral(lp, OTHER, 2)["text"]
+        with lp.c.engine.connect() as conn:
+            rows = conn.execute(select(audit_log).where(audit_log.c.event == "lookup.playbook")
+                                .order_by(audit_log.c.id)).all()
+        assert [(r.case_id, r.actor, r.detail) for r in rows] == [
+            (None, OTHER, {"query": "refund window", "channel": "C0ELSEWHER", "allowed": False}),
+            (None, OTHER, {"query": "refund window", "channel": REVIEW, "allowed": True}),
+        ]

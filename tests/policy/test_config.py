@@ -348,3 +348,32 @@ def test_unknown_array_of_tables_is_reported_on_its_header():
     assert error_of(text) == (
         "policy.toml:2: unknown table [[aproval_tiers]] (did you mean [[approval_tiers]]?)"
     )
+
+
+# --- [access] lookup ----------------------------------------------------------------------
+
+
+def test_lookup_access_defaults_to_every_tiers_approvers():
+    p = parse_policy('[[approval_tiers]]\nup_to = 250\napprovers = ["U0ALICE001", "S0OPSTEAM1"]\n'
+                     '[[approval_tiers]]\napprovers = ["U0HEADOPS1", "U0ALICE001"]\n')
+    assert p.access.lookup is None
+    assert p.lookup_access == ("U0ALICE001", "S0OPSTEAM1", "U0HEADOPS1")
+    assert Policy.default().lookup_access == ()  # nobody, until approvers or [access] are named
+
+
+def test_lookup_access_takes_users_groups_and_channels():
+    p = parse_policy('[access]\nlookup = ["U0ALICE001", "W0GRID0001", "S0OPSTEAM1", "C0OPSROOM1", "G0PRIVATE1"]\n')
+    assert p.lookup_access == ("U0ALICE001", "W0GRID0001", "S0OPSTEAM1", "C0OPSROOM1", "G0PRIVATE1")
+    assert parse_policy("[access]\nlookup = []\n").lookup_access == ()  # an empty list: nobody
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('# who\n[access]\nlookup = ["alice"]\n',
+     "policy.toml:3: access.lookup[0]: expected a Slack user id (U…/W…), user-group id (S…) or channel id "
+     "(C…/G…), got 'alice'"),
+    ('[access]\n\nlookup = "U0ALICE001"\n', "policy.toml:3: access.lookup: expected a list, got 'U0ALICE001'"),
+    ('[access]\nlookups = ["U0ALICE001"]\n', "policy.toml:2: unknown key 'lookups' in [access] (did you mean 'lookup'?)"),
+    ('[acces]\nlookup = []\n', "policy.toml:1: unknown table [acces] (did you mean [access]?)"),
+])
+def test_lookup_access_errors_name_the_line(text, expected):
+    assert error_of(text) == expected

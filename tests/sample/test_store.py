@@ -540,3 +540,34 @@ def test_readers_and_writers_share_one_store(store):
     assert not [r for r in results if isinstance(r, Exception)]
     assert store.poll_requested_returns(None).events == []
 
+
+
+# --- first poll, and items a poll cannot map --------------------------------------------------------
+
+
+def test_the_first_poll_catches_every_open_return_request_whatever_its_age():
+    data = generate.build()
+    old = next(r for r in data["returns"] if r["name"] == "#1030-R1")
+    old["requested_days_ago"] = 20.0  # before the event log starts: "before returnsbot was installed"
+    store = SampleStore(data, now=NOW)
+    assert old["id"] not in [e.resource_id for e in store.events()]  # not in the feed…
+    page = store.poll_requested_returns(None)
+    assert old["id"] in [e.resource_id for e in page.events]  # …but waiting, so the first poll has it
+    assert len(page.events) == 16
+    assert store.poll_requested_returns(page.cursor).events == []  # later polls use the cursor
+
+
+def test_a_return_that_cannot_be_mapped_is_set_aside_and_the_poll_goes_on(store):
+    from policy.models import ReturnRequest
+
+    good = store.poll_requested_returns(None)
+    poison_id = good.events[3].resource_id
+    broken = store._state.returns[poison_id].model_copy()
+    object.__setattr__(broken, "requested_at", "last tuesday")  # what no mapping can turn into a time
+    store._state.returns[poison_id] = broken
+    assert isinstance(broken, ReturnRequest)
+    page = store.poll_requested_returns(None)
+    assert [e.resource_id for e in page.events] == [e.resource_id for e in good.events if e.resource_id != poison_id]
+    [parked] = page.unmapped
+    assert parked.ref == poison_id and "last tuesday" in parked.error
+    assert page.cursor == good.cursor  # moved past it, to the newest it could read

@@ -533,3 +533,68 @@ def test_over_http_with_the_fake_server(fake, seeded):
             assert "shpat_wrong" not in str(info.value)
         wrong_path = httpx.post(f"{base_url}/admin/api/2025-01/other.json", json={})
         assert wrong_path.status_code == 404
+
+
+# --- first poll, and items a poll cannot map ----------------------------------------------------
+
+
+def test_the_first_poll_catches_every_open_return_request_whatever_its_age(store, fake, fake_clock):
+    now = fake_clock.now()
+    old_order = fake.add_order(created_at=now - timedelta(days=40))
+    old = fake.add_return(old_order, requested_at=now - timedelta(days=12))  # before returnsbot was installed
+    recent_order = fake.add_order(created_at=now - timedelta(days=3))
+    recent = fake.add_return(recent_order, requested_at=now - timedelta(hours=5))
+    decided_order = fake.add_order(created_at=now - timedelta(days=30))
+    fake.add_return(decided_order, requested_at=now - timedelta(days=20), status="OPEN")  # approved already
+    page = store.poll_requested_returns(None)
+    assert [e.resource_id for e in page.events] == [old, recent]
+    assert page.cursor == max(fake.orders[o]["updatedAt"] for o in (old_order, recent_order))
+
+    # Later polls keep using the cursor: the old request is not read again.
+    fake_clock.advance(600)
+    newer = fake.add_return(fake.add_order(created_at=fake_clock.now()))
+    page2 = store.poll_requested_returns(page.cursor)
+    assert old not in [e.resource_id for e in page2.events]
+    assert newer in [e.resource_id for e in page2.events]
+    [first, second] = fake.calls_to("OrdersWithRequestedReturns")
+    assert "updated_at" not in first.variables["query"]
+    assert "updated_at:>=" in second.variables["query"]
+
+
+def test_a_return_that_cannot_be_mapped_is_set_aside_and_the_poll_goes_on(store, fake, fake_clock):
+    now = fake_clock.now()
+    orders = [fake.add_order(created_at=now - timedelta(days=5)) for _ in range(3)]
+    good1 = fake.add_return(orders[0], requested_at=now - timedelta(hours=3))
+    poison = fake.add_return(orders[1], requested_at=now - timedelta(hours=2))
+    good2 = fake.add_return(orders[2], requested_at=now - timedelta(hours=1))
+    fake.returns[poison]["id"] = "gid://shopify/Order/404"  # not a return id: nothing could fetch it
+    page = store.poll_requested_returns(None)
+    assert [e.resource_id for e in page.events] == [good1, good2]
+    [parked] = page.unmapped
+    assert parked.ref == "gid://shopify/Order/404" and "Return" in parked.error
+    # The cursor moves past the poison item (its order's time still counts), not stuck before it.
+    assert page.cursor == (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_an_order_whose_time_cannot_be_read_is_set_aside_with_its_returns(store, fake, fake_clock):
+    now = fake_clock.now()
+    first = fake.add_order(created_at=now - timedelta(days=5))
+    bad = fake.add_order(created_at=now - timedelta(days=5))
+    good = fake.add_return(first, requested_at=now - timedelta(hours=3))
+    poison = fake.add_return(bad, requested_at=now - timedelta(hours=2))
+    fake.orders[bad]["updatedAt"] = "yesterday-ish"
+    page = store.poll_requested_returns(None)
+    assert [e.resource_id for e in page.events] == [good]
+    assert [u.ref for u in page.unmapped] == [poison]
+    assert "yesterday-ish" in page.unmapped[0].error
+    assert page.cursor == (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_new_order_that_cannot_be_mapped_is_set_aside(store, fake, fake_clock):
+    now = fake_clock.now()
+    ids = [fake.add_order(created_at=now - timedelta(hours=3 - i)) for i in range(3)]
+    fake.orders[ids[1]]["id"] = "not-a-gid"
+    page = store.poll_new_orders(None)
+    assert [e.resource_id for e in page.events] == [ids[0], ids[2]]
+    assert [u.ref for u in page.unmapped] == ["not-a-gid"]
+    assert page.cursor == (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,88 @@
+"""`returnsbot demo`'s queue: most urgent first, each case with its age."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+
+from bot.container import Container
+from bot.db import upgrade
+from bot.demo import COLUMNS, age, run_demo
+from bot.settings import Settings
+from integrations.sample import SampleStore
+from tests.sample.helpers import NOW
+
+ENV = ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET", "RETURNSBOT_POLICY",
+       "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+@pytest.fixture
+def queue(tmp_path, monkeypatch) -> list[dict[str, str]]:
+    for key in ENV:
+        monkeypatch.delenv(key, raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    c = Container.build(Settings(_env_file=None, database_url=url), clock=lambda: NOW,
+                        store=SampleStore.load(now=NOW, clock=lambda: NOW))
+    out = StringIO()
+    run_demo(c, out)
+    c.engine.dispose()
+    lines = out.getvalue().splitlines()
+    header = lines[0].split()
+    assert header == [name for name, _ in COLUMNS]
+    starts = [lines[0].index(name) for name in header]
+    rows = []
+    for line in lines[2:]:
+        if not line.strip():
+            break
+        cells = [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+        if cells[0]:  # a wrapped cell's continuation line has no case number
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def _tier(cell: str) -> int:
+    return int(cell.split()[0].lstrip("T"))
+
+
+def _risk(cell: str) -> int:
+    return int(cell.rsplit("risk ", 1)[1].rstrip(")"))
+
+
+def _hours(cell: str) -> float:
+    n, unit = cell.split()
+    return float(n) * {"min": 1 / 60, "h": 1, "d": 24}[unit]
+
+
+def test_the_queue_is_sorted_by_urgency(queue):
+    assert len(queue) == 21
+    waiting = [r for r in queue if r["status"] in ("open", "escalated", "failed")]
+    # Everything waiting for a person comes before anything that is not.
+    assert queue[: len(waiting)] == waiting
+    assert all(r["status"].startswith("auto") for r in queue[len(waiting):])
+    keys = [(-_tier(r["tier"]), -_risk(r["recommendation"]), -_hours(r["age"])) for r in waiting]
+    assert keys == sorted(keys)
+    assert queue[0]["order"] == "#1051"  # the only case that needs the top tier
+    assert len({r["tier"] for r in waiting}) == 3
+
+
+def test_each_case_shows_its_age(queue):
+    by_order = {(r["order"], r["kind"]): r for r in queue}
+    assert by_order[("#1034", "return request")]["age"] == "2 d"  # requested 2.7 days before the demo ran
+    assert by_order[("#1029", "return request")]["age"] == "7 h"  # 0.3 days
+    assert all(r["age"] for r in queue)
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (timedelta(seconds=20), "0 min"),
+    (timedelta(minutes=59), "59 min"),
+    (timedelta(hours=3, minutes=59), "3 h"),
+    (timedelta(hours=23, minutes=59), "23 h"),
+    (timedelta(days=2, hours=23), "2 d"),
+    (timedelta(days=400), "400 d"),
+    (-timedelta(minutes=5), "0 min"),  # a clock a little behind the store's: never negative
+])
+def test_age_is_short(delta, text):
+    assert age(NOW - delta, NOW) == text
