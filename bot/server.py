@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from waitress.server import create_server
 
 from bot.container import Container, shopify_webhook_spec
+from bot.waitress_shutdown import shut_down
 from bot.workers import Worker
 from bot.wsgi import Router
 from handlers.health import health_endpoint
@@ -144,7 +145,7 @@ class Server:
             self.scheduler.shutdown(wait=False)
         if self.socket_mode is not None:
             self.socket_mode.close()
-        self.http.close()
+        shut_down(self.http, self._thread)  # returns once waitress's threads have ended
         for worker in self.workers:
             worker.stop()
         log.info("server.stopped")
