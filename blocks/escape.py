@@ -15,22 +15,30 @@ On top of Slack's rule:
 Lengths are counted in characters (code points), with `…` marking a cut. `escape_mrkdwn`
 can cut by the length *after* escaping, so a limit like Slack's 3000 characters holds even
 when every character was an `&`, and a cut never splits an entity like `&amp;`.
+
+With a limit, only the start of the text is read: cleaning, defusing and escaping a prefix
+gives the start of the whole result (every character that survives `clean` becomes at
+least one character of output), so a megabyte of customer text costs what its first few
+thousand characters cost.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 ELLIPSIS = "…"
 ZWJ = "\u200d"  # zero-width joiner: invisible, and `@\u200dhere` is no mention
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ESCAPE = str.maketrans(_ENTITIES)
 # An @ at the start of a word, followed by something a mention could be made of.
 _AT_WORD = re.compile(r"(?<!\w)@(?=\w)")
 # C0/C1 controls except \t and \n; \r is folded into \n first. Bidi embeddings, overrides
 # and isolates (U+202A-U+202E, U+2066-U+2069).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Runs, not single characters: a megabyte of NULs is then one match, not a million.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
 _WS = re.compile(r"\s+")
 
 
@@ -42,6 +50,8 @@ def clean(text: str) -> str:
 
 def defuse_mentions(text: str) -> str:
     """`@here` → `@\\u200dhere` (and any other word-initial @): never a mention."""
+    if "@" not in text:  # a fast check: the pattern's look-behind makes its scan slow
+        return text
     return _AT_WORD.sub("@" + ZWJ, text)
 
 
@@ -59,26 +69,59 @@ def truncate(text: str, n: int) -> str:
     return text[: n - 1].rstrip() + ELLIPSIS
 
 
+def _head(transform: Callable[[str], str], text: str, n: int) -> str:
+    """`transform(text)[:n]`, computed from as short a prefix of `text` as will do.
+
+    `transform` must turn a prefix of its input into a prefix of its output (one that may
+    end early: a trailing space is stripped and an `@` gets its joiner only once what
+    follows is read). So once a prefix's output is longer than `n`, its first `n`
+    characters are final.
+    """
+    n = max(n, 0)
+    end = n + 2
+    while end < len(text):
+        out = transform(text[:end])
+        if len(out) > n:
+            return out[:n]
+        # Characters were dropped (controls, runs of spaces): read more, and much more when
+        # nearly everything was dropped, so a megabyte of spaces is transformed about once.
+        end *= max(2, 2 * (n + 1) // (len(out) + 1))
+    return transform(text)[:n]
+
+
+def _safe(text: str) -> str:
+    return defuse_mentions(clean(text))
+
+
+def _safe_line(text: str) -> str:
+    return one_line(defuse_mentions(clean(text)))
+
+
 def escape_mrkdwn(text: str, limit: int | None = None) -> str:
     """Outside text, safe inside mrkdwn: cleaned, mentions defused, `&<>` escaped.
 
     With `limit`, the *escaped* result has at most `limit` characters, cut between whole
     characters (never inside `&amp;`) and ending with `…` when cut.
     """
-    safe = defuse_mentions(clean(text))
-    pieces = [_ENTITIES.get(ch, ch) for ch in safe]
-    if limit is None or sum(len(p) for p in pieces) <= limit:
-        return "".join(pieces)
+    if limit is None:
+        return _safe(text).translate(_ESCAPE)
+    return _cut_escaped(_head(_safe, text, limit + 1), limit)
+
+
+def _cut_escaped(safe: str, limit: int) -> str:
+    """Escape `safe` (at most `limit + 1` characters of the safe text, so more than `limit`
+    means there was more) and fit it into `limit` characters."""
     if limit <= 0:
         return ""
-    out: list[str] = []
-    used = 0
-    for piece in pieces:
-        if used + len(piece) > limit - 1:
-            break
-        out.append(piece)
-        used += len(piece)
-    return "".join(out).rstrip() + ELLIPSIS
+    escaped = safe.translate(_ESCAPE)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    # Every `&` in escaped text starts an entity; drop one the cut went through.
+    amp = cut.rfind("&", max(0, len(cut) - 4))
+    if amp != -1 and not cut.startswith(("&amp;", "&lt;", "&gt;"), amp):
+        cut = cut[:amp]
+    return cut.rstrip() + ELLIPSIS
 
 
 _ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
@@ -92,7 +135,7 @@ def plain(text: str, limit: int) -> str:
     text from outside ever reaches Slack as `<!channel>` or `<@U…>`, whichever object it
     lands in, and that is one rule to check. Mentions are defused, controls dropped.
     """
-    return truncate(one_line(defuse_mentions(clean(text))).translate(_ANGLES), limit)
+    return truncate(_head(_safe_line, text, limit + 1).translate(_ANGLES), limit)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -122,6 +165,6 @@ def safe_url(url: str | None) -> str | None:
 
 def link(url: str | None, label: str, *, limit: int = 300) -> str:
     """`<url|label>` with the label escaped; just the escaped label when the URL is unsafe."""
-    text = escape_mrkdwn(one_line(label), limit)
+    text = _cut_escaped(_head(lambda part: _safe(one_line(part)), label, limit + 1), limit)
     target = safe_url(url)
     return f"<{target}|{text}>" if target else text

@@ -21,6 +21,7 @@ from waitress.server import create_server
 from bot.container import Container, shopify_webhook_spec
 from bot.jobs.kinds import Kind
 from bot.store.jobs import NewJob
+from bot.waitress_shutdown import shut_down
 from bot.workers import Worker
 from bot.wsgi import Router
 from handlers.health import health_endpoint
@@ -153,7 +154,7 @@ class Server:
             self.scheduler.shutdown(wait=False)
         if self.socket_mode is not None:
             self.socket_mode.close()
-        self.http.close()
+        shut_down(self.http, self._thread)  # returns once waitress's threads have ended
         for worker in self.workers:
             worker.stop()
         for runner in self.c.runners.values():

@@ -27,12 +27,16 @@ class NotFound(LookupError):
 
 
 class IntegrationError(RuntimeError):
-    """A store system failed or refused; `retryable` says whether trying again may help."""
+    """A store system failed or refused; `retryable` says whether trying again may help,
+    and `retry_after`, when the system said or we know, after how many seconds."""
 
-    def __init__(self, message: str, *, retryable: bool = True, system: str = "") -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, system: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.system = system
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class QueueStat:
     oldest: datetime | None  # when the oldest of them became due
 
 
-def _values(job: NewJob, now: datetime) -> dict[str, Any]:
+def job_values(job: NewJob, now: datetime) -> dict[str, Any]:
     return dict(
         kind=job.kind, system=job.system, operation=job.operation, payload=job.payload,
         case_id=job.case_id, order_key=job.order_key, seq=job.seq,
@@ -108,8 +108,8 @@ def enqueue(conn: Connection, job: NewJob, *, now: datetime) -> int | None:
     """Insert a job inside the caller's transaction (so it commits with the change that
     caused it). Returns its id, or None when a job with that idempotency key exists."""
     if job.idempotency_key is None:
-        return conn.execute(jobs.insert().values(**_values(job, now)).returning(jobs.c.id)).scalar_one()
-    stmt = insert_ignore(conn.engine, jobs, ["idempotency_key"]).values(**_values(job, now))
+        return conn.execute(jobs.insert().values(**job_values(job, now)).returning(jobs.c.id)).scalar_one()
+    stmt = insert_ignore(conn.engine, jobs, ["idempotency_key"]).values(**job_values(job, now))
     return conn.execute(stmt.returning(jobs.c.id)).scalar()
 
 

@@ -15,6 +15,10 @@
   before sending a document whose cost is known, the client sleeps if the bucket — as
   restored since that response — holds less than the document cost last time, so a busy
   worker slows down instead of being throttled.
+- At most `max_wait` seconds of waiting per `execute` (20 s by default: throttle waits,
+  Retry-After, backoff and pacing together), because a job's lease is about 30 s. A wait
+  that would go over what is left is not slept: `IntegrationError(retryable=True,
+  retry_after=seconds)` goes back to the caller, which reschedules.
 - Errors: GraphQL `errors` → `IntegrationError` (retryable only for Shopify's internal
   errors); 401/403 → `IntegrationError(retryable=False)`. A `null` node is for the caller
   to turn into `NotFound`.
@@ -89,12 +93,15 @@ class ShopifyGraphQL:
         monotonic: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
+        max_wait: float = 20.0,
         rng: random.Random | None = None,
     ) -> None:
         if not access_token:
             raise ValueError("a Shopify access token is required")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_wait < 0:
+            raise ValueError("max_wait must not be negative")
         self.url = url
         self._token = access_token
         self._own_http = http is None
@@ -105,6 +112,7 @@ class ShopifyGraphQL:
         self._monotonic = monotonic
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_wait = float(max_wait)
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._bucket: Bucket | None = None
@@ -146,9 +154,10 @@ class ShopifyGraphQL:
         if name:
             payload["operationName"] = name
         attempt = 0
+        waited = 0.0  # seconds slept in this call; max_wait caps it
         while True:
             attempt += 1
-            self._pace(document, op)
+            waited += self._pace(document, op, self.max_wait - waited)
             try:
                 return self._attempt(document, payload, op)
             except _Failure as failure:
@@ -161,13 +170,25 @@ class ShopifyGraphQL:
                         self._scrub(f"Shopify {op} failed after {attempt} attempt(s): {failure.reason}{tail}"),
                         retryable=True,
                         system=SYSTEM,
+                        retry_after=failure.wait,
                     ) from None
                 wait = failure.wait if failure.wait is not None else self._backoff(attempt)
+                if waited + wait > self.max_wait:
+                    log.warning("shopify.wait_capped op=%s attempt=%s wait=%.2f waited=%.2f reason=%s",
+                                op, attempt, wait, waited, self._scrub(failure.reason))
+                    raise IntegrationError(
+                        self._scrub(f"Shopify {op} failed after {attempt} attempt(s): {failure.reason}; "
+                                    f"retry in {wait:.1f} s (a call waits at most {self.max_wait:g} s)"),
+                        retryable=True,
+                        system=SYSTEM,
+                        retry_after=wait,
+                    ) from None
                 log.warning(
                     "shopify.retry op=%s attempt=%s wait=%.2f reason=%s", op, attempt, wait, self._scrub(failure.reason)
                 )
                 if wait > 0:
                     self._sleep(wait)
+                    waited += wait
 
     # --- one attempt ---------------------------------------------------------------------------
 
@@ -273,21 +294,33 @@ class ShopifyGraphQL:
             return 1.0  # throttled although the numbers say otherwise: pause briefly
         return max(deficit / rate, MIN_THROTTLE_WAIT)
 
-    def _pace(self, document: str, op: str) -> None:
-        """Sleep before sending if the bucket, restored since the last response, is short."""
+    def _pace(self, document: str, op: str, allowed: float) -> float:
+        """Sleep before sending if the bucket, restored since the last response, is short;
+        return the seconds slept. A wait over `allowed` reserves nothing and raises."""
         with self._lock:
             bucket = self._bucket
             need = self._last_cost.get(document)
             if bucket is None or need is None or bucket.restore_rate <= 0:
-                return
+                return 0.0
             now = self._monotonic()
             available = bucket.available_at(now)
             wait = (need - available) / bucket.restore_rate if available < need else 0.0
+            if wait > allowed:
+                log.warning("shopify.wait_capped op=%s pace=%.2f allowed=%.2f", op, wait, allowed)
+                raise IntegrationError(
+                    f"Shopify {op} not sent: the cost bucket needs {wait:.1f} s to refill "
+                    f"(a call waits at most {self.max_wait:g} s)",
+                    retryable=True,
+                    system=SYSTEM,
+                    retry_after=wait,
+                )
             # Reserve the points so that other threads pace behind this request.
             self._bucket = Bucket(bucket.maximum, available - need, bucket.restore_rate, now)
         if wait > 0.001:
             log.info("shopify.pace op=%s wait=%.2f need=%.0f available=%.0f", op, wait, need, available)
             self._sleep(wait)
+            return wait
+        return 0.0
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))

@@ -5,12 +5,16 @@ Everything the bot says to Slack goes through `SlackGateway`, which adds what a 
 
 * **429** — wait the `Retry-After` seconds Slack asked for, then send again. The wait is
   shared: while a method is rate limited, every caller of that method waits too, instead
-  of each one collecting its own 429. A window longer than `max_retry_after` (60 s) is not
-  slept through: `SlackRateLimited` (a `SlackUnavailable`, with `retry_after`) goes back
-  to the caller, so a worker thread is never parked for minutes.
+  of each one collecting its own 429.
 * **5xx and connection errors** — exponential backoff with jitter, up to `max_attempts`
   attempts, then `SlackUnavailable` (the caller — the outbox — keeps its row and retries
   later, so nothing is lost).
+* **At most `max_wait` seconds of waiting per call** (20 s by default; Retry-After,
+  backoff and pacing together). A job's lease is about 30 s: a call must never sleep
+  through it. A wait that would go over what is left is not slept: `SlackRateLimited`
+  (for a 429 window or pacing) or `SlackUnavailable` (for backoff) goes back to the
+  caller with `retry_after`, the seconds after which trying again makes sense, so it can
+  reschedule instead of parking a worker.
 * **`ok: false`** (channel_not_found, not_in_channel, invalid_blocks, …) — `SlackError`
   with the error code, never retried: sending the same thing again gets the same answer.
 * **Pacing** — `chat.postMessage` / `chat.update` to one channel start at least
@@ -97,7 +101,8 @@ class SlackError(SlackGatewayError):
 
 class SlackUnavailable(SlackGatewayError):
     """Slack could not be reached or kept failing (5xx, connection errors, rate limits
-    beyond what we are willing to wait). Safe to retry later."""
+    beyond what we are willing to wait). Safe to retry later: `retry_after`, when set, is
+    how many seconds from now that makes sense (a Retry-After, or the backoff not slept)."""
 
     def __init__(
         self,
@@ -118,7 +123,8 @@ class SlackUnavailable(SlackGatewayError):
 
 
 class SlackRateLimited(SlackUnavailable):
-    """Still rate limited after the waits we allow; `retry_after` says when to come back."""
+    """Still rate limited (by Slack, or by our own per-channel pacing) after the waits we
+    allow; `retry_after` says when to come back."""
 
 
 class SlackGateway:
@@ -134,13 +140,15 @@ class SlackGateway:
         monotonic: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
-        max_retry_after: float = 60.0,
+        max_wait: float = 20.0,
         max_rate_limited_retries: int = 20,
         user_groups_ttl: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_wait < 0:
+            raise ValueError("max_wait must not be negative")
         # The gateway owns retries. slack_sdk's WebClient retries connection errors once
         # by default, sleeping with time.sleep where we cannot see or inject it; use a copy
         # without its handlers so the caller's client is left as it was.
@@ -154,7 +162,7 @@ class SlackGateway:
         self._monotonic = monotonic
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
-        self._max_retry_after = max_retry_after
+        self._max_wait = float(max_wait)
         self._max_rate_limited_retries = max_rate_limited_retries
         self._user_groups_ttl = user_groups_ttl
         self._rng = rng or random.Random()
@@ -327,8 +335,24 @@ class SlackGateway:
         attempts = 0  # attempts that count against max_attempts (5xx / connection errors)
         rate_limited = 0
         not_before = 0.0  # backoff: earliest start of the next attempt
+        waited = 0.0  # seconds this call has slept so far (max_wait caps it)
+        failure: tuple[int | None, str] = (None, "")  # the last failure's status and reason
         while True:
-            slot = self._wait_turn(method, paced_channel, not_before, attempts + rate_limited) if retry else None
+            slot = None
+            if retry:
+                try:
+                    slot, delay = self._wait_turn(method, paced_channel, not_before, self._max_wait - waited)
+                except _WaitTooLong as too_long:
+                    tried = attempts + rate_limited
+                    log.warning("slack.wait_capped method=%s channel=%s wait=%.1f waited=%.1f",
+                                method, channel, too_long.delay, waited)
+                    if too_long.cause == "backoff":
+                        status, reason = failure
+                        raise SlackUnavailable(method, attempts=tried, status=status, reason=reason,
+                                               retry_after=too_long.delay) from None
+                    raise SlackRateLimited(method, attempts=tried, status=429 if too_long.cause == "rate_limited" else None,
+                                           reason=too_long.cause, retry_after=too_long.delay) from None
+                waited += delay
             attempts += 1
             try:
                 return fn(**kwargs)
@@ -340,6 +364,7 @@ class SlackGateway:
                 headers = getattr(resp, "headers", None) or {}
             except _CONNECTION_ERRORS as exc:
                 reason = type(exc).__name__
+                failure = (None, reason)
                 self._release(paced_channel, slot)
                 log.warning("slack.connection_error method=%s attempt=%s reason=%s", method, attempts, reason)
                 if not retry or attempts >= self._max_attempts:
@@ -358,19 +383,17 @@ class SlackGateway:
                     "slack.rate_limited method=%s channel=%s retry_after=%s", method, channel, retry_after
                 )
                 # Remember the window even if we give up: other callers of this method
-                # then wait it out instead of collecting their own 429s.
+                # then wait it out instead of collecting their own 429s. Whether this call
+                # may wait it out is `_wait_turn`'s to decide (max_wait).
                 self._block_method(method, retry_after)
-                if (
-                    not retry
-                    or retry_after > self._max_retry_after
-                    or rate_limited > self._max_rate_limited_retries
-                ):
+                if not retry or rate_limited > self._max_rate_limited_retries:
                     raise SlackRateLimited(
                         method, attempts=attempts + rate_limited, status=429, retry_after=retry_after
                     ) from None
                 continue
 
             if status >= 500 or code in TRANSIENT_ERROR_CODES:
+                failure = (status, code)
                 log.warning(
                     "slack.server_error method=%s attempt=%s status=%s error=%s", method, attempts, status, code
                 )
@@ -395,22 +418,25 @@ class SlackGateway:
                 self._method_blocked_until[method] = until
 
     def _wait_turn(
-        self, method: str, channel: str | None, not_before: float, tried: int
-    ) -> tuple[str, float, float | None] | None:
-        """Reserve this call's start time and sleep until it. The reservation happens under
-        the lock (so two threads never get the same slot); the sleep happens outside it.
-        A rate-limit window longer than `max_retry_after` is not waited out: the caller gets
-        `SlackRateLimited` (with `retry_after`) and reschedules."""
+        self, method: str, channel: str | None, not_before: float, allowed: float
+    ) -> tuple[tuple[str, float, float | None] | None, float]:
+        """Reserve this call's start time and sleep until it; return the reservation and
+        the seconds slept. The reservation happens under the lock (so two threads never get
+        the same slot); the sleep happens outside it. A wait longer than `allowed` reserves
+        nothing and raises `_WaitTooLong`."""
         with self._lock:
             now = self._monotonic()
-            blocked = self._method_blocked_until.get(method, 0.0) - now
-            if blocked > self._max_retry_after:
-                raise SlackRateLimited(method, attempts=tried, status=429, retry_after=blocked)
-            start = max(now, not_before, now + blocked)
+            blocked_until = self._method_blocked_until.get(method, 0.0)
+            start = max(now, not_before, blocked_until)
+            previous = self._channel_next.get(channel) if channel is not None else None
+            paced_until = max(start, previous or 0.0)
+            if paced_until - now > allowed:
+                cause = ("rate_limited" if blocked_until >= max(not_before, previous or 0.0)
+                         else "backoff" if not_before >= (previous or 0.0) else "paced")
+                raise _WaitTooLong(paced_until - now, cause)
+            start = paced_until
             slot = None
             if channel is not None:
-                previous = self._channel_next.get(channel)
-                start = max(start, previous or 0.0)
                 self._channel_next[channel] = start + self._min_interval
                 slot = (channel, start + self._min_interval, previous)
                 if len(self._channel_next) > 1024:  # forget channels whose slot has passed
@@ -419,7 +445,7 @@ class SlackGateway:
         delay = start - now
         if delay > 0:
             self._sleep(delay)
-        return slot
+        return slot, max(delay, 0.0)
 
     def _release(self, channel: str | None, slot: tuple[str, float, float | None] | None) -> None:
         """Undo a channel reservation whose call posted nothing (429, 5xx, no connection),
@@ -433,6 +459,15 @@ class SlackGateway:
                     del self._channel_next[channel]
                 else:
                     self._channel_next[channel] = previous
+
+
+class _WaitTooLong(Exception):
+    """The next attempt could start only after more waiting than the call has left."""
+
+    def __init__(self, delay: float, cause: str) -> None:
+        super().__init__(f"{cause}: {delay:.1f} s")
+        self.delay = delay
+        self.cause = cause  # "rate_limited" (a 429 window), "backoff" or "paced"
 
 
 def _error_code(data: Mapping[str, Any], status: int) -> str:

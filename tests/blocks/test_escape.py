@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 
-from blocks.escape import ZWJ, clean, escape_mrkdwn, link, one_line, plain, safe_url, truncate
+from blocks.escape import ZWJ, clean, defuse_mentions, escape_mrkdwn, link, one_line, plain, safe_url, truncate
 
 
 @pytest.mark.parametrize(
@@ -93,3 +96,75 @@ def test_link_escapes_the_label_and_drops_unsafe_urls() -> None:
     assert link("https://t.example/1", "Track <@U123>") == f"<https://t.example/1|Track &lt;@{ZWJ}U123&gt;>"
     assert link("javascript:alert(1)", "Track") == "Track"
     assert link(None, "Order #1001") == "Order #1001"
+
+
+# ---------------------------------------------------------------------------- long, hostile input
+# escape_mrkdwn / plain / link read only as much of the text as the limit needs. The
+# references below are the straightforward whole-text versions: the fast ones must agree.
+
+HOSTILE = "&<>@ \r\n\t\x00\x1b\u202e\u2066aé日"
+
+
+def _reference_escape(text: str, limit: int) -> str:
+    pieces = [{"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(ch, ch) for ch in defuse_mentions(clean(text))]
+    if sum(len(p) for p in pieces) <= limit:
+        return "".join(pieces)
+    if limit <= 0:
+        return ""
+    out, used = [], 0
+    for piece in pieces:
+        if used + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out).rstrip() + "…"
+
+
+def _reference_plain(text: str, limit: int) -> str:
+    return truncate(one_line(defuse_mentions(clean(text))).translate({60: "‹", 62: "›"}), limit)
+
+
+def test_limited_escaping_agrees_with_escaping_the_whole_text() -> None:
+    rng = random.Random(11)
+    for _ in range(1500):
+        alphabet = rng.choice([HOSTILE, "& ", "@a ", "\x00\r\n a", "\r\n", "<>&"])
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+        limit = rng.randrange(-1, 40)
+        assert escape_mrkdwn(text, limit) == _reference_escape(text, limit), (text, limit)
+        assert plain(text, limit) == _reference_plain(text, limit), (text, limit)
+        assert link(None, text, limit=limit) == _reference_escape(one_line(text), limit), (text, limit)
+
+
+def _fastest(fn, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+MEGABYTE = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("&" * MEGABYTE, "&amp;" * 599 + "…"),  # 599 × 5 = 2995 ≤ 2999; a 600th would not fit whole
+        ("<!channel>" * (MEGABYTE // 10), ("&lt;!channel&gt;" * 188)[:2999] + "…"),  # ends "&lt;!ch…"
+        ("@here " * (MEGABYTE // 6), (f"@{ZWJ}here " * 429)[:2999].rstrip() + "…"),
+        ("\x00\u202e" * (MEGABYTE // 2) + "<@U1> & co", f"&lt;@{ZWJ}U1&gt; &amp; co"),  # all dropped, then text
+        ("\r\n" * (MEGABYTE // 2) + "x", "…"),  # only newlines fit: they are trimmed from the cut
+    ],
+    ids=["ampersands", "mentions", "at-words", "controls-then-text", "newlines"],
+)
+def test_a_megabyte_of_hostile_text_is_cut_first_fast_and_correct(text: str, expected: str) -> None:
+    out = escape_mrkdwn(text, 3000)
+    assert out == expected
+    assert len(out) <= 3000
+    assert out.count("&") == out.count("&amp;") + out.count("&lt;") + out.count("&gt;")  # no entity split
+    # Whole-text escaping took 40-120 ms per megabyte here; reading the first few thousand
+    # characters takes well under 1 ms (a run of dropped characters: about 2 ms).
+    assert _fastest(lambda: escape_mrkdwn(text, 3000)) < 0.02
+    # plain() folds whitespace too, so it reads through a run of newlines: one pass at most.
+    assert _fastest(lambda: plain(text, 150)) < 0.05

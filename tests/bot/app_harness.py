@@ -45,7 +45,8 @@ def running(c: Container, *, start_workers: bool = True):
     else:  # HTTP only: deliveries are stored but nothing processes them
         import threading
 
-        threading.Thread(target=server._serve_http, daemon=True).start()
+        server._thread = threading.Thread(target=server._serve_http, daemon=True)  # stop() joins it
+        server._thread.start()
     try:
         yield server
     finally:

@@ -496,7 +496,9 @@ class FakeShopify:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.5 s by default, at every teardown.
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                  name="fake-shopify", daemon=True)
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"

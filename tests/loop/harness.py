@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
@@ -63,6 +63,7 @@ class Loop:
     server: Server
     slack: FakeSlack
     store: SampleStore
+    slack_waits: list[float] = field(default_factory=list)  # the gateway's waits, recorded, not slept
 
     @property
     def url(self) -> str:
@@ -143,14 +144,15 @@ def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack 
                         slack_bot_token=slack.token, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=slack.base_url)
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
-    gateway = SlackGateway(client, min_interval_per_channel=0.0, backoff_base=0.01, backoff_max=0.05)
+    slack_waits: list[float] = []  # what the gateway would have slept (Retry-After, backoff): not slept
+    gateway = SlackGateway(client, min_interval_per_channel=0.0, sleep=slack_waits.append)
     c = Container.build(settings, clock=clock, store=store, policy=parse_policy(POLICY),
                         slack_client=client, slack_gateway=gateway)
     server = Server(c, host="127.0.0.1", port=0, threads=16, schedule=False)
     if start:
         server.start()
     try:
-        yield Loop(c, server, slack, store)
+        yield Loop(c, server, slack, store, slack_waits)
     finally:
         server.stop()
         c.engine.dispose()  # PostgreSQL allows 100 connections: every test gives its back

@@ -203,6 +203,8 @@ def test_slack_failing_still_delivers_the_card_exactly_once(database_url, status
         assert len(lp.slack.messages(REVIEW)) == 1
         assert len(ok_posts) == 3  # two failures, then the one that landed
         assert lp.c.cases.get(case.id).slack_ts is not None
+        # The gateway's waits are recorded, not slept: Retry-After twice, or two backoffs.
+        assert len(lp.slack_waits) == 2 and all(0.25 <= w <= 1.0 for w in lp.slack_waits)
 
 
 def test_forged_or_stale_slack_requests_are_rejected(database_url):

@@ -170,6 +170,69 @@ def test_429_takes_the_longer_of_retry_after_and_the_bucket(clock):
     assert clock.sleeps[0] == pytest.approx(10.0)
 
 
+# --- the wait cap: a job's lease is about 30 s, one call waits at most max_wait (20 s) ---------
+
+
+def test_throttled_for_longer_than_the_cap_raises_with_retry_after(clock):
+    script = Script(throttled(requested=1000, available=0, rate=40), ok())  # 25 s to refill
+    with pytest.raises(IntegrationError) as info:
+        make(script, clock).execute(QUERY)
+    assert info.value.retryable is True and info.value.system == "shopify"
+    assert info.value.retry_after == pytest.approx(25.0)
+    assert clock.sleeps == []
+    assert len(script.requests) == 1
+
+
+def test_throttle_waits_add_up_to_at_most_the_cap(clock):
+    script = Script(*[throttled(requested=500, available=100, rate=50)] * 4, ok())  # 8 s each
+    with pytest.raises(IntegrationError) as info:
+        make(script, clock).execute(QUERY)
+    assert clock.sleeps == [pytest.approx(8.0), pytest.approx(8.0)]  # a third would make 24 s
+    assert info.value.retry_after == pytest.approx(8.0)
+    assert len(script.requests) == 3
+
+
+def test_a_long_retry_after_is_handed_back(clock):
+    script = Script(httpx.Response(429, headers={"Retry-After": "120"}, text="Too Many Requests"), ok())
+    with pytest.raises(IntegrationError) as info:
+        make(script, clock).execute(MUTATION, {"input": {"id": "gid://shopify/Return/1"}})
+    assert info.value.retryable is True and info.value.retry_after == 120.0
+    assert clock.sleeps == []
+
+
+def test_server_error_backoff_stops_at_the_cap(clock):
+    script = Script(httpx.Response(503))
+    with pytest.raises(IntegrationError) as info:
+        make(script, clock, max_attempts=10, backoff_base=4.0, backoff_cap=16.0, max_wait=10.0).execute(QUERY)
+    assert sum(clock.sleeps) <= 10.0
+    assert len(script.requests) == len(clock.sleeps) + 1 < 10
+    assert info.value.retryable is True
+    assert sum(clock.sleeps) + info.value.retry_after > 10.0
+    assert "503" in str(info.value)
+
+
+def test_pacing_longer_than_the_cap_sends_nothing_and_reserves_nothing(clock):
+    script = Script(ok(requested=1000, available=0, rate=10))
+    client = make(script, clock)
+    client.execute(QUERY)  # learns: costs 1000, the bucket is empty and refills 10/s
+    with pytest.raises(IntegrationError) as info:
+        client.execute(QUERY)
+    assert info.value.retryable is True and info.value.retry_after == pytest.approx(100.0)
+    assert len(script.requests) == 1 and clock.sleeps == []
+    assert client.bucket.available == 0  # the points were not spent on a request never sent
+
+
+def test_max_wait_must_not_be_negative(clock):
+    with pytest.raises(ValueError, match="max_wait"):
+        make(Script(ok()), clock, max_wait=-1)
+
+
+def test_integration_error_keeps_its_old_shape():
+    error = IntegrationError("boom", retryable=False, system="shopify")
+    assert (str(error), error.retryable, error.system, error.retry_after) == ("boom", False, "shopify", None)
+    assert IntegrationError("later", retry_after=3.5).retry_after == 3.5
+
+
 def test_slows_down_before_being_throttled(clock):
     # The first response says the document costs 300 and leaves 100 in a bucket restoring 50/s.
     script = Script(ok(requested=300, available=100, rate=50), ok(requested=300, available=100, rate=50))

@@ -146,6 +146,74 @@ def test_a_rate_limit_window_is_shared_by_callers_of_the_method(client, fake_sla
     assert len(fake_slack.calls_to("chat.postMessage")) == 2  # no second 429 collected
 
 
+# ---------------------------------------------------------------------------- the wait cap
+# A job's lease is about 30 s: one call never waits more than max_wait (20 s) in total.
+
+
+def test_a_retry_after_longer_than_the_cap_is_handed_back_without_waiting(gateway, fake_slack, fake_time):
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=25)  # under a minute, over the cap
+    with pytest.raises(SlackRateLimited) as exc:
+        gateway.post_message("C1", blocks=BLOCKS, text="card")
+    assert exc.value.retry_after == pytest.approx(25)
+    assert fake_time.sleeps == []
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_rate_limit_waits_add_up_to_at_most_the_cap(gateway, fake_slack, fake_time):
+    fake_slack.fail_next("chat.update", status=429, retry_after=8, times=5)  # 40 s of Retry-After in all
+    with pytest.raises(SlackRateLimited) as exc:
+        gateway.update_message("C1", "1700000000.000001", blocks=BLOCKS, text="x")
+    assert fake_time.sleeps == [pytest.approx(8), pytest.approx(8)]  # a third would make 24 s
+    assert exc.value.retry_after == pytest.approx(8)
+    assert exc.value.attempts == 3
+    assert len(fake_slack.calls_to("chat.update")) == 3
+
+
+def test_a_real_120_second_retry_after_raises_at_once(client, fake_slack):
+    import time
+
+    gateway = SlackGateway(client)  # the real clock and the real sleep
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=120)
+    started = time.monotonic()
+    with pytest.raises(SlackRateLimited) as exc:
+        gateway.post_message("C1", blocks=BLOCKS, text="card")
+    assert time.monotonic() - started < 2
+    assert exc.value.retry_after == pytest.approx(120, abs=1)
+    assert isinstance(exc.value, SlackUnavailable)  # the caller's "try again later"
+
+
+def test_backoff_stops_at_the_cap_and_says_when_to_retry(client, fake_slack, fake_time):
+    gateway = _gateway(client, fake_time, max_attempts=10, backoff_base=1.0, backoff_max=30.0, max_wait=5.0)
+    fake_slack.fail_next("chat.postMessage", status=503, times=10)
+    with pytest.raises(SlackUnavailable) as exc:
+        gateway.post_message("C1", blocks=BLOCKS, text="card")
+    assert not isinstance(exc.value, SlackRateLimited)
+    assert sum(fake_time.sleeps) <= 5.0
+    assert len(fake_time.sleeps) == len(fake_slack.calls_to("chat.postMessage")) - 1 < 9
+    assert exc.value.status == 503
+    assert exc.value.retry_after is not None and sum(fake_time.sleeps) + exc.value.retry_after > 5.0
+
+
+def test_a_long_pacing_queue_is_handed_back_too(client, fake_slack):
+    sleeps: list[float] = []
+    gateway = SlackGateway(client, sleep=sleeps.append, monotonic=lambda: 500.0, max_wait=20.0)
+    outcomes = []
+    for n in range(25):  # all at the same instant, one channel: slots a second apart
+        try:
+            gateway.post_message("C1", blocks=BLOCKS, text=f"card {n}")
+            outcomes.append("posted")
+        except SlackRateLimited as exc:
+            outcomes.append(round(exc.retry_after))
+    assert outcomes == ["posted"] * 21 + [21, 21, 21, 21]  # waits of 0…20 s; refused ones reserve nothing
+    assert max(sleeps) == pytest.approx(20.0)
+    assert len(fake_slack.messages("C1")) == 21
+
+
+def test_max_wait_must_not_be_negative(client):
+    with pytest.raises(ValueError, match="max_wait"):
+        SlackGateway(client, max_wait=-1)
+
+
 # ---------------------------------------------------------------------------- 5xx / connection
 
 
