@@ -21,6 +21,7 @@ from blocks.format import ago
 from bot import actors
 from bot.clock import Clock
 from bot.services.effects import approval_ops, decline_ops
+from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
@@ -40,16 +41,16 @@ class DecisionRefused(Exception):
     """
 
     def __init__(self, message: str, *, case: CaseRecord | None = None, code: str = "refused",
-                 recorded: bool = True, refresh: bool = False) -> None:
+                 recorded: bool = True, refresh: bool = False, detail: dict | None = None) -> None:
         super().__init__(message)
         self.case = case
         self.code = code
+        self.detail = detail or {}
         self.recorded = recorded
         self.refresh = refresh  # the card is behind the case: re-render it
 
 
 Membership = Callable[[str], set[str]]  # user-group id -> member user ids (may ask Slack)
-KnownMembership = Callable[[str], "set[str] | frozenset[str] | None"]  # never asks Slack; None: unknown
 
 
 class DecideService:
@@ -61,7 +62,6 @@ class DecideService:
         policy: Policy,
         clock: Clock,
         members: Membership = lambda group: set(),
-        members_known: KnownMembership = lambda group: None,
         on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
         on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
@@ -69,8 +69,9 @@ class DecideService:
         self.outbox = outbox
         self.policy = policy
         self.clock = clock
-        self.members = members
-        self.members_known = members_known
+        # One cache in front of `members`: decisions (after the ack) read through it, the
+        # checks before a modal opens only look at what it already knows.
+        self.membership = GroupMembership(members, ttl=60.0)
         self.on_case_changed = on_case_changed
         self.on_outbox = on_outbox  # wakes the outbox worker
 
@@ -84,7 +85,7 @@ class DecideService:
 
     def groups_of(self, user_id: str) -> set[str]:
         groups = {a for t in self.policy.tiers for a in t.approvers if a.startswith("S")}
-        return {g for g in groups if user_id in self.members(g)}
+        return {g for g in groups if user_id in self.membership.members(g)}
 
     def authorise(self, case: CaseRecord, user_id: str, *, verb: str, record: bool = True) -> None:
         self._personal_rules(case, user_id, verb=verb, record=record)
@@ -116,21 +117,36 @@ class DecideService:
                 if approver == user_id:
                     return True
                 if approver.startswith("S"):
-                    members = self.members_known(approver)
+                    members = self.membership.known(approver)
                     if members is None:
                         unknown = True
                     elif user_id in members:
                         return True
         return None if unknown else False
 
+    # --- where a click came from ----------------------------------------------------------
+
+    def check_card(self, case: CaseRecord, user_id: str, channel: str | None, message_ts: str | None, *,
+                   record: bool = True) -> None:
+        """A click proves which message it was made on (Slack signs the payload), not which
+        case it is about: the button value could be anything. Only a click on this case's
+        own card — the owner card or the escalation card — may decide it."""
+        cards = {(case.slack_channel, case.slack_ts), (case.escalation_channel, case.escalation_ts)}
+        if channel and message_ts and (channel, message_ts) in cards:
+            return
+        self._refuse(case, user_id, "wrong_card", "That button isn't on this case's card, so nothing was done.",
+                     record=record, detail={"channel": channel, "message_ts": message_ts})
+
     # --- before a modal opens (the ack path: the database and caches only) --------------
 
-    def precheck(self, case_id: int, user_id: str, *, verb: str, version: int | None) -> CaseRecord:
-        """The case, if nothing known says this user can't `verb` it now. Runs before an
-        ack, so it never asks Slack and writes nothing: a refusal comes back unrecorded
-        (see `after_refusal`), and a user-group membership the cache can't tell is left
-        to the decision itself, after the modal is submitted."""
+    def precheck(self, case_id: int, user_id: str, *, verb: str, version: int | None, channel: str | None,
+                 message_ts: str | None) -> CaseRecord:
+        """The case, if nothing known says this user can't `verb` it from this card now.
+        Runs before an ack, so it never asks Slack and writes nothing: a refusal comes back
+        unrecorded (see `after_refusal`), and a user-group membership the cache can't tell
+        is left to the decision itself, after the modal is submitted."""
         case = self.load(case_id)
+        self.check_card(case, user_id, channel, message_ts, record=False)
         self._check_version(case, user_id, version, record=False)
         self._check_decidable(case, user_id, record=False)
         if verb == "escalate":
@@ -148,7 +164,8 @@ class DecideService:
         if exc.case is None:
             return
         if not exc.recorded:
-            self.cases.record_refusal(exc.case.id, actor=user_id, at=self.clock(), reason=exc.code)
+            self.cases.record_refusal(exc.case.id, actor=user_id, at=self.clock(), reason=exc.code,
+                                      detail=exc.detail)
         if exc.refresh:
             self.on_case_changed(exc.case)
 
@@ -283,12 +300,12 @@ class DecideService:
         return res.case
 
     def _refuse(self, case: CaseRecord, user_id: str, code: str, message: str, *, record: bool = True,
-                refresh: bool = False) -> None:
+                refresh: bool = False, detail: dict | None = None) -> None:
         if record:
-            self.cases.record_refusal(case.id, actor=user_id, at=self.clock(), reason=code)
+            self.cases.record_refusal(case.id, actor=user_id, at=self.clock(), reason=code, detail=detail)
             log.info("case.refused case_id=%s user=%s reason=%s", case.id, user_id, code,
                      extra={"case_id": case.id, "user": user_id, "reason": code})
-        raise DecisionRefused(message, case=case, code=code, recorded=record, refresh=refresh)
+        raise DecisionRefused(message, case=case, code=code, recorded=record, refresh=refresh, detail=detail)
 
 
 def _mention(approver: str) -> str:

@@ -223,3 +223,49 @@ def test_retrying_a_failed_decline_retries_the_decline(decide):
     retried = decide.retry(case_id, T1, version=failed.version)
     assert retried.status is CaseStatus.DENIED and retried.decided_action == "deny"
     assert [r.operation for r in decide.outbox.for_case(case_id)] == ["decline_return"]
+
+
+# --- user-group membership the ack path can use --------------------------------------------
+
+
+def test_known_membership_never_asks_and_refreshes_in_the_background():
+    from bot.services.membership import GroupMembership
+
+    asked, queued, now = [], [], [0.0]
+    groups = {"S1": {"U1"}}
+
+    def fetch(group):
+        asked.append(group)
+        return groups[group]
+
+    m = GroupMembership(fetch, ttl=60, max_stale=600, monotonic=lambda: now[0], spawn=queued.append)
+    assert m.known("S1") is None and asked == []  # can't tell: the caller opens the modal
+    assert m.known("S1") is None and len(queued) == 1  # one refresh at a time
+    queued.pop()()
+    assert m.known("S1") == {"U1"} and asked == ["S1"] and queued == []
+    groups["S1"] = {"U1", "U2"}
+    now[0] = 61  # stale: still answers, and refreshes
+    assert m.known("S1") == {"U1"} and len(queued) == 1
+    queued.pop()()
+    assert m.known("S1") == {"U1", "U2"}
+    assert m.members("S1") == {"U1", "U2"} and asked == ["S1", "S1"]  # fresh: from memory
+    now[0] = 61 + 601  # too old to go on
+    assert m.known("S1") is None
+
+
+def test_a_failed_refresh_keeps_what_was_known():
+    from bot.services.membership import GroupMembership
+
+    queued, now, fail = [], [0.0], [False]
+
+    def fetch(group):
+        if fail[0]:
+            raise ConnectionError("slack down")
+        return {"U1"}
+
+    m = GroupMembership(fetch, ttl=60, monotonic=lambda: now[0], spawn=queued.append)
+    assert m.members("S1") == {"U1"}
+    now[0], fail[0] = 100, True
+    assert m.known("S1") == {"U1"}
+    queued.pop()()  # logs, raises nothing
+    assert m.known("S1") == {"U1"} and len(queued) == 1  # tries again
