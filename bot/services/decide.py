@@ -207,16 +207,6 @@ class DecideService:
         return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.overridden", decision=decision,
                             ops=approval_ops(case, outcome), detail={"override": True, "outcome": outcome.value})
 
-    def checked(self, case_id: int, user_id: str, *, verb: str, version: int | None = None) -> CaseRecord:
-        """The case, if this user may `verb` it now (asks Slack for group membership when
-        needed: for background work, not for the ack path — that is `precheck`)."""
-        case = self._decidable(case_id, user_id, version)
-        if verb != "escalate":
-            self.authorise(case, user_id, verb=verb)
-        elif case.status is CaseStatus.ESCALATED:
-            self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
-        return case
-
     def deny(self, case_id: int, user_id: str, *, reason: str, internal_note: str | None,
              customer_message: str | None, notify_customer: bool, version: int | None = None) -> CaseRecord:
         """Decline a return (Shopify ReturnDeclineReason), or dismiss a review."""

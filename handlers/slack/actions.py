@@ -119,7 +119,16 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
                 refuse(context, body, "bad_click:card")
                 return
             try:
-                svc.gateway.open_view(body["trigger_id"], render(svc.views.build(case), metadata=metadata))
+                modal = render(svc.views.build(case), metadata=metadata)
+            except Exception:  # a render bug: say so with a reference, and the log has it
+                ref_id = correlation_id()
+                log.exception("slack.modal_failed ref=%s case_id=%s", ref_id, case.id,
+                              extra={"correlation_id": ref_id, "case_id": case.id, "user": user})
+                ack()
+                tell_later(context, channel, user, APOLOGY.format(ref=ref_id), thread)
+                return
+            try:
+                svc.gateway.open_view(body["trigger_id"], modal)
             except Exception as exc:  # expired trigger, Slack down: one attempt only, by design
                 ref_id = correlation_id()
                 log.warning("slack.modal_not_opened ref=%s case_id=%s user=%s error=%s", ref_id, case.id, user,
@@ -157,8 +166,9 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
             fields = ({"reason": form.reason.value, "customer_message": form.customer_message,
                        "notify_customer": form.notify_customer, "internal_note": form.internal_note}
                       if verb == "deny" else {"note": form.note})
+            view_id = view.get("id") if isinstance(view.get("id"), str) else None
             click = Click(verb=verb, case_id=ref.case_id, version=ref.version, user=ref.user, channel=ref.channel,
-                          message_ts=ref.message_ts, view_id=view.get("id"), **fields)
+                          message_ts=ref.message_ts, view_id=view_id, **fields)
             submit(ack, context, body, click)
 
         return on_submit
