@@ -27,7 +27,6 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from blocks.ids import ActionId
 from blocks.refs import CaseRef
 from bot.clock import utcnow
 from bot.container import Container
@@ -38,7 +37,7 @@ from integrations.slack.gateway import SlackGateway
 from policy.config import parse_policy
 from policy.models import CaseKind
 from tests.fakes import slack_requests as sr
-from tests.fakes.slack import FakeSlack, Call
+from tests.fakes.slack import Call, FakeSlack
 from tests.loop.harness import POLICY, SIGNING_SECRET, T2A, T2B
 
 ACK_PATH_ALLOWED = frozenset({"views.open"})
@@ -193,5 +192,3 @@ def app_for(database_url: str, *, slack: FakeSlack | None = None, clock=utcnow, 
 def body_json(resp: BoltResponse) -> dict:
     return json.loads(resp.body) if resp.body else {}
 
-
-__all__ = ["ActionId", "Harness", "ManualExecutor", "app_for", "body_json"]

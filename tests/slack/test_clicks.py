@@ -107,3 +107,27 @@ def test_the_correlation_id_follows_the_click_through_the_background_work(databa
         assert steps == ["click.handling", "click.decided"]
         decided = next(r for r in caplog.records if r.getMessage().startswith("click.decided"))
         assert (decided.case_id, decided.user, decided.status) == (case.id, T2A, "approved")
+
+
+# --- the signed modal reference -------------------------------------------------------------
+
+
+def test_a_modal_reference_verifies_only_as_signed_with_our_key():
+    from blocks.refs import BadRef, ModalRef, modal_key
+
+    key = modal_key("loop-signing-secret")
+    ref = ModalRef("deny", 42, 3, "U0TIERONE1", "C0REVIEW01", "1700000000.000100")
+    signed = ref.sign(key)
+    assert ModalRef.verify(signed, key) == ref
+    assert "loop-signing-secret" not in signed and key.hex() not in signed
+    tampered = [signed.replace(":deny:", ":escalate:"), signed.replace(":42:", ":43:"), signed.replace(":3:", ":4:"),
+                signed.replace("U0TIERONE1", "U0TIERTWOA"), signed.replace("C0REVIEW01", "C0ESCALATE"),
+                signed.replace("000100", "000200"), signed[:-1] + ("0" if signed[-1] != "0" else "1"),
+                "v1:case:42:3", "", signed + "0", "x" * 5000]
+    for raw in tampered:
+        with pytest.raises(BadRef):
+            ModalRef.verify(raw, key)
+    with pytest.raises(BadRef):
+        ModalRef.verify(signed, modal_key("another-secret"))
+    with pytest.raises(BadRef):
+        ModalRef("deny", 42, 3, "U1:x", "C0REVIEW01", "1700000000.000100")  # ':' can't get into the body
