@@ -17,8 +17,8 @@ class ActionId(StrEnum):
     CASE_DENY = "case-deny"
     CASE_ESCALATE = "case-escalate"
     CASE_RETRY = "case-retry"
-    # On a card whose recommendation is "deny" (whose primary button, CASE_APPROVE, carries
-    # the decline out): going against it, granting the return instead.
+    # When the recommendation is deny, the primary button carries the decline out and this
+    # one grants the request anyway (spelled as agreed with the card's renderer).
     CASE_OVERRIDE = "case_override"
     # "Show #1042" on an /order pick-list; numbered (order-open-1…) because action ids must
     # be unique within a message: match with ORDER_OPEN_PATTERN.

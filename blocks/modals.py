@@ -7,8 +7,10 @@
     parse_escalate_submission(state) -> EscalateForm
     validate_escalate(form) -> {block_id: error}
 
-Both modals carry the card's `CaseRef` in `private_metadata`; the handler parses it with
-`CaseRef.parse` and checks the version like a button click.
+Both modals carry a reference in `private_metadata`: the handler passes a signed
+`blocks.refs.ModalRef` (who the modal was opened for, which case at which version, which
+verb, from which card), and a submission that doesn't verify is refused. Without one
+(`metadata=None`) the card's plain `CaseRef` is used, for previews and tests.
 
 Deny modal decisions:
 - The reason is Shopify's ReturnDeclineReason and is required. It is pre-selected from
@@ -85,7 +87,7 @@ def _reason_option(reason: DeclineReason) -> Option:
     return Option(value=reason.value, text=PlainTextObject(text=reason.label))
 
 
-def deny_modal(view: CaseView) -> dict:
+def deny_modal(view: CaseView, *, metadata: str | None = None) -> dict:
     preselected = preselected_reason(view.signals)
     select = StaticSelectElement(
         action_id=ActionId.DENY_REASON,
@@ -147,7 +149,7 @@ def deny_modal(view: CaseView) -> dict:
     return View(
         type="modal",
         callback_id=CallbackId.DENY_MODAL,
-        private_metadata=str(CaseRef(case_id=view.case_id, version=view.version)),
+        private_metadata=_metadata(view, metadata),
         title=PlainTextObject(text="Deny return request"),
         submit=PlainTextObject(text="Deny"),
         close=PlainTextObject(text="Cancel"),
@@ -200,7 +202,7 @@ def validate_deny(form: DenyForm) -> dict[str, str]:
 # --- escalate -----------------------------------------------------------------------------
 
 
-def escalate_modal(view: CaseView) -> dict:
+def escalate_modal(view: CaseView, *, metadata: str | None = None) -> dict:
     where = "Goes to a higher tier."
     if view.next_tier_label:
         where = f"Goes to *{escape_mrkdwn(one_line(view.next_tier_label), 100)}*."
@@ -224,7 +226,7 @@ def escalate_modal(view: CaseView) -> dict:
     return View(
         type="modal",
         callback_id=CallbackId.ESCALATE_MODAL,
-        private_metadata=str(CaseRef(case_id=view.case_id, version=view.version)),
+        private_metadata=_metadata(view, metadata),
         title=PlainTextObject(text="Escalate case"),
         submit=PlainTextObject(text="Escalate"),
         close=PlainTextObject(text="Cancel"),
@@ -246,6 +248,10 @@ def validate_escalate(form: EscalateForm) -> dict[str, str]:
 
 
 # --- shared -------------------------------------------------------------------------------
+
+
+def _metadata(view: CaseView, signed: str | None) -> str:
+    return signed if signed is not None else str(CaseRef(case_id=view.case_id, version=view.version))
 
 
 def _summary(view: CaseView, verb: str) -> SectionBlock:

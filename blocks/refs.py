@@ -1,4 +1,4 @@
-"""The reference a button `value` or a modal's `private_metadata` carries: parsed in ONE place.
+"""The references a button `value` and a modal's `private_metadata` carry: parsed in ONE place.
 
     CaseRef(case_id=42, version=3)  <->  "v1:case:42:3"
 
@@ -14,6 +14,8 @@ string longer than any valid reference. The canonical form is the only accepted 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -61,3 +63,76 @@ class CaseRef:
         if match is None:
             raise BadRef(f"not a case reference: {raw[:40]!r}")
         return cls(case_id=int(match.group(1)), version=int(match.group(2)))
+
+
+# --- modals -------------------------------------------------------------------------------
+
+MODAL_PREFIX = "v1:modal"
+_MAC_HEX = 32  # 128 bits of HMAC-SHA256
+_ID = r"[A-Z0-9]{1,32}"  # Slack user and channel ids
+_TS = r"[0-9]{1,12}\.[0-9]{1,9}"  # a message ts
+_MODAL_SHAPE = re.compile(
+    rf"(?P<body>{re.escape(MODAL_PREFIX)}:(?P<verb>[a-z]{{1,16}}):{_NUMBER}:{_NUMBER}"
+    rf":(?P<user>{_ID}):(?P<channel>{_ID}):(?P<ts>{_TS})):(?P<mac>[0-9a-f]{{{_MAC_HEX}}})",
+    re.ASCII,
+)
+MODAL_MAX_LENGTH = 200  # far below Slack's 3,000 characters of private_metadata
+
+
+def modal_key(signing_secret: str) -> bytes:
+    """The key modal references are signed with: derived from the Slack signing secret, so
+    there is no second secret to configure, and never the signing secret itself."""
+    return hmac.new(signing_secret.encode("utf-8"), b"returnsbot:modal-private-metadata:v1", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ModalRef:
+    """What a modal the bot opened is for: one user, one case at one version, one verb,
+    opened from one card (channel + message ts). Signed into `private_metadata`:
+
+        v1:modal:deny:42:3:U0TIERONE1:C0REVIEW01:1700000000.000100:<32 hex HMAC>
+
+    Slack hands `private_metadata` back untouched, so a submission whose reference verifies
+    is one of ours; the handler still checks that the user and the verb are the ones the
+    modal was opened for. No row is written when the modal opens (nothing before the ack).
+    """
+
+    verb: str
+    case_id: int
+    version: int
+    user: str
+    channel: str
+    message_ts: str
+
+    def __post_init__(self) -> None:
+        CaseRef(self.case_id, self.version)  # the same ranges
+        for name, value, shape in (("verb", self.verb, r"[a-z]{1,16}"), ("user", self.user, _ID),
+                                   ("channel", self.channel, _ID), ("message_ts", self.message_ts, _TS)):
+            if not isinstance(value, str) or re.fullmatch(shape, value, re.ASCII) is None:
+                raise BadRef(f"{name} is not a Slack value: {str(value)[:40]!r}")
+
+    def _body(self) -> str:
+        return f"{MODAL_PREFIX}:{self.verb}:{self.case_id}:{self.version}:{self.user}:{self.channel}:{self.message_ts}"
+
+    def sign(self, key: bytes) -> str:
+        body = self._body()
+        return f"{body}:{_mac(key, body)}"
+
+    @classmethod
+    def verify(cls, raw: object, key: bytes) -> ModalRef:
+        """The reference, if `raw` is one signed with `key`; else `BadRef`."""
+        if not isinstance(raw, str) or not raw:
+            raise BadRef("no modal reference")
+        if len(raw) > MODAL_MAX_LENGTH:
+            raise BadRef(f"modal reference too long ({len(raw)} characters)")
+        match = _MODAL_SHAPE.fullmatch(raw)
+        if match is None:
+            raise BadRef(f"not a modal reference: {raw[:40]!r}")
+        if not hmac.compare_digest(match.group("mac"), _mac(key, match.group("body"))):
+            raise BadRef("modal reference signature does not match")
+        return cls(verb=match.group("verb"), case_id=int(match.group(3)), version=int(match.group(4)),
+                   user=match.group("user"), channel=match.group("channel"), message_ts=match.group("ts"))
+
+
+def _mac(key: bytes, body: str) -> str:
+    return hmac.new(key, body.encode("ascii"), hashlib.sha256).hexdigest()[:_MAC_HEX]

@@ -24,6 +24,7 @@ from bot.services.digest import DigestService
 from bot.jobs.kinds import LANES, Kind
 from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
+from bot.services.clicks import ClickJobs
 from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
@@ -34,7 +35,7 @@ from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
 from bot.settings import Settings
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
-from bot.store.jobs import JobRepo
+from bot.store.jobs import JobRepo, NewJob
 from handlers.http import Headers
 from handlers.webhooks import WebhookSpec
 from policy.config import Policy, load_policy
@@ -188,6 +189,8 @@ class Container:
             Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock,
                                     on_case_changed=self._case_changed),
         }
+        if self.gateway is not None and self.settings.slack_signing_secret:
+            handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
         if self.gateway is not None:
             from bot.services.cards import CardJobs
 
@@ -254,8 +257,16 @@ class Container:
 
             self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views,
                                                  lookup=self.lookup, playbook=self.playbook, digest=self.digest,
-                                                 home=self.home)
+                                                 home=self.home, submit_click=self._persist_click)
         return self._slack_services
+
+    def _persist_click(self, click) -> None:
+        """Before the ack: the click becomes a job (one insert), so a crash right after the
+        200 loses nothing; the clicks lane decides it. A case's clicks run in order."""
+        self.jobs.enqueue(NewJob(kind=Kind.CLICK, system="slack", operation=click.verb, payload=click.to_payload(),
+                                 case_id=click.case_id, order_key=f"click:{click.case_id}",
+                                 correlation_id=click.correlation_id), now=self.clock())
+        self._wake("clicks")
 
     def slack_app(self):
         """The Bolt app (None without Slack settings)."""

@@ -52,6 +52,9 @@ class WebhookEndpoint:
             if not isinstance(payload, dict):
                 raise ValueError("expected a JSON object")
             self.spec.validate(topic, payload)
+        except RecursionError:  # nested deeper than the parser goes: valid JSON, but no webhook of ours
+            log.warning("webhook.rejected source=%s topic=%s reason=malformed error=too deeply nested", source, topic)
+            return Response.json(400, {"error": "malformed payload: nested too deeply"})
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
             log.warning("webhook.rejected source=%s topic=%s reason=malformed error=%s", source, topic, exc)
             return Response.json(400, {"error": f"malformed payload: {exc}"})

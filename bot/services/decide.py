@@ -1,8 +1,14 @@
-"""Decide: a person approves, denies or escalates a case.
+"""Decide: a person approves, denies, escalates, overrides or retries a case.
 
-Authorise by amount tier → compare-and-set the status (with audit, decision and outbox rows
-in the same transaction) → the outbox worker carries it out, the card sync re-renders the
-card. A refusal (not authorised, already decided, stale) changes nothing but the audit log.
+Check the version the person saw → authorise by amount tier → compare-and-set on that
+version (with audit, decision and outbox rows in the same transaction) → the outbox worker
+carries it out, the card sync re-renders the card. A refusal (not authorised, already
+decided, stale card) changes nothing but the audit log.
+
+`version` is the case version the button or modal carries (blocks.refs). When it is not
+the stored one, the person acted on an old card: they are told what changed, and the card
+is re-rendered. Even without one (the SLA timer), the update is a compare-and-set on the
+version that was authorised, so nothing commits against a state nobody checked.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from blocks.format import ago
 from bot import actors
 from bot.clock import Clock
 from bot.services.effects import approval_ops, decline_ops
+from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
@@ -27,14 +34,23 @@ DECIDABLE = (CaseStatus.OPEN, CaseStatus.ESCALATED)
 
 
 class DecisionRefused(Exception):
-    """A known reason a click did nothing; the message is for the person who clicked."""
+    """A known reason a click did nothing; the message is for the person who clicked.
 
-    def __init__(self, message: str, *, case: CaseRecord | None = None) -> None:
+    `code` is the audit reason. `recorded` is False for a refusal raised before an ack
+    (`precheck`): the caller records it afterwards with `DecideService.after_refusal`.
+    """
+
+    def __init__(self, message: str, *, case: CaseRecord | None = None, code: str = "refused",
+                 recorded: bool = True, refresh: bool = False, detail: dict | None = None) -> None:
         super().__init__(message)
         self.case = case
+        self.code = code
+        self.detail = detail or {}
+        self.recorded = recorded
+        self.refresh = refresh  # the card is behind the case: re-render it
 
 
-Membership = Callable[[str], set[str]]  # user-group id -> member user ids
+Membership = Callable[[str], set[str]]  # user-group id -> member user ids (may ask Slack)
 
 
 class DecideService:
@@ -53,7 +69,9 @@ class DecideService:
         self.outbox = outbox
         self.policy = policy
         self.clock = clock
-        self.members = members
+        # One cache in front of `members`: decisions (after the ack) read through it, the
+        # checks before a modal opens only look at what it already knows.
+        self.membership = GroupMembership(members, ttl=60.0)
         self.on_case_changed = on_case_changed
         self.on_outbox = on_outbox  # wakes the outbox worker
 
@@ -67,30 +85,104 @@ class DecideService:
 
     def groups_of(self, user_id: str) -> set[str]:
         groups = {a for t in self.policy.tiers for a in t.approvers if a.startswith("S")}
-        return {g for g in groups if user_id in self.members(g)}
+        return {g for g in groups if user_id in self.membership.members(g)}
 
-    def authorise(self, case: CaseRecord, user_id: str, *, verb: str) -> None:
+    def authorise(self, case: CaseRecord, user_id: str, *, verb: str, record: bool = True) -> None:
+        self._personal_rules(case, user_id, verb=verb, record=record)
         tier = self.tier_for(case)
-        if case.requested_by and case.requested_by == user_id and verb == "approve":
-            self._refuse(case, user_id, "own_request", "You asked for this one, so someone else has to approve it.")
-        if case.status is CaseStatus.ESCALATED and case.escalated_by == user_id:
-            self._refuse(case, user_id, "own_escalation", "You escalated this case; the next tier decides it.")
         if not may_decide(user_id, self.groups_of(user_id), tier, self.policy):
-            who = ", ".join(_mention(a) for a in tier.approvers) or "nobody yet (set approvers in the policy file)"
-            limit = f"up to {tier.up_to:,.2f} {self.policy.store.currency}" if tier.up_to is not None else "above every limit"
-            self._refuse(case, user_id, "not_authorised",
-                         f"You can't {verb} this case: it needs tier {tier.index + 1} ({limit}). Approvers: {who}.")
+            self._not_authorised(case, user_id, tier, verb, record=record)
+
+    def _personal_rules(self, case: CaseRecord, user_id: str, *, verb: str, record: bool) -> None:
+        if case.requested_by and case.requested_by == user_id and verb in ("approve", "override"):
+            self._refuse(case, user_id, "own_request", "You asked for this one, so someone else has to approve it.",
+                         record=record)
+        if case.status is CaseStatus.ESCALATED and case.escalated_by == user_id:
+            self._refuse(case, user_id, "own_escalation", "You escalated this case; the next tier decides it.",
+                         record=record)
+
+    def _not_authorised(self, case: CaseRecord, user_id: str, tier: Tier, verb: str, *, record: bool) -> None:
+        who = ", ".join(_mention(a) for a in tier.approvers) or "nobody yet (set approvers in the policy file)"
+        limit = f"up to {tier.up_to:,.2f} {self.policy.store.currency}" if tier.up_to is not None else "above every limit"
+        self._refuse(case, user_id, "not_authorised",
+                     f"You can't {verb} this case: it needs tier {tier.index + 1} ({limit}). Approvers: {who}.",
+                     record=record)
+
+    def may_decide_known(self, case: CaseRecord, user_id: str) -> bool | None:
+        """Whether the user may decide the case, from what is known without asking Slack:
+        True/False, or None when it hangs on a user group whose members aren't cached."""
+        unknown = False
+        for tier in self.policy.tiers[self.tier_for(case).index:]:
+            for approver in tier.approvers:
+                if approver == user_id:
+                    return True
+                if approver.startswith("S"):
+                    members = self.membership.known(approver)
+                    if members is None:
+                        unknown = True
+                    elif user_id in members:
+                        return True
+        return None if unknown else False
+
+    # --- where a click came from ----------------------------------------------------------
+
+    def check_card(self, case: CaseRecord, user_id: str, channel: str | None, message_ts: str | None, *,
+                   record: bool = True) -> None:
+        """A click proves which message it was made on (Slack signs the payload), not which
+        case it is about: the button value could be anything. Only a click on this case's
+        own card — the owner card or the escalation card — may decide it."""
+        cards = {(case.slack_channel, case.slack_ts), (case.escalation_channel, case.escalation_ts)}
+        if channel and message_ts and (channel, message_ts) in cards:
+            return
+        self._refuse(case, user_id, "wrong_card", "That button isn't on this case's card, so nothing was done.",
+                     record=record, detail={"channel": channel, "message_ts": message_ts})
+
+    # --- before a modal opens (the ack path: the database and caches only) --------------
+
+    def precheck(self, case_id: int, user_id: str, *, verb: str, version: int | None, channel: str | None,
+                 message_ts: str | None) -> CaseRecord:
+        """The case, if nothing known says this user can't `verb` it from this card now.
+        Runs before an ack, so it never asks Slack and writes nothing: a refusal comes back
+        unrecorded (see `after_refusal`), and a user-group membership the cache can't tell
+        is left to the decision itself, after the modal is submitted."""
+        case = self.load(case_id)
+        self.check_card(case, user_id, channel, message_ts, record=False)
+        self._check_version(case, user_id, version, record=False)
+        self._check_decidable(case, user_id, record=False)
+        if verb == "escalate":
+            if case.status is CaseStatus.ESCALATED:
+                self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.",
+                             record=False)
+            return case
+        self._personal_rules(case, user_id, verb=verb, record=False)
+        if self.may_decide_known(case, user_id) is False:
+            self._not_authorised(case, user_id, self.tier_for(case), verb, record=False)
+        return case
+
+    def after_refusal(self, exc: DecisionRefused, user_id: str) -> None:
+        """What a refusal raised before the ack still owes: its audit row, the card refresh."""
+        if exc.case is None:
+            return
+        if not exc.recorded:
+            self.cases.record_refusal(exc.case.id, actor=user_id, at=self.clock(), reason=exc.code,
+                                      detail=exc.detail)
+        if exc.refresh:
+            self.on_case_changed(exc.case)
 
     # --- decisions ---------------------------------------------------------------------
 
     def load(self, case_id: int) -> CaseRecord:
         case = self.cases.get(case_id)
         if case is None:
-            raise DecisionRefused("That case no longer exists.")
+            raise DecisionRefused("That case no longer exists.", code="no_case")
         return case
 
-    def approve(self, case_id: int, user_id: str) -> CaseRecord:
-        case = self._decidable(case_id, user_id)
+    def approve(self, case_id: int, user_id: str, *, version: int | None = None, override: bool = False) -> CaseRecord:
+        """Carry out what the card's primary button says (`approve_outcome`); with
+        `override`, grant the request against a deny recommendation instead."""
+        if override:
+            return self.override(case_id, user_id, version=version)
+        case = self._decidable(case_id, user_id, version)
         self.authorise(case, user_id, verb="approve")
         recommended = Action(case.recommended_action)
         outcome = approve_outcome(case.kind, recommended)
@@ -101,19 +193,24 @@ class DecideService:
         decision = Decision("approve", outcome.value, followed_recommendation=followed)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops)
 
-    def checked(self, case_id: int, user_id: str, *, verb: str) -> CaseRecord:
-        """The case, if this user may `verb` it now (before a modal is opened)."""
-        case = self._decidable(case_id, user_id)
-        if verb != "escalate":
-            self.authorise(case, user_id, verb=verb)
-        elif case.status is CaseStatus.ESCALATED:
-            self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
-        return case
+    def override(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
+        """The recommendation is deny, and a person grants the request anyway — the way an
+        escalated case's approval grants it (`approve_outcome` of ESCALATE: a refund for a
+        return). Same tier as approving; recorded as not following the recommendation."""
+        case = self._decidable(case_id, user_id, version)
+        if case.recommended_action != Action.DENY.value:
+            self._refuse(case, user_id, "nothing_to_override",
+                         f"Nothing to override: the recommendation is {case.recommended_action.replace('_', ' ')}.")
+        self.authorise(case, user_id, verb="override")
+        outcome = approve_outcome(case.kind, Action.ESCALATE)
+        decision = Decision("approve", outcome.value, followed_recommendation=False, detail={"override": True})
+        return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.overridden", decision=decision,
+                            ops=approval_ops(case, outcome), detail={"override": True, "outcome": outcome.value})
 
     def deny(self, case_id: int, user_id: str, *, reason: str, internal_note: str | None,
-             customer_message: str | None, notify_customer: bool) -> CaseRecord:
+             customer_message: str | None, notify_customer: bool, version: int | None = None) -> CaseRecord:
         """Decline a return (Shopify ReturnDeclineReason), or dismiss a review."""
-        case = self._decidable(case_id, user_id)
+        case = self._decidable(case_id, user_id, version)
         self.authorise(case, user_id, verb="deny")
         ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
         return self._commit(
@@ -125,8 +222,9 @@ class DecideService:
             ops=ops,
         )
 
-    def escalate(self, case_id: int, user_id: str, note: str, *, extra: dict | None = None) -> CaseRecord:
-        case = self._decidable(case_id, user_id)
+    def escalate(self, case_id: int, user_id: str, note: str, *, extra: dict | None = None,
+                 version: int | None = None) -> CaseRecord:
+        case = self._decidable(case_id, user_id, version)
         if case.status is CaseStatus.ESCALATED:
             self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
         # Anyone who can see the card may ask the next tier to look: no authorisation here.
@@ -138,15 +236,23 @@ class DecideService:
             expected=(CaseStatus.OPEN,),
         )
 
-    def retry(self, case_id: int, user_id: str) -> CaseRecord:
+    def retry(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
         case = self.load(case_id)
+        self._check_version(case, user_id, version)
         if case.status is not CaseStatus.FAILED:
             self._refuse(case, user_id, "not_failed", f"Nothing to retry: the case is {case.status.value}.")
         self.authorise(case, user_id, verb="retry")
-        if self.outbox.retry_failed(case.id, now=self.clock()) == 0:
+        if not any(r.status == "failed" for r in self.outbox.for_case(case.id)):
             self._refuse(case, user_id, "not_failed", "Nothing to retry.")
-        res = self.cases.transition(case.id, expected=CaseStatus.FAILED, to=CaseStatus.APPROVED, actor=user_id,
-                                    at=self.clock(), event="case.retried")
+        # The decision stands: a failed decline is retried as a decline. Its dead actions
+        # are due again, with a fresh retry budget, in the same transaction as the status.
+        to = CaseStatus.DENIED if case.decided_action == Action.DENY.value else CaseStatus.APPROVED
+        now = self.clock()
+        res = self.cases.transition(case.id, expected=CaseStatus.FAILED, expected_version=case.version, to=to,
+                                    actor=user_id, at=now, event="case.retried",
+                                    within=lambda conn: self.outbox.retry_failed(case.id, now=now, conn=conn))
+        if not res.ok:
+            self._refuse(res.case, user_id, "lost_race", stale_text(res.case, now))
         self.on_outbox()
         if res.ok:
             self.on_case_changed(res.case)
@@ -154,33 +260,76 @@ class DecideService:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _decidable(self, case_id: int, user_id: str) -> CaseRecord:
+    def _decidable(self, case_id: int, user_id: str, version: int | None) -> CaseRecord:
         case = self.load(case_id)
-        if case.status not in DECIDABLE:
-            self._refuse(case, user_id, "already_decided", already_decided_text(case, self.clock()))
+        self._check_version(case, user_id, version)
+        self._check_decidable(case, user_id)
         return case
+
+    def _check_version(self, case: CaseRecord, user_id: str, version: int | None, *, record: bool = True) -> None:
+        if version is None or version == case.version:
+            return
+        if record:
+            self.on_case_changed(case)  # the card shows an old state: re-render it
+        self._refuse(case, user_id, "stale", stale_text(case, self.clock()), record=record, refresh=not record)
+
+    def _check_decidable(self, case: CaseRecord, user_id: str, *, record: bool = True) -> None:
+        if case.status not in DECIDABLE:
+            self._refuse(case, user_id, "already_decided", already_decided_text(case, self.clock()), record=record)
 
     def _commit(self, case, user_id, *, to, event, decision, ops, detail=None, extra=None, expected=DECIDABLE):
         if decision is not None and not ops:
             to = CaseStatus.DONE  # nothing to carry out (an acknowledgement): decided is done
-        res = self.cases.transition(case.id, expected=expected, to=to, actor=user_id, at=self.clock(),
-                                    event=event, detail=detail, decision=decision, ops=ops, extra=extra)
-        if not res.ok:  # someone else decided between our read and our write
-            self._refuse(res.case, user_id, "lost_race", already_decided_text(res.case, self.clock()))
-        log.info("case.decided case_id=%s user=%s event=%s", case.id, user_id, event)
+        # On the version that was authorised: a change committed since (an escalation to a
+        # tier this person is not in, someone else's decision) makes this a no-op.
+        res = self.cases.transition(case.id, expected=expected, expected_version=case.version, to=to, actor=user_id,
+                                    at=self.clock(), event=event, detail=detail, decision=decision, ops=ops,
+                                    extra=extra)
+        if not res.ok:  # someone else changed it between our read and our write
+            self._refuse(res.case, user_id, "lost_race", stale_text(res.case, self.clock()))
+        log.info("case.decided case_id=%s user=%s event=%s", case.id, user_id, event,
+                 extra={"case_id": case.id, "user": user_id, "event": event})
         if ops:
             self.on_outbox()
         self.on_case_changed(res.case)
         return res.case
 
-    def _refuse(self, case: CaseRecord, user_id: str, code: str, message: str) -> None:
-        self.cases.record_refusal(case.id, actor=user_id, at=self.clock(), reason=code)
-        log.info("case.refused case_id=%s user=%s reason=%s", case.id, user_id, code)
-        raise DecisionRefused(message, case=case)
+    def _refuse(self, case: CaseRecord, user_id: str, code: str, message: str, *, record: bool = True,
+                refresh: bool = False, detail: dict | None = None) -> None:
+        if record:
+            self.cases.record_refusal(case.id, actor=user_id, at=self.clock(), reason=code, detail=detail)
+            log.info("case.refused case_id=%s user=%s reason=%s", case.id, user_id, code,
+                     extra={"case_id": case.id, "user": user_id, "reason": code})
+        raise DecisionRefused(message, case=case, code=code, recorded=record, refresh=refresh, detail=detail)
 
 
 def _mention(approver: str) -> str:
     return f"<!subteam^{approver}>" if approver.startswith("S") else f"<@{approver}>"
+
+
+def _decided_verb(case: CaseRecord) -> str:
+    return {"deny": "denied", "accept": "acknowledged"}.get(case.decided_action or "", "approved")
+
+
+def what_changed(case: CaseRecord, now: datetime) -> str:
+    """The case's state as one clause: "escalated by <@U1> 5 minutes ago"."""
+    if case.status is CaseStatus.ESCALATED:
+        return f"escalated by {actors.display(case.escalated_by)} {ago(case.updated_at, now)}"
+    if case.status is CaseStatus.CLOSED:
+        return f"decided in the store admin {ago(case.updated_at, now)}"
+    if case.status is CaseStatus.OPEN:
+        return f"updated {ago(case.updated_at, now)}"
+    by = actors.display(case.decided_by or actors.AUTO_APPROVER)
+    when = ago(case.decided_at, now) if case.decided_at else ago(case.updated_at, now)
+    clause = f"{_decided_verb(case)} by {by} {when}"
+    if case.status is CaseStatus.FAILED:
+        clause += ", and carrying it out failed (the card offers Retry)"
+    return clause
+
+
+def stale_text(case: CaseRecord, now: datetime) -> str:
+    return (f"This case changed since your card showed it: {what_changed(case, now)}. "
+            "The card is being refreshed; nothing was changed.")
 
 
 def already_decided_text(case: CaseRecord, now: datetime) -> str:
@@ -188,7 +337,6 @@ def already_decided_text(case: CaseRecord, now: datetime) -> str:
         return f"Escalated by {actors.display(case.escalated_by)} {ago(case.updated_at, now)}; the escalation tier decides it now."
     if case.status is CaseStatus.CLOSED:
         return "This return was already decided in the store admin."
-    verb = {"deny": "denied", "accept": "acknowledged"}.get(case.decided_action or "", "approved")
     by = actors.display(case.decided_by or actors.AUTO_APPROVER)
     when = ago(case.decided_at, now) if case.decided_at else ""
-    return f"Already {verb} by {by} {when}.".replace("  ", " ").replace(" .", ".")
+    return f"Already {_decided_verb(case)} by {by} {when}.".replace("  ", " ").replace(" .", ".")

@@ -1,9 +1,9 @@
 """Cases, their snapshots, decisions and the audit log.
 
-Every state change is one compare-and-set (`UPDATE … WHERE id=:id AND status=:expected`)
-in the same transaction as its audit row, its card job and, for decisions with side
-effects, its action jobs (the outbox). Zero rows updated means someone else got there
-first; the caller is told so.
+Every state change is one compare-and-set (`… WHERE id=:id AND status IN (:expected)`, and
+`AND version=:seen` for a person's decision) in the same transaction as its audit row, its
+card job and, for decisions with side effects, its action jobs (the outbox). Zero rows
+updated means someone else got there first; the caller is told so.
 """
 
 from __future__ import annotations
@@ -296,29 +296,42 @@ class CaseRepo:
         actor: str,
         at: datetime,
         event: str,
+        expected_version: int | None = None,
         detail: dict[str, Any] | None = None,
         decision: Decision | None = None,
         ops: Iterable[OutboxOp] = (),
         extra: dict[str, Any] | None = None,
+        within: Callable[[Any], None] | None = None,
     ) -> TransitionResult:
-        """Compare-and-set the status; audit, decision and outbox rows commit with it."""
-        allowed = [expected] if isinstance(expected, CaseStatus) else list(expected)
+        """Compare-and-set: the case moves to `to` only if its status is one of `expected`
+        and, when given, its version is `expected_version` (the version the person saw).
+        Audit, decision and outbox rows commit with it; zero rows changed means someone
+        else got there first, and the result carries their state."""
+        allowed = [s.value for s in ([expected] if isinstance(expected, CaseStatus) else expected)]
         values: dict[str, Any] = {"status": to.value, "version": cases.c.version + 1, "updated_at": at}
         if decision is not None:
             values.update(decided_at=at, decided_by=actor, decided_action=decision.outcome or decision.action)
         values.update(extra or {})
         with self.engine.begin() as conn:
-            row = conn.execute(select(cases.c.status, cases.c.snapshot_id, cases.c.source).where(cases.c.id == case_id)).first()
+            # Lock the row before reading it (FOR UPDATE on PostgreSQL; SQLite's BEGIN
+            # IMMEDIATE already holds the only write lock, and SQLAlchemy leaves the clause
+            # out there). What we read is then what the UPDATE changes, so the audit row's
+            # from_status is the truth. Without the lock, PostgreSQL's UPDATE waits for a
+            # concurrent writer and re-checks its WHERE against *their* row: a status read
+            # a moment earlier would be recorded for a row that no longer had it.
+            row = conn.execute(
+                select(cases.c.status, cases.c.version, cases.c.snapshot_id, cases.c.source)
+                .where(cases.c.id == case_id)
+                .with_for_update()
+            ).first()
             if row is None:
                 raise LookupError(f"no case {case_id}")
-            res = conn.execute(
-                update(cases)
-                .where(cases.c.id == case_id, cases.c.status.in_([s.value for s in allowed]))
-                .values(**values)
-            )
-            if res.rowcount != 1:
+            if row.status not in allowed or (expected_version is not None and row.version != expected_version):
                 current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
                 return TransitionResult(False, CaseRecord.from_row(current))
+            conn.execute(
+                update(cases).where(cases.c.id == case_id, cases.c.version == row.version).values(**values)
+            )
             conn.execute(
                 insert(audit_log).values(
                     case_id=case_id,
@@ -345,6 +358,8 @@ class CaseRepo:
                     )
                 )
             add_actions(conn, case_id=case_id, system=row.source, ops=ops, now=at)
+            if within is not None:  # more that must commit with this change (a Retry's jobs)
+                within(conn)
             current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, current, now=at)
         return TransitionResult(True, self._observed(event, CaseRecord.from_row(current)))

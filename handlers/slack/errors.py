@@ -2,22 +2,21 @@
 
 Known refusals (not authorised, already decided) become a friendly ephemeral message.
 Anything else is logged with a short correlation id, and the person is told that id, so
-a report in Slack can be matched to the log line.
+a report in Slack can be matched to the log line. Telling anyone anything is a Slack call,
+so it always happens after the ack, on the background executor.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any, Callable
 
+from bot.services.clicks import APOLOGY, new_correlation_id as correlation_id  # one format for every reference
 from handlers.slack.services import services
 
 log = logging.getLogger(__name__)
 
-
-def correlation_id() -> str:
-    return uuid.uuid4().hex[:8]
+__all__ = ["APOLOGY", "after_ack", "correlation_id", "on_error", "tell", "tell_later", "where"]
 
 
 def where(body: dict) -> tuple[str | None, str | None, str | None]:
@@ -25,6 +24,7 @@ def where(body: dict) -> tuple[str | None, str | None, str | None]:
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
     container = body.get("container") or {}
+    channel = channel or container.get("channel_id")
     thread = container.get("thread_ts")
     return channel, user, thread
 
@@ -37,6 +37,11 @@ def tell(context: dict, channel: str | None, user: str | None, text: str, thread
         services(context).gateway.post_ephemeral(channel, user, text=text, thread_ts=thread_ts)
     except Exception:  # telling the user failed too: the log is all we have
         log.exception("slack.ephemeral_failed user=%s", user)
+
+
+def tell_later(context: dict, channel: str | None, user: str | None, text: str, thread_ts: str | None = None) -> None:
+    """`tell`, after the ack."""
+    services(context).background.submit(tell, context, channel, user, text, thread_ts)
 
 
 def after_ack(context: dict, work: Callable[[], Any], *, body: dict, refused: tuple[type[Exception], ...]) -> None:
@@ -53,30 +58,23 @@ def after_ack(context: dict, work: Callable[[], Any], *, body: dict, refused: tu
         try:
             work()
         except refused as exc:
-            ch, us, th = channel_for_refusal(channel, user, thread, exc)
-            tell(context, ch, us, str(exc), th)
+            tell(context, channel, user, str(exc), thread)
         except Exception:
             ref = correlation_id()
-            log.exception("slack.handler_failed ref=%s", ref)
-            tell(context, channel, user,
-                 f"Something went wrong on our side and nothing was changed. Reference: `{ref}`.", thread)
+            log.exception("slack.handler_failed ref=%s", ref, extra={"correlation_id": ref, "user": user})
+            tell(context, channel, user, APOLOGY.format(ref=ref), thread)
 
     svc.background.submit(run)
 
 
-def channel_for_refusal(channel: str | None, user: str | None, thread: str | None,
-                        exc: Exception) -> tuple[str | None, str | None, str | None]:
-    case = getattr(exc, "case", None)
-    if channel is None and case is not None:  # modal submissions carry no channel
-        channel = case.escalation_channel if case.escalation_ts else case.slack_channel
-    return channel, user, thread
-
-
 def on_error(error: Exception, body: dict, context: dict, logger: logging.Logger) -> None:
-    """Bolt's global error handler, for failures in the ack phase."""
+    """Bolt's global error handler, for failures in the ack phase: log, and tell the person
+    after the ack (never a Slack call from here)."""
     ref = correlation_id()
-    log.error("slack.error ref=%s error=%s", ref, error, exc_info=error)
+    log.error("slack.error ref=%s error=%s", ref, error, exc_info=error, extra={"correlation_id": ref})
     channel, user, thread = where(body or {})
     if context and "services" in context:
-        tell(context, channel, user, f"Something went wrong on our side and nothing was changed. Reference: `{ref}`.", thread)
-
+        try:
+            tell_later(context, channel, user, APOLOGY.format(ref=ref), thread)
+        except Exception:  # no executor to be had (shutting down): the log line stands
+            log.warning("slack.error_untold ref=%s", ref)

@@ -57,7 +57,7 @@ def answer_later(context: dict, http: httpx.Client, *, text: str, channel: str |
         try:
             # Who may look orders up ([access] lookup); audited whatever the answer.
             refused = svc.lookup.access.check(COMMAND, user=user, channel=channel, query=text,
-                                              members=svc.decide.members)
+                                              members=svc.decide.membership.members)
             if refused is not None:
                 payload = render_refused(refused)
             else:

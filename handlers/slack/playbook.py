@@ -178,7 +178,7 @@ def _items(svc: Any, entries: list, user: str) -> list[PlaybookItem]:
 def answer_lookup(svc: Any, text: str, user: str, channel: str | None) -> dict:
     """`/playbook` for someone `[access] lookup` allows (audited either way), else who can."""
     refused = svc.lookup.access.check("/playbook", user=user, channel=channel, query=text,
-                                      members=svc.decide.members)
+                                      members=svc.decide.membership.members)
     if refused is not None:
         return {"text": refused}
     return answer_command(svc, text, user)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 SERVICES_KEY = "services"
+MODAL_KEY = "returnsbot_modal_key"  # bytes: signs modal references (blocks.refs.modal_key)
 
 
 class Services(Protocol):
@@ -17,7 +18,13 @@ class Services(Protocol):
     playbook: Any  # bot.services.playbook.PlaybookService
     digest: Any  # bot.services.digest.DigestService
     home: Any  # bot.services.home.HomeService
+    # Takes a bot.services.clicks.Click before the ack; it is decided after (ClickService.handle).
+    submit_click: Callable[[Any], None]
 
 
 def services(context: dict) -> Services:
     return context[SERVICES_KEY]
+
+
+def modal_key(context: dict) -> bytes:
+    return context[MODAL_KEY]

@@ -104,6 +104,16 @@ def _form_payload(payload: dict[str, Any]) -> tuple[bytes, str]:
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode("utf-8"), FORM
 
 
+def form(payload: dict[str, Any]) -> tuple[bytes, str]:
+    """An interactivity body for `payload` as given (to send a payload altered by hand)."""
+    return _form_payload(payload)
+
+
+def payload_of(body: bytes) -> dict[str, Any]:
+    """The JSON `payload` field of an interactivity body (to alter it, then `form` it)."""
+    return json.loads(dict(parse_qsl(body.decode("utf-8")))["payload"])
+
+
 def block_action(
     case_value: str,
     action_id: str,

@@ -105,8 +105,15 @@ class Loop:
                                       message_ts=(case.escalation_ts if escalated else case.slack_ts) or "1.1", **kw)
         return sr.post(self.url, body, ctype, SIGNING_SECRET)
 
-    def submit(self, callback_id: str, case, state: dict, user: str):
-        body, ctype = sr.view_submission(callback_id, self.card_value(case), state, user_id=user)
+    def submit(self, callback_id: str, case, state: dict, user: str, *, metadata: str | None = None):
+        """Submit the modal; without `metadata`, the last one the bot opened with this
+        callback id (its signed reference is what a submission must carry)."""
+        if metadata is None:
+            views = [c.params["view"] for c in self.slack.calls_to("views.open")
+                     if c.params["view"].get("callback_id") == callback_id]
+            assert views, f"no {callback_id} modal was opened"
+            metadata = views[-1]["private_metadata"]
+        body, ctype = sr.view_submission(callback_id, metadata, state, user_id=user)
         return sr.post(self.url, body, ctype, SIGNING_SECRET)
 
     # --- what Slack saw -------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""A click on a case card (or a modal submitted from one), from the ack to the decision.
+
+The handler turns Slack's payload into a `Click` — plain, JSON-safe values — and hands it
+to `SlackServices.submit_click` before it acks. What `submit_click` does is the host's
+choice: run `ClickService.handle` on the background executor (the default), or persist
+the click first (`Click.to_payload()` into a job row: one insert before the ack) and
+handle it in a worker after (`ClickService.handle(Click.from_payload(row.payload))`).
+Either way `handle` runs after the ack, decides, and tells the person privately about a
+refusal or a failure — nothing fails silently.
+
+The correlation id is made when the click arrives and is logged (`extra=`) at every step
+of the background work, so a click can be followed through the logs; it is also the
+reference a person is given when something goes wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from bot.services.decide import DecideService, DecisionRefused
+
+log = logging.getLogger(__name__)
+
+VERBS = frozenset({"approve", "deny", "escalate", "retry", "override"})
+PAYLOAD_VERSION = 1
+
+APOLOGY = "Something went wrong on our side and nothing was changed. Reference: `{ref}`."
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a person asked for, and everything needed to answer them.
+
+    `channel`/`message_ts` are the card the click was made on (for a modal: the card it was
+    opened from, as signed into the modal); the decision checks they are the case's card.
+    `thread_ts` is where to answer when the card sits in a thread.
+    """
+
+    verb: str
+    case_id: int
+    version: int
+    user: str
+    channel: str | None
+    message_ts: str | None
+    thread_ts: str | None = None
+    correlation_id: str = field(default_factory=new_correlation_id)
+    view_id: str | None = None  # the modal a deny/escalate was submitted from
+    # deny
+    reason: str | None = None
+    customer_message: str | None = None
+    notify_customer: bool = False
+    internal_note: str | None = None
+    # escalate
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verb not in VERBS:
+            raise ValueError(f"unknown verb {self.verb!r}")
+        for name in ("case_id", "version"):
+            value = getattr(self, name)
+            if type(value) is not int or value < (1 if name == "case_id" else 0):
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if not isinstance(self.user, str) or not self.user:
+            raise ValueError("user is required")
+        if self.verb == "deny" and not self.reason:
+            raise ValueError("a deny needs a reason")
+        if type(self.notify_customer) is not bool:
+            raise ValueError("notify_customer must be a bool")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in ("case_id", "version", "notify_customer") and value is not None and not isinstance(value, str):
+                raise ValueError(f"{f.name} must be a string, got {type(value).__name__}")
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON-safe (str, int, bool, None only)."""
+        return {"v": PAYLOAD_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Click:
+        """The click `to_payload` made. Keys this version doesn't know are ignored (a newer
+        replica may have written the row); a missing or malformed required one raises
+        ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError("a click payload is a JSON object")
+        if data.get("v", PAYLOAD_VERSION) != PAYLOAD_VERSION:
+            raise ValueError(f"unknown click payload version {data.get('v')!r}")
+        known = {f.name for f in fields(cls)}
+        missing = {"verb", "case_id", "version", "user"} - data.keys()
+        if missing:
+            raise ValueError(f"click payload lacks {', '.join(sorted(missing))}")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def log_extra(self) -> dict[str, Any]:
+        return {"correlation_id": self.correlation_id, "case_id": self.case_id, "user": self.user, "verb": self.verb}
+
+
+class ClickService:
+    """Decides a click after the ack and answers the person privately."""
+
+    def __init__(self, *, decide: DecideService, gateway) -> None:
+        self.decide = decide
+        self.gateway = gateway  # integrations.slack.gateway.SlackGateway (post_ephemeral)
+
+    def handle(self, click: Click) -> None:
+        extra = click.log_extra
+        log.info("click.handling corr=%s case_id=%s user=%s verb=%s", click.correlation_id, click.case_id,
+                 click.user, click.verb, extra=extra)
+        try:
+            case = self.decide.load(click.case_id)
+            self.decide.check_card(case, click.user, click.channel, click.message_ts)
+            after = self._decide(click)
+        except DecisionRefused as exc:
+            log.info("click.refused corr=%s case_id=%s reason=%s", click.correlation_id, click.case_id, exc.code,
+                     extra={**extra, "reason": exc.code})
+            self._tell(click, str(exc), exc.case)
+            return
+        except Exception:
+            log.exception("click.failed corr=%s case_id=%s", click.correlation_id, click.case_id, extra=extra)
+            self._tell(click, APOLOGY.format(ref=click.correlation_id), None)
+            return
+        log.info("click.decided corr=%s case_id=%s status=%s version=%s", click.correlation_id, click.case_id,
+                 after.status.value, after.version,
+                 extra={**extra, "status": after.status.value, "version": after.version})
+
+    def _decide(self, click: Click):
+        d, case_id, user, version = self.decide, click.case_id, click.user, click.version
+        if click.verb == "approve":
+            return d.approve(case_id, user, version=version)
+        if click.verb == "override":
+            return d.override(case_id, user, version=version)
+        if click.verb == "retry":
+            return d.retry(case_id, user, version=version)
+        if click.verb == "deny":
+            return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
+                          customer_message=click.customer_message, notify_customer=click.notify_customer,
+                          version=version)
+        return d.escalate(case_id, user, click.note or "", version=version)
+
+    def _tell(self, click: Click, text: str, case) -> None:
+        channel = click.channel
+        if channel is None and case is not None:
+            channel = case.escalation_channel if case.escalation_ts else case.slack_channel
+        if not channel:
+            log.info("click.untold corr=%s user=%s text=%s", click.correlation_id, click.user, text,
+                     extra=click.log_extra)
+            return
+        try:
+            self.gateway.post_ephemeral(channel, click.user, text=text, thread_ts=click.thread_ts)
+        except Exception:  # telling them failed too: the log is all we have
+            log.exception("click.untold corr=%s user=%s", click.correlation_id, click.user, extra=click.log_extra)
+
+
+class ClickJobs:
+    """Runs `click` jobs: a click stored before its ack, decided after (by `ClickService`,
+    which answers the person itself, refusals and failures included)."""
+
+    def __init__(self, services) -> None:
+        self.services = services  # () -> SlackServices, built lazily by the container
+
+    def run(self, job):
+        from bot.jobs.runner import Done
+
+        try:
+            click = Click.from_payload(job.payload)
+        except (TypeError, ValueError, KeyError) as exc:
+            from bot.jobs.errors import Permanent
+
+            raise Permanent(f"not a click: {exc}") from exc
+        self.services().clicks.handle(click)
+        return Done(click.verb)
