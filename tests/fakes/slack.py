@@ -210,6 +210,14 @@ class FakeSlack:
             raise AssertionError(f"expected {count} call(s) to {method} within {timeout}s, got {len(calls)}")
         return calls
 
+    def clear_failures(self, method: str | None = None) -> None:
+        """Forget the scripted failures still waiting (for `method`, or all)."""
+        with self._lock:
+            if method is None:
+                self._script.clear()
+            else:
+                self._script.pop(method, None)
+
     def reset(self) -> None:
         """Forget calls, messages, views and scripted failures (config stays)."""
         with self._lock:

@@ -153,3 +153,27 @@ def test_a_card_render_bug_is_tried_a_few_times_then_parked_and_other_cards_go_o
         lp.c.drain("cards")
         assert lp.c.cases.get(broken.id).slack_ts is not None
         assert len(lp.slack.calls_to("chat.postMessage")) == 2
+
+
+def test_the_escalation_card_is_posted_once_when_its_permalink_fails(database_url, clock):
+    """Its ts was saved only after chat.getPermalink succeeded, so a failure there posted
+    the escalation card again on the retry."""
+    from tests.loop.harness import ESCALATION, T1
+
+    with loop(database_url, clock, start=False) as lp:
+        event = next(e for e in lp.store.events() if e.kind is EventKind.RETURN_REQUESTED)
+        case = lp.c.ingest.ingest(event).case
+        lp.c.drain("cards")
+        case = lp.c.cases.get(case.id)
+        lp.c.decide.escalate(case.id, T1, "over my limit", version=case.version)
+        lp.slack.fail_next("chat.getPermalink", status=500, times=50)
+        lp.c.drain("cards")  # the escalation card goes out, its permalink fails: retried later
+        assert lp.c.cases.get(case.id).escalation_ts is not None
+        lp.slack.clear_failures("chat.getPermalink")  # Slack is back
+        for _ in range(5):
+            clock.advance(minutes=10)
+            lp.c.drain("cards")
+        posts = [c for c in lp.slack.calls_to("chat.postMessage") if c.params.get("channel") == ESCALATION]
+        assert len(posts) == 1
+        done = lp.c.cases.get(case.id)
+        assert done.escalation_url and done.card_version == done.version
