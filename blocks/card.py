@@ -14,7 +14,7 @@ Layout, top to bottom:
   items         one section per item (first 8), then "…and 7 more items"
   shipping      status, carrier, tracking link, delivered when
   playbook      up to 3 notes the team left on earlier cases
-  links         Shopify admin order / return
+  links         the store admin's order / return (the connector's admin_label)
   actions       the buttons, only when someone may act (below)
 
 Buttons (one primary action per card):
@@ -137,6 +137,8 @@ def render_case_card(view: CaseView) -> dict:
         blocks.append(sample_store_context())
     if view.details_unavailable:
         blocks.append(context(DETAILS_UNAVAILABLE_LINE))
+    if view.unavailable:
+        blocks.append(context(_unavailable_line(view.unavailable)))
     blocks += _outcome(view)
     blocks.append(_recommendation(view))
     blocks.append(_signals(view))
@@ -160,6 +162,12 @@ def render_case_card(view: CaseView) -> dict:
     if len(blocks) > MAX_BLOCKS:  # cannot happen with the budgets above; never send a bad card
         raise AssertionError(f"case card has {len(blocks)} blocks")
     return {"blocks": [b.to_dict() for b in blocks], "text": fallback_text(view)}
+
+
+def _unavailable_line(labels: tuple[str, ...]) -> str:
+    """Connected systems that didn't answer when the case was assembled: decide knowing it."""
+    names = ", ".join(escape_mrkdwn(label) for label in labels)
+    return f":warning: {names} didn't answer when this case was put together; what it would add is missing."
 
 
 def is_decidable(view: CaseView) -> bool:
@@ -352,10 +360,10 @@ def _shipment_line(s: ShippingView, view: CaseView) -> str:
 def _links(view: CaseView) -> Block | None:
     parts = []
     if view.order_url:
-        parts.append(link(view.order_url, f"Order {one_line(view.order_name)} in Shopify admin"))
+        parts.append(link(view.order_url, f"Order {one_line(view.order_name)} in {view.admin_label}"))
     if view.return_url:
         name = one_line(view.return_name) if view.return_name else "request"
-        parts.append(link(view.return_url, f"Return {name} in Shopify admin"))
+        parts.append(link(view.return_url, f"Return {name} in {view.admin_label}"))
     if not parts:
         return None
     return context(":link: " + " · ".join(parts))
@@ -460,9 +468,9 @@ def _decision_details(d: DecisionView | None) -> list[str]:
 def _closed_line(view: CaseView) -> str:
     d = view.decision
     if d is None:
-        return ":white_check_mark: Closed in Shopify admin"
+        return f":white_check_mark: Closed in {view.admin_label}"
     verb = "Declined" if d.action is Action.DENY else "Approved"
-    line = f":white_check_mark: {verb} in Shopify admin {slack_date(d.at)}"
+    line = f":white_check_mark: {verb} in {view.admin_label} {slack_date(d.at)}"
     return "\n".join([line, *_decision_details(d)])
 
 
@@ -556,8 +564,8 @@ def _summary(view: CaseView) -> str:
         return "escalated, waiting for a higher tier"
     if view.status is CaseStatus.CLOSED:
         if view.decision is None:
-            return "closed in Shopify admin"
-        return f"{'declined' if view.decision.action is Action.DENY else 'approved'} in Shopify admin"
+            return f"closed in {view.admin_label}"
+        return f"{'declined' if view.decision.action is Action.DENY else 'approved'} in {view.admin_label}"
     action = _decision_action(view)
     actor = "auto-approved by policy" if view.auto_approved else decided_verb(action).lower()
     when = f" at {utc_text(view.decision.at)}" if view.decision is not None else ""

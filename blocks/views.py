@@ -124,9 +124,9 @@ class CaseView:
     recommendation: Recommendation
     tier_label: str  # required tier, e.g. "Tier 1 (≤ $250)" (see format.tier_label)
     now: datetime  # for relative times ("3 days ago")
-    order_url: str | None = None  # Shopify admin
+    order_url: str | None = None  # the store's admin (admin_label)
     return_name: str | None = None  # "#1001-R1"
-    return_url: str | None = None  # Shopify admin
+    return_url: str | None = None  # the store's admin
     customer: CustomerView | None = None
     items: tuple[ItemView, ...] = ()
     shipments: tuple[ShippingView, ...] = ()
@@ -147,6 +147,8 @@ class CaseView:
     details_unavailable: bool = False
     # The case came from the bundled sample store, not a real shop: the card says so.
     sample_store: bool = False
+    admin_label: str = "the store admin"  # where order_url/return_url lead: "Shopify admin"
+    unavailable: tuple[str, ...] = ()  # connected systems that didn't answer: named on the card
 
     def __post_init__(self) -> None:
         _require_aware(self)

@@ -37,10 +37,7 @@ def run_check(out: TextIO) -> int:
 
     findings += preflight.for_serve(settings, policy)
 
-    if settings.uses_sample_store:
-        findings.append(ok("shopify", "not configured (no SHOPIFY_* setting is set): using the sample store"))
-    else:
-        findings.append(_try("shopify", lambda: _shopify(settings)))
+    findings += _connectors(settings)
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:
@@ -61,10 +58,21 @@ def _try(what: str, fn: Callable[[], str]) -> Finding:
         return fail(what, f"{type(exc).__name__}: {exc}")
 
 
-def _shopify(settings) -> str:
-    from bot.container import build_store
+def _connectors(settings) -> list[Finding]:
+    """One line per connected system (the registry's connectors), each tried with its ping."""
+    from bot.container import build_registry
 
-    return build_store(settings).ping()
+    try:
+        registry = build_registry(settings)
+    except Exception as exc:  # building a connector failed: name it, never a traceback
+        return [fail("connectors", f"{type(exc).__name__}: {exc}")]
+    lines = []
+    for connector in registry.connectors:
+        if connector.sample:
+            lines.append(ok(connector.name, "not configured (no SHOPIFY_* setting is set): using the sample store"))
+        elif connector.ping is not None:
+            lines.append(_try(connector.name, connector.ping))
+    return lines
 
 
 def _slack(settings) -> str:

@@ -36,10 +36,9 @@ from bot.services.reminders import Reminders
 from bot.settings import Settings
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
 from bot.store.jobs import JobRepo, NewJob
-from handlers.http import Headers
-from handlers.webhooks import WebhookSpec
+from integrations.connector import Registry
 from policy.config import Policy, load_policy
-from policy.ports import StoreActions, StoreSource
+from policy.ports import StoreSource
 
 log = logging.getLogger(__name__)
 
@@ -52,36 +51,11 @@ def load_policy_for(settings: Settings) -> Policy:
     return load_policy(settings.returnsbot_policy) if settings.returnsbot_policy else Policy.default()
 
 
-def build_store(settings: Settings, *, clock: Clock = utcnow):
-    """The bundled sample store when no SHOPIFY_* setting is present at all; else Shopify
-    (settings validation has made sure the shop and the token are there)."""
-    if not settings.uses_sample_store:
-        from integrations.shopify.client import ShopifyGraphQL
-        from integrations.shopify.source import ShopifyStore
+def build_registry(settings: Settings, *, clock: Clock = utcnow):
+    """The connectors this deployment's settings configure (integrations/registry.py)."""
+    from integrations.registry import build_registry as build
 
-        client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
-        return ShopifyStore(client, shop_domain=settings.shopify_shop, now=clock)
-    from integrations.sample.store import SampleStore
-
-    return SampleStore.load(now=clock())
-
-
-def shopify_webhook_spec(settings: Settings) -> WebhookSpec:
-    from integrations.shopify import webhooks as shw
-
-    secret = settings.shopify_api_secret.get_secret_value().encode() if settings.shopify_api_secret else None
-
-    def verify(body: bytes, headers: Headers) -> bool:
-        # No secret configured: nothing can be verified, so nothing is accepted.
-        return secret is not None and shw.verify_hmac(secret, body, headers.get(shw.HMAC_HEADER))
-
-    return WebhookSpec(
-        source="shopify",
-        verify=verify,
-        topic=lambda h: h.get(shw.TOPIC_HEADER),
-        delivery_id=shw.delivery_id,
-        validate=shw.event_from_webhook,
-    )
+    return build(settings, clock=clock)
 
 
 @dataclass
@@ -89,7 +63,7 @@ class Container:
     settings: Settings
     policy: Policy
     engine: Engine
-    store: StoreSource  # also StoreActions
+    registry: Registry
     clock: Clock = utcnow
     cases: CaseRepo = field(init=False)
     outbox: OutboxRepo = field(init=False)
@@ -108,7 +82,7 @@ class Container:
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:
-
+        self.store = self.registry.store.source  # the primary store: orders, returns, customers
         self.cases = CaseRepo(self.engine)
         self.outbox = OutboxRepo(self.engine)
         self.receipts = ReceiptRepo(self.engine)
@@ -117,7 +91,8 @@ class Container:
         self.metrics = Metrics(engine=self.engine, jobs=self.jobs, clock=self.clock)
         self.cases.observers.append(self._count_case_event)
         self.ingest = IngestService(
-            cases=self.cases, outbox=self.outbox, source=self.store, policy=self.policy, clock=self.clock
+            cases=self.cases, outbox=self.outbox, source=self.store, policy=self.policy, clock=self.clock,
+            contributors=self.registry.contributors,
         )
         self.inbox = WebhookInbox(receipts=self.receipts, clock=self.clock, wake=lambda: self._wake("intake"))
         self.ingest.on_case_changed = self._case_changed
@@ -146,17 +121,16 @@ class Container:
                                     gateway=self.gateway, sample_store=self.sample_store)
         self.views = CaseViews(
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
-            tier_for=self.decide.tier_for, admin_url=getattr(self.store, "admin_url", None),
+            tier_for=self.decide.tier_for, admin_url=self.registry.store.admin_url,
+            admin_label=self.registry.store.admin_label,
             sample_store=self.sample_store,
             playbook_for=self.playbook.for_case,
         )
         self._slack_services = None
-        name = self.store.name
         self.pollers = [
-            Poller(name=f"{name}.returns", fetch=self.store.poll_requested_returns, ingest=self.ingest, ops=self.ops,
-                   clock=self.clock, engine=self.engine),
-            Poller(name=f"{name}.orders", fetch=self.store.poll_new_orders, ingest=self.ingest, ops=self.ops,
-                   clock=self.clock, engine=self.engine),
+            Poller(name=spec.name, fetch=spec.fetch, ingest=self.ingest, ops=self.ops, clock=self.clock,
+                   engine=self.engine)
+            for spec in self.registry.pollers
         ]
         self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune}
         if self.reminders is not None:
@@ -178,15 +152,13 @@ class Container:
         return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
 
     def _job_handlers(self) -> dict:
-        from integrations.shopify.webhooks import event_from_webhook
-
         handlers: dict = {
-            Kind.INBOX: InboxJobs(receipts=self.receipts, ingest=self.ingest,
-                                  decoders={"shopify": event_from_webhook}, clock=self.clock),
+            Kind.INBOX: InboxJobs(receipts=self.receipts, ingest=self.ingest, decoders=self.registry.decoders(),
+                                  clock=self.clock),
             Kind.INGEST: IngestJobs(self.ingest),
             Kind.POLL: PollJobs(self.pollers),
             Kind.PERIODIC: PeriodicJobs(self.periodic),
-            Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, actions=self.actions, clock=self.clock,
+            Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, registry=self.registry, clock=self.clock,
                                     on_case_changed=self._case_changed),
         }
         if self.gateway is not None and self.settings.slack_signing_secret:
@@ -221,9 +193,7 @@ class Container:
     @property
     def sample_store(self) -> bool:
         """Cases come from the bundled sample store: every card, digest and answer says so."""
-        from integrations.sample.store import SampleStore
-
-        return isinstance(self.store, SampleStore)
+        return self.registry.sample
 
     def _count_case_event(self, event: str, case) -> None:
         if event == "case.opened":
@@ -276,19 +246,22 @@ class Container:
 
         return build_app(self.settings, self.slack_services, self.slack_client)
 
-    @property
-    def actions(self) -> StoreActions:
-        return self.store  # type: ignore[return-value]
-
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = utcnow, store: StoreSource | None = None,
               policy: Policy | None = None, engine: Engine | None = None, slack_client=None,
-              slack_gateway=None) -> Container:
+              slack_gateway=None, registry: Registry | None = None, connectors: tuple = ()) -> Container:
+        """`store` (tests, the demo): that store object as the primary store, plus any extra
+        `connectors`; else the registry the settings configure."""
+        if registry is None:
+            from integrations.registry import build_registry as from_settings, registry_for_store
+
+            registry = (registry_for_store(store, settings, extra=connectors) if store is not None
+                        else from_settings(settings, clock=clock, extra=connectors))
         return cls(
             settings=settings,
             policy=policy or load_policy_for(settings),
             engine=engine or make_engine(settings.database_url),
-            store=store or build_store(settings, clock=clock),
+            registry=registry,
             clock=clock,
             slack_client=slack_client,
             slack_gateway=slack_gateway,

@@ -18,7 +18,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from waitress.server import create_server
 
-from bot.container import Container, shopify_webhook_spec
+from bot.container import Container
 from bot.jobs.kinds import Kind
 from bot.store.jobs import NewJob
 from bot.waitress_shutdown import shut_down
@@ -44,7 +44,8 @@ def queue_periodic(c: Container, kind: Kind, name: str, period: timedelta, *, pa
 
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
     router = Router(in_flight, observe_ack=c.metrics.ack_seconds.observe)
-    router.add("POST", "/webhooks/shopify", WebhookEndpoint(shopify_webhook_spec(c.settings), c.inbox))
+    for route in c.registry.webhooks:  # each connector's own routes: /webhooks/<system>
+        router.add("POST", route.path, WebhookEndpoint(route, c.inbox))
     router.add("GET", "/healthz", health_endpoint(c.check_db))
     router.add("GET", "/metrics", c.metrics.endpoint())
     if slack_app is not None:
@@ -137,7 +138,7 @@ class Server:
             # Socket Mode: Slack's requests arrive over a websocket; webhooks still use HTTP.
             self.socket_mode = SocketModeHandler(self.slack_app, self.c.settings.slack_app_token.get_secret_value())
             self.socket_mode.connect()
-        log.info("server.started url=%s store=%s", self.url, self.c.store.name)
+        log.info("server.started url=%s store=%s", self.url, self.c.registry.store.name)
 
     def _serve_http(self) -> None:
         try:
@@ -183,6 +184,6 @@ def serve_forever(c: Container, *, host: str, port: int) -> None:
     # don't stall acks (seen as 50-100 ms outliers under bursts of clicks).
     gc.collect()
     gc.freeze()
-    print(f"returnsbot listening on {server.url} (store: {c.store.name})", flush=True)
+    print(f"returnsbot listening on {server.url} (store: {c.registry.store.label})", flush=True)
     stopped.wait()
     server.stop()

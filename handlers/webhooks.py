@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from handlers.http import Headers, Request, Response
@@ -21,15 +20,16 @@ class Inbox(Protocol):
     def receive(self, *, source: str, delivery_id: str, topic: str, body: bytes) -> bool: ...
 
 
-@dataclass(frozen=True)
-class WebhookSpec:
-    """What differs between vendors: how to verify, where the ids are, how to validate."""
+class WebhookSpec(Protocol):
+    """What differs between vendors (a connector's WebhookRoute): how to verify, where the
+    ids are, how to validate."""
 
     source: str
     verify: Callable[[bytes, Headers], bool]  # signature over the raw body
     topic: Callable[[Headers], str | None]
     delivery_id: Callable[[Headers], str | None]
     validate: Callable[[str, dict], object]  # raises ValueError for a malformed payload
+    observe: Callable[[Headers], None]  # told the headers of each accepted delivery
 
 
 class WebhookEndpoint:
@@ -61,4 +61,5 @@ class WebhookEndpoint:
         # A delivery without an id still dedupes: the same bytes are the same delivery.
         delivery = self.spec.delivery_id(request.headers) or "sha256:" + hashlib.sha256(request.body).hexdigest()
         new = self.inbox.receive(source=source, delivery_id=delivery, topic=topic, body=request.body)
+        self.spec.observe(request.headers)
         return Response.json(200, {"ok": True, "duplicate": not new})

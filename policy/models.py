@@ -376,6 +376,9 @@ class CaseContext(Frozen):
     open_disputes: tuple[Dispute, ...] = ()
     # Other return requests already filed against this order (repeat claims).
     prior_returns_on_order: tuple[PastReturn, ...] = ()
+    # Connected systems that didn't answer in time when the context was assembled (their
+    # labels): the card names them, the rest of the context is still there.
+    unavailable: tuple[str, ...] = ()
 
     @property
     def amount(self) -> Money:

@@ -7,6 +7,9 @@ them without either importing the other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -96,6 +99,15 @@ class StoreSource(Protocol):
     def poll_new_orders(self, cursor: str | None) -> PollPage: ...
 
 
+class Operation(StrEnum):
+    """The side effects a decision can have in a store system (an outbox job's operation)."""
+
+    APPROVE_RETURN = "approve_return"
+    DECLINE_RETURN = "decline_return"
+    REFUND_RETURN = "refund_return"
+    ISSUE_STORE_CREDIT = "issue_store_credit"
+
+
 class StoreActions(Protocol):
     """Write side: what an approved decision does. Each call carries an idempotency key."""
 
@@ -124,3 +136,23 @@ class EventFeed(Protocol):
     """A source that can replay its events (the sample store, for the demo)."""
 
     def events(self) -> list[DomainEvent]: ...
+
+
+def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any], str], ActionResult]]:
+    """A store's StoreActions as a connector's actions: an outbox job's payload and key →
+    the call. One place turns payloads into calls, for every store adapter."""
+
+    def money(p: Mapping[str, Any]) -> Money:
+        return Money(amount=Decimal(p["amount"]), currency=p["currency"])
+
+    return {
+        Operation.APPROVE_RETURN: lambda p, key: actions.approve_return(
+            p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.DECLINE_RETURN: lambda p, key: actions.decline_return(
+            p["return_id"], reason=p["reason"], note=p.get("note"), notify_customer=p["notify_customer"],
+            idempotency_key=key),
+        Operation.REFUND_RETURN: lambda p, key: actions.refund_return(
+            p["return_id"], amount=money(p), notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.ISSUE_STORE_CREDIT: lambda p, key: actions.issue_store_credit(
+            p["customer_id"], amount=money(p), idempotency_key=key),
+    }

@@ -43,7 +43,7 @@ class CaseViews:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
                  tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
                  playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: (),
-                 sample_store: bool = False) -> None:
+                 sample_store: bool = False, admin_label: str | None = None) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
@@ -52,6 +52,7 @@ class CaseViews:
         self.admin_url = admin_url
         self.playbook_for = playbook_for  # entries for cards of this kind and signals
         self.sample_store = sample_store  # cases from the bundled sample store: every card says so
+        self.admin_label = admin_label or "the store admin"  # "Shopify admin": the connector says
 
     def for_id(self, case_id: int) -> CaseView:
         case = self.cases.get(case_id)
@@ -79,6 +80,7 @@ class CaseViews:
                 for s in ctx.shipments
             ),
             signals=assessment.signals,
+            unavailable=ctx.unavailable,
         )
 
     def _view(self, case: CaseRecord, escalation_card: bool, **from_snapshot) -> CaseView:
@@ -97,6 +99,7 @@ class CaseViews:
             now=self.clock(),
             approvers=tier.approvers,
             sample_store=self.sample_store,
+            admin_label=self.admin_label,
             **from_snapshot,
             decision=self._decision(case),
             results=tuple(r.result_summary for r in rows if r.status == "done" and r.result_summary),

@@ -1,9 +1,13 @@
-"""Assemble a case's context from the store system: the event carries ids, the source
-is authoritative (a webhook body is never trusted for amounts or history)."""
+"""Assemble a case's context: the primary store's view (the event carries ids, the source
+is authoritative — a webhook body is never trusted for amounts or history), then what every
+other connected system adds, in parallel, each within its own timeout."""
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from policy.models import (
     CaseContext,
@@ -17,6 +21,11 @@ from policy.models import (
     ReturnStatus,
 )
 from policy.ports import NotFound, StoreSource
+
+log = logging.getLogger(__name__)
+
+# Contributions run here, so a hung connector never holds a worker thread past its timeout.
+_CONTRIBUTIONS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="contribute")
 
 CASE_KIND_FOR_EVENT: dict[EventKind, CaseKind] = {
     EventKind.RETURN_REQUESTED: CaseKind.RETURN_REQUEST,
@@ -101,3 +110,36 @@ def _history_without(history: CustomerHistory, return_id: str | None) -> Custome
 
 def _as_past(r: ReturnRequest) -> PastReturn:
     return PastReturn(return_id=r.id, order_id=r.order_id, requested_at=r.requested_at, amount=r.amount, status=r.status)
+
+
+def contribute(ctx: CaseContext, contributors: Sequence) -> CaseContext:
+    """Fold every contributor's additions into the context, asked in parallel. One that
+    fails or takes longer than its `contribute_timeout` is named in `ctx.unavailable` and
+    left out; the others still count."""
+    if not contributors:
+        return ctx
+    futures = [(c, _CONTRIBUTIONS.submit(c.contribute, ctx)) for c in contributors]
+    unavailable = list(ctx.unavailable)
+    for connector, future in futures:
+        try:
+            added = future.result(timeout=connector.contribute_timeout)
+        except FutureTimeout:
+            log.warning("context.timeout", extra={"system": connector.name, "timeout_s": connector.contribute_timeout})
+            unavailable.append(connector.label)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one system's failure must not cost the case
+            log.warning("context.failed", extra={"system": connector.name, "error": f"{type(exc).__name__}: {exc}"})
+            unavailable.append(connector.label)
+            continue
+        ctx = _merge(ctx, added)
+    return ctx.model_copy(update={"unavailable": tuple(unavailable)}) if unavailable else ctx
+
+
+def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
+    """A contributor returns the context with its facts added; only the slots other systems
+    fill are taken from it (it can't rewrite the store's order or return)."""
+    return ctx.model_copy(update={
+        "payments": ctx.payments + tuple(p for p in added.payments if p not in ctx.payments),
+        "shipments": ctx.shipments + tuple(s for s in added.shipments if s not in ctx.shipments),
+        "tickets": ctx.tickets + tuple(t for t in added.tickets if t not in ctx.tickets),
+    })

@@ -6,17 +6,9 @@ refund: the outbox's unique key refuses it, and the vendor call carries the same
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from bot.store import CaseRecord, OutboxOp
 from policy.models import Action, CaseKind, DeclineReason, decline_reason_for
-
-
-class Operation(StrEnum):
-    APPROVE_RETURN = "approve_return"
-    DECLINE_RETURN = "decline_return"
-    REFUND_RETURN = "refund_return"
-    ISSUE_STORE_CREDIT = "issue_store_credit"
+from policy.ports import Operation
 
 
 def _key(case: CaseRecord, op: Operation) -> str:

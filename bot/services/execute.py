@@ -11,17 +11,16 @@ out of retry budget) fails the case, and the card offers Retry.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Callable
 
 from bot.actors import EXECUTOR
 from bot.clock import Clock
 from bot.jobs.runner import Done
-from bot.services.effects import Operation
+from bot.jobs.errors import Permanent
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.jobs import Job
-from policy.models import CaseStatus, Money
-from policy.ports import StoreActions
+from integrations.connector import Registry
+from policy.models import CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +28,26 @@ DECIDED = (CaseStatus.APPROVED, CaseStatus.DENIED)
 
 
 class ActionJobs:
-    def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, actions: StoreActions, clock: Clock,
+    def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, registry: Registry, clock: Clock,
                  on_case_changed: Callable[[CaseRecord], None] = lambda case: None) -> None:
         self.cases = cases
         self.outbox = outbox
-        self.actions = actions
+        self.registry = registry  # the action runs in the system the job names
         self.clock = clock
         self.on_case_changed = on_case_changed
 
     def run(self, job: Job) -> Done:
         # Not ok when already executing (a second action, or a reclaimed one): fine.
-        self.cases.transition(job.case_id, expected=DECIDED, to=CaseStatus.EXECUTING, actor=EXECUTOR,
-                              at=self.clock(), event="case.executing")
+        if job.case_id is not None:
+            self.cases.transition(job.case_id, expected=DECIDED, to=CaseStatus.EXECUTING, actor=EXECUTOR,
+                                  at=self.clock(), event="case.executing")
         result = self._call(job)
         log.info("outbox.done", extra={"op": job.operation, "summary": result.summary})
         return Done(result.summary, result.external_id)
 
     def after_done(self, job: Job) -> None:
+        if job.case_id is None:
+            return
         rows = self.outbox.for_case(job.case_id)
         if all(r.status == "done" for r in rows):
             done = self.cases.transition(
@@ -57,6 +59,9 @@ class ActionJobs:
                 self.on_case_changed(done.case)
 
     def on_dead(self, job: Job, reason: str) -> None:
+        if job.case_id is None:
+            log.error("outbox.failed", extra={"op": job.operation, "error": reason})
+            return
         res = self.cases.transition(
             job.case_id, expected=(CaseStatus.EXECUTING, *DECIDED), to=CaseStatus.FAILED, actor=EXECUTOR,
             at=self.clock(), event="case.execution_failed", detail={"operation": job.operation, "error": reason},
@@ -66,19 +71,8 @@ class ActionJobs:
             self.on_case_changed(res.case)
 
     def _call(self, job: Job):
-        p = job.payload
-        key = job.idempotency_key
-        op = Operation(job.operation)
-        if op is Operation.APPROVE_RETURN:
-            return self.actions.approve_return(p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key)
-        if op is Operation.DECLINE_RETURN:
-            return self.actions.decline_return(
-                p["return_id"], reason=p["reason"], note=p.get("note"), notify_customer=p["notify_customer"],
-                idempotency_key=key,
-            )
-        amount = Money(amount=Decimal(p["amount"]), currency=p["currency"])
-        if op is Operation.REFUND_RETURN:
-            return self.actions.refund_return(
-                p["return_id"], amount=amount, notify_customer=p["notify_customer"], idempotency_key=key
-            )
-        return self.actions.issue_store_credit(p["customer_id"], amount=amount, idempotency_key=key)
+        try:
+            action = self.registry.action(job.system, job.operation)
+        except LookupError as exc:  # a job for a system this deployment doesn't connect
+            raise Permanent(str(exc)) from exc
+        return action(job.payload, job.idempotency_key)

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
-from bot.services.context import CASE_KIND_FOR_EVENT, assemble
+from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute
 from bot.services.effects import approval_ops
 from bot.store import CaseRecord, CaseRepo, NewCase, OutboxRepo
 from bot.store.cases import Decision
@@ -50,12 +50,14 @@ class IngestService:
         policy: Policy,
         clock: Clock,
         on_case_changed=None,
+        contributors=(),
     ) -> None:
         self.cases = cases
         self.outbox = outbox
         self.source = source
         self.policy = policy
         self.clock = clock
+        self.contributors = tuple(contributors)  # other connected systems adding to the context
         # Called with each new or changed case (the Slack card renderer, in the next layer).
         self.on_case_changed = on_case_changed or (lambda case: None)
 
@@ -72,7 +74,8 @@ class IngestService:
             return IngestResult(Outcome.IGNORED)  # our own refund, reported back to us
 
         now = self.clock()
-        ctx = assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days)
+        ctx = contribute(assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days),
+                         self.contributors)
         if kind is CaseKind.ORDER_REVIEW:
             self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)

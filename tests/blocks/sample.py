@@ -74,6 +74,7 @@ def case_view(**overrides) -> CaseView:
         tier_label="Tier 1 (≤ $250)",
         now=NOW,
         order_url=ORDER_URL,
+        admin_label="Shopify admin",  # as the Shopify connector names its admin
         return_name="#1001-R1",
         return_url=RETURN_URL,
         customer=CustomerView(

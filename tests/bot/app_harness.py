@@ -31,8 +31,9 @@ def settings_for(database_url: str, **extra) -> Settings:
 BUILT: list[Container] = []
 
 
-def container_for(database_url: str, clock, store=None, **extra) -> Container:
-    c = Container.build(settings_for(database_url, **extra), clock=clock, store=store or SampleStore.load(now=clock()))
+def container_for(database_url: str, clock, store=None, connectors: tuple = (), **extra) -> Container:
+    c = Container.build(settings_for(database_url, **extra), clock=clock, store=store or SampleStore.load(now=clock()),
+                        connectors=connectors)
     BUILT.append(c)
     return c
 

@@ -1,0 +1,26 @@
+"""Every system returnsbot can connect, in one list: the container builds the registry from
+it. Adding a system is a package under integrations/ with a `connector(settings, clock=)`
+function, and one line here."""
+
+from __future__ import annotations
+
+from integrations.connector import Connector, Registry
+from integrations.sample import connector as sample
+from integrations.shopify import connector as shopify
+
+FACTORIES = (shopify.connector, sample.connector)
+
+
+def build_registry(settings, *, clock, extra: tuple[Connector, ...] = ()) -> Registry:
+    """The configured connectors (a factory returns None when its system isn't set up)."""
+    built = [c for factory in FACTORIES if (c := factory(settings, clock=clock)) is not None]
+    return Registry([*built, *extra])
+
+
+def registry_for_store(store, settings, *, extra: tuple[Connector, ...] = ()) -> Registry:
+    """A registry around a store object built elsewhere (tests, the demo, benchmarks)."""
+    from integrations.sample.store import SampleStore
+
+    secret = settings.shopify_api_secret.get_secret_value().encode() if settings.shopify_api_secret else None
+    module = sample if isinstance(store, SampleStore) else shopify
+    return Registry([module.connector_for(store, webhook_secret=secret), *extra])
