@@ -189,6 +189,13 @@ cases.append_column(Column("sla_escalated_at", UtcDateTime))  # SLA: announced t
 cases.append_column(Column("return_reasons", String(256), nullable=False, server_default=""))
 # Thread replies find their case by the card's address.
 Index("ix_cases_card", cases.c.slack_channel, cases.c.slack_ts)
+
+# --- connectors (migration 0004) ----------------------------------------------------------
+# Beside the natural key (source, external id, kind): the same return or order reported by
+# two systems (Shopify and Loop) is one case. NULLs don't collide, so cases without one
+# (disputes, refunds) are unaffected.
+cases.append_column(Column("correlation_key", String(512)))
+Index("uq_cases_correlation", cases.c.kind, cases.c.correlation_key, unique=True)
 Index("ix_cases_escalation_card", cases.c.escalation_channel, cases.c.escalation_ts)
 
 orders_seen = Table(

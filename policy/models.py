@@ -381,6 +381,18 @@ class CaseContext(Frozen):
     unavailable: tuple[str, ...] = ()
 
     @property
+    def correlation_key(self) -> str | None:
+        """What makes two systems' reports of the same thing one case: a return request is
+        its order and the lines and quantities it returns (Shopify and Loop both know those;
+        only one of them knows the other's return id); an order review is its order."""
+        if self.kind is CaseKind.RETURN_REQUEST and self.return_request is not None:
+            lines = ",".join(sorted(f"{li.line_item_id}x{li.quantity}" for li in self.return_request.line_items))
+            return f"return:{self.order.id}:{lines}"
+        if self.kind is CaseKind.ORDER_REVIEW:
+            return f"order:{self.order.id}"
+        return None
+
+    @property
     def amount(self) -> Money:
         """The money the decision is about."""
         if self.return_request is not None:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.jobs.kinds import Kind
 from bot.schema import audit_log, case_snapshots, cases, decisions, orders_seen
@@ -156,7 +157,28 @@ class CaseRepo:
     # --- creating ---------------------------------------------------------------------
 
     def open(self, new: NewCase, *, actor: str = "returnsbot") -> tuple[CaseRecord, bool]:
-        """Create the case unless its natural key exists; returns (case, created)."""
+        """Create the case unless its natural key, or its correlation key (the same return
+        or order reported by another system), exists; returns (case, created)."""
+        try:
+            return self._open(new, actor=actor)
+        except IntegrityError:
+            # Another system's report of the same thing committed between our look and our
+            # insert (uq_cases_correlation): theirs is the case.
+            existing = self._correlated(new)
+            if existing is None:
+                raise
+            return existing, False
+
+    def _correlated(self, new: NewCase) -> CaseRecord | None:
+        key = new.context.correlation_key
+        if key is None:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.kind == new.kind.value,
+                                                   cases.c.correlation_key == key)).first()
+        return CaseRecord.from_row(row) if row else None
+
+    def _open(self, new: NewCase, *, actor: str) -> tuple[CaseRecord, bool]:
         rec = new.assessment.recommendation
         ctx = new.context
         values = dict(
@@ -182,7 +204,11 @@ class CaseRepo:
             card_version=0,
             opened_at=new.opened_at,
             updated_at=new.opened_at,
+            correlation_key=ctx.correlation_key,
         )
+        correlated = self._correlated(new)
+        if correlated is not None:
+            return correlated, False
         with self.engine.begin() as conn:
             # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
             case_id = conn.execute(

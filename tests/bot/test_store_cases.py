@@ -114,3 +114,39 @@ def test_opening_a_return_case_copies_its_distinct_reasons_for_the_digest(engine
     case, _ = repo.open(new_case(1008))
     with engine.connect() as conn:
         assert conn.execute(select(cases.c.return_reasons).where(cases.c.id == case.id)).scalar_one() == "SIZE_TOO_SMALL"
+
+
+def test_the_same_return_reported_by_two_systems_is_one_case(engine):
+    """Shopify says return R; Loop says its own return id, on the same order and lines."""
+    from dataclasses import replace
+
+    repo = CaseRepo(engine)
+    from_shopify = new_case(1009)
+    from_loop = replace(from_shopify, source="loop", external_id="loop-return-555")
+    first, created = repo.open(from_shopify)
+    again, created_again = repo.open(from_loop)
+    assert created and not created_again and again.id == first.id
+    assert repo.count() == 1
+
+
+def test_two_systems_opening_the_same_return_at_once_make_one_case(engine):
+    from dataclasses import replace
+
+    repo = CaseRepo(engine)
+    base = new_case(1010)
+    reports = [replace(base, source=f"system-{i}", external_id=f"r-{i}") for i in range(6)]
+    barrier, results, errors = threading.Barrier(6), [], []
+
+    def open_(report) -> None:
+        barrier.wait()
+        try:
+            results.append(repo.open(report))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_, args=(r,)) for r in reports]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert sum(created for _, created in results) == 1
+    assert len({case.id for case, _ in results}) == 1 and repo.count() == 1
