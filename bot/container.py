@@ -118,7 +118,8 @@ class Container:
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
-                                    gateway=self.gateway, sample_store=self.sample_store)
+                                    gateway=self.gateway, sample_store=self.sample_store,
+                                    vendors=self.registry.vendors())
         self.views = CaseViews(
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             tier_for=self.decide.tier_for, admin_url=self.registry.store.admin_url,

@@ -75,6 +75,7 @@ class Connector:
     admin_url: Callable[..., str] | None = None  # a link to the object in the vendor's admin
     admin_label: str | None = None  # "Shopify admin": where `admin_url` leads
     sample: bool = False  # the bundled sample store: everything it produces says so
+    reconnect_hint: str | None = None  # what to do when it refuses our credentials (the digest)
 
 
 class Registry:
@@ -124,6 +125,14 @@ class Registry:
 
     def decoders(self) -> dict[str, Callable[[str, dict], DomainEvent | None]]:
         return {w.source: w.decode for w in self.webhooks}
+
+    def vendors(self) -> dict[str, tuple[str, str | None]]:
+        """Health-row prefix → (name, reconnect hint), for the digest's integration health."""
+        out = {}
+        for c in self.connectors:
+            for prefix in {c.name, *c.handles}:
+                out.setdefault(prefix, (c.label[:1].upper() + c.label[1:], c.reconnect_hint))
+        return out
 
     @property
     def sample(self) -> bool:

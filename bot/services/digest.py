@@ -91,10 +91,13 @@ class DigestNotConfigured(SettingsError):
 
 
 class DigestService:
-    def __init__(self, *, engine, ops, policy, clock, gateway, sample_store: bool = False) -> None:
+    def __init__(self, *, engine, ops, policy, clock, gateway, sample_store: bool = False,
+                 vendors: dict[str, tuple[str, str | None]] | None = None) -> None:
         self.engine, self.ops, self.policy, self.clock, self.gateway = engine, ops, policy, clock, gateway
         self.store = DigestStore(engine)
         self.sample_store = sample_store  # figures from the bundled sample store: the digest says so
+        # health-row prefix → (the system's name, how to reconnect it), from the registry
+        self.vendors = vendors or {}
         self._started: datetime | None = None  # once known it never changes: cached
 
     def started_at(self) -> datetime | None:
@@ -175,7 +178,7 @@ class DigestService:
             )
             for r in self.store.oldest_open(before=end, limit=MAX_OPEN)
         ]
-        health = health_items(self.store.health(), start, end, delivered_via=delivered_via)
+        health = health_items(self.store.health(), start, end, delivered_via=delivered_via, vendors=self.vendors)
         return Digest(
             start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.store.currency,
             this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
@@ -303,8 +306,9 @@ def _figures(w: WeekRows, start: datetime, end: datetime) -> WeekFigures:
     )
 
 
-_VENDORS = {"shopify": "Shopify", "slack": "Slack", "sample": "Sample store", "loop": "Loop",
-            "stripe": "Stripe", "gorgias": "Gorgias", "shipstation": "ShipStation"}
+# Slack is the bot's own front door, not a connector; every connected system's name and
+# reconnect hint come from its connector (DigestService.vendors).
+_SLACK = ("Slack", "reinstall the Slack app or update SLACK_BOT_TOKEN")
 _PARTS = {"webhooks": "webhooks", "returns": "return poller", "orders": "order poller", "digest": "digest",
           "disputes": "dispute poller", "refunds": "refund poller"}
 _AUTH = re.compile(
@@ -312,8 +316,8 @@ _AUTH = re.compile(
     r"account_inactive|unauthori[sz]ed|invalid api key|access denied", re.IGNORECASE)
 
 
-def health_items(rows: list[dict], start: datetime, end: datetime, *,
-                 delivered_via: str | None = None) -> list[HealthItem]:
+def health_items(rows: list[dict], start: datetime, end: datetime, *, delivered_via: str | None = None,
+                 vendors: dict[str, tuple[str, str | None]] | None = None) -> list[HealthItem]:
     """Integration health as it stands now (see the module docstring)."""
     latest_success: dict[str, datetime] = {}
     for row in rows:
@@ -321,15 +325,16 @@ def health_items(rows: list[dict], start: datetime, end: datetime, *,
         if row["last_success_at"] is not None:
             seen = latest_success.get(prefix)
             latest_success[prefix] = max(seen, row["last_success_at"]) if seen else row["last_success_at"]
+    known = {"slack": _SLACK, **(vendors or {})}
     return [_health_item(r, start, end, vendor_success=latest_success.get(r["system"].partition(".")[0]),
-                         delivered_via=delivered_via) for r in rows]
+                         delivered_via=delivered_via, vendors=known) for r in rows]
 
 
 def _health_item(row: dict, start: datetime, end: datetime, *, vendor_success: datetime | None = None,
-                 delivered_via: str | None = None) -> HealthItem:
+                 delivered_via: str | None = None, vendors: dict[str, tuple[str, str | None]]) -> HealthItem:
     system = row["system"]
     prefix, _, part = system.partition(".")
-    vendor = _VENDORS.get(prefix, prefix.replace("_", " ").title() or system)
+    vendor, how = vendors.get(prefix, (prefix.replace("_", " ").title() or system, None))
     what = _PARTS.get(part, part.replace("_", " ") if part else ("messages" if prefix == "slack" else "API"))
     error = row["last_error"] or ""
     failures = row["consecutive_failures"] or 0
@@ -348,10 +353,7 @@ def _health_item(row: dict, start: datetime, end: datetime, *, vendor_success: d
     hint = None
     if broken:
         if reconnect:
-            hint = (f"reconnect {vendor}: it refused returnsbot's credentials "
-                    + ("(reinstall the app or update SHOPIFY_ACCESS_TOKEN)" if prefix == "shopify"
-                       else "(reinstall the Slack app or update SLACK_BOT_TOKEN)" if prefix == "slack"
-                       else "(update its token)"))
+            hint = f"reconnect {vendor}: it refused returnsbot's credentials ({how or 'update its token'})"
         elif "missing_scope" in error:
             hint = f"add the missing scope to the {vendor} app and reinstall it"
         elif "not_in_channel" in error:

@@ -31,7 +31,9 @@ def connector_for(store, *, webhook_secret: bytes | None) -> Connector:
         source=store, webhooks=(webhook_route(webhook_secret),),
         pollers=(PollSpec(f"{NAME}.returns", store.poll_requested_returns),
                  PollSpec(f"{NAME}.orders", store.poll_new_orders)),
-        actions=store_actions(store), ping=store.ping, admin_url=store.admin_url, admin_label="Shopify admin",
+        actions=store_actions(store), ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
+        admin_label="Shopify admin",
+        reconnect_hint="reinstall the app or update SHOPIFY_ACCESS_TOKEN",
     )
 
 

@@ -21,10 +21,19 @@ from tests.digest.seed import (
 )
 
 
+def shopify_vendors():
+    """What the registry tells the digest when Shopify is connected."""
+    from integrations.connector import Registry
+    from integrations.shopify.connector import connector_for
+    from integrations.sample.store import SampleStore
+
+    return Registry([connector_for(SampleStore.load(now=local(11, 23, 9)), webhook_secret=None)]).vendors()
+
+
 @pytest.fixture
 def service(engine):
     return DigestService(engine=engine, ops=None, policy=POLICY, clock=FrozenClock(local(11, 23, 9, 30)),
-                         gateway=None)
+                         gateway=None, vendors=shopify_vendors())
 
 
 @pytest.fixture
