@@ -297,8 +297,9 @@ class Sent:
     def line(self) -> str:
         lat, n = self.latencies, len(self.latencies)
         server = f"{self.server_cpu / n * 1e3:.2f} ms" if self.server_cpu is not None else "n/a"
+        client = f"{self.client_cpu / n * 1e3:.2f} ms"
         return (f"{self.rate:,.0f}/s: p50 {lat[n // 2] * 1e3:.1f} ms, p99 {lat[int(n * 0.99)] * 1e3:.1f} ms, "
-                f"max {lat[-1] * 1e3:.0f} ms; CPU per delivery: server {server}, client {self.client_cpu / n * 1e3:.2f} ms")
+                f"max {lat[-1] * 1e3:.0f} ms; CPU per delivery: server {server}, client {client}")
 
 
 def _serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
