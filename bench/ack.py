@@ -62,13 +62,16 @@ def _wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
-def _click(value: str, user: str) -> bytes:
+def _click(card: tuple[str, str, str], user: str) -> bytes:
+    """A click on a case's own card (channel and ts as Slack holds it): clicks from another
+    message are refused as not from the case's card, which would measure the wrong path."""
+    value, channel, ts = card
     payload = {
         "type": "block_actions", "team": {"id": "T1", "domain": "bench"}, "api_app_id": "A1",
         "user": {"id": user, "username": user, "team_id": "T1"}, "trigger_id": "1.2.3",
-        "channel": {"id": "C0REVIEW01", "name": "returns"},
-        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0REVIEW01"},
-        "message": {"type": "message", "ts": "1700000000.000100", "text": "card"},
+        "channel": {"id": channel, "name": "returns"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "message": {"type": "message", "ts": ts, "text": "card"},
         "response_url": "https://hooks.slack.com/actions/T1/1/x",
         "actions": [{"type": "button", "action_id": "case-approve", "block_id": "case-actions", "value": value,
                      "action_ts": "1700000060.000001", "text": {"type": "plain_text", "text": "Approve"}}],
@@ -152,14 +155,15 @@ def main() -> int:
         deadline, stable_since, seen = time.monotonic() + 90, time.monotonic(), -1
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                rows = conn.execute(select(cases.c.id, cases.c.version).where(cases.c.status == "open")).all()
+                rows = conn.execute(select(cases.c.id, cases.c.version, cases.c.slack_channel, cases.c.slack_ts)
+                                    .where(cases.c.status == "open")).all()
                 behind = conn.execute(select(cases.c.id).where(cases.c.card_version < cases.c.version)).all()
             if len(rows) != seen or behind:
                 seen, stable_since = len(rows), time.monotonic()
             elif time.monotonic() - stable_since > 2:
                 break
             time.sleep(0.2)
-        values = [f"v1:case:{r.id}:{r.version}" for r in rows]
+        values = [(f"v1:case:{r.id}:{r.version}", r.slack_channel or "C0REVIEW01", r.slack_ts or "1.1") for r in rows]
         print(f"{len(values)} open sample cases to click on; {args.rounds} rounds per size\n")
 
         def bodies(n: int) -> list[bytes]:

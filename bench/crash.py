@@ -23,16 +23,12 @@ from pathlib import Path
 
 from bot.db import upgrade
 from tests.conftest import reset_database
-from tests.crash.test_kill9 import LEASE_SECONDS, Deployment, _card_posted, _wait
-from tests.fakes.shopify import FakeShopify
+from tests.crash.test_kill9 import LEASE_SECONDS, Deployment, _card_posted, _wait, shop_with_a_return
 from tests.fakes.slack import FakeSlack
 
 
 def one_run(database_url: str, tmp: Path, delay: float) -> tuple[str, float]:
-    shopify = FakeShopify()
-    customer = shopify.add_customer(display_name="Ada Lovelace")
-    order = shopify.add_order(customer_id=customer, line_items=[{"title": "Trail Runner", "price": "149.00"}])
-    shopify.add_return(order, reason="DEFECTIVE")
+    shopify = shop_with_a_return()
     with shopify.serve() as shopify_url, FakeSlack() as slack:
         d = Deployment(database_url, tmp, shopify, shopify_url, slack)
         try:

@@ -209,7 +209,10 @@ class Container:
         self.wake.get(lane, lambda: None)()
 
     def _case_changed(self, case) -> None:
+        # A change queues its card job, and an auto-approval its action jobs, in its own
+        # transaction: nudge both lanes (a nudge with nothing due costs one claim query).
         self._wake("cards")
+        self._wake("actions")
 
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update) or unblocked the

@@ -87,6 +87,8 @@ class JobRunner:
 
     def run_once(self, limit: int = 1) -> int:
         jobs = self.repo.claim(now=self.clock(), holder=self.holder, lease=self.lease, limit=limit, kinds=self.kinds)
+        for job in jobs:  # held (and renewed) from the claim on, also while waiting their turn
+            self._hold(job)
         for job in jobs:
             self.execute(job)
         return len(jobs)
@@ -192,9 +194,10 @@ class JobRunner:
             except Exception:  # the database blinked: the next beat tries again
                 log.exception("job.renew_failed")
                 continue
-            for job_id, _ in held:
-                if job_id not in kept:
-                    log.warning("job.lease_lost", extra={"job_id": job_id})
+            with self._lock:  # a job that finished meanwhile wasn't lost, just done
+                lost = [job_id for job_id, _ in held if job_id not in kept and job_id in self._held]
+            for job_id in lost:
+                log.warning("job.lease_lost", extra={"job_id": job_id, "while": "renewing"})
 
     def stop(self) -> None:
         self._stop.set()

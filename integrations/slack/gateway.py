@@ -350,8 +350,9 @@ class SlackGateway:
                         status, reason = failure
                         raise SlackUnavailable(method, attempts=tried, status=status, reason=reason,
                                                retry_after=too_long.delay) from None
-                    raise SlackRateLimited(method, attempts=tried, status=429 if too_long.cause == "rate_limited" else None,
-                                           reason=too_long.cause, retry_after=too_long.delay) from None
+                    status = 429 if too_long.cause == "rate_limited" else None  # else our own pacing
+                    raise SlackRateLimited(method, attempts=tried, status=status, reason=too_long.cause,
+                                           retry_after=too_long.delay) from None
                 waited += delay
             attempts += 1
             try:

@@ -29,6 +29,7 @@ from bot.schema import cases
 from tests.fakes import slack_requests as sr
 from tests.fakes.shopify import FakeShopify
 from tests.fakes.slack import FakeSlack
+from tests.loop.harness import wait_for
 
 SIGNING_SECRET = "crash-signing-secret"
 APP_SECRET = "crash-app-secret"
@@ -55,13 +56,7 @@ def _free_port() -> int:
 
 
 def _wait(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_for(predicate, timeout=timeout, what=what)
 
 
 class Deployment:
@@ -129,12 +124,18 @@ class Deployment:
         return sr.post(f"{self.url}/slack/events", body, ctype, SIGNING_SECRET)
 
 
-@pytest.fixture
-def deployment(database_url, tmp_path):
+def shop_with_a_return() -> FakeShopify:
+    """A $149 defective-item return: tier 1, recommended refund (approve + refund)."""
     shopify = FakeShopify()
     customer = shopify.add_customer(display_name="Ada Lovelace")
     order = shopify.add_order(customer_id=customer, line_items=[{"title": "Trail Runner", "price": "149.00"}])
     shopify.add_return(order, reason="DEFECTIVE")
+    return shopify
+
+
+@pytest.fixture
+def deployment(database_url, tmp_path):
+    shopify = shop_with_a_return()
     with shopify.serve() as shopify_url, FakeSlack() as slack:
         d = Deployment(database_url, tmp_path, shopify, shopify_url, slack)
         try:
