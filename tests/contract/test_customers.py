@@ -86,7 +86,7 @@ def test_history_of_a_window_with_nothing_in_it(world):
 @pytest.mark.parametrize("call", [
     lambda src, cid, now: src.get_customer(cid),
     lambda src, cid, now: src.get_customer_history(cid, now - timedelta(days=30)),
-])
+], ids=["get_customer", "get_customer_history"])
 def test_unknown_customers_are_not_found(world, call):
     world.add_customer("Ada Lovelace", email="ada@example.com", created_at=world.now - timedelta(days=5))
     for cid in (world.unknown_id("customer"), "not-an-id"):

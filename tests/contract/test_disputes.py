@@ -80,7 +80,7 @@ def test_an_order_without_disputes_has_none(world):
 @pytest.mark.parametrize("call, kind", [
     (lambda src, i: src.get_dispute(i), "dispute"),
     (lambda src, i: src.order_disputes(i), "order"),
-])
+], ids=["get_dispute", "order_disputes"])
 def test_unknown_ids_are_not_found(world, call, kind):
     an_order(world)
     for bad in (world.unknown_id(kind), "not-an-id"):

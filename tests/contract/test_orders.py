@@ -80,7 +80,7 @@ def test_a_refund_by_id(world):
 @pytest.mark.parametrize("kind, call", [
     ("order", lambda src, i: src.get_order(i)),
     ("refund", lambda src, i: src.get_refund(i)),
-])
+], ids=["get_order", "get_refund"])
 def test_unknown_or_malformed_ids_are_not_found(world, kind, call):
     shop(world)
     with pytest.raises(NotFound):

@@ -77,7 +77,7 @@ def test_an_order_without_returns_has_none(world):
 @pytest.mark.parametrize("call, kind", [
     (lambda src, i: src.get_return(i), "return"),
     (lambda src, i: src.get_order_returns(i), "order"),
-])
+], ids=["get_return", "get_order_returns"])
 def test_unknown_ids_are_not_found(world, call, kind):
     an_order(world)
     for bad in (world.unknown_id(kind), "not-an-id"):
