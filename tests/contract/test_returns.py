@@ -144,7 +144,7 @@ def test_a_poll_from_the_returned_cursor_finds_only_newer_requests(world):
     assert world.source.poll_requested_returns(second.cursor).events == []
 
 
-@pytest.mark.capability("return_actions")
+@pytest.mark.operations("approve_return")
 def test_a_request_decided_since_the_last_poll_is_not_found_again(world):
     now = world.now
     ref = world.add_return(an_order(world), requested_at=now - timedelta(days=1))

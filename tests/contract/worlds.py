@@ -8,9 +8,9 @@ what the vendor actually applied, a store-credit balance — the world reads fro
 vendor's own record (`effects()`, `store_credit_balance()`).
 
 To add an adapter: write a class with the same members as `SampleWorld` (using the
-adapter's own scripting surface: its fake vendor or its data), list the capabilities it
-implements and any gaps, and add it to `WORLDS`. Every suite of those capabilities then
-runs against it.
+adapter's own scripting surface: its fake vendor or its data), list the capabilities and
+operations (store actions) it implements and any gaps, and add it to `WORLDS`. Every suite
+of those capabilities, and every action test of those operations, then runs against it.
 
 Gaps: where an adapter does not meet a clause of the contract, the world names the clause
 in `gaps` with the reason, and the test skips saying so. A gap is a bug in the adapter, not
@@ -35,11 +35,14 @@ from policy.ports import StoreActions, StoreSource
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)
 CURRENCY = "EUR"  # not the USD default, so a hard-coded currency shows
 
-# Capabilities, as the connector registry will name them (a test's `capability` mark).
-CAPABILITIES = frozenset({"orders", "customers", "returns", "return_actions", "disputes"})
+# What a test's marks name, in the connector registry's words: capabilities as
+# `integrations.connector.Capability` names them, store actions as `policy.ports.Operation`
+# (the keys of a connector's `actions`).
+CAPABILITIES = frozenset({"orders", "returns", "customers", "payments", "disputes", "shipments", "tickets"})
+ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_store_credit")
+OPERATIONS = frozenset(ACTION_NAMES)
 
 # Clauses a world may declare as gaps. Each names one assertion the suites make.
-ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_store_credit")
 DECIDED_STATUSES = ("OPEN", "DECLINED", "CLOSED", "CANCELED")
 CLAUSES = frozenset({
     "poll.unmappable",                    # a poll sets an unmappable item aside and goes on
@@ -98,7 +101,8 @@ class ReturnRef:
 
 class World(Protocol):
     name: str  # the test id: test_x[shopify]
-    capabilities: frozenset[str]  # of CAPABILITIES
+    capabilities: frozenset[str]  # of CAPABILITIES: the read suites it runs
+    operations: frozenset[str]  # of OPERATIONS: the store actions it executes
     gaps: dict[str, str]  # clause -> why this adapter does not meet it
     currency: str  # the shop's
     now: datetime  # when the world was built; `advance` moves the adapter's clock on from it
@@ -176,7 +180,8 @@ class SampleWorld:
     refused once an action ran."""
 
     name = "sample"
-    capabilities = CAPABILITIES
+    capabilities = frozenset({"orders", "returns", "customers", "disputes"})
+    operations = OPERATIONS
     gaps: dict[str, str] = {}
 
     def __init__(self, *, now: datetime = NOW, currency: str = CURRENCY) -> None:
@@ -323,7 +328,8 @@ class ShopifyWorld:
     a fake clock (no real sleeps), seeded with FakeShopify's `add_*` helpers."""
 
     name = "shopify"
-    capabilities = CAPABILITIES
+    capabilities = frozenset({"orders", "returns", "customers", "disputes"})
+    operations = OPERATIONS
     _NO_KEYS = ("ShopifyStore keeps no record of idempotency keys for approve/decline/refund: the return's "
                 "state is its only record, so the same key for another request is carried out or answered as a "
                 "replay instead of refused")
@@ -460,3 +466,4 @@ WORLDS: tuple[type, ...] = (SampleWorld, ShopifyWorld)
 for _w in WORLDS:
     assert set(_w.gaps) <= CLAUSES, f"{_w.name}: unknown clauses in gaps: {set(_w.gaps) - CLAUSES}"
     assert _w.capabilities <= CAPABILITIES, f"{_w.name}: unknown capabilities"
+    assert _w.operations <= OPERATIONS, f"{_w.name}: unknown operations"
