@@ -1,0 +1,88 @@
+"""Disputes contract: get_dispute and order_disputes, open and closed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from policy.ports import NotFound
+from tests.contract.checks import at, is_money
+from tests.contract.worlds import Line
+
+pytestmark = pytest.mark.capability("disputes")
+
+
+def an_order(world, name="#1001"):
+    customer = world.add_customer(f"Customer {name}", email=f"c{name.lstrip('#')}@example.com",
+                                  created_at=world.now - timedelta(days=400))
+    return world.add_order(name=name, customer=customer, created_at=world.now - timedelta(days=40),
+                           lines=[Line("Merino Sweater", "129.50"), Line("Wool Socks", "12.25", 2)])
+
+
+def midnight(days: int, now: datetime) -> datetime:
+    d = (now + timedelta(days=days)).date()
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+
+
+def test_a_dispute(world):
+    order = an_order(world)
+    initiated = world.now - timedelta(days=3, hours=2)
+    due = midnight(11, world.now)
+    did = world.add_dispute(order, status="NEEDS_RESPONSE", reason="FRAUDULENT", amount="154.00",
+                            initiated_at=initiated, evidence_due_by=due)
+
+    dispute = world.source.get_dispute(did)
+
+    assert dispute.id == did and dispute.order_id == order.id
+    assert dispute.status == "NEEDS_RESPONSE" and dispute.reason == "FRAUDULENT"
+    assert is_money(dispute.amount, "154.00", world.currency)
+    assert at(dispute.initiated_at, initiated)
+    assert at(dispute.evidence_due_by, due)
+    assert dispute.is_open
+
+
+@pytest.mark.parametrize("status, is_open", [
+    ("NEEDS_RESPONSE", True), ("UNDER_REVIEW", True), ("WON", False), ("LOST", False),
+    ("ACCEPTED", False), ("CHARGE_REFUNDED", False),
+])
+def test_open_and_closed_disputes(world, status, is_open):
+    did = world.add_dispute(an_order(world), status=status, reason="PRODUCT_NOT_RECEIVED", amount="12.25",
+                            initiated_at=world.now - timedelta(days=30))
+    dispute = world.source.get_dispute(did)
+    assert dispute.status == status
+    assert dispute.is_open is is_open
+
+
+def test_the_disputes_of_an_order(world):
+    order = an_order(world)
+    closed = world.add_dispute(order, status="WON", reason="UNRECOGNIZED", amount="24.50",
+                               initiated_at=world.now - timedelta(days=35))
+    open_ = world.add_dispute(order, status="NEEDS_RESPONSE", reason="FRAUDULENT", amount="129.50",
+                              initiated_at=world.now - timedelta(days=2))
+    elsewhere = world.add_dispute(an_order(world, "#1002"), status="NEEDS_RESPONSE", reason="FRAUDULENT",
+                                  amount="154.00", initiated_at=world.now - timedelta(days=1))
+
+    disputes = {d.id: d for d in world.source.order_disputes(order.id)}
+
+    assert set(disputes) == {closed, open_}
+    assert elsewhere not in disputes
+    assert not disputes[closed].is_open and disputes[open_].is_open
+    assert is_money(disputes[open_].amount, "129.50", world.currency)
+    assert is_money(disputes[closed].amount, "24.50", world.currency)
+    assert all(d.order_id == order.id for d in disputes.values())
+
+
+def test_an_order_without_disputes_has_none(world):
+    assert world.source.order_disputes(an_order(world).id) == []
+
+
+@pytest.mark.parametrize("call, kind", [
+    (lambda src, i: src.get_dispute(i), "dispute"),
+    (lambda src, i: src.order_disputes(i), "order"),
+], ids=["get_dispute", "order_disputes"])
+def test_unknown_ids_are_not_found(world, call, kind):
+    an_order(world)
+    for bad in (world.unknown_id(kind), "not-an-id"):
+        with pytest.raises(NotFound):
+            call(world.source, bad)
