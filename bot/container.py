@@ -21,6 +21,7 @@ from bot.db import make_engine
 from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService
 from bot.services.digest import DigestService
+from bot.jobs.group_commit import GroupCommitter
 from bot.jobs.kinds import LANES, Kind
 from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
@@ -88,6 +89,7 @@ class Container:
         self.receipts = ReceiptRepo(self.engine)
         self.ops = OpsRepo(self.engine)
         self.jobs = JobRepo(self.engine)
+        self.click_commits = GroupCommitter(self.engine, self.clock, on_committed=lambda: self._wake("clicks"))
         self.metrics = Metrics(engine=self.engine, jobs=self.jobs, clock=self.clock)
         self.cases.observers.append(self._count_case_event)
         self.ingest = IngestService(
@@ -235,12 +237,12 @@ class Container:
         return self._slack_services
 
     def _persist_click(self, click) -> None:
-        """Before the ack: the click becomes a job (one insert), so a crash right after the
-        200 loses nothing; the clicks lane decides it. A case's clicks run in order."""
-        self.jobs.enqueue(NewJob(kind=Kind.CLICK, system="slack", operation=click.verb, payload=click.to_payload(),
-                                 case_id=click.case_id, order_key=f"click:{click.case_id}",
-                                 correlation_id=click.correlation_id), now=self.clock())
-        self._wake("clicks")
+        """Before the ack: the click becomes a job, committed (grouped with the clicks
+        arriving at the same moment), so a crash right after the 200 loses nothing; the
+        clicks lane decides it. A case's clicks run in order."""
+        self.click_commits.submit(NewJob(kind=Kind.CLICK, system="slack", operation=click.verb,
+                                         payload=click.to_payload(), case_id=click.case_id,
+                                         order_key=f"click:{click.case_id}", correlation_id=click.correlation_id))
 
     def slack_app(self):
         """The Bolt app (None without Slack settings)."""

@@ -90,7 +90,7 @@ class Poller:
             self.ops.record_failure(self.name, at=now, error=f"{len(later)} event(s) left for retry: {later[0][1]}")
         else:
             self.ops.record_success(self.name, at=now)
-        log.info("poller.ran", extra={"poller": self.name, "seen": len(page.events), "created": created,
+        log.info("poller.ran", extra={"poller": self.name, "seen": len(page.events), "new_cases": created,
                                       "queued": len(later), "parked": len(page.unmapped)})
         return PollReport(self.name, len(page.events), created, queued=len(later), parked=len(page.unmapped))
 

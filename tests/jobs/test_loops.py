@@ -177,3 +177,14 @@ def test_the_escalation_card_is_posted_once_when_its_permalink_fails(database_ur
         assert len(posts) == 1
         done = lp.c.cases.get(case.id)
         assert done.escalation_url and done.card_version == done.version
+
+
+def test_a_poll_logs_at_info_without_tripping_over_a_reserved_log_field(database_url, clock, caplog):
+    """`extra={"created": …}` is a LogRecord attribute: logging raised KeyError at INFO."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    c = container_for(database_url, clock)
+    reports = [p.run_once() for p in c.pollers]
+    assert all(r.error is None for r in reports)
+    assert any(r.getMessage() == "poller.ran" for r in caplog.records)

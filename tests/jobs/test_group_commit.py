@@ -1,0 +1,44 @@
+"""Clicks written before their ack share commits: a burst is a few transactions, and each
+caller returns only once its own row is committed."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import event
+
+from bot.clock import utcnow
+from bot.jobs.group_commit import GroupCommitter
+from bot.store.jobs import JobRepo, NewJob
+
+
+def test_a_burst_of_submissions_is_committed_in_a_few_transactions_and_none_is_lost(engine):
+    commits = []
+    event.listen(engine, "commit", lambda conn: commits.append(1))
+    committer = GroupCommitter(engine, utcnow)
+    barrier = threading.Barrier(40)
+
+    def click(i: int) -> None:
+        barrier.wait()
+        committer.submit(NewJob(kind="click", system="slack", operation="approve", payload={"i": i}))
+        # returned: the row is there for anyone to read
+        assert any(j.payload == {"i": i} for j in JobRepo(engine).list(kind="click", limit=100))
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(40)]
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert sorted(j.payload["i"] for j in JobRepo(engine).list(kind="click", limit=100)) == list(range(40))
+    assert len(commits) < 40  # grouped (it was one transaction per click)
+
+
+def test_a_failed_commit_is_raised_to_every_caller_of_its_batch(engine):
+    committer = GroupCommitter(engine, utcnow)
+    bad = NewJob(kind="click", system="slack", operation="approve", payload={"not": object()})  # not JSON
+    try:
+        committer.submit(bad)
+    except Exception as exc:  # noqa: BLE001
+        assert "serializable" in str(exc) or "JSON" in str(exc) or isinstance(exc, TypeError)
+    else:
+        raise AssertionError("a row that could not be written was reported as saved")
+    committer.submit(NewJob(kind="click", system="slack", operation="approve", payload={"ok": 1}))
+    assert [j.payload for j in JobRepo(engine).list(kind="click")] == [{"ok": 1}]
