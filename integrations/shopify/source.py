@@ -54,6 +54,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -200,7 +201,7 @@ class ShopifyStore:
         extra = ahead.order_returns.missing() if ahead is not None and ahead.order_returns else []
         fetched = {r.id: r for r in self._returns_by_ids([i for i in dict.fromkeys(wanted + extra) if i not in known])}
         if ahead is not None and ahead.order_returns:
-            ahead.order_returns.known.update({i: fetched[i] for i in extra if i in fetched})
+            ahead.order_returns.add(fetched)
         returns = [r for i in dict.fromkeys(wanted) if (r := known.get(i) or fetched.get(i)) is not None]
         returns = sorted((r for r in returns if r.requested_at >= since), key=lambda r: r.requested_at)
         return CustomerHistory(
@@ -214,7 +215,7 @@ class ShopifyStore:
         oid = _gid("Order", order_id)
         ahead: _OrderReturnsAhead | None = self._ahead.take("order_returns", oid)
         if ahead is not None:
-            ids, known = ahead.ids, dict(ahead.known)
+            ids, known = ahead.ids, ahead.snapshot()
         else:
             ids, known = self._order_return_ids(oid), {}
         fetched = {r.id: r for r in self._returns_by_ids([i for i in ids if i not in known])}
@@ -756,13 +757,25 @@ class ShopifyStore:
 
 @dataclass
 class _OrderReturnsAhead:
-    """An order's return ids (all of them), and those already read in full."""
+    """An order's return ids (all of them), and those already read in full. Shared by the
+    history entry, which fills it in, and `get_order_returns`, which may run at the same
+    time (the order lookup reads its parts in parallel)."""
 
     ids: list[str]
     known: dict[str, ReturnRequest] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def missing(self) -> list[str]:
-        return [i for i in self.ids if i not in self.known]
+        with self._lock:
+            return [i for i in self.ids if i not in self.known]
+
+    def add(self, found: dict[str, ReturnRequest]) -> None:
+        with self._lock:
+            self.known.update({i: r for i, r in found.items() if i in self.ids})
+
+    def snapshot(self) -> dict[str, ReturnRequest]:
+        with self._lock:
+            return dict(self.known)
 
 
 @dataclass
