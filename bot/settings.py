@@ -18,7 +18,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///returnsbot.db"
-DEFAULT_SHOPIFY_API_VERSION = "2025-01"
+DEFAULT_SHOPIFY_API_VERSION = "2026-10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -1,1 +1,1 @@
-"""Shopify Admin GraphQL (2025-01): client, webhooks, documents, mapping and the store."""
+"""Shopify Admin GraphQL (2026-10): client, webhooks, documents, mapping and the store."""

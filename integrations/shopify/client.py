@@ -20,8 +20,17 @@
   that would go over what is left is not slept: `IntegrationError(retryable=True,
   retry_after=seconds)` goes back to the caller, which reschedules.
 - Errors: GraphQL `errors` → `IntegrationError` (retryable only for Shopify's internal
-  errors); 401/403 → `IntegrationError(retryable=False)`. A `null` node is for the caller
-  to turn into `NotFound`.
+  errors); 403 → `IntegrationError(retryable=False)`. A `null` node is for the caller to
+  turn into `NotFound`.
+- The token: a string, or a zero-argument callable returning the current one (tokens that
+  expire are renewed by whoever owns them). On HTTP 401 the client calls
+  `on_unauthorized()` (which renews the token) and sends the request once more with the
+  new token — a 401 means Shopify did not run it, so this is safe for mutations too; a
+  second 401, or a 401 with no `on_unauthorized`, is `IntegrationError(retryable=False)`.
+  Concurrent 401s renew once: a thread whose token was already replaced just retries.
+- Versions: every response's `X-Shopify-Api-Version` is recorded (`served_version`); when
+  it differs from the version in the URL, `version_mismatch` says so and a warning is
+  logged once (see `versions.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any, Callable
 
 import httpx
 
+from integrations.shopify.versions import VersionWatch, version_in_url
 from policy.ports import IntegrationError
 
 log = logging.getLogger(__name__)
@@ -43,7 +53,10 @@ log = logging.getLogger(__name__)
 SYSTEM = "shopify"
 THROTTLED = "THROTTLED"
 # Error codes that say "try again later" rather than "this request is wrong".
-_RETRYABLE_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "TIMED_OUT"}
+# IDEMPOTENCY_CONCURRENT_REQUEST: the same idempotency key is in flight; nothing ran twice.
+_RETRYABLE_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "TIMED_OUT",
+                    "IDEMPOTENCY_CONCURRENT_REQUEST"}
+VERSION_HEADER = "X-Shopify-Api-Version"
 MIN_THROTTLE_WAIT = 0.05  # never spin on a rounding-sized deficit
 _OPERATION = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
@@ -59,6 +72,14 @@ class Bucket:
 
     def available_at(self, now: float) -> float:
         return min(self.maximum, self.available + self.restore_rate * max(0.0, now - self.at))
+
+
+class _Unauthorized(Exception):
+    """HTTP 401 for the request sent with `token`."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("HTTP 401")
+        self.token = token
 
 
 class _Failure(Exception):
@@ -84,8 +105,10 @@ class ShopifyGraphQL:
     def __init__(
         self,
         url: str,
-        access_token: str,
+        access_token: str | Callable[[], str],
         *,
+        on_unauthorized: Callable[[], None] | None = None,
+        api_version: str | None = None,
         http: httpx.Client | None = None,
         timeout: float = 10.0,
         max_attempts: int = 5,
@@ -96,14 +119,21 @@ class ShopifyGraphQL:
         max_wait: float = 20.0,
         rng: random.Random | None = None,
     ) -> None:
-        if not access_token:
+        if not callable(access_token) and not access_token:
             raise ValueError("a Shopify access token is required")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if max_wait < 0:
             raise ValueError("max_wait must not be negative")
         self.url = url
-        self._token = access_token
+        self._token_source: Callable[[], str] = (
+            access_token if callable(access_token) else (lambda token=access_token: token)
+        )
+        self._on_unauthorized = on_unauthorized
+        self._renew_lock = threading.Lock()
+        # Every token used (the last few), so that messages can be scrubbed of them.
+        self._tokens_seen: list[str] = [] if callable(access_token) else [access_token]
+        self.versions = VersionWatch(api_version or version_in_url(url), where="graphql")
         self._own_http = http is None
         self._http = http or httpx.Client()
         self.timeout = timeout
@@ -134,6 +164,20 @@ class ShopifyGraphQL:
     # --- public ------------------------------------------------------------------------------
 
     @property
+    def requested_version(self) -> str | None:
+        return self.versions.requested
+
+    @property
+    def served_version(self) -> str | None:
+        """The version Shopify last said it executed (`X-Shopify-Api-Version`)."""
+        return self.versions.served
+
+    @property
+    def version_mismatch(self) -> str | None:
+        """"Shopify served 2026-07 instead of 2026-10 (…)", or None."""
+        return self.versions.mismatch
+
+    @property
     def bucket(self) -> Bucket | None:
         with self._lock:
             return self._bucket
@@ -159,7 +203,7 @@ class ShopifyGraphQL:
             attempt += 1
             waited += self._pace(document, op, self.max_wait - waited)
             try:
-                return self._attempt(document, payload, op)
+                return self._authorized_attempt(document, payload, op)
             except _Failure as failure:
                 may_retry = failure.retryable and (not failure.executed or retry_ambiguous)
                 if not may_retry or attempt >= self.max_attempts:
@@ -190,11 +234,67 @@ class ShopifyGraphQL:
                     self._sleep(wait)
                     waited += wait
 
+    # --- the token -----------------------------------------------------------------------------
+
+    def _current_token(self) -> str:
+        try:
+            token = self._token_source()
+        except IntegrationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the provider raised, said in one line
+            raise IntegrationError(
+                self._scrub(f"could not get a Shopify access token: {type(exc).__name__}: {exc}"),
+                retryable=True, system=SYSTEM,
+            ) from None
+        if not isinstance(token, str) or not token.strip():
+            raise IntegrationError("no Shopify access token is available", retryable=False, system=SYSTEM)
+        with self._lock:
+            if token not in self._tokens_seen:
+                self._tokens_seen.append(token)
+                del self._tokens_seen[:-8]
+        return token
+
+    def _authorized_attempt(self, document: str, payload: dict[str, Any], op: str) -> dict[str, Any]:
+        """One attempt; on a 401, renew the token (once) and send it again."""
+        try:
+            return self._attempt(document, payload, op, self._current_token())
+        except _Unauthorized as first:
+            if self._on_unauthorized is None:
+                raise _Failure(
+                    "Shopify rejected the access token (HTTP 401): it is wrong, expired or revoked",
+                    executed=False, retryable=False,
+                ) from None
+            self._renew(first.token, op)
+        try:
+            return self._attempt(document, payload, op, self._current_token())
+        except _Unauthorized:
+            raise _Failure(
+                "Shopify rejected the access token (HTTP 401) again after renewing it: "
+                "check the app's credentials and that it is still installed on the shop",
+                executed=False, retryable=False,
+            ) from None
+
+    def _renew(self, rejected: str, op: str) -> None:
+        with self._renew_lock:
+            if self._current_token() != rejected:
+                return  # another thread renewed it meanwhile
+            log.info("shopify.token_renew op=%s reason=http_401", op)
+            try:
+                self._on_unauthorized()  # type: ignore[misc]
+            except IntegrationError as exc:
+                raise IntegrationError(self._scrub(str(exc)), retryable=exc.retryable, system=SYSTEM,
+                                       retry_after=exc.retry_after) from None
+            except Exception as exc:  # noqa: BLE001
+                raise IntegrationError(
+                    self._scrub(f"renewing the Shopify access token failed: {type(exc).__name__}: {exc}"),
+                    retryable=True, system=SYSTEM,
+                ) from None
+
     # --- one attempt ---------------------------------------------------------------------------
 
-    def _attempt(self, document: str, payload: dict[str, Any], op: str) -> dict[str, Any]:
+    def _attempt(self, document: str, payload: dict[str, Any], op: str, token: str) -> dict[str, Any]:
         headers = {
-            "X-Shopify-Access-Token": self._token,
+            "X-Shopify-Access-Token": token,
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
@@ -210,8 +310,14 @@ class ShopifyGraphQL:
             raise _Failure(f"transport error ({type(exc).__name__})", executed=True) from None
 
         status = response.status_code
-        if status in (401, 403):
-            raise _Failure(f"Shopify rejected the access token (HTTP {status})", executed=False, retryable=False)
+        self.versions.observe(response.headers.get(VERSION_HEADER))
+        if status == 401:
+            raise _Unauthorized(token)
+        if status == 403:
+            raise _Failure(
+                "Shopify rejected the access token (HTTP 403): the app lacks a scope this request needs",
+                executed=False, retryable=False,
+            )
 
         body: Any = None
         try:
@@ -327,7 +433,11 @@ class ShopifyGraphQL:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "[redacted]") if self._token else text
+        with self._lock:
+            tokens = list(self._tokens_seen)
+        for token in tokens:
+            text = text.replace(token, "[redacted]")
+        return text
 
 
 def _code(error: Any) -> str | None:

@@ -1,26 +1,30 @@
-"""Every GraphQL document returnsbot sends to the Shopify Admin API (version 2025-01).
+"""Every GraphQL document returnsbot sends to the Shopify Admin API (version 2026-10).
 
 Each constant is a complete, self-contained document (its fragments included), so the
-test suite can validate every entry of `ALL_DOCUMENTS` against the 2025-01 schema.
+test suite can validate every entry of `ALL_DOCUMENTS` against the 2026-10 schema.
 Besides `mapping.py`, this is the only module that spells Shopify field names.
 
-Costs: Shopify charges a query by its *requested* cost (about 2 + first × per-item cost for
-each connection) and refuses anything above 1,000 points, so page sizes below are chosen to
-keep every document well under that (the fake computes the same estimate and the tests
-assert it).
+Cost. Shopify charges a query its *requested* cost before running it — objects 1,
+scalars and enums 0, a connection 2 + first × what one node costs, a list first × item —
+refuses anything above 1,000 points, and a standard-plan shop restores only 100 points a
+second. So a new return case is read with one document, `RETURN_CASE` (the return, its
+order, the order's other returns and disputes, the customer and their recent orders),
+with `first:` limits sized for typical shops; what does not fit (a long order, a busy
+customer) is read by the paging documents below, and only then. `tests/shopify` pins the
+figures (see bench/README.md, "GraphQL cost per new case").
 
-What 2025-01 does and does not have (checked against the introspection schema):
-- `Return` has no createdAt/requestedAt; the request time is read from the order's
-  events (see `mapping.requested_at`).
-- Order risk is `risk { recommendation assessments { riskLevel facts { description sentiment } } }`.
-- Orders can be filtered with `return_status:return_requested`; `Order.returns` takes a
-  `status:` filter.
-- `Order.disputes` only gives `OrderDisputeSummary` (id, status, initiatedAs); amounts and
-  reasons come from `ShopifyPaymentsDispute` through `nodes(ids:)`/`dispute(id:)`.
-- `Customer.email` is deprecated in favour of `defaultEmailAddress`, which 2025-01 does
-  not have yet, so `email` is used.
-- `storeCreditAccountCredit(id:, creditInput:)` exists (id: the account or its owner).
-- No mutation takes an idempotency key; see `source.py` for how retries stay safe.
+2026-10 facts this relies on (checked against the introspection schema):
+- `Return.createdAt` is when the return was requested; there is no `requestedAt`.
+- `ReturnLineItemType.returnReasonDefinition { handle name }` replaces the deprecated
+  `returnReason` enum, which is still read as the fallback for returns without one.
+- `returnProcess` (2025-07) confirms returned and exchanged quantities, applies
+  dispositions and issues the refund in one call; `returnRefund` is deprecated. No
+  `return*` mutation takes an idempotency key: see `source.py`.
+- `refundCreate` needs `@idempotent(key:)` from 2026-04 (a runtime error without it,
+  although the schema cannot say so).
+- `Customer.email` is deprecated for `defaultEmailAddress { emailAddress }`.
+- `ReturnRefundOrderTransactionInput.transactionAmount` is "in the presentment currency
+  of the order"; transactions carry `amountSet { shopMoney presentmentMoney }`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ from __future__ import annotations
 _MONEY_BAG = """
 fragment MoneyBagFields on MoneyBag {
   shopMoney { amount currencyCode }
+}
+"""
+
+# Both sides of a bag, where money moves (refunds go out in the presentment currency).
+_MONEY_BAG_BOTH = """
+fragment MoneyBagBoth on MoneyBag {
+  shopMoney { amount currencyCode }
+  presentmentMoney { amount currencyCode }
 }
 """
 
@@ -61,9 +73,7 @@ fragment OrderFields on Order {
   returnStatus
   currentTotalPriceSet { ...MoneyBagFields }
   totalReceivedSet { ...MoneyBagFields }
-  netPaymentSet { ...MoneyBagFields }
   totalRefundedSet { ...MoneyBagFields }
-  customer { id }
   fulfillments(first: 10) {
     id
     status
@@ -72,9 +82,9 @@ fragment OrderFields on Order {
     inTransitAt
     deliveredAt
     estimatedDeliveryAt
-    trackingInfo(first: 3) { company number url }
+    trackingInfo(first: 1) { company number url }
   }
-  refunds(first: 25) {
+  refunds(first: 10) {
     id
     createdAt
     updatedAt
@@ -91,14 +101,70 @@ fragment OrderFields on Order {
 }
 """
 
+_CUSTOMER = """
+fragment CustomerFields on Customer {
+  id
+  displayName
+  defaultEmailAddress { emailAddress }
+  tags
+  numberOfOrders
+  amountSpent { amount currencyCode }
+  createdAt
+}
+"""
+
+# The customer's most recently updated orders with their returns (ids, states and request
+# times only): enough for the history of a look-back period as long as the page reaches
+# back past it; else CUSTOMER_HISTORY pages through the period.
+_RECENT_HISTORY = """
+fragment RecentHistoryFields on Customer {
+  firstOrder: orders(first: 1, sortKey: CREATED_AT) {
+    nodes { id createdAt }
+  }
+  recentOrders: orders(first: 10, sortKey: UPDATED_AT, reverse: true) {
+    pageInfo { hasNextPage }
+    nodes {
+      id
+      createdAt
+      updatedAt
+      returns(first: 3) {
+        pageInfo { hasNextPage }
+        nodes { id status createdAt }
+      }
+    }
+  }
+}
+"""
+
+# An order with everything a case about it reads: line items, its returns (ids), dispute
+# summaries, and the customer with their recent history.
+_ORDER_CONTEXT = """
+fragment OrderContextFields on Order {
+  ...OrderFields
+  lineItems(first: 20) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ...LineItemFields }
+  }
+  returns(first: 10) {
+    pageInfo { hasNextPage }
+    nodes { id status createdAt }
+  }
+  disputes { id status initiatedAs }
+  customer {
+    ...CustomerFields
+    ...RecentHistoryFields
+  }
+}
+"""
+
 _RETURN_CORE = """
 fragment ReturnCoreFields on Return {
   id
   name
   status
+  createdAt
   totalQuantity
   decline { reason note }
-  order { id }
 }
 """
 
@@ -106,7 +172,7 @@ _RETURN_LINE_ITEM = """
 fragment ReturnLineItemFields on ReturnLineItemType {
   id
   quantity
-  refundableQuantity
+  returnReasonDefinition { handle name }
   returnReason
   returnReasonNote
   customerNote
@@ -118,18 +184,6 @@ fragment ReturnLineItemFields on ReturnLineItemType {
   }
   ... on UnverifiedReturnLineItem {
     unitPrice { amount currencyCode }
-  }
-}
-"""
-
-# The newest order events: the only place 2025-01 records when a return was requested.
-_ORDER_EVENTS = """
-fragment OrderEventFields on Order {
-  id
-  createdAt
-  updatedAt
-  events(first: 20, sortKey: CREATED_AT, reverse: true) {
-    nodes { id createdAt action message }
   }
 }
 """
@@ -148,7 +202,34 @@ fragment DisputeFields on ShopifyPaymentsDispute {
 }
 """
 
+# A return line as `refund_return` needs it: quantities, the reason (for dispositions), and
+# the order line's price in both currencies.
+_RETURN_LINE_PROCESS = """
+fragment ReturnLineProcessFields on ReturnLineItemType {
+  id
+  quantity
+  processableQuantity
+  processedQuantity
+  returnReasonDefinition { handle }
+  returnReason
+  ... on ReturnLineItem {
+    fulfillmentLineItem {
+      id
+      lineItem {
+        id
+        discountedUnitPriceAfterAllDiscountsSet { ...MoneyBagBoth }
+      }
+    }
+  }
+  ... on UnverifiedReturnLineItem {
+    unitPrice { amount currencyCode }
+  }
+}
+"""
+
 _USER_ERRORS = "userErrors { code field message }"
+
+_ORDER_CONTEXT_PARTS = _ORDER_CONTEXT + _ORDER + _CUSTOMER + _RECENT_HISTORY + _LINE_ITEM + _MONEY_BAG
 
 # --- reads ----------------------------------------------------------------------------------
 
@@ -158,12 +239,32 @@ query ShopPing {
 }
 """
 
+# A new return case in one round trip: the return, and its order with everything around it.
+RETURN_CASE = (
+    """
+query ReturnCase($id: ID!) {
+  return(id: $id) {
+    ...ReturnCoreFields
+    returnLineItems(first: 10) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...ReturnLineItemFields }
+    }
+    order { ...OrderContextFields }
+  }
+}
+"""
+    + _RETURN_CORE
+    + _RETURN_LINE_ITEM
+    + _ORDER_CONTEXT_PARTS
+)
+
+# One return without the order context (a return met on another page, with more lines).
 RETURN_BY_ID = (
     """
 query ReturnById($id: ID!) {
   return(id: $id) {
     ...ReturnCoreFields
-    order { ...OrderEventFields }
+    order { id }
     returnLineItems(first: 50) {
       pageInfo { hasNextPage endCursor }
       nodes { ...ReturnLineItemFields }
@@ -172,7 +273,6 @@ query ReturnById($id: ID!) {
 }
 """
     + _RETURN_CORE
-    + _ORDER_EVENTS
     + _RETURN_LINE_ITEM
     + _LINE_ITEM
     + _MONEY_BAG
@@ -195,7 +295,9 @@ query ReturnLineItemsPage($id: ID!, $after: String) {
     + _MONEY_BAG
 )
 
-# Several returns in one round trip (customer history); keep batches at RETURNS_BATCH.
+# Several returns in one round trip (an order's other returns, the customer's history);
+# keep batches at RETURNS_BATCH. A return with more lines than the page is read again
+# with RETURN_BY_ID.
 RETURNS_BY_IDS = (
     """
 query ReturnsByIds($ids: [ID!]!) {
@@ -203,8 +305,8 @@ query ReturnsByIds($ids: [ID!]!) {
     __typename
     ... on Return {
       ...ReturnCoreFields
-      order { ...OrderEventFields }
-      returnLineItems(first: 10) {
+      order { id }
+      returnLineItems(first: 5) {
         pageInfo { hasNextPage endCursor }
         nodes { ...ReturnLineItemFields }
       }
@@ -213,53 +315,32 @@ query ReturnsByIds($ids: [ID!]!) {
 }
 """
     + _RETURN_CORE
-    + _ORDER_EVENTS
     + _RETURN_LINE_ITEM
     + _LINE_ITEM
     + _MONEY_BAG
 )
-RETURNS_BATCH = 8
+RETURNS_BATCH = 10
 
-ORDER_RETURNS = (
-    """
+# An order's returns, paged (orders with more returns than RETURN_CASE reads).
+ORDER_RETURNS = """
 query OrderReturns($id: ID!, $after: String) {
   order(id: $id) {
-    ...OrderEventFields
-    returns(first: 10, after: $after) {
+    id
+    returns(first: 25, after: $after) {
       pageInfo { hasNextPage endCursor }
-      nodes {
-        ...ReturnCoreFields
-        returnLineItems(first: 10) {
-          pageInfo { hasNextPage endCursor }
-          nodes { ...ReturnLineItemFields }
-        }
-      }
+      nodes { id status createdAt }
     }
   }
 }
 """
-    + _ORDER_EVENTS
-    + _RETURN_CORE
-    + _RETURN_LINE_ITEM
-    + _LINE_ITEM
-    + _MONEY_BAG
-)
 
 ORDER_BY_ID = (
     """
 query OrderById($id: ID!) {
-  order(id: $id) {
-    ...OrderFields
-    lineItems(first: 50) {
-      pageInfo { hasNextPage endCursor }
-      nodes { ...LineItemFields }
-    }
-  }
+  order(id: $id) { ...OrderContextFields }
 }
 """
-    + _ORDER
-    + _LINE_ITEM
-    + _MONEY_BAG
+    + _ORDER_CONTEXT_PARTS
 )
 
 ORDER_LINE_ITEMS_PAGE = (
@@ -287,22 +368,21 @@ query OrderSearch($query: String!, $first: Int!) {
 }
 """
 
-CUSTOMER_BY_ID = """
+CUSTOMER_BY_ID = (
+    """
 query CustomerById($id: ID!) {
   customer(id: $id) {
-    id
-    displayName
-    email
-    tags
-    numberOfOrders
-    amountSpent { amount currencyCode }
-    createdAt
+    ...CustomerFields
+    ...RecentHistoryFields
   }
 }
 """
+    + _CUSTOMER
+    + _RECENT_HISTORY
+)
 
 # Orders touched since `since` (a return request updates its order), with their returns.
-# `$query` is e.g. "updated_at:>='2025-01-01T00:00:00Z'".
+# `$query` is e.g. "updated_at:>='2026-10-01T00:00:00Z'".
 CUSTOMER_HISTORY = """
 query CustomerHistory($id: ID!, $query: String!, $after: String) {
   customer(id: $id) {
@@ -317,7 +397,7 @@ query CustomerHistory($id: ID!, $query: String!, $after: String) {
         createdAt
         updatedAt
         returns(first: 5) {
-          nodes { id status }
+          nodes { id status createdAt }
         }
       }
     }
@@ -394,7 +474,7 @@ query OrdersWithRequestedReturns($query: String!, $returnQuery: String!, $after:
       name
       updatedAt
       returns(first: 10, query: $returnQuery) {
-        nodes { id name status }
+        nodes { id name status createdAt }
       }
     }
   }
@@ -415,9 +495,13 @@ query ReturnState($id: ID!) {
 }
 """
 
-RETURN_REFUND_CONTEXT = (
+# Everything `refund_return` checks before processing: what is still processable (lines,
+# exchanges), what was refunded already (on the return, and on the order: a refund made
+# with refundCreate carries our key in its note), what each payment can still give back
+# in both currencies, and where each item was shipped from (the restock location).
+RETURN_PROCESS_CONTEXT = (
     """
-query ReturnRefundContext($id: ID!) {
+query ReturnProcessContext($id: ID!) {
   return(id: $id) {
     id
     name
@@ -427,30 +511,72 @@ query ReturnRefundContext($id: ID!) {
         id
         createdAt
         note
-        totalRefundedSet { ...MoneyBagFields }
+        totalRefundedSet { ...MoneyBagBoth }
       }
     }
-    returnLineItems(first: 50) {
+    returnLineItems(first: 20) {
       pageInfo { hasNextPage endCursor }
-      nodes { id quantity refundableQuantity }
+      nodes { ...ReturnLineProcessFields }
+    }
+    exchangeLineItems(first: 10, processingStatus: PROCESSABLE) {
+      nodes { id processableQuantity }
+    }
+    reverseFulfillmentOrders(first: 3) {
+      nodes {
+        id
+        lineItems(first: 10) {
+          nodes {
+            id
+            totalQuantity
+            dispositions { quantity type }
+            fulfillmentLineItem { id }
+          }
+        }
+      }
     }
     order {
       id
       currencyCode
       presentmentCurrencyCode
-      transactions(first: 50) {
+      totalShippingPriceSet { ...MoneyBagBoth }
+      totalRefundedShippingSet { ...MoneyBagBoth }
+      refunds(first: 20) { id note }
+      transactions(first: 20) {
         id
         kind
         status
         gateway
         parentTransaction { id }
-        amountSet { ...MoneyBagFields }
+        amountSet { ...MoneyBagBoth }
+      }
+      fulfillments(first: 5) {
+        location { id }
+        fulfillmentLineItems(first: 10) {
+          nodes { id }
+        }
       }
     }
   }
 }
 """
-    + _MONEY_BAG
+    + _RETURN_LINE_PROCESS
+    + _MONEY_BAG_BOTH
+)
+
+RETURN_PROCESS_LINES_PAGE = (
+    """
+query ReturnProcessLinesPage($id: ID!, $after: String) {
+  return(id: $id) {
+    id
+    returnLineItems(first: 20, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...ReturnLineProcessFields }
+    }
+  }
+}
+"""
+    + _RETURN_LINE_PROCESS
+    + _MONEY_BAG_BOTH
 )
 
 STORE_CREDIT_NAMESPACE = "returnsbot"
@@ -498,20 +624,42 @@ mutation ReturnDeclineRequest($input: ReturnDeclineRequestInput!) {{
 }}
 """
 
-RETURN_REFUND = (
+RETURN_PROCESS = (
     f"""
-mutation ReturnRefund($input: ReturnRefundInput!) {{
-  returnRefund(returnRefundInput: $input) {{
-    refund {{
+mutation ReturnProcess($input: ReturnProcessInput!) {{
+  returnProcess(input: $input) {{
+    return {{
       id
-      createdAt
-      totalRefundedSet {{ ...MoneyBagFields }}
+      name
+      status
+      refunds(first: 10) {{
+        nodes {{ id createdAt totalRefundedSet {{ ...MoneyBagBoth }} }}
+      }}
     }}
     {_USER_ERRORS}
   }}
 }}
 """
-    + _MONEY_BAG
+    + _MONEY_BAG_BOTH
+)
+
+# A refund that is not part of processing a return (the return was processed without
+# one). `$key`: the same for every retry of one refund (Shopify replays the first result).
+REFUND_CREATE = (
+    """
+mutation RefundCreate($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund {
+      id
+      createdAt
+      note
+      totalRefundedSet { ...MoneyBagBoth }
+    }
+    userErrors { field message }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
 )
 
 STORE_CREDIT_CREDIT = f"""
@@ -539,6 +687,7 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {{
 
 ALL_DOCUMENTS: dict[str, str] = {
     "SHOP_PING": SHOP_PING,
+    "RETURN_CASE": RETURN_CASE,
     "RETURN_BY_ID": RETURN_BY_ID,
     "RETURN_LINE_ITEMS_PAGE": RETURN_LINE_ITEMS_PAGE,
     "RETURNS_BY_IDS": RETURNS_BY_IDS,
@@ -555,11 +704,13 @@ ALL_DOCUMENTS: dict[str, str] = {
     "ORDERS_CREATED_SINCE": ORDERS_CREATED_SINCE,
     "ORDERS_WITH_REQUESTED_RETURNS": ORDERS_WITH_REQUESTED_RETURNS,
     "RETURN_STATE": RETURN_STATE,
-    "RETURN_REFUND_CONTEXT": RETURN_REFUND_CONTEXT,
+    "RETURN_PROCESS_CONTEXT": RETURN_PROCESS_CONTEXT,
+    "RETURN_PROCESS_LINES_PAGE": RETURN_PROCESS_LINES_PAGE,
     "CUSTOMER_STORE_CREDIT": CUSTOMER_STORE_CREDIT,
     "RETURN_APPROVE": RETURN_APPROVE,
     "RETURN_DECLINE": RETURN_DECLINE,
-    "RETURN_REFUND": RETURN_REFUND,
+    "RETURN_PROCESS": RETURN_PROCESS,
+    "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,
 }

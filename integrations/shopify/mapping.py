@@ -6,7 +6,6 @@ module and `documents.py` are the only places that know Shopify's field names.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
@@ -159,7 +158,6 @@ def shipment(node: Node) -> Shipment:
     )
 
 
-_RETURN_NAME = re.compile(r"#?[\w.-]+-R\d+\b")
 _RISK_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 _SENTIMENT_RANK = {"NEGATIVE": 0, "NEUTRAL": 1, "POSITIVE": 2}
 
@@ -225,10 +223,11 @@ def order(node: Node, line_item_nodes: Iterable[Node] | None = None) -> Order:
 
 
 def customer(node: Node) -> Customer:
+    address = node.get("defaultEmailAddress") or {}
     return Customer(
         id=node["id"],
         display_name=node.get("displayName") or "",
-        email=_text(node.get("email")),
+        email=_text(address.get("emailAddress")),
         tags=tuple(node.get("tags") or ()),
         orders_count=int(node.get("numberOfOrders") or 0),  # UnsignedInt64 arrives as a string
         lifetime_spend=money(node["amountSpent"]),
@@ -241,6 +240,47 @@ def customer(node: Node) -> Customer:
 
 def return_status(value: str) -> ReturnStatus:
     return ReturnStatus(str(value).upper())
+
+
+# Shopify's ReturnReason enum, deprecated in 2026-01 for return reason definitions. Its
+# values stay the domain's reason codes (the policy's exchange reasons, signals and the
+# digest speak them), so a definition maps onto one where it means the same.
+LEGACY_REASONS = frozenset({
+    "COLOR", "DEFECTIVE", "NOT_AS_DESCRIBED", "OTHER", "SIZE_TOO_LARGE", "SIZE_TOO_SMALL",
+    "STYLE", "UNKNOWN", "UNWANTED", "WRONG_ITEM",
+})
+
+# Definition handles that correspond to a legacy reason. Shopify publishes no list of
+# handles; its docs give "arrived-late", "comfort", "too-tight", "color-too-bright" and
+# "quality" as examples. A handle spelling a legacy value ("size-too-small") maps to it by
+# rule; the table adds the plain-language ones that mean the same. Every other handle
+# passes through as itself (lower-case, hyphenated, so it can't collide with a legacy code).
+_REASON_FOR_HANDLE = {
+    "too-small": "SIZE_TOO_SMALL",
+    "too-tight": "SIZE_TOO_SMALL",
+    "too-large": "SIZE_TOO_LARGE",
+    "too-big": "SIZE_TOO_LARGE",
+    "too-loose": "SIZE_TOO_LARGE",
+    "damaged": "DEFECTIVE",
+    "damaged-or-defective": "DEFECTIVE",
+    "changed-my-mind": "UNWANTED",
+    "changed-mind": "UNWANTED",
+    "no-longer-needed": "UNWANTED",
+    "received-wrong-item": "WRONG_ITEM",
+}
+
+
+def reason_code(node: Node) -> str:
+    """A return line's reason as a domain code: from `returnReasonDefinition.handle`, and
+    only when a line has no definition from the deprecated `returnReason` enum."""
+    definition = node.get("returnReasonDefinition")
+    handle = str((definition or {}).get("handle") or "").strip().lower()
+    if handle:
+        legacy = handle.upper().replace("-", "_")
+        if legacy in LEGACY_REASONS:
+            return legacy
+        return _REASON_FOR_HANDLE.get(handle, handle)
+    return str(node.get("returnReason") or "UNKNOWN").upper()
 
 
 def return_line_item(node: Node) -> ReturnLineItem:
@@ -266,38 +306,16 @@ def return_line_item(node: Node) -> ReturnLineItem:
         sku=sku,
         quantity=int(node["quantity"]),
         unit_price=unit_price,
-        reason=str(node.get("returnReason") or "UNKNOWN"),
+        reason=reason_code(node),
         reason_note=_text(node.get("returnReasonNote")),
         customer_note=_text(node.get("customerNote")),
         product_tags=tags,
     )
 
 
-def requested_at(return_name: str | None, order_node: Node | None) -> datetime | None:
-    """When the return was requested, from the order's newest events.
-
-    2025-01's `Return` has no timestamp. Shopify writes the request into the order's
-    timeline; the earliest event naming the return wins, else the newest event about a
-    return request that names no other return. None when the timeline (its newest 20
-    events) says nothing.
-    """
-    events = nodes((order_node or {}).get("events"))
-    if return_name:
-        named = [e for e in events if return_name in str(e.get("message") or "")]
-        if named:
-            return min(dt(e["createdAt"]) for e in named)
-    generic = []
-    for e in events:
-        message = str(e.get("message") or "")
-        if _RETURN_NAME.search(message):
-            continue  # about another return, by name
-        text = f"{e.get('action') or ''} {message}".lower()
-        if "return" in text and "request" in text:
-            generic.append(dt(e["createdAt"]))
-    return max(generic) if generic else None
-
-
-def return_request(node: Node, *, requested_at: datetime, line_item_nodes: Iterable[Node] | None = None) -> ReturnRequest:
+def return_request(node: Node, *, line_item_nodes: Iterable[Node] | None = None) -> ReturnRequest:
+    """`line_item_nodes`: every line when the caller paged past the first page. The
+    request time is `Return.createdAt` (when the customer asked, or staff created it)."""
     items = list(line_item_nodes) if line_item_nodes is not None else nodes(node.get("returnLineItems"))
     order_id = _id(node.get("order"))
     if not order_id:
@@ -307,7 +325,7 @@ def return_request(node: Node, *, requested_at: datetime, line_item_nodes: Itera
         name=_text(node.get("name")),
         order_id=order_id,
         status=return_status(node["status"]),
-        requested_at=requested_at,
+        requested_at=dt(node["createdAt"]),
         line_items=tuple(return_line_item(li) for li in items),
     )
 

@@ -1,11 +1,16 @@
 """`ShopifyStore`: the Shopify Admin GraphQL API as a `StoreSource` and `StoreActions`.
 
 Reads
-  Every object is read fresh (the webhook only names it). Long lists are paged: order line
-  items, an order's returns, a customer's orders over the look-back period. 2025-01's
-  `Return` has no timestamp, so a return's `requested_at` comes from its order's timeline
-  (`mapping.requested_at`), falling back to the order's `updatedAt` — never earlier than
-  the request, so a window check errs towards a person looking at it.
+  Every object is read fresh (the webhook only names it). A new return case costs one
+  document: `get_return` reads the return with its order, the order's returns and dispute
+  summaries, the customer and their ten most recently updated orders (`RETURN_CASE`), and
+  hands the parts to the calls context assembly makes next (`get_order`, `get_customer`,
+  `get_customer_history`, `get_order_returns`, `order_disputes`; `read_ahead.py`) — once
+  each, within seconds. `get_order` does the same for order, refund and dispute cases. A
+  second document reads the other returns the history or the order needs in full, a third
+  only when the order has disputes. Long lists are paged: order line items, an order's
+  returns, a customer's orders when the recent ten do not reach back over the look-back
+  period. A return's `requested_at` is its `createdAt`.
 
 Polling
   Catch-up for missed webhooks. The cursor is an ISO timestamp (the newest `createdAt` /
@@ -17,21 +22,26 @@ Polling
   the poll goes on; the cursor moves past it.
 
 Exactly-once on the store side
-  Shopify 2025-01 mutations take no idempotency key, and a request that timed out may
-  have been applied. So the client never retries a mutation whose request may have
-  reached Shopify (it raises a retryable `IntegrationError`), and every action reads the
-  store before writing, so that calling it again — with the same key, after a crash or a
+  No `return*` mutation takes an idempotency key, and a request that timed out may have
+  been applied. So the client never retries a mutation whose request may have reached
+  Shopify (it raises a retryable `IntegrationError`), and every action reads the store
+  before writing, so that calling it again — with the same key, after a crash or a
   timeout — finds its own earlier effect instead of repeating it:
 
   - approve: a return already OPEN (or CLOSED: approved and processed) is done; an
     INVALID_STATE userError re-reads the status and is success if it is now OPEN.
   - decline: likewise for DECLINED.
-  - refund: `returnRefund` attaches the refund to the return and has no note field, so
-    the return's own refunds are the record. A refund of exactly the requested amount on
-    the return means the action already ran; any other refund on it stops the action
-    (non-retryable) rather than risk paying twice. Money goes back to the order's
-    successful SALE/CAPTURE transactions, less what was already refunded from each.
-  - store credit: `storeCreditAccountCredit` has no note either, so the key is recorded
+  - refund: `returnProcess` processes what is still processable (returned items with
+    their dispositions, exchange items) and refunds in the same call, so the refund is
+    attached to the return and the return's own refunds are the record: a refund of the
+    requested amount there means the action already ran; any other refund on it stops the
+    action (non-retryable) rather than risk paying twice. A return with nothing left to
+    process (processed in Shopify without a refund) is refunded with `refundCreate`,
+    under `@idempotent(key:)` — a UUID derived from the action's key, so every retry
+    sends the same — and with the key in the refund's note, which the check finds on the
+    order. Money goes back to the order's successful SALE/CAPTURE transactions, in the
+    order's presentment currency (`refunds.py` has the currency reading).
+  - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
     transaction id) after. A retry that finds `done` stops; one that finds `pending`
@@ -44,13 +54,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any, Callable
 
 from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
+from integrations.shopify import refunds as rf
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
+from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
 from policy.models import (
     Customer,
     CustomerHistory,
@@ -97,6 +112,9 @@ class ShopifyStore:
         initial_lookback: timedelta = timedelta(days=1),
         poll_overlap: timedelta = timedelta(minutes=2),
         max_pages: int = 20,
+        read_ahead_ttl: float = DEFAULT_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
+        restock: bool = True,
     ) -> None:
         self.client = client
         self.shop_domain = shop_domain.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
@@ -104,6 +122,8 @@ class ShopifyStore:
         self.initial_lookback = initial_lookback
         self.poll_overlap = poll_overlap
         self.max_pages = max_pages
+        self.restock = restock  # False: process returns without dispositions
+        self._ahead = ReadAhead(ttl=read_ahead_ttl, monotonic=monotonic)
 
     # --- links ----------------------------------------------------------------------------------
 
@@ -124,28 +144,45 @@ class ShopifyStore:
         return base
 
     def ping(self) -> str:
+        """For `check`: the shop, and the Admin API version that served the request."""
         shop = self.client.execute(doc.SHOP_PING)["shop"]
-        return f"{shop['name']} ({shop['myshopifyDomain']}, {shop['currencyCode']})"
+        version = self.client.served_version or self.client.requested_version or "unknown version"
+        text = f"{shop['name']} ({shop['myshopifyDomain']}, {shop['currencyCode']}), Admin API {version}"
+        mismatch = self.client.version_mismatch
+        return f"{text}; {mismatch}" if mismatch else text
+
+    @property
+    def api_version_note(self) -> str | None:
+        """For health: "Shopify served 2026-07 instead of 2026-10 (…)", or None."""
+        return self.client.version_mismatch
 
     # --- reads ------------------------------------------------------------------------------------
 
     def get_return(self, return_id: str) -> ReturnRequest:
         rid = _gid("Return", return_id)
-        node = self._one(doc.RETURN_BY_ID, {"id": rid}, "return", rid)
-        return self._map_return(node, node["order"], self._return_lines(rid, node))
+        node = self._one(doc.RETURN_CASE, {"id": rid}, "return", rid)
+        ret = self._map_return(node, self._return_lines(rid, node))
+        try:
+            self._read_ahead_order(node["order"], current=ret)
+        except (IntegrationError, NotFound, *_UNMAPPABLE) as exc:  # get_order reads it again and says so
+            log.warning("shopify.read_ahead.order_skipped return_id=%s error=%s", rid, exc)
+        return ret
 
     def get_order(self, order_id: str) -> Order:
         oid = _gid("Order", order_id)
+        ahead = self._ahead.take("order", oid)
+        if ahead is not None:
+            return ahead
         node = self._one(doc.ORDER_BY_ID, {"id": oid}, "order", oid)
-        items = self._all_nodes(
-            node["lineItems"],
-            lambda after: self._one(doc.ORDER_LINE_ITEMS_PAGE, {"id": oid, "after": after}, "order", oid)["lineItems"],
-        )
-        return self._map(lambda: m.order(node, items), "order", oid)
+        return self._read_ahead_order(node, current=None)
 
     def get_customer(self, customer_id: str) -> Customer:
         cid = _gid("Customer", customer_id)
+        ahead = self._ahead.take("customer", cid)
+        if ahead is not None:
+            return ahead
         node = self._one(doc.CUSTOMER_BY_ID, {"id": cid}, "customer", cid)
+        self._ahead.put("history", cid, _HistoryAhead(node))
         return self._map(lambda: m.customer(node), "customer", cid)
 
     def get_customer_history(self, customer_id: str, since: datetime) -> CustomerHistory:
@@ -153,23 +190,20 @@ class ShopifyStore:
         the caller leaves out the one it is deciding)."""
         cid = _gid("Customer", customer_id)
         since = utc(since)
-        query = f"updated_at:>='{m.iso(since)}'"
-        orders: list[dict] = []
-        first_order_at = None
-        after = None
-        for _ in range(self.max_pages):
-            node = self._one(doc.CUSTOMER_HISTORY, {"id": cid, "query": query, "after": after}, "customer", cid)
-            firsts = m.nodes(node.get("firstOrder"))
-            if firsts:
-                first_order_at = m.dt(firsts[0]["createdAt"])
-            orders += m.nodes(node["orders"])
-            more, after = m.page_info(node["orders"])
-            if not more:
-                break
+        ahead: _HistoryAhead | None = self._ahead.take("history", cid)
+        found = ahead.covering(since) if ahead is not None else None
+        if found is None:
+            found = self._history_pages(cid, since)
+        orders, refs, first_order_at = found
         placed = sum(1 for o in orders if m.dt(o["createdAt"]) >= since)
-        return_ids = [r["id"] for o in orders for r in m.nodes(o.get("returns"))]
-        returns = [r for r in self._returns_by_ids(return_ids) if r.requested_at >= since]
-        returns.sort(key=lambda r: r.requested_at)
+        wanted = [r["id"] for r in refs if m.dt(r["createdAt"]) >= since]
+        known = dict(ahead.known) if ahead is not None else {}
+        extra = ahead.order_returns.missing() if ahead is not None and ahead.order_returns else []
+        fetched = {r.id: r for r in self._returns_by_ids([i for i in dict.fromkeys(wanted + extra) if i not in known])}
+        if ahead is not None and ahead.order_returns:
+            ahead.order_returns.add(fetched)
+        returns = [r for i in dict.fromkeys(wanted) if (r := known.get(i) or fetched.get(i)) is not None]
+        returns = sorted((r for r in returns if r.requested_at >= since), key=lambda r: r.requested_at)
         return CustomerHistory(
             since=since,
             orders_count=placed,
@@ -179,19 +213,13 @@ class ShopifyStore:
 
     def get_order_returns(self, order_id: str) -> list[ReturnRequest]:
         oid = _gid("Order", order_id)
-        out: list[ReturnRequest] = []
-        after = None
-        for _ in range(self.max_pages):
-            order = self._one(doc.ORDER_RETURNS, {"id": oid, "after": after}, "order", oid)
-            for node in m.nodes(order["returns"]):
-                if m.page_info(node["returnLineItems"])[0]:
-                    out.append(self.get_return(node["id"]))  # more lines than the batch read
-                else:
-                    out.append(self._map_return(node, order, m.nodes(node["returnLineItems"])))
-            more, after = m.page_info(order["returns"])
-            if not more:
-                break
-        return out
+        ahead: _OrderReturnsAhead | None = self._ahead.take("order_returns", oid)
+        if ahead is not None:
+            ids, known = ahead.ids, ahead.snapshot()
+        else:
+            ids, known = self._order_return_ids(oid), {}
+        fetched = {r.id: r for r in self._returns_by_ids([i for i in ids if i not in known])}
+        return [r for i in ids if (r := known.get(i) or fetched.get(i)) is not None]
 
     def get_dispute(self, dispute_id: str) -> Dispute:
         did = _gid("ShopifyPaymentsDispute", dispute_id)
@@ -200,7 +228,9 @@ class ShopifyStore:
 
     def order_disputes(self, order_id: str) -> list[Dispute]:
         oid = _gid("Order", order_id)
-        summaries = self._one(doc.ORDER_DISPUTES, {"id": oid}, "order", oid).get("disputes") or []
+        summaries = self._ahead.take("disputes", oid)
+        if summaries is None:
+            summaries = self._one(doc.ORDER_DISPUTES, {"id": oid}, "order", oid).get("disputes") or []
         ids = [s["id"] for s in summaries if s and s.get("id")]
         out: list[Dispute] = []
         for batch in _batches(ids, 25):
@@ -303,7 +333,7 @@ class ShopifyStore:
             kind=EventKind.RETURN_REQUESTED,
             resource_id=_poll_gid("Return", ret["id"]),
             order_id=_poll_gid("Order", order["id"]),
-            occurred_at=None,  # 2025-01 has no request time on a return
+            occurred_at=m.dt(ret["createdAt"]) if ret.get("createdAt") else None,
             detail=detail,
         )
 
@@ -370,14 +400,27 @@ class ShopifyStore:
         rid = _gid("Return", return_id)
         if amount.amount <= 0:
             raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SYSTEM)
-        ret = self._one(doc.RETURN_REFUND_CONTEXT, {"id": rid}, "return", rid)
+        ret = self._one(doc.RETURN_PROCESS_CONTEXT, {"id": rid}, "return", rid)
         label = ret.get("name") or rid
-        status = ret["status"]
+        status = m.return_status(ret["status"])
+        order = ret["order"]
+        cur = rf.Currencies.of(order)
+        transactions = order.get("transactions") or []
+        try:
+            cur.side(amount.currency)
+        except rf.PlanError as exc:
+            raise IntegrationError(f"{exc} ({order['id']})", retryable=False, system=SYSTEM) from None
+        marker = _refund_marker(idempotency_key)
 
         # 1. Has this refund already happened (an earlier attempt that timed out or crashed)?
+        for r in order.get("refunds") or []:
+            if marker in str(r.get("note") or ""):
+                return self._done("refund_return", idempotency_key,
+                                  f"refund {amount} was already issued for return {label}", r["id"], repeat=True)
         existing = m.nodes(ret.get("refunds"))
+        paid_with = rf.payments(transactions)
         for r in existing:
-            if m.money(r["totalRefundedSet"]) == amount:
+            if rf.matches(r["totalRefundedSet"], amount, cur, paid_with):
                 return self._done(
                     "refund_return", idempotency_key, f"refund {amount} was already issued for return {label}", r["id"], repeat=True
                 )
@@ -397,47 +440,86 @@ class ShopifyStore:
         if status not in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
             raise IntegrationError(f"return {label} is {status} and cannot be refunded", retryable=False, system=SYSTEM)
 
-        # 2. What to refund: every line still refundable, paid back to the original payments.
-        order = ret["order"]
-        if amount.currency != order["currencyCode"]:
-            raise IntegrationError(
-                f"refund is in {amount.currency} but order {order['id']} is in {order['currencyCode']}",
-                retryable=False,
-                system=SYSTEM,
-            )
-        if order.get("presentmentCurrencyCode") not in (None, order["currencyCode"]):
-            raise IntegrationError(
-                f"order {order['id']} was paid in {order['presentmentCurrencyCode']}; refund multi-currency orders in Shopify",
-                retryable=False,
-                system=SYSTEM,
-            )
-        lines = [
-            {"returnLineItemId": li["id"], "quantity": int(li["refundableQuantity"])}
-            for li in self._return_lines(rid, ret)
-            if int(li.get("refundableQuantity") or 0) > 0
-        ]
-        if not lines:
-            raise IntegrationError(f"return {label} has nothing left to refund", retryable=False, system=SYSTEM)
-        transactions = _allocate(amount, order.get("transactions") or [])
-
-        # 3. Refund.
-        payload = self._mutate(
-            doc.RETURN_REFUND,
-            {
-                "input": {
-                    "returnId": rid,
-                    "returnRefundLineItems": lines,
-                    "orderTransactions": transactions,
-                    "notifyCustomer": bool(notify_customer),
-                }
-            },
-            "returnRefund",
+        # 2. The plan: the money back to the original payments, in the presentment currency.
+        try:
+            shares = rf.allocate(amount, transactions, cur)
+        except rf.PlanError as exc:
+            raise IntegrationError(str(exc), retryable=False, system=SYSTEM) from None
+        lines = self._all_nodes(
+            ret["returnLineItems"],
+            lambda after: self._one(doc.RETURN_PROCESS_LINES_PAGE, {"id": rid, "after": after}, "return", rid)[
+                "returnLineItems"
+            ],
         )
+        quantities = {li["id"]: int(li.get("processableQuantity") or 0) for li in lines}
+        exchanges = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
+        if status is ReturnStatus.OPEN and (any(q > 0 for q in quantities.values()) or exchanges):
+            return self._process(ret, label, lines, quantities, exchanges, shares, amount, cur,
+                                 notify_customer=notify_customer, idempotency_key=idempotency_key)
+        # 3. Nothing left to process (processed in Shopify without a refund): refund on its own.
+        return self._refund_processed(ret, label, shares, cur, marker,
+                                      notify_customer=notify_customer, idempotency_key=idempotency_key, amount=amount)
+
+    def _process(self, ret: dict[str, Any], label: str, lines: list[dict[str, Any]], quantities: dict[str, int],
+                 exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
+                 notify_customer: bool, idempotency_key: str) -> ActionResult:
+        locations = rf.restock_locations(ret["order"])
+        return_lines = []
+        for li in lines:
+            qty = quantities.get(li["id"], 0)
+            if qty <= 0:
+                continue
+            item: dict[str, Any] = {"id": li["id"], "quantity": qty}
+            disposed = rf.dispositions(li, qty, ret, locations) if self.restock else []
+            if disposed:
+                item["dispositions"] = disposed
+            return_lines.append(item)
+        process_input: dict[str, Any] = {
+            "returnId": ret["id"],
+            "returnLineItems": return_lines,
+            "exchangeLineItems": [{"id": e["id"], "quantity": int(e["processableQuantity"])} for e in exchanges],
+            "financialTransfer": {"issueRefund": {"orderTransactions": [
+                {"parentId": s.parent_id, "transactionAmount": {"amount": str(s.amount.amount), "currencyCode": s.amount.currency}}
+                for s in shares
+            ]}},
+            "notifyCustomer": bool(notify_customer),
+        }
+        shipping = rf.shipping_refund(amount, rf.items_value(lines, quantities, amount.currency, cur), ret["order"], cur)
+        if shipping:
+            process_input["refundShipping"] = shipping
+        before = {r["id"] for r in m.nodes(ret.get("refunds"))}
+        payload = self._mutate(doc.RETURN_PROCESS, {"input": process_input}, "returnProcess")
+        errors = payload.get("userErrors") or []
+        if errors:
+            raise _user_errors("processing return", label, errors)
+        made = [r for r in m.nodes((payload.get("return") or {}).get("refunds")) if r["id"] not in before]
+        refund_id = max(made, key=lambda r: r.get("createdAt") or "")["id"] if made else None
+        extra = f" and {len(exchanges)} exchange item(s)" if exchanges else ""
+        return self._done("refund_return", idempotency_key,
+                          f"refund {amount} issued for return {label} (processed{extra})", refund_id)
+
+    def _refund_processed(self, ret: dict[str, Any], label: str, shares: list[rf.Share], cur: rf.Currencies,
+                          marker: str, *, notify_customer: bool, idempotency_key: str, amount: Money) -> ActionResult:
+        order = ret["order"]
+        refund_input = {
+            "orderId": order["id"],
+            "currency": cur.presentment,
+            "note": f"Refund for return {label} ({marker})",
+            "notify": bool(notify_customer),
+            "transactions": [
+                {"orderId": order["id"], "parentId": s.parent_id, "kind": "REFUND",
+                 "gateway": s.gateway or "", "amount": str(s.amount.amount)}
+                for s in shares
+            ],
+        }
+        payload = self._mutate(doc.REFUND_CREATE, {"input": refund_input, "key": shopify_idempotency_key(idempotency_key)},
+                               "refundCreate")
         errors = payload.get("userErrors") or []
         if errors:
             raise _user_errors("refunding return", label, errors)
-        created = payload.get("refund") or {}
-        return self._done("refund_return", idempotency_key, f"refund {amount} issued for return {label}", created.get("id"))
+        refund = payload.get("refund") or {}
+        return self._done("refund_return", idempotency_key,
+                          f"refund {amount} issued for return {label} (already processed in Shopify)", refund.get("id"))
 
     def issue_store_credit(self, customer_id: str, *, amount: Money, idempotency_key: str) -> ActionResult:
         cid = _gid("Customer", customer_id)
@@ -503,15 +585,12 @@ class ShopifyStore:
                 f"unexpected Shopify data for {what} {ident}: {type(exc).__name__}: {exc}", retryable=False, system=SYSTEM
             ) from exc
 
-    def _map_return(self, node: dict, order_node: dict, lines: list) -> ReturnRequest:
-        def build() -> ReturnRequest:
-            when = m.requested_at(node.get("name"), order_node)
-            if when is None:
-                when = m.dt(order_node["updatedAt"])
-                log.info("shopify.return.requested_at_approximated return_id=%s from=order.updatedAt", node["id"])
-            return m.return_request(node, requested_at=when, line_item_nodes=lines)
+    def _map_return(self, node: dict, lines: list) -> ReturnRequest:
+        return self._map(lambda: m.return_request(node, line_item_nodes=lines), "return", node.get("id"))
 
-        return self._map(build, "return", node.get("id"))
+    def _return_by_id(self, rid: str) -> ReturnRequest:
+        node = self._one(doc.RETURN_BY_ID, {"id": rid}, "return", rid)
+        return self._map_return(node, self._return_lines(rid, node))
 
     def _returns_by_ids(self, ids: list[str]) -> list[ReturnRequest]:
         out: list[ReturnRequest] = []
@@ -521,10 +600,69 @@ class ShopifyStore:
                 if not node or node.get("__typename") != "Return":
                     continue
                 if m.page_info(node["returnLineItems"])[0]:
-                    out.append(self.get_return(node["id"]))
+                    out.append(self._return_by_id(node["id"]))  # more lines than the batch reads
                 else:
-                    out.append(self._map_return(node, node["order"], m.nodes(node["returnLineItems"])))
+                    out.append(self._map_return(node, m.nodes(node["returnLineItems"])))
         return out
+
+    def _read_ahead_order(self, node: dict[str, Any], *, current: ReturnRequest | None) -> Order:
+        """Map an order read with `OrderContextFields`, and keep its parts for the calls
+        that follow (see the module docstring); the order itself too when it came with the
+        return `current`. Returns the order."""
+        oid = node["id"]
+        items = self._all_nodes(
+            node["lineItems"],
+            lambda after: self._one(doc.ORDER_LINE_ITEMS_PAGE, {"id": oid, "after": after}, "order", oid)["lineItems"],
+        )
+        order = self._map(lambda: m.order(node, items), "order", oid)
+        if current is not None:  # read with a return: the order is asked for next
+            self._ahead.put("order", oid, order)
+        known = {current.id: current} if current is not None else {}
+        order_returns = None
+        if not m.page_info(node.get("returns"))[0]:
+            ids = [r["id"] for r in m.nodes(node.get("returns"))]
+            order_returns = _OrderReturnsAhead(ids=ids, known=dict(known))
+            self._ahead.put("order_returns", oid, order_returns)
+        self._ahead.put("disputes", oid, node.get("disputes") or [])
+        customer = node.get("customer")
+        if customer and customer.get("id"):
+            cid = customer["id"]
+            try:
+                self._ahead.put("customer", cid, m.customer(customer))
+            except _UNMAPPABLE as exc:  # get_customer reads it again and says what is wrong
+                log.warning("shopify.read_ahead.unmapped customer_id=%s error=%s", cid, exc)
+            self._ahead.put("history", cid, _HistoryAhead(customer, known=known, order_returns=order_returns))
+        return order
+
+    def _history_pages(self, cid: str, since: datetime) -> tuple[list[dict], list[dict], datetime | None]:
+        """The customer's orders updated since `since` (a return request updates its order)
+        and the returns on them, paged."""
+        query = f"updated_at:>='{m.iso(since)}'"
+        orders: list[dict] = []
+        first_order_at = None
+        after = None
+        for _ in range(self.max_pages):
+            node = self._one(doc.CUSTOMER_HISTORY, {"id": cid, "query": query, "after": after}, "customer", cid)
+            firsts = m.nodes(node.get("firstOrder"))
+            if firsts:
+                first_order_at = m.dt(firsts[0]["createdAt"])
+            orders += m.nodes(node["orders"])
+            more, after = m.page_info(node["orders"])
+            if not more:
+                break
+        refs = [r for o in orders for r in m.nodes(o.get("returns"))]
+        return orders, refs, first_order_at
+
+    def _order_return_ids(self, oid: str) -> list[str]:
+        ids: list[str] = []
+        after = None
+        for _ in range(self.max_pages):
+            order = self._one(doc.ORDER_RETURNS, {"id": oid, "after": after}, "order", oid)
+            ids += [r["id"] for r in m.nodes(order["returns"])]
+            more, after = m.page_info(order["returns"])
+            if not more:
+                break
+        return ids
 
     def _poll_start(self, cursor: str | None) -> tuple[datetime, datetime | None]:
         if cursor:
@@ -614,7 +752,73 @@ class ShopifyStore:
         return ActionResult(ok=True, summary=summary, external_id=external_id)
 
 
+# --- read-ahead entries -------------------------------------------------------------------------
+
+
+@dataclass
+class _OrderReturnsAhead:
+    """An order's return ids (all of them), and those already read in full. Shared by the
+    history entry, which fills it in, and `get_order_returns`, which may run at the same
+    time (the order lookup reads its parts in parallel)."""
+
+    ids: list[str]
+    known: dict[str, ReturnRequest] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def missing(self) -> list[str]:
+        with self._lock:
+            return [i for i in self.ids if i not in self.known]
+
+    def add(self, found: dict[str, ReturnRequest]) -> None:
+        with self._lock:
+            self.known.update({i: r for i, r in found.items() if i in self.ids})
+
+    def snapshot(self) -> dict[str, ReturnRequest]:
+        with self._lock:
+            return dict(self.known)
+
+
+@dataclass
+class _HistoryAhead:
+    """A customer node read with `RecentHistoryFields`; `known`: returns read in full
+    already; `order_returns`: the case's order, whose other returns are read in the same
+    round trip as the history's."""
+
+    customer: dict[str, Any]
+    known: dict[str, ReturnRequest] = field(default_factory=dict)
+    order_returns: _OrderReturnsAhead | None = None
+
+    def covering(self, since: datetime) -> tuple[list[dict], list[dict], datetime | None] | None:
+        """(orders, return refs, first order time) when the recent orders reach back past
+        `since` (sorted by update time, newest first); None when they may not."""
+        try:
+            recent = self.customer["recentOrders"]
+            orders = m.nodes(recent)
+            if m.page_info(recent)[0] and not (orders and min(m.dt(o["updatedAt"]) for o in orders) < since):
+                return None
+            current = [o for o in orders if m.dt(o["updatedAt"]) >= since]
+            if any(m.page_info(o.get("returns"))[0] for o in current):
+                return None  # an order with more returns than the page holds
+            firsts = m.nodes(self.customer.get("firstOrder"))
+            first_order_at = m.dt(firsts[0]["createdAt"]) if firsts else None
+        except _UNMAPPABLE as exc:
+            log.warning("shopify.read_ahead.history_unusable customer_id=%s error=%s", self.customer.get("id"), exc)
+            return None
+        return current, [r for o in current for r in m.nodes(o.get("returns"))], first_order_at
+
+
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _refund_marker(idempotency_key: str) -> str:
+    """Written into the note of a refund made with refundCreate, so a retry finds it."""
+    return f"returnsbot:{idempotency_key}"
+
+
+def shopify_idempotency_key(idempotency_key: str) -> str:
+    """The `@idempotent(key:)` for an action: a UUID (what Shopify recommends) that is the
+    same for every retry of that action."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"returnsbot:{idempotency_key}"))
 
 
 # What mapping one polled item can raise: that item is set aside, the poll goes on.
@@ -671,39 +875,6 @@ def _user_errors(doing: str, label: str, errors: list[dict[str, Any]]) -> Integr
         code = e.get("code")
         parts.append(f"{e.get('message', 'error')}" + (f" [{code}]" if code else ""))
     return IntegrationError(f"Shopify refused {doing} {label}: " + "; ".join(parts), retryable=False, system=SYSTEM)
-
-
-def _allocate(amount: Money, transactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Spread `amount` over the successful SALE/CAPTURE transactions, net of their refunds."""
-    refunded: dict[str, Decimal] = {}
-    for t in transactions:
-        if t.get("kind") == "REFUND" and t.get("status") in ("SUCCESS", "PENDING"):
-            parent = (t.get("parentTransaction") or {}).get("id")
-            if parent:
-                refunded[parent] = refunded.get(parent, Decimal(0)) + m.money(t["amountSet"]).amount
-    remaining = amount.amount
-    out: list[dict[str, Any]] = []
-    for t in transactions:
-        if remaining <= 0:
-            break
-        if t.get("kind") not in ("SALE", "CAPTURE") or t.get("status") != "SUCCESS":
-            continue
-        paid = m.money(t["amountSet"])
-        if paid.currency != amount.currency:
-            continue
-        available = paid.amount - refunded.get(t["id"], Decimal(0))
-        take = min(available, remaining)
-        if take > 0:
-            out.append({"parentId": t["id"], "transactionAmount": {"amount": str(take), "currencyCode": amount.currency}})
-            remaining -= take
-    if remaining > 0:
-        can = amount.amount - remaining
-        raise IntegrationError(
-            f"only {Money(amount=can, currency=amount.currency)} can go back to the original payment; asked for {amount}",
-            retryable=False,
-            system=SYSTEM,
-        )
-    return out
 
 
 def _load_ledger(metafield: dict[str, Any] | None) -> dict[str, Any]:

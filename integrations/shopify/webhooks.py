@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
+from integrations.shopify.versions import VersionWatch, mismatch_note  # VersionWatch: for the route
 from policy.models import DomainEvent, EventKind, utc
 
 SOURCE = "shopify"
@@ -86,6 +87,26 @@ def sign(secret: bytes, raw_body: bytes) -> str:
 def delivery_id(headers: Any) -> str | None:
     """The id to dedupe deliveries on: the event id where sent, else the webhook id."""
     return header(headers, EVENT_ID_HEADER) or header(headers, WEBHOOK_ID_HEADER)
+
+
+def served_api_version(headers: Any) -> str | None:
+    """The Admin API version Shopify rendered this delivery's payload with."""
+    return header(headers, API_VERSION_HEADER)
+
+
+def api_version_mismatch(headers: Any, expected: str | VersionWatch) -> str | None:
+    """For the webhook route: "Shopify served 2026-07 instead of 2026-10 (…)" when the
+    delivery's `X-Shopify-API-Version` differs from `expected`, else None.
+
+    `expected` is the configured version, or a `VersionWatch` built with it (one per
+    process), which also remembers the served version for health and logs a warning the
+    first time each other version arrives. The delivery is still accepted: the bot takes
+    only ids from a payload and reads everything else from the API, so a mismatch is
+    reported, never a reason to reject."""
+    served = served_api_version(headers)
+    if isinstance(expected, VersionWatch):
+        return expected.observe(served)
+    return mismatch_note(served, expected)
 
 
 def triggered_at(headers: Any) -> datetime | None:

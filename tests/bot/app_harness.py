@@ -62,7 +62,7 @@ def shopify_delivery(topic: str, payload: dict, *, delivery: str, secret: str = 
         "X-Shopify-Hmac-Sha256": sign(secret.encode(), body),
         "X-Shopify-Event-Id": delivery,
         "X-Shopify-Shop-Domain": "ridgeline.myshopify.com",
-        "X-Shopify-API-Version": "2025-01",
+        "X-Shopify-API-Version": "2026-10",
     }
 
 

@@ -1,5 +1,5 @@
 """The issue's acceptance test: a real `returnsbot serve` process, Shopify answered by a
-local fake that validates every query against the 2025-01 schema, signed webhooks in."""
+local fake that validates every query against the 2026-10 schema, signed webhooks in."""
 
 from __future__ import annotations
 

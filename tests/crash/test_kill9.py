@@ -177,10 +177,10 @@ def _finished(d: Deployment, restarted_at: float) -> float:
 def _exactly_once(d: Deployment) -> None:
     applied = [name for name, _ in d.shopify.mutations]
     assert applied.count("returnApproveRequest") == 1, applied
-    assert applied.count("returnRefund") == 1, applied
+    assert applied.count("returnProcess") == 1, applied
     # every request the fake received, replays included: one of each mutation was sent
     assert len(d.shopify.calls_to("ReturnApproveRequest")) == 1
-    assert len(d.shopify.calls_to("ReturnRefund")) == 1
+    assert len(d.shopify.calls_to("ReturnProcess")) == 1
     assert d.shopify.invalid_documents == []
 
 
@@ -197,7 +197,7 @@ def test_killed_right_after_the_ack(deployment):
 
 def test_killed_during_the_refund_call_after_shopify_made_the_refund(deployment):
     d = deployment
-    hook, reached, release = _blocker("ReturnRefund")
+    hook, reached, release = _blocker("ReturnProcess")
     d.shopify.before_reply = hook
     d.start()
     case = _card_posted(d)

@@ -1,17 +1,29 @@
-"""FakeShopify: the Admin GraphQL endpoint, executed for real against the 2025-01 schema.
+"""FakeShopify: the Admin GraphQL endpoint, executed for real against the 2026-10 schema.
 
-Documents are parsed, validated against tests/reference/shopify/admin_schema_2025-01.json.gz
+Documents are parsed, validated against tests/reference/shopify/admin_schema_2026-10.json.gz
 and executed with graphql-core over in-memory data kept in GraphQL response shape (dicts
 keyed by field name; fields with arguments are callables `(info, **args)`; nodes carry
 `__typename`). So a document that would fail against Shopify fails here too (and lands
 in `fake.invalid_documents`), and what comes back has exactly the selected shape.
 
 Also like Shopify: a requested-cost estimate per document (2 + first × item cost per
-connection, 1 per object, 10 per mutation), a leaky bucket that those costs really
-deplete and that restores over time (throttled responses when it runs dry), a 1,000-point
-single-query limit, the access-token check (401), and the REQUESTED → OPEN / DECLINED
-return states, refunds that reduce what can still be refunded, store credit and
-metafields with compare-and-set.
+connection, 1 per object, 10 per mutation), recorded on every call, a leaky bucket that
+those costs really deplete and that restores over time (throttled responses when it runs
+dry), a 1,000-point single-query limit, the access-token check (401), the version header
+(`X-Shopify-Api-Version`: the version asked for when it is supported, else the oldest
+supported one — fall-forward; documents still run against the one 2026-10 schema), and:
+- returns REQUESTED → OPEN (approval creates the reverse fulfillment order) / DECLINED,
+  `createdAt`, reason definitions, processable / processed quantities;
+- `returnProcess`: quantities checked against what is processable, dispositions against
+  the reverse fulfillment order, refunds to the order's transactions in the order's
+  presentment currency, refunded shipping; the return closes when nothing is left to
+  process (the fake's reading; the adapter treats OPEN and CLOSED alike);
+- `refundCreate` only with `@idempotent(key:)` (an error without it, as from 2026-04): a
+  repeated key with the same input replays the first result (the call is recorded with
+  `replayed=True`), the same key with other input is an error;
+- orders in a second presentment currency (`presentment_currency`, `exchange_rate`);
+- store credit and metafields with compare-and-set.
+Mutations the fake does not implement answer with an error, never a silent null.
 
 Use it over an httpx transport or as a real server:
 
@@ -22,7 +34,7 @@ Use it over an httpx transport or as a real server:
 
     client = ShopifyGraphQL(fake.graphql_url(), fake.access_token, http=httpx.Client(transport=fake.transport()))
     with fake.serve() as base_url:          # http://127.0.0.1:<port>
-        url = fake.graphql_url(base_url)    # …/admin/api/2025-01/graphql.json
+        url = fake.graphql_url(base_url)    # …/admin/api/2026-10/graphql.json
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ from typing import Any, Callable, Iterator
 
 import httpx
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -66,8 +79,12 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "reference" / "shopify" / "admin_schema_2025-01.json.gz"
-API_VERSION = "2025-01"
+from policy.models import Money
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "reference" / "shopify" / "admin_schema_2026-10.json.gz"
+API_VERSION = "2026-10"
+# Stable versions a shop serves in December 2026 (each is supported for 12 months).
+SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 _PATH = re.compile(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$")
 _OP_NAME = re.compile(r"^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
 MAX_QUERY_COST = 1000
@@ -76,7 +93,7 @@ MUTATION_COST = 10
 
 @lru_cache(maxsize=1)
 def load_reference_schema() -> GraphQLSchema:
-    """The 2025-01 Admin schema, built once per process (about a quarter of a second).
+    """The 2026-10 Admin schema, built once per process (about a third of a second).
 
     `assume_valid`: Shopify's schema breaks a rule graphql-core 3.3 checks on schemas
     (deprecated fields implementing non-deprecated interface fields); documents are still
@@ -238,6 +255,15 @@ def _bag(amount: Any, currency: str) -> dict[str, Any]:
     return {"shopMoney": _money(amount, currency), "presentmentMoney": _money(amount, currency)}
 
 
+def _bag2(shop: Any, shop_currency: str, presentment: Any, presentment_currency: str) -> dict[str, Any]:
+    return {"shopMoney": _money(shop, shop_currency), "presentmentMoney": _money(presentment, presentment_currency)}
+
+
+def _round(amount: Decimal, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit (JPY has none)."""
+    return Money(amount=amount, currency=currency).quantized()
+
+
 def _cursor(i: int) -> str:
     return base64.b64encode(f"fake:{i}".encode()).decode()
 
@@ -247,6 +273,42 @@ def _uncursor(c: str) -> int:
         return int(base64.b64decode(c).decode().split(":", 1)[1])
     except Exception as exc:  # noqa: BLE001
         raise GraphQLError(f"Invalid cursor: {c}") from exc
+
+
+def _not_implemented(name: str) -> Callable[..., Any]:
+    def resolve(info: Any, **_: Any) -> Any:
+        raise GraphQLError(f"FakeShopify does not implement {name}")
+
+    return resolve
+
+
+def _idempotency_key(info: Any) -> str:
+    """The key of the `@idempotent` directive on the field being resolved; an error
+    without one, as Shopify answers from 2026-04 for the mutations that need it."""
+    node = info.field_nodes[0]
+    for directive in node.directives or []:
+        if isinstance(directive, DirectiveNode) and directive.name.value == "idempotent":
+            for arg in directive.arguments:
+                if arg.name.value == "key":
+                    variables = getattr(info.variable_values, "coerced", info.variable_values)  # graphql-core 3.3 / 3.2
+                    key = value_from_ast_untyped(arg.value, variables)
+                    if not isinstance(key, str) or not key.strip():
+                        raise GraphQLError("The idempotency key cannot be an empty string or whitespace only.",
+                                           extensions={"code": "BAD_REQUEST"})
+                    return key
+    raise GraphQLError(
+        f"{node.name.value} requires an idempotency key: use the @idempotent(key:) directive",
+        extensions={"code": "BAD_REQUEST"},
+    )
+
+
+def _by_processing(items: list[dict], status: str | None) -> list[dict]:
+    """`processingStatus:` PROCESSABLE (something left to process) or PROCESSED."""
+    if status == "PROCESSABLE":
+        return [x for x in items if x["_return"]["status"] == "OPEN" and x["quantity"] > x["_processed"]]
+    if status == "PROCESSED":
+        return [x for x in items if x["_processed"] > 0]
+    return list(items)
 
 
 def connection(items: list[Any], *, first=None, after=None, last=None, before=None, reverse=False, **_: Any) -> dict:
@@ -311,6 +373,9 @@ class Call:
     status: int
     outcome: str  # ok | graphql_error | throttled | failed | invalid | unauthorized | timeout
     query: str = ""
+    cost: int = 0  # requested cost (0 when the document never got that far)
+    replayed: bool = False  # an @idempotent mutation answered from its first result
+    version: str | None = None  # the version served
 
 
 @dataclass
@@ -349,8 +414,10 @@ class FakeShopify:
         restore_rate: float = 1000.0,
         monotonic: Callable[[], float] | None = None,
         now: Callable[[], datetime] | None = None,
+        supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
     ) -> None:
         self.access_token = access_token
+        self.supported_versions = tuple(supported_versions)
         self.shop_domain = shop_domain
         self.currency = currency
         self.schema = load_reference_schema()
@@ -375,6 +442,11 @@ class FakeShopify:
         self.store_credit_accounts: dict[str, dict] = {}
         self.store_credit_transactions: dict[str, dict] = {}
         self.metafields: dict[tuple[str, str, str], dict] = {}
+        self.reverse_fulfillment_orders: dict[str, dict] = {}
+        # @idempotent keys seen: key → (mutation, input fingerprint, result or None if it failed)
+        self.idempotency: dict[str, tuple[str, str, dict | None]] = {}
+        self._replayed = False
+        self.location = {"__typename": "Location", "id": "gid://shopify/Location/1", "name": "Main warehouse"}
         self._order_number = 1000
         self.shop = {
             "__typename": "Shop",
@@ -513,6 +585,13 @@ class FakeShopify:
         with self._lock:
             return self._handle(method, path, headers, body)
 
+    def served_version(self, requested: str) -> str:
+        """Fall-forward: a supported (or unstable) version is served as asked; any other
+        gets the oldest supported stable version, as Shopify does."""
+        if requested in self.supported_versions or requested == "unstable":
+            return requested
+        return min(self.supported_versions)
+
     def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         headers = {"Content-Type": "application/json; charset=utf-8", **(extra or {})}
         return status, headers, json.dumps(payload).encode()
@@ -520,18 +599,24 @@ class FakeShopify:
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         if method != "POST":
             return self._json(405, {"errors": "Method Not Allowed"})
-        if not _PATH.match(path):
+        matched = _PATH.match(path)
+        if not matched:
             return self._json(404, {"errors": "Not Found"})
+        version = self.served_version(matched.group(1))
+        vh = {"X-Shopify-Api-Version": version}
         if headers.get("x-shopify-access-token") != self.access_token:
-            self.calls.append(Call(None, {}, 401, "unauthorized"))
-            return self._json(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+            self.calls.append(Call(None, {}, 401, "unauthorized", version=version))
+            return self._json(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, vh)
         try:
             request = json.loads(body or b"{}")
             source = request["query"]
             variables = request.get("variables") or {}
             operation_name = request.get("operationName")
         except (ValueError, KeyError, TypeError):
-            return self._json(400, {"errors": "Bad Request: expected a JSON body with a query"})
+            return self._json(400, {"errors": "Bad Request: expected a JSON body with a query"}, vh)
+
+        def record(name: str | None, status: int, outcome: str, cost: int = 0, replayed: bool = False) -> None:
+            self.calls.append(Call(name, variables, status, outcome, source, cost=cost, replayed=replayed, version=version))
 
         early_name = operation_name
         if early_name is None and isinstance(source, str):
@@ -539,33 +624,33 @@ class FakeShopify:
             early_name = m.group(1) if m else None
         fault = self._take_fault(early_name)
         if fault and fault.kind == "status" and not fault.after_execute:
-            self.calls.append(Call(early_name, variables, fault.status, "failed", source))
-            return self._json(fault.status, {"errors": "Internal Server Error"})
+            record(early_name, fault.status, "failed")
+            return self._json(fault.status, {"errors": "Internal Server Error"}, vh)
         if fault and fault.kind == "timeout" and not fault.after_execute:
-            self.calls.append(Call(early_name, variables, 0, "timeout", source))
+            record(early_name, 0, "timeout")
             raise FakeTimeout()
 
         try:
             document = parse(source)
         except GraphQLError as exc:
             self.invalid_documents.append((source, [exc.message]))
-            self.calls.append(Call(operation_name, variables, 200, "invalid", source))
-            return self._json(200, {"errors": [exc.formatted]})
+            record(operation_name, 200, "invalid")
+            return self._json(200, {"errors": [exc.formatted]}, vh)
         errors = validate(self.schema, document)
         op = get_operation_ast(document, operation_name)
         name = op.name.value if isinstance(op, OperationDefinitionNode) and op.name else operation_name
         if errors:
             self.invalid_documents.append((source, [e.message for e in errors]))
-            self.calls.append(Call(name, variables, 200, "invalid", source))
-            return self._json(200, {"errors": [e.formatted for e in errors]})
+            record(name, 200, "invalid")
+            return self._json(200, {"errors": [e.formatted for e in errors]}, vh)
 
         try:
             cost = estimate_cost(self.schema, document, variables, operation_name)
         except CostError as exc:
-            self.calls.append(Call(name, variables, 200, "graphql_error", source))
-            return self._json(200, {"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]})
+            record(name, 200, "graphql_error")
+            return self._json(200, {"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, vh)
         if cost > MAX_QUERY_COST:
-            self.calls.append(Call(name, variables, 200, "graphql_error", source))
+            record(name, 200, "graphql_error", cost)
             return self._json(
                 200,
                 {
@@ -576,6 +661,7 @@ class FakeShopify:
                         }
                     ]
                 },
+                vh,
             )
 
         self._restore()
@@ -587,11 +673,12 @@ class FakeShopify:
                 error["extensions"] = {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}
             payload = {"errors": [error], "extensions": {"cost": self._cost_block(cost, None, available)}}
             status = fault.status if forced else 200
-            extra = {"Retry-After": str(fault.retry_after)} if forced and fault.retry_after is not None else None
-            self.calls.append(Call(name, variables, status, "throttled", source))
-            return self._json(status, payload, extra)
+            extra = {"Retry-After": str(fault.retry_after)} if forced and fault.retry_after is not None else {}
+            record(name, status, "throttled", cost)
+            return self._json(status, payload, {**vh, **extra})
 
         self._bucket.available = max(0.0, self._bucket.available - cost)
+        self._replayed = False
         result = execute_sync(
             self.schema, document, root_value=self._root(), variable_values=variables, operation_name=operation_name
         )
@@ -603,12 +690,12 @@ class FakeShopify:
 
         if fault and fault.after_execute:
             if fault.kind == "timeout":
-                self.calls.append(Call(name, variables, 0, "timeout", source))
+                record(name, 0, "timeout", cost, self._replayed)
                 raise FakeTimeout()
-            self.calls.append(Call(name, variables, fault.status, "failed", source))
-            return self._json(fault.status, {"errors": "Internal Server Error"})
-        self.calls.append(Call(name, variables, 200, outcome, source))
-        return self._json(200, payload)
+            record(name, fault.status, "failed", cost, self._replayed)
+            return self._json(fault.status, {"errors": "Internal Server Error"}, vh)
+        record(name, 200, outcome, cost, self._replayed)
+        return self._json(200, payload, vh)
 
     def _restore(self) -> None:
         now = self._monotonic()
@@ -646,6 +733,11 @@ class FakeShopify:
             "StoreCreditAccount": 7890000,
             "StoreCreditAccountCreditTransaction": 7900000,
             "Metafield": 3210000,
+            "ReverseFulfillmentOrder": 6540000,
+            "ReverseFulfillmentOrderLineItem": 6550000,
+            "ReverseFulfillmentOrderDisposition": 6560000,
+            "ExchangeLineItem": 4450000,
+            "ReturnReasonDefinition": 100,
         }
         self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
         return f"gid://shopify/{kind}/{self._seq[kind]}"
@@ -696,6 +788,9 @@ class FakeShopify:
                 else sum((o["_total"] for o in self._orders_of(r["id"])), Decimal(0)),
                 r["_currency"],
             )
+            rec["defaultEmailAddress"] = lambda info, r=rec: (
+                {"emailAddress": r["email"], "marketingState": "NOT_SUBSCRIBED"} if r["email"] else None
+            )
             rec["orders"] = lambda info, r=rec, **kw: self._orders_connection(self._orders_of(r["id"]), **kw)
             rec["metafield"] = lambda info, r=rec, key=None, namespace=None: self.metafields.get((r["id"], namespace, key))
             rec["storeCreditAccounts"] = lambda info, r=rec, **kw: connection(
@@ -724,15 +819,25 @@ class FakeShopify:
         risk_facts: list[tuple[str, str]] | tuple = (),
         cancelled_at: datetime | None = None,
         paid: bool = True,
+        shipping: str | Decimal = "0",
+        presentment_currency: str | None = None,
+        exchange_rate: str | Decimal = "1",
     ) -> str:
         """An order. Line items: dicts with title, price, quantity, sku, product_tags,
         variant_title (default: one "Merino Sweater" at 149.00). Fulfillments: dicts with
         display_status, delivered_at, in_transit_at, created_at, estimated_delivery_at,
-        company, number, url (default: one, DELIVERED three days after the order; pass []
-        for an unfulfilled order). Paid orders get one successful SALE transaction."""
+        company, number, url, location (default: one, DELIVERED three days after the order,
+        from the fake's one location; pass []
+        for an unfulfilled order). Paid orders get one successful SALE transaction of the
+        items and the shipping. `presentment_currency`/`exchange_rate`: the customer paid
+        in another currency, at `exchange_rate` units of it per unit of shop money."""
         with self._lock:
             gid = self._next("Order")
             currency = currency or self.currency
+            pcur = presentment_currency or currency
+            rate = _dec(exchange_rate) if pcur != currency else Decimal(1)
+            pres = lambda amount: _round(_dec(amount) * rate, pcur)  # noqa: E731
+            bag = lambda amount: _bag2(amount, currency, pres(amount), pcur)  # noqa: E731
             created = created_at or self.now() - timedelta(days=10)
             self._order_number += 1
             order_name = name or f"#{self._order_number}"
@@ -752,8 +857,8 @@ class FakeShopify:
                     "variantTitle": spec.get("variant_title"),
                     "quantity": qty,
                     "currentQuantity": qty,
-                    "discountedUnitPriceAfterAllDiscountsSet": _bag(price, currency),
-                    "originalUnitPriceSet": _bag(spec.get("original_price", price), currency),
+                    "discountedUnitPriceAfterAllDiscountsSet": bag(price),
+                    "originalUnitPriceSet": bag(spec.get("original_price", price)),
                     "product": {
                         "__typename": "Product",
                         "id": product_id,
@@ -765,7 +870,8 @@ class FakeShopify:
                 }
                 li["_fli"]["lineItem"] = li
                 items.append(li)
-            total = sum((li["_price"] * li["quantity"] for li in items), Decimal(0))
+            shipping_amount = _dec(shipping)
+            total = sum((li["_price"] * li["quantity"] for li in items), Decimal(0)) + shipping_amount
             customer = self.customers.get(customer_id) if customer_id else None
             if customer_id and customer is None:
                 raise KeyError(f"no customer {customer_id}")
@@ -788,6 +894,8 @@ class FakeShopify:
                         "inTransitAt": _iso(spec["in_transit_at"]) if spec.get("in_transit_at") else _iso(f_created),
                         "deliveredAt": _iso(delivered) if delivered else None,
                         "estimatedDeliveryAt": _iso(spec["estimated_delivery_at"]) if spec.get("estimated_delivery_at") else None,
+                        "location": spec.get("location", self.location),
+                        "_lines": [li["_fli"] for li in items] if not fulfillment_recs else [],
                         "_tracking": [
                             {
                                 "company": spec.get("company", "UPS"),
@@ -800,6 +908,9 @@ class FakeShopify:
                 fulfillment_recs[-1]["trackingInfo"] = lambda info, f=fulfillment_recs[-1], first=None: f["_tracking"][
                     : first or None
                 ]
+                fulfillment_recs[-1]["fulfillmentLineItems"] = lambda info, f=fulfillment_recs[-1], **kw: connection(
+                    f["_lines"], **kw
+                )
 
             rec: dict[str, Any] = {
                 "__typename": "Order",
@@ -812,7 +923,10 @@ class FakeShopify:
                 "cancelledAt": _iso(cancelled_at) if cancelled_at else None,
                 "closed": False,
                 "currencyCode": currency,
-                "presentmentCurrencyCode": currency,
+                "presentmentCurrencyCode": pcur,
+                "_rate": rate,
+                "_shipping": shipping_amount,
+                "_shipping_refunded": Decimal(0),
                 "email": email if email is not None else (customer["email"] if customer else None),
                 "tags": list(tags),
                 "displayFinancialStatus": financial_status,
@@ -840,12 +954,14 @@ class FakeShopify:
                     ),
                 },
             }
-            bag = lambda amount, r=rec: _bag(amount, r["currencyCode"])  # noqa: E731
             rec["totalPriceSet"] = bag(total)
+            rec["totalShippingPriceSet"] = bag(shipping_amount)
+            rec["totalRefundedShippingSet"] = lambda info, r=rec: bag(r["_shipping_refunded"])
             rec["currentTotalPriceSet"] = lambda info, r=rec: bag(r["_total"])
             rec["totalReceivedSet"] = lambda info, r=rec: bag(self._received(r))
             rec["totalRefundedSet"] = lambda info, r=rec: bag(self._refunded(r))
             rec["netPaymentSet"] = lambda info, r=rec: bag(self._received(r) - self._refunded(r))
+            rec["_bag"] = bag
             rec["customer"] = lambda info, r=rec: self.customers.get(r["_customer"]) if r["_customer"] else None
             rec["lineItems"] = lambda info, r=rec, **kw: connection(r["_line_items"], **kw)
             rec["fulfillments"] = lambda info, r=rec, first=None: r["_fulfillments"][: first or None]
@@ -891,38 +1007,27 @@ class FakeShopify:
         name: str | None = None,
         requested_at: datetime | None = None,
         reason: str = "SIZE_TOO_SMALL",
+        reason_handle: str | None | type(...) = ...,
         reason_note: str = "",
         customer_note: str | None = None,
-        event_message: str | None = None,
-        record_event: bool = True,
+        exchange_items: list[dict[str, Any]] | None = None,
+        processed: bool = False,
     ) -> str:
-        """A return on `order_id`. Line items: dicts naming the order line by `line_item_id`,
-        `sku` or `index`, with quantity, reason, reason_note, customer_note (default: every
-        line of the order, full quantity). Requesting it writes an order event that names
-        the return (pass record_event=False for a timeline that says nothing)."""
+        """A return on `order_id`, requested at `requested_at` (its `createdAt`; default now).
+
+        Line items: dicts naming the order line by `line_item_id`, `sku` or `index`, with
+        quantity, reason, reason_handle, reason_note, customer_note (default: every line
+        of the order, full quantity). A line's reason definition has the handle
+        `reason_handle` — by default the legacy `reason` spelled as a handle
+        (SIZE_TOO_SMALL → "size-too-small"); None: no definition (a return from before
+        2026-01), so only the deprecated `returnReason` says why. `exchange_items`: dicts
+        with title, quantity. An OPEN or CLOSED return has its reverse fulfillment order;
+        `processed`: its items were processed already (in the admin, without a refund)."""
         with self._lock:
             order = self.orders[order_id]
             gid = self._next("Return")
             n = sum(1 for r in self.returns.values() if r["_order"] == order_id) + 1
             specs = line_items if line_items is not None else [{"index": i} for i in range(len(order["_line_items"]))]
-            lines = []
-            for spec in specs:
-                li = self._find_line(order, spec)
-                qty = int(spec.get("quantity", li["quantity"]))
-                lines.append(
-                    {
-                        "__typename": "ReturnLineItem",
-                        "id": self._next("ReturnLineItem"),
-                        "quantity": qty,
-                        "refundableQuantity": qty if status in ("OPEN", "CLOSED", "REQUESTED") else 0,
-                        "refundedQuantity": 0,
-                        "returnReason": spec.get("reason", reason),
-                        "returnReasonNote": spec.get("reason_note", reason_note),
-                        "customerNote": spec.get("customer_note", customer_note),
-                        "fulfillmentLineItem": li["_fli"],
-                        "restockingFee": None,
-                    }
-                )
             when = requested_at or self.now()
             rec: dict[str, Any] = {
                 "__typename": "Return",
@@ -930,26 +1035,102 @@ class FakeShopify:
                 "name": name or f"{order['name']}-R{n}",
                 "status": status,
                 "decline": None,
+                "createdAt": _iso(when),
+                "requestApprovedAt": _iso(when) if status in ("OPEN", "CLOSED") else None,
+                "closedAt": _iso(when) if status == "CLOSED" else None,
                 "returnShippingFees": [],
                 "_order": order_id,
-                "_lines": lines,
+                "_lines": [],
+                "_exchanges": [],
+                "_rfos": [],
             }
+            for spec in specs:
+                li = self._find_line(order, spec)
+                qty = int(spec.get("quantity", li["quantity"]))
+                line_reason = spec.get("reason", reason)
+                handle = spec.get("reason_handle", reason_handle)
+                if handle is ...:
+                    handle = line_reason.lower().replace("_", "-")
+                line: dict[str, Any] = {
+                    "__typename": "ReturnLineItem",
+                    "id": self._next("ReturnLineItem"),
+                    "quantity": qty,
+                    "_processed": qty if processed else 0,
+                    "refundedQuantity": 0,
+                    "returnReason": line_reason,
+                    "returnReasonDefinition": (
+                        {"__typename": "ReturnReasonDefinition", "id": self._next("ReturnReasonDefinition"),
+                         "handle": handle, "name": handle.replace("-", " ").capitalize(), "deleted": False}
+                        if handle else None
+                    ),
+                    "returnReasonNote": spec.get("reason_note", reason_note),
+                    "customerNote": spec.get("customer_note", customer_note),
+                    "fulfillmentLineItem": li["_fli"],
+                    "restockingFee": None,
+                    "_return": rec,
+                }
+                self._line_quantities(line)
+                rec["_lines"].append(line)
+            for spec in exchange_items or []:
+                ex: dict[str, Any] = {
+                    "__typename": "ExchangeLineItem",
+                    "id": self._next("ExchangeLineItem"),
+                    "title": spec.get("title", "Exchange item"),
+                    "quantity": int(spec.get("quantity", 1)),
+                    "_processed": 0,
+                    "lineItems": None,
+                    "_return": rec,
+                }
+                self._line_quantities(ex)
+                rec["_exchanges"].append(ex)
             rec["order"] = lambda info, r=rec: self.orders[r["_order"]]
             rec["totalQuantity"] = lambda info, r=rec: sum(li["quantity"] for li in r["_lines"])
-            rec["returnLineItems"] = lambda info, r=rec, **kw: connection(r["_lines"], **kw)
+            rec["returnLineItems"] = lambda info, r=rec, processingStatus=None, **kw: connection(
+                _by_processing(r["_lines"], processingStatus), **kw)
+            rec["exchangeLineItems"] = lambda info, r=rec, processingStatus=None, includeRemovedItems=False, **kw: (
+                connection(_by_processing(r["_exchanges"], processingStatus), **kw))
             rec["refunds"] = lambda info, r=rec, **kw: connection(
                 [x for x in self.refunds.values() if x["_return"] == r["id"]], **kw
             )
+            rec["reverseFulfillmentOrders"] = lambda info, r=rec, **kw: connection(r["_rfos"], **kw)
             self.returns[gid] = rec
-            if record_event:
-                self.add_event(
-                    order_id,
-                    event_message or f"The customer requested return {rec['name']}.",
-                    action="return_requested",
-                    created_at=when,
-                )
+            if status in ("OPEN", "CLOSED"):
+                self._open_reverse_fulfillment(rec)
             self._touch(order, when)
             return gid
+
+    def _line_quantities(self, line: dict[str, Any]) -> None:
+        """Quantities derived from the processed count and the return's status."""
+        line["processedQuantity"] = lambda info, x=line: x["_processed"]
+        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"]
+        line["processableQuantity"] = lambda info, x=line: (
+            x["quantity"] - x["_processed"] if x["_return"]["status"] == "OPEN" else 0
+        )
+        if line["__typename"] == "ReturnLineItem":
+            line["refundableQuantity"] = lambda info, x=line: (
+                0 if x["_return"]["status"] in ("DECLINED", "CANCELED") else x["quantity"] - x["refundedQuantity"]
+            )
+
+    def _open_reverse_fulfillment(self, ret: dict[str, Any]) -> None:
+        """What approving a return creates: one reverse fulfillment order for its items."""
+        if ret["_rfos"]:
+            return
+        rfo: dict[str, Any] = {"__typename": "ReverseFulfillmentOrder", "id": self._next("ReverseFulfillmentOrder"),
+                               "status": "OPEN", "_lines": []}
+        for line in ret["_lines"]:
+            item = {
+                "__typename": "ReverseFulfillmentOrderLineItem",
+                "id": self._next("ReverseFulfillmentOrderLineItem"),
+                "totalQuantity": line["quantity"],
+                "dispositions": [],
+                "fulfillmentLineItem": line["fulfillmentLineItem"],
+                "_line": line,
+            }
+            rfo["_lines"].append(item)
+        rfo["lineItems"] = lambda info, r=rfo, **kw: connection(r["_lines"], **kw)
+        rfo["order"] = lambda info, r=ret: self.orders[r["_order"]]
+        ret["_rfos"].append(rfo)
+        self.reverse_fulfillment_orders[rfo["id"]] = rfo
 
     def add_refund(
         self,
@@ -1127,7 +1308,8 @@ class FakeShopify:
             raise KeyError(f"no fake body for topic {topic!r}")
 
     def signed_webhook(
-        self, topic: str, gid: str, secret: bytes, *, webhook_id: str | None = None, event_id: str | None = None
+        self, topic: str, gid: str, secret: bytes, *, webhook_id: str | None = None, event_id: str | None = None,
+        api_version: str = API_VERSION,
     ) -> tuple[bytes, dict[str, str]]:
         """(raw body, headers) as Shopify would deliver them, signed with the app secret."""
         import hmac as _hmac
@@ -1141,7 +1323,7 @@ class FakeShopify:
             "X-Shopify-Hmac-Sha256": digest,
             "X-Shopify-Topic": topic,
             "X-Shopify-Shop-Domain": self.shop_domain,
-            "X-Shopify-API-Version": API_VERSION,
+            "X-Shopify-API-Version": api_version,
             "X-Shopify-Webhook-Id": webhook_id or f"b54557e4-bdd9-4b37-8a5f-bf7d70bc{n:04d}",
             "X-Shopify-Event-Id": event_id or f"98880550-7158-44d4-b7cd-2c97c8a0{n:04d}",
             "X-Shopify-Triggered-At": _iso(self.now()),
@@ -1228,9 +1410,18 @@ class FakeShopify:
         return items[int(spec.get("index", 0))]
 
     def _add_transaction(
-        self, order_id: str, kind: str, amount: Decimal, *, parent: dict | None = None, created_at: datetime | None = None
+        self,
+        order_id: str,
+        kind: str,
+        amount: Decimal,
+        *,
+        presentment: Decimal | None = None,
+        parent: dict | None = None,
+        created_at: datetime | None = None,
     ) -> dict:
+        """`amount` in shop money; `presentment` defaults to it at the order's rate."""
         order = self.orders[order_id]
+        pres = presentment if presentment is not None else _round(amount * order["_rate"], order["presentmentCurrencyCode"])
         rec = {
             "__typename": "OrderTransaction",
             "id": self._next("OrderTransaction"),
@@ -1238,13 +1429,33 @@ class FakeShopify:
             "status": "SUCCESS",
             "gateway": "shopify_payments",
             "createdAt": _iso(created_at or self.now()),
-            "amountSet": _bag(amount, order["currencyCode"]),
+            "amountSet": _bag2(amount, order["currencyCode"], pres, order["presentmentCurrencyCode"]),
             "parentTransaction": parent,
             "test": False,
             "_order": order_id,
         }
         self.transactions[rec["id"]] = rec
         return rec
+
+    def _left(self, parent: dict) -> tuple[Decimal, Decimal]:
+        """What a SALE/CAPTURE can still give back: (shop, presentment)."""
+        shop = _dec(parent["amountSet"]["shopMoney"]["amount"])
+        pres = _dec(parent["amountSet"]["presentmentMoney"]["amount"])
+        for t in self._transactions_of(parent["_order"]):
+            if t["kind"] == "REFUND" and (t["parentTransaction"] or {}).get("id") == parent["id"]:
+                shop -= _dec(t["amountSet"]["shopMoney"]["amount"])
+                pres -= _dec(t["amountSet"]["presentmentMoney"]["amount"])
+        return shop, pres
+
+    def _shop_share(self, parent: dict, presentment: Decimal) -> Decimal:
+        """The shop money a presentment amount refunded from `parent` stands for: at the
+        rate the parent was charged, exactly what is left when it takes all of it."""
+        left_shop, left_pres = self._left(parent)
+        if presentment == left_pres:
+            return left_shop
+        shop = _dec(parent["amountSet"]["shopMoney"]["amount"])
+        pres = _dec(parent["amountSet"]["presentmentMoney"]["amount"])
+        return _round(presentment * shop / pres, parent["amountSet"]["shopMoney"]["currencyCode"])
 
     def _create_refund(
         self,
@@ -1255,14 +1466,20 @@ class FakeShopify:
         note: str | None = None,
         created_at: datetime | None = None,
         return_id: str | None = None,
-        allocations: list[tuple[dict, Decimal]] | None = None,
+        allocations: list[tuple[dict, Decimal, Decimal]] | None = None,
+        shipping: Decimal = Decimal(0),
     ) -> str:
+        """`allocations`: (parent transaction, shop amount, presentment amount) each."""
         gid = self._next("Refund")
         when = created_at or self.now()
         if allocations is None:
-            allocations = [(parent, amount)] if parent is not None and amount > 0 else []
-        for p, a in allocations:
-            self._add_transaction(order["id"], "REFUND", a, parent=p, created_at=when)
+            pres = _round(amount * order["_rate"], order["presentmentCurrencyCode"])
+            allocations = [(parent, amount, pres)] if parent is not None and amount > 0 else []
+        for p, shop_amount, pres_amount in allocations:
+            self._add_transaction(order["id"], "REFUND", shop_amount, presentment=pres_amount, parent=p, created_at=when)
+        shop_total = sum((a for _, a, _ in allocations), Decimal(0)) if allocations else amount
+        pres_total = sum((b for _, _, b in allocations), Decimal(0)) if allocations else _round(
+            amount * order["_rate"], order["presentmentCurrencyCode"])
         rec: dict[str, Any] = {
             "__typename": "Refund",
             "id": gid,
@@ -1270,13 +1487,15 @@ class FakeShopify:
             "createdAt": _iso(when),
             "updatedAt": _iso(when),
             "note": note,
-            "totalRefundedSet": _bag(amount, order["currencyCode"]),
+            "totalRefundedSet": _bag2(shop_total, order["currencyCode"], pres_total, order["presentmentCurrencyCode"]),
             "_order": order["id"],
             "_return": return_id,
+            "_shipping": shipping,
         }
         rec["order"] = lambda info, r=rec: self.orders[r["_order"]]
         rec["return"] = lambda info, r=rec: self.returns.get(r["_return"]) if r["_return"] else None
         self.refunds[gid] = rec
+        order["_shipping_refunded"] += shipping
         refunded, received = self._refunded(order), self._received(order)
         order["displayFinancialStatus"] = "REFUNDED" if refunded >= received > 0 else "PARTIALLY_REFUNDED"
         self._touch(order, when)
@@ -1364,7 +1583,7 @@ class FakeShopify:
     # --- internals: the root -----------------------------------------------------------------------
 
     def _root(self) -> dict[str, Any]:
-        return {
+        root: dict[str, Any] = {
             "shop": self.shop,
             "order": lambda info, id: self.orders.get(id),
             "orders": lambda info, **kw: self._orders_connection(list(self.orders.values()), **kw),
@@ -1374,12 +1593,18 @@ class FakeShopify:
             "dispute": lambda info, id: self.disputes.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
+        }
+        mutations = {
             "returnApproveRequest": self._m_approve,
             "returnDeclineRequest": self._m_decline,
-            "returnRefund": self._m_refund,
+            "returnProcess": self._m_return_process,
+            "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
         }
+        for name in self.schema.mutation_type.fields:  # never a silent null for the rest
+            root[name] = mutations.get(name) or _not_implemented(name)
+        return root
 
     # --- internals: mutations --------------------------------------------------------------------------
 
@@ -1403,6 +1628,8 @@ class FakeShopify:
                 ],
             }
         ret["status"] = "OPEN"
+        ret["requestApprovedAt"] = _iso(self.now())
+        self._open_reverse_fulfillment(ret)
         order = self.orders[ret["_order"]]
         self.add_event(order["id"], f"Return {ret['name']} was approved.", action="return_approved")
         self._touch(order)
@@ -1432,69 +1659,165 @@ class FakeShopify:
             }
         ret["status"] = "DECLINED"
         ret["decline"] = {"reason": input["declineReason"], "note": note}
-        for line in ret["_lines"]:
-            line["refundableQuantity"] = 0
         order = self.orders[ret["_order"]]
         self.add_event(order["id"], f"Return {ret['name']} was declined.", action="return_declined")
         self._touch(order)
         self.mutations.append(("returnDeclineRequest", dict(input)))
         return {"return": ret, "userErrors": []}
 
-    def _m_refund(self, info: Any, returnRefundInput: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
-        data = returnRefundInput
-        ret = self.returns.get(data["returnId"])
+    def _m_return_process(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        def refused(message: str, code: str, *path: Any) -> dict[str, Any]:
+            return {"return": None, "userErrors": [self._user_error(message, code, ["input", *map(str, path)])]}
+
+        ret = self.returns.get(input["returnId"])
         if ret is None:
-            return {"refund": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["returnRefundInput", "returnId"])]}
-        if ret["status"] not in ("OPEN", "CLOSED"):
-            return {
-                "refund": None,
-                "userErrors": [
-                    self._user_error(
-                        "Return must be OPEN or CLOSED to be refunded.", "INVALID_STATE", ["returnRefundInput", "returnId"]
-                    )
-                ],
-            }
+            return refused("Return does not exist.", "NOT_FOUND", "returnId")
+        if ret["status"] != "OPEN":
+            return refused(f"Return is {ret['status'].lower()} and cannot be processed.", "INVALID_STATE", "returnId")
         order = self.orders[ret["_order"]]
         lines = {li["id"]: li for li in ret["_lines"]}
-        for i, item in enumerate(data["returnRefundLineItems"]):
-            line = lines.get(item["returnLineItemId"])
+        rfo_items = {item["id"]: item for rfo in ret["_rfos"] for item in rfo["_lines"]}
+        taking: dict[str, int] = {}
+        disposing: list[tuple[dict, int, dict]] = []
+        for i, item in enumerate(input.get("returnLineItems") or []):
+            line = lines.get(item["id"])
             if line is None:
-                return {"refund": None, "userErrors": [self._user_error("Return line item does not exist.", "NOT_FOUND", ["returnRefundInput", "returnRefundLineItems", str(i)])]}
-            if item["quantity"] > line["refundableQuantity"]:
-                return {
-                    "refund": None,
-                    "userErrors": [
-                        self._user_error(
-                            "Quantity exceeds the refundable quantity.", "INVALID", ["returnRefundInput", "returnRefundLineItems", str(i), "quantity"]
-                        )
-                    ],
-                }
-        allocations = []
-        refunded_by_parent: dict[str, Decimal] = {}
-        for t in self._transactions_of(order["id"]):
-            if t["kind"] == "REFUND" and t["parentTransaction"]:
-                pid = t["parentTransaction"]["id"]
-                refunded_by_parent[pid] = refunded_by_parent.get(pid, Decimal(0)) + _dec(t["amountSet"]["shopMoney"]["amount"])
-        for i, tx in enumerate(data.get("orderTransactions") or []):
-            parent = self.transactions.get(tx["parentId"])
-            amount = _dec(tx["transactionAmount"]["amount"])
-            path = ["returnRefundInput", "orderTransactions", str(i)]
-            if parent is None or parent["_order"] != order["id"] or parent["kind"] not in ("SALE", "CAPTURE"):
-                return {"refund": None, "userErrors": [self._user_error("Parent transaction is not refundable.", "INVALID", path)]}
-            if tx["transactionAmount"]["currencyCode"] != parent["amountSet"]["shopMoney"]["currencyCode"]:
-                return {"refund": None, "userErrors": [self._user_error("Currency does not match the transaction.", "INVALID", path)]}
-            left = _dec(parent["amountSet"]["shopMoney"]["amount"]) - refunded_by_parent.get(parent["id"], Decimal(0))
-            if amount <= 0 or amount > left:
-                return {"refund": None, "userErrors": [self._user_error("Amount exceeds the refundable amount.", "INVALID", path)]}
-            allocations.append((parent, amount))
-        total = sum((a for _, a in allocations), Decimal(0))
-        gid = self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"])
-        for item in data["returnRefundLineItems"]:
-            line = lines[item["returnLineItemId"]]
-            line["refundableQuantity"] -= item["quantity"]
-            line["refundedQuantity"] += item["quantity"]
-        self.mutations.append(("returnRefund", dict(data)))
-        return {"refund": self.refunds[gid], "userErrors": []}
+                return refused("Return line item does not exist.", "NOT_FOUND", "returnLineItems", i, "id")
+            taking[line["id"]] = taking.get(line["id"], 0) + item["quantity"]
+            if item["quantity"] <= 0 or taking[line["id"]] > line["quantity"] - line["_processed"]:
+                return refused("Quantity exceeds the processable quantity.", "INVALID", "returnLineItems", i, "quantity")
+            disposed = 0
+            for j, d in enumerate(item.get("dispositions") or []):
+                path = ("returnLineItems", i, "dispositions", j)
+                rfo_item = rfo_items.get(d["reverseFulfillmentOrderLineItemId"])
+                if rfo_item is None or rfo_item["_line"] is not line:
+                    return refused("Reverse fulfillment order line item does not belong to this return line.", "INVALID",
+                                   *path, "reverseFulfillmentOrderLineItemId")
+                undisposed = rfo_item["totalQuantity"] - sum(x["quantity"] for x in rfo_item["dispositions"])
+                disposed += d["quantity"]
+                if d["quantity"] <= 0 or disposed > min(item["quantity"], undisposed):
+                    return refused("Disposition quantity exceeds what is left to dispose.", "INVALID", *path, "quantity")
+                if d["dispositionType"] == "RESTOCKED" and d.get("locationId") != self.location["id"]:
+                    return refused("A location is required to restock.", "INVALID", *path, "locationId")
+                disposing.append((rfo_item, d["quantity"], d))
+        exchanges = {e["id"]: e for e in ret["_exchanges"]}
+        exchanging: dict[str, int] = {}
+        for i, item in enumerate(input.get("exchangeLineItems") or []):
+            ex = exchanges.get(item["id"])
+            if ex is None:
+                return refused("Exchange line item does not exist.", "NOT_FOUND", "exchangeLineItems", i, "id")
+            exchanging[ex["id"]] = exchanging.get(ex["id"], 0) + item["quantity"]
+            if item["quantity"] <= 0 or exchanging[ex["id"]] > ex["quantity"] - ex["_processed"]:
+                return refused("Quantity exceeds the processable quantity.", "INVALID", "exchangeLineItems", i, "quantity")
+
+        pcur = order["presentmentCurrencyCode"]
+        allocations: list[tuple[dict, Decimal, Decimal]] = []
+        refund = (input.get("financialTransfer") or {}).get("issueRefund")
+        if refund is not None:
+            if refund.get("refundMethods"):
+                raise GraphQLError("FakeShopify does not implement refundMethods on returnProcess")
+            for i, tx in enumerate(refund["orderTransactions"]):
+                path = ("financialTransfer", "issueRefund", "orderTransactions", i)
+                parent = self.transactions.get(tx["parentId"])
+                if (parent is None or parent["_order"] != order["id"] or parent["kind"] not in ("SALE", "CAPTURE")
+                        or parent["status"] != "SUCCESS"):
+                    return refused("Parent transaction is not refundable.", "INVALID", *path, "parentId")
+                if tx["transactionAmount"]["currencyCode"] != pcur:
+                    return refused(f"Transaction amount must be in the order's presentment currency ({pcur}).",
+                                   "INVALID", *path, "transactionAmount")
+                amount = _dec(tx["transactionAmount"]["amount"])
+                _, left = self._left(parent)
+                left -= sum((b for p, _, b in allocations if p is parent), Decimal(0))
+                if amount <= 0 or (amount > left and not refund.get("allowOverRefunding")):
+                    return refused("Amount exceeds the refundable amount.", "INVALID", *path, "transactionAmount")
+                allocations.append((parent, self._shop_share(parent, amount), amount))
+        shipping = Decimal(0)
+        if input.get("refundShipping"):
+            spec = input["refundShipping"]
+            left = order["_shipping"] - order["_shipping_refunded"]
+            if spec.get("shippingRefundAmount"):
+                money = spec["shippingRefundAmount"]
+                if money["currencyCode"] != pcur:
+                    return refused(f"Shipping must be refunded in the order's presentment currency ({pcur}).",
+                                   "INVALID", "refundShipping", "shippingRefundAmount")
+                shipping = _round(_dec(money["amount"]) / order["_rate"], order["currencyCode"])
+                if shipping > left:
+                    return refused("Shipping refund exceeds the shipping left to refund.", "INVALID",
+                                   "refundShipping", "shippingRefundAmount")
+            elif spec.get("fullRefund"):
+                shipping = left
+        if not taking and not exchanging and refund is None:
+            return refused("Nothing to process.", "BLANK", "returnLineItems")
+
+        # Apply.
+        for line_id, qty in taking.items():
+            lines[line_id]["_processed"] += qty
+            if allocations:
+                lines[line_id]["refundedQuantity"] += qty
+        for rfo_item, qty, d in disposing:
+            rfo_item["dispositions"].append({
+                "__typename": "ReverseFulfillmentOrderDisposition", "id": self._next("ReverseFulfillmentOrderDisposition"),
+                "createdAt": _iso(self.now()), "quantity": qty, "type": d["dispositionType"],
+                "location": self.location if d.get("locationId") else None,
+            })
+        for ex_id, qty in exchanging.items():
+            exchanges[ex_id]["_processed"] += qty
+        if allocations or shipping:
+            total = sum((a for _, a, _ in allocations), Decimal(0))
+            self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
+        if all(x["_processed"] >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
+            ret["status"] = "CLOSED"
+            ret["closedAt"] = _iso(self.now())
+        self._touch(order)
+        self.mutations.append(("returnProcess", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_refund_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        key = _idempotency_key(info)
+        fingerprint = json.dumps(input, sort_keys=True, default=str)
+        seen = self.idempotency.get(key)
+        if seen is not None:
+            mutation, first_fingerprint, result = seen
+            if mutation != "refundCreate" or first_fingerprint != fingerprint:
+                raise GraphQLError("The same idempotency key cannot be used with different operation parameters.",
+                                   extensions={"code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"})
+            if result is None:
+                raise GraphQLError("A previous request with this idempotency key failed. Retry with a new idempotency key.",
+                                   extensions={"code": "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"})
+            self._replayed = True
+            return result
+
+        def refused(message: str, *path: Any) -> dict[str, Any]:
+            self.idempotency[key] = ("refundCreate", fingerprint, None)
+            return {"refund": None, "order": None, "userErrors": [{"message": message, "field": ["input", *map(str, path)]}]}
+
+        order = self.orders.get(input["orderId"])
+        if order is None:
+            return refused("Order does not exist.", "orderId")
+        pcur = order["presentmentCurrencyCode"]
+        if pcur != order["currencyCode"] and input.get("currency") != pcur:
+            return refused(f"Currency must be the presentment currency ({pcur}) for this order.", "currency")
+        allocations: list[tuple[dict, Decimal, Decimal]] = []
+        for i, tx in enumerate(input.get("transactions") or []):
+            parent = self.transactions.get(tx.get("parentId") or "")
+            if tx["kind"] != "REFUND" or parent is None or parent["_order"] != order["id"] or parent["kind"] not in ("SALE", "CAPTURE"):
+                return refused("Parent transaction is not refundable.", "transactions", i, "parentId")
+            if tx["gateway"] != parent["gateway"]:
+                return refused("Gateway does not match the parent transaction.", "transactions", i, "gateway")
+            amount = _dec(tx["amount"])
+            _, left = self._left(parent)
+            left -= sum((b for p, _, b in allocations if p is parent), Decimal(0))
+            if amount <= 0 or (amount > left and not input.get("allowOverRefunding")):
+                return refused("Amount exceeds the refundable amount.", "transactions", i, "amount")
+            allocations.append((parent, self._shop_share(parent, amount), amount))
+        if input.get("refundLineItems") or input.get("shipping") or input.get("refundMethods"):
+            raise GraphQLError("FakeShopify implements refundCreate for transactions only")
+        total = sum((a for _, a, _ in allocations), Decimal(0))
+        gid = self._create_refund(order, total, None, note=input.get("note"), allocations=allocations)
+        self.mutations.append(("refundCreate", dict(input)))
+        result = {"refund": self.refunds[gid], "order": order, "userErrors": []}
+        self.idempotency[key] = ("refundCreate", fingerprint, result)
+        return result
 
     def _m_store_credit(self, info: Any, id: str, creditInput: dict[str, Any]) -> dict[str, Any]:  # noqa: A002, N803
         money = creditInput["creditAmount"]

@@ -35,4 +35,4 @@ def client(fake: FakeShopify, fake_clock: FakeClock) -> ShopifyGraphQL:
 
 @pytest.fixture
 def store(client: ShopifyGraphQL, fake: FakeShopify, fake_clock: FakeClock) -> ShopifyStore:
-    return ShopifyStore(client, shop_domain=fake.shop_domain, now=fake_clock.now)
+    return ShopifyStore(client, shop_domain=fake.shop_domain, now=fake_clock.now, monotonic=fake_clock.monotonic)

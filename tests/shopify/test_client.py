@@ -15,7 +15,7 @@ from integrations.shopify.client import ShopifyGraphQL
 from policy.ports import IntegrationError
 from tests.fakes.shopify import FakeClock
 
-URL = "https://acme-test.myshopify.com/admin/api/2025-01/graphql.json"
+URL = "https://acme-test.myshopify.com/admin/api/2026-10/graphql.json"
 TOKEN = "shpat_SECRET_token_do_not_leak_42"
 QUERY = "query ShopPing { shop { name } }"
 OTHER = "query CustomerById($id: ID!) { customer(id: $id) { id } }"

@@ -1,4 +1,4 @@
-"""Every document the project sends validates against the 2025-01 Admin schema, and stays
+"""Every document the project sends validates against the 2026-10 Admin schema, and stays
 under Shopify's single-query cost limit."""
 
 from __future__ import annotations
@@ -13,8 +13,24 @@ from tests.fakes.shopify import MAX_QUERY_COST, SCHEMA_PATH, estimate_cost, load
 
 def test_reference_schema_ships_with_the_tests():
     assert SCHEMA_PATH.is_file()
-    assert (SCHEMA_PATH.parent / "NOTICE.md").is_file()
-    assert load_reference_schema().get_type("Return") is not None
+    assert SCHEMA_PATH.name == "admin_schema_2026-10.json.gz"
+    notice = (SCHEMA_PATH.parent / "NOTICE.md").read_text()
+    assert SCHEMA_PATH.name in notice and "ISC" in notice
+    schema = load_reference_schema()
+    assert "createdAt" in schema.get_type("Return").fields  # not in 2025-01
+    assert "returnProcess" in schema.mutation_type.fields
+    assert schema.get_directive("idempotent") is not None
+
+
+def test_the_default_api_version_is_the_schema_the_documents_are_checked_against():
+    from bot.settings import DEFAULT_SHOPIFY_API_VERSION
+    from tests.fakes.shopify import API_VERSION
+
+    assert DEFAULT_SHOPIFY_API_VERSION == API_VERSION == "2026-10"
+
+
+def test_no_document_uses_the_deprecated_return_refund():
+    assert not any("returnRefund(" in source for source in ALL_DOCUMENTS.values())
 
 
 def test_all_documents_lists_every_document_constant():
@@ -27,7 +43,7 @@ def test_all_documents_lists_every_document_constant():
 
 
 @pytest.mark.parametrize("name", sorted(ALL_DOCUMENTS))
-def test_document_validates_against_2025_01_schema(name):
+def test_document_validates_against_2026_10_schema(name):
     errors = validate_document(ALL_DOCUMENTS[name])
     assert errors == [], f"{name}: {[e.message for e in errors]}"
 

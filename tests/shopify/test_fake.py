@@ -51,9 +51,11 @@ def test_reports_cost_and_depletes_the_bucket(fake_clock):
         "currentlyAvailable": 1000.0 - cost["requestedQueryCost"],
         "restoreRate": 50.0,
     }
-    post(fake, doc.ORDER_BY_ID, {"id": order})
-    post(fake, doc.ORDER_BY_ID, {"id": order})
-    throttled = post(fake, doc.ORDER_BY_ID, {"id": order}).json()  # ~330 × 3 spent: the 4th does not fit
+    assert fake.calls[-1].cost == cost["requestedQueryCost"]
+    fits = int(1000 // cost["requestedQueryCost"])
+    for _ in range(fits - 1):
+        assert "data" in post(fake, doc.ORDER_BY_ID, {"id": order}).json()
+    throttled = post(fake, doc.ORDER_BY_ID, {"id": order}).json()  # the bucket is spent: this one does not fit
     assert throttled["errors"][0]["message"] == "Throttled"
     assert throttled["errors"][0]["extensions"]["code"] == "THROTTLED"
     assert throttled["extensions"]["cost"]["actualQueryCost"] is None
@@ -103,7 +105,8 @@ def test_pre_emptive_pacing_avoids_throttling(fake_clock):
         store.get_order(order)
     assert [c.outcome for c in fake.calls].count("throttled") == 0
     assert fake_clock.sleeps  # it slowed down instead
-    assert sum(fake_clock.sleeps) == pytest.approx((10 * 330 - 1000) / 50, rel=0.1)
+    cost = fake.calls[-1].cost
+    assert sum(fake_clock.sleeps) == pytest.approx((10 * cost - 1000) / 50, rel=0.1)
 
 
 def test_serves_over_real_http(fake):
@@ -111,13 +114,13 @@ def test_serves_over_real_http(fake):
     with fake.serve() as base_url:
         assert base_url.startswith("http://127.0.0.1:")
         response = httpx.post(
-            f"{base_url}/admin/api/2025-01/graphql.json",
+            f"{base_url}/admin/api/2026-10/graphql.json",
             json={"query": doc.ORDER_SEARCH, "variables": {"query": "name:2001", "first": 5}},
             headers={"X-Shopify-Access-Token": fake.access_token},
         )
         assert response.status_code == 200
         assert response.json()["data"]["orders"]["nodes"][0]["name"] == "#2001"
-        assert httpx.get(f"{base_url}/admin/api/2025-01/graphql.json").status_code == 405
+        assert httpx.get(f"{base_url}/admin/api/2026-10/graphql.json").status_code == 405
 
 
 def test_timeout_over_real_http_drops_the_connection(fake):

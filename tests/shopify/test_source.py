@@ -88,19 +88,14 @@ def test_get_return_maps_lines_money_and_times(store, seeded):
     assert r.amount == usd("149.00")
 
 
-def test_requested_at_falls_back_to_the_order_update_time(store, fake, seeded, fake_clock):
-    fake_clock.advance(60)
-    quiet = fake.add_return(seeded["order"], record_event=False, line_items=[{"sku": "SOCK-1", "quantity": 2}])
-    r = store.get_return(quiet)
-    assert r.requested_at == fake_clock.now()
+def test_requested_at_is_the_returns_created_at(store, fake, seeded, fake_clock):
+    # 2025-01 had no time on a return and guessed from the order's timeline; 2026-10 says.
+    at = fake_clock.now() - timedelta(days=3, minutes=7)
+    other = fake.add_return(seeded["order"], requested_at=at, line_items=[{"sku": "SOCK-1", "quantity": 2}])
+    r = store.get_return(other)
+    assert r.requested_at == at
     assert r.amount == usd("11.00")
-
-
-def test_requested_at_from_an_event_that_does_not_name_the_return(store, fake, seeded, fake_clock):
-    at = fake_clock.now() - timedelta(minutes=5)
-    quiet = fake.add_return(seeded["order"], record_event=False, line_items=[{"sku": "SOCK-1"}])
-    fake.add_event(seeded["order"], "A customer requested a return of 3 items.", action="return_requested", created_at=at)
-    assert store.get_return(quiet).requested_at == at
+    assert "events" not in " ".join(c.query for c in fake.calls)
 
 
 def test_get_order_maps_totals_shipments_risk_and_refunds(store, fake, seeded):
@@ -139,7 +134,7 @@ def test_get_order_pages_through_many_line_items(store, fake):
     assert len(o.line_items) == 130
     assert [li.title for li in o.line_items[:2]] == ["Item 0", "Item 1"]
     assert o.line_items[-1].title == "Item 129"
-    assert fake.operations().count("OrderLineItemsPage") == 1  # 50 + 100
+    assert fake.operations().count("OrderLineItemsPage") == 2  # 20 with the order (2026: cheaper), + 100 + 10
 
 
 def test_unfulfilled_and_in_transit_shipments(store, fake, fake_clock):
@@ -330,7 +325,8 @@ def test_approve_changes_state_once(store, fake, seeded):
     assert "already" in again.summary
     assert fake.return_status(seeded["return"]) == "OPEN"
     assert [m for m, _ in fake.mutations] == ["returnApproveRequest"]
-    assert fake.mutations[0][1] == {"id": seeded["return"], "notifyCustomer": True}
+    # 2026-10's input also has the deprecated `unprocessed` (default false), filled in by the schema
+    assert fake.mutations[0][1] == {"id": seeded["return"], "notifyCustomer": True, "unprocessed": False}
 
 
 def test_approve_after_a_lost_response_is_done_once(store, fake, seeded):
@@ -400,27 +396,29 @@ def test_refund_happens_once_for_the_same_key(store, fake, seeded):
     assert "already" in again.summary
     (refund,) = fake.refunds_of_return(seeded["return"])
     assert refund["totalRefundedSet"]["shopMoney"] == {"amount": "149.00", "currencyCode": USD}
-    sent = [i for m, i in fake.mutations if m == "returnRefund"]
+    # 2026: processed and refunded with returnProcess (returnRefund is deprecated)
+    sent = [i for m, i in fake.mutations if m == "returnProcess"]
     assert len(sent) == 1
     sale = next(t for t in fake.transactions.values() if t["kind"] == "SALE" and t["_order"] == seeded["order"])
-    assert sent[0]["orderTransactions"] == [
+    assert sent[0]["financialTransfer"]["issueRefund"]["orderTransactions"] == [
         {"parentId": sale["id"], "transactionAmount": {"amount": "149.00", "currencyCode": USD}}
     ]
-    assert sent[0]["returnRefundLineItems"][0]["quantity"] == 1
+    assert sent[0]["returnLineItems"][0]["quantity"] == 1
     assert sent[0]["notifyCustomer"] is True
     assert store.get_order(seeded["order"]).refunded == usd("149.00")
+    assert fake.return_status(seeded["return"]) == "CLOSED"  # nothing left to process
 
 
 def test_refund_after_a_timeout_that_went_through_is_not_repeated(store, fake, seeded):
     store.approve_return(seeded["return"], notify_customer=False, idempotency_key="a")
-    fake.timeout_next(1, after_execute=True, operation="ReturnRefund")
+    fake.timeout_next(1, after_execute=True, operation="ReturnProcess")
     with pytest.raises(IntegrationError) as info:
         store.refund_return(seeded["return"], amount=usd("149.00"), notify_customer=False, idempotency_key="r")
     assert info.value.retryable  # the outbox retries the action …
     result = store.refund_return(seeded["return"], amount=usd("149.00"), notify_customer=False, idempotency_key="r")
     assert result.ok and "already" in result.summary  # … which finds the refund
     assert len(fake.refunds_of_return(seeded["return"])) == 1
-    assert len(fake.calls_to("ReturnRefund")) == 1
+    assert len(fake.calls_to("ReturnProcess")) == 1
 
 
 def test_refund_before_approval_is_retryable(store, fake, seeded):
@@ -506,7 +504,8 @@ def test_admin_urls(store, seeded):
 
 
 def test_ping(store):
-    assert store.ping() == "Acme Test Store (acme-test.myshopify.com, USD)"
+    assert store.ping() == "Acme Test Store (acme-test.myshopify.com, USD), Admin API 2026-10"
+    assert store.api_version_note is None
 
 
 def test_no_document_was_rejected(store, fake, seeded):
@@ -531,7 +530,7 @@ def test_over_http_with_the_fake_server(fake, seeded):
                 ShopifyStore(bad, shop_domain=fake.shop_domain).get_order(seeded["order"])
             assert info.value.retryable is False
             assert "shpat_wrong" not in str(info.value)
-        wrong_path = httpx.post(f"{base_url}/admin/api/2025-01/other.json", json={})
+        wrong_path = httpx.post(f"{base_url}/admin/api/2026-10/other.json", json={})
         assert wrong_path.status_code == 404
 
 

@@ -97,6 +97,38 @@ def test_header_names():
     assert wh.EVENT_ID_HEADER == "X-Shopify-Event-Id"
     assert wh.SHOP_DOMAIN_HEADER == "X-Shopify-Shop-Domain"
     assert wh.TRIGGERED_AT_HEADER == "X-Shopify-Triggered-At"
+    assert wh.API_VERSION_HEADER == "X-Shopify-API-Version"
+
+
+# --- the API version a delivery was rendered with ---------------------------------------------------
+
+
+def test_a_delivery_in_the_configured_version_is_no_news():
+    headers = {"x-shopify-api-version": "2026-10"}
+    assert wh.served_api_version(headers) == "2026-10"
+    assert wh.api_version_mismatch(headers, "2026-10") is None
+    assert wh.api_version_mismatch({}, "2026-10") is None  # no header: nothing to report
+
+
+def test_a_delivery_in_another_version_is_reported(caplog, fake):
+    body, headers = fake.signed_webhook("returns/request", fake.add_return(fake.add_order()), SECRET, api_version="2026-07")
+    assert wh.api_version_mismatch(headers, "2026-10") == (
+        "Shopify served 2026-07 instead of 2026-10 (2026-10 is not available on this shop yet)"
+    )
+    watch = wh.VersionWatch("2026-10", where="webhooks")
+    caplog.set_level("WARNING")
+    for _ in range(3):
+        assert wh.api_version_mismatch(headers, watch).startswith("Shopify served 2026-07 instead of 2026-10")
+    assert watch.served == "2026-07" and watch.mismatch is not None
+    assert sum("api_version_mismatch" in r.getMessage() for r in caplog.records) == 1  # once per version
+    # The delivery itself still decodes: a version difference is reported, not refused.
+    assert event_from_webhook(headers["X-Shopify-Topic"], json.loads(body)).kind is EventKind.RETURN_REQUESTED
+
+
+def test_a_retired_version_names_the_setting():
+    note = wh.api_version_mismatch({"X-Shopify-API-Version": "2026-01"}, "2025-01")
+    assert note == ("Shopify served 2026-01 instead of 2025-01 "
+                    "(2025-01 is past Shopify's support window: set SHOPIFY_API_VERSION to a supported version)")
 
 
 # --- events -------------------------------------------------------------------------------------
