@@ -135,7 +135,7 @@ class Container:
                    engine=self.engine)
             for spec in self.registry.pollers
         ]
-        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune}
+        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes}
         if self.reminders is not None:
             self.periodic["reminders"] = self.reminders.run_once
         self.handlers = self._job_handlers()
@@ -206,6 +206,13 @@ class Container:
 
     def _count_failure(self, job, exc: Exception) -> None:
         self.metrics.vendor_errors.labels(job.system, error_code(exc)).inc()
+
+    def record_notes(self) -> str:
+        """Connectors' standing problems (another API version served) into health."""
+        notes = [n for c in self.registry.connectors if c.notes for n in c.notes()]
+        for system, note in notes:
+            self.ops.record_failure(system, at=self.clock(), error=note)
+        return f"{len(notes)} note(s)"
 
     def _wake(self, lane: str) -> None:
         self.wake.get(lane, lambda: None)()

@@ -124,6 +124,11 @@ class Server:
                 self.c.digest.run_due, "interval", args=(self.holder,), seconds=60, id="digest",
                 max_instances=1, coalesce=True, next_run_time=self.c.clock(),
             )
+            # Connectors' standing problems (an API version we don't speak) into health.
+            self.scheduler.add_job(
+                self._every, "interval", args=("notes", REMINDER_PERIOD), seconds=REMINDER_PERIOD.total_seconds(),
+                id="notes", max_instances=1, coalesce=True, next_run_time=self.c.clock(),
+            )
             # Event ids, webhook bodies past retention, finished jobs (Container.prune).
             self.scheduler.add_job(
                 self._every, "interval", args=("prune", PRUNE_PERIOD), hours=1, id="prune", max_instances=1,

@@ -76,6 +76,9 @@ class Connector:
     admin_label: str | None = None  # "Shopify admin": where `admin_url` leads
     sample: bool = False  # the bundled sample store: everything it produces says so
     reconnect_hint: str | None = None  # what to do when it refuses our credentials (the digest)
+    # Problems that aren't a failed call (e.g. the vendor serves another API version than
+    # we speak): (health system, note) pairs, recorded in integration health periodically.
+    notes: Callable[[], list[tuple[str, str]]] | None = None
 
 
 class Registry:

@@ -22,5 +22,7 @@ def registry_for_store(store, settings, *, extra: tuple[Connector, ...] = ()) ->
     from integrations.sample.store import SampleStore
 
     secret = settings.shopify_api_secret.get_secret_value().encode() if settings.shopify_api_secret else None
-    module = sample if isinstance(store, SampleStore) else shopify
-    return Registry([module.connector_for(store, webhook_secret=secret), *extra])
+    if isinstance(store, SampleStore):
+        return Registry([sample.connector_for(store, webhook_secret=secret), *extra])
+    return Registry([shopify.connector_for(store, webhook_secret=secret, api_version=settings.shopify_api_version),
+                     *extra])

@@ -10,7 +10,8 @@ NAME = "shopify"
 LABEL = "Shopify"
 
 
-def webhook_route(secret: bytes | None) -> WebhookRoute:
+def webhook_route(secret: bytes | None, watch=None) -> WebhookRoute:
+    """`watch` (a versions.VersionWatch): remembers which API version deliveries come in."""
     from integrations.shopify import webhooks as shw
 
     def verify(body: bytes, headers) -> bool:
@@ -20,15 +21,24 @@ def webhook_route(secret: bytes | None) -> WebhookRoute:
     return WebhookRoute(
         path=f"/webhooks/{NAME}", source=NAME, verify=verify, topic=lambda h: h.get(shw.TOPIC_HEADER),
         delivery_id=shw.delivery_id, validate=shw.event_from_webhook, decode=shw.event_from_webhook,
+        observe=(lambda headers: shw.api_version_mismatch(headers, watch)) if watch is not None else (lambda h: None),
     )
 
 
-def connector_for(store, *, webhook_secret: bytes | None) -> Connector:
+def connector_for(store, *, webhook_secret: bytes | None, api_version: str | None = None) -> Connector:
     """A connector around a ShopifyStore (or anything with its methods)."""
+    from integrations.shopify.versions import VersionWatch
+
+    watch = VersionWatch(api_version, where="webhooks") if api_version else None
+
+    def notes() -> list[tuple[str, str]]:
+        found = [getattr(store, "api_version_note", None), watch.mismatch if watch else None]
+        return [(f"{NAME}.api", note) for note in found if note]
+
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}),
         capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES}),
-        source=store, webhooks=(webhook_route(webhook_secret),),
+        source=store, webhooks=(webhook_route(webhook_secret, watch),), notes=notes,
         pollers=(PollSpec(f"{NAME}.returns", store.poll_requested_returns),
                  PollSpec(f"{NAME}.orders", store.poll_new_orders)),
         actions=store_actions(store), ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
@@ -46,7 +56,7 @@ def connector(settings, *, clock) -> Connector | None:
 
     client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
     store = ShopifyStore(client, shop_domain=settings.shopify_shop, now=clock)
-    return connector_for(store, webhook_secret=_secret(settings))
+    return connector_for(store, webhook_secret=_secret(settings), api_version=settings.shopify_api_version)
 
 
 def _secret(settings) -> bytes | None:
