@@ -40,7 +40,13 @@ def run_check(out: TextIO) -> int:
     if settings.uses_sample_store:
         findings.append(ok("shopify", "not configured (no SHOPIFY_* setting is set): using the sample store"))
     else:
-        findings.append(_try("shopify", lambda: _shopify(settings)))
+        from bot.shopify_connect import token_findings
+
+        token, provider = token_findings(settings)  # the token and its scopes (bot/shopify_connect.py)
+        findings += [f for f in token if f.what == "shopify auth"]
+        if provider is not None:
+            findings.append(_try("shopify", lambda: _shopify(settings)))
+        findings += [f for f in token if f.what != "shopify auth"]
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:

@@ -53,12 +53,12 @@ def load_policy_for(settings: Settings) -> Policy:
 
 def build_store(settings: Settings, *, clock: Clock = utcnow):
     """The bundled sample store when no SHOPIFY_* setting is present at all; else Shopify
-    (settings validation has made sure the shop and the token are there)."""
+    (settings validation has made sure the shop and its auth mode's settings are there)."""
     if not settings.uses_sample_store:
-        from integrations.shopify.client import ShopifyGraphQL
+        from bot.shopify_connect import graphql_client  # the token provider of the auth mode
         from integrations.shopify.source import ShopifyStore
 
-        client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
+        client = graphql_client(settings)
         return ShopifyStore(client, shop_domain=settings.shopify_shop, now=clock)
     from integrations.sample.store import SampleStore
 

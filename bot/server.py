@@ -45,6 +45,10 @@ def queue_periodic(c: Container, kind: Kind, name: str, period: timedelta, *, pa
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
     router = Router(in_flight, observe_ack=c.metrics.ack_seconds.observe)
     router.add("POST", "/webhooks/shopify", WebhookEndpoint(shopify_webhook_spec(c.settings), c.inbox))
+    from bot.shopify_connect import routes as shopify_app_routes  # compliance webhooks; the install
+
+    for method, path, handler in shopify_app_routes(c.settings, c.engine, clock=c.clock):
+        router.add(method, path, handler)
     router.add("GET", "/healthz", health_endpoint(c.check_db))
     router.add("GET", "/metrics", c.metrics.endpoint())
     if slack_app is not None:
