@@ -220,39 +220,59 @@ def compliance_handler(settings: Settings, engine: Engine, *, clock: Clock = utc
 
 
 def mode_findings(settings: Settings) -> list[Finding]:
-    """Which mode is in use, and in the authorization-code mode whether the install's tokens
-    are there and open with RETURNSBOT_ENCRYPTION_KEY (serve refuses on a key that can't:
-    every Shopify call would fail). Needs no network."""
+    """Which mode is in use, and in the authorization-code mode whether stored tokens open
+    with RETURNSBOT_ENCRYPTION_KEY (serve refuses a key that can't: every Shopify call would
+    fail). Needs no network; not being installed yet is `check`'s to say (serve must run
+    for the install to happen)."""
     if not settings.shopify_configured:
         return []
-    mode = settings.shopify_auth
-    findings = [ok("shopify auth", MODE_NAMES[mode])]
-    if mode != "authorization_code":
-        return findings
+    findings = [ok("shopify auth", MODE_NAMES[settings.shopify_auth])]
+    if settings.shopify_auth == "authorization_code":
+        from bot.store.tokens import TokenKeyError
+
+        try:
+            _installed(settings)
+        except TokenKeyError as exc:
+            findings.append(fail("shopify auth", str(exc)))
+    return findings
+
+
+def _installed(settings: Settings) -> bool:
+    """Whether the install's tokens are stored (raises TokenKeyError when the key can't open
+    them). A database that does not exist yet, or has no table yet, holds none; a SQLite file
+    is never created by asking."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from bot.db import make_engine
     from bot.store.tokens import TokenKeyError
 
-    engine = None
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return False
+    engine = make_engine(settings.database_url)
     try:
-        from bot.db import make_engine
-
-        engine = make_engine(settings.database_url)
-        stored = token_repo(settings, engine).load(settings.shopify_shop)
-    except TokenKeyError as exc:
-        return findings + [fail("shopify auth", str(exc))]
-    except Exception:  # no database or no table yet: the database finding says why
-        stored = None
+        return token_repo(settings, engine).load(settings.shopify_shop) is not None
+    except TokenKeyError:
+        raise
+    except Exception:  # unreachable or not migrated: the database finding says why
+        return False
     finally:
-        if engine is not None:
-            engine.dispose()
-    if stored is None:
-        findings.append(note("shopify auth", f"not installed yet: once `serve` runs, open {install_url(settings)} "
-                                             f"in a browser logged in to {settings.shopify_shop}"))
-    return findings
+        engine.dispose()
 
 
 def token_findings(settings: Settings, *, http: httpx.Client | None = None) -> tuple[list[Finding], object]:
     """Get a token now (check only) and say whether its scopes cover what returnsbot needs.
     Returns the findings and the provider (for the ping that follows)."""
+    from bot.store.tokens import TokenKeyError
+
+    try:
+        if settings.shopify_auth == "authorization_code" and not _installed(settings):
+            return [fail("shopify auth", f"not connected yet: once `serve` runs, open {install_url(settings)} in a "
+                                         f"browser logged in to {settings.shopify_shop}'s admin")], None
+    except TokenKeyError:
+        return [], None  # the preflight line has said it
     try:
         provider = token_provider(settings, http=http)
         provider.token()

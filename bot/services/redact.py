@@ -182,7 +182,9 @@ class Redactor:
             rows = conn.execute(select(webhook_receipts.c.id, webhook_receipts.c.status, webhook_receipts.c.body)
                                 .where(webhook_receipts.c.body.is_not(None))).all()
             report.webhook_bodies = self._redact_receipts(conn, rows, scrub)
-            report.other_rows = self._scrub_outside_cases(conn, scrub, set(all_cases), lookups_entirely=True)
+            # Every note and playbook entry again, with everyone's names: a case processed
+            # early may quote a customer of a case processed later.
+            report.other_rows = self._scrub_outside_cases(conn, scrub, set(), lookups_entirely=True)
         self._record("compliance.shop_redact", None, shop, ref, report)
         log.info("compliance.shop_redact shop=%s cases=%s changed=%s webhook_bodies=%s other=%s", shop,
                  len(report.cases), len(report.changed), report.webhook_bodies, report.other_rows)
