@@ -61,7 +61,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     "write_customers": "the store-credit ledger kept in a customer metafield; with it read_customers: "
                        "the customer, their tags (VIP), order count and lifetime spend",
     "read_products": "the ordered products' tags: final-sale tags and per-tag return windows "
-                     "(without it Shopify answers every order query with access denied)",
+                     "(without it Shopify denies the order queries' product field, and they fail)",
     "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create webhook",
     "read_store_credit_accounts": "the customer's store credit balance before crediting it",
     "write_store_credit_account_transactions": "store credit as a return outcome (storeCreditAccountCredit)",
