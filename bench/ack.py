@@ -196,9 +196,13 @@ def main() -> int:
         print("\ntargets met" if ok else "\ntargets NOT met")
         return 0 if ok else 1
     finally:
-        for p in procs:
+        for p in reversed(procs):  # the apps first, the fake Slack they talk to last
             p.terminate()
-            p.wait(10)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
 
 
 if __name__ == "__main__":

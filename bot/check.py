@@ -70,8 +70,18 @@ def _connectors(settings) -> list[Finding]:
     for connector in registry.connectors:
         if connector.sample:
             lines.append(ok(connector.name, "not configured (no SHOPIFY_* setting is set): using the sample store"))
-        elif connector.ping is not None:
+            continue
+        token: list[Finding] = []
+        if connector.name == "shopify":  # its auth mode, a token now, and the token's scopes
+            from bot.shopify_connect import token_findings
+
+            token, provider = token_findings(settings)
+            lines += [f for f in token if f.what == "shopify auth"]
+            if provider is None:
+                continue
+        if connector.ping is not None:
             lines.append(_try(connector.name, connector.ping))
+        lines += [f for f in token if f.what != "shopify auth"]
     return lines
 
 

@@ -26,9 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_argument("--now", action="store_true", required=True,
                         help="post the digest of the last 7 days to [slack] digest_channel now")
     from bot.jobs import cli as jobs_cli
+    from bot import shopify_cli
 
     jobs_cli.add_parser(sub)
+    shopify_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "shopify" and args.shopify_command == "key":
+        return shopify_cli.print_key(sys.stdout)  # before settings: the key is what they lack
 
     from bot.logging_setup import configure
     from bot.settings import SettingsError, load_settings
@@ -41,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_check(sys.stdout)
         settings = load_settings(**({"database_url": args.database_url} if args.command == "demo" else {}))
-        configure("WARNING" if args.command in ("demo", "jobs") else settings.returnsbot_log_level,
+        configure("WARNING" if args.command in ("demo", "jobs", "shopify") else settings.returnsbot_log_level,
                   settings.returnsbot_log_format)
+        if args.command == "shopify":
+            return shopify_cli.run(args, settings, sys.stdout)
         return _run(args, settings)
     except (SettingsError, PolicyError) as exc:
         # A configuration that cannot work: one line per problem, naming the setting.

@@ -52,11 +52,18 @@ def load_policy_for(settings: Settings) -> Policy:
     return load_policy(settings.returnsbot_policy) if settings.returnsbot_policy else Policy.default()
 
 
-def build_registry(settings: Settings, *, clock: Clock = utcnow):
-    """The connectors this deployment's settings configure (integrations/registry.py)."""
+def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = ()):
+    """The connectors this deployment's settings configure (integrations/registry.py). The
+    Shopify client is built here, with the token provider of the configured auth mode
+    (bot/shopify_connect.py: it may keep tokens in the database)."""
     from integrations.registry import build_registry as build
 
-    return build(settings, clock=clock)
+    shopify_client = None
+    if not settings.uses_sample_store:
+        from bot.shopify_connect import graphql_client
+
+        shopify_client = graphql_client(settings)
+    return build(settings, clock=clock, extra=extra, shopify_client=shopify_client)
 
 
 @dataclass
@@ -266,10 +273,10 @@ class Container:
         """`store` (tests, the demo): that store object as the primary store, plus any extra
         `connectors`; else the registry the settings configure."""
         if registry is None:
-            from integrations.registry import build_registry as from_settings, registry_for_store
+            from integrations.registry import registry_for_store
 
             registry = (registry_for_store(store, settings, extra=connectors) if store is not None
-                        else from_settings(settings, clock=clock, extra=connectors))
+                        else build_registry(settings, clock=clock, extra=connectors))
         return cls(
             settings=settings,
             policy=policy or load_policy_for(settings),

@@ -54,6 +54,10 @@ def for_serve(settings: Settings, policy: Policy | None) -> list[Finding]:
     if policy is not None:
         findings += slack_channels(settings, policy)
     findings += shopify_webhooks(settings)
+    if not any(f.failed for f in findings if f.what == "database"):
+        from bot.shopify_connect import mode_findings
+
+        findings += mode_findings(settings)  # which auth mode; stored tokens readable with the key
     findings += socket_mode(settings)
     return findings
 

@@ -310,3 +310,25 @@ jobs = Table(
 Index("ix_jobs_due", jobs.c.status, jobs.c.next_attempt_at)
 Index("ix_jobs_order", jobs.c.order_key, jobs.c.id)
 Index("ix_jobs_kind_status", jobs.c.kind, jobs.c.status)
+
+
+# --- Shopify tokens from the authorization-code install (migration 0005) ----------------
+
+shopify_tokens = Table(
+    "shopify_tokens",
+    metadata,
+    # One row per installed shop. Tokens are Fernet ciphertext (RETURNSBOT_ENCRYPTION_KEY),
+    # never plain text; `generation` is the compare-and-set version every write bumps, and
+    # the refresh claim lets one replica at a time use the rotating refresh token.
+    Column("shop", String(255), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("scope", Text, nullable=False, default=""),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),  # NULL: a token that does not expire
+    Column("refresh_token", Text),
+    Column("refresh_expires_at", UtcDateTime),
+    Column("generation", Integer, nullable=False, default=1),
+    Column("refresh_holder", String(128)),
+    Column("refresh_claimed_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -46,6 +46,12 @@ def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
     router = Router(in_flight, observe_ack=c.metrics.ack_seconds.observe)
     for route in c.registry.webhooks:  # each connector's own routes: /webhooks/<system>
         router.add("POST", route.path, WebhookEndpoint(route, c.inbox))
+    from bot.shopify_connect import routes as shopify_app_routes  # compliance webhooks; the install
+
+    # Compliance deliveries are handled at the door (not stored as receipts: they ask us to
+    # erase what such a receipt would keep), so they are not a connector's webhook route.
+    for method, path, handler in shopify_app_routes(c.settings, c.engine, clock=c.clock):
+        router.add(method, path, handler)
     router.add("GET", "/healthz", health_endpoint(c.check_db))
     router.add("GET", "/metrics", c.metrics.endpoint())
     if slack_app is not None:

@@ -28,7 +28,7 @@ MAX_RETRY_BUDGET_HOURS = 168.0  # a week: longer than that, a person should look
 # Any of these set means a real shop: the sample store is only for a configuration
 # without a single Shopify setting, so a deploy missing one secret never posts demo cases.
 SHOPIFY_FIELDS = ("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
-                  "shopify_api_version")
+                  "shopify_api_version", "shopify_client_id", "shopify_auth_mode")
 # Environment names we own: one we don't know is a typo, and a typo must not pass silently.
 OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_")
 
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     shopify_api_secret: SecretStr | None = None  # webhook HMAC key (the app's client secret)
     shopify_api_version: str = DEFAULT_SHOPIFY_API_VERSION
     shopify_api_url: AnyHttpUrl | None = None  # base-URL override; default https://{shop}
+    # How the bot gets its Admin API token (see `shopify_auth`): the Dev Dashboard app's
+    # client ID (its secret is SHOPIFY_API_SECRET), and the mode when it can't be inferred.
+    shopify_client_id: str | None = None
+    shopify_auth_mode: Literal["static", "client_credentials", "authorization_code"] | None = None
+    # Where Shopify reaches this bot (https): webhook subscriptions and the install callback.
+    returnsbot_public_url: AnyHttpUrl | None = None
+    # Fernet key(s), comma-separated (the first encrypts): Shopify tokens stored at rest.
+    returnsbot_encryption_key: SecretStr | None = None
 
     returnsbot_policy: Path | None = None  # the policy file; default: the built-in defaults
     returnsbot_poll_interval: int = 300  # seconds between catch-up polls in `serve`
@@ -64,6 +72,7 @@ class Settings(BaseSettings):
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
+                     "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
                      "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
@@ -147,6 +156,27 @@ class Settings(BaseSettings):
             raise ValueError("expected an app-level token, xapp-… (Basic Information → App-Level Tokens)")
         return v
 
+    @field_validator("shopify_auth_mode", mode="before")
+    @classmethod
+    def _auth_mode(cls, v: object) -> object:
+        return v.strip().lower().replace("-", "_") if isinstance(v, str) else v
+
+    @field_validator("returnsbot_public_url")
+    @classmethod
+    def _public_url(cls, v: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        # Shopify delivers webhooks and redirects installs to HTTPS only.
+        if v is not None and (v.scheme != "https" or v.query or v.fragment):
+            raise ValueError("expected the bot's public https:// address, such as https://returnsbot.example.com")
+        return v
+
+    @field_validator("returnsbot_encryption_key")
+    @classmethod
+    def _encryption_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not all(_is_fernet_key(k) for k in v.get_secret_value().split(",")):
+            raise ValueError("expected a Fernet key, 44 characters of URL-safe base64 (several: comma-separated, "
+                             "the first encrypts); make one with `returnsbot shopify key`")
+        return v
+
     @model_validator(mode="after")
     def _complete(self) -> Settings:
         problems = [*self._slack_problems(), *self._shopify_problems()]
@@ -166,12 +196,33 @@ class Settings(BaseSettings):
 
     def _shopify_problems(self) -> list[str]:
         present = self.shopify_settings_present
-        missing = [name.upper() for name in ("shopify_shop", "shopify_access_token") if getattr(self, name) is None]
-        if not present or not missing:
+        if not present:
             return []
+        conflict = self._shopify_auth_conflict()
+        if conflict:
+            return [conflict]
+        mode = self.shopify_auth
+        missing = [] if self.shopify_shop else ["SHOPIFY_SHOP"]
+        missing += [name for name in AUTH_NEEDS[mode] if getattr(self, name.lower()) is None]
+        if not missing:
+            return []
+        hint = AUTH_HINTS[mode] if any(name in AUTH_NEEDS[mode] for name in missing) else ""
+        sample = (" (the sample store is used only when no SHOPIFY_* setting is set)"
+                  if "SHOPIFY_SHOP" in missing else "")
         return [f"setting {' and '.join(missing)}: required when {', '.join(present)} "
-                f"{'is' if len(present) == 1 else 'are'} set (the sample store is used only when no "
-                f"SHOPIFY_* setting is set)"]
+                f"{'is' if len(present) == 1 else 'are'} set{hint}{sample}"]
+
+    def _shopify_auth_conflict(self) -> str | None:
+        """Credentials of two ways of connecting: one line naming them (never a guess)."""
+        token, client_id, mode = self.shopify_access_token, self.shopify_client_id, self.shopify_auth_mode
+        if mode is None and token is not None and client_id is not None:
+            return ("setting SHOPIFY_ACCESS_TOKEN and SHOPIFY_CLIENT_ID: both are set, so it is unclear how to "
+                    "connect to Shopify: unset SHOPIFY_ACCESS_TOKEN to use the client credentials grant, or "
+                    "SHOPIFY_CLIENT_ID to keep the custom app's token (or choose with SHOPIFY_AUTH_MODE)")
+        if mode in ("client_credentials", "authorization_code") and token is not None:
+            return (f"setting SHOPIFY_ACCESS_TOKEN: not used with SHOPIFY_AUTH_MODE={mode} (the bot gets its "
+                    f"tokens from Shopify itself); unset it")
+        return None
 
     # --- derived --------------------------------------------------------------------------
 
@@ -188,17 +239,65 @@ class Settings(BaseSettings):
 
     @property
     def shopify_configured(self) -> bool:
-        """A real shop (validation guarantees its shop domain and access token)."""
+        """A real shop (validation guarantees its shop domain and the credentials of its
+        auth mode)."""
         return not self.uses_sample_store
 
     @property
+    def shopify_auth(self) -> str:
+        """How the Admin API token is obtained: SHOPIFY_AUTH_MODE when set; else a static
+        SHOPIFY_ACCESS_TOKEN (a custom app created in the Shopify admin), else the client
+        credentials grant (a Dev Dashboard app of the shop's own organization). The
+        authorization-code install (an app of another organization) is never guessed."""
+        if self.shopify_auth_mode is not None:
+            return self.shopify_auth_mode
+        return "static" if self.shopify_access_token is not None else "client_credentials"
+
+    @property
+    def shopify_base_url(self) -> str:
+        """Where the shop's Admin API and OAuth endpoints are (SHOPIFY_API_URL overrides)."""
+        return str(self.shopify_api_url).rstrip("/") if self.shopify_api_url else f"https://{self.shopify_shop}"
+
+    @property
+    def public_url(self) -> str | None:
+        return str(self.returnsbot_public_url).rstrip("/") if self.returnsbot_public_url else None
+
+    @property
     def shopify_graphql_url(self) -> str:
-        base = str(self.shopify_api_url).rstrip("/") if self.shopify_api_url else f"https://{self.shopify_shop}"
-        return f"{base}/admin/api/{self.shopify_api_version}/graphql.json"
+        return f"{self.shopify_base_url}/admin/api/{self.shopify_api_version}/graphql.json"
 
     @property
     def slack_configured(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+# --- Shopify auth modes ---------------------------------------------------------------------
+
+# What each way of connecting needs besides SHOPIFY_SHOP, by environment name.
+AUTH_NEEDS = {
+    "static": ("SHOPIFY_ACCESS_TOKEN",),
+    "client_credentials": ("SHOPIFY_CLIENT_ID", "SHOPIFY_API_SECRET"),
+    "authorization_code": ("SHOPIFY_CLIENT_ID", "SHOPIFY_API_SECRET", "RETURNSBOT_PUBLIC_URL",
+                           "RETURNSBOT_ENCRYPTION_KEY"),
+}
+AUTH_HINTS = {
+    "static": " (the Admin API token of a custom app created in the Shopify admin)",
+    "client_credentials": (" (the Dev Dashboard app's client ID and secret, for the client credentials grant; "
+                           "or SHOPIFY_ACCESS_TOKEN for a custom app created in the Shopify admin)"),
+    "authorization_code": (" (SHOPIFY_AUTH_MODE=authorization_code: the app's client ID and secret, the https "
+                           "address Shopify redirects the install to, and the key its tokens are stored with)"),
+}
+
+
+def _is_fernet_key(text: str) -> bool:
+    import base64
+    import binascii
+
+    text = text.strip()
+    try:
+        return len(text) == 44 and len(base64.urlsafe_b64decode(text.encode("ascii"))) == 32
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

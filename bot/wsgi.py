@@ -11,8 +11,9 @@ from handlers.http import Headers, Request, Response
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Response]
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
 
 
 class Router:
@@ -75,4 +76,5 @@ def _request(environ: dict[str, Any]) -> Request:
         headers=Headers(headers),
         body=body,
         remote=environ.get("REMOTE_ADDR"),
+        query=environ.get("QUERY_STRING", ""),
     )

@@ -24,6 +24,7 @@ class Request:
     headers: Headers
     body: bytes
     remote: str | None = None
+    query: str = ""  # the raw query string (the Shopify install callback is signed over it)
 
 
 @dataclass(frozen=True)

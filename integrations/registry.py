@@ -11,9 +11,13 @@ from integrations.shopify import connector as shopify
 FACTORIES = (shopify.connector, sample.connector)
 
 
-def build_registry(settings, *, clock, extra: tuple[Connector, ...] = ()) -> Registry:
-    """The configured connectors (a factory returns None when its system isn't set up)."""
-    built = [c for factory in FACTORIES if (c := factory(settings, clock=clock)) is not None]
+def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopify_client=None) -> Registry:
+    """The configured connectors (a factory returns None when its system isn't set up).
+    `shopify_client`: the GraphQL client with the auth mode's token provider, built by the
+    container (tokens may live in its database)."""
+    built = [c for factory in FACTORIES
+             if (c := factory(settings, clock=clock, **({"client": shopify_client} if factory is shopify.connector
+                                                        else {}))) is not None]
     return Registry([*built, *extra])
 
 

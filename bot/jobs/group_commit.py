@@ -1,10 +1,12 @@
 """Group commit for jobs written on a request's critical path (a click, before its ack).
 
 Fifty people clicking at once would be fifty transactions queueing on one write lock (and
-on SQLite, one writer at a time) before fifty acks. Instead each caller hands its job to a
-committer thread and waits; the committer writes everything that is waiting in one
-transaction and wakes them all. A caller returns only once its row is committed, so a
-crash right after the ack still loses nothing; a burst costs a few commits, not fifty.
+on SQLite, one writer at a time) before fifty acks. Instead the first caller to arrive
+becomes the leader: it writes everything waiting by then in one transaction (one
+multi-row insert), wakes the others it wrote, and repeats while more arrived meanwhile;
+the others just wait for their row. Alone, a caller commits its own row with no hand-off.
+A caller returns only once its row is committed, so a crash right after the ack still
+loses nothing; a burst costs a few commits, not fifty.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.store.jobs import NewJob, enqueue
+from bot.schema import jobs
+from bot.store.jobs import NewJob, job_values
 
 log = logging.getLogger(__name__)
 
@@ -35,37 +38,37 @@ class GroupCommitter:
         self.engine = engine
         self.clock = clock
         self.max_batch = max_batch
-        self.timeout = timeout  # how long a caller waits for its commit before giving up
+        self.timeout = timeout  # how long a follower waits for its leader's commit
         self.on_committed = on_committed  # wakes the lane that runs these jobs
         self._queue: list[_Waiting] = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._leading = False
 
     def submit(self, job: NewJob) -> None:
         """Return once `job` is committed; raise what the commit raised (or TimeoutError)."""
         waiting = _Waiting(job)
-        with self._cond:
+        with self._lock:
             self._queue.append(waiting)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        if not waiting.done.wait(self.timeout):
+            lead = not self._leading
+            self._leading = self._leading or lead
+        if lead:
+            self._lead()
+        elif not waiting.done.wait(self.timeout):
             raise TimeoutError("the database did not commit the job in time")
         if waiting.error is not None:
             raise waiting.error
 
-    def _run(self) -> None:
+    def _lead(self) -> None:
         while True:
-            with self._cond:
-                while not self._queue:
-                    self._cond.wait()
+            with self._lock:
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+                if not batch:
+                    self._leading = False
+                    return
             try:
                 now = self.clock()
                 with self.engine.begin() as conn:
-                    for waiting in batch:
-                        enqueue(conn, waiting.job, now=now)
+                    conn.execute(jobs.insert(), [job_values(w.job, now) for w in batch])
             except Exception as exc:  # every caller in the batch is told; none is acked as saved
                 log.exception("jobs.group_commit_failed", extra={"batch": len(batch)})
                 for waiting in batch:

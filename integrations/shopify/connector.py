@@ -47,14 +47,18 @@ def connector_for(store, *, webhook_secret: bytes | None, api_version: str | Non
     )
 
 
-def connector(settings, *, clock) -> Connector | None:
-    """From settings: None when no SHOPIFY_* setting is present (the sample store then)."""
+def connector(settings, *, clock, client=None) -> Connector | None:
+    """From settings: None when no SHOPIFY_* setting is present (the sample store then).
+    `client`: a ShopifyGraphQL authenticated the way the settings say (static token,
+    client credentials, or an installed app's tokens); built from the static token if not
+    given."""
     if settings.uses_sample_store:
         return None
     from integrations.shopify.client import ShopifyGraphQL
     from integrations.shopify.source import ShopifyStore
 
-    client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
+    if client is None:
+        client = ShopifyGraphQL(settings.shopify_graphql_url, settings.shopify_access_token.get_secret_value())
     store = ShopifyStore(client, shop_domain=settings.shopify_shop, now=clock)
     return connector_for(store, webhook_secret=_secret(settings), api_version=settings.shopify_api_version)
 

@@ -34,7 +34,8 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch, capsys):
     "env, expected",
     [
         ({"DATABASE_URL": "not-a-url"}, "setting DATABASE_URL:"),
-        ({"SHOPIFY_SHOP": "acme.myshopify.com"}, "setting SHOPIFY_ACCESS_TOKEN: required when SHOPIFY_SHOP is set"),
+        ({"SHOPIFY_SHOP": "acme.myshopify.com"},
+         "setting SHOPIFY_CLIENT_ID and SHOPIFY_API_SECRET: required when SHOPIFY_SHOP is set"),
         ({"SHOPIFY_SHOP": "not a domain", "SHOPIFY_ACCESS_TOKEN": SECRET}, "setting SHOPIFY_SHOP:"),
         ({"SHOPIFY_API_VERSION": "latest"}, "setting SHOPIFY_API_VERSION:"),
     ],
