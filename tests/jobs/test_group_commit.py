@@ -42,3 +42,17 @@ def test_a_failed_commit_is_raised_to_every_caller_of_its_batch(engine):
         raise AssertionError("a row that could not be written was reported as saved")
     committer.submit(NewJob(kind="click", system="slack", operation="approve", payload={"ok": 1}))
     assert [j.payload for j in JobRepo(engine).list(kind="click")] == [{"ok": 1}]
+
+
+def test_a_click_written_by_the_group_commit_reads_back_as_any_job(engine, clock):
+    """On SQLite the leader writes at the driver: the row must be what SQLAlchemy would have
+    written (JSON payload, aware UTC times), claimable like any other job."""
+    from datetime import timedelta
+
+    committer = GroupCommitter(engine, clock)
+    committer.submit(NewJob(kind="click", system="slack", operation="approve", payload={"user": "U1", "n": 2},
+                            case_id=None, order_key="click:7", correlation_id="c0ffee"))
+    [job] = JobRepo(engine).claim(now=clock(), holder="w", lease=timedelta(seconds=10), kinds=["click"])
+    assert (job.payload, job.order_key, job.correlation_id, job.status) == ({"user": "U1", "n": 2}, "click:7",
+                                                                            "c0ffee", "running")
+    assert job.created_at == clock() and job.next_attempt_at == clock() and job.created_at.tzinfo is not None
