@@ -529,7 +529,7 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
 
 
 _DECLINE_LABELS = {
-    DeclineReason.RETURN_PERIOD_ENDED: "Decline — outside window",
+    DeclineReason.OUTSIDE_WINDOW: "Decline — outside window",
     DeclineReason.FINAL_SALE: "Decline — final sale",
 }
 

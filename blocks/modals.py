@@ -14,8 +14,8 @@ verb, from which card), and a submission that doesn't verify is refused. Without
 
 Deny modal decisions:
 - The reason is Shopify's ReturnDeclineReason and is required. It is pre-selected from
-  the signals: outside_window → RETURN_PERIOD_ENDED, final_sale → FINAL_SALE; with both,
-  RETURN_PERIOD_ENDED (the window covers the whole return, final sale maybe only some
+  the signals: outside_window → OUTSIDE_WINDOW, final_sale → FINAL_SALE; with both,
+  OUTSIDE_WINDOW (the window covers the whole return, final sale maybe only some
   items). Without either, nothing is pre-selected: the person picks.
 - "Notify the customer" starts ticked. Ticked with no message is allowed: Shopify then
   sends its standard decline notification. A message with the box unticked is an error:

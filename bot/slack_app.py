@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from slack_bolt import App
+from slack_bolt.middleware import Middleware
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 from slack_sdk import WebClient
@@ -152,6 +153,20 @@ class SlackServices:
         self.background.submit(self.clicks.handle, click)
 
 
+class _InjectServices(Middleware):
+    """Puts the services in every request's context. A Middleware subclass, not a function:
+    Bolt calls it directly instead of inspecting and injecting its arguments per request."""
+
+    def __init__(self, services: SlackServices, key) -> None:
+        self.services = services
+        self.key = key
+
+    def process(self, *, req, resp, next):  # noqa: A002 - Bolt's parameter name
+        req.context[SERVICES_KEY] = self.services
+        req.context[MODAL_KEY] = self.key
+        return next()
+
+
 def web_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -175,11 +190,7 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
         logger=logging.getLogger("slack_bolt"),
     )
 
-    @app.middleware
-    def inject_services(context, next):  # noqa: A002 - Bolt's parameter name
-        context[SERVICES_KEY] = services
-        context[MODAL_KEY] = key
-        next()
+    app.use(_InjectServices(services, key))
 
     actions.register(app, refused=(DecisionRefused,))
     order.register(app)

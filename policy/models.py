@@ -486,16 +486,30 @@ def approve_outcome(kind: CaseKind, recommended: Action) -> Action:
 
 
 class DeclineReason(StrEnum):
-    """Shopify's ReturnDeclineReason (Admin API 2025-01)."""
+    """Why a return is declined, in our terms; each connector maps them to its system's own
+    (Shopify's ReturnDeclineReason in integrations/shopify)."""
 
-    RETURN_PERIOD_ENDED = "RETURN_PERIOD_ENDED"
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
     FINAL_SALE = "FINAL_SALE"
     OTHER = "OTHER"
+
+    @classmethod
+    def _missing_(cls, value: object) -> DeclineReason | None:
+        # Decisions, modal values and queued jobs written before the names were ours.
+        return {"RETURN_PERIOD_ENDED": cls.OUTSIDE_WINDOW}.get(str(value).upper()) or next(
+            (m for m in cls if m.value == str(value).upper()), None)
+
+    @classmethod
+    def parse(cls, value: str | None) -> DeclineReason | None:
+        try:
+            return cls(value) if value else None
+        except ValueError:
+            return None
 
     @property
     def label(self) -> str:
         return {
-            DeclineReason.RETURN_PERIOD_ENDED: "Return period ended",
+            DeclineReason.OUTSIDE_WINDOW: "Return period ended",
             DeclineReason.FINAL_SALE: "Final sale item",
             DeclineReason.OTHER: "Other reason",
         }[self]
@@ -506,7 +520,7 @@ def decline_reason_for(signal_codes: Iterable[str]) -> DeclineReason | None:
     approving a "deny" recommendation declines with it (OTHER when none applies)."""
     codes = set(signal_codes)
     if SignalCode.OUTSIDE_WINDOW.value in codes:
-        return DeclineReason.RETURN_PERIOD_ENDED
+        return DeclineReason.OUTSIDE_WINDOW
     if SignalCode.FINAL_SALE.value in codes:
         return DeclineReason.FINAL_SALE
     return None

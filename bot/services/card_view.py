@@ -187,7 +187,7 @@ class CaseViews:
             at=case.decided_at,
             by=by,
             note=row.note if row else None,
-            decline_reason=DeclineReason(reason) if reason in DeclineReason.__members__ else None,
+            decline_reason=DeclineReason.parse(reason),
         )
 
     def _escalation(self, case: CaseRecord) -> EscalationView | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
@@ -80,7 +80,8 @@ class Click:
 
     def to_payload(self) -> dict[str, Any]:
         """JSON-safe (str, int, bool, None only)."""
-        return {"v": PAYLOAD_VERSION, **asdict(self)}
+        # Flat values only, so no deep copy (asdict's) on the ack path.
+        return {"v": PAYLOAD_VERSION, **{name: getattr(self, name) for name in _FIELDS}}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Click:
@@ -100,6 +101,9 @@ class Click:
     @property
     def log_extra(self) -> dict[str, Any]:
         return {"correlation_id": self.correlation_id, "case_id": self.case_id, "user": self.user, "verb": self.verb}
+
+
+_FIELDS = tuple(f.name for f in fields(Click))
 
 
 class ClickService:

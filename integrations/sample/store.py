@@ -7,7 +7,7 @@ looks the same on any day. It implements `StoreSource` and `StoreActions` from
 `NotFound`, and the actions change the in-memory state the way Shopify would:
 
 * approve_return:   REQUESTED -> OPEN      (anything else: IntegrationError, not retryable)
-* decline_return:   REQUESTED -> DECLINED  (reason: a Shopify ReturnDeclineReason)
+* decline_return:   REQUESTED -> DECLINED  (reason: a policy.models.DeclineReason)
 * refund_return:    an OPEN return; appends a Refund to the order; never more than the
                     return is worth, nor more than is left to refund on the order
 * issue_store_credit: adds to the customer's store-credit balance
@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable
 
 from policy.models import (
     Customer,
+    DeclineReason,
     CustomerHistory,
     DeliveryStatus,
     Dispute,
@@ -68,7 +69,7 @@ SOURCE = "sample"
 # found by the poller and the same return announced by a Shopify-format webhook share one
 # natural key (source, id, kind) and stay one case.
 EVENT_SOURCE = "shopify"
-DECLINE_REASONS = frozenset({"RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER"})  # Shopify ReturnDeclineReason
+DECLINE_REASONS = frozenset(r.value for r in DeclineReason)
 _EVENT_ORDER = {
     EventKind.ORDER_CREATED: 0,
     EventKind.RETURN_REQUESTED: 1,
@@ -336,7 +337,7 @@ class SampleStore:
 
     def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:
         ret = self._requested(return_id, "decline")
-        if reason not in DECLINE_REASONS:
+        if DeclineReason.parse(reason) is None:
             raise IntegrationError(
                 f"decline reason must be one of {', '.join(sorted(DECLINE_REASONS))}, not {reason!r}",
                 retryable=False,

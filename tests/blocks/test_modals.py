@@ -77,7 +77,7 @@ def test_deny_modal_shape() -> None:
     select = found[BlockId.DENY_REASON]["element"]
     assert select["type"] == "static_select" and select["action_id"] == ActionId.DENY_REASON
     assert [(o["value"], o["text"]["text"]) for o in select["options"]] == [
-        ("RETURN_PERIOD_ENDED", "Return period ended"),
+        ("OUTSIDE_WINDOW", "Return period ended"),
         ("FINAL_SALE", "Final sale item"),
         ("OTHER", "Other reason"),
     ]
@@ -100,9 +100,9 @@ def test_deny_modal_shape() -> None:
 @pytest.mark.parametrize(
     ("codes", "expected"),
     [
-        ((SignalCode.OUTSIDE_WINDOW,), DeclineReason.RETURN_PERIOD_ENDED),
+        ((SignalCode.OUTSIDE_WINDOW,), DeclineReason.OUTSIDE_WINDOW),
         ((SignalCode.FINAL_SALE,), DeclineReason.FINAL_SALE),
-        ((SignalCode.OUTSIDE_WINDOW, SignalCode.FINAL_SALE), DeclineReason.RETURN_PERIOD_ENDED),
+        ((SignalCode.OUTSIDE_WINDOW, SignalCode.FINAL_SALE), DeclineReason.OUTSIDE_WINDOW),
         ((SignalCode.SERIAL_RETURNER,), None),
         ((), None),
     ],

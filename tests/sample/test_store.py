@@ -418,7 +418,7 @@ def test_decline(store):
     with pytest.raises(IntegrationError, match="it is DECLINED"):
         store.approve_return(ben.id, notify_customer=False, idempotency_key="d2")
     zoe = requested(store, "#1029")
-    with pytest.raises(IntegrationError, match="decline reason must be one of FINAL_SALE, OTHER, RETURN_PERIOD_ENDED"):
+    with pytest.raises(IntegrationError, match="decline reason must be one of FINAL_SALE, OTHER, OUTSIDE_WINDOW"):
         store.decline_return(zoe.id, reason="TOO_LATE", note=None, notify_customer=False, idempotency_key="d3")
     assert store.get_return(zoe.id).status is ReturnStatus.REQUESTED
 
