@@ -448,7 +448,7 @@ def _delivery(view: OrderContextView) -> SectionBlock:
 
 _RETURN_LABELS = {
     ReturnStatus.REQUESTED: "Requested, awaiting a decision",
-    ReturnStatus.OPEN: "Approved, open",
+    ReturnStatus.APPROVED: "Approved, open",
     ReturnStatus.DECLINED: "Declined",
     ReturnStatus.CLOSED: "Closed",
     ReturnStatus.CANCELED: "Canceled",

@@ -255,11 +255,20 @@ class Customer(Frozen):
 
 
 class ReturnStatus(StrEnum):
+    """Where a return stands, in our terms; each connector maps its system's statuses
+    (Shopify's OPEN is APPROVED here)."""
+
     REQUESTED = "REQUESTED"
-    OPEN = "OPEN"
+    APPROVED = "APPROVED"
     DECLINED = "DECLINED"
     CLOSED = "CLOSED"
     CANCELED = "CANCELED"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ReturnStatus | None:
+        # Snapshots written before the names were ours said OPEN for an approved return.
+        text = str(value).upper()
+        return cls.APPROVED if text == "OPEN" else next((m for m in cls if m.value == text), None)
 
 
 class ReturnLineItem(Frozen):

@@ -35,7 +35,7 @@ CASE_KIND_FOR_EVENT: dict[EventKind, CaseKind] = {
 }
 
 # Returns that were refused or withdrawn are not claims against the order any more.
-_LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.CLOSED}
+_LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.CLOSED}
 
 
 def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback_days: int) -> CaseContext:

@@ -332,7 +332,7 @@ class SampleStore:
 
     def _approve(self, return_id: str, notify: bool) -> ActionResult:
         ret = self._requested(return_id, "approve")
-        self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.OPEN})
+        self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.APPROVED})
         return ActionResult(ok=True, summary=f"return {ret.name} approved{_notified(notify)}", external_id=ret.id)
 
     def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:
@@ -348,7 +348,7 @@ class SampleStore:
 
     def _refund(self, return_id: str, amount: Money, notify: bool) -> ActionResult:
         ret = _get(self._state.returns, return_id, "return")
-        if ret.status is not ReturnStatus.OPEN:
+        if ret.status is not ReturnStatus.APPROVED:
             hint = "; approve it first" if ret.status is ReturnStatus.REQUESTED else ""
             raise IntegrationError(
                 f"cannot refund return {ret.name}: it is {ret.status.value}, not OPEN{hint}", retryable=False, system=SOURCE

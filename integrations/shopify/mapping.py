@@ -238,8 +238,17 @@ def customer(node: Node) -> Customer:
 # --- returns ----------------------------------------------------------------------------------
 
 
+# Shopify's ReturnStatus → ours (Shopify calls an approved, in-progress return OPEN).
+_RETURN_STATUS = {"REQUESTED": ReturnStatus.REQUESTED, "OPEN": ReturnStatus.APPROVED,
+                  "DECLINED": ReturnStatus.DECLINED, "CLOSED": ReturnStatus.CLOSED,
+                  "CANCELED": ReturnStatus.CANCELED}
+
+
 def return_status(value: str) -> ReturnStatus:
-    return ReturnStatus(str(value).upper())
+    try:
+        return _RETURN_STATUS[str(value).upper()]
+    except KeyError:
+        raise ValueError(f"unknown Shopify return status {value!r}") from None
 
 
 # Shopify's ReturnReason enum, deprecated in 2026-01 for return reason definitions. Its

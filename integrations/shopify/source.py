@@ -344,7 +344,7 @@ class ShopifyStore:
         state = self._return_state(rid)
         label = state.get("name") or rid
         status = state["status"]
-        if status in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+        if status in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
             return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
         if status != ReturnStatus.REQUESTED:
             raise IntegrationError(f"return {label} is {status} and can no longer be approved", retryable=False, system=SYSTEM)
@@ -353,7 +353,7 @@ class ShopifyStore:
         )
         errors = payload.get("userErrors") or []
         if errors:
-            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
                 return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
             raise _user_errors("approving return", label, errors)
         return self._done("approve_return", idempotency_key, f"return {label} approved", rid)
@@ -437,7 +437,7 @@ class ShopifyStore:
                 retryable=True,
                 system=SYSTEM,
             )
-        if status not in (ReturnStatus.OPEN, ReturnStatus.CLOSED):
+        if status not in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
             raise IntegrationError(f"return {label} is {status} and cannot be refunded", retryable=False, system=SYSTEM)
 
         # 2. The plan: the money back to the original payments, in the presentment currency.
@@ -453,7 +453,7 @@ class ShopifyStore:
         )
         quantities = {li["id"]: int(li.get("processableQuantity") or 0) for li in lines}
         exchanges = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
-        if status is ReturnStatus.OPEN and (any(q > 0 for q in quantities.values()) or exchanges):
+        if status is ReturnStatus.APPROVED and (any(q > 0 for q in quantities.values()) or exchanges):
             return self._process(ret, label, lines, quantities, exchanges, shares, amount, cur,
                                  notify_customer=notify_customer, idempotency_key=idempotency_key)
         # 3. Nothing left to process (processed in Shopify without a refund): refund on its own.

@@ -69,7 +69,7 @@ def _refund_state(world, rid: str):
 
 
 def _approved(world, rid, result, other):
-    assert result.ok and _status(world, rid) is ReturnStatus.OPEN
+    assert result.ok and _status(world, rid) is ReturnStatus.APPROVED
 
 
 def _declined(world, rid, result, other):

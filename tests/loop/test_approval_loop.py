@@ -49,7 +49,7 @@ def test_approve_runs_the_refund_once_and_the_card_says_who_and_what(database_ur
         assert action_ids(card) == []
         text = card_text(card)
         assert f"<@{T2A}>" in text and "refund $549.00 issued" in text
-        assert lp.c.store.get_return(case.external_id).status.value == "OPEN"
+        assert lp.c.store.get_return(case.external_id).status.value == "APPROVED"
         events = [a["event"] for a in lp.c.cases.audit(case.id)]
         assert events == ["case.opened", "case.approved", "case.executing", "case.executed"]
 

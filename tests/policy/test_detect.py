@@ -342,9 +342,9 @@ def test_refund_in_another_currency_cannot_be_checked_and_fires():
 
 
 def test_another_open_return_on_the_order_is_a_repeat_claim():
-    prior = past_return(1, ReturnStatus.OPEN, amount="40.00", order_id="gid://shopify/Order/1001")
+    prior = past_return(1, ReturnStatus.APPROVED, amount="40.00", order_id="gid://shopify/Order/1001")
     s = signal(return_ctx(prior_returns_on_order=(prior,)), S.REPEAT_CLAIM)
-    assert s.explanation == "1 other return already filed on this order (OPEN $40.00)"
+    assert s.explanation == "1 other return already filed on this order (APPROVED $40.00)"
 
 
 def test_declined_canceled_and_this_return_are_not_repeat_claims():

@@ -46,7 +46,7 @@ def rec(ctx, p=None):
     [
         {"open_disputes": (dispute(),)},
         {"order": order(received="149.00", refunded="149.00")},
-        {"prior_returns_on_order": (past_return(1, ReturnStatus.OPEN),)},
+        {"prior_returns_on_order": (past_return(1, ReturnStatus.APPROVED),)},
     ],
     ids=["open dispute", "refund exceeds paid", "repeat claim"],
 )

@@ -258,7 +258,7 @@ def test_history_counts_orders_and_returns_since(store):
     assert year.since == ago(365) and year.orders_count == 6
     assert [r.status for r in year.returns] == [
         ReturnStatus.CLOSED, ReturnStatus.CLOSED, ReturnStatus.DECLINED, ReturnStatus.CLOSED,
-        ReturnStatus.OPEN, ReturnStatus.REQUESTED,  # the last is the request under review
+        ReturnStatus.APPROVED, ReturnStatus.REQUESTED,  # the last is the request under review
     ]
     assert year.returns[0].amount == usd("289.00") and year.returns[0].requested_at == ago(288)
     assert year.first_order_at == ago(300)
@@ -357,7 +357,7 @@ def test_approve_then_refund(store, store_clock):
     maya = requested(store, "#1044")
     result = store.approve_return(maya.id, notify_customer=True, idempotency_key="case-1:approve")
     assert (result.ok, result.summary, result.external_id) == (True, "return #1044-R1 approved; customer notified", maya.id)
-    assert store.get_return(maya.id).status is ReturnStatus.OPEN
+    assert store.get_return(maya.id).status is ReturnStatus.APPROVED
 
     store_clock.advance(minutes=3)
     refund = store.refund_return(maya.id, amount=usd("52.00"), notify_customer=True, idempotency_key="case-1:refund")
@@ -394,13 +394,13 @@ def test_same_key_for_a_different_request_is_refused(store):
     with pytest.raises(IntegrationError, match="already used for a different request") as exc:
         store.decline_return(maya.id, reason="OTHER", note=None, notify_customer=False, idempotency_key="k")
     assert exc.value.retryable is False
-    assert store.get_return(maya.id).status is ReturnStatus.OPEN
+    assert store.get_return(maya.id).status is ReturnStatus.APPROVED
 
 
 def test_approving_what_is_not_requested_is_refused(store):
     maya = requested(store, "#1044")
     store.approve_return(maya.id, notify_customer=False, idempotency_key="a")
-    with pytest.raises(IntegrationError, match="cannot approve return #1044-R1: it is OPEN, not REQUESTED") as exc:
+    with pytest.raises(IntegrationError, match="cannot approve return #1044-R1: it is APPROVED, not REQUESTED") as exc:
         store.approve_return(maya.id, notify_customer=False, idempotency_key="b")
     assert exc.value.retryable is False and exc.value.system == "sample"
     closed = store.get_order_returns(order_named(store, "#1033").id)[0]

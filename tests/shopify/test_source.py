@@ -383,7 +383,7 @@ def test_decline_reasons_and_notes(store, fake, seeded, reason, note, expected_r
 
 def test_decline_an_approved_return_is_refused(store, seeded):
     store.approve_return(seeded["return"], notify_customer=False, idempotency_key="a")
-    with pytest.raises(IntegrationError, match="OPEN"):
+    with pytest.raises(IntegrationError, match="APPROVED"):
         store.decline_return(seeded["return"], reason="OTHER", note=None, notify_customer=False, idempotency_key="d")
 
 
