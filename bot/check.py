@@ -3,7 +3,8 @@
 The lines about what `serve` needs come from `bot.preflight.for_serve`, the function
 `serve` refuses with, so a FAIL here is a refusal there, word for word. `check` then also
 tries the Shopify and Slack credentials, which `serve` only finds out about when it uses
-them (and reports in integration health).
+them (and reports in integration health), and asks the shop for its currency and time
+zone exactly as start-up does (`bot.shop.resolve`, without storing the answer).
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def run_check(out: TextIO) -> int:
 
     findings += preflight.for_serve(settings, policy)
 
-    findings += _connectors(settings)
+    registry, lines = _connectors(settings)
+    findings += lines
+    if registry is not None and policy is not None:
+        findings += preflight.shop(settings, policy, registry)
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:
@@ -58,21 +62,21 @@ def _try(what: str, fn: Callable[[], str]) -> Finding:
         return fail(what, f"{type(exc).__name__}: {exc}")
 
 
-def _connectors(settings) -> list[Finding]:
-    """One line per connected system (the registry's connectors), each tried with its ping."""
+def _connectors(settings):
+    """The registry, and one line per connected system, each tried with its ping."""
     from bot.container import build_registry
 
     try:
         registry = build_registry(settings)
     except Exception as exc:  # building a connector failed: name it, never a traceback
-        return [fail("connectors", f"{type(exc).__name__}: {exc}")]
+        return None, [fail("connectors", f"{type(exc).__name__}: {exc}")]
     lines = []
     for connector in registry.connectors:
         if connector.sample:
             lines.append(ok(connector.name, "not configured (no SHOPIFY_* setting is set): using the sample store"))
         elif connector.ping is not None:
             lines.append(_try(connector.name, connector.ping))
-    return lines
+    return registry, lines
 
 
 def _slack(settings) -> str:

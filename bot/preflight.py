@@ -179,6 +179,41 @@ def shopify_webhooks(settings: Settings) -> list[Finding]:
     return []
 
 
+# --- the shop's currency and time zone ---------------------------------------------------------
+
+def shop(settings: Settings, policy: Policy, registry) -> list[Finding]:
+    """What start-up resolves (`bot.shop.resolve`: asked now, else stored, else the policy's),
+    as `check` lines; a FAIL is word for word the line start-up refuses with. Nothing is
+    stored, and a database that does not exist yet is not created."""
+    from bot.shop import resolve
+
+    what = "shop"
+    repo = _facts_repo(settings)
+    try:
+        from bot.clock import utcnow
+
+        res = resolve(policy, registry.store, repo, now=utcnow(), save=False)
+    finally:
+        if repo is not None:
+            repo.engine.dispose()
+    if res.problem:
+        return [fail(what, line) for line in res.problem.splitlines()]
+    return [note(what, res.text) if res.unchecked else ok(what, res.text)]
+
+
+def _facts_repo(settings: Settings):
+    from sqlalchemy.engine import make_url
+
+    from bot.db import make_engine
+    from bot.store.shop import ShopFactsRepo
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():
+        return None  # connecting would create the file
+    return ShopFactsRepo(make_engine(settings.database_url))
+
+
 # --- the port (known only to `serve`) -----------------------------------------------------------
 
 def listen_problem(exc: OSError, host: str, port: int) -> str:

@@ -310,3 +310,19 @@ jobs = Table(
 Index("ix_jobs_due", jobs.c.status, jobs.c.next_attempt_at)
 Index("ix_jobs_order", jobs.c.order_key, jobs.c.id)
 Index("ix_jobs_kind_status", jobs.c.kind, jobs.c.status)
+
+
+# --- the shop's own facts (migration 0005) -------------------------------------------------
+
+shop_facts = Table(
+    "shop_facts",
+    metadata,
+    # What the primary store said about itself the last time it answered: a restart while
+    # it is unreachable still compares money in the shop's currency and counts days in its
+    # time zone. One row per store connector ("shopify", "sample").
+    Column("system", String(32), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("name", String(255)),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)

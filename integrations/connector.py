@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Iterable, Mapping
 
-from policy.models import CaseContext, DomainEvent
+from policy.models import CaseContext, DomainEvent, ShopFacts
 from policy.ports import ActionResult, PollPage
 
 
@@ -76,6 +76,9 @@ class Connector:
     admin_label: str | None = None  # "Shopify admin": where `admin_url` leads
     sample: bool = False  # the bundled sample store: everything it produces says so
     reconnect_hint: str | None = None  # what to do when it refuses our credentials (the digest)
+    # The primary store: the shop's currency and time zone, asked at start-up (and stored,
+    # so a restart while the shop is unreachable still knows them). Raises on failure.
+    facts: Callable[[], ShopFacts] | None = None
 
 
 class Registry:

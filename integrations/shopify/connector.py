@@ -25,6 +25,9 @@ def webhook_route(secret: bytes | None) -> WebhookRoute:
 
 def connector_for(store, *, webhook_secret: bytes | None) -> Connector:
     """A connector around a ShopifyStore (or anything with its methods)."""
+    from integrations.shopify.shop import shop_facts
+
+    client = getattr(store, "client", None)
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}),
         capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES}),
@@ -34,6 +37,7 @@ def connector_for(store, *, webhook_secret: bytes | None) -> Connector:
         actions=store_actions(store), ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
         admin_label="Shopify admin",
         reconnect_hint="reinstall the app or update SHOPIFY_ACCESS_TOKEN",
+        facts=(lambda: shop_facts(client)) if client is not None else None,
     )
 
 

@@ -382,6 +382,7 @@ class FakeShopify:
             "name": "Acme Test Store",
             "myshopifyDomain": shop_domain,
             "currencyCode": currency,
+            "ianaTimezone": "UTC",  # tests set another: fake.shop["ianaTimezone"] = "Europe/Berlin"
         }
 
     # --- scripting ------------------------------------------------------------------------------
