@@ -38,10 +38,11 @@ def run_check(out: TextIO) -> int:
 
     findings += preflight.for_serve(settings, policy)
 
-    registry, lines = _connectors(settings)
+    registry, lines, store_error = _connectors(settings)
     findings += lines
     if registry is not None and policy is not None:
-        findings += preflight.shop(settings, policy, registry)
+        # The store just failed its ping: asking it again would only wait as long again.
+        findings += preflight.shop(settings, policy, registry, unreachable=store_error)
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:
@@ -55,28 +56,32 @@ def _print(out: TextIO, findings: list[Finding]) -> int:
     return 1 if any(f.failed for f in findings) else 0
 
 
-def _try(what: str, fn: Callable[[], str]) -> Finding:
+def _try(what: str, fn: Callable[[], str], errors: list[Exception] | None = None) -> Finding:
     try:
         return ok(what, fn())
     except Exception as exc:  # report every failure as a line; never a traceback
+        if errors is not None:
+            errors.append(exc)
         return fail(what, f"{type(exc).__name__}: {exc}")
 
 
 def _connectors(settings):
-    """The registry, and one line per connected system, each tried with its ping."""
+    """The registry, one line per connected system (each tried with its ping), and the
+    primary store's ping failure, if it failed."""
     from bot.container import build_registry
 
     try:
         registry = build_registry(settings)
     except Exception as exc:  # building a connector failed: name it, never a traceback
-        return None, [fail("connectors", f"{type(exc).__name__}: {exc}")]
+        return None, [fail("connectors", f"{type(exc).__name__}: {exc}")], None
     lines = []
+    store_errors: list[Exception] = []
     for connector in registry.connectors:
         if connector.sample:
             lines.append(ok(connector.name, "not configured (no SHOPIFY_* setting is set): using the sample store"))
         elif connector.ping is not None:
-            lines.append(_try(connector.name, connector.ping))
-    return registry, lines
+            lines.append(_try(connector.name, connector.ping, store_errors if connector is registry.store else None))
+    return registry, lines, (store_errors[0] if store_errors else None)
 
 
 def _slack(settings) -> str:

@@ -21,11 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the pipeline on the bundled sample store (no credentials)")
     demo.add_argument("--database-url", default=DEMO_DATABASE_URL,
                       help=f"where the demo stores its cases (default {DEMO_DATABASE_URL})")
-    from integrations.sample.variants import VARIANTS
-
-    demo.add_argument("--sample", choices=sorted(VARIANTS), default="us",
-                      help="which sample shop: us (USD), eur (EUR, Europe/Berlin, one order paid in GBP), "
-                           "jpy (JPY, zero-decimal)")
+    demo.add_argument("--sample", choices=["us", "eur"], default="us",
+                      help="which sample shop: us (USD, America/Los_Angeles; the default) or eur (EUR, "
+                           "Europe/Berlin, with an order a UK customer paid in GBP)")
     sub.add_parser("check", help="validate settings and the policy file; try each connection")
     digest = sub.add_parser("digest", help="the weekly digest")
     digest.add_argument("--now", action="store_true", required=True,

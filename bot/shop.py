@@ -12,6 +12,7 @@ currency or time zone the shop does not use is refused, naming both (`Policy.for
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from bot.store.shop import ShopFactsRepo
 from integrations.connector import Connector
 from policy.config import Policy, ShopMismatch
 from policy.models import ShopFacts
+from policy.ports import IntegrationError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,15 @@ def _save(repo: ShopFactsRepo, system: str, facts: ShopFacts, now: datetime) -> 
         log.warning("shop.facts_not_stored system=%s error=%s", system, _reason(exc))
 
 
+# "Shopify ShopFacts failed after 5 attempt(s): could not connect": which call failed is
+# left out, so `check` (which knows it from the store's ping) and start-up say the same.
+_WHICH_CALL = re.compile(r"^.*? failed after \d+ attempt\(s\): ")
+
+
 def _reason(exc: BaseException) -> str:
     text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-    return f"{type(exc).__name__}: {text}" if text and not hasattr(exc, "retryable") else (text or type(exc).__name__)
+    if not text:
+        return type(exc).__name__
+    if not isinstance(exc, IntegrationError):
+        return f"{type(exc).__name__}: {text}"
+    return _WHICH_CALL.sub("", text)

@@ -81,6 +81,7 @@ class CaseViews:
             ),
             signals=assessment.signals,
             unavailable=ctx.unavailable,
+            charged=ctx.charged,
         )
 
     def _view(self, case: CaseRecord, escalation_card: bool, **from_snapshot) -> CaseView:
