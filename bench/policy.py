@@ -22,8 +22,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args()
-    policy = Policy.default()
     store = SampleStore.load()
+    policy = Policy.default().for_shop(store.shop_facts())
     now = store.now if hasattr(store, "now") else None
     from bot.clock import utcnow
 

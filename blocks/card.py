@@ -3,7 +3,8 @@
     render_case_card(view) -> {"blocks": [...], "text": "..."}
 
 Layout, top to bottom:
-  header        "Return request · #1001 · $149.00"
+  header        "Return request · #1001 · $149.00" (· "charged £124.10" on a
+                multi-currency order: the amount in the customer's currency)
   context       status · risk · return name · case number
   outcome       after a decision: who, what, when, what ran (or failed, with the error);
                 while escalated: who escalated, why, and where the escalation card is
@@ -181,15 +182,24 @@ def is_decidable(view: CaseView) -> bool:
     return False
 
 
+def amount_text(view: CaseView) -> str:
+    """"$149.00", or on a multi-currency order "€145.00 · charged £124.10" (shop money
+    first: it is what the policy and the tiers compare)."""
+    text = view.amount.format()
+    if view.charged is not None and view.charged.currency != view.amount.currency:
+        text += f" · charged {view.charged.format()}"
+    return text
+
+
 def header_text(view: CaseView) -> str:
     """"Return request · #1001 · $149.00" (plain text, at most 150 characters)."""
     order = plain(view.order_name, 60)
-    return plain(f"{kind_label(view.kind)} · {order} · {view.amount.format()}", HEADER_TEXT)
+    return plain(f"{kind_label(view.kind)} · {order} · {amount_text(view)}", HEADER_TEXT)
 
 
 def fallback_text(view: CaseView) -> str:
     """The message `text`: what a notification shows. Escaped; no mentions, no tokens."""
-    head = f"{kind_label(view.kind)} · {truncate(one_line(view.order_name), 60)} · {view.amount.format()}"
+    head = f"{kind_label(view.kind)} · {truncate(one_line(view.order_name), 60)} · {amount_text(view)}"
     if view.customer is not None:
         head += f" · {truncate(one_line(view.customer.name), 80)}"
     if view.sample_store:

@@ -120,7 +120,7 @@ class CaseView:
     kind: CaseKind
     status: CaseStatus
     order_name: str  # "#1001"
-    amount: Money  # the money the decision is about
+    amount: Money  # the money the decision is about (shop money)
     recommendation: Recommendation
     tier_label: str  # required tier, e.g. "Tier 1 (≤ $250)" (see format.tier_label)
     now: datetime  # for relative times ("3 days ago")
@@ -149,6 +149,9 @@ class CaseView:
     sample_store: bool = False
     admin_label: str = "the store admin"  # where order_url/return_url lead: "Shopify admin"
     unavailable: tuple[str, ...] = ()  # connected systems that didn't answer: named on the card
+    # `amount` as the customer was charged it, on a multi-currency order (another currency
+    # than the shop's): shown beside it, "€145.00 · charged £124.10".
+    charged: Money | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)

@@ -3,7 +3,8 @@
 The lines about what `serve` needs come from `bot.preflight.for_serve`, the function
 `serve` refuses with, so a FAIL here is a refusal there, word for word. `check` then also
 tries the Shopify and Slack credentials, which `serve` only finds out about when it uses
-them (and reports in integration health).
+them (and reports in integration health), and asks the shop for its currency and time
+zone exactly as start-up does (`bot.shop.resolve`, without storing the answer).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ def run_check(out: TextIO) -> int:
 
     findings += preflight.for_serve(settings, policy)
 
-    findings += _connectors(settings)
+    registry, lines, store_error = _connectors(settings)
+    findings += lines
+    if registry is not None and policy is not None:
+        if any(f.failed and f.what == "shopify auth" for f in lines):
+            # No token, so no answer about the shop: one failure is one line.
+            findings.append(note("shop", "not checked: Shopify refused returnsbot's credentials (see above)"))
+        else:
+            # The store just failed its ping: asking it again would only wait as long again.
+            findings += preflight.shop(settings, policy, registry, unreachable=store_error)
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:
@@ -51,22 +60,26 @@ def _print(out: TextIO, findings: list[Finding]) -> int:
     return 1 if any(f.failed for f in findings) else 0
 
 
-def _try(what: str, fn: Callable[[], str]) -> Finding:
+def _try(what: str, fn: Callable[[], str], errors: list[Exception] | None = None) -> Finding:
     try:
         return ok(what, fn())
     except Exception as exc:  # report every failure as a line; never a traceback
+        if errors is not None:
+            errors.append(exc)
         return fail(what, f"{type(exc).__name__}: {exc}")
 
 
-def _connectors(settings) -> list[Finding]:
-    """One line per connected system (the registry's connectors), each tried with its ping."""
+def _connectors(settings):
+    """The registry, one line per connected system (each tried with its ping), and the
+    primary store's ping failure, if it failed."""
     from bot.container import build_registry
 
     try:
         registry = build_registry(settings)
     except Exception as exc:  # building a connector failed: name it, never a traceback
-        return [fail("connectors", f"{type(exc).__name__}: {exc}")]
+        return None, [fail("connectors", f"{type(exc).__name__}: {exc}")], None
     lines = []
+    store_errors: list[Exception] = []
     for connector in registry.connectors:
         if connector.sample:
             lines.append(ok(connector.name, "not configured (no SHOPIFY_* setting is set): using the sample store"))
@@ -80,9 +93,9 @@ def _connectors(settings) -> list[Finding]:
             if provider is None:
                 continue
         if connector.ping is not None:
-            lines.append(_try(connector.name, connector.ping))
+            lines.append(_try(connector.name, connector.ping, store_errors if connector is registry.store else None))
         lines += [f for f in token if f.what != "shopify auth"]
-    return lines
+    return registry, lines, (store_errors[0] if store_errors else None)
 
 
 def _slack(settings) -> str:

@@ -21,6 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the pipeline on the bundled sample store (no credentials)")
     demo.add_argument("--database-url", default=DEMO_DATABASE_URL,
                       help=f"where the demo stores its cases (default {DEMO_DATABASE_URL})")
+    demo.add_argument("--sample", choices=["us", "eur"], default="us",
+                      help="which sample shop: us (USD, America/Los_Angeles; the default) or eur (EUR, "
+                           "Europe/Berlin, with an order a UK customer paid in GBP)")
     sub.add_parser("check", help="validate settings and the policy file; try each connection")
     digest = sub.add_parser("digest", help="the weekly digest")
     digest.add_argument("--now", action="store_true", required=True,
@@ -80,7 +83,7 @@ def _run(args: argparse.Namespace, settings) -> int:
 
         upgrade(settings.database_url)
         now = utcnow()
-        c = Container.build(settings, store=SampleStore.load(now=now), policy=policy)
+        c = Container.build(settings, store=SampleStore.load(now=now, variant=args.sample), policy=policy)
         try:
             run_demo(c, sys.stdout)
         finally:
@@ -100,6 +103,8 @@ def _run(args: argparse.Namespace, settings) -> int:
                                 operator=f"cli:{getpass.getuser()}")
         finally:
             engine.dispose()
+    # Before the container: building it stores the shop's facts, and SQLite may be new.
+    _ensure_schema(settings.database_url)
     c = Container.build(settings, policy=policy)
     try:
         return _run_with(c, args)
@@ -108,7 +113,6 @@ def _run(args: argparse.Namespace, settings) -> int:
 
 
 def _run_with(c, args: argparse.Namespace) -> int:
-    _ensure_schema(c, c.settings.database_url)
     if args.command == "poll":
         failed = False
         for poller in c.pollers:
@@ -135,13 +139,15 @@ def _run_with(c, args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _ensure_schema(c, url: str) -> None:
+def _ensure_schema(url: str) -> None:
     """SQLite (embedded, one process) migrates itself; PostgreSQL is migrated once per
     deployment with `returnsbot db upgrade` (preflight refused an out-of-date one), so
     replicas never race each other."""
-    from bot.db import is_sqlite, upgrade
+    from sqlalchemy.engine import make_url
 
-    if is_sqlite(c.engine):
+    from bot.db import upgrade
+
+    if make_url(url).get_backend_name() == "sqlite":
         upgrade(url)
 
 

@@ -34,7 +34,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
 from bot.store.jobs import JobRepo, NewJob
 from integrations.connector import Registry
@@ -64,6 +64,19 @@ def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = 
 
         shopify_client = graphql_client(settings)
     return build(settings, clock=clock, extra=extra, shopify_client=shopify_client)
+
+
+def effective_policy(policy: Policy, registry: Registry, engine: Engine, *, now) -> Policy:
+    """The policy with the shop's currency and time zone (asked now, else stored)."""
+    from bot.shop import resolve
+    from bot.store.shop import ShopFactsRepo
+
+    resolution = resolve(policy, registry.store, ShopFactsRepo(engine), now=now)
+    if resolution.policy is None:
+        raise SettingsError(resolution.problem or "the shop's currency and time zone are not known")
+    if resolution.unchecked:
+        log.warning("shop.facts_unchecked %s", resolution.text)
+    return resolution.policy
 
 
 @dataclass
@@ -271,16 +284,28 @@ class Container:
               policy: Policy | None = None, engine: Engine | None = None, slack_client=None,
               slack_gateway=None, registry: Registry | None = None, connectors: tuple = ()) -> Container:
         """`store` (tests, the demo): that store object as the primary store, plus any extra
-        `connectors`; else the registry the settings configure."""
+        `connectors`; else the registry the settings configure.
+
+        The policy becomes the effective one: the shop's currency and time zone where it
+        leaves them out (`bot.shop`). A policy that disagrees with the shop, or a shop whose
+        currency nobody knows, is a SettingsError of one line per problem."""
         if registry is None:
             from integrations.registry import registry_for_store
 
             registry = (registry_for_store(store, settings, extra=connectors) if store is not None
                         else build_registry(settings, clock=clock, extra=connectors))
+        own_engine = engine is None
+        engine = engine or make_engine(settings.database_url)
+        try:
+            policy = effective_policy(policy or load_policy_for(settings), registry, engine, now=clock())
+        except SettingsError:
+            if own_engine:
+                engine.dispose()
+            raise
         return cls(
             settings=settings,
-            policy=policy or load_policy_for(settings),
-            engine=engine or make_engine(settings.database_url),
+            policy=policy,
+            engine=engine,
             registry=registry,
             clock=clock,
             slack_client=slack_client,

@@ -183,6 +183,68 @@ def shopify_webhooks(settings: Settings) -> list[Finding]:
     return []
 
 
+# --- the shop's currency and time zone ---------------------------------------------------------
+
+def shop(settings: Settings, policy: Policy, registry, *, unreachable: Exception | None = None) -> list[Finding]:
+    """What start-up resolves (`bot.shop.resolve`: asked now, else stored, else the policy's),
+    as `check` lines; a FAIL is word for word the line start-up refuses with. Nothing is
+    stored, and a database that does not exist yet is not created. `unreachable`: the
+    store already failed to answer (its ping), so it is not asked again."""
+    from dataclasses import replace
+
+    from bot.clock import utcnow
+    from bot.shop import resolve
+
+    what = "shop"
+    store = registry.store
+    if unreachable is not None and store.facts is not None:
+        def failed():
+            raise unreachable
+
+        store = replace(store, facts=failed)
+    repo = _facts_repo(settings)
+    try:
+        res = resolve(policy, store, repo, now=utcnow(), save=False)
+    finally:
+        if repo is not None:
+            repo.engine.dispose()
+    if res.problem:
+        return [fail(what, line) for line in res.problem.splitlines()]
+    findings = [note(what, res.text) if res.unchecked else ok(what, res.text)]
+    if res.policy is not None and _default_thresholds_without_cents(res.policy):
+        findings.append(note("policy", f"the money thresholds are the built-in ones (tier 1 up to "
+                                       f"{res.policy.approval_tiers[0].up_to} {res.policy.shop_currency}, "
+                                       f"auto-approve up to {res.policy.auto_approve.max_amount}), sized for a "
+                                       f"currency with cents: set them for {res.policy.shop_currency}"))
+    return findings
+
+
+def _default_thresholds_without_cents(policy: Policy) -> bool:
+    """A zero-decimal currency (JPY, KRW) with every money threshold left at its default:
+    nearly every case would be high value and need the last tier."""
+    from policy.models import Money
+
+    default = Policy.default()
+    return (Money.zero(policy.shop_currency).exponent == 0
+            and policy.risk.high_value_threshold == default.risk.high_value_threshold
+            and policy.auto_approve.max_amount == default.auto_approve.max_amount
+            and policy.vip.lifetime_spend == default.vip.lifetime_spend
+            and [t.up_to for t in policy.approval_tiers] == [t.up_to for t in default.approval_tiers])
+
+
+def _facts_repo(settings: Settings):
+    from sqlalchemy.engine import make_url
+
+    from bot.db import make_engine
+    from bot.store.shop import ShopFactsRepo
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():
+        return None  # connecting would create the file
+    return ShopFactsRepo(make_engine(settings.database_url))
+
+
 # --- the port (known only to `serve`) -----------------------------------------------------------
 
 def listen_problem(exc: OSError, host: str, port: int) -> str:

@@ -332,3 +332,19 @@ shopify_tokens = Table(
     Column("refresh_claimed_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+
+# --- the shop's own facts (migration 0006) -------------------------------------------------
+
+shop_facts = Table(
+    "shop_facts",
+    metadata,
+    # What the primary store said about itself the last time it answered: a restart while
+    # it is unreachable still compares money in the shop's currency and counts days in its
+    # time zone. One row per store connector ("shopify", "sample").
+    Column("system", String(32), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("name", String(255)),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)

@@ -91,8 +91,10 @@ def graphql_client(settings: Settings, provider: auth.TokenProvider | None = Non
     from integrations.shopify.client import ShopifyGraphQL
 
     provider = provider or token_provider(settings)
-    return ShopifyGraphQL(settings.shopify_graphql_url, access_token=provider.token,
-                          on_unauthorized=provider.on_unauthorized, **kwargs)
+    # A static token can't be renewed: a 401 is then reported as it is, not after a
+    # pretend renewal.
+    renew = None if getattr(provider, "mode", None) == "static" else provider.on_unauthorized
+    return ShopifyGraphQL(settings.shopify_graphql_url, access_token=provider.token, on_unauthorized=renew, **kwargs)
 
 
 def routes(settings: Settings, engine: Engine, *, clock: Clock = utcnow, http: httpx.Client | None = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Iterable, Mapping
 
-from policy.models import CaseContext, DomainEvent
+from policy.models import CaseContext, DomainEvent, ShopFacts
 from policy.ports import ActionResult, PollPage
 
 
@@ -79,6 +79,9 @@ class Connector:
     # Problems that aren't a failed call (e.g. the vendor serves another API version than
     # we speak): (health system, note) pairs, recorded in integration health periodically.
     notes: Callable[[], list[tuple[str, str]]] | None = None
+    # The primary store: the shop's currency and time zone, asked at start-up (and stored,
+    # so a restart while the shop is unreachable still knows them). Raises on failure.
+    facts: Callable[[], ShopFacts] | None = None
 
 
 class Registry:

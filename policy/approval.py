@@ -1,8 +1,9 @@
 """Who may decide a case, and where its card goes.
 
 Tiers come from `[[approval_tiers]]` in order of `up_to`. A case needs the first tier whose
-`up_to` covers its amount; above every tier it needs the last one. An amount in another
-currency than the shop's cannot be placed, so it needs the last (most senior) tier.
+`up_to` covers its amount; above every tier it needs the last one. Limits are in the shop's
+currency; an amount in another currency is not converted, so it cannot be placed and needs
+the last (most senior) tier — the recommendation says so (`currency_notes`).
 
 An approver is a Slack user id (U…/W…) or user-group id (S…). A tier with no approvers
 authorises nobody; `may_decide` also lets people from higher tiers decide lower-tier
@@ -19,7 +20,7 @@ from policy.models import CaseKind, Money, Tier
 
 def required_tier(amount: Money, policy: Policy) -> Tier:
     tiers = policy.tiers
-    if amount.currency != policy.store.currency:
+    if amount.currency != policy.shop_currency:
         return tiers[-1]
     for tier in tiers:
         if tier.up_to is None or amount.amount <= tier.up_to:

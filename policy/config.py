@@ -11,8 +11,14 @@ Errors are `PolicyError`s that name the file, the line and the dotted key, e.g.
 tomllib reports no positions for valid TOML, so `_TomlLines` finds them by scanning the
 text for table headers and `key =` lines.
 
-Money thresholds are Decimals in the shop currency (`[store] currency`). TOML ints, floats
-and strings are accepted and converted through `str()`, so `0.1` stays `Decimal("0.1")`.
+Money thresholds are Decimals in the shop's currency. TOML ints, floats and strings are
+accepted and converted through `str()`, so `0.1` stays `Decimal("0.1")`.
+
+The shop's currency and time zone are the shop's own facts (`policy.models.ShopFacts`):
+`[store] currency` / `timezone` may be left out, and `Policy.for_shop(facts)` is the
+effective policy the bot runs with — the shop's values filled in, or a `ShopMismatch` when
+the file states one that disagrees. Anything that compares money or counts days asks the
+effective policy (`shop_currency`, `store.tz`); an unresolved one refuses, never guesses.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from policy.models import CaseKind, RiskLevel, SignalCode, Tier
+from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, Tier
 
 DEFAULT_SOURCE_NAME = "policy.toml"
 
@@ -53,6 +59,15 @@ class PolicyError(ValueError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(self.problems))
+
+
+class ShopMismatch(PolicyError):
+    """The policy file states a currency or time zone the shop does not use: one line each."""
+
+
+class ShopUnknown(RuntimeError):
+    """The policy was asked for the shop's currency or time zone before it was resolved
+    against the shop (`Policy.for_shop`): a wiring mistake, never a default."""
 
 
 class ReturnReason(StrEnum):
@@ -162,12 +177,37 @@ _cached_folded = lru_cache(maxsize=64)(_folded)
 
 
 class StoreSettings(_Section):
-    currency: CurrencyCode = "USD"
-    timezone: TimeZoneName = "UTC"
+    # Left out (the default): the shop's own, as the store connector reports it. Stated:
+    # it must be the shop's, or start-up and `check` refuse (a wrong currency would compare
+    # every threshold against the wrong money).
+    currency: CurrencyCode | None = None
+    timezone: TimeZoneName | None = None
 
     @property
     def tz(self) -> ZoneInfo:
+        if self.timezone is None:
+            raise ShopUnknown("the shop's time zone is not known yet: resolve the policy with Policy.for_shop")
         return ZoneInfo(self.timezone)  # ZoneInfo keeps its own cache by name
+
+    def for_shop(self, facts: ShopFacts) -> StoreSettings:
+        problems = []
+        if self.currency is not None and self.currency != facts.currency:
+            problems.append(f"policy [store] currency is {self.currency} but the shop prices in {facts.currency} "
+                            f"(leave it out to use the shop's)")
+        if self.timezone is not None and self.timezone != facts.timezone:
+            problems.append(f"policy [store] timezone is {self.timezone} but the shop's time zone is "
+                            f"{facts.timezone} (leave it out to use the shop's)")
+        if problems:
+            raise ShopMismatch(problems)
+        return StoreSettings(currency=facts.currency, timezone=facts.timezone)
+
+    @property
+    def stated(self) -> ShopFacts | None:
+        """The policy's own currency and time zone, when it states both (what the bot can
+        run with while the shop has never been reached)."""
+        if self.currency is None or self.timezone is None:
+            return None
+        return ShopFacts(currency=self.currency, timezone=self.timezone)
 
 
 class WindowOverride(_Section):
@@ -371,6 +411,23 @@ class Policy(_Section):
     @classmethod
     def default(cls) -> Policy:
         return _default_policy()
+
+    def for_shop(self, facts: ShopFacts) -> Policy:
+        """The effective policy: the shop's currency and time zone where the file leaves
+        them out; `ShopMismatch` (one line per disagreement) where it states others."""
+        store = self.store.for_shop(facts)
+        return self if store == self.store else self.model_copy(update={"store": store})
+
+    @property
+    def resolved(self) -> bool:
+        return self.store.currency is not None and self.store.timezone is not None
+
+    @property
+    def shop_currency(self) -> str:
+        """The currency every threshold and limit is in: the shop's."""
+        if self.store.currency is None:
+            raise ShopUnknown("the shop's currency is not known yet: resolve the policy with Policy.for_shop")
+        return self.store.currency
 
     @property
     def tiers(self) -> tuple[Tier, ...]:

@@ -32,9 +32,12 @@ Decisions worth knowing:
 - Not delivered: fires when no shipment is delivered and something says it is not (no
   shipment at all, or one unfulfilled, in transit or failed). Shipments whose status is
   only UNKNOWN (no tracking) do not fire it.
-- Currency: thresholds are in the shop currency. An amount in another currency cannot be
-  compared, so high_value and refund_exceeds_paid fire and say so (a person looks);
-  lifetime spend in another currency does not make a VIP.
+- Currency: thresholds are in the shop's currency (the effective policy's `shop_currency`),
+  and the stores report shop money. An amount in another currency is never converted or
+  compared as if it were shop money: high_value and refund_exceeds_paid fire and say so
+  (a person looks); lifetime spend in another currency does not make a VIP (the
+  recommendation says why).
+- Time zone: return windows count calendar days in the shop's time zone (`store.tz`).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ class _Case:
         return Signal(code=code, weight=weight, explanation=explanation, evidence=evidence)
 
     def shop_money(self, amount: object) -> Money:
-        return Money.of(amount, self.policy.store.currency)  # type: ignore[arg-type]
+        return Money.of(amount, self.policy.shop_currency)  # type: ignore[arg-type]
 
 
 def detect(ctx: CaseContext, policy: Policy) -> tuple[Signal, ...]:
@@ -245,7 +248,7 @@ def _vip_customer(case: _Case) -> Signal | None:
         return None
     tags = [t for t in customer.tags if t.casefold() in vip.tags_folded]
     spend = customer.lifetime_spend
-    by_spend = spend.currency == case.policy.store.currency and spend.amount >= vip.lifetime_spend
+    by_spend = spend.currency == case.policy.shop_currency and spend.amount >= vip.lifetime_spend
     if not tags and not by_spend:
         return None
     parts = [f"tagged {', '.join(tags)}"] if tags else []

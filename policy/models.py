@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -128,6 +129,40 @@ def total(values: list[Money] | tuple[Money, ...], currency: str) -> Money:
     return out
 
 
+def charged_if_other(shop: Money, charged: Money | None) -> Money | None:
+    """What the customer was charged, when it is in another currency than the shop's
+    money (a multi-currency order); None when there is nothing else to show."""
+    return charged if charged is not None and charged.currency != shop.currency else None
+
+
+# --- the shop ---------------------------------------------------------------------------
+
+
+class ShopFacts(Frozen):
+    """What the primary store says about itself: the currency it prices in (every amount
+    the policy compares is in it) and its IANA time zone (return windows, the digest)."""
+
+    currency: str = Field(min_length=3, max_length=3)
+    timezone: str
+    name: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not (v.isascii() and v.isalpha()):
+            raise ValueError(f"not a currency code: {v!r}")
+        return v.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not an IANA time zone: {v!r}") from None
+        return v
+
+
 # --- what the store systems tell us -----------------------------------------------------
 
 
@@ -184,16 +219,19 @@ class LineItem(Frozen):
     sku: str | None = None
     variant_title: str | None = None
     quantity: int
-    unit_price: Money  # what the customer paid per unit, after discounts
+    unit_price: Money  # what the customer paid per unit, after discounts (shop money)
     product_tags: tuple[str, ...] = ()
+    # The same in the currency the customer paid in, on a multi-currency order (else None).
+    presentment_unit_price: Money | None = None
 
 
 class Refund(Frozen):
     id: str
     order_id: str
     created_at: datetime
-    amount: Money
+    amount: Money  # shop money
     note: str | None = None
+    presentment_amount: Money | None = None  # what went back to the customer, in their currency
 
 
 class Dispute(Frozen):
@@ -228,6 +266,14 @@ class Order(Frozen):
     refunds: tuple[Refund, ...] = ()
     risk: PaymentRisk | None = None
     cancelled_at: datetime | None = None
+    # What the customer was charged, in the currency they paid in (Shopify's presentment
+    # money): set only when it is not the shop's currency. Decisions use `total`.
+    presentment_total: Money | None = None
+
+    @property
+    def presentment_currency(self) -> str:
+        """The currency the customer paid in (the shop's unless multi-currency)."""
+        return self.presentment_total.currency if self.presentment_total is not None else self.currency
 
     @property
     def number(self) -> str:
@@ -282,10 +328,15 @@ class ReturnLineItem(Frozen):
     reason_note: str | None = None  # customer-supplied: escape before rendering
     customer_note: str | None = None  # customer-supplied: escape before rendering
     product_tags: tuple[str, ...] = ()
+    presentment_unit_price: Money | None = None  # in the customer's currency (multi-currency order)
 
     @property
     def amount(self) -> Money:
         return self.unit_price * self.quantity
+
+    @property
+    def presentment_amount(self) -> Money | None:
+        return self.presentment_unit_price * self.quantity if self.presentment_unit_price is not None else None
 
 
 class ReturnRequest(Frozen):
@@ -303,6 +354,14 @@ class ReturnRequest(Frozen):
     @property
     def amount(self) -> Money:
         return total([li.amount for li in self.line_items], self.currency)
+
+    @property
+    def presentment_amount(self) -> Money | None:
+        """The same return in the currency the customer paid in, when every line says."""
+        charged = [li.presentment_amount for li in self.line_items]
+        if not charged or any(c is None for c in charged):
+            return None
+        return total(charged, charged[0].currency)  # type: ignore[arg-type, union-attr]
 
 
 class PastReturn(Frozen):
@@ -411,6 +470,20 @@ class CaseContext(Frozen):
         if self.dispute is not None:
             return self.dispute.amount
         return self.order.total
+
+    @property
+    def charged(self) -> Money | None:
+        """`amount` as the customer was charged it, when that is another currency (a
+        multi-currency order): shown beside it on the card; decisions use `amount`."""
+        if self.return_request is not None:
+            charged = self.return_request.presentment_amount
+        elif self.refund is not None:
+            charged = self.refund.presentment_amount
+        elif self.dispute is not None:
+            charged = None
+        else:
+            charged = self.order.presentment_total
+        return charged_if_other(self.amount, charged)
 
 
 class SignalCode(StrEnum):

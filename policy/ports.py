@@ -109,7 +109,12 @@ class Operation(StrEnum):
 
 
 class StoreActions(Protocol):
-    """Write side: what an approved decision does. Each call carries an idempotency key."""
+    """Write side: what an approved decision does. Each call carries an idempotency key.
+
+    Money is what was decided: shop money (the case's amount). A store refunds a
+    multi-currency order in the currency the customer paid (Shopify's refund transactions
+    are in the order's presentment currency), converting at the rate of what is refunded;
+    an amount already in that currency is taken as is, and any other is refused."""
 
     def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult: ...
 

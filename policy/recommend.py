@@ -37,6 +37,10 @@ refund or exchange, amount (in the shop currency) ≤ `max_amount`, score ≤
 `max_risk_score`, and no signal with a positive weight. The last reason says why or why not.
 
 Tier: `required_tier(amount)`; the card goes to `channel_for(kind)`.
+
+Currency: limits are in the shop's currency and amounts are shop money. Whatever cannot be
+compared because it is in another currency is said in the reasons (`currency_notes`), so a
+person sees why the case needs the last tier or why a big spender is not a VIP.
 """
 
 from __future__ import annotations
@@ -73,12 +77,25 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
         action=decision.action,
         risk_score=score,
         amount=amount,
-        reasons=decision.reasons + ((why,) if why else ()),
+        reasons=decision.reasons + currency_notes(ctx, policy) + ((why,) if why else ()),
         conflicts=decision.conflicts,
         tier=required_tier(amount, policy),
         auto_approve=auto,
         channel=channel_for(ctx.kind, policy),
     )
+
+
+def currency_notes(ctx: CaseContext, policy: Policy) -> tuple[str, ...]:
+    """What could not be compared because it is not in the shop's currency."""
+    shop = policy.shop_currency
+    notes = []
+    if ctx.amount.currency != shop:
+        notes.append(f"Needs the last approval tier: the amount is in {ctx.amount.currency} and the "
+                     f"approval limits are in {shop}, which returnsbot does not convert.")
+    spend = ctx.customer.lifetime_spend if ctx.customer is not None else None
+    if spend is not None and spend.currency != shop and spend.amount > 0:
+        notes.append(f"Lifetime spend {spend} is not in {shop}, so it is not compared with the VIP threshold.")
+    return tuple(notes)
 
 
 def risk_score(signals: Iterable[Signal]) -> int:
@@ -225,7 +242,7 @@ def _auto_approve(
     rules = policy.auto_approve
     if not rules.enabled:
         return False, "A person decides: auto-approve is off."
-    currency = policy.store.currency
+    currency = policy.shop_currency
     if amount.currency != currency:
         return False, (
             f"A person decides: the amount is in {amount.currency}, the policy's limits in {currency}."

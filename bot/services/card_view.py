@@ -81,6 +81,7 @@ class CaseViews:
             ),
             signals=assessment.signals,
             unavailable=ctx.unavailable,
+            charged=ctx.charged,
         )
 
     def _view(self, case: CaseRecord, escalation_card: bool, **from_snapshot) -> CaseView:
@@ -135,7 +136,7 @@ class CaseViews:
 
     def _tier_label(self, tier: Tier) -> str:
         previous = self.policy.tiers[tier.index - 1].up_to if tier.index > 0 else None
-        return tier_label(tier, self.policy.store.currency, previous)
+        return tier_label(tier, self.policy.shop_currency, previous)
 
     def _next_tier(self, case: CaseRecord) -> Tier:
         tiers = self.policy.tiers

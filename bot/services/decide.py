@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Callable
 
-from blocks.format import ago
+from blocks.format import ago, whole_money
 from bot import actors
 from bot.clock import Clock
 from bot.services.effects import approval_ops, decline_ops
@@ -26,7 +26,7 @@ from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
 from policy.config import Policy
-from policy.models import Action, CaseStatus, Tier, approve_outcome
+from policy.models import Action, CaseStatus, Money, Tier, approve_outcome
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,13 @@ class DecideService:
 
     def _not_authorised(self, case: CaseRecord, user_id: str, tier: Tier, verb: str, *, record: bool) -> None:
         who = ", ".join(_mention(a) for a in tier.approvers) or "nobody yet (set approvers in the policy file)"
-        limit = f"up to {tier.up_to:,.2f} {self.policy.store.currency}" if tier.up_to is not None else "above every limit"
+        currency = self.policy.shop_currency
+        if case.amount.currency != currency:
+            limit = f"the amount is in {case.amount.currency}, the limits in {currency}"
+        elif tier.up_to is not None:
+            limit = f"up to {whole_money(Money.of(tier.up_to, currency))}"
+        else:
+            limit = "above every limit"
         self._refuse(case, user_id, "not_authorised",
                      f"You can't {verb} this case: it needs tier {tier.index + 1} ({limit}). Approvers: {who}.",
                      record=record)

@@ -180,7 +180,7 @@ class DigestService:
         ]
         health = health_items(self.store.health(), start, end, delivered_via=delivered_via, vendors=self.vendors)
         return Digest(
-            start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.store.currency,
+            start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.shop_currency,
             this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
             generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,

@@ -22,6 +22,7 @@ def connector_for(store, *, webhook_secret: bytes | None = None) -> Connector:
                  PollSpec(f"{NAME}.orders", store.poll_new_orders)),
         actions=store_actions(store), ping=lambda: "the bundled sample store (no shop configured)",
         admin_url=getattr(store, "admin_url", None), admin_label="the sample store", sample=True,
+        facts=getattr(store, "shop_facts", None),
     )
 
 

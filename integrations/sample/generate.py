@@ -35,6 +35,7 @@ from typing import Any
 
 SEED = 1001
 CURRENCY = "USD"
+TIMEZONE = "America/Los_Angeles"  # Bend, Oregon
 FEED_DAYS = 7
 FREE_SHIPPING_FROM = Decimal("99.00")
 FLAT_SHIPPING = Decimal("8.00")
@@ -544,7 +545,8 @@ def build(seed: int = SEED) -> dict[str, Any]:
         "format": FORMAT,
         "generated_by": "python -m integrations.sample.generate",
         "seed": seed,
-        "shop": {"name": "Ridgeline Outfitters", "domain": "ridgeline-outfitters.example", "currency": CURRENCY},
+        "shop": {"name": "Ridgeline Outfitters", "domain": "ridgeline-outfitters.example", "currency": CURRENCY,
+                 "timezone": TIMEZONE},
         "feed_days": FEED_DAYS,
         "customers": customers,
         "orders": orders,

@@ -21,6 +21,15 @@ The event log starts `feed_days` (in the JSON) before `now`: return requests, ne
 disputes and refunds inside it are events; older objects are history that was there before
 returnsbot was installed.
 
+`SampleStore.load(variant="eur")` is another shop made from the same data
+(`variants.py`): a European shop in euros with one order paid in pounds, or a yen shop.
+
+Multi-currency orders (shop money in one currency, the customer charged in another) carry
+the charged amounts as presentment money. A refund is decided in shop money and goes back
+to the customer in the currency they paid, converted at the rate of what is refunded (the
+return's own shop and charged amounts): the refund records both. An amount already in the
+charged currency is taken as is; any third currency is refused.
+
 Conventions: `Order.total` is the total as placed (items + shipping; the shop is in Oregon,
 no sales tax); `Order.received` is what was captured, before refunds (Shopify's
 totalReceivedSet); `Order.refunded` is the sum of refunds, so what is left to refund is
@@ -35,12 +44,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from policy.models import (
+    ShopFacts,
     Customer,
     DeclineReason,
     CustomerHistory,
@@ -128,6 +138,7 @@ class SampleStore:
         self._clock = clock
         self.shop_name: str = data.get("shop", {}).get("name", "Sample store")
         self.currency: str = data.get("shop", {}).get("currency", "USD")
+        self.timezone: str = data.get("shop", {}).get("timezone", "UTC")
         self.feed_since = self.now - timedelta(days=float(data.get("feed_days", 7)))
         self._lock = threading.RLock()
         self._state = _parse(data, self.now)
@@ -141,15 +152,23 @@ class SampleStore:
         *,
         now: datetime | None = None,
         clock: Callable[[], datetime] | None = None,
+        variant: str = "us",
     ) -> SampleStore:
         """The bundled JSON (or `path`), with times relative to `now` (default: the current
-        time). `clock` stamps what the actions create; by default it starts at `now` and runs
-        at wall-clock speed."""
+        time), as the shop `variant` (`variants.VARIANTS`: "us", "eur", "jpy"). `clock`
+        stamps what the actions create; by default it starts at `now` and runs at
+        wall-clock speed."""
+        from integrations.sample.variants import derive
+
         if path is None:
             text = resources.files("integrations.sample").joinpath("sample_store.json").read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
-        return cls(json.loads(text), now=now or datetime.now(timezone.utc), clock=clock)
+        return cls(derive(json.loads(text), variant), now=now or datetime.now(timezone.utc), clock=clock)
+
+    def shop_facts(self) -> ShopFacts:
+        """The shop's currency and time zone, as Shopify's `shop` would say them."""
+        return ShopFacts(currency=self.currency, timezone=self.timezone, name=self.shop_name)
 
     # --- StoreSource ----------------------------------------------------------------------
 
@@ -354,26 +373,19 @@ class SampleStore:
                 f"cannot refund return {ret.name}: it is {ret.status.value}, not OPEN{hint}", retryable=False, system=SOURCE
             )
         order = self._state.orders[ret.order_id]
-        if amount.currency != order.currency:
-            raise IntegrationError(
-                f"refund currency {amount.currency} does not match order {order.name} ({order.currency})",
-                retryable=False,
-                system=SOURCE,
-            )
         if amount.amount <= 0:
             raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SOURCE)
-        already = total(
-            [r.amount for rid, r in self._state.refunds.items() if self._state.refund_return.get(rid) == ret.id],
-            order.currency,
-        )
-        if already + amount > ret.amount:
+        mine = [r for rid, r in self._state.refunds.items() if self._state.refund_return.get(rid) == ret.id]
+        shop_amount, charged = self._refund_moneys(ret, order, amount, mine)
+        already = total([r.amount for r in mine], order.currency)
+        if already + shop_amount > ret.amount:
             raise IntegrationError(
                 f"refund {amount} exceeds what is left on return {ret.name} ({ret.amount - already} of {ret.amount})",
                 retryable=False,
                 system=SOURCE,
             )
         left = order.received - order.refunded
-        if amount > left:
+        if shop_amount > left:
             raise IntegrationError(
                 f"refund {amount} exceeds the {left} left to refund on order {order.name}", retryable=False, system=SOURCE
             )
@@ -382,13 +394,46 @@ class SampleStore:
             id=f"gid://shopify/Refund/{_REFUND_BASE + self._state.next_refund}",
             order_id=order.id,
             created_at=utc(self._clock()),
-            amount=amount,
+            amount=shop_amount,
             note=f"Refund for return {ret.name}",
+            presentment_amount=charged,
         )
         self._state.refunds[refund.id] = refund
         self._state.refund_return[refund.id] = ret.id
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
-        return ActionResult(ok=True, summary=f"refund {amount} issued{_notified(notify)}", external_id=refund.id)
+        to_customer = f" ({charged} to the customer)" if charged is not None else ""
+        return ActionResult(ok=True, summary=f"refund {shop_amount} issued{to_customer}{_notified(notify)}",
+                            external_id=refund.id)
+
+    @staticmethod
+    def _refund_moneys(ret: ReturnRequest, order: Order, amount: Money, earlier: list[Refund]) -> tuple[Money, Money | None]:
+        """(shop money, what goes back to the customer when they paid in another currency).
+        The customer is refunded in the currency they paid (as Shopify's refund
+        transactions are): shop money is converted at the return's own rate, and the last
+        of it gives back exactly what is left of what they were charged."""
+        charged_total = ret.presentment_amount if order.presentment_total is not None else None
+        if charged_total is None:
+            if amount.currency != order.currency:
+                raise IntegrationError(
+                    f"refund currency {amount.currency} does not match order {order.name} ({order.currency})",
+                    retryable=False, system=SOURCE,
+                )
+            return amount, None
+        cur = charged_total.currency
+        if amount.currency not in (order.currency, cur):
+            raise IntegrationError(
+                f"refund currency {amount.currency} is neither order {order.name}'s shop currency ({order.currency}) "
+                f"nor what the customer paid in ({cur})", retryable=False, system=SOURCE,
+            )
+        shop_left = ret.amount - total([r.amount for r in earlier], order.currency)
+        charged_left = charged_total - total([r.presentment_amount or Money.zero(cur) for r in earlier], cur)
+        if amount.currency == order.currency:
+            if amount == shop_left:
+                return amount, charged_left
+            return amount, _converted(amount, charged_total, ret.amount)
+        if amount == charged_left:
+            return shop_left, amount
+        return _converted(amount, ret.amount, charged_total), amount
 
     def _credit(self, customer_id: str, amount: Money) -> ActionResult:
         customer = _get(self._state.customers, customer_id, "customer")
@@ -517,6 +562,13 @@ def _parse_cursor(cursor: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _converted(amount: Money, to: Money, per: Money) -> Money:
+    """`amount` at the rate `to` / `per` (two amounts of the same thing), rounded half-up
+    to what `to`'s currency allows."""
+    value = amount.amount * to.amount / per.amount
+    return Money(amount=value.quantize(Decimal(1).scaleb(-to.exponent), rounding=ROUND_HALF_UP), currency=to.currency)
+
+
 def _with_refunds(order: Order, refunds: tuple[Refund, ...]) -> Order:
     refunded = total([r.amount for r in refunds], order.currency)
     if refunded.amount == 0:
@@ -557,6 +609,11 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
     line_items: dict[str, tuple[str, LineItem]] = {}  # line item id -> (order id, item)
     for o in data["orders"]:
         cur = o["currency"]
+        charged_in = o.get("presentment_currency")  # a multi-currency order: what the customer paid in
+
+        def charged(value: str | None, currency: str | None = charged_in) -> Money | None:
+            return money(value, currency) if currency and value is not None else None
+
         if o.get("customer_id") is not None and o["customer_id"] not in state.customers:
             raise SampleDataError(f"order {o['name']}: unknown customer {o['customer_id']}")
         items = tuple(
@@ -568,6 +625,7 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
                 quantity=li["quantity"],
                 unit_price=money(li["unit_price"], cur),
                 product_tags=tuple(li.get("product_tags", ())),
+                presentment_unit_price=charged(li.get("presentment_unit_price")),
             )
             for li in o["line_items"]
         )
@@ -576,6 +634,14 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
         amount = total([li.unit_price * li.quantity for li in items], cur) + money(o.get("shipping", "0.00"), cur)
         if amount != money(o["total"], cur):
             raise SampleDataError(f"order {o['name']}: total {o['total']} but items + shipping come to {amount.amount}")
+        charged_total = charged(o.get("presentment_total"))
+        if charged_in:
+            if any(li.presentment_unit_price is None for li in items) or charged_total is None:
+                raise SampleDataError(f"order {o['name']}: paid in {charged_in}, so every price needs its {charged_in} amount")
+            paid = total([li.presentment_unit_price * li.quantity for li in items], charged_in)  # type: ignore[operator]
+            paid = paid + money(o.get("presentment_shipping", "0.00"), charged_in)
+            if paid != charged_total:
+                raise SampleDataError(f"order {o['name']}: charged {charged_total.amount} but items + shipping come to {paid.amount}")
         shipments = tuple(
             Shipment(
                 id=s["id"],
@@ -591,7 +657,8 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
             for s in o.get("shipments", ())
         )
         refunds = tuple(
-            Refund(id=r["id"], order_id=o["id"], created_at=ago(r["created_days_ago"]), amount=money(r["amount"], cur), note=r.get("note"))
+            Refund(id=r["id"], order_id=o["id"], created_at=ago(r["created_days_ago"]), amount=money(r["amount"], cur), note=r.get("note"),
+                   presentment_amount=charged(r.get("presentment_amount")))
             for r in o.get("refunds", ())
         )
         for spec, refund in zip(o.get("refunds", ()), refunds):
@@ -616,6 +683,7 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
             shipments=shipments,
             risk=PaymentRisk(source="shopify", level=RiskLevel(risk["level"]), facts=tuple(risk.get("facts", ()))) if risk else None,
             cancelled_at=ago(o.get("cancelled_days_ago")),
+            presentment_total=charged_total,
         )
         state.orders[order.id] = _with_refunds(order, refunds)
 
@@ -641,6 +709,7 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
                     reason_note=rli.get("reason_note"),
                     customer_note=rli.get("customer_note"),
                     product_tags=li.product_tags,
+                    presentment_unit_price=li.presentment_unit_price,
                 )
             )
         state.returns[r["id"]] = ReturnRequest(

@@ -278,7 +278,7 @@ class ShopifyGraphQL:
         with self._renew_lock:
             if self._current_token() != rejected:
                 return  # another thread renewed it meanwhile
-            log.info("shopify.token_renew op=%s reason=http_401", op)
+            log.debug("shopify.token_renew op=%s reason=http_401", op)  # the failure, if any, is reported
             try:
                 self._on_unauthorized()  # type: ignore[misc]
             except IntegrationError as exc:

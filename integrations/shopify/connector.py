@@ -35,6 +35,9 @@ def connector_for(store, *, webhook_secret: bytes | None, api_version: str | Non
         found = [getattr(store, "api_version_note", None), watch.mismatch if watch else None]
         return [(f"{NAME}.api", note) for note in found if note]
 
+    from integrations.shopify.shop import shop_facts
+
+    client = getattr(store, "client", None)
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}),
         capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES}),
@@ -44,6 +47,7 @@ def connector_for(store, *, webhook_secret: bytes | None, api_version: str | Non
         actions=store_actions(store), ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
         admin_label="Shopify admin",
         reconnect_hint="reinstall the app or update SHOPIFY_ACCESS_TOKEN",
+        facts=(lambda: shop_facts(client)) if client is not None else None,
     )
 
 

@@ -22,6 +22,7 @@ from bot.services.card_view import CaseViews
 from bot.store import CaseRepo, OutboxRepo
 from bot.store import snapshots
 from policy.config import Policy
+from policy.models import ShopFacts
 from policy.models import SignalCode
 from tests.bot.factories import NOW, new_case
 
@@ -47,7 +48,7 @@ def _insert(engine, record: dict) -> int:
 
 
 def _views(engine) -> CaseViews:
-    policy = Policy.default()
+    policy = Policy.default().for_shop(ShopFacts(currency="USD", timezone="UTC"))  # the sample store's money
     return CaseViews(cases=CaseRepo(engine), outbox=OutboxRepo(engine), policy=policy, clock=lambda: NOW,
                      tier_for=lambda case: policy.tiers[min(case.required_tier, len(policy.tiers) - 1)])
 

@@ -9,7 +9,7 @@ import pytest
 from bot.services.decide import DecideService, DecisionRefused
 from bot.store import CaseRepo, OutboxRepo
 from policy.config import parse_policy
-from policy.models import CaseStatus
+from policy.models import CaseStatus, ShopFacts
 from tests.bot.factories import NOW, new_case
 
 POLICY = parse_policy("""
@@ -23,7 +23,7 @@ up_to = 1000
 approvers = ["S0TIERTWO1"]
 [[approval_tiers]]
 approvers = ["U0TIERTHRE"]
-""")
+""").for_shop(ShopFacts(currency="USD", timezone="UTC"))
 
 
 @pytest.fixture

@@ -454,7 +454,13 @@ class FakeShopify:
             "name": "Acme Test Store",
             "myshopifyDomain": shop_domain,
             "currencyCode": currency,
+            "ianaTimezone": "UTC",  # tests set another: fake.shop["ianaTimezone"] = "Europe/Berlin"
         }
+        # The app installation's granted scopes (`currentAppInstallation`): what `check`
+        # compares with what returnsbot needs. Tests narrow it to see a missing scope named.
+        from integrations.shopify.auth import RECOMMENDED_SCOPES, REQUIRED_SCOPES
+
+        self.access_scopes: list[str] = [*REQUIRED_SCOPES, *RECOMMENDED_SCOPES]
 
     # --- scripting ------------------------------------------------------------------------------
 
@@ -1593,6 +1599,10 @@ class FakeShopify:
             "dispute": lambda info, id: self.disputes.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
+            "currentAppInstallation": lambda info: {
+                "__typename": "AppInstallation", "id": "gid://shopify/AppInstallation/1",
+                "accessScopes": [{"__typename": "AccessScope", "handle": h, "description": h}
+                                 for h in self.access_scopes]},
         }
         mutations = {
             "returnApproveRequest": self._m_approve,

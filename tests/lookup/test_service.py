@@ -19,7 +19,7 @@ from integrations.shopify.client import ShopifyGraphQL
 from integrations.shopify.source import ShopifyStore
 from policy.config import Policy
 from policy.detect import detect
-from policy.models import CaseKind, CaseStatus, DomainEvent, EventKind, Money, SignalCode
+from policy.models import CaseKind, CaseStatus, DomainEvent, EventKind, Money, ShopFacts, SignalCode
 from policy.ports import IntegrationError
 from tests.blocks.limits import block_texts, check_limits
 from tests.fakes.shopify import FakeClock, FakeShopify
@@ -253,8 +253,8 @@ def shopify(engine):
     client = ShopifyGraphQL(fake.graphql_url(), fake.access_token, http=fake.http_client(), sleep=clock.sleep,
                             monotonic=clock.monotonic)
     store = ShopifyStore(client, shop_domain=fake.shop_domain, now=clock.now)
-    lk = OrderLookup(store=store, cases=CaseRepo(engine), playbook=Playbook(), policy=Policy.default(),
-                     clock=clock.now)
+    lk = OrderLookup(store=store, cases=CaseRepo(engine), playbook=Playbook(),
+                     policy=Policy.default().for_shop(ShopFacts(currency="USD", timezone="UTC")), clock=clock.now)
     yield fake, lk, {"order": order, "old": old, "customer": ada}
     client.close()
 

@@ -27,6 +27,7 @@ from policy.models import (
     ReturnStatus,
     RiskLevel,
     Shipment,
+    ShopFacts,
 )
 
 NOW = datetime(2025, 3, 20, 15, 0, tzinfo=timezone.utc)
@@ -43,9 +44,16 @@ def days_ago(n: float) -> datetime:
     return NOW - timedelta(days=n)
 
 
-def policy(toml: str = "") -> Policy:
-    """The default policy, or one with a few keys changed, written as TOML."""
-    return parse_policy(toml) if toml else Policy.default()
+# The shop these cases come from, unless a test's policy states its own currency or zone.
+TEST_SHOP = ShopFacts(currency="USD", timezone="UTC")
+
+
+def policy(toml: str = "", *, shop: ShopFacts | None = None) -> Policy:
+    """The default policy, or one with a few keys changed, written as TOML — as the
+    effective policy for `shop` (default: a USD shop in UTC, or what the TOML states)."""
+    p = parse_policy(toml) if toml else Policy.default()
+    return p.for_shop(shop or ShopFacts(currency=p.store.currency or TEST_SHOP.currency,
+                                        timezone=p.store.timezone or TEST_SHOP.timezone))
 
 
 def line_item(

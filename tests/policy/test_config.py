@@ -72,7 +72,7 @@ def _tables(model: type[BaseModel], path: tuple[str, ...]):
 
 def test_documented_defaults():
     p = Policy.default()
-    assert p.store.currency == "USD"
+    assert p.store.currency is None and p.store.timezone is None  # the shop's own (Policy.for_shop)
     assert p.returns.window_days == 30
     assert p.risk.high_value_threshold == Decimal("500")
     assert p.risk.high_payment_risk_levels == (RiskLevel.HIGH,)

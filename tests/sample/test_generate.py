@@ -60,7 +60,8 @@ def test_check_mode(tmp_path, capsys):
 
 def test_shape_and_size(data):
     assert data["format"] == "returnsbot-sample-store/1"
-    assert data["shop"] == {"name": "Ridgeline Outfitters", "domain": "ridgeline-outfitters.example", "currency": "USD"}
+    assert data["shop"] == {"name": "Ridgeline Outfitters", "domain": "ridgeline-outfitters.example", "currency": "USD",
+                            "timezone": "America/Los_Angeles"}
     assert len(data["customers"]) == 20
     assert len(data["orders"]) == 51
     statuses = Counter(r["status"] for r in data["returns"])

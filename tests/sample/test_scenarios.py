@@ -61,6 +61,7 @@ def with_extended_returns(policy: Policy) -> Policy:
 
 def assessed(now: datetime, policy: Policy) -> list[tuple[CaseContext, Assessment]]:
     store = SampleStore.load(now=now)
+    policy = policy.for_shop(store.shop_facts())  # the effective policy: the shop's money and time zone
     out = []
     for event in store.events():
         ctx = assemble(event, store, now=now, lookback_days=policy.risk.lookback_days)
