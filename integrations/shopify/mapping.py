@@ -45,6 +45,15 @@ def money(value: Node | None) -> Money:
     return Money(amount=Decimal(str(value["amount"])), currency=str(value["currencyCode"]))
 
 
+def presentment(value: Node | None) -> Money | None:
+    """A `MoneyBag`'s presentment side — what the customer was charged, in the currency they
+    paid in — when it differs from the shop's; None for a one-currency order."""
+    if not value or not value.get("presentmentMoney") or "shopMoney" not in value:
+        return None
+    charged = money(value["presentmentMoney"])
+    return charged if charged.currency != money(value).currency else None
+
+
 def optional_money(value: Node | None) -> Money | None:
     return money(value) if value is not None else None
 
@@ -106,6 +115,7 @@ def line_item(node: Node) -> LineItem:
         variant_title=_text(node.get("variantTitle")),
         quantity=int(node.get("quantity") or 0),
         unit_price=money(node["discountedUnitPriceAfterAllDiscountsSet"]),
+        presentment_unit_price=presentment(node["discountedUnitPriceAfterAllDiscountsSet"]),
         product_tags=tuple(product.get("tags") or ()),
     )
 
@@ -204,6 +214,7 @@ def order(node: Node, line_item_nodes: Iterable[Node] | None = None) -> Order:
         created_at=dt(node["createdAt"]),
         currency=currency,
         total=money(node["currentTotalPriceSet"]),
+        presentment_total=presentment(node["currentTotalPriceSet"]),
         received=money(node["totalReceivedSet"]),
         refunded=money(node["totalRefundedSet"]),
         financial_status=node.get("displayFinancialStatus"),
@@ -301,11 +312,12 @@ def return_line_item(node: Node) -> ReturnLineItem:
         title = li.get("title") or ""
         sku = _text(li.get("sku"))
         unit_price = money(li["discountedUnitPriceAfterAllDiscountsSet"])
+        charged = presentment(li["discountedUnitPriceAfterAllDiscountsSet"])
         tags = tuple(product.get("tags") or ())
     elif node.get("unitPrice"):
         # UnverifiedReturnLineItem: not tied to a fulfilled line item.
         line_item_id, title, sku, tags = node["id"], "Unverified item", None, ()
-        unit_price = money(node["unitPrice"])
+        unit_price, charged = money(node["unitPrice"]), presentment(node["unitPrice"])
     else:
         raise ValueError(f"return line item {node.get('id')} has neither a line item nor a unit price")
     return ReturnLineItem(
@@ -315,6 +327,7 @@ def return_line_item(node: Node) -> ReturnLineItem:
         sku=sku,
         quantity=int(node["quantity"]),
         unit_price=unit_price,
+        presentment_unit_price=charged,
         reason=reason_code(node),
         reason_note=_text(node.get("returnReasonNote")),
         customer_note=_text(node.get("customerNote")),

@@ -386,3 +386,4 @@ def test_the_fake_serves_the_version_header(fake):
                              headers={"X-Shopify-Access-Token": fake.access_token})
     assert response.headers["X-Shopify-Api-Version"] == "2026-01"
     assert isinstance(response, httpx.Response)
+
