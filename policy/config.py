@@ -71,7 +71,8 @@ class ShopUnknown(RuntimeError):
 
 
 class ReturnReason(StrEnum):
-    """Shopify's ReturnReason enum (Admin API 2025-01): what a customer can pick."""
+    """Our return reason codes (what a customer can pick); each connector maps its system's
+    reasons to these (Shopify's return reason definitions in integrations/shopify/mapping)."""
 
     SIZE_TOO_SMALL = "SIZE_TOO_SMALL"
     SIZE_TOO_LARGE = "SIZE_TOO_LARGE"

@@ -234,10 +234,31 @@ class Refund(Frozen):
     presentment_amount: Money | None = None  # what went back to the customer, in their currency
 
 
+class DisputeStatus(StrEnum):
+    """Where a chargeback stands, in our terms; each connector maps its system's statuses
+    (Shopify Payments', Stripe's) to these."""
+
+    NEEDS_RESPONSE = "NEEDS_RESPONSE"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    ACCEPTED = "ACCEPTED"  # the merchant gave in
+    REFUNDED = "REFUNDED"  # the charge was refunded, which closes it
+    WON = "WON"
+    LOST = "LOST"
+
+    @classmethod
+    def _missing_(cls, value: object) -> DisputeStatus | None:
+        text = str(value).upper()
+        return cls.REFUNDED if text == "CHARGE_REFUNDED" else next((m for m in cls if m.value == text), None)
+
+    @property
+    def is_open(self) -> bool:
+        return self in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW)
+
+
 class Dispute(Frozen):
     id: str
     order_id: str | None
-    status: str  # e.g. NEEDS_RESPONSE, UNDER_REVIEW, WON, LOST
+    status: DisputeStatus
     reason: str | None = None
     amount: Money
     initiated_at: datetime
@@ -245,7 +266,7 @@ class Dispute(Frozen):
 
     @property
     def is_open(self) -> bool:
-        return self.status.upper() not in {"WON", "LOST", "ACCEPTED", "CHARGE_REFUNDED"}
+        return self.status.is_open
 
 
 class Order(Frozen):

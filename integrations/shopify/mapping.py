@@ -14,6 +14,7 @@ from policy.models import (
     Customer,
     DeliveryStatus,
     Dispute,
+    DisputeStatus,
     LineItem,
     Money,
     Order,
@@ -249,6 +250,11 @@ def customer(node: Node) -> Customer:
 # --- returns ----------------------------------------------------------------------------------
 
 
+# Shopify Payments' DisputeStatus → ours (an unknown new status is treated as still open).
+_DISPUTE_STATUS = {"NEEDS_RESPONSE": DisputeStatus.NEEDS_RESPONSE, "UNDER_REVIEW": DisputeStatus.UNDER_REVIEW,
+                   "ACCEPTED": DisputeStatus.ACCEPTED, "CHARGE_REFUNDED": DisputeStatus.REFUNDED,
+                   "WON": DisputeStatus.WON, "LOST": DisputeStatus.LOST}
+
 # Shopify's ReturnStatus → ours (Shopify calls an approved, in-progress return OPEN).
 _RETURN_STATUS = {"REQUESTED": ReturnStatus.REQUESTED, "OPEN": ReturnStatus.APPROVED,
                   "DECLINED": ReturnStatus.DECLINED, "CLOSED": ReturnStatus.CLOSED,
@@ -364,7 +370,7 @@ def dispute(node: Node) -> Dispute:
     return Dispute(
         id=node["id"],
         order_id=_id(node.get("order")),
-        status=str(node["status"]),
+        status=_DISPUTE_STATUS.get(str(node["status"]).upper(), DisputeStatus.UNDER_REVIEW),
         reason=_text(reason),
         amount=money(node["amount"]),
         initiated_at=dt(node["initiatedAt"]),

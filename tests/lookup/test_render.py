@@ -23,6 +23,7 @@ from blocks.order import (
 )
 from blocks.views import PlaybookEntry
 from policy.models import (
+    DisputeStatus,
     CaseKind,
     CaseStatus,
     Customer,
@@ -179,7 +180,7 @@ def huge_view() -> OrderContextView:
     refunds = tuple(Refund(id=f"r{i}", order_id="o", created_at=NOW, amount=usd("1.00"), note="&" * 3000)
                     for i in range(100))
     returns = tuple(a_return(name=long, note=long, title=long).model_copy(update={"id": f"ret{i}"}) for i in range(50))
-    disputes = tuple(Dispute(id=f"d{i}", order_id="o", status=long, reason=long, amount=usd("1"), initiated_at=NOW)
+    disputes = tuple(Dispute(id=f"d{i}", order_id="o", status=DisputeStatus.UNDER_REVIEW, reason=long, amount=usd("1"), initiated_at=NOW)
                      for i in range(20))
     signals = tuple(Signal(code=c, weight=10, explanation="<&>" * 1000) for c in SignalCode)
     cases = tuple(CaseLink(case_id=i, kind=CaseKind.RETURN_REQUEST, status=CaseStatus.OPEN, amount=usd("1"),
@@ -209,7 +210,7 @@ def test_customer_text_can_never_ping_or_link():
                          refunds=(Refund(id="r", order_id="o", created_at=NOW, amount=usd("1"), note=evil),)),
              customer=customer(display_name=evil, email=evil, tags=(evil,)),
              returns=(a_return(name=evil, title=evil),),
-             disputes=(Dispute(id="d", order_id="o", status=evil, reason=evil, amount=usd("1"), initiated_at=NOW),),
+             disputes=(Dispute(id="d", order_id="o", status=DisputeStatus.NEEDS_RESPONSE, reason=evil, amount=usd("1"), initiated_at=NOW),),
              signals=(Signal(code=SignalCode.HIGH_VALUE, weight=10, explanation=evil),),
              playbook=(PlaybookEntry(author="U0LEAD0001", created_at=NOW, text=evil),),
              unavailable=(evil,))
