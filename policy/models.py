@@ -19,6 +19,13 @@ _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD
 _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
+def _lenient(cls, value: object, **aliases):
+    """An enum member by its value in any case, or by an older (vendor's) name: what our
+    own enums read from snapshots, payloads and rows written before a rename."""
+    text = str(value).upper()
+    return aliases.get(text) or next((m for m in cls if m.value == text), None)
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -247,8 +254,7 @@ class DisputeStatus(StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> DisputeStatus | None:
-        text = str(value).upper()
-        return cls.REFUNDED if text == "CHARGE_REFUNDED" else next((m for m in cls if m.value == text), None)
+        return _lenient(cls, value, CHARGE_REFUNDED=cls.REFUNDED)
 
     @property
     def is_open(self) -> bool:
@@ -334,8 +340,7 @@ class ReturnStatus(StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> ReturnStatus | None:
         # Snapshots written before the names were ours said OPEN for an approved return.
-        text = str(value).upper()
-        return cls.APPROVED if text == "OPEN" else next((m for m in cls if m.value == text), None)
+        return _lenient(cls, value, OPEN=cls.APPROVED)
 
 
 class ReturnLineItem(Frozen):
@@ -599,8 +604,7 @@ class DeclineReason(StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> DeclineReason | None:
         # Decisions, modal values and queued jobs written before the names were ours.
-        return {"RETURN_PERIOD_ENDED": cls.OUTSIDE_WINDOW}.get(str(value).upper()) or next(
-            (m for m in cls if m.value == str(value).upper()), None)
+        return _lenient(cls, value, RETURN_PERIOD_ENDED=cls.OUTSIDE_WINDOW)
 
     @classmethod
     def parse(cls, value: str | None) -> DeclineReason | None:
