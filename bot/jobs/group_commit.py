@@ -90,6 +90,10 @@ class GroupCommitter:
         rows = [_sqlite_row(job_values(job, now)) for job in batch]
         if self._raw is None:
             self._raw = self.engine.raw_connection()
+            # The commit that crosses WAL's checkpoint threshold copies the log into the
+            # database and syncs it: milliseconds, on a click's ack. This connection leaves
+            # checkpoints to the others (the workers' connections keep the default).
+            self._raw.cursor().execute("PRAGMA wal_autocheckpoint=0")
         cursor = self._raw.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
