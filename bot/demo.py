@@ -68,13 +68,7 @@ def waiting_since(cases: CaseRepo, case: CaseRecord) -> datetime:
         ctx, _ = cases.snapshot(case)
     except SnapshotUnreadable:
         return case.opened_at
-    if ctx.return_request is not None:
-        return ctx.return_request.requested_at
-    if ctx.refund is not None:
-        return ctx.refund.created_at
-    if ctx.dispute is not None:
-        return ctx.dispute.initiated_at
-    return ctx.order.created_at
+    return ctx.occurred_at
 
 
 def age(since: datetime, now: datetime) -> str:

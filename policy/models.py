@@ -487,6 +487,18 @@ class CaseContext(Frozen):
         return None
 
     @property
+    def occurred_at(self) -> datetime:
+        """When what the case is about happened: the return was requested, the refund made,
+        the dispute opened, the order placed."""
+        if self.return_request is not None:
+            return self.return_request.requested_at
+        if self.refund is not None:
+            return self.refund.created_at
+        if self.dispute is not None:
+            return self.dispute.initiated_at
+        return self.order.created_at
+
+    @property
     def amount(self) -> Money:
         """The money the decision is about."""
         if self.return_request is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from decimal import Decimal
 
 from bot.store import CaseRepo, OutboxOp, OutboxRepo

@@ -13,7 +13,7 @@ import pytest
 from integrations.shopify.client import ShopifyGraphQL
 from integrations.shopify.source import ShopifyStore
 from policy.ports import IntegrationError
-from tests.fakes.shopify import FakeClock, FakeShopify
+from tests.fakes.shopify import FakeClock
 from tests.shopify.test_client import MUTATION, QUERY, URL, Script, ok
 
 OLD = "shpat_OLD_token_expired_0000000001"
