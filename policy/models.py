@@ -417,6 +417,7 @@ class EventKind(StrEnum):
     REFUND_CREATED = "refund_created"
     ORDER_CREATED = "order_created"
     DISPUTE_CREATED = "dispute_created"
+    RETURN_STAGE = "return_stage"  # a return moved after approval: `DomainEvent.stage` says how
 
 
 class DomainEvent(Frozen):
@@ -429,6 +430,7 @@ class DomainEvent(Frozen):
     occurred_at: datetime | None = None
     # Fields known only from the delivery itself (e.g. decline reason, dispute amount).
     detail: dict[str, str] = Field(default_factory=dict)
+    stage: "StageUpdate | None" = None  # for RETURN_STAGE events (policy/lifecycle.py)
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -643,3 +645,9 @@ def decline_reason_for(signal_codes: Iterable[str]) -> DeclineReason | None:
     if SignalCode.FINAL_SALE.value in codes:
         return DeclineReason.FINAL_SALE
     return None
+
+
+# The lifecycle types use Frozen and Money from here; resolve DomainEvent.stage once both exist.
+from policy.lifecycle import StageUpdate  # noqa: E402
+
+DomainEvent.model_rebuild()

@@ -106,6 +106,7 @@ class Operation(StrEnum):
     DECLINE_RETURN = "decline_return"
     REFUND_RETURN = "refund_return"
     ISSUE_STORE_CREDIT = "issue_store_credit"
+    CLOSE_RETURN = "close_return"  # a return approved and never shipped, expired by policy
 
 
 class StoreActions(Protocol):
