@@ -50,8 +50,10 @@ class StageRepo:
 
 
 def record_in(conn, engine: Engine, case_id: int, update_: StageUpdate, *, now: datetime,
-              reopen: bool = False) -> bool:
-    """`StageRepo.record` inside a caller's transaction (so a stage and what it triggers commit together)."""
+              reopen: bool = False, bump: bool = True) -> bool:
+    """`StageRepo.record` inside a caller's transaction (so a stage and what it triggers commit
+    together). `bump=False` inside `CaseRepo.transition`, which bumps the version and queues
+    the card itself."""
     from bot.store.cases import _queue_card  # cases imports the schema this module shares
 
     row = conn.execute(select(cases.c.stage).where(cases.c.id == case_id).with_for_update()).first()
@@ -67,7 +69,10 @@ def record_in(conn, engine: Engine, case_id: int, update_: StageUpdate, *, now: 
     if not inserted:
         return False
     if forward:
-        conn.execute(update(cases).where(cases.c.id == case_id).values(
-            stage=update_.stage.value, stage_at=update_.at, version=cases.c.version + 1, updated_at=now))
-        _queue_card(conn, conn.execute(select(cases).where(cases.c.id == case_id)).one(), now=now)
+        values = {"stage": update_.stage.value, "stage_at": update_.at}
+        if bump:  # a new version, so the card job (keyed by version) renders the stage
+            values.update(version=cases.c.version + 1, updated_at=now)
+        conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+        if bump:
+            _queue_card(conn, conn.execute(select(cases).where(cases.c.id == case_id)).one(), now=now)
     return True
