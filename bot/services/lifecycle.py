@@ -88,3 +88,51 @@ class LifecycleService:
             event="case.followup_opened", detail={"reason": verdict.reason, "summary": verdict.summary},
             extra={"followup": verdict.as_column(opened_at=now.isoformat())})
         return res.case
+
+    def decide_followup(self, case_id: int, *, choice: str, amount: Money | None, message: str | None,
+                        actor: str, version: int, authorise: Callable[[CaseRecord, str], None] | None = None
+                        ) -> TransitionResult:
+        """Carry out the follow-up choice on the version the person saw. A partial amount
+        above what is left to refund (or not positive) is refused with nothing changed."""
+        if choice not in CHOICES:
+            raise FollowupRefused(f"Unknown choice {choice!r}.")
+        case = self.cases.get(case_id)
+        if case is None or not case.followup or case.status is not CaseStatus.OPEN:
+            raise FollowupRefused("There is no open follow-up on this case.")
+        if authorise is not None:
+            authorise(case, actor)  # the case's required tier as it stands (DecideService.authorise)
+        fu = case.followup
+        refundable = Money.of(fu["refundable"], fu["currency"])
+        pending = self._pending(case) or {}
+        if choice == "partial_refund":
+            if amount is None or amount.amount <= 0:
+                raise FollowupRefused("Enter the amount to refund.")
+            if amount.currency != refundable.currency:
+                raise FollowupRefused(f"The amount must be in {refundable.currency}.")
+            if amount > refundable:
+                raise FollowupRefused(f"{amount.amount} {amount.currency} is more than the "
+                                      f"{refundable.amount} {refundable.currency} left to refund.")
+            ops, outcome, money = money_ops(case, "refund", amount), "refund", amount
+        elif choice in ("refund", "store_credit"):
+            decided = Money.of(pending.get("amount", fu["refundable"]), fu["currency"])
+            money = min(decided, refundable, key=lambda m: m.amount)
+            ops, outcome = money_ops(case, choice, money), choice
+        else:
+            ops, outcome, money = [], "no_refund", None
+        detail = {"receipt": "followup", "choice": choice, "followup": fu}
+        if money is not None:
+            detail["amount"], detail["currency"] = str(money.amount), money.currency
+        if message:
+            detail["customer_message"] = message
+        res = self.cases.transition(
+            case_id, expected=CaseStatus.OPEN, expected_version=version,
+            to=CaseStatus.APPROVED if ops else CaseStatus.DONE, actor=actor, at=self.clock(),
+            event="case.followup_decided", detail={"choice": choice},
+            decision=Decision("followup", outcome, followed_recommendation=choice == fu.get("recommended"),
+                              detail=detail),
+            ops=ops, extra={"followup": None})
+        if res.ok:
+            if ops:
+                self.on_outbox()
+            self.on_case_changed(res.case)
+        return res
