@@ -52,7 +52,9 @@ class IngestService:
         clock: Clock,
         on_case_changed=None,
         contributors=(),
+        lifecycle=None,
     ) -> None:
+        self.lifecycle = lifecycle  # bot.services.lifecycle.LifecycleService: RETURN_STAGE events
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -63,6 +65,11 @@ class IngestService:
         self.on_case_changed = on_case_changed or (lambda case: None)
 
     def ingest(self, event: DomainEvent) -> IngestResult:
+        if event.kind is EventKind.RETURN_STAGE:
+            if self.lifecycle is None or event.stage is None:
+                return IngestResult(Outcome.IGNORED)
+            case = self.lifecycle.apply(event.stage)
+            return IngestResult(Outcome.IGNORED if case is None else Outcome.DUPLICATE, case)
         if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
             return self._decided_elsewhere(event)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)

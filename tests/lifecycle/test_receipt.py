@@ -42,3 +42,22 @@ def test_dispose_twice_and_out_of_order_refunds_once(engine, clock):
     refunds = [r for r in outbox.for_case(case.id) if r.operation == "refund_return"]
     assert len(refunds) == 1
     assert [u.stage for u in StageRepo(engine).history(case.id)] == [ReturnStage.LABEL_SENT, ReturnStage.RECEIVED]
+
+
+def test_missing_item_opens_followup_and_partial_above_refundable_is_refused(engine, clock):
+    import pytest
+    from bot.services.lifecycle import FollowupRefused
+    from policy.models import Money
+    cases, outbox = CaseRepo(engine), OutboxRepo(engine)
+    svc = LifecycleService(cases=cases, stages=StageRepo(engine), policy=Policy.default(), clock=clock)
+    case = _approved_pending(cases, clock)
+    line = new_case().context.return_request.line_items[0]
+    svc.apply(_update(case, ReturnStage.RECEIVED, "rfo-1", (DisposedLine(
+        return_line_id=line.id, quantity=line.quantity, disposition=Disposition.MISSING),)))
+    opened = cases.get(case.id)
+    assert opened.status is CaseStatus.OPEN and opened.followup["reason"] == "missing"
+    assert any(a["event"] == "case.followup_opened" for a in cases.audit(case.id))
+    with pytest.raises(FollowupRefused):
+        svc.decide_followup(case.id, choice="partial_refund", amount=Money.of("500", "USD"), message=None,
+                            actor="U1", version=opened.version)
+    assert cases.get(case.id).version == opened.version and not outbox.for_case(case.id)
