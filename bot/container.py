@@ -132,6 +132,15 @@ class Container:
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
             on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"),
         )
+        from bot.services.lifecycle import LifecycleService
+        from bot.store.stages import StageRepo
+
+        self.stages = StageRepo(self.engine)
+        # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
+        self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, policy=self.policy, clock=self.clock,
+                                          on_case_changed=self._case_changed,
+                                          on_outbox=lambda: self._wake("actions"))
+        self.ingest.lifecycle = self.lifecycle
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store)

@@ -348,3 +348,32 @@ shop_facts = Table(
     Column("name", String(255)),
     Column("fetched_at", UtcDateTime, nullable=False),
 )
+
+
+# --- the return after approval: its stages (migration 0007) --------------------------------
+
+return_stages = Table(
+    "return_stages",
+    metadata,
+    # Every stage fact a connector reported for a case's return, deduped by (source, stage,
+    # ref): a webhook delivered twice, or its poller catch-up, is one row. `current` marks the
+    # rows that became the case's stage (forward moves only); `posted_at` is set once the
+    # thread line for it is posted.
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("ref", String(255), nullable=False),
+    Column("detail", JSON, nullable=False),  # the StageUpdate, model_dump(mode="json")
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("current", Boolean, nullable=False, default=False),
+    Column("posted_at", UtcDateTime),
+    UniqueConstraint("case_id", "source", "stage", "ref", name="uq_return_stages_fact"),
+)
+Index("ix_return_stages_case", return_stages.c.case_id, return_stages.c.id)
+# The case's stage now (the latest current row), when it got there, and the open follow-up
+# decision after an exception at receipt.
+cases.append_column(Column("stage", String(16)))
+cases.append_column(Column("stage_at", UtcDateTime))
+cases.append_column(Column("followup", JSON))

@@ -216,6 +216,34 @@ class WindowOverride(_Section):
     window_days: Days
 
 
+class RefundOn(StrEnum):
+    APPROVAL = "approval"  # the refund goes out with the approval (today's behaviour)
+    RECEIPT = "receipt"  # approval only approves; the refund runs once the items are disposed
+
+
+class Segment(StrEnum):
+    VIP = "vip"
+    SERIAL_RETURNER = "serial_returner"
+
+
+class Disposition(StrEnum):
+    # Mirrors policy.lifecycle.Disposition (kept here so the config module stays self-contained).
+    RESTOCKED = "RESTOCKED"
+    NOT_RESTOCKED = "NOT_RESTOCKED"
+    PROCESSING_REQUIRED = "PROCESSING_REQUIRED"
+    MISSING = "MISSING"
+
+
+class RefundOnRule(_Section):
+    """An override of `refund_on`: every condition given must hold; the first matching rule wins."""
+
+    tag: Tag | None = None
+    min_amount: Amount | None = None  # shop money, inclusive
+    max_amount: Amount | None = None  # shop money, exclusive
+    segment: Segment | None = None
+    refund_on: RefundOn
+
+
 class ReturnsSettings(_Section):
     window_days: Days = 30
     final_sale_tags: tuple[Tag, ...] = ("final-sale", "clearance")
@@ -226,6 +254,13 @@ class ReturnsSettings(_Section):
         ReturnReason.STYLE,
     )
     window_overrides: tuple[WindowOverride, ...] = ()
+    refund_on: RefundOn = RefundOn.APPROVAL
+    refund_on_rule: tuple[RefundOnRule, ...] = ()
+    accepted_dispositions: tuple[Disposition, ...] = (Disposition.RESTOCKED,)
+    label_within_days: Days = 3
+    stalled_after_days: Days = 7
+    inspect_within_days: Days = 2
+    expire_after_days: Days = 0  # 0: a return approved and never shipped is never closed
 
     @property
     def final_sale_folded(self) -> frozenset[str]:

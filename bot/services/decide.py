@@ -20,13 +20,14 @@ from typing import Callable
 from blocks.format import ago, whole_money
 from bot import actors
 from bot.clock import Clock
-from bot.services.effects import approval_ops, decline_ops
+from bot.services.effects import approval_detail, approval_ops, approved_stage, decline_ops, refund_on_for_case
+from bot.store.stages import record_in
 from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
 from policy.config import Policy
-from policy.models import Action, CaseStatus, Money, Tier, approve_outcome
+from policy.models import Action, CaseKind, CaseStatus, Money, Tier, approve_outcome
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +193,24 @@ class DecideService:
         self.authorise(case, user_id, verb="approve")
         recommended = Action(case.recommended_action)
         outcome = approve_outcome(case.kind, recommended)
-        ops = approval_ops(case, outcome)
+        ops, pending, within = self._approval(case, outcome, user_id)
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
         # "Escalate" is followed when the case went up a tier before being decided.
         followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
-        decision = Decision("approve", outcome.value, followed_recommendation=followed)
-        return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops)
+        decision = Decision("approve", outcome.value, followed_recommendation=followed, detail=pending)
+        return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within)
+
+    def _approval(self, case: CaseRecord, outcome: Action, user_id: str):
+        """The ops, the decision detail (a refund pending receipt) and the approved stage
+        recorded with the decision."""
+        refund_on = refund_on_for_case(case, self.policy, cases=self.cases)
+        ops = approval_ops(case, outcome, refund_on=refund_on)
+        pending = approval_detail(case, outcome, refund_on=refund_on)
+        within = None
+        if case.kind is CaseKind.RETURN_REQUEST and outcome is not Action.DENY:
+            stage = approved_stage(case, actor=user_id, at=self.clock())
+            within = lambda conn: record_in(conn, self.cases.engine, case.id, stage, now=stage.at, bump=False)  # noqa: E731
+        return ops, pending, within
 
     def override(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
         """The recommendation is deny, and a person grants the request anyway — the way an
@@ -209,9 +222,10 @@ class DecideService:
                          f"Nothing to override: the recommendation is {case.recommended_action.replace('_', ' ')}.")
         self.authorise(case, user_id, verb="override")
         outcome = approve_outcome(case.kind, Action.ESCALATE)
-        decision = Decision("approve", outcome.value, followed_recommendation=False, detail={"override": True})
+        ops, pending, within = self._approval(case, outcome, user_id)
+        decision = Decision("approve", outcome.value, followed_recommendation=False, detail={"override": True, **pending})
         return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.overridden", decision=decision,
-                            ops=approval_ops(case, outcome), detail={"override": True, "outcome": outcome.value})
+                            ops=ops, detail={"override": True, "outcome": outcome.value}, within=within)
 
     def deny(self, case_id: int, user_id: str, *, reason: str, internal_note: str | None,
              customer_message: str | None, notify_customer: bool, version: int | None = None) -> CaseRecord:
@@ -283,14 +297,15 @@ class DecideService:
         if case.status not in DECIDABLE:
             self._refuse(case, user_id, "already_decided", already_decided_text(case, self.clock()), record=record)
 
-    def _commit(self, case, user_id, *, to, event, decision, ops, detail=None, extra=None, expected=DECIDABLE):
+    def _commit(self, case, user_id, *, to, event, decision, ops, detail=None, extra=None, expected=DECIDABLE,
+                within=None):
         if decision is not None and not ops:
             to = CaseStatus.DONE  # nothing to carry out (an acknowledgement): decided is done
         # On the version that was authorised: a change committed since (an escalation to a
         # tier this person is not in, someone else's decision) makes this a no-op.
         res = self.cases.transition(case.id, expected=expected, expected_version=case.version, to=to, actor=user_id,
                                     at=self.clock(), event=event, detail=detail, decision=decision, ops=ops,
-                                    extra=extra)
+                                    extra=extra, within=within)
         if not res.ok:  # someone else changed it between our read and our write
             self._refuse(res.case, user_id, "lost_race", stale_text(res.case, self.clock()))
         log.info("case.decided case_id=%s user=%s event=%s", case.id, user_id, event,

@@ -6,17 +6,89 @@ refund: the outbox's unique key refuses it, and the vendor call carries the same
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+from typing import Any
+
 from bot.store import CaseRecord, OutboxOp
-from policy.models import Action, CaseKind, DeclineReason, decline_reason_for
+from policy.config import Policy, RefundOn, Segment
+from policy.lifecycle import ReturnStage, StageUpdate
+from policy.lifecycle_rules import refund_on_for
+from policy.models import Action, CaseKind, DeclineReason, Money, SignalCode, decline_reason_for
 from policy.ports import Operation
+
+log = logging.getLogger(__name__)
 
 
 def _key(case: CaseRecord, op: Operation) -> str:
     return f"returnsbot:{case.source}:case-{case.id}:{op.value}"
 
 
-def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = True) -> list[OutboxOp]:
-    """Approving a return request carries out the recommended outcome."""
+def refund_on_for_case(case: CaseRecord, policy: Policy, *, cases=None) -> RefundOn:
+    """`[returns] refund_on` for this case: its product tags (from the snapshot, read only
+    when a rule names a tag), its amount in shop money and its segments (the VIP /
+    serial-returner signals)."""
+    if case.kind is not CaseKind.RETURN_REQUEST:
+        return RefundOn.APPROVAL
+    tags = case_tags(cases, case) if cases is not None and any(r.tag for r in policy.returns.refund_on_rule) else ()
+    segments = []
+    if SignalCode.VIP_CUSTOMER.value in case.signal_codes:
+        segments.append(Segment.VIP)
+    if SignalCode.SERIAL_RETURNER.value in case.signal_codes:
+        segments.append(Segment.SERIAL_RETURNER)
+    return refund_on_for(policy.returns, tags=tags, amount=case.amount, segments=segments)
+
+
+def case_tags(cases, case: CaseRecord) -> tuple[str, ...]:
+    """The product tags on the case's returned lines, from its snapshot (none when unreadable)."""
+    try:
+        ctx, _ = cases.snapshot(case)
+    except Exception:  # SnapshotUnreadable, or no snapshot: rules on tags then don't match
+        log.warning("refund_on: case %s snapshot unreadable, tag rules skipped", case.id)
+        return ()
+    rr = ctx.return_request
+    return tuple(t for li in rr.line_items for t in li.product_tags) if rr is not None else ()
+
+
+def money_outcome(outcome: Action) -> str | None:
+    return {Action.REFUND: "refund", Action.STORE_CREDIT: "store_credit"}.get(outcome)
+
+
+def approval_detail(case: CaseRecord, outcome: Action, *, refund_on: RefundOn | str) -> dict[str, Any]:
+    """The decision detail: with refund on receipt, the money outcome left pending until the
+    items are disposed (the lifecycle service carries it out)."""
+    if RefundOn(refund_on) is not RefundOn.RECEIPT or case.kind is not CaseKind.RETURN_REQUEST \
+            or money_outcome(outcome) is None:
+        return {}
+    return {"refund_on": RefundOn.RECEIPT.value,
+            "pending": {"outcome": money_outcome(outcome), "amount": str(case.amount.amount),
+                        "currency": case.amount.currency}}
+
+
+def approved_stage(case: CaseRecord, *, actor: str, at: datetime) -> StageUpdate:
+    """Our own approval as a stage fact (by whom); the store's returns/approve has its own ref."""
+    return StageUpdate(return_id=case.external_id, stage=ReturnStage.APPROVED, at=at, source=case.source,
+                       ref=f"returnsbot:case-{case.id}:approved", by=actor)
+
+
+def money_ops(case: CaseRecord, outcome: str, amount: Money, *, notify_customer: bool = True) -> list[OutboxOp]:
+    """The refund or store credit, with the keys approval would have used: whichever path
+    queues it, it is queued (and sent) once."""
+    payload = {"amount": str(amount.amount), "currency": amount.currency}
+    if outcome == "refund":
+        return [OutboxOp(Operation.REFUND_RETURN,
+                         {"return_id": case.external_id, "notify_customer": notify_customer, **payload},
+                         _key(case, Operation.REFUND_RETURN))]
+    if outcome == "store_credit":
+        return [OutboxOp(Operation.ISSUE_STORE_CREDIT, {"customer_id": case.customer_id, **payload},
+                         _key(case, Operation.ISSUE_STORE_CREDIT))]
+    return []
+
+
+def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = True,
+                 refund_on: RefundOn | str = RefundOn.APPROVAL) -> list[OutboxOp]:
+    """Approving a return request carries out the recommended outcome; with refund on
+    receipt only the approval (the money waits for the items, see `approval_detail`)."""
     if case.kind is not CaseKind.RETURN_REQUEST:
         return []  # order/refund/dispute reviews are acknowledgements: nothing to execute
     if outcome is Action.DENY:
@@ -29,6 +101,8 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
             _key(case, Operation.APPROVE_RETURN),
         )
     ]
+    if RefundOn(refund_on) is RefundOn.RECEIPT:
+        return ops
     if outcome is Action.REFUND:
         ops.append(
             OutboxOp(

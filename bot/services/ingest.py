@@ -13,7 +13,8 @@ from enum import StrEnum
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
 from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute
-from bot.services.effects import approval_ops
+from bot.services.effects import approval_detail, approval_ops, approved_stage, refund_on_for_case
+from bot.store.stages import record_in
 from bot.store import CaseRecord, CaseRepo, NewCase, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import channel_for
@@ -51,7 +52,9 @@ class IngestService:
         clock: Clock,
         on_case_changed=None,
         contributors=(),
+        lifecycle=None,
     ) -> None:
+        self.lifecycle = lifecycle  # bot.services.lifecycle.LifecycleService: RETURN_STAGE events
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -62,6 +65,11 @@ class IngestService:
         self.on_case_changed = on_case_changed or (lambda case: None)
 
     def ingest(self, event: DomainEvent) -> IngestResult:
+        if event.kind is EventKind.RETURN_STAGE:
+            if self.lifecycle is None or event.stage is None:
+                return IngestResult(Outcome.IGNORED)
+            case = self.lifecycle.apply(event.stage)
+            return IngestResult(Outcome.IGNORED if case is None else Outcome.DUPLICATE, case)
         if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
             return self._decided_elsewhere(event)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)
@@ -104,17 +112,25 @@ class IngestService:
 
     def _auto_approve(self, case: CaseRecord) -> CaseRecord:
         outcome = Action(case.recommended_action)
+        refund_on = refund_on_for_case(case, self.policy, cases=self.cases)
+        now = self.clock()
+        stage = approved_stage(case, actor=AUTO_APPROVER, at=now)
+        within = None
+        if case.kind is CaseKind.RETURN_REQUEST and outcome is not Action.DENY:
+            within = lambda conn: record_in(conn, self.cases.engine, case.id, stage, now=now, bump=False)  # noqa: E731
         result = self.cases.transition(
             case.id,
             expected=CaseStatus.OPEN,
             to=CaseStatus.APPROVED,
             actor=AUTO_APPROVER,
-            at=self.clock(),
+            at=now,
             event="case.auto_approved",
             detail={"outcome": outcome.value},
-            decision=Decision(action="approve", outcome=outcome.value, followed_recommendation=True),
-            ops=approval_ops(case, outcome),
+            decision=Decision(action="approve", outcome=outcome.value, followed_recommendation=True,
+                              detail=approval_detail(case, outcome, refund_on=refund_on)),
+            ops=approval_ops(case, outcome, refund_on=refund_on),
             extra={"auto_approved": True},
+            within=within,
         )
         log.info("case.auto_approved case_id=%s outcome=%s", case.id, outcome.value)
         return result.case
