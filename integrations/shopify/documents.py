@@ -624,6 +624,16 @@ mutation ReturnDeclineRequest($input: ReturnDeclineRequestInput!) {{
 }}
 """
 
+# returnClose takes the return's id only: the bot's note stays in its own audit (ActionResult).
+RETURN_CLOSE = f"""
+mutation ReturnClose($id: ID!) {{
+  returnClose(id: $id) {{
+    return {{ id name status closedAt }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
 RETURN_PROCESS = (
     f"""
 mutation ReturnProcess($input: ReturnProcessInput!) {{
@@ -710,6 +720,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     "RETURN_APPROVE": RETURN_APPROVE,
     "RETURN_DECLINE": RETURN_DECLINE,
     "RETURN_PROCESS": RETURN_PROCESS,
+    "RETURN_CLOSE": RETURN_CLOSE,
     "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,

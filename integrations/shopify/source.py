@@ -394,6 +394,26 @@ class ShopifyStore:
             raise _user_errors("declining return", label, errors)
         return self._done("decline_return", idempotency_key, f"return {label} declined ({shopify_reason})", rid)
 
+    def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """Close an approved return (expired by policy). Check before act: a return already
+        closed is a repeat, one declined or cancelled is refused (returnClose has no key)."""
+        rid = _gid("Return", return_id)
+        state = self._return_state(rid)
+        label = state.get("name") or rid
+        status = state["status"]
+        if status == ReturnStatus.CLOSED:
+            return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
+        if status != ReturnStatus.APPROVED:
+            raise IntegrationError(f"return {label} is {status} and cannot be closed", retryable=False, system=SYSTEM)
+        payload = self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose")
+        errors = payload.get("userErrors") or []
+        if errors:
+            if self._return_state(rid)["status"] == ReturnStatus.CLOSED:
+                return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
+            raise _user_errors("closing return", label, errors)
+        why = f": {note}" if note else ""
+        return self._done("close_return", idempotency_key, f"return {label} closed{why}", rid)
+
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
     ) -> ActionResult:

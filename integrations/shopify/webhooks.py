@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from integrations.shopify.versions import VersionWatch, mismatch_note  # VersionWatch: for the route
+from policy import models as _models  # noqa: F401  (first: policy.lifecycle resolves against it)
 from policy.lifecycle import Disposition, DisposedLine, ReturnStage, StageUpdate, Tracking
 from policy.models import DomainEvent, EventKind, utc
 

@@ -1608,6 +1608,7 @@ class FakeShopify:
             "returnApproveRequest": self._m_approve,
             "returnDeclineRequest": self._m_decline,
             "returnProcess": self._m_return_process,
+            "returnClose": self._m_return_close,
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
@@ -1644,6 +1645,21 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was approved.", action="return_approved")
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_return_close(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+        ret = self.returns.get(id)
+        if ret is None:
+            return {"return": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["id"])]}
+        if ret["status"] != "OPEN":
+            return {"return": None, "userErrors": [
+                self._user_error("Return is not closable. Only open returns can be closed.", "INVALID_STATE", ["id"])]}
+        ret["status"] = "CLOSED"
+        ret["closedAt"] = _iso(self.now())
+        order = self.orders[ret["_order"]]
+        self.add_event(order["id"], f"Return {ret['name']} was closed.", action="return_closed")
+        self._touch(order)
+        self.mutations.append(("returnClose", {"id": id}))
         return {"return": ret, "userErrors": []}
 
     def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
