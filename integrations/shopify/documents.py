@@ -494,7 +494,7 @@ _RETURN_PROGRESS_FIELDS = """
   closedAt
   order { id }
   returnLineItems(first: 10) {
-    nodes { id quantity processedQuantity }
+    nodes { id quantity processedQuantity ... on ReturnLineItem { fulfillmentLineItem { id } } }
   }
   reverseFulfillmentOrders(first: 5) {
     nodes {
