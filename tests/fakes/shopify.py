@@ -1135,8 +1135,31 @@ class FakeShopify:
             rfo["_lines"].append(item)
         rfo["lineItems"] = lambda info, r=rfo, **kw: connection(r["_lines"], **kw)
         rfo["order"] = lambda info, r=ret: self.orders[r["_order"]]
+        rfo["_deliveries"] = []
+        rfo["reverseDeliveries"] = lambda info, r=rfo, **kw: connection(r["_deliveries"], **kw)
         ret["_rfos"].append(rfo)
         self.reverse_fulfillment_orders[rfo["id"]] = rfo
+
+    # --- the warehouse (issue 9) ---------------------------------------------------------------
+
+    def attach_label(self, return_id: str, *, carrier: str = "DHL", number: str = "JD000001",
+                     url: str | None = None, label_url: str = "https://cdn.example/label.pdf") -> dict[str, Any]:
+        """A label and tracking attached to the return's reverse fulfillment order; the
+        webhook body Shopify would send (reverse_deliveries/attach_deliverable) is returned."""
+        ret = self.returns[return_id]
+        rfo = ret["_rfos"][0]
+        delivery_id = self._next("ReverseDelivery")
+        rfo["_deliveries"].append({
+            "__typename": "ReverseDelivery", "id": delivery_id,
+            "deliverable": {"__typename": "ReverseDeliveryShippingDeliverable",
+                            "label": {"publicFileUrl": label_url, "createdAt": _iso(self.now())},
+                            "tracking": {"carrierName": carrier, "number": number, "url": url}},
+        })
+        return {"id": int(delivery_id.rsplit("/", 1)[1]), "admin_graphql_api_id": delivery_id,
+                "reverse_fulfillment_order": {"admin_graphql_api_id": rfo["id"], "return_id": return_id},
+                "deliverable": {"tracking": {"carrier_name": carrier, "number": number, "url": url},
+                                "label": {"public_file_url": label_url}},
+                "updated_at": _iso(self.now())}
 
     def add_refund(
         self,
