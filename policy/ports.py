@@ -137,6 +137,11 @@ class StoreActions(Protocol):
         self, customer_id: str, *, amount: Money, idempotency_key: str
     ) -> ActionResult: ...
 
+    def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """Close an approved return (one never shipped, expired by policy); closing a closed
+        return is a repeat, not an error."""
+        ...
+
 
 class EventFeed(Protocol):
     """A source that can replay its events (the sample store, for the demo)."""
@@ -161,4 +166,6 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
             p["return_id"], amount=money(p), notify_customer=p["notify_customer"], idempotency_key=key),
         Operation.ISSUE_STORE_CREDIT: lambda p, key: actions.issue_store_credit(
             p["customer_id"], amount=money(p), idempotency_key=key),
+        Operation.CLOSE_RETURN: lambda p, key: actions.close_return(
+            p["return_id"], note=p.get("note"), idempotency_key=key),
     }

@@ -49,6 +49,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from integrations.sample import stages
+from policy.lifecycle import StageUpdate
 from policy.models import (
     ShopFacts,
     Customer,
@@ -85,6 +87,7 @@ _EVENT_ORDER = {
     EventKind.RETURN_REQUESTED: 1,
     EventKind.REFUND_CREATED: 2,
     EventKind.DISPUTE_CREATED: 3,
+    EventKind.RETURN_STAGE: 4,
 }
 _GID_ORDER = "gid://shopify/Order/"
 _GID_CUSTOMER = "gid://shopify/Customer/"
@@ -144,6 +147,14 @@ class SampleStore:
         self._state = _parse(data, self.now)
         self._done: dict[str, tuple[tuple[Any, ...], ActionResult]] = {}
         self.calls: list[SampleCall] = []
+        # return id -> when it was approved, in approval order (its stage script: stages.py);
+        # returns approved in the data count as approved a day after they were requested
+        self._approved_at: dict[str, datetime] = {
+            r.id: r.requested_at + timedelta(days=1)
+            for r in sorted(self._state.returns.values(), key=lambda r: r.id)
+            if r.status is ReturnStatus.APPROVED
+        }
+        self._processed: list[StageUpdate] = []
 
     @classmethod
     def load(
@@ -273,7 +284,24 @@ class SampleStore:
         orders, disputes and refunds (including refunds made through this store)."""
         with self._lock:
             events = self._return_events() + self._order_events() + self._dispute_events() + self._refund_events()
+        # the stages after approval are a separate feed (stage_events), ingested as RETURN_STAGE events
         return _sorted(events)
+
+    def stage_events(self) -> list[DomainEvent]:
+        """The approved returns' stages that are due by the store's clock, oldest first."""
+        now = utc(self._clock())
+        with self._lock:
+            updates: list[StageUpdate] = []
+            for position, (rid, approved_at) in enumerate(self._approved_at.items()):
+                ret = self._state.returns[rid]
+                updates += stages.timeline(ret, approved_at, stages.script_for(position), source=EVENT_SOURCE)
+            updates += self._processed
+            due = sorted((u for u in updates if u.at <= now), key=lambda u: (u.at, u.return_id, u.stage.rank))
+            return [stages.event(u, self._state.returns[u.return_id], source=EVENT_SOURCE) for u in due]
+
+    def poll_return_progress(self, cursor: str | None) -> PollPage:
+        """The catch-up poller for returns after approval: stages due since `cursor`."""
+        return _page(self.stage_events(), cursor)
 
     def store_credit_balance(self, customer_id: str) -> Money:
         with self._lock:
@@ -313,6 +341,10 @@ class SampleStore:
         params = {"amount": amount}
         return self._once("issue_store_credit", customer_id, params, idempotency_key, lambda: self._credit(customer_id, amount))
 
+    def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        params = {"note": note}
+        return self._once("close_return", return_id, params, idempotency_key, lambda: self._close(return_id, note))
+
     # --- internals --------------------------------------------------------------------------
 
     def _once(
@@ -351,8 +383,21 @@ class SampleStore:
 
     def _approve(self, return_id: str, notify: bool) -> ActionResult:
         ret = self._requested(return_id, "approve")
+        self._approved_at.setdefault(ret.id, utc(self._clock()))
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.APPROVED})
         return ActionResult(ok=True, summary=f"return {ret.name} approved{_notified(notify)}", external_id=ret.id)
+
+    def _close(self, return_id: str, note: str | None) -> ActionResult:
+        ret = _get(self._state.returns, return_id, "return")
+        if ret.status is ReturnStatus.CLOSED:
+            return ActionResult(ok=True, summary=f"return {ret.name} was already closed", external_id=ret.id)
+        if ret.status is not ReturnStatus.APPROVED:
+            raise IntegrationError(
+                f"cannot close return {ret.name}: it is {ret.status.value}, not OPEN", retryable=False, system=SOURCE
+            )
+        self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.CLOSED})
+        why = f": {note}" if note else ""
+        return ActionResult(ok=True, summary=f"return {ret.name} closed{why}", external_id=ret.id)
 
     def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:
         ret = self._requested(return_id, "decline")
@@ -400,6 +445,7 @@ class SampleStore:
         )
         self._state.refunds[refund.id] = refund
         self._state.refund_return[refund.id] = ret.id
+        self._processed.append(stages.processed(ret, refund.created_at, shop_amount, source=EVENT_SOURCE, ref=refund.id))
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         to_customer = f" ({charged} to the customer)" if charged is not None else ""
         return ActionResult(ok=True, summary=f"refund {shop_amount} issued{to_customer}{_notified(notify)}",

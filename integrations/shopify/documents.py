@@ -481,6 +481,75 @@ query OrdersWithRequestedReturns($query: String!, $returnQuery: String!, $after:
 }
 """
 
+# A return's progress after approval (issue 9): status and times, what is processed per line,
+# the reverse deliveries' label/tracking and the warehouse's dispositions. Bounded: 10 lines,
+# 5 reverse fulfillment orders x (10 lines x 5 dispositions + 5 deliveries); requested cost
+# stays well under the single-query cap (test_every_document_stays_under_...).
+_RETURN_PROGRESS_FIELDS = """
+  id
+  name
+  status
+  createdAt
+  requestApprovedAt
+  closedAt
+  order { id }
+  returnLineItems(first: 10) {
+    nodes { id quantity processedQuantity ... on ReturnLineItem { fulfillmentLineItem { id } } }
+  }
+  reverseFulfillmentOrders(first: 5) {
+    nodes {
+      id
+      status
+      lineItems(first: 10) {
+        nodes {
+          id
+          fulfillmentLineItem { id }
+          dispositions { type quantity location { name } }
+        }
+      }
+      reverseDeliveries(first: 5) {
+        nodes {
+          id
+          deliverable {
+            ... on ReverseDeliveryShippingDeliverable {
+              label { publicFileUrl createdAt }
+              tracking { carrierName number url }
+            }
+          }
+        }
+      }
+    }
+  }
+"""
+
+RETURN_PROGRESS = (
+    """
+query ReturnProgress($id: ID!) {
+  return(id: $id) {"""
+    + _RETURN_PROGRESS_FIELDS
+    + """  }
+}
+"""
+)
+
+# The catch-up poller: orders updated since the cursor with returns in progress (approved, not
+# yet closed), ids only; each return's progress is then one RETURN_PROGRESS read. Embedding the
+# progress here would cost several thousand points a page, over Shopify's single-query cap.
+ORDERS_WITH_RETURNS_IN_PROGRESS = """
+query OrdersWithReturnsInProgress($query: String!, $after: String) {
+  orders(first: 25, after: $after, sortKey: UPDATED_AT, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      updatedAt
+      returns(first: 5, query: "status:open") {
+        nodes { id status }
+      }
+    }
+  }
+}
+"""
+
 # --- reads that make the actions safe to retry ------------------------------------------------
 
 RETURN_STATE = """
@@ -624,6 +693,16 @@ mutation ReturnDeclineRequest($input: ReturnDeclineRequestInput!) {{
 }}
 """
 
+# returnClose takes the return's id only: the bot's note stays in its own audit (ActionResult).
+RETURN_CLOSE = f"""
+mutation ReturnClose($id: ID!) {{
+  returnClose(id: $id) {{
+    return {{ id name status closedAt }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
 RETURN_PROCESS = (
     f"""
 mutation ReturnProcess($input: ReturnProcessInput!) {{
@@ -710,6 +789,9 @@ ALL_DOCUMENTS: dict[str, str] = {
     "RETURN_APPROVE": RETURN_APPROVE,
     "RETURN_DECLINE": RETURN_DECLINE,
     "RETURN_PROCESS": RETURN_PROCESS,
+    "RETURN_CLOSE": RETURN_CLOSE,
+    "RETURN_PROGRESS": RETURN_PROGRESS,
+    "ORDERS_WITH_RETURNS_IN_PROGRESS": ORDERS_WITH_RETURNS_IN_PROGRESS,
     "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,

@@ -63,6 +63,7 @@ from typing import Any, Callable
 
 from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
+from integrations.shopify import progress
 from integrations.shopify import refunds as rf
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
@@ -324,6 +325,43 @@ class ShopifyStore:
                 break
         return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start), unmapped=unmapped)
 
+    def poll_return_progress(self, cursor: str | None) -> PollPage:
+        """Catch-up for the return lifecycle webhooks: orders updated since the cursor with
+        open (approved) returns, then one RETURN_PROGRESS read per return (about 200 + 340
+        points requested each). The events repeat facts already seen; the lifecycle dedupes
+        them on (source, stage, ref), which are the webhooks' refs."""
+        start, previous = self._poll_start(cursor)
+        query = f"updated_at:>='{m.iso(start)}'"
+        events: list[DomainEvent] = []
+        unmapped: list[Unmapped] = []
+        newest = previous
+        after = None
+        now = utc(self._now())
+        for _ in range(self.max_pages):
+            conn = self.client.execute(doc.ORDERS_WITH_RETURNS_IN_PROGRESS, {"query": query, "after": after})["orders"]
+            for node in m.nodes(conn):
+                try:
+                    updated = m.dt(node["updatedAt"])
+                except _UNMAPPABLE:
+                    continue
+                newest = max(newest, updated) if newest else updated
+                for ret in m.nodes(node.get("returns")):
+                    if str(ret.get("status")).upper() != "OPEN":
+                        continue  # the filter is a hint
+                    try:
+                        read = self._one(doc.RETURN_PROGRESS, {"id": ret["id"]}, "return", ret["id"])
+                        for update in progress.stage_updates(read, now=now):
+                            events.append(DomainEvent(
+                                source=self.name, kind=EventKind.RETURN_STAGE, resource_id=update.return_id,
+                                order_id=_poll_gid("Order", node["id"]), occurred_at=update.at,
+                                detail={"via": "poll"}, stage=update))
+                    except _UNMAPPABLE as exc:
+                        unmapped.append(_unmapped(ret.get("id"), exc))
+            more, after = m.page_info(conn)
+            if not more:
+                break
+        return PollPage(events=events, cursor=m.iso(newest) if newest else m.iso(start), unmapped=unmapped)
+
     def _requested_event(self, order: dict[str, Any], ret: dict[str, Any]) -> DomainEvent:
         detail = {"order_name": order["name"], "status": ReturnStatus.REQUESTED.value, "via": "poll"}
         if ret.get("name"):
@@ -393,6 +431,26 @@ class ShopifyStore:
                 return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
             raise _user_errors("declining return", label, errors)
         return self._done("decline_return", idempotency_key, f"return {label} declined ({shopify_reason})", rid)
+
+    def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """Close an approved return (expired by policy). Check before act: a return already
+        closed is a repeat, one declined or cancelled is refused (returnClose has no key)."""
+        rid = _gid("Return", return_id)
+        state = self._return_state(rid)
+        label = state.get("name") or rid
+        status = state["status"]
+        if status == ReturnStatus.CLOSED:
+            return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
+        if status != ReturnStatus.APPROVED:
+            raise IntegrationError(f"return {label} is {status} and cannot be closed", retryable=False, system=SYSTEM)
+        payload = self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose")
+        errors = payload.get("userErrors") or []
+        if errors:
+            if self._return_state(rid)["status"] == ReturnStatus.CLOSED:
+                return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
+            raise _user_errors("closing return", label, errors)
+        why = f": {note}" if note else ""
+        return self._done("close_return", idempotency_key, f"return {label} closed{why}", rid)
 
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str

@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from integrations.shopify.versions import VersionWatch, mismatch_note  # VersionWatch: for the route
+from policy import models as _models  # noqa: F401  (first: policy.lifecycle resolves against it)
+from policy.lifecycle import Disposition, DisposedLine, ReturnStage, StageUpdate, Tracking
 from policy.models import DomainEvent, EventKind, utc
 
 SOURCE = "shopify"
@@ -35,6 +37,12 @@ TOPICS = (
     "returns/request",
     "returns/approve",
     "returns/decline",
+    "returns/process",
+    "returns/close",
+    "returns/cancel",
+    "returns/reopen",
+    "reverse_deliveries/attach_deliverable",
+    "reverse_fulfillment_orders/dispose",
     "refunds/create",
     "orders/create",
     "disputes/create",
@@ -247,6 +255,175 @@ def _dispute_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
     )
 
 
+# --- return lifecycle (issue 9) ----------------------------------------------------------------
+# returns/approve stays one RETURN_APPROVED event (one topic → one event); the lifecycle records
+# the APPROVED stage from it. The topics below become RETURN_STAGE events. Shopify documents no
+# sample bodies for the reverse_* topics: they are read defensively as REST-style snake_case with
+# admin_graphql_api_id, and the return id is looked for where such a body could carry it
+# (docs/DECISIONS.md, "Return lifecycle webhooks").
+
+_STAGE_OF_TOPIC = {
+    "returns/process": ReturnStage.PROCESSED,
+    "returns/close": ReturnStage.CLOSED,
+    "returns/cancel": ReturnStage.CANCELLED,
+    # a reopened return is open again: reported as APPROVED; the lifecycle treats a reopen as the one way back
+    "returns/reopen": ReturnStage.APPROVED,
+}
+
+
+def _stage_event(
+    topic: str, p: Mapping[str, Any], at: datetime | None, update: StageUpdate, order_id: str | None
+) -> DomainEvent:
+    detail: dict[str, str] = {"topic": topic}
+    _put(detail, "status", _upper(p.get("status")))
+    return DomainEvent(
+        source=SOURCE,
+        kind=EventKind.RETURN_STAGE,
+        resource_id=update.return_id,
+        order_id=order_id,
+        occurred_at=_utc_or_none(at) or update.at,
+        detail=detail,
+        stage=update,
+    )
+
+
+def _order_of(p: Mapping[str, Any], topic: str) -> str | None:
+    order = p.get("order")
+    if isinstance(order, Mapping):
+        return _resource_id(order, "Order", f"{topic} order")
+    if p.get("order_id") is not None:
+        return gid("Order", p["order_id"], f"{topic} order_id")
+    return None
+
+
+def _when(p: Mapping[str, Any], topic: str, at: datetime | None, *keys: str) -> datetime:
+    for key in keys:
+        found = _optional_datetime(p.get(key), f"{topic} {key}")
+        if found is not None:
+            return found
+    if at is not None:
+        return utc(at)
+    raise MalformedWebhook(f"{topic}: payload has no time and the delivery no X-Shopify-Triggered-At")
+
+
+def _return_status_event(topic: str) -> Callable[[Mapping[str, Any], datetime | None], DomainEvent]:
+    stage = _STAGE_OF_TOPIC[topic]
+
+    def build(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+        return_id = _resource_id(p, "Return", topic)
+        order_id = _order_of(p, topic)
+        when = _when(p, topic, at, "processed_at", "closed_at", "updated_at")
+        # ref: the return plus the delivery's time, so a second close after a reopen is a new fact
+        update = StageUpdate(
+            return_id=return_id, stage=stage, at=when, source=SOURCE, ref=f"{return_id}@{when.isoformat()}",
+            note=_text(p.get("note")),
+        )
+        return _stage_event(topic, p, at, update, order_id)
+
+    return build
+
+
+def _return_id_in(p: Mapping[str, Any], topic: str) -> str:
+    """The return a reverse_* body belongs to, wherever such a body could name it."""
+    candidates: list[Any] = [p.get("return"), p.get("return_id")]
+    for key in ("reverse_fulfillment_order", "reverse_delivery"):
+        inner = p.get(key)
+        if isinstance(inner, Mapping):
+            candidates += [inner.get("return"), inner.get("return_id")]
+            rfo = inner.get("reverse_fulfillment_order")
+            if isinstance(rfo, Mapping):
+                candidates += [rfo.get("return"), rfo.get("return_id")]
+    for c in candidates:
+        if isinstance(c, Mapping):
+            return _resource_id(c, "Return", f"{topic} return")
+        if c is not None and not isinstance(c, bool) and str(c).strip():
+            return gid("Return", c, f"{topic} return_id")
+    raise MalformedWebhook(f"{topic}: payload names no return")
+
+
+def _label_attached(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    topic = "reverse_deliveries/attach_deliverable"
+    delivery_id = _resource_id(p, "ReverseDelivery", topic)
+    return_id = _return_id_in(p, topic)
+    deliverable = p.get("deliverable") if isinstance(p.get("deliverable"), Mapping) else p
+    tracking_in = deliverable.get("tracking") if isinstance(deliverable.get("tracking"), Mapping) else {}
+    label_in = deliverable.get("label") if isinstance(deliverable.get("label"), Mapping) else {}
+    tracking = Tracking(
+        carrier=_text(tracking_in.get("carrier_name") or tracking_in.get("company")),
+        number=_text(tracking_in.get("number") or tracking_in.get("tracking_number")),
+        url=_text(tracking_in.get("url") or tracking_in.get("tracking_url")),
+        label_url=_text(label_in.get("public_file_url") or label_in.get("url")),
+    )
+    if not any((tracking.carrier, tracking.number, tracking.url, tracking.label_url)):
+        tracking = None
+    when = _when(p, topic, at, "updated_at", "created_at")
+    update = StageUpdate(
+        return_id=return_id, stage=ReturnStage.LABEL_SENT, at=when, source=SOURCE, ref=delivery_id, tracking=tracking
+    )
+    return _stage_event(topic, p, at, update, _order_of(p, topic))
+
+
+def _disposed(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    topic = "reverse_fulfillment_orders/dispose"
+    rfo_id = _resource_id(p, "ReverseFulfillmentOrder", topic)
+    return_id = _return_id_in(p, topic)
+    lines: list[DisposedLine] = []
+    raw_lines = p.get("line_items") or p.get("dispositions") or []
+    if not isinstance(raw_lines, list):
+        raise MalformedWebhook(f"{topic}: line_items is not a list")
+    for item in raw_lines:
+        if not isinstance(item, Mapping):
+            raise MalformedWebhook(f"{topic}: a line is not an object")
+        lines += _disposed_lines(item, topic)
+    when = _when(p, topic, at, "updated_at", "created_at")
+    # ref: the RFO plus the disposed quantities, so a second, later disposal of the same RFO is a new fact
+    ref = rfo_id + "#" + ",".join(f"{d.return_line_id}:{d.disposition}:{d.quantity}" for d in lines)
+    update = StageUpdate(
+        return_id=return_id, stage=ReturnStage.RECEIVED, at=when, source=SOURCE, ref=ref[:255],
+        dispositions=tuple(lines),
+    )
+    return _stage_event(topic, p, at, update, _order_of(p, topic))
+
+
+def _disposed_lines(item: Mapping[str, Any], topic: str) -> list[DisposedLine]:
+    line = item.get("return_line_item") if isinstance(item.get("return_line_item"), Mapping) else None
+    if line is not None:
+        line_id = _resource_id(line, "ReturnLineItem", f"{topic} return_line_item")
+    elif item.get("return_line_item_id") is not None:
+        line_id = gid("ReturnLineItem", item["return_line_item_id"], f"{topic} return_line_item_id")
+    else:
+        # a reverse fulfillment order line: its own id stands for the line (the read resolves it)
+        line_id = _resource_id(item, "ReverseFulfillmentOrderLineItem", f"{topic} line")
+    dispositions = item.get("dispositions")
+    if not isinstance(dispositions, list):
+        dispositions = [item]
+    out: list[DisposedLine] = []
+    for d in dispositions:
+        if not isinstance(d, Mapping):
+            raise MalformedWebhook(f"{topic}: a disposition is not an object")
+        kind = _upper(d.get("type") or d.get("disposition_type") or d.get("disposition"))
+        if kind is None:
+            continue  # a line not (yet) disposed
+        try:
+            disposition = Disposition(kind)
+        except ValueError:
+            raise MalformedWebhook(f"{topic}: unknown disposition {kind!r}") from None
+        try:
+            quantity = int(d.get("quantity"))
+        except (TypeError, ValueError):
+            raise MalformedWebhook(f"{topic}: disposition quantity {d.get('quantity')!r}") from None
+        if quantity < 0:
+            raise MalformedWebhook(f"{topic}: negative quantity")
+        location = d.get("location")
+        name = _text(location.get("name")) if isinstance(location, Mapping) else None
+        out.append(DisposedLine(return_line_id=line_id, quantity=quantity, disposition=disposition, location=name))
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
 _TOPIC_OF = {
     EventKind.RETURN_REQUESTED: "returns/request",
     EventKind.RETURN_APPROVED: "returns/approve",
@@ -257,6 +434,12 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime | None], DomainEvent]
     "returns/request": _return_event(EventKind.RETURN_REQUESTED),
     "returns/approve": _return_event(EventKind.RETURN_APPROVED),
     "returns/decline": _return_event(EventKind.RETURN_DECLINED),
+    "returns/process": _return_status_event("returns/process"),
+    "returns/close": _return_status_event("returns/close"),
+    "returns/cancel": _return_status_event("returns/cancel"),
+    "returns/reopen": _return_status_event("returns/reopen"),
+    "reverse_deliveries/attach_deliverable": _label_attached,
+    "reverse_fulfillment_orders/dispose": _disposed,
     "refunds/create": _refund_created,
     "orders/create": _order_created,
     "disputes/create": _dispute_created,

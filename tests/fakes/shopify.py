@@ -1135,8 +1135,31 @@ class FakeShopify:
             rfo["_lines"].append(item)
         rfo["lineItems"] = lambda info, r=rfo, **kw: connection(r["_lines"], **kw)
         rfo["order"] = lambda info, r=ret: self.orders[r["_order"]]
+        rfo["_deliveries"] = []
+        rfo["reverseDeliveries"] = lambda info, r=rfo, **kw: connection(r["_deliveries"], **kw)
         ret["_rfos"].append(rfo)
         self.reverse_fulfillment_orders[rfo["id"]] = rfo
+
+    # --- the warehouse (issue 9) ---------------------------------------------------------------
+
+    def attach_label(self, return_id: str, *, carrier: str = "DHL", number: str = "JD000001",
+                     url: str | None = None, label_url: str = "https://cdn.example/label.pdf") -> dict[str, Any]:
+        """A label and tracking attached to the return's reverse fulfillment order; the
+        webhook body Shopify would send (reverse_deliveries/attach_deliverable) is returned."""
+        ret = self.returns[return_id]
+        rfo = ret["_rfos"][0]
+        delivery_id = self._next("ReverseDelivery")
+        rfo["_deliveries"].append({
+            "__typename": "ReverseDelivery", "id": delivery_id,
+            "deliverable": {"__typename": "ReverseDeliveryShippingDeliverable",
+                            "label": {"publicFileUrl": label_url, "createdAt": _iso(self.now())},
+                            "tracking": {"carrierName": carrier, "number": number, "url": url}},
+        })
+        return {"id": int(delivery_id.rsplit("/", 1)[1]), "admin_graphql_api_id": delivery_id,
+                "reverse_fulfillment_order": {"admin_graphql_api_id": rfo["id"], "return_id": return_id},
+                "deliverable": {"tracking": {"carrier_name": carrier, "number": number, "url": url},
+                                "label": {"public_file_url": label_url}},
+                "updated_at": _iso(self.now())}
 
     def add_refund(
         self,
@@ -1608,6 +1631,7 @@ class FakeShopify:
             "returnApproveRequest": self._m_approve,
             "returnDeclineRequest": self._m_decline,
             "returnProcess": self._m_return_process,
+            "returnClose": self._m_return_close,
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
@@ -1644,6 +1668,21 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was approved.", action="return_approved")
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_return_close(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
+        ret = self.returns.get(id)
+        if ret is None:
+            return {"return": None, "userErrors": [self._user_error("Return does not exist.", "NOT_FOUND", ["id"])]}
+        if ret["status"] != "OPEN":
+            return {"return": None, "userErrors": [
+                self._user_error("Return is not closable. Only open returns can be closed.", "INVALID_STATE", ["id"])]}
+        ret["status"] = "CLOSED"
+        ret["closedAt"] = _iso(self.now())
+        order = self.orders[ret["_order"]]
+        self.add_event(order["id"], f"Return {ret['name']} was closed.", action="return_closed")
+        self._touch(order)
+        self.mutations.append(("returnClose", {"id": id}))
         return {"return": ret, "userErrors": []}
 
     def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002

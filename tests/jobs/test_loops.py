@@ -112,7 +112,7 @@ def test_a_poller_parks_what_it_cannot_map_and_moves_its_cursor(database_url, cl
 
 def test_an_unexpected_poller_error_is_recorded_and_the_other_pollers_still_run(database_url, clock):
     c = container_for(database_url, clock)
-    first, second = c.pollers
+    first, second, *_ = c.pollers
 
     def broken(cursor):
         raise RuntimeError("a bug in the mapping")

@@ -370,8 +370,8 @@ def test_fake_return_process_refunds_only_in_the_presentment_currency(fake, stor
 
 
 def test_fake_answers_unimplemented_mutations_with_an_error(fake):
-    body = post(fake, "mutation C($id: ID!) { returnClose(id: $id) { userErrors { message } } }", {"id": "gid://shopify/Return/1"})
-    assert "does not implement returnClose" in body["errors"][0]["message"]
+    body = post(fake, "mutation C($id: ID!) { returnCancel(id: $id) { userErrors { message } } }", {"id": "gid://shopify/Return/1"})
+    assert "does not implement returnCancel" in body["errors"][0]["message"]
 
 
 def test_every_document_stays_under_the_single_query_limit_with_its_real_variables():
