@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from blocks.escape import escape_mrkdwn, one_line
-from policy.lifecycle import Disposition, ReturnStage, StageUpdate
-from policy.models import Money
+from policy.models import Money  # first: policy.lifecycle imported on its own is circular with policy.models
+from policy.lifecycle import Disposition, ReturnStage, StageUpdate  # noqa: I001
 
 STAGE_LABELS: dict[ReturnStage, str] = {
     ReturnStage.REQUESTED: "Requested",

@@ -22,6 +22,7 @@ from bot.store.jobs import NewJob, enqueue
 from bot.store import snapshots
 from bot.store.outbox import add_actions
 from bot.store.sql import insert_ignore
+from policy.lifecycle import ReturnStage
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
 
@@ -76,6 +77,11 @@ class CaseRecord:
     decided_at: datetime | None
     decided_by: str | None
     decided_action: str | None
+    # The return's progress after approval (issue 9). Stand-ins for core's columns: core
+    # owns them (migration 0007); None until that migration runs.
+    stage: ReturnStage | None = None
+    stage_at: datetime | None = None
+    followup: dict | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -115,6 +121,9 @@ class CaseRecord:
             decided_at=m["decided_at"],
             decided_by=m["decided_by"],
             decided_action=m["decided_action"],
+            stage=ReturnStage(m["stage"]) if m.get("stage") else None,
+            stage_at=m.get("stage_at"),
+            followup=m.get("followup"),
         )
 
 
