@@ -179,3 +179,12 @@ def thread_line(updates: list[StageUpdate] | tuple[StageUpdate, ...], tz: str | 
     last = ordered[-1]
     earlier = " → ".join(STAGE_LABELS[u.stage] for u in ordered[:-1])
     return f":package: {earlier} → {stage_entry(last, tz)}"
+
+
+def stages_compact(view: StagesView) -> str | None:
+    """One line for /order: "Approved Nov 1 15:00 CET → Label sent Nov 2 14:00 CET"."""
+    latest: dict[ReturnStage, StageUpdate] = {}
+    for update in view.history:
+        latest[update.stage] = update
+    ordered = sorted(latest.values(), key=lambda u: (u.stage.rank, u.at))
+    return " → ".join(f"{STAGE_LABELS[u.stage]} {shop_time(u.at, view.tz)}" for u in ordered) or None
