@@ -80,6 +80,7 @@ from blocks.format import (
     utc_text,
 )
 from blocks.ids import ActionId, BlockId
+from blocks.stages import stages_text, status_line
 from blocks.refs import CaseRef
 from blocks.views import CaseView, DecisionView, ItemView, ShippingView
 from policy.models import Action, CaseKind, CaseStatus, DeclineReason, DeliveryStatus, decline_reason_for
@@ -134,6 +135,9 @@ DETAILS_UNAVAILABLE_LINE = (
 
 def render_case_card(view: CaseView) -> dict:
     blocks: list[Block] = [_header(view), _status_context(view)]
+    stage_line = status_line(view.stages, view.now) if view.stages else None
+    if stage_line:
+        blocks.append(context(stage_line))
     if view.sample_store:
         blocks.append(sample_store_context())
     if view.details_unavailable:
@@ -141,6 +145,7 @@ def render_case_card(view: CaseView) -> dict:
     if view.unavailable:
         blocks.append(context(_unavailable_line(view.unavailable)))
     blocks += _outcome(view)
+    blocks += _followup(view)
     blocks.append(_recommendation(view))
     blocks.append(_signals(view))
     customer = _customer(view)
@@ -153,6 +158,9 @@ def render_case_card(view: CaseView) -> dict:
     playbook = playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS)
     if playbook is not None:
         blocks.append(playbook)
+    stages = stages_text(view.stages) if view.stages else None
+    if stages:
+        blocks.append(context(stages))
     links = _links(view)
     if links is not None:
         blocks.append(links)
@@ -515,8 +523,56 @@ def _escalated_earlier(view: CaseView) -> str:
 # --- buttons ------------------------------------------------------------------------------
 
 
+_FOLLOWUP_CHOICES = {
+    "refund": "Refund anyway",
+    "partial_refund": "Partial refund",
+    "store_credit": "Store credit",
+    "no_refund": "No refund",
+}
+
+
+_FOLLOWUP_REASONS = {
+    "missing": "items missing",
+    "not_restocked": "not restocked (damaged, used or wrong item)",
+    "fewer_received": "fewer items received than approved",
+    "exceeds_refundable": "more than is left to refund",
+    "exchange_unavailable": "exchange item out of stock",
+}
+
+
+def followup_open(view: CaseView) -> bool:
+    return view.followup is not None and view.status is CaseStatus.OPEN
+
+
+def _followup(view: CaseView) -> list[Block]:
+    """The exception at receipt: what was found, what we recommend and why, and its buttons."""
+    if not followup_open(view):
+        return []
+    f = view.followup
+    rec = _FOLLOWUP_CHOICES.get(f.recommended, f.recommended).lower()
+    if f.recommended == "partial_refund" and f.suggested_amount is not None:
+        rec += f" {f.suggested_amount.format()}"
+    why = escape_mrkdwn(one_line(f.summary), 200)
+    reason = _FOLLOWUP_REASONS.get(f.reason, escape_mrkdwn(one_line(f.reason).replace("_", " "), 40))
+    lines = [f":mag: *Exception at receipt* · {reason} · the refund waits for a decision",
+             f"Recommended: {why} → *{escape_mrkdwn(rec, 80)}*"]
+    if f.refundable is not None:
+        lines.append(f"Left to refund: {f.refundable.format()}")
+    return [SectionBlock(text=md(fit("\n".join(lines))))]
+
+
+def _followup_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
+    rec = view.followup.recommended
+    ids = {"refund": ActionId.FOLLOWUP_REFUND, "partial_refund": ActionId.FOLLOWUP_PARTIAL,
+           "store_credit": ActionId.FOLLOWUP_CREDIT, "no_refund": ActionId.FOLLOWUP_NO_REFUND}
+    return [_button(label, ids[choice], ref, "primary" if choice == rec else None)
+            for choice, label in _FOLLOWUP_CHOICES.items()]
+
+
 def _buttons(view: CaseView) -> list[ButtonElement]:
     ref = str(CaseRef(case_id=view.case_id, version=view.version))
+    if followup_open(view):
+        return _followup_buttons(view, ref)
     if view.status is CaseStatus.FAILED:
         return [_button("Retry", ActionId.CASE_RETRY, ref, "primary")]
     if not is_decidable(view):

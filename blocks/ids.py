@@ -30,11 +30,21 @@ class ActionId(StrEnum):
     DENY_INTERNAL_NOTE = "deny-internal-note-input"
     # Input in the escalate modal.
     ESCALATE_NOTE = "escalate-note-input"
+    # The follow-up decision at receipt (an exception when the box is opened): its own buttons.
+    FOLLOWUP_REFUND = "followup-refund"
+    FOLLOWUP_PARTIAL = "followup-partial"
+    FOLLOWUP_CREDIT = "followup-credit"
+    FOLLOWUP_NO_REFUND = "followup-no-refund"
+    # Inputs in the follow-up modals.
+    FOLLOWUP_AMOUNT = "followup-amount-input"
+    FOLLOWUP_MESSAGE = "followup-message-input"
 
 
 class CallbackId(StrEnum):
     DENY_MODAL = "case-deny-modal"
     ESCALATE_MODAL = "case-escalate-modal"
+    FOLLOWUP_PARTIAL_MODAL = "followup-partial-modal"
+    FOLLOWUP_NO_REFUND_MODAL = "followup-no-refund-modal"
 
 
 class BlockId(StrEnum):
@@ -47,6 +57,10 @@ class BlockId(StrEnum):
     DENY_INTERNAL_NOTE = "deny-internal-note"
     # Escalate modal input.
     ESCALATE_NOTE = "escalate-note"
+    # The follow-up decision's buttons and modal inputs.
+    FOLLOWUP_ACTIONS = "followup-actions"
+    FOLLOWUP_AMOUNT = "followup-amount"
+    FOLLOWUP_MESSAGE = "followup-message"
 
 
 class OptionValue(StrEnum):

@@ -56,6 +56,7 @@ from blocks.parts import (
     sample_store_context,
     section,
 )
+from blocks.stages import StagesView, stages_compact, status_line
 from blocks.views import PlaybookEntry
 from policy.models import (
     CaseKind,
@@ -118,6 +119,7 @@ class CaseLink:
     card_url: str | None = None  # permalink of the owner-channel card
     escalation_url: str | None = None  # permalink of the escalation-tier card
     auto_approved: bool = False
+    stages: StagesView | None = None  # the return's progress after approval (issue 9)
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -541,6 +543,12 @@ def _cases(view: OrderContextView) -> Block:
             links.append(link(case.escalation_url, "escalation card"))
         if links:
             line += " · " + " · ".join(links)
+        stage = status_line(case.stages, view.now) if case.stages else None
+        if stage:
+            line += f"\n    {stage}"
+            compact = stages_compact(case.stages)
+            if compact:
+                line += f"\n    {compact}"
         lines.append(line)
     if len(view.cases) > MAX_CASES_SHOWN:
         lines.append(f"…and {plural(len(view.cases) - MAX_CASES_SHOWN, 'older case')}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from blocks.stages import StagesView
 from policy.models import (
     Action,
     CaseKind,
@@ -112,6 +113,17 @@ class PlaybookEntry:
 
 
 @dataclass(frozen=True)
+class FollowupView:
+    """An exception at receipt waiting for a decision (the case's `followup` column)."""
+
+    reason: str
+    summary: str
+    recommended: str  # "refund" | "partial_refund" | "store_credit" | "no_refund"
+    suggested_amount: Money | None = None
+    refundable: Money | None = None
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything the case card and the case modals show."""
 
@@ -152,6 +164,10 @@ class CaseView:
     # `amount` as the customer was charged it, on a multi-currency order (another currency
     # than the shop's): shown beside it, "€145.00 · charged £124.10".
     charged: Money | None = None
+    # The return's progress after approval (blocks.stages); None for cases without stages.
+    stages: StagesView | None = None
+    # An open follow-up decision at receipt (the case's `followup`): shown with its own buttons.
+    followup: FollowupView | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)

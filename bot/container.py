@@ -143,7 +143,8 @@ class Container:
         self.ingest.lifecycle = self.lifecycle
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
-                                  clock=self.clock, sample_store=self.sample_store)
+                                  clock=self.clock, sample_store=self.sample_store,
+                                  stage_history=self._stage_history())
         self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock,
                                 gateway=self.gateway)
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
@@ -157,6 +158,7 @@ class Container:
             admin_label=self.registry.store.admin_label,
             sample_store=self.sample_store,
             playbook_for=self.playbook.for_case,
+            stage_history=self._stage_history(),
         )
         self._slack_services = None
         self.pollers = [
@@ -183,6 +185,25 @@ class Container:
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
 
+    def _stage_history(self) -> Callable[[int], list]:
+        """Core's `StageRepo.history` (bot/store/stages.py, issue 9); no stages before it lands."""
+        try:
+            from bot.store.stages import StageRepo
+        except ImportError:  # reconciled at merge: core's store module
+            return lambda case_id: []
+        return StageRepo(self.engine).history
+
+    def _stage_lines(self):
+        """The thread's stage lines, once core's return_stages table exists (issue 9, migration 0007)."""
+        try:
+            import bot.store.stages  # noqa: F401 -- core's store: its migration creates the table
+        except ImportError:  # reconciled at merge
+            return None
+        from bot.services.stage_lines import StageLines
+
+        return StageLines(engine=self.engine, gateway=self.gateway, clock=self.clock,
+                          tz=self.policy.store.timezone)
+
     def _job_handlers(self) -> dict:
         handlers: dict = {
             Kind.INBOX: InboxJobs(receipts=self.receipts, ingest=self.ingest, decoders=self.registry.decoders(),
@@ -199,7 +220,7 @@ class Container:
             from bot.services.cards import CardJobs
 
             handlers[Kind.CARD] = CardJobs(cases=self.cases, views=self.views, gateway=self.gateway, jobs=self.jobs,
-                                           clock=self.clock)
+                                           clock=self.clock, stage_lines=self._stage_lines())
         return handlers
 
     def drain(self, *lanes: str) -> int:

@@ -27,7 +27,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.decide import DecideService, DecisionRefused
 from bot.settings import Settings
-from handlers.slack import actions, home, order, playbook
+from handlers.slack import actions, followup, home, order, playbook
 from handlers.slack.errors import on_error
 from handlers.slack.services import MODAL_KEY, SERVICES_KEY
 from integrations.slack.gateway import SlackGateway
@@ -193,6 +193,7 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
     app.use(_InjectServices(services, key))
 
     actions.register(app, refused=(DecisionRefused,))
+    followup.register(app, refused=(DecisionRefused,))
     order.register(app)
     playbook.register(app)
     home.register(app)

@@ -10,8 +10,10 @@ from typing import Callable
 from sqlalchemy import select
 
 from blocks.format import tier_label
+from blocks.stages import StagesView
 from blocks.views import (
     CaseView,
+    FollowupView,
     CustomerView,
     DecisionView,
     EscalationView,
@@ -23,11 +25,13 @@ from bot.schema import audit_log, decisions
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.snapshots import SnapshotUnreadable
 from policy.config import Policy
+from policy.lifecycle import ReturnStage, StageUpdate
 from policy.models import (
     Action,
     CaseContext,
     CaseStatus,
     DeclineReason,
+    Money,
     Recommendation,
     Signal,
     SignalCode,
@@ -36,6 +40,31 @@ from policy.models import (
 
 log = logging.getLogger(__name__)
 
+
+def _followup_open(case: CaseRecord) -> bool:
+    return case.followup is not None and case.status is CaseStatus.OPEN
+
+
+def _money(value, currency) -> Money | None:
+    try:
+        return Money.of(value, currency) if value is not None and currency else None
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def followup_view(followup: dict | None) -> FollowupView | None:
+    """The case's `followup` column (core's contract) as the card shows it; None when unreadable."""
+    if not followup:
+        return None
+    currency = followup.get("currency")
+    return FollowupView(
+        reason=str(followup.get("reason") or ""),
+        summary=str(followup.get("summary") or "an exception at receipt"),
+        recommended=str(followup.get("recommended") or "refund"),
+        suggested_amount=_money(followup.get("suggested_amount"), currency),
+        refundable=_money(followup.get("refundable"), currency),
+    )
+
 AdminUrl = Callable[..., str]
 
 
@@ -43,7 +72,8 @@ class CaseViews:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, policy: Policy, clock,
                  tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
                  playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: (),
-                 sample_store: bool = False, admin_label: str | None = None) -> None:
+                 sample_store: bool = False, admin_label: str | None = None,
+                 stage_history: Callable[[int], list[StageUpdate]] = lambda case_id: []) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
@@ -53,6 +83,7 @@ class CaseViews:
         self.playbook_for = playbook_for  # entries for cards of this kind and signals
         self.sample_store = sample_store  # cases from the bundled sample store: every card says so
         self.admin_label = admin_label or "the store admin"  # "Shopify admin": the connector says
+        self.stage_history = stage_history  # StageRepo.history: the return's stages, oldest first
 
     def for_id(self, case_id: int) -> CaseView:
         case = self.cases.get(case_id)
@@ -112,7 +143,33 @@ class CaseViews:
             # A use is counted when an entry first reaches a card, not on every re-render.
             playbook=tuple(self.playbook_for(case.kind, case.signal_codes, limit=3,
                                              count_use=case.slack_ts is None and not escalation_card)),
+            stages=self._stages(case),
+            followup=followup_view(case.followup),
         )
+
+    def _stages(self, case: CaseRecord) -> StagesView | None:
+        history = tuple(self.stage_history(case.id)) if case.stage is not None else ()
+        if case.stage is None and not history:
+            return None
+        pending, outcome = self._pending(case)
+        return StagesView(stage=case.stage, stage_at=case.stage_at, history=history, pending=pending,
+                          pending_outcome=outcome, followup_open=_followup_open(case),
+                          tz=self.policy.store.timezone)
+
+    def _pending(self, case: CaseRecord) -> tuple[Money | None, str]:
+        """The refund or credit the approval left to run on receipt (decision detail `pending`)."""
+        if case.stage not in (ReturnStage.DELIVERED_BACK, ReturnStage.RECEIVED):
+            return None, "refund"
+        with self.cases.engine.connect() as conn:
+            detail = conn.execute(
+                select(decisions.c.detail).where(decisions.c.case_id == case.id)
+                .order_by(decisions.c.id.desc()).limit(1)
+            ).scalar()
+        pending = (detail or {}).get("pending") if (detail or {}).get("refund_on") == "receipt" else None
+        try:
+            return Money.of(pending["amount"], pending["currency"]), pending.get("outcome") or "refund"
+        except (TypeError, KeyError, ValueError, ArithmeticError):
+            return None, "refund"
 
     def _from_columns(self, case: CaseRecord) -> dict:
         """A degraded view's details: only what the case row itself records."""

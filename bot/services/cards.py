@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.jobs.errors import Permanent, RetryLater
 from bot.jobs.runner import Done
 from bot.services.card_view import CaseViews
+from bot.services.stage_lines import StageLines
 from bot.store import CaseRecord, CaseRepo
 from bot.store.jobs import Job, JobRepo
 from integrations.slack.gateway import SlackError, SlackGateway, SlackGatewayError
@@ -31,8 +32,9 @@ class LeaseLost(RetryLater):
 
 class CardJobs:
     def __init__(self, *, cases: CaseRepo, views: CaseViews, gateway: SlackGateway, jobs: JobRepo,
-                 clock: Clock) -> None:
+                 clock: Clock, stage_lines: StageLines | None = None) -> None:
         self.cases = cases
+        self.stage_lines = stage_lines  # the thread's one line per stage (issue 9)
         self.views = views
         self.gateway = gateway
         self.jobs = jobs
@@ -43,6 +45,7 @@ class CardJobs:
         if case is None:
             return Done("case gone")
         if case.card_version >= job.payload.get("version", 0) and not job.payload.get("force"):
+            self._stage_lines(job, case)
             return Done("already current")
         try:
             self._owner_card(job, case)
@@ -55,7 +58,18 @@ class CardJobs:
         except SlackGatewayError as exc:
             raise RetryLater(str(exc), retry_after=getattr(exc, "retry_after", None)) from exc
         self.cases.card_synced(case.id, version=case.version)
+        self._stage_lines(job, self.cases.get(case.id) or case)
         return Done(f"card at v{case.version}")
+
+    def _stage_lines(self, job: Job, case: CaseRecord) -> None:
+        """After the card: the thread line for stages not yet posted. A failure here leaves
+        them for the next card job (they are released), never fails the card."""
+        if self.stage_lines is None or not self.jobs.holds(job):
+            return
+        try:
+            self.stage_lines.post_pending(case)
+        except (SlackError, SlackGatewayError) as exc:
+            log.warning("stage_lines.failed case_id=%s error=%s", case.id, exc)
 
     def _post(self, job: Job, channel: str, card: dict, **kw) -> str:
         # chat.postMessage has no idempotency key: only the holder of the claim may post.

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
+from bot.services.followup import CHOICES as FOLLOWUP_CHOICES, Followups
+from policy.models import Money
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset({"approve", "deny", "escalate", "retry", "override"})
+VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup"})
 PAYLOAD_VERSION = 1
 
 APOLOGY = "Something went wrong on our side and nothing was changed. Reference: `{ref}`."
@@ -59,6 +61,12 @@ class Click:
     internal_note: str | None = None
     # escalate
     note: str | None = None
+    # followup (an exception at receipt): the choice, and a partial refund's amount as
+    # validated in the modal (decimal string + currency); a no-refund's message is
+    # `customer_message`.
+    choice: str | None = None
+    amount: str | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if self.verb not in VERBS:
@@ -71,6 +79,10 @@ class Click:
             raise ValueError("user is required")
         if self.verb == "deny" and not self.reason:
             raise ValueError("a deny needs a reason")
+        if self.verb == "followup" and self.choice not in FOLLOWUP_CHOICES:
+            raise ValueError(f"unknown follow-up choice {self.choice!r}")
+        if self.choice == "partial_refund" and not (self.amount and self.currency):
+            raise ValueError("a partial refund needs an amount")
         if type(self.notify_customer) is not bool:
             raise ValueError("notify_customer must be a bool")
         for f in fields(self):
@@ -109,9 +121,10 @@ _FIELDS = tuple(f.name for f in fields(Click))
 class ClickService:
     """Decides a click after the ack and answers the person privately."""
 
-    def __init__(self, *, decide: DecideService, gateway) -> None:
+    def __init__(self, *, decide: DecideService, gateway, followups: Followups | None = None) -> None:
         self.decide = decide
         self.gateway = gateway  # integrations.slack.gateway.SlackGateway (post_ephemeral)
+        self.followups = followups or Followups(decide=decide)
 
     def handle(self, click: Click) -> None:
         extra = click.log_extra
@@ -142,6 +155,10 @@ class ClickService:
             return d.override(case_id, user, version=version)
         if click.verb == "retry":
             return d.retry(case_id, user, version=version)
+        if click.verb == "followup":
+            amount = Money.of(click.amount, click.currency) if click.amount and click.currency else None
+            return self.followups.carry_out(case_id, user, choice=click.choice, amount=amount,
+                                            message=click.customer_message, version=version)
         if click.verb == "deny":
             return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
                           customer_message=click.customer_message, notify_customer=click.notify_customer,

@@ -41,6 +41,7 @@ from typing import Any, Callable
 from sqlalchemy import insert
 
 from blocks.format import mention
+from blocks.stages import StagesView
 from bot.schema import audit_log
 from blocks.order import (
     MAX_CASES_SHOWN,
@@ -206,8 +207,10 @@ def _who(slack_id: str) -> str:
 
 
 class OrderLookup:
-    def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False) -> None:
+    def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False,
+                 stage_history=lambda case_id: []) -> None:
         self.store, self.cases, self.playbook, self.policy, self.clock = store, cases, playbook, policy, clock
+        self.stage_history = stage_history  # StageRepo.history (core): the stages /order shows
         self.sample_store = sample_store  # the bundled sample store: every answer says so
         self.access = LookupAccess(policy=policy, engine=cases.engine, clock=clock)  # /order and /playbook
         self._pool: ThreadPoolExecutor | None = None
@@ -316,8 +319,20 @@ class OrderLookup:
                     log.warning("order.permalink_failed case_id=%s", case.id, exc_info=True)
             links.append(CaseLink(case_id=case.id, kind=case.kind, status=case.status, amount=case.amount,
                                   opened_at=case.opened_at, card_url=url, escalation_url=case.escalation_url,
-                                  auto_approved=case.auto_approved))
+                                  auto_approved=case.auto_approved, stages=self._stages(case)))
         return cases, tuple(links)
+
+    def _stages(self, case) -> StagesView | None:
+        if case.stage is None:
+            return None
+        try:
+            history = tuple(self.stage_history(case.id))
+        except Exception:  # the stages must not cost the person the answer
+            log.warning("order.stages_failed case_id=%s", case.id, exc_info=True)
+            history = ()
+        return StagesView(stage=case.stage, stage_at=case.stage_at, history=history,
+                          followup_open=case.followup is not None and case.status is CaseStatus.OPEN,
+                          tz=self.policy.store.timezone)
 
     def _playbook(self, cases, signals, unavailable: list[str]) -> tuple:
         live = [c for c in cases if c.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)]

@@ -273,3 +273,26 @@ def test_render_order_answer_dispatches():
     assert render_order_answer(view()) == render_order_context(view())
     with pytest.raises(ValueError):
         OrderContextView(order=order(), now=datetime(2026, 1, 1))
+
+
+def test_a_returns_stages_show_on_its_case_line():
+    from blocks.stages import StagesView
+    from policy.lifecycle import ReturnStage, StageUpdate, Tracking
+
+    def upd(stage, at, **kw):
+        return StageUpdate(return_id="r1", stage=stage, at=at, source="shopify", ref=stage.value, **kw)
+
+    history = (upd(ReturnStage.APPROVED, NOW - timedelta(days=3), by="Ana"),
+               upd(ReturnStage.LABEL_SENT, NOW - timedelta(days=2),
+                   tracking=Tracking(carrier="<!channel> UPS", number="1Z999")))
+    stages = StagesView(stage=ReturnStage.LABEL_SENT, stage_at=NOW - timedelta(days=2), history=history,
+                        tz="America/New_York")
+    link = CaseLink(case_id=7, kind=CaseKind.RETURN_REQUEST, status=CaseStatus.DONE, amount=usd("50.00"),
+                    opened_at=NOW - timedelta(days=4), stages=stages)
+    payload = render_order_context(view(cases=(link,)))
+    check_limits(payload)
+    text = block_texts(payload)
+    assert "*Label sent 2 d ago* · " in text and "UPS 1Z999" in text
+    # Times in the shop's zone (New York: EDT until Nov 1, EST after).
+    assert "Approved Oct 30 10:00 EDT → Label sent Oct 31 10:00 EDT" in text
+    assert "<!channel>" not in text

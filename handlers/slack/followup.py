@@ -1,0 +1,172 @@
+"""The follow-up decision's buttons and modals (an exception at receipt), as approve/deny work.
+
+Refund anyway and Store credit are buttons: the click is handed to `submit_click` (which
+may persist it) before the ack and decided after. Partial refund and No refund open a
+modal first (database-only checks, signed `ModalRef`); the submission is validated — the
+amount against what is left to refund, in the shop's currency; the customer message ≤ 500
+— with errors shown in the modal, then handed over the same way. The decision itself
+(version, tier, still open) is checked again after the ack by `bot.services.followup`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App
+
+from blocks.followup import (
+    no_refund_modal,
+    parse_amount,
+    parse_message,
+    partial_refund_modal,
+    validate_no_refund,
+    validate_partial,
+)
+from blocks.ids import ActionId, BlockId, CallbackId
+from blocks.refs import BadRef, ModalRef
+from bot.services.card_view import followup_view
+from bot.services.clicks import Click
+from bot.services.followup import Followups
+from handlers.slack.actions import FORM_NOT_OURS, NOT_OURS, card_of, ref_of
+from handlers.slack.errors import APOLOGY, correlation_id, tell_later, where
+from handlers.slack.services import modal_key, services
+
+log = logging.getLogger(__name__)
+
+# ModalRef verbs ([a-z]{1,16}) for the two modals.
+PARTIAL, NO_REFUND = "partial", "norefund"
+
+
+def register(app: App, refused: tuple[type[Exception], ...]) -> None:
+    def refuse(context: dict, body: dict, reason: str, text: str = NOT_OURS) -> None:
+        channel, user, thread = where(body)
+        log.warning("slack.click_refused reason=%s user=%s", reason, user, extra={"user": user, "reason": reason})
+        tell_later(context, channel, user, text, thread)
+
+    def submit(ack: Ack, context: dict, body: dict, click: Click) -> None:
+        try:
+            services(context).submit_click(click)  # persisted (or queued) before the ack
+        except Exception:
+            log.exception("slack.click_not_taken corr=%s", click.correlation_id, extra=click.log_extra)
+            ack()
+            channel, user, thread = where(body)
+            tell_later(context, channel, user, APOLOGY.format(ref=click.correlation_id), thread)
+            return
+        ack()
+
+    def button(choice: str):
+        def on_click(ack: Ack, body: dict, context: dict) -> None:
+            channel, user, thread = where(body)
+            card_channel, card_ts = card_of(body)
+            try:
+                ref = ref_of(body)
+                click = Click(verb="followup", choice=choice, case_id=ref.case_id, version=ref.version,
+                              user=user or "", channel=card_channel, message_ts=card_ts, thread_ts=thread)
+            except (BadRef, ValueError) as exc:
+                ack()
+                refuse(context, body, f"bad_click:{type(exc).__name__}")
+                return
+            submit(ack, context, body, click)
+
+        return on_click
+
+    def open_modal(verb: str, render):
+        def ack_and_open(ack: Ack, body: dict, context: dict) -> None:
+            svc = services(context)
+            channel, user, thread = where(body)
+            card_channel, card_ts = card_of(body)
+            try:
+                ref = ref_of(body)
+                if not user or not body.get("trigger_id"):
+                    raise BadRef("no user or trigger id")
+            except BadRef:
+                ack()
+                refuse(context, body, "bad_click:BadRef")
+                return
+            try:
+                case = svc.decide.precheck(ref.case_id, user, verb="decide", version=ref.version,
+                                           channel=card_channel, message_ts=card_ts)
+                Followups(decide=svc.decide).check(case, user, ref.version, record=False)
+                metadata = ModalRef(verb=verb, case_id=case.id, version=case.version, user=user,
+                                    channel=card_channel, message_ts=card_ts).sign(modal_key(context))
+            except refused as exc:
+                ack()
+                svc.background.submit(svc.decide.after_refusal, exc, user)
+                tell_later(context, channel, user, str(exc), thread)
+                return
+            except BadRef:
+                ack()
+                refuse(context, body, "bad_click:card")
+                return
+            try:
+                svc.gateway.open_view(body["trigger_id"], render(svc.views.build(case), metadata=metadata))
+            except Exception as exc:  # expired trigger, Slack down, a render bug: one attempt only
+                ref_id = correlation_id()
+                log.warning("slack.modal_not_opened ref=%s case_id=%s error=%s", ref_id, case.id, type(exc).__name__,
+                            extra={"correlation_id": ref_id, "case_id": case.id, "user": user})
+                ack()
+                tell_later(context, channel, user,
+                           f"Slack didn't open the form in time; press the button again. Reference: `{ref_id}`.",
+                           thread)
+                return
+            ack()
+
+        return ack_and_open
+
+    def verified(ack: Ack, body: dict, context: dict, verb: str, first_block: str) -> tuple[ModalRef, dict] | None:
+        view = body.get("view") if isinstance(body.get("view"), dict) else {}
+        user = (body.get("user") or {}).get("id")
+        try:
+            ref = ModalRef.verify(view.get("private_metadata"), modal_key(context))
+            if ref.user != user or ref.verb != verb:
+                raise BadRef("opened for another user or verb")
+        except BadRef as exc:
+            log.warning("slack.submission_refused user=%s reason=%s", user, exc,
+                        extra={"user": user, "reason": "bad_modal_reference"})
+            ack(response_action="errors", errors={first_block: FORM_NOT_OURS})
+            return None
+        return ref, view
+
+    def click_from(ref: ModalRef, view: dict, **fields) -> Click:
+        view_id = view.get("id") if isinstance(view.get("id"), str) else None
+        return Click(verb="followup", case_id=ref.case_id, version=ref.version, user=ref.user, channel=ref.channel,
+                     message_ts=ref.message_ts, view_id=view_id, **fields)
+
+    def on_partial(ack: Ack, body: dict, context: dict) -> None:
+        key = str(BlockId.FOLLOWUP_AMOUNT)
+        got = verified(ack, body, context, PARTIAL, key)
+        if got is None:
+            return
+        ref, view = got
+        svc = services(context)
+        case = svc.decide.cases.get(ref.case_id)
+        followup = followup_view(case.followup) if case is not None else None
+        if followup is None:
+            ack(response_action="errors", errors={key: "This follow-up has been decided already."})
+            return
+        currency = svc.decide.policy.shop_currency
+        amount, errors = validate_partial(parse_amount(view), refundable=followup.refundable, currency=currency)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        submit(ack, context, body, click_from(ref, view, choice="partial_refund", amount=str(amount.quantized()),
+                                              currency=amount.currency))
+
+    def on_no_refund(ack: Ack, body: dict, context: dict) -> None:
+        got = verified(ack, body, context, NO_REFUND, str(BlockId.FOLLOWUP_MESSAGE))
+        if got is None:
+            return
+        ref, view = got
+        message = parse_message(view)
+        errors = validate_no_refund(message)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        submit(ack, context, body, click_from(ref, view, choice="no_refund", customer_message=message))
+
+    app.action(ActionId.FOLLOWUP_REFUND.value)(button("refund"))
+    app.action(ActionId.FOLLOWUP_CREDIT.value)(button("store_credit"))
+    app.action(ActionId.FOLLOWUP_PARTIAL.value)(open_modal(PARTIAL, partial_refund_modal))
+    app.action(ActionId.FOLLOWUP_NO_REFUND.value)(open_modal(NO_REFUND, no_refund_modal))
+    app.view(CallbackId.FOLLOWUP_PARTIAL_MODAL.value)(on_partial)
+    app.view(CallbackId.FOLLOWUP_NO_REFUND_MODAL.value)(on_no_refund)
