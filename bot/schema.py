@@ -348,3 +348,19 @@ shop_facts = Table(
     Column("name", String(255)),
     Column("fetched_at", UtcDateTime, nullable=False),
 )
+
+
+# --- stalled returns (migration 0008) ----------------------------------------------------
+
+return_stall_reminders = Table(
+    "return_stall_reminders",
+    metadata,
+    # The ledger of stalled-return steps: one row per (case, stage, step) claimed before the
+    # step is carried out, so with several replicas a stalled return is reminded once,
+    # alerted once and expired once. `step`: remind | alert | expire.
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("step", String(16), primary_key=True),
+    Column("stage_at", UtcDateTime, nullable=False),  # the stage's time the step was due from
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
