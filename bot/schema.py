@@ -98,6 +98,10 @@ cases = Table(
     Column("decided_at", UtcDateTime),
     Column("decided_by", String(64)),
     Column("decided_action", String(16)),
+    # STAND-IN (core owns, migration 0007): the return's current stage and follow-up.
+    Column("stage", String(16)),
+    Column("stage_at", UtcDateTime),
+    Column("followup", JSON),
     UniqueConstraint("source", "external_id", "kind", name="uq_cases_natural_key"),
 )
 Index("ix_cases_status_opened", cases.c.status, cases.c.opened_at)
@@ -363,4 +367,22 @@ return_stall_reminders = Table(
     Column("step", String(16), primary_key=True),
     Column("stage_at", UtcDateTime, nullable=False),  # the stage's time the step was due from
     Column("claimed_at", UtcDateTime, nullable=False),
+)
+
+
+# STAND-IN (core owns, migration 0007): the contract's return_stages, for pipe's tests only.
+return_stages = Table(
+    "return_stages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("ref", String(255), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("current", Boolean, nullable=False, default=False),
+    Column("posted_at", UtcDateTime),
+    UniqueConstraint("case_id", "source", "stage", "ref", name="uq_return_stages_fact"),
 )

@@ -1,0 +1,52 @@
+"""STAND-IN (core owns): return_stages and the case's stage, per the issue 9 contract
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02 12:35:00
+
+Pipe's stand-in so its digest queries run in tests; dropped at merge for core's own 0007.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import bot.schema
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('stage', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('stage_at', bot.schema.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('followup', sa.JSON(), nullable=True))
+    op.create_table(
+        'return_stages',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('stage', sa.String(length=16), nullable=False),
+        sa.Column('at', bot.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column('source', sa.String(length=32), nullable=False),
+        sa.Column('ref', sa.String(length=255), nullable=False),
+        sa.Column('detail', sa.JSON(), nullable=False),
+        sa.Column('recorded_at', bot.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column('current', sa.Boolean(), nullable=False),
+        sa.Column('posted_at', bot.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_return_stages_case_id_cases'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_return_stages')),
+        sa.UniqueConstraint('case_id', 'source', 'stage', 'ref', name='uq_return_stages_fact'),
+    )
+    op.create_index(op.f('ix_return_stages_case_id'), 'return_stages', ['case_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f('ix_return_stages_case_id'), table_name='return_stages')
+    op.drop_table('return_stages')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('followup')
+        batch_op.drop_column('stage_at')
+        batch_op.drop_column('stage')
