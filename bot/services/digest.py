@@ -65,7 +65,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
-from blocks.digest import Digest, HealthItem, OpenCase, Override, WeekFigures, render_digest
+from blocks.digest import Digest, HealthItem, OpenCase, Override, ReturnPipeline, WeekFigures, render_digest
+from bot.services import pipeline
+from bot.services.stalls import StallRules, stalled
 from bot.settings import SettingsError
 from bot.store.digest import DigestStore, WeekRows, money
 from integrations.slack.gateway import SlackError
@@ -184,11 +186,30 @@ class DigestService:
             this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
             generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,
+            pipeline=self._pipeline(start, end),
         )
+
+    def _pipeline(self, start: datetime, end: datetime) -> ReturnPipeline | None:
+        """The return pipeline section; None until returns have stages (core's 0007)."""
+        rules = StallRules.from_policy(self.policy)
+        now = self.clock()
+        shortest = min(rules.label_within_days, rules.stalled_after_days, rules.inspect_within_days)
+        rows = self.store.pipeline_rows(start=start, end=end, stalled_before=now - timedelta(days=shortest))
+        if rows is None:
+            return None
+        by_id = {r["id"]: r for r in rows.stalled}
+        steps = stalled([(r["id"], r["stage"], r["stage_at"]) for r in rows.stalled], now, rules)
+        return pipeline.build(in_stage=rows.in_stage, histories=rows.histories, requested_at=rows.requested_at,
+                              refund_on=rows.refund_on, followup_reasons=rows.followup_reasons,
+                              stalled=pipeline.stalled_entries(steps, by_id))
 
     def render(self, digest: Digest) -> dict:
         """{blocks, text}, with the oldest open cases linked to their cards."""
-        return render_digest(replace(digest, oldest_open=tuple(self._linked(c) for c in digest.oldest_open)))
+        linked = replace(digest, oldest_open=tuple(self._linked(c) for c in digest.oldest_open))
+        if digest.pipeline is not None and digest.pipeline.stalled:
+            linked = replace(linked, pipeline=replace(
+                digest.pipeline, stalled=tuple(self._linked(r) for r in digest.pipeline.stalled)))
+        return render_digest(linked)
 
     def _linked(self, case: OpenCase) -> OpenCase:
         if not (case.slack_channel and case.slack_ts) or self.gateway is None:

@@ -7,8 +7,7 @@ Create Date: 2026-12-02 12:30:00
 One row per (case, stage, step), inserted before the step is carried out: the primary key
 makes a step happen once across replicas.
 
-MERGE NOTE: this belongs after core's 0007_return_stages. On the i9-pipe branch 0007 does
-not exist yet, so `down_revision` points at 0006; set it to '0007' when merging.
+Follows core's 0007_return_stages (on the i9-pipe branch a stand-in of it, dropped at merge).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ import bot.schema
 
 
 revision = '0008'
-down_revision = '0006'  # → '0007' at merge (core's return_stages)
+down_revision = '0007'  # core's return_stages
 branch_labels = None
 depends_on = None
 
