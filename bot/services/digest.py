@@ -43,6 +43,12 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
 - oldest open cases: the 5 oldest cases waiting now (opened before `end`), linked to their
   cards with `chat.getPermalink` (exact message link; the channel via `app_redirect` if
   that call fails, so a Slack hiccup never costs the digest).
+- return pipeline (issue 9; `bot.services.pipeline`, left out until returns have stages):
+  returns in each stage now (`cases.stage`, GROUP BY); cycle time request → first
+  `processed` of the returns processed in the week (their `return_stages` only), median,
+  p90 and each stage's share; refunds decided in the week by the decision's `refund_on`
+  (receipt vs approval); follow-ups opened in the week by `followup.reason`; returns
+  stalled now by the `[returns]` stall rules (`bot.services.stalls`), linked to their cards.
 - integration health: every `integration_health` row, as things stand now: a row is
   failing when it has consecutive failures and no success since its last error (a later
   success fixed it, whatever its counter says). Credentials refused means "reconnect"
