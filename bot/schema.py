@@ -105,6 +105,8 @@ cases = Table(
     UniqueConstraint("source", "external_id", "kind", name="uq_cases_natural_key"),
 )
 Index("ix_cases_status_opened", cases.c.status, cases.c.opened_at)
+# STAND-IN (core owns, 0007): the digest's stage counts and stalled list read this index.
+Index("ix_cases_stage_at", cases.c.stage, cases.c.stage_at)
 Index("ix_cases_opened_at", cases.c.opened_at)
 Index("ix_cases_decided_at", cases.c.decided_at)
 Index("ix_cases_order_id", cases.c.order_id)
