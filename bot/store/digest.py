@@ -402,7 +402,11 @@ class DigestStore:
                     .where(c.decided_at >= start, c.decided_at < end, decisions.c.decided_at >= start,
                            decisions.c.decided_at < end,
                            decisions.c.outcome.in_(("refund", "store_credit"))))]
-            for (f,) in conn.execute(select(c.followup).where(c.followup.is_not(None))):
+            # A follow-up opens at receipt, so its case has a stage reached around then: the
+            # (stage, stage_at) index keeps this off a scan of every case (a week of slack
+            # for a receipt the source reported late).
+            for (f,) in conn.execute(select(c.followup).where(
+                    c.stage.is_not(None), c.stage_at >= start - timedelta(days=7), c.followup.is_not(None))):
                 opened = _parse_at((f or {}).get("opened_at"))
                 if opened is not None and start <= opened < end and f.get("reason"):
                     out.followup_reasons.append(f["reason"])
