@@ -152,6 +152,33 @@ class HealthItem:
 
 
 @dataclass(frozen=True)
+class StalledReturn:
+    case_id: int
+    stage: str  # ReturnStage value it is stuck in
+    days: int
+    since: datetime
+    order_name: str | None = None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    url: str | None = None  # permalink of the card, filled in before rendering
+
+
+@dataclass(frozen=True)
+class ReturnPipeline:
+    """The return after approval (bot.services.pipeline computes it)."""
+
+    in_stage: tuple[tuple[str, int], ...] = ()  # (ReturnStage value, returns there now), pipeline order
+    cycles: int = 0  # returns processed in the period (request → refund timed)
+    cycle_median_s: float | None = None
+    cycle_p90_s: float | None = None
+    stage_share: tuple[tuple[str, float], ...] = ()  # (stage, share of the summed cycle time)
+    refunds_on_receipt: int = 0
+    refunds_on_approval: int = 0
+    exceptions: tuple[tuple[str, int], ...] = ()  # (follow-up reason, opened in the period), most first
+    stalled: tuple[StalledReturn, ...] = ()  # longest-stalled first
+
+
+@dataclass(frozen=True)
 class Digest:
     start: datetime
     end: datetime
@@ -167,6 +194,7 @@ class Digest:
     # started and there is no earlier week to compare with.
     started_at: datetime | None = None
     sample_store: bool = False  # counted on the bundled sample store: the digest says so
+    pipeline: ReturnPipeline | None = None  # None: no return has a stage yet (section left out)
 
     @property
     def first(self) -> bool:
@@ -193,6 +221,8 @@ def render_digest(d: Digest) -> dict:
     blocks.append(DividerBlock())
     blocks.append(section(_overrides(d)))
     blocks.append(section(_oldest(d)))
+    if d.pipeline is not None:
+        blocks.append(section(fit(pipeline_text(d.pipeline, d.generated_at or d.end), SECTION_TEXT)))
     blocks.append(section(_health(d)))
     blocks.append(context(FOOTNOTE))
     if len(blocks) > MAX_BLOCKS:  # cannot happen: the layout is fixed
@@ -531,3 +561,46 @@ def _health(d: Digest) -> str:
     head = ":rotating_light: *Integration health*" if failing else ":large_green_circle: *Integration health*"
     body = _lines(lines, SECTION_TEXT - len(head) - 1, lambda k: f"…and {k:,} more")
     return f"{head}\n{body}"
+
+
+# --- the return pipeline -------------------------------------------------------------------
+
+STAGE_LABELS = {
+    "requested": "Requested", "approved": "Approved, no label", "label_sent": "Labelled",
+    "in_transit": "In transit", "delivered_back": "Delivered back", "received": "Received",
+    "processed": "Refunded / processed",
+}
+_STALLED = {"approved": "no label", "label_sent": "not moving", "in_transit": "not moving",
+            "delivered_back": "not inspected"}
+_EXCEPTIONS = {"missing": "items missing", "not_restocked": "not restocked (damaged, used, wrong item)",
+               "fewer_received": "fewer items received", "exceeds_refundable": "refund above what is left",
+               "exchange_unavailable": "exchange out of stock"}
+MAX_STALLED_SHOWN = 5
+
+
+def pipeline_text(p: ReturnPipeline, now: datetime) -> str:
+    lines = [":package: *Return pipeline*"]
+    if p.in_stage:
+        lines.append("Now: " + " · ".join(f"{STAGE_LABELS.get(s, s)} {n}" for s, n in p.in_stage))
+    else:
+        lines.append("Now: no return between approval and refund.")
+    if p.cycles:
+        cycle = f"Cycle time request → refund: median {duration(p.cycle_median_s or 0)}, " \
+                f"p90 {duration(p.cycle_p90_s or 0)} ({plural(p.cycles, 'return')})"
+        if p.stage_share:
+            cycle += "; " + ", ".join(f"{STAGE_LABELS.get(s, s).lower()} {round(x * 100)}%" for s, x in p.stage_share)
+        lines.append(cycle)
+    paid = p.refunds_on_receipt + p.refunds_on_approval
+    if paid:
+        lines.append(f"Refunds: {p.refunds_on_receipt} on receipt, {p.refunds_on_approval} on approval")
+    if p.exceptions:
+        lines.append("Exceptions at receipt: " + ", ".join(f"{n} {_EXCEPTIONS.get(r, r.replace('_', ' '))}"
+                                                           for r, n in p.exceptions))
+    if p.stalled:
+        lines.append(f"Stalled ({len(p.stalled)}):")
+        for r in p.stalled[:MAX_STALLED_SHOWN]:
+            title = link(r.url, r.order_name or f"case {r.case_id}", limit=80)
+            lines.append(f"• {title} — {_STALLED.get(r.stage, r.stage)} for {r.days} d")
+        if len(p.stalled) > MAX_STALLED_SHOWN:
+            lines.append(f"… and {len(p.stalled) - MAX_STALLED_SHOWN} more")
+    return "\n".join(lines)

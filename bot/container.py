@@ -34,6 +34,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
+from bot.services.stalls import Stalls
 from bot.settings import Settings, SettingsError
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
 from bot.store.jobs import JobRepo, NewJob
@@ -149,6 +150,7 @@ class Container:
                                 gateway=self.gateway)
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
+        self.stalls = self._stalls()
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
                                     gateway=self.gateway, sample_store=self.sample_store,
                                     vendors=self.registry.vendors())
@@ -169,6 +171,8 @@ class Container:
         self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes}
         if self.reminders is not None:
             self.periodic["reminders"] = self.reminders.run_once
+        if self.stalls is not None:
+            self.periodic["stalls"] = self.stalls.run_once
         self.handlers = self._job_handlers()
         self.runners = {
             lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,
@@ -232,6 +236,17 @@ class Container:
             total += n
             if not n:
                 return total
+
+    def _stalls(self) -> Stalls | None:
+        """Stalled-return reminders, once core's stage store exists (bot/store/stages.py)."""
+        if not self.gateway:
+            return None
+        try:
+            from bot.store.stages import StageRepo
+        except ImportError:  # the stage store lands with core's part of issue 9
+            return None
+        return Stalls(cases=self.cases, stages=StageRepo(self.engine), decide=self.decide, gateway=self.gateway,
+                      policy=self.policy, clock=self.clock)
 
     def prune(self) -> str:
         """Daily: forget Events API ids after a day, raw webhook bodies after the retention

@@ -377,3 +377,22 @@ Index("ix_return_stages_case", return_stages.c.case_id, return_stages.c.id)
 cases.append_column(Column("stage", String(16)))
 cases.append_column(Column("stage_at", UtcDateTime))
 cases.append_column(Column("followup", JSON))
+# The digest's stage counts and the stalled-returns list read cases by (stage, stage_at).
+Index("ix_cases_stage_at", cases.c.stage, cases.c.stage_at)
+
+
+# --- stalled returns (migration 0008) ----------------------------------------------------
+
+return_stall_reminders = Table(
+    "return_stall_reminders",
+    metadata,
+    # The ledger of stalled-return steps: one row per (case, stage, step) claimed before the
+    # step is carried out, so with several replicas a stalled return is reminded once,
+    # alerted once and expired once. `step`: remind | alert | expire.
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("step", String(16), primary_key=True),
+    Column("stage_at", UtcDateTime, nullable=False),  # the stage's time the step was due from
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+

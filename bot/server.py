@@ -124,6 +124,12 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="reminders", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            if "stalls" in self.c.periodic:  # stalled returns: the ledger makes each step once
+                self.scheduler.add_job(
+                    self._every, "interval", args=("stalls", REMINDER_PERIOD),
+                    seconds=REMINDER_PERIOD.total_seconds(), id="stalls", max_instances=1, coalesce=True,
+                    next_run_time=self.c.clock(),
+                )
             # The digest's own ledger makes it once per period across replicas; checking
             # every minute (and at start-up) is what catches a missed run up after downtime.
             self.scheduler.add_job(

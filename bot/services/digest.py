@@ -43,6 +43,12 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
 - oldest open cases: the 5 oldest cases waiting now (opened before `end`), linked to their
   cards with `chat.getPermalink` (exact message link; the channel via `app_redirect` if
   that call fails, so a Slack hiccup never costs the digest).
+- return pipeline (issue 9; `bot.services.pipeline`, left out until returns have stages):
+  returns in each stage now (`cases.stage`, GROUP BY); cycle time request → first
+  `processed` of the returns processed in the week (their `return_stages` only), median,
+  p90 and each stage's share; refunds decided in the week by the decision's `refund_on`
+  (receipt vs approval); follow-ups opened in the week by `followup.reason`; returns
+  stalled now by the `[returns]` stall rules (`bot.services.stalls`), linked to their cards.
 - integration health: every `integration_health` row, as things stand now: a row is
   failing when it has consecutive failures and no success since its last error (a later
   success fixed it, whatever its counter says). Credentials refused means "reconnect"
@@ -65,7 +71,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
-from blocks.digest import Digest, HealthItem, OpenCase, Override, WeekFigures, render_digest
+from blocks.digest import Digest, HealthItem, OpenCase, Override, ReturnPipeline, WeekFigures, render_digest
+from bot.services import pipeline
+from bot.services.stalls import StallRules, stalled
 from bot.settings import SettingsError
 from bot.store.digest import DigestStore, WeekRows, money
 from integrations.slack.gateway import SlackError
@@ -184,11 +192,30 @@ class DigestService:
             this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
             generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,
+            pipeline=self._pipeline(start, end),
         )
+
+    def _pipeline(self, start: datetime, end: datetime) -> ReturnPipeline | None:
+        """The return pipeline section; None until returns have stages (core's 0007)."""
+        rules = StallRules.from_policy(self.policy)
+        now = self.clock()
+        shortest = min(rules.label_within_days, rules.stalled_after_days, rules.inspect_within_days)
+        rows = self.store.pipeline_rows(start=start, end=end, stalled_before=now - timedelta(days=shortest))
+        if rows is None:
+            return None
+        by_id = {r["id"]: r for r in rows.stalled}
+        steps = stalled([(r["id"], r["stage"], r["stage_at"]) for r in rows.stalled], now, rules)
+        return pipeline.build(in_stage=rows.in_stage, histories=rows.histories, requested_at=rows.requested_at,
+                              refund_on=rows.refund_on, followup_reasons=rows.followup_reasons,
+                              stalled=pipeline.stalled_entries(steps, by_id))
 
     def render(self, digest: Digest) -> dict:
         """{blocks, text}, with the oldest open cases linked to their cards."""
-        return render_digest(replace(digest, oldest_open=tuple(self._linked(c) for c in digest.oldest_open)))
+        linked = replace(digest, oldest_open=tuple(self._linked(c) for c in digest.oldest_open))
+        if digest.pipeline is not None and digest.pipeline.stalled:
+            linked = replace(linked, pipeline=replace(
+                digest.pipeline, stalled=tuple(self._linked(r) for r in digest.pipeline.stalled)))
+        return render_digest(linked)
 
     def _linked(self, case: OpenCase) -> OpenCase:
         if not (case.slack_channel and case.slack_ts) or self.gateway is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 
 from bot.actors import AUTOMATED_LIKE
-from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, orders_seen
+from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, metadata, orders_seen
 from bot.store.sql import insert_ignore
 from policy.config import ReturnReason
 from policy.models import CaseKind, CaseStatus, Money, SignalCode
@@ -82,6 +82,32 @@ class WeekRows:
     signals: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     backlog: int = 0
+
+
+@dataclass
+class PipelineRows:
+    """The return pipeline's raw figures; `bot.services.pipeline.build` turns them into the section."""
+
+    in_stage: dict[str, int] = field(default_factory=dict)
+    histories: dict[int, list[tuple[str, datetime]]] = field(default_factory=dict)
+    requested_at: dict[int, datetime] = field(default_factory=dict)
+    refund_on: list[str | None] = field(default_factory=list)
+    followup_reasons: list[str] = field(default_factory=list)
+    stalled: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _utc(at: datetime) -> datetime:
+    # min() over a UtcDateTime column comes back untyped on SQLite (a string or naive value).
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _parse_at(value: Any) -> datetime | None:
+    try:
+        return _utc(datetime.fromisoformat(value)) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def money(by_currency: dict[str, int]) -> tuple[Money, ...]:
@@ -339,6 +365,56 @@ class DigestStore:
                 .limit(limit))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    # --- the return pipeline (issue 9) ------------------------------------------------------
+    # Reads core's `cases.stage` / `stage_at` / `followup` and `return_stages` (migration
+    # 0007). Until those are in the schema the pipeline is None and the section left out.
+
+    def has_stages(self) -> bool:
+        return "stage" in cases.c and "return_stages" in metadata.tables
+
+    def pipeline_rows(self, *, start: datetime, end: datetime, stalled_before: datetime) -> PipelineRows | None:
+        """Aggregates only: stage counts (GROUP BY), the histories of the returns processed
+        in [start, end) (a week's, not the table's), the week's refund decisions' `refund_on`,
+        and the returns sitting in a watched stage since before `stalled_before`."""
+        if not self.has_stages():
+            return None
+        c = cases.c
+        rs = metadata.tables["return_stages"].c
+        out = PipelineRows()
+        with self.engine.connect() as conn:
+            out.in_stage = {st: int(n) for st, n in conn.execute(
+                select(c.stage, func.count()).where(c.stage.is_not(None)).group_by(c.stage))}
+            first_processed = (select(rs.case_id, func.min(rs.at).label("done"))
+                               .where(rs.stage == "processed").group_by(rs.case_id).subquery())
+            done_ids = select(first_processed.c.case_id).where(
+                first_processed.c.done >= start, first_processed.c.done < end)
+            for cid, st, at in conn.execute(
+                    select(rs.case_id, rs.stage, func.min(rs.at)).where(rs.case_id.in_(done_ids))
+                    .group_by(rs.case_id, rs.stage)):
+                out.histories.setdefault(cid, []).append((st, _utc(at)))
+            if out.histories:
+                out.requested_at = {cid: at for cid, at in conn.execute(
+                    select(c.id, c.opened_at).where(c.id.in_(sorted(out.histories))))}
+            out.refund_on = [
+                (d or {}).get("refund_on") for (d,) in conn.execute(
+                    select(decisions.c.detail).select_from(cases.join(decisions, decisions.c.case_id == c.id))
+                    .where(c.decided_at >= start, c.decided_at < end, decisions.c.decided_at >= start,
+                           decisions.c.decided_at < end,
+                           decisions.c.outcome.in_(("refund", "store_credit"))))]
+            # A follow-up opens at receipt, so its case has a stage reached around then: the
+            # (stage, stage_at) index keeps this off a scan of every case (a week of slack
+            # for a receipt the source reported late).
+            for (f,) in conn.execute(select(c.followup).where(
+                    c.stage.is_not(None), c.stage_at >= start - timedelta(days=7), c.followup.is_not(None))):
+                opened = _parse_at((f or {}).get("opened_at"))
+                if opened is not None and start <= opened < end and f.get("reason"):
+                    out.followup_reasons.append(f["reason"])
+            out.stalled = [dict(r._mapping) for r in conn.execute(
+                select(c.id, c.stage, c.stage_at, c.order_name, c.slack_channel, c.slack_ts)
+                .where(c.stage.in_(("approved", "label_sent", "in_transit", "delivered_back")),
+                       c.stage_at < stalled_before))]
+        return out
 
     def health(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

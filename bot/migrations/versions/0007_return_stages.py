@@ -44,10 +44,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('stage', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('stage_at', bot.schema.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('followup', sa.JSON(), nullable=True))
+        batch_op.create_index('ix_cases_stage_at', ['stage', 'stage_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_stage_at')
         batch_op.drop_column('followup')
         batch_op.drop_column('stage_at')
         batch_op.drop_column('stage')
