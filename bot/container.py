@@ -30,6 +30,7 @@ from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
+from bot.services.lifecycle import LifecycleService
 from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
@@ -38,6 +39,7 @@ from bot.services.stalls import Stalls
 from bot.settings import Settings, SettingsError
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
 from bot.store.jobs import JobRepo, NewJob
+from bot.store.stages import StageRepo
 from integrations.connector import Registry
 from policy.config import Policy, load_policy
 from policy.ports import StoreSource
@@ -133,9 +135,6 @@ class Container:
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
             on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"),
         )
-        from bot.services.lifecycle import LifecycleService
-        from bot.store.stages import StageRepo
-
         self.stages = StageRepo(self.engine)
         # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
         self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, policy=self.policy, clock=self.clock,
@@ -190,19 +189,10 @@ class Container:
         return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
 
     def _stage_history(self) -> Callable[[int], list]:
-        """Core's `StageRepo.history` (bot/store/stages.py, issue 9); no stages before it lands."""
-        try:
-            from bot.store.stages import StageRepo
-        except ImportError:  # reconciled at merge: core's store module
-            return lambda case_id: []
         return StageRepo(self.engine).history
 
     def _stage_lines(self):
-        """The thread's stage lines, once core's return_stages table exists (issue 9, migration 0007)."""
-        try:
-            import bot.store.stages  # noqa: F401 -- core's store: its migration creates the table
-        except ImportError:  # reconciled at merge
-            return None
+        """The thread's one line per stage, posted from the card job."""
         from bot.services.stage_lines import StageLines
 
         return StageLines(engine=self.engine, gateway=self.gateway, clock=self.clock,
@@ -238,12 +228,8 @@ class Container:
                 return total
 
     def _stalls(self) -> Stalls | None:
-        """Stalled-return reminders, once core's stage store exists (bot/store/stages.py)."""
+        """Stalled-return reminders (need Slack to remind anyone)."""
         if not self.gateway:
-            return None
-        try:
-            from bot.store.stages import StageRepo
-        except ImportError:  # the stage store lands with core's part of issue 9
             return None
         return Stalls(cases=self.cases, stages=StageRepo(self.engine), decide=self.decide, gateway=self.gateway,
                       policy=self.policy, clock=self.clock)
@@ -305,7 +291,8 @@ class Container:
 
             self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views,
                                                  lookup=self.lookup, playbook=self.playbook, digest=self.digest,
-                                                 home=self.home, submit_click=self._persist_click)
+                                                 home=self.home, submit_click=self._persist_click,
+                                                 decide_followup=self.lifecycle.decide_followup)
         return self._slack_services
 
     def _persist_click(self, click) -> None:

@@ -21,6 +21,7 @@ from bot import bolt_fixes
 from bot.priority import InFlight, YieldingExecutor
 from bot.services.card_view import CaseViews
 from bot.services.clicks import Click, ClickService
+from bot.services.followup import Followups
 from bot.services.digest import DigestService
 from bot.services.home import HomeService
 from bot.services.lookup import OrderLookup
@@ -140,10 +141,13 @@ class SlackServices:
     # worker run `clicks.handle(Click.from_payload(payload))`.
     submit_click: Callable[[Click], None] | None = None
     identity: BotIdentity | None = None
+    # Carries out a follow-up decision at receipt (LifecycleService.decide_followup).
+    decide_followup: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.clicks is None:
-            self.clicks = ClickService(decide=self.decide, gateway=self.gateway)
+            self.clicks = ClickService(decide=self.decide, gateway=self.gateway,
+                                       followups=Followups(decide=self.decide, decide_followup=self.decide_followup))
         if self.submit_click is None:
             self.submit_click = self.run_click_in_background
         if self.identity is None:
