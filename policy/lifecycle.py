@@ -89,3 +89,12 @@ def moves_forward(current: ReturnStage | None, update: ReturnStage) -> bool:
     if current.terminal:
         return False
     return update.rank > current.rank
+
+
+def _resolve_domain_event() -> None:
+    from policy import models
+
+    models.DomainEvent.model_rebuild(_types_namespace={"StageUpdate": StageUpdate})
+
+
+_resolve_domain_event()

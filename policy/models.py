@@ -647,7 +647,6 @@ def decline_reason_for(signal_codes: Iterable[str]) -> DeclineReason | None:
     return None
 
 
-# The lifecycle types use Frozen and Money from here; resolve DomainEvent.stage once both exist.
-from policy.lifecycle import StageUpdate  # noqa: E402
-
-DomainEvent.model_rebuild()
+# The lifecycle types use Frozen and Money from here; policy/lifecycle.py resolves
+# DomainEvent.stage once both exist, whichever of the two is imported first.
+import policy.lifecycle  # noqa: E402,F401
