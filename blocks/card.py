@@ -83,6 +83,7 @@ from blocks.ids import ActionId, BlockId
 from blocks.stages import stages_text, status_line
 from blocks.refs import CaseRef
 from blocks.views import CaseView, DecisionView, ItemView, ShippingView
+from blocks.payments import payments_text
 from policy.models import Action, CaseKind, CaseStatus, DeclineReason, DeliveryStatus, decline_reason_for
 
 # Slack's limits (reference/slack/block-kit-limits.md).
@@ -155,6 +156,9 @@ def render_case_card(view: CaseView) -> dict:
     shipping = _shipping(view)
     if shipping is not None:
         blocks.append(shipping)
+    payments = payments_text(view.payments) if view.payments is not None else None
+    if payments is not None:
+        blocks.append(section(payments))
     playbook = playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS)
     if playbook is not None:
         blocks.append(playbook)
@@ -484,6 +488,8 @@ def _decision_details(d: DecisionView | None) -> list[str]:
 
 
 def _closed_line(view: CaseView) -> str:
+    if view.closed_reason:
+        return f":white_check_mark: Closed: {escape_mrkdwn(view.closed_reason, 300)}"
     d = view.decision
     if d is None:
         return f":white_check_mark: Closed in {view.admin_label}"
@@ -629,6 +635,8 @@ def _summary(view: CaseView) -> str:
     if view.status is CaseStatus.ESCALATED:
         return "escalated, waiting for a higher tier"
     if view.status is CaseStatus.CLOSED:
+        if view.closed_reason:
+            return f"closed: {view.closed_reason}"
         if view.decision is None:
             return f"closed in {view.admin_label}"
         return f"{'declined' if view.decision.action is Action.DENY else 'approved'} in {view.admin_label}"

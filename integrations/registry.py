@@ -7,8 +7,11 @@ from __future__ import annotations
 from integrations.connector import Connector, Registry
 from integrations.sample import connector as sample
 from integrations.shopify import connector as shopify
+from integrations.stripe import connector as stripe
 
 FACTORIES = (shopify.connector, sample.connector)
+# Payment processors link their payments to the primary store's orders: built after it.
+PAYMENT_FACTORIES = (stripe.connector,)
 
 
 def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopify_client=None) -> Registry:
@@ -18,7 +21,9 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
     built = [c for factory in FACTORIES
              if (c := factory(settings, clock=clock, **({"client": shopify_client} if factory is shopify.connector
                                                         else {}))) is not None]
-    return Registry([*built, *extra])
+    store = Registry([*built, *extra]).store.source
+    payments = [c for factory in PAYMENT_FACTORIES if (c := factory(settings, clock=clock, store=store)) is not None]
+    return Registry([*built, *payments, *extra])
 
 
 def registry_for_store(store, settings, *, extra: tuple[Connector, ...] = ()) -> Registry:

@@ -20,6 +20,8 @@ Which signals are evaluated for which case kind:
 | refund_exceeds_paid |   x    |    x    |         x         |              |
 | repeat_claim        |   x    |    x    |                   |              |
 
+An early fraud warning is assessed like an order review, plus not_delivered.
+
 Decisions worth knowing:
 - Return window: calendar days in the store's time zone from the latest delivery, else the
   latest shipment (fulfilment), else the order date. Each returned item gets its own
@@ -431,4 +433,5 @@ _APPLIES: dict[CaseKind, tuple[SignalCode, ...]] = {
     ),
     CaseKind.HIGH_VALUE_REFUND: _in_code_order(*_EVERY_KIND, SignalCode.REFUND_EXCEEDS_PAID),
     CaseKind.ORDER_REVIEW: _in_code_order(*_EVERY_KIND),
+    CaseKind.EARLY_FRAUD_WARNING: _in_code_order(*_EVERY_KIND, SignalCode.NOT_DELIVERED),
 }
