@@ -46,7 +46,8 @@ class Call:
 @dataclass
 class _Fault:
     status: int
-    path: str  # only requests to this path
+    path: str  # only requests to this path…
+    method: str = "POST"  # …with this method
     after_execute: bool = False
 
 
@@ -156,10 +157,13 @@ class FakeStripe:
 
     # --- faults ---------------------------------------------------------------------------
 
-    def fail_next(self, path: str, status: int = 500, *, after_execute: bool = False) -> None:
-        """The next request to `path` answers `status` (a 500 after_execute: the work is done
-        first, as when Stripe fails after it started executing)."""
-        self._faults.append(_Fault(status, path, after_execute))
+    def fail_next(self, path: str, status: int = 500, *, method: str | None = None,
+                  after_execute: bool = False) -> None:
+        """The next `method` request (POST, or GET for a read path) to `path` answers `status`
+        (a 500 after_execute: the work is done first, as when Stripe fails after it
+        started executing)."""
+        method = method or ("POST" if path == "/v1/refunds" else "GET")
+        self._faults.append(_Fault(status, path, method, after_execute))
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path == path]
@@ -226,7 +230,7 @@ class FakeStripe:
                                 f"The provided key does not have the required permissions for this endpoint "
                                 f"({method} {path}).", code="secret_key_required")
             return status, _dump(out), False
-        fault = next((f for f in self._faults if f.path == path), None)
+        fault = next((f for f in self._faults if f.path == path and f.method == method), None)
         if fault is not None and fault.status == 429:
             self._faults.remove(fault)
             status, out = error(429, "invalid_request_error", "Too many requests hit the API too quickly.",
