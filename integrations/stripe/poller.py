@@ -1,9 +1,9 @@
 """Catch-up over `GET /v1/events`: what webhooks missed (downtime, a disabled endpoint).
 
-Stripe lists events newest first and keeps them 30 days. The cursor is "<created>:<id>" of
-the newest event seen; each poll asks `created[gte]` that second, filtered to our event
-types, pages to the end, and decodes oldest first. An event already seen at the cursor's
-second is skipped by id; ingest dedupes on the case's natural key anyway. An event that
+Stripe lists events newest first and keeps them 30 days. The cursor is "<created>:<ids>": the
+newest second seen and the ids of the events seen in it; each poll asks `created[gte]` that
+second, filtered to our event types, pages to the end, and decodes oldest first, skipping
+the ids already seen in that second (ingest dedupes on the case's natural key anyway). An event that
 cannot be decoded (a poison item) is parked as Unmapped and the cursor moves past it.
 """
 
@@ -25,17 +25,19 @@ class EventsPoller:
         self.clock = clock
 
     def fetch(self, cursor: str | None) -> PollPage:
-        since, seen_id = _parse(cursor)
+        since, seen = _parse(cursor)
         if since is None:
             since = int(self.clock().timestamp()) - FIRST_POLL_SECONDS
         found = list(self.api.list_all("/v1/events", **{"types": list(EVENT_TYPES), "created": {"gte": since}}))
         found.sort(key=lambda e: (e["created"], e["id"]))  # oldest first
         events, unmapped = [], []
-        newest = cursor
+        newest_second, newest_ids = since, list(seen)
         for event in found:
-            if event["id"] == seen_id:
+            if event["created"] == since and event["id"] in seen:
                 continue
-            newest = f"{event['created']}:{event['id']}"
+            if event["created"] != newest_second:
+                newest_second, newest_ids = event["created"], []
+            newest_ids.append(event["id"])
             try:
                 decoded = self.decode(event["type"], event)
             except (ValueError, KeyError, TypeError, NotFound) as exc:
@@ -48,11 +50,17 @@ class EventsPoller:
                 continue
             if decoded is not None:
                 events.append(decoded)
-        return PollPage(events=events, cursor=newest, unmapped=unmapped)
+        if not newest_ids and cursor is None:
+            return PollPage(events=events, cursor=None, unmapped=unmapped)
+        return PollPage(events=events, cursor=f"{newest_second}:{','.join(newest_ids[-MAX_IDS:])}",
+                        unmapped=unmapped)
 
 
-def _parse(cursor: str | None) -> tuple[int | None, str | None]:
+MAX_IDS = 200  # events of one second remembered in the cursor
+
+
+def _parse(cursor: str | None) -> tuple[int | None, set[str]]:
     if not cursor:
-        return None, None
-    created, _, event_id = cursor.partition(":")
-    return (int(created), event_id or None) if created.isdigit() else (None, None)
+        return None, set()
+    created, _, ids = cursor.partition(":")
+    return (int(created), set(filter(None, ids.split(",")))) if created.isdigit() else (None, set())
