@@ -83,7 +83,10 @@ def _run(args: argparse.Namespace, settings) -> int:
 
         upgrade(settings.database_url)
         now = utcnow()
-        c = Container.build(settings, store=SampleStore.load(now=now, variant=args.sample), policy=policy)
+        from integrations.sample.payments import connector_for as sample_payments
+
+        store = SampleStore.load(now=now, variant=args.sample)
+        c = Container.build(settings, store=store, policy=policy, connectors=(sample_payments(store),))
         try:
             run_demo(c, sys.stdout)
         finally:

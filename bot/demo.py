@@ -19,7 +19,10 @@ from policy.ports import EventFeed
 def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
-    for event in feed.events():
+    # …and so do other sample connectors (the sample payment processor's fraud warning).
+    feeds = [feed, *(x.source for x in c.registry.connectors
+                     if x.sample and x.source is not c.store and hasattr(x.source, "events"))]
+    for event in (e for f in feeds for e in f.events()):
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.drain("actions")
     now = c.clock()

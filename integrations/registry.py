@@ -21,8 +21,14 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
     built = [c for factory in FACTORIES
              if (c := factory(settings, clock=clock, **({"client": shopify_client} if factory is shopify.connector
                                                         else {}))) is not None]
-    store = Registry([*built, *extra]).store.source
-    payments = [c for factory in PAYMENT_FACTORIES if (c := factory(settings, clock=clock, store=store)) is not None]
+    primary = Registry([*built, *extra]).store
+    payments = [c for factory in PAYMENT_FACTORIES
+                if (c := factory(settings, clock=clock, store=primary.source)) is not None]
+    if primary.sample and not any("stripe" in c.handles for c in (*payments, *extra)):
+        # The sample store's payment data (an early fraud warning, a dispute, Radar risk).
+        from integrations.sample.payments import connector_for as sample_payments
+
+        payments.append(sample_payments(primary.source))
     return Registry([*built, *payments, *extra])
 
 

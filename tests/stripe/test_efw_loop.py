@@ -102,3 +102,22 @@ def test_stale_or_forged_delivery_is_401_and_nothing_is_stored(database_url, fak
                                     at=lp.c.clock()) is True  # never stored before
         assert lp.c.cases.find("stripe", warning["id"], CaseKind.EARLY_FRAUD_WARNING) is None
         assert fake.calls == []  # nothing was read from Stripe either
+
+
+def test_a_warning_that_stops_being_actionable_closes_its_case_with_the_reason(database_url, fake):
+    with loop(database_url, connectors=_stripe(fake)) as lp:
+        _, charge, warning = _warning(fake, lp)
+        assert _deliver(lp, fake, fake.event("radar.early_fraud_warning.created", warning)).status_code == 200
+        case = wait_for(lambda: (c := lp.c.cases.find("stripe", warning["id"], CaseKind.EARLY_FRAUD_WARNING))
+                        and c.slack_ts and c.card_version == c.version and c, what="the warning's card")
+        assert case.recommended_action == "escalate"  # $106 is not below the default $100 limit
+        assert "dispute fee" in card_text(lp.last_card(case))
+        fake.add_dispute(charge["id"])
+        warning["actionable"] = False
+        assert _deliver(lp, fake, fake.event("radar.early_fraud_warning.updated", warning)).status_code == 200
+        closed = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.CLOSED
+                          and c.card_version == c.version and c, what="the case closed")
+        card = lp.last_card(closed)
+        assert "no longer actionable: the payment is disputed" in card_text(card)
+        assert action_ids(card) == []
+        assert fake.calls_to("POST", "/v1/refunds") == []
