@@ -39,6 +39,15 @@ class PaymentLink(Frozen):
     detail: str = ""  # what matched, for the card: "metadata order_name=#1001"
 
 
+class PaymentReference(Frozen):
+    """What a store's order says about how it was paid: the gateway of one of its payment
+    transactions and an id that transaction carries (the processor's payment id, or a value
+    from its receipt). A processor's connector recognises its own ids among them."""
+
+    gateway: str
+    reference: str
+
+
 class EarlyFraudWarning(Frozen):
     """A card issuer's report that a payment was fraudulent, before any dispute. While
     `actionable` a full refund heads the dispute off (the warning stops being actionable

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from integrations.connector import Capability, Connector, PollSpec, WebhookRoute
 from integrations.stripe import mapping, webhooks as sw
 from integrations.stripe.client import StripeAPI
-from integrations.stripe.link import link_charge
+from integrations.stripe.link import link_charge, stripe_ids
 from integrations.stripe.poller import EventsPoller
 from policy.models import CaseContext, DomainEvent, EventKind, Money
 from policy.ports import ActionResult, IntegrationError, NotFound, Operation
@@ -106,8 +106,8 @@ class StripeConnector:
 
     def contribute(self, ctx: CaseContext) -> CaseContext:
         """Radar's risk on the payment, and the warnings and disputes on it. The payment is
-        the warning's charge for a warning case; for other cases, the charges the store's
-        order names (`payment_ids(order_id)`, when the store knows them)."""
+        the warning's charge for a warning case; for other cases, the charges its order's
+        payment transactions name (the store's `payment_references`, when it has them)."""
         charge_ids = self._charges_for(ctx)
         if not charge_ids:
             return ctx
@@ -133,9 +133,15 @@ class StripeConnector:
     def _charges_for(self, ctx: CaseContext) -> list[str]:
         if ctx.fraud_warning is not None:
             return [ctx.fraud_warning.charge_id]
-        known = getattr(self.store, "payment_ids", None)
-        ids = known(ctx.order.id) if known is not None else ()
-        return [i for i in ids if str(i).startswith("ch_")]
+        refs = getattr(self.store, "payment_references", None)
+        if refs is None:
+            return []
+        ids = stripe_ids(refs(ctx.order.id))
+        # A payment intent's charge is found by the intent (Stripe lists charges by it).
+        charges = [i for i in ids if i.startswith("ch_")]
+        for intent in (i for i in ids if i.startswith("pi_")):
+            charges += [c["id"] for c in self.api.list_all("/v1/charges", payment_intent=intent) if c["id"] not in charges]
+        return charges
 
     # --- check ----------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """Which order a Stripe payment belongs to, and how we know: strongest evidence first.
 
 1. TRANSACTION: the store's order whose payment transaction names the charge or its
-   payment intent (Shopify transactions of a Stripe gateway carry the ch_/pi_ id as their
-   authorization / receipt). Asked of the primary store when it can answer
-   (`order_for_payment(ids)`); a store without it skips this step.
+   payment intent (a Shopify transaction of a Stripe gateway carries the ch_/pi_ id as its
+   payment id or in its receipt): a store that can find the order by payment
+   (`order_for_payment(ids)`) is asked directly; otherwise each candidate the steps below
+   find is checked against its order's transactions (`payment_references(order_id)`), and
+   a candidate they confirm is a TRANSACTION link.
 2. METADATA: the charge's (or its payment intent's) metadata names the order: keys
    `order_id` (the store's order id, gid or number) or `order_name` ("#1001"), also
    `shopify_order_id` / `shopify_order_name`. Checked against the store: a named order that
@@ -31,12 +33,43 @@ FALLBACK_WINDOW = timedelta(days=1)
 
 
 def link_charge(charge: dict, store) -> tuple[Order, PaymentLink] | None:
-    ids = [charge["id"], *([charge["payment_intent"]] if isinstance(charge.get("payment_intent"), str) else [])]
+    ids = payment_ids(charge)
     finder = getattr(store, "order_for_payment", None)
     if finder is not None:
         order = finder(tuple(ids))
         if order is not None:
             return order, _link(charge, order, LinkMethod.TRANSACTION, f"transaction names {ids[0]}")
+    found = _candidate(charge, store)
+    if found is None:
+        return None
+    order, link = found
+    named = _named_by_transactions(store, order.id, ids)
+    if named is not None:
+        return order, _link(charge, order, LinkMethod.TRANSACTION, f"the order's transaction names {named}")
+    return order, link
+
+
+def payment_ids(charge: dict) -> list[str]:
+    return [charge["id"], *([charge["payment_intent"]] if isinstance(charge.get("payment_intent"), str) else [])]
+
+
+def stripe_ids(references) -> list[str]:
+    """The Stripe charge / payment intent ids among an order's payment references."""
+    return [r.reference for r in references if r.reference.startswith(("ch_", "pi_"))]
+
+
+def _named_by_transactions(store, order_id: str, ids: list[str]) -> str | None:
+    refs = getattr(store, "payment_references", None)
+    if refs is None:
+        return None
+    try:
+        named = set(stripe_ids(refs(order_id)))
+    except NotFound:
+        return None
+    return next((i for i in ids if i in named), None)
+
+
+def _candidate(charge: dict, store) -> tuple[Order, PaymentLink] | None:
     metadata = charge.get("metadata") or {}
     for key in ORDER_ID_KEYS:
         if metadata.get(key):

@@ -280,7 +280,7 @@ class FakeStripe:
             if parts == ["v1", "refunds"]:
                 return self._list(path, self.refunds.values(), params, "charge")
             if parts == ["v1", "charges"]:
-                return self._list(path, self.charges.values(), params)
+                return self._list(path, self.charges.values(), params, "payment_intent")
             if parts == ["v1", "events"]:
                 return self._events(path, params)
         if method == "POST" and parts == ["v1", "refunds"]:
