@@ -25,6 +25,7 @@ NAME = "stripe"
 LABEL = "Stripe"
 REFUND_REASON = "fraudulent"  # Stripe's refund reason for a payment the card holder did not make
 KEY_METADATA = "returnsbot_key"  # on every refund we make: how a replayed 500 is reconciled
+MAX_OTHER_ORDERS = 5  # the customer's other orders looked at for warnings and disputes
 NEW_KEYS_PER_RUN = 2  # after a stored 500 on the job's key, at most this many fresh keys per run
 
 
@@ -105,30 +106,40 @@ class StripeConnector:
     # --- context --------------------------------------------------------------------------
 
     def contribute(self, ctx: CaseContext) -> CaseContext:
-        """Radar's risk on the payment, and the warnings and disputes on it. The payment is
+        """Radar's risk on the payment, the warnings and disputes on it and on the
+        customer's other recent orders' payments. The payment is
         the warning's charge for a warning case; for other cases, the charges its order's
         payment transactions name (the store's `payment_references`, when it has them)."""
-        charge_ids = self._charges_for(ctx)
-        if not charge_ids:
-            return ctx
         payments, warnings, disputes = [], [], []
-        for charge_id in charge_ids:
-            try:
-                charge = self.api.get(f"/v1/charges/{charge_id}")
-            except NotFound:
-                continue
-            risk = mapping.payment_risk(charge)
-            if risk is not None:
-                payments.append(risk)
-            for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id):
-                if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id):
-                    warnings.append(mapping.fraud_warning(w, charge, order_id=ctx.order.id, link=None))
-            for d in self.api.list_all("/v1/disputes", charge=charge_id):
-                dispute = mapping.dispute(d, order_id=ctx.order.id)
-                if dispute.is_open:
-                    disputes.append(dispute)
+        for order_id, charge_ids in [(ctx.order.id, self._charges_for(ctx)), *self._other_orders(ctx)]:
+            for charge_id in charge_ids:
+                try:
+                    charge = self.api.get(f"/v1/charges/{charge_id}")
+                except NotFound:
+                    continue
+                risk = mapping.payment_risk(charge) if order_id == ctx.order.id else None
+                if risk is not None:
+                    payments.append(risk)
+                for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id):
+                    if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id):
+                        warnings.append(mapping.fraud_warning(w, charge, order_id=order_id, link=None))
+                for d in self.api.list_all("/v1/disputes", charge=charge_id):
+                    dispute = mapping.dispute(d, order_id=order_id)
+                    if dispute.is_open:
+                        disputes.append(dispute)
         return ctx.model_copy(update={"payments": tuple(payments), "fraud_warnings": tuple(warnings),
                                       "open_disputes": tuple(disputes)})
+
+    def _other_orders(self, ctx: CaseContext) -> list[tuple[str, list[str]]]:
+        """The customer's other recent orders (by email, the same customer where known) and
+        the charges their transactions name: warnings and disputes there are signals too."""
+        email = (ctx.customer.email if ctx.customer else None) or ctx.order.email
+        refs = getattr(self.store, "payment_references", None)
+        if not email or refs is None:
+            return []
+        orders = [o for o in self.store.find_orders(email, limit=MAX_OTHER_ORDERS + 1)
+                  if o.id != ctx.order.id and (ctx.order.customer_id is None or o.customer_id == ctx.order.customer_id)]
+        return [(o.id, [i for i in stripe_ids(refs(o.id)) if i.startswith("ch_")]) for o in orders[:MAX_OTHER_ORDERS]]
 
     def _charges_for(self, ctx: CaseContext) -> list[str]:
         if ctx.fraud_warning is not None:

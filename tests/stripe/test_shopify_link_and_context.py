@@ -89,3 +89,35 @@ def test_a_return_case_gains_radar_risk_and_the_payments_warnings_and_disputes(w
     signals = {s.code: s for s in assess(ctx, policy()).signals}
     assert "stripe.level" in signals[SignalCode.HIGH_PAYMENT_RISK].evidence
     assert SignalCode.OPEN_DISPUTE in signals
+
+
+def test_warnings_and_disputes_on_the_customers_other_orders_are_signals(world):
+    clock, shop, store, stripe = world
+    now = clock.now()
+    customer = shop.add_customer(display_name="Ada", email="ada@example.com", created_at=now - timedelta(days=90))
+    earlier = shop.add_order(customer_id=customer, email="ada@example.com", created_at=now - timedelta(days=30),
+                             line_items=[{"title": "Hat", "price": "20.00"}])
+    order_id = shop.add_order(customer_id=customer, email="ada@example.com", created_at=now - timedelta(days=10),
+                              line_items=[{"title": "Boots", "sku": "B-1", "price": "149.00"}])
+    ret = shop.add_return(order_id, line_items=[{"sku": "B-1", "quantity": 1, "reason": "OTHER"}],
+                          requested_at=now - timedelta(hours=1))
+    old_charge = stripe.add_charge(amount=2000)
+    stripe.add_warning(old_charge["id"], fraud_type="made_with_lost_card")
+    stripe.add_dispute(old_charge["id"], reason="fraudulent", network_reason_code="10.4")
+    _paid_with_stripe(shop, earlier, old_charge["id"], intent="pi_old")
+    _paid_with_stripe(shop, order_id, stripe.add_charge(amount=14900)["id"], intent="pi_new")
+
+    api = StripeAPI(stripe.api_key, base=stripe.base_url, max_network_retries=0)
+    connector = connector_for(api, store=store, webhook_secret=None, clock=clock.now)
+    from policy.models import DomainEvent
+
+    event = DomainEvent(source="shopify", kind=EventKind.RETURN_REQUESTED, resource_id=ret, order_id=order_id)
+    ctx = contribute(assemble(event, store, now=now, lookback_days=365), [connector])
+    assert [w.order_id for w in ctx.fraud_warnings] == [earlier]
+    signals = {s.code: s for s in assess(ctx, policy()).signals}
+    risk = signals[SignalCode.HIGH_PAYMENT_RISK]
+    assert "on the customer's other orders (made with lost card)" in risk.explanation
+    assert risk.evidence["fraud_warning_orders"] == earlier
+    dispute = signals[SignalCode.OPEN_DISPUTE]
+    assert "on the customer's other orders" in dispute.explanation
+    assert dispute.evidence["network_reason_codes"] == "10.4"
