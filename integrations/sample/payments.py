@@ -82,12 +82,22 @@ class SamplePayments:
     # --- what the connector does ----------------------------------------------------------
 
     def contribute(self, ctx: CaseContext) -> CaseContext:
+        """As the real connector: risk on this order's payment; open warnings and disputes
+        on it and on the same customer's other orders."""
         order_id = ctx.order.id
         risk = self.risks.get(order_id)
-        others = tuple(w for w in self.warnings.values() if w.order_id == order_id and w.actionable
+        orders = {order_id} | self._customers_orders(ctx.order.customer_id)
+        others = tuple(w for w in self.warnings.values() if w.order_id in orders and w.actionable
                        and (ctx.fraud_warning is None or w.id != ctx.fraud_warning.id))
+        disputes = tuple(d for oid in sorted(orders) for d in self.disputes.get(oid, ()) if d.is_open)
         return ctx.model_copy(update={"payments": (risk,) if risk else (), "fraud_warnings": others,
-                                      "open_disputes": tuple(d for d in self.disputes.get(order_id, ()) if d.is_open)})
+                                      "open_disputes": disputes})
+
+    def _customers_orders(self, customer_id: str | None) -> set[str]:
+        if customer_id is None:
+            return set()
+        known = {w.order_id for w in self.warnings.values()} | set(self.disputes)
+        return {oid for oid in known if oid and self.store.get_order(oid).customer_id == customer_id}
 
     def refund_payment(self, payload: Mapping[str, Any], key: str) -> ActionResult:
         with self._lock:
