@@ -21,7 +21,7 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
     # …and so do other sample connectors (the sample payment processor's fraud warning).
     feeds = [feed, *(x.source for x in c.registry.connectors
-                     if x.sample and x.source is not c.store and hasattr(x.source, "events"))]
+                     if x.source is not None and x.source is not c.store and hasattr(x.source, "events"))]
     for event in (e for f in feeds for e in f.events()):
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.drain("actions")

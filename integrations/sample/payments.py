@@ -124,5 +124,7 @@ def connector_for(store) -> Connector:
         name=NAME, label="Stripe (sample data)", handles=frozenset({SYSTEM}),
         capabilities=frozenset({Capability.PAYMENTS, Capability.DISPUTES}), source=payments,
         actions={Operation.REFUND_PAYMENT: payments.refund_payment}, contribute=payments.contribute,
-        ping=lambda: "sample payment data (no STRIPE_API_KEY set)", sample=True,
+        # Not `sample`: that flag is the sample *store* (check's "not configured" line);
+        # its cases say "sample store" already, since their orders come from it.
+        ping=lambda: "sample payment data for the sample store (no STRIPE_API_KEY set)",
     )

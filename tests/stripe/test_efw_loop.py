@@ -64,9 +64,13 @@ def test_signed_warning_opens_one_case_and_approve_refunds_once(database_url, fa
         assert "Radar" in card
         assert "case-approve" in action_ids(lp.last_card(case))
 
-        # Delivered once more after the card: still one case.
+        # Delivered once more after the card (an update, still actionable): still one case.
         assert _deliver(lp, fake, fake.event("radar.early_fraud_warning.updated", warning)).status_code == 200
+        wait_for(lambda: lp.c.receipts.counts().get("done", 0) == 2, what="the update processed")
+        assert lp.c.cases.count() == 1
 
+        # Approve, twice (a double click): one decision, one refund.
+        assert lp.click(case, "case-approve", T1).status_code == 200
         assert lp.click(case, "case-approve", T1).status_code == 200
         done = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.DONE and c, what="the refund")
         lp.settle(done.id)
