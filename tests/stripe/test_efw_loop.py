@@ -125,3 +125,12 @@ def test_a_warning_that_stops_being_actionable_closes_its_case_with_the_reason(d
         assert "no longer actionable: the payment is disputed" in card_text(card)
         assert action_ids(card) == []
         assert fake.calls_to("POST", "/v1/refunds") == []
+
+
+def test_a_signed_but_malformed_event_is_400_at_the_door_and_nothing_is_stored(database_url, fake):
+    with loop(database_url, connectors=_stripe(fake)) as lp:
+        order, charge, warning = _warning(fake, lp)
+        not_a_warning = fake.event("radar.early_fraud_warning.created", charge)  # data.object is the charge
+        response = _deliver(lp, fake, not_a_warning)
+        assert response.status_code == 400 and "not an early fraud warning" in response.json()["error"]
+        assert lp.c.receipts.counts() == {} and fake.calls == []

@@ -135,7 +135,7 @@ def test_lists_page_with_starting_after_and_has_more(fake):
     api = StripeAPI(fake.api_key, base=fake.base_url, max_network_retries=0)
     first = api.get("/v1/charges", limit=3)
     assert len(first["data"]) == 3 and first["has_more"] is True and first["object"] == "list"
-    everything = list(api._call("get", "/v1/charges", {"limit": 3}) and api.list_all("/v1/charges", limit=3))
-    assert len({c["id"] for c in everything}) == 7
+    everything = list(api.list_all("/v1/charges", limit=3))
+    assert len({c["id"] for c in everything}) == 7 and len(fake.calls) == 4
     assert [c.params.get("starting_after") for c in fake.calls[-3:]] == [None, everything[2]["id"],
                                                                          everything[5]["id"]]
