@@ -82,3 +82,17 @@ def test_processor_text_on_the_card_is_escaped(world):
     case = c.ingest.ingest(payments.events()[0]).case
     text = _text(render_case_card(c.views.build(case)))
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp; pay" in text
+
+
+def test_order_lookup_shows_the_payment_systems_facts(world):
+    from blocks.order import render_order_context
+
+    c, store, payments = world
+    warned = _text(render_order_context(c.lookup.context_for(store.find_orders("#1038")[0])))
+    assert "Radar risk: medium (score 72)" in warned
+    disputed = _text(render_order_context(c.lookup.context_for(store.find_orders("#1037")[0])))
+    assert "Open dispute du_sample_1037: fraudulent, network code 10.4" in disputed
+    # Priya Raman's other order #1030: the warning on #1038 is a signal there.
+    other = _text(render_order_context(c.lookup.context_for(store.find_orders("#1030")[0])))
+    assert "Another open fraud warning: made with stolen card" in other
+    assert "early fraud warning on the customer" in other
