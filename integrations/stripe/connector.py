@@ -8,6 +8,7 @@ builds it after the store and hands it in.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
@@ -20,6 +21,10 @@ from policy.models import CaseContext, DomainEvent, EventKind, Money
 from policy.ports import ActionResult, IntegrationError, NotFound, Operation
 
 log = logging.getLogger(__name__)
+
+# Stripe reads for context run here (a contribution is already on its own thread, with its
+# timeout: a slow read is dropped with it).
+_READS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stripe-read")
 
 NAME = "stripe"
 LABEL = "Stripe"
@@ -110,25 +115,31 @@ class StripeConnector:
         customer's other recent orders' payments. The payment is
         the warning's charge for a warning case; for other cases, the charges its order's
         payment transactions name (the store's `payment_references`, when it has them)."""
-        payments, warnings, disputes = [], [], []
-        for order_id, charge_ids in [(ctx.order.id, self._charges_for(ctx)), *self._other_orders(ctx)]:
-            for charge_id in charge_ids:
-                try:
-                    charge = self.api.get(f"/v1/charges/{charge_id}")
-                except NotFound:
-                    continue
-                risk = mapping.payment_risk(charge) if order_id == ctx.order.id else None
-                if risk is not None:
-                    payments.append(risk)
-                for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id):
-                    if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id):
-                        warnings.append(mapping.fraud_warning(w, charge, order_id=order_id, link=None))
-                for d in self.api.list_all("/v1/disputes", charge=charge_id):
-                    dispute = mapping.dispute(d, order_id=order_id)
-                    if dispute.is_open:
-                        disputes.append(dispute)
-        return ctx.model_copy(update={"payments": tuple(payments), "fraud_warnings": tuple(warnings),
-                                      "open_disputes": tuple(disputes)})
+        others = _READS.submit(self._other_orders, ctx)  # the store's answer, while Stripe answers
+        own = [(ctx.order.id, c) for c in self._charges_for(ctx)]
+        pairs = own + [(o, c) for o, charges in others.result() for c in charges]
+        # Each charge's three reads are one task; the charges are read in parallel, so a
+        # customer with several orders costs about one charge's round trips, not the sum.
+        found = list(_READS.map(lambda pair: self._charge_facts(ctx, *pair), pairs))
+        return ctx.model_copy(update={
+            "payments": tuple(r for risk, _, _ in found if risk is not None for r in (risk,)),
+            "fraud_warnings": tuple(w for _, ws, _ in found for w in ws),
+            "open_disputes": tuple(d for _, _, ds in found for d in ds),
+        })
+
+    def _charge_facts(self, ctx: CaseContext, order_id: str, charge_id: str):
+        """(Radar risk for the case's own order, open warnings, open disputes) of a charge."""
+        try:
+            charge = self.api.get(f"/v1/charges/{charge_id}")
+        except NotFound:
+            return None, [], []
+        risk = mapping.payment_risk(charge) if order_id == ctx.order.id else None
+        warnings = [mapping.fraud_warning(w, charge, order_id=order_id, link=None)
+                    for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id)
+                    if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id)]
+        disputes = [d for d in (mapping.dispute(obj, order_id=order_id)
+                                for obj in self.api.list_all("/v1/disputes", charge=charge_id)) if d.is_open]
+        return risk, warnings, disputes
 
     def _other_orders(self, ctx: CaseContext) -> list[tuple[str, list[str]]]:
         """The customer's other recent orders (by email, the same customer where known) and
@@ -139,6 +150,8 @@ class StripeConnector:
             return []
         orders = [o for o in self.store.find_orders(email, limit=MAX_OTHER_ORDERS + 1)
                   if o.id != ctx.order.id and (ctx.order.customer_id is None or o.customer_id == ctx.order.customer_id)]
+        # Sequential on purpose: this runs on _READS itself, and a task that waits on tasks
+        # of its own pool can starve it.
         return [(o.id, [i for i in stripe_ids(refs(o.id)) if i.startswith("ch_")]) for o in orders[:MAX_OTHER_ORDERS]]
 
     def _charges_for(self, ctx: CaseContext) -> list[str]:

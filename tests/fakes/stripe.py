@@ -176,6 +176,7 @@ class FakeStripe:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
