@@ -13,16 +13,11 @@ from policy.models import CaseStatus, Money
 CHOICES = ("refund", "partial_refund", "store_credit", "no_refund")
 
 
-def _core_decide_followup() -> Callable:
-    from bot.services.lifecycle import decide_followup  # core's (issue 9)
-
-    return decide_followup
-
-
 class Followups:
     def __init__(self, *, decide: DecideService, decide_followup: Callable | None = None) -> None:
         self.decide = decide
-        self._decide_followup = decide_followup  # tests pass a fake; else core's, looked up when used
+        # LifecycleService.decide_followup (the container's); None where only `check` is used.
+        self._decide_followup = decide_followup
 
     def open_followup(self, case: CaseRecord) -> bool:
         return case.followup is not None and case.status is CaseStatus.OPEN
@@ -44,6 +39,7 @@ class Followups:
             raise ValueError(f"unknown follow-up choice {choice!r}")
         case = self.decide.load(case_id)
         self.check(case, user_id, version)
-        fn = self._decide_followup or _core_decide_followup()
-        fn(case_id, choice=choice, amount=amount, message=message, actor=user_id, version=version)
+        if self._decide_followup is None:
+            raise RuntimeError("no follow-up service wired: build Followups with decide_followup")
+        self._decide_followup(case_id, choice=choice, amount=amount, message=message, actor=user_id, version=version)
         return self.decide.load(case_id)

@@ -37,13 +37,13 @@ class LifecycleService:
         self.cases, self.stages, self.policy, self.clock = cases, stages, policy, clock
         self.on_case_changed, self.on_outbox = on_case_changed, on_outbox
 
-    def apply(self, update: StageUpdate, *, reopen: bool = False) -> CaseRecord | None:
+    def apply(self, update: StageUpdate) -> CaseRecord | None:
         case = self.cases.find(update.source, update.return_id, CaseKind.RETURN_REQUEST)
         if case is None:
             log.info("stage.ignored unknown return source=%s return=%s stage=%s",
                      update.source, update.return_id, update.stage.value)
             return None
-        self.stages.record(case.id, update, now=self.clock(), reopen=reopen)
+        self.stages.record(case.id, update, now=self.clock())
         case = self.cases.get(case.id)
         # Evaluated even for a duplicate: a crash after the stage committed and before the
         # refund was queued is finished by the replay (the key keeps it to one).
