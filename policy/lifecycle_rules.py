@@ -15,7 +15,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from policy.config import RefundOn, ReturnsSettings, Segment
-from policy.models import Money  # first: policy.lifecycle imported on its own is circular with policy.models
+from policy.models import Money, Order  # first: policy.lifecycle imported on its own is circular with policy.models
 from policy.lifecycle import DisposedLine, Disposition, ReturnStage  # noqa: I001
 
 
@@ -64,6 +64,12 @@ def stage_limit_days(returns: ReturnsSettings, stage: ReturnStage) -> int | None
     `returns`: the `[returns]` settings, or anything carrying their day keys (StallRules)."""
     wait = STAGE_WAITS.get(stage)
     return None if wait is None else int(getattr(returns, wait.limit_key))
+
+
+def left_to_refund(order: Order) -> Money:
+    """What the store can still refund on the order (shop money): received - refunded, never below 0."""
+    left = order.received - order.refunded
+    return left if left.amount > 0 else Money.zero(left.currency)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,10 @@ class StageRepo:
                 .order_by(return_stages.c.id.desc()).limit(1)).first()
             return StageUpdate.model_validate(row.detail) if row else None
 
+    def latest(self, case_id: int, stage: ReturnStage) -> StageUpdate | None:
+        with self.engine.connect() as conn:
+            return latest_in(conn, case_id, stage)
+
     def in_stage(self, stage: ReturnStage, *, before: datetime | None = None) -> list[tuple[int, datetime]]:
         """Cases whose stage is `stage` (since before `before`, when given), oldest first."""
         stmt = select(cases.c.id, cases.c.stage_at).where(cases.c.stage == stage.value)
@@ -47,6 +51,15 @@ class StageRepo:
             stmt = stmt.where(cases.c.stage_at < before)
         with self.engine.connect() as conn:
             return [(r.id, r.stage_at) for r in conn.execute(stmt.order_by(cases.c.stage_at, cases.c.id))]
+
+
+def latest_in(conn, case_id: int, stage: ReturnStage) -> StageUpdate | None:
+    """The case's latest fact of `stage` (by its time, then by when it was kept), inside a
+    caller's transaction."""
+    row = conn.execute(select(return_stages.c.detail).where(
+        return_stages.c.case_id == case_id, return_stages.c.stage == stage.value)
+        .order_by(return_stages.c.at.desc(), return_stages.c.id.desc()).limit(1)).first()
+    return StageUpdate.model_validate(row.detail) if row else None
 
 
 def record_in(conn, engine: Engine, case_id: int, update_: StageUpdate, *, now: datetime,

@@ -11,6 +11,7 @@ from integrations.shopify.webhooks import event_from_webhook
 from policy.config import Policy
 from policy.lifecycle import ReturnStage, StageUpdate, becomes_current
 from tests.bot.factories import NOW, new_case
+from tests.lifecycle.orders import Orders
 
 AT = datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc)
 
@@ -44,7 +45,7 @@ def test_only_the_reopen_topic_is_marked_reopened():
 
 def test_reopen_of_a_closed_return_makes_it_current_and_a_later_stage_moves_forward(engine, clock):
     cases, stages = CaseRepo(engine), StageRepo(engine)
-    svc = LifecycleService(cases=cases, stages=stages, policy=Policy.default(), clock=clock)
+    svc = LifecycleService(cases=cases, stages=stages, source=Orders(), policy=Policy.default(), clock=clock)
     case, _ = cases.open(new_case())
     svc.apply(_fact(case, ReturnStage.APPROVED, "approve-1", 1))
     svc.apply(_fact(case, ReturnStage.CLOSED, "close-1", 2))
