@@ -1,12 +1,13 @@
 """The follow-up decision at receipt, from a click: the same checks as any decision on the
 case (the card's version, the case's tier as it stands), then core's lifecycle service
-carries it out (`bot.services.lifecycle.decide_followup`)."""
+carries it out (`LifecycleService.decide_followup`); its refusals are told like any other."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from bot.services.decide import DecideService
+from bot.services.lifecycle import FollowupRefused
 from bot.store import CaseRecord
 from policy.models import CaseStatus, Money
 
@@ -41,5 +42,11 @@ class Followups:
         self.check(case, user_id, version)
         if self._decide_followup is None:
             raise RuntimeError("no follow-up service wired: build Followups with decide_followup")
-        self._decide_followup(case_id, choice=choice, amount=amount, message=message, actor=user_id, version=version)
+        try:
+            self._decide_followup(case_id, choice=choice, amount=amount, message=message, actor=user_id,
+                                  version=version)
+        except FollowupRefused as exc:
+            # The lifecycle's own checks (what the store says is left to refund now) are a
+            # refusal like any other: recorded, and the person is told why.
+            self.decide._refuse(case, user_id, "followup_refused", str(exc))
         return self.decide.load(case_id)
