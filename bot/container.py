@@ -137,8 +137,8 @@ class Container:
         )
         self.stages = StageRepo(self.engine)
         # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
-        self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, policy=self.policy, clock=self.clock,
-                                          on_case_changed=self._case_changed,
+        self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, source=self.store, policy=self.policy,
+                                          clock=self.clock, on_case_changed=self._case_changed,
                                           on_outbox=lambda: self._wake("actions"))
         self.ingest.lifecycle = self.lifecycle
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
@@ -206,7 +206,8 @@ class Container:
             Kind.POLL: PollJobs(self.pollers),
             Kind.PERIODIC: PeriodicJobs(self.periodic),
             Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, registry=self.registry, clock=self.clock,
-                                    on_case_changed=self._case_changed),
+                                    on_case_changed=self._case_changed,
+                                    within_done=self.lifecycle.queue_receipt_within),
         }
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
@@ -275,11 +276,12 @@ class Container:
         self._wake("actions")
 
     def _job_finished(self, job) -> None:
-        # A finished action may have made the case done (a card to update) or unblocked the
-        # next action of its case.
+        # A finished action may have made the case done (a card to update, a receipt that
+        # waited for it to evaluate) or unblocked the next action of its case.
         if job.kind == Kind.ACTION:
             self._wake("actions")
             self._wake("cards")
+            self._wake("intake")
 
     @property
     def slack_services(self):

@@ -316,7 +316,7 @@ def _return_status_event(topic: str) -> Callable[[Mapping[str, Any], datetime | 
         # ref: the return plus the delivery's time, so a second close after a reopen is a new fact
         update = StageUpdate(
             return_id=return_id, stage=stage, at=when, source=SOURCE, ref=f"{return_id}@{when.isoformat()}",
-            note=_text(p.get("note")),
+            note=_text(p.get("note")), reopened=topic == "returns/reopen",
         )
         return _stage_event(topic, p, at, update, order_id)
 
