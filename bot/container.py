@@ -55,17 +55,18 @@ def load_policy_for(settings: Settings) -> Policy:
     return load_policy(settings.returnsbot_policy) if settings.returnsbot_policy else Policy.default()
 
 
-def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = ()):
+def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = (), client_options=None):
     """The connectors this deployment's settings configure (integrations/registry.py). The
     Shopify client is built here, with the token provider of the configured auth mode
-    (bot/shopify_connect.py: it may keep tokens in the database)."""
+    (bot/shopify_connect.py: it may keep tokens in the database). `client_options`: the
+    client's retry settings where they differ (`check` tries briefly)."""
     from integrations.registry import build_registry as build
 
     shopify_client = None
     if not settings.uses_sample_store:
         from bot.shopify_connect import graphql_client
 
-        shopify_client = graphql_client(settings)
+        shopify_client = graphql_client(settings, **(client_options or {}))
     return build(settings, clock=clock, extra=extra, shopify_client=shopify_client)
 
 
