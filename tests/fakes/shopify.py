@@ -22,7 +22,14 @@ supported one — fall-forward; documents still run against the one 2026-10 sche
   repeated key with the same input replays the first result (the call is recorded with
   `replayed=True`), the same key with other input is an error;
 - orders in a second presentment currency (`presentment_currency`, `exchange_rate`);
-- store credit and metafields with compare-and-set.
+- store credit and metafields with compare-and-set;
+- the warehouse (issue 9): `attach_label` (a reverse delivery with label and tracking),
+  `dispose` and the `reverseFulfillmentOrderDispose` mutation (all or nothing; more than is
+  left to dispose, or a restock without a location, is a userError), the bodies of
+  reverse_deliveries/attach_deliverable, reverse_fulfillment_orders/dispose and
+  returns/process (Shopify publishes no sample: REST-style snake_case, optionally without
+  the return), `reverseFulfillmentOrder` / `reverseDelivery` reads; `returnProcess` refuses a
+  disposition for what is already disposed, and a second identical call (nothing left).
 Mutations the fake does not implement answer with an error, never a silent null.
 
 Use it over an httpx transport or as a real server:

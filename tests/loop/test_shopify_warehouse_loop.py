@@ -156,3 +156,22 @@ def test_an_item_missing_at_receipt_opens_the_followup_and_the_partial_refund_fr
         assert Money.of(refund["totalRefundedSet"]["shopMoney"]["amount"], "USD") == Money.of("45.00", "USD")
         assert done.status is CaseStatus.DONE and not done.followup
         assert fake.invalid_documents == []
+
+
+@pytest.mark.xfail(strict=True, reason="lifecycle bug (bot/services/lifecycle.py, not this branch's file): the "
+                   "first disposal of a return whose other items are not inspected yet opens the 'fewer received' "
+                   "follow-up at once, and the later disposal of the rest is never evaluated (the case is no longer "
+                   "DONE), so a warehouse that scans item by item never gets the automatic refund")
+def test_a_warehouse_that_disposes_item_by_item_still_gets_the_automatic_refund(database_url, shop):
+    fake, store, ret = shop
+    here = fake.location["id"]
+    with loop(database_url, store=store, policy=RECEIPT_POLICY) as lp:
+        case = approved_case(lp, fake, ret)
+        deliver(lp, fake, "reverse_fulfillment_orders/dispose", payload=fake.dispose(ret, [(0, 1, "RESTOCKED", here)]))
+        lp.settle(case.id)
+        deliver(lp, fake, "reverse_fulfillment_orders/dispose", payload=fake.dispose(ret, [(1, 1, "RESTOCKED", here)]))
+        lp.settle(case.id)
+        wait_for(lambda: applied(fake, "returnProcess") or lp.c.cases.get(case.id).followup, what="an outcome")
+        lp.settle(case.id)
+        assert not lp.c.cases.get(case.id).followup
+        assert mutations_received(fake) == ["ReturnApproveRequest", "ReturnProcess"]
