@@ -522,13 +522,17 @@ class ShopifyStore:
                  exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
                  notify_customer: bool, idempotency_key: str) -> ActionResult:
         locations = rf.restock_locations(ret["order"])
+        # The warehouse has inspected the return (reverseFulfillmentOrderDispose): what it did
+        # not dispose it did not confirm (never arrived, still open), so we add no disposition
+        # of our own; Shopify would refuse one for what it already disposed anyway.
+        dispose = self.restock and not _warehouse_disposed(ret)
         return_lines = []
         for li in lines:
             qty = quantities.get(li["id"], 0)
             if qty <= 0:
                 continue
             item: dict[str, Any] = {"id": li["id"], "quantity": qty}
-            disposed = rf.dispositions(li, qty, ret, locations) if self.restock else []
+            disposed = rf.dispositions(li, qty, ret, locations) if dispose else []
             if disposed:
                 item["dispositions"] = disposed
             return_lines.append(item)
@@ -866,6 +870,12 @@ class _HistoryAhead:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _warehouse_disposed(ret: dict[str, Any]) -> bool:
+    """Any item of the return disposed already (read with RETURN_PROCESS_CONTEXT)."""
+    return any(d for rfo in m.nodes(ret.get("reverseFulfillmentOrders"))
+               for item in m.nodes(rfo.get("lineItems")) for d in item.get("dispositions") or [])
 
 
 def _refund_marker(idempotency_key: str) -> str:
