@@ -168,7 +168,8 @@ class Container:
                    engine=self.engine)
             for spec in self.registry.pollers
         ]
-        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes}
+        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes,
+                                                          "receipts": self.lifecycle.overdue_receipts}
         if self.reminders is not None:
             self.periodic["reminders"] = self.reminders.run_once
         if self.stalls is not None:

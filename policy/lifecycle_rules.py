@@ -112,6 +112,20 @@ def _plural(n: int) -> str:
     return "item" if n == 1 else "items"
 
 
+def merge_dispositions(facts: Iterable[Iterable[DisposedLine]]) -> tuple[DisposedLine, ...]:
+    """What the warehouse has said so far, from every receipt fact of a return: per (line,
+    disposition) the largest quantity any fact gave. A Shopify dispose body is the whole reverse
+    fulfillment order so far (quantities only grow), so the largest is the latest; a warehouse
+    that scans item by item sends one line per fact, and the union keeps each."""
+    best: dict[tuple[str, Disposition], DisposedLine] = {}
+    for fact in facts:
+        for d in fact:
+            key = (d.return_line_id, d.disposition)
+            if key not in best or d.quantity > best[key].quantity:
+                best[key] = d
+    return tuple(best.values())
+
+
 def evaluate_receipt(lines: Iterable[ApprovedLine], dispositions: Iterable[DisposedLine], *,
                      decided: Money, refundable: Money,
                      accepted: Iterable[Disposition | str] = (Disposition.RESTOCKED,)) -> AutoRefund | FollowUp:

@@ -17,6 +17,7 @@ ingest job in the transaction that makes the case done, so it runs exactly as a 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Callable
 
 from bot.clock import Clock
@@ -28,7 +29,7 @@ from bot.store.jobs import NewJob, enqueue
 from bot.store.stages import StageRepo, latest_in
 from policy.config import Policy
 from policy.lifecycle import ReturnStage, StageUpdate
-from policy.lifecycle_rules import ApprovedLine, AutoRefund, evaluate_receipt, left_to_refund
+from policy.lifecycle_rules import ApprovedLine, AutoRefund, evaluate_receipt, left_to_refund, merge_dispositions
 from policy.models import CaseKind, CaseStatus, DomainEvent, EventKind, Money
 from policy.ports import IntegrationError, NotFound, StoreSource
 
@@ -106,10 +107,19 @@ class LifecycleService:
         ctx, _ = self.cases.snapshot(case)
         lines = [ApprovedLine(li.id, li.quantity, li.unit_price, li.title) for li in ctx.return_request.line_items]
         decided = Money.of(pending["amount"], pending["currency"])
+        received = [u for u in self.stages.history(case.id) if u.stage is ReturnStage.RECEIVED] or [update]
+        disposed = merge_dispositions(u.dispositions for u in received)
         refundable = self._left_to_refund(ctx.return_request.order_id)
-        verdict = evaluate_receipt(lines, update.dispositions, decided=decided, refundable=refundable,
+        verdict = evaluate_receipt(lines, disposed, decided=decided, refundable=refundable,
                                    accepted=self.policy.returns.accepted_dispositions)
         now = self.clock()
+        if (not isinstance(verdict, AutoRefund) and verdict.reason == "fewer_received"
+                and now - min(u.at for u in received) < self._inspect_window):
+            # Some items inspected, nothing wrong with them, the rest not yet: a warehouse that
+            # scans item by item. Wait for the rest; `overdue_receipts` opens the follow-up
+            # once the inspection window has passed without them.
+            log.info("receipt.partial case=%s waiting for the rest", case.id)
+            return None
         if isinstance(verdict, AutoRefund):
             res = self.cases.transition(
                 case.id, expected=CaseStatus.DONE, to=CaseStatus.APPROVED, actor="returnsbot", at=now,
@@ -125,6 +135,30 @@ class LifecycleService:
             event="case.followup_opened", detail={"reason": verdict.reason, "summary": verdict.summary},
             extra={"followup": verdict.as_column(opened_at=now.isoformat())})
         return res.case
+
+    @property
+    def _inspect_window(self) -> timedelta:
+        return timedelta(days=self.policy.returns.inspect_within_days)
+
+    def overdue_receipts(self) -> int:
+        """Periodic: returns partly inspected and waiting for the rest past `[returns]
+        inspect_within_days` get the "fewer received" follow-up. Returns how many opened."""
+        opened = 0
+        now = self.clock()
+        for case_id, _ in self.stages.in_stage(ReturnStage.RECEIVED, before=now - self._inspect_window):
+            case = self.cases.get(case_id)
+            latest = self.stages.latest(case_id, ReturnStage.RECEIVED)
+            if case is None or latest is None or case.status is not CaseStatus.DONE or case.followup:
+                continue
+            try:
+                after = self._on_receipt(case, latest)
+            except Exception:  # one case's store error must not stop the others
+                log.exception("receipt.overdue_failed case=%s", case_id)
+                continue
+            if after is not None and after.followup:
+                opened += 1
+                self.on_case_changed(after)
+        return opened
 
     # --- the follow-up decision --------------------------------------------------------------
 

@@ -158,10 +158,6 @@ def test_an_item_missing_at_receipt_opens_the_followup_and_the_partial_refund_fr
         assert fake.invalid_documents == []
 
 
-@pytest.mark.xfail(strict=True, reason="lifecycle bug (bot/services/lifecycle.py, not this branch's file): the "
-                   "first disposal of a return whose other items are not inspected yet opens the 'fewer received' "
-                   "follow-up at once, and the later disposal of the rest is never evaluated (the case is no longer "
-                   "DONE), so a warehouse that scans item by item never gets the automatic refund")
 def test_a_warehouse_that_disposes_item_by_item_still_gets_the_automatic_refund(database_url, shop):
     fake, store, ret = shop
     here = fake.location["id"]
