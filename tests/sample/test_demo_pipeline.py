@@ -63,8 +63,8 @@ def test_the_demo_prints_the_digest_return_pipeline(demo):
     pipeline = text[text.index("Return pipeline"):].splitlines()
     assert pipeline[1] == "Now: Approved, no label 1 · Received 2 · Refunded / processed 1"
     assert pipeline[-2:] == ["Stalled (1):", "• #1046 — no label for 3 d"]
-    assert any(ln.startswith("Exceptions at receipt: ") and "missing" in ln and "not restocked" in ln
-               for ln in pipeline)
+    assert "Refunds: 1 on receipt, 0 on approval" in pipeline  # paid, not merely approved to pay
+    assert "Exceptions at receipt: 1 × items missing, 1 × not restocked (damaged, used, wrong item)" in pipeline
     assert "*" not in text and ":package:" not in text and "&amp;" not in text  # mrkdwn made plain
 
 
