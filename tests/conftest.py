@@ -91,13 +91,22 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+_RESTART_SEQUENCES = text("""DO $$ DECLARE s record; BEGIN
+  FOR s IN SELECT c.oid::regclass AS seq FROM pg_class c
+           WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace
+  LOOP PERFORM setval(s.seq, 1, false); END LOOP; END $$""")
+
+
 def reset_database(url: str) -> None:
     """Empty every table (a test that runs several rounds on one database)."""
     engine = make_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE and sequences back to 1: ~4 ms on a test's few rows, where TRUNCATE of every
+            # table costs ~85 ms (it rewrites each table), paid by ~400 PostgreSQL tests.
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(_RESTART_SEQUENCES)
         else:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
