@@ -443,6 +443,7 @@ class FakeShopify:
         self.store_credit_transactions: dict[str, dict] = {}
         self.metafields: dict[tuple[str, str, str], dict] = {}
         self.reverse_fulfillment_orders: dict[str, dict] = {}
+        self.variants: dict[str, dict] = {}  # ProductVariant nodes (exchange items' stock)
         # @idempotent keys seen: key → (mutation, input fingerprint, result or None if it failed)
         self.idempotency: dict[str, tuple[str, str, dict | None]] = {}
         self._replayed = False
@@ -743,6 +744,8 @@ class FakeShopify:
             "ReverseFulfillmentOrderLineItem": 6550000,
             "ReverseFulfillmentOrderDisposition": 6560000,
             "ExchangeLineItem": 4450000,
+            "ProductVariant": 4470000,
+            "InventoryItem": 4480000,
             "ReturnReasonDefinition": 100,
         }
         self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
@@ -1604,10 +1607,70 @@ class FakeShopify:
         return connection(events, reverse=reverse, **kw)
 
     def _node(self, gid: str) -> dict | None:
-        for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions):
+        for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions,
+                      self.variants):
             if gid in table:
                 return table[gid]
         return None
+
+    # --- exchanges: variants with stock, exchange lines naming them --------------------------------
+
+    def add_variant(self, title: str, *, inventory_quantity: int | None = 5, inventory_policy: str = "DENY",
+                    tracked: bool = True, variant_title: str = "Default Title") -> str:
+        """A product variant an exchange can name. `inventory_quantity`: sellable units (Shopify
+        leaves it null for a variant whose stock isn't tracked); `inventory_policy`: DENY (no
+        selling past zero) or CONTINUE (oversell)."""
+        with self._lock:
+            gid = self._next("ProductVariant")
+            self.variants[gid] = {
+                "__typename": "ProductVariant", "id": gid, "title": variant_title,
+                "displayName": f"{title} - {variant_title}",
+                "inventoryQuantity": inventory_quantity if tracked else None,
+                "inventoryPolicy": inventory_policy,
+                "inventoryItem": {"__typename": "InventoryItem", "id": self._next("InventoryItem"), "tracked": tracked},
+            }
+            return gid
+
+    def set_stock(self, variant_id: str, quantity: int) -> None:
+        with self._lock:
+            self.variants[variant_id]["inventoryQuantity"] = quantity
+
+    def delete_variant(self, variant_id: str) -> None:
+        """The variant is gone (the product was deleted): `nodes` answers null for it."""
+        with self._lock:
+            del self.variants[variant_id]
+
+    def add_exchange_item(self, return_id: str, *, variant_id: str | None, quantity: int = 1,
+                          title: str | None = None) -> str:
+        """An exchange line on the return for `variant_id`, as the customer chose it (title and
+        variant title copied at return creation, like Shopify's)."""
+        with self._lock:
+            ret = self.returns[return_id]
+            variant = self.variants.get(variant_id or "") or {}
+            ex: dict[str, Any] = {
+                "__typename": "ExchangeLineItem",
+                "id": self._next("ExchangeLineItem"),
+                "title": title or (variant.get("displayName", "Exchange item").split(" - ")[0]),
+                "variantTitle": variant.get("title"),
+                "variantId": variant_id,
+                "quantity": int(quantity),
+                "_processed": 0,
+                "lineItems": None,
+                "_return": ret,
+            }
+            self._line_quantities(ex)
+            ret["_exchanges"].append(ex)
+            return ex["id"]
+
+    def exchange_released(self, return_id: str) -> int:
+        """Units of the return's exchange processed so far (what Shopify would ship)."""
+        return sum(e["_processed"] for e in self.returns[return_id]["_exchanges"])
+
+    def _commit_exchange_stock(self, ex: dict[str, Any], qty: int) -> None:
+        """Processing an exchange commits its units: a tracked variant's sellable quantity drops."""
+        variant = self.variants.get(ex.get("variantId") or "")
+        if variant and variant["inventoryItem"]["tracked"] and variant["inventoryQuantity"] is not None:
+            variant["inventoryQuantity"] -= qty
 
     # --- internals: the root -----------------------------------------------------------------------
 
@@ -1620,6 +1683,7 @@ class FakeShopify:
             "return": lambda info, id: self.returns.get(id),
             "refund": lambda info, id: self.refunds.get(id),
             "dispute": lambda info, id: self.disputes.get(id),
+            "productVariant": lambda info, id: self.variants.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
             "currentAppInstallation": lambda info: {
@@ -1811,6 +1875,7 @@ class FakeShopify:
             })
         for ex_id, qty in exchanging.items():
             exchanges[ex_id]["_processed"] += qty
+            self._commit_exchange_stock(exchanges[ex_id], qty)
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
             self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
