@@ -6,13 +6,17 @@
   exchange cannot happen, so the money the return is worth goes back, as a refund or as
   store credit — and only those two (`allowed_choices`).
 - `is_exchange_outcome`: whether a case's approval was an exchange.
+- `exchange_receipt`: the returned items of an exchange arrive: every one accepted closes the
+  return (`CLOSE`); otherwise the usual exception at receipt opens, recommending no refund
+  (the customer has the exchange already).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from policy.lifecycle_rules import FollowUp, format_money
+from policy.lifecycle import DisposedLine, Disposition
+from policy.lifecycle_rules import ApprovedLine, AutoRefund, FollowUp, evaluate_receipt, format_money
 from policy.models import Money
 
 EXCHANGE_OUT_OF_STOCK = "exchange_out_of_stock"
@@ -61,3 +65,20 @@ def out_of_stock_followup(titles: Iterable[str], *, amount: Money) -> FollowUp:
     verb = "is" if len(names) == 1 else "are"
     summary = f"{shown} {verb} out of stock → store credit {format_money(amount)} or a refund"
     return FollowUp(EXCHANGE_OUT_OF_STOCK, summary, _RECOMMENDED[EXCHANGE_OUT_OF_STOCK], amount, amount)
+
+
+CLOSE = "close"  # exchange_receipt: every item back as accepted → close the return
+
+
+def exchange_receipt(lines: Iterable[ApprovedLine], dispositions: Iterable[DisposedLine], *, amount: Money,
+                     accepted: Iterable[Disposition | str] = (Disposition.RESTOCKED,)) -> str | FollowUp:
+    """`CLOSE` when every returned item came back with an accepted disposition, else the
+    follow-up `evaluate_receipt` names (missing, not restocked, fewer received) — with no
+    refund recommended: the exchange is the customer's settlement, and nothing is owed
+    for an item that did not come back as it should."""
+    verdict = evaluate_receipt(lines, dispositions, decided=amount, refundable=amount, accepted=accepted)
+    if isinstance(verdict, AutoRefund):
+        return CLOSE
+    what, _, _ = verdict.summary.partition(" → ")  # "1 of 2 items missing"
+    return FollowUp(verdict.reason, f"{what} (exchange already released) → no refund", "no_refund",
+                    Money.zero(amount.currency), amount)
