@@ -59,11 +59,12 @@ def is_exchange_outcome(outcome: str | None) -> bool:
 
 def out_of_stock_followup(titles: Iterable[str], *, amount: Money) -> FollowUp:
     """The follow-up for exchange items out of stock: `amount` (what the return is worth)
-    back as store credit (recommended) or a refund."""
+    back as store credit (recommended) or a refund. The summary names the items; the card
+    adds the recommendation."""
     names = [t for t in titles if t] or ["an exchange item"]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     verb = "is" if len(names) == 1 else "are"
-    summary = f"{shown} {verb} out of stock → store credit {format_money(amount)} or a refund"
+    summary = f"{shown} {verb} out of stock: the exchange can't ship ({format_money(amount)} to give back)"
     return FollowUp(EXCHANGE_OUT_OF_STOCK, summary, _RECOMMENDED[EXCHANGE_OUT_OF_STOCK], amount, amount)
 
 
@@ -80,5 +81,5 @@ def exchange_receipt(lines: Iterable[ApprovedLine], dispositions: Iterable[Dispo
     if isinstance(verdict, AutoRefund):
         return CLOSE
     what, _, _ = verdict.summary.partition(" → ")  # "1 of 2 items missing"
-    return FollowUp(verdict.reason, f"{what} (exchange already released) → no refund", "no_refund",
+    return FollowUp(verdict.reason, f"{what}, the exchange already released", "no_refund",
                     Money.zero(amount.currency), amount)

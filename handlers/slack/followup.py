@@ -27,14 +27,20 @@ from blocks.refs import BadRef, ModalRef
 from bot.services.card_view import followup_view
 from bot.services.clicks import Click
 from bot.services.followup import Followups
+from policy.exchange_rules import allowed_choices, choice_allowed
 from handlers.slack.actions import FORM_NOT_OURS, NOT_OURS, card_of, ref_of
 from handlers.slack.errors import APOLOGY, correlation_id, tell_later, where
 from handlers.slack.services import modal_key, services
 
 log = logging.getLogger(__name__)
 
-# ModalRef verbs ([a-z]{1,16}) for the two modals.
+# ModalRef verbs ([a-z]{1,16}) for the two modals, and the choice each one makes.
 PARTIAL, NO_REFUND = "partial", "norefund"
+_CHOICE_OF = {PARTIAL: "partial_refund", NO_REFUND: "no_refund"}
+
+
+class _NotOffered(Exception):
+    """The follow-up doesn't offer this choice (the message names what it offers)."""
 
 
 def register(app: App, refused: tuple[type[Exception], ...]) -> None:
@@ -87,12 +93,18 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
                 case = svc.decide.precheck(ref.case_id, user, verb="decide", version=ref.version,
                                            channel=card_channel, message_ts=card_ts)
                 Followups(decide=svc.decide).check(case, user, ref.version, record=False)
+                if not choice_allowed(case.followup, _CHOICE_OF[verb]):  # e.g. an exchange out of stock
+                    raise _NotOffered(" or ".join(allowed_choices(case.followup.get("reason"))).replace("_", " "))
                 metadata = ModalRef(verb=verb, case_id=case.id, version=case.version, user=user,
                                     channel=card_channel, message_ts=card_ts).sign(modal_key(context))
             except refused as exc:
                 ack()
                 svc.background.submit(svc.decide.after_refusal, exc, user)
                 tell_later(context, channel, user, str(exc), thread)
+                return
+            except _NotOffered as exc:
+                ack()
+                refuse(context, body, "choice_not_offered", f"This follow-up offers {exc} only.")
                 return
             except BadRef:
                 ack()
