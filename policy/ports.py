@@ -133,6 +133,7 @@ class Operation(StrEnum):
     ISSUE_STORE_CREDIT = "issue_store_credit"
     CLOSE_RETURN = "close_return"  # a return approved and never shipped, expired by policy
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
+    REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
 
 
 class StoreActions(Protocol):
@@ -176,6 +177,12 @@ class StoreActions(Protocol):
         exchange; a return with no exchange items is refused (non-retryable)."""
         ...
 
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        """Remove the exchange items not released yet from the return (they will not ship:
+        the money goes back instead), so processing the return later can't release them.
+        Nothing left to remove is a repeat, not an error."""
+        ...
+
 
 class EventFeed(Protocol):
     """A source that can replay its events (the sample store, for the demo)."""
@@ -204,4 +211,5 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
             p["return_id"], note=p.get("note"), idempotency_key=key),
         Operation.RELEASE_EXCHANGE: lambda p, key: actions.release_exchange(
             p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.REMOVE_EXCHANGE: lambda p, key: actions.remove_exchange(p["return_id"], idempotency_key=key),
     }

@@ -132,6 +132,10 @@ def release_exchange_op(case: CaseRecord, *, notify_customer: bool = True) -> Ou
                     _key(case, Operation.RELEASE_EXCHANGE))
 
 
+def remove_exchange_op(case: CaseRecord) -> OutboxOp:
+    return OutboxOp(Operation.REMOVE_EXCHANGE, {"return_id": case.external_id}, _key(case, Operation.REMOVE_EXCHANGE))
+
+
 def close_return_op(case: CaseRecord, *, note: str | None) -> OutboxOp:
     """Closing the return, with the one key a case closes its return under (an exchange
     received, or a return expired by policy: whichever comes first closes it)."""

@@ -7,7 +7,8 @@
   and releases nothing. The action job hands the refusal here (`out_of_stock`), and the
   case gets a follow-up (`exchange_out_of_stock`) whose only choices are a refund or store
   credit of what the return is worth; the job itself is done (the refusal is the answer,
-  not a failure to retry or a case to mark failed).
+  not a failure to retry or a case to mark failed). Deciding it queues REMOVE_EXCHANGE
+  before the money (`followup_ops`): the lines that can't ship come off the return.
 - The items come back (`on_receipt`, from the lifecycle service): all accepted → the return
   is closed in the store (CLOSE_RETURN), no refund; otherwise the usual follow-up, with no
   refund recommended — the customer has the exchange.
@@ -20,7 +21,7 @@ from typing import Callable
 
 from bot.clock import Clock
 from bot.jobs.runner import Done
-from bot.services.effects import close_return_op
+from bot.services.effects import close_return_op, remove_exchange_op
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.jobs import Job
 from policy.config import Policy
@@ -74,6 +75,14 @@ class ExchangeService:
         elif not (res.case.followup and res.case.followup.get("reason") == followup.reason):
             raise exc  # neither opened now nor by an earlier attempt of this job
         return Done(f"exchange not released: {', '.join(titles)} out of stock (follow-up opened)")
+
+    def followup_ops(self, case: CaseRecord, ops: list) -> list:
+        """Deciding the out-of-stock follow-up: the exchange lines come off the return first,
+        so the refund (which processes what is still processable) can't release them after
+        all, and the store no longer waits to ship them."""
+        if not (case.followup and case.followup.get("reason") == EXCHANGE_OUT_OF_STOCK):
+            return ops
+        return [remove_exchange_op(case), *ops]
 
     def _carrying_out_exchange(self, case: CaseRecord) -> bool:
         """The case's latest decision is the exchange approval (not a follow-up decided since)."""

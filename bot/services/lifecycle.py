@@ -127,6 +127,8 @@ class LifecycleService:
             ops, outcome = money_ops(case, choice, money), choice
         else:
             ops, outcome, money = [], "no_refund", None
+        if self.exchanges is not None:
+            ops = self.exchanges.followup_ops(case, ops)
         detail = {"receipt": "followup", "choice": choice, "followup": fu}
         if money is not None:
             detail["amount"], detail["currency"] = str(money.amount), money.currency

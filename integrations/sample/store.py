@@ -355,6 +355,9 @@ class SampleStore:
         return self._once("release_exchange", return_id, params, idempotency_key,
                           lambda: self._release_exchange(return_id, notify_customer))
 
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        return self._once("remove_exchange", return_id, {}, idempotency_key, lambda: self._remove_exchange(return_id))
+
     def exchange_released(self, return_id: str) -> int:
         """Units of the return's exchange released so far."""
         with self._lock:
@@ -449,6 +452,21 @@ class SampleStore:
             x["released"] = x["quantity"]
         units = sum(i.quantity for i in items)
         return ActionResult(ok=True, summary=f"exchange for return {ret.name} released ({units} item(s)){_notified(notify)}",
+                            external_id=ret.id)
+
+    def _remove_exchange(self, return_id: str) -> ActionResult:
+        """The units not released leave the return; what was released stays (it shipped)."""
+        ret = _get(self._state.returns, return_id, "return")
+        lines = self._state.exchanges.get(ret.id, [])
+        units = sum(x["quantity"] - x["released"] for x in lines)
+        if not units:
+            return ActionResult(ok=True, summary=f"no exchange items left to remove from return {ret.name}",
+                                external_id=ret.id)
+        if ret.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED):
+            raise IntegrationError(f"cannot edit return {ret.name}: it is {ret.status.value}", retryable=False,
+                                   system=SOURCE)
+        self._state.exchanges[ret.id] = [{**x, "quantity": x["released"]} for x in lines if x["released"]]
+        return ActionResult(ok=True, summary=f"{units} exchange item(s) removed from return {ret.name}",
                             external_id=ret.id)
 
     def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:

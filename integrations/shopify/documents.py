@@ -824,6 +824,23 @@ mutation ReturnProcessExchange($input: ReturnProcessInput!) {{
 }}
 """
 
+# The exchange lines that won't ship, taken off the return (`removeFromReturn` replaces the
+# deprecated `returnLineItemRemoveFromReturn`); removed lines drop out of `exchangeLineItems`.
+REMOVE_EXCHANGE_FROM_RETURN = f"""
+mutation RemoveExchangeFromReturn($returnId: ID!, $exchangeLineItems: [ExchangeLineItemRemoveFromReturnInput!]) {{
+  removeFromReturn(returnId: $returnId, exchangeLineItems: $exchangeLineItems) {{
+    return {{
+      id
+      status
+      exchangeLineItems(first: 20) {{
+        nodes {{ id processableQuantity }}
+      }}
+    }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "SHOP_PING": SHOP_PING,
     "RETURN_CASE": RETURN_CASE,
@@ -858,4 +875,5 @@ ALL_DOCUMENTS: dict[str, str] = {
     "RETURN_EXCHANGE_STATE": RETURN_EXCHANGE_STATE,
     "EXCHANGE_VARIANT_STOCK": EXCHANGE_VARIANT_STOCK,
     "RETURN_PROCESS_EXCHANGE": RETURN_PROCESS_EXCHANGE,
+    "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
 }

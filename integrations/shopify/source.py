@@ -676,6 +676,30 @@ class ShopifyStore:
         return self._done("release_exchange", idempotency_key,
                           f"exchange for return {label} released ({units} item(s))", rid)
 
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        """Take the exchange lines not processed yet off the return (`removeFromReturn`). Check
+        before act (no key): the lines are re-read, and none left to remove is a repeat."""
+        rid = _gid("Return", return_id)
+        ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        pending = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
+        if not pending:
+            return self._done("remove_exchange", idempotency_key,
+                              f"no exchange items left to remove from return {label}", rid, repeat=True)
+        lines = [{"exchangeLineItemId": e["id"], "quantity": int(e["processableQuantity"])} for e in pending]
+        payload = self._mutate(doc.REMOVE_EXCHANGE_FROM_RETURN, {"returnId": rid, "exchangeLineItems": lines},
+                               "removeFromReturn")
+        errors = payload.get("userErrors") or []
+        if errors:
+            again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+            if not any(int(e.get("processableQuantity") or 0) > 0 for e in m.nodes(again.get("exchangeLineItems"))):
+                return self._done("remove_exchange", idempotency_key,
+                                  f"no exchange items left to remove from return {label}", rid, repeat=True)
+            raise _user_errors("removing the exchange from return", label, errors)
+        units = sum(li["quantity"] for li in lines)
+        return self._done("remove_exchange", idempotency_key,
+                          f"{units} exchange item(s) removed from return {label}", rid)
+
     def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
         """Each pending exchange line with its variant's stock. Units wanted of one variant
         are summed across lines; a line whose variant is gone (no id, or no node) is out of

@@ -8,6 +8,9 @@
 - a return not yet approved is refused retryably (approval comes first); one with no exchange
   items is refused permanently;
 - the outbox operation (`store_actions`) calls it.
+
+Remove-exchange: the exchange lines not released come off the return (once; again is a
+repeat), so nothing is left to release — not even by a refund processing the return later.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from policy.ports import ExchangeOutOfStock, IntegrationError, Operation, store_actions
-from tests.contract.test_return_actions import a_return
+from tests.contract.test_return_actions import a_return, money
 
 pytestmark = pytest.mark.capability("returns")
 
@@ -88,3 +91,36 @@ def test_the_outbox_operation_calls_release_exchange(world):
     run = store_actions(world.actions)[Operation.RELEASE_EXCHANGE]
     assert run({"return_id": rid, "notify_customer": True}, "contract:release:8").ok
     assert world.exchange_released(rid) == 1
+
+
+# --- an exchange that won't ship: its items come off the return ------------------------------------
+
+
+def test_removing_an_exchange_out_of_stock_leaves_nothing_to_release(world):
+    rid, _ = an_exchange(world, "#X109", 0)
+    with pytest.raises(ExchangeOutOfStock):
+        world.actions.release_exchange(rid, notify_customer=False, idempotency_key="contract:release:9")
+    assert world.actions.remove_exchange(rid, idempotency_key="contract:remove:9").ok
+    again = world.actions.remove_exchange(rid, idempotency_key="contract:remove:9b")  # a repeat, any key
+    assert again.ok
+    with pytest.raises(IntegrationError) as err:  # no exchange items left on the return
+        world.actions.release_exchange(rid, notify_customer=False, idempotency_key="contract:release:9c")
+    assert not err.value.retryable and not isinstance(err.value, ExchangeOutOfStock)
+    assert world.exchange_released(rid) == 0
+
+
+def test_a_refund_after_the_exchange_was_removed_releases_nothing(world):
+    rid, _ = an_exchange(world, "#X110", 0)
+    world.actions.remove_exchange(rid, idempotency_key="contract:remove:10")
+    refund = world.actions.refund_return(rid, amount=money(world, "129.50"), notify_customer=False,
+                                         idempotency_key="contract:refund:10")
+    assert refund.ok
+    assert world.exchange_released(rid) == 0
+
+
+def test_the_outbox_operation_calls_remove_exchange(world):
+    rid, _ = an_exchange(world, "#X111", 0)
+    run = store_actions(world.actions)[Operation.REMOVE_EXCHANGE]
+    assert run({"return_id": rid}, "contract:remove:11").ok
+    with pytest.raises(IntegrationError):
+        world.actions.release_exchange(rid, notify_customer=False, idempotency_key="contract:release:11")

@@ -322,7 +322,8 @@ class SampleWorld:
 
     def effects(self) -> Counter[str]:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
-                 "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange"}
+                 "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
+                 "remove_exchange": "remove_exchange"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
         return +done
 

@@ -305,7 +305,8 @@ def _idempotency_key(info: Any) -> str:
 def _by_processing(items: list[dict], status: str | None) -> list[dict]:
     """`processingStatus:` PROCESSABLE (something left to process) or PROCESSED."""
     if status == "PROCESSABLE":
-        return [x for x in items if x["_return"]["status"] == "OPEN" and x["quantity"] > x["_processed"]]
+        return [x for x in items if x["_return"]["status"] == "OPEN"
+                and x["quantity"] > x["_processed"] + x.get("_removed", 0)]
     if status == "PROCESSED":
         return [x for x in items if x["_processed"] > 0]
     return list(items)
@@ -1097,7 +1098,8 @@ class FakeShopify:
             rec["returnLineItems"] = lambda info, r=rec, processingStatus=None, **kw: connection(
                 _by_processing(r["_lines"], processingStatus), **kw)
             rec["exchangeLineItems"] = lambda info, r=rec, processingStatus=None, includeRemovedItems=False, **kw: (
-                connection(_by_processing(r["_exchanges"], processingStatus), **kw))
+                connection(_by_processing([e for e in r["_exchanges"] if includeRemovedItems
+                                           or e.get("_removed", 0) < e["quantity"]], processingStatus), **kw))
             rec["refunds"] = lambda info, r=rec, **kw: connection(
                 [x for x in self.refunds.values() if x["_return"] == r["id"]], **kw
             )
@@ -1111,9 +1113,9 @@ class FakeShopify:
     def _line_quantities(self, line: dict[str, Any]) -> None:
         """Quantities derived from the processed count and the return's status."""
         line["processedQuantity"] = lambda info, x=line: x["_processed"]
-        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"]
+        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"] - x.get("_removed", 0)
         line["processableQuantity"] = lambda info, x=line: (
-            x["quantity"] - x["_processed"] if x["_return"]["status"] == "OPEN" else 0
+            x["quantity"] - x["_processed"] - x.get("_removed", 0) if x["_return"]["status"] == "OPEN" else 0
         )
         if line["__typename"] == "ReturnLineItem":
             line["refundableQuantity"] = lambda info, x=line: (
@@ -1696,6 +1698,7 @@ class FakeShopify:
             "returnDeclineRequest": self._m_decline,
             "returnProcess": self._m_return_process,
             "returnClose": self._m_return_close,
+            "removeFromReturn": self._m_remove_from_return,
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
@@ -1747,6 +1750,39 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was closed.", action="return_closed")
         self._touch(order)
         self.mutations.append(("returnClose", {"id": id}))
+        return {"return": ret, "userErrors": []}
+
+    def _m_remove_from_return(self, info: Any, returnId: str, returnLineItems: list | None = None,  # noqa: N803
+                              exchangeLineItems: list | None = None) -> dict[str, Any]:  # noqa: N803
+        """Exchange lines only (returnsbot removes nothing else): each quantity at most what is
+        unprocessed; a removed line leaves `exchangeLineItems` (unless includeRemovedItems)."""
+        def refused(message: str, code: str, *path: Any) -> dict[str, Any]:
+            return {"return": None, "userErrors": [self._user_error(message, code, list(map(str, path)))]}
+
+        ret = self.returns.get(returnId)
+        if ret is None:
+            return refused("Return does not exist.", "NOT_FOUND", "returnId")
+        if returnLineItems:
+            raise GraphQLError("FakeShopify implements removeFromReturn for exchange line items only")
+        if ret["status"] not in ("REQUESTED", "OPEN"):
+            return refused(f"Return is {ret['status'].lower()} and cannot be edited.", "INVALID_STATE", "returnId")
+        exchanges = {e["id"]: e for e in ret["_exchanges"]}
+        taking: dict[str, int] = {}
+        for i, item in enumerate(exchangeLineItems or []):
+            ex = exchanges.get(item["exchangeLineItemId"])
+            if ex is None:
+                return refused("Exchange line item does not exist.", "NOT_FOUND", "exchangeLineItems", i,
+                               "exchangeLineItemId")
+            taking[ex["id"]] = taking.get(ex["id"], 0) + item["quantity"]
+            if item["quantity"] <= 0 or taking[ex["id"]] > ex["quantity"] - ex["_processed"] - ex.get("_removed", 0):
+                return refused("Quantity exceeds the unprocessed quantity.", "INVALID", "exchangeLineItems", i,
+                               "quantity")
+        if not taking:
+            return refused("Nothing to remove.", "BLANK", "exchangeLineItems")
+        for ex_id, qty in taking.items():
+            exchanges[ex_id]["_removed"] = exchanges[ex_id].get("_removed", 0) + qty
+        self._touch(self.orders[ret["_order"]])
+        self.mutations.append(("removeFromReturn", {"returnId": returnId, "exchangeLineItems": exchangeLineItems}))
         return {"return": ret, "userErrors": []}
 
     def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
@@ -1879,7 +1915,7 @@ class FakeShopify:
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
             self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
-        if all(x["_processed"] >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
+        if all(x["_processed"] + x.get("_removed", 0) >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
             ret["status"] = "CLOSED"
             ret["closedAt"] = _iso(self.now())
         self._touch(order)

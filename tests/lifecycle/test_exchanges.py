@@ -140,10 +140,26 @@ def test_out_of_stock_opens_the_followup_with_only_refund_or_store_credit(engine
     assert w.cases.get(w.case.id).version == opened.version  # refused: nothing changed
     w.lifecycle.decide_followup(w.case.id, choice="store_credit", amount=None, message=None, actor="U1",
                                 version=opened.version)
+    assert w.ops()[-2:] == [Operation.REMOVE_EXCHANGE, Operation.ISSUE_STORE_CREDIT]
     done = w.drain()
     assert done.status is CaseStatus.DONE and done.followup is None
     assert w.fake.store_credit_balance(w.customer, "USD") == 149
     assert len(w.fake.calls_to("StoreCreditAccountCredit")) == 1
+
+
+def test_a_refund_for_an_exchange_out_of_stock_removes_the_exchange_first(engine, clock):
+    w = World(engine, clock, stock=0)
+    w.approve()
+    opened = w.drain()
+    w.fake.set_stock(w.variant, 4)  # restocked meanwhile: the refund must still not ship it
+    w.lifecycle.decide_followup(w.case.id, choice="refund", amount=None, message=None, actor="U1",
+                                version=opened.version)
+    done = w.drain()
+    assert done.status is CaseStatus.DONE
+    [refund] = w.fake.refunds_of_return(w.return_id)
+    assert w.fake.exchange_released(w.return_id) == 0
+    assert len(w.fake.calls_to("RemoveExchangeFromReturn")) == 1
+    assert w.fake.return_status(w.return_id) == "CLOSED"  # processed in full: nothing left to ship or refund
 
 
 def test_a_replayed_out_of_stock_refusal_opens_one_followup(engine, clock):
