@@ -174,7 +174,8 @@ class StoreActions(Protocol):
         """Release (process) the return's exchange items, so the store ships them; no money
         moves. Every item's stock is checked first: any short raises `ExchangeOutOfStock`
         with nothing released. Releasing what was already released is a repeat, not a second
-        exchange; a return with no exchange items is refused (non-retryable)."""
+        exchange. A return with no exchange items (the policy recommended an exchange the
+        customer didn't choose in the store, or they were removed) releases nothing, and says so."""
         ...
 
     def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:

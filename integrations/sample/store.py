@@ -422,8 +422,9 @@ class SampleStore:
         or nothing. What was released already is a repeat under any key."""
         ret = _get(self._state.returns, return_id, "return")
         lines = self._state.exchanges.get(ret.id, [])
-        if not lines:
-            raise IntegrationError(f"return {ret.name} has no exchange items to release", retryable=False, system=SOURCE)
+        if not lines:  # the policy recommended an exchange; the customer chose no exchange item
+            return ActionResult(ok=True, summary=f"return {ret.name} has no exchange items: nothing to release",
+                                external_id=ret.id)
         if ret.status is ReturnStatus.REQUESTED:
             raise IntegrationError(f"return {ret.name} is not approved yet; the exchange waits for it",
                                    retryable=True, system=SOURCE)

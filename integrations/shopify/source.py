@@ -641,8 +641,9 @@ class ShopifyStore:
         label = ret.get("name") or rid
         status = m.return_status(ret["status"])
         items = m.nodes(ret.get("exchangeLineItems"))
-        if not items:
-            raise IntegrationError(f"return {label} has no exchange items to release", retryable=False, system=SYSTEM)
+        if not items:  # the policy recommended an exchange; the customer chose no exchange item
+            return self._done("release_exchange", idempotency_key,
+                              f"return {label} has no exchange items: nothing to release", rid)
         if status == ReturnStatus.REQUESTED:
             raise IntegrationError(f"return {label} is not approved yet (REQUESTED); the exchange waits for it",
                                    retryable=True, system=SYSTEM)

@@ -300,6 +300,11 @@ class SampleWorld:
     def exchange_released(self, return_id: str) -> int:
         return self.store.exchange_released(return_id)
 
+    def set_stock_of_exchanges(self, return_id: str, stock: int) -> None:
+        """Restock every variant the return's exchange named (in the running store: no reload)."""
+        for line in next(r for r in self._data["returns"] if r["id"] == return_id).get("exchange_items", ()):
+            self.store._state.stock[line["variant_id"]] = stock
+
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str:
         raise Unsupported("the sample store validates its data on load, so it cannot hold an unmappable return")
 
@@ -433,6 +438,10 @@ class ShopifyWorld:
 
     def exchange_released(self, return_id: str) -> int:
         return self.fake.exchange_released(return_id)
+
+    def set_stock_of_exchanges(self, return_id: str, stock: int) -> None:
+        for line in self.fake.returns[return_id]["_exchanges"]:
+            self.fake.set_stock(line["variantId"], stock)
 
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str:
         """A requested return whose id is of the wrong kind: nothing could fetch it."""

@@ -33,7 +33,7 @@ RELEASE_DOC = "ReturnProcessExchange"
 
 
 class World:
-    def __init__(self, engine, clock, *, stock: int | None = 3):
+    def __init__(self, engine, clock, *, stock: int | None = 3, exchange: bool = True):
         self.clock = clock
         self.fake = FakeShopify(currency="USD", now=clock)
         ticks = FakeClock(start=NOW)
@@ -42,7 +42,8 @@ class World:
         self.return_id = self.fake.add_return(oid)
         self.variant = self.fake.add_variant("Trail Jacket", variant_title="L", inventory_quantity=stock,
                                              tracked=stock is not None)
-        self.fake.add_exchange_item(self.return_id, variant_id=self.variant)
+        if exchange:
+            self.fake.add_exchange_item(self.return_id, variant_id=self.variant)
         client = ShopifyGraphQL(self.fake.graphql_url(), self.fake.access_token, http=self.fake.http_client(),
                                 sleep=ticks.sleep, monotonic=ticks.monotonic)
         self.store = store = ShopifyStore(client, shop_domain=self.fake.shop_domain, now=clock)
@@ -104,6 +105,16 @@ def test_approval_queues_approve_and_release_once(engine, clock):
     assert sent["exchangeLineItems"] == [{"id": w.fake.returns[w.return_id]["_exchanges"][0]["id"], "quantity": 1}]
     assert w.fake.refunds_of_return(w.return_id) == []
     assert w.fake.variants[w.variant]["inventoryQuantity"] == 2
+
+
+def test_an_exchange_recommended_without_exchange_items_in_the_store_is_approved_not_failed(engine, clock):
+    w = World(engine, clock, exchange=False)  # the policy said exchange; the customer chose no item
+    w.approve()
+    done = w.drain()
+    assert done.status is CaseStatus.DONE
+    [release] = [r for r in w.outbox.for_case(w.case.id) if r.operation == Operation.RELEASE_EXCHANGE]
+    assert "no exchange items" in release.result_summary
+    assert w.fake.calls_to(RELEASE_DOC) == [] and w.fake.return_status(w.return_id) == "OPEN"
 
 
 def test_a_release_whose_answer_was_lost_is_a_repeat_at_the_fake(engine, clock):
