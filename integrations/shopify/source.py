@@ -41,6 +41,11 @@ Exactly-once on the store side
     sends the same — and with the key in the refund's note, which the check finds on the
     order. Money goes back to the order's successful SALE/CAPTURE transactions, in the
     order's presentment currency (`refunds.py` has the currency reading).
+  - release exchange: `returnProcess` with the exchange lines only; their processable
+    quantities are the record (none left, some processed → a repeat). Stock is read first
+    (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
+  - remove exchange: `removeFromReturn` with the exchange lines still processable; none
+    left → a repeat.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
