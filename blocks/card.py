@@ -79,6 +79,7 @@ from blocks.format import (
     slack_date,
     utc_text,
 )
+from blocks.followup import followup_choices, followup_heading
 from blocks.ids import ActionId, BlockId
 from blocks.stages import stages_text, status_line
 from blocks.refs import CaseRef
@@ -554,7 +555,7 @@ def _followup(view: CaseView) -> list[Block]:
         rec += f" {f.suggested_amount.format()}"
     why = escape_mrkdwn(one_line(f.summary), 200)
     reason = _FOLLOWUP_REASONS.get(f.reason, escape_mrkdwn(one_line(f.reason).replace("_", " "), 40))
-    lines = [f":mag: *Exception at receipt* · {reason} · the refund waits for a decision",
+    lines = [followup_heading(view, reason),
              f"Recommended: {why} → *{escape_mrkdwn(rec, 80)}*"]
     if f.refundable is not None:
         lines.append(f"Left to refund: {f.refundable.format()}")
@@ -566,7 +567,7 @@ def _followup_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
     ids = {"refund": ActionId.FOLLOWUP_REFUND, "partial_refund": ActionId.FOLLOWUP_PARTIAL,
            "store_credit": ActionId.FOLLOWUP_CREDIT, "no_refund": ActionId.FOLLOWUP_NO_REFUND}
     return [_button(label, ids[choice], ref, "primary" if choice == rec else None)
-            for choice, label in _FOLLOWUP_CHOICES.items()]
+            for choice, label in _FOLLOWUP_CHOICES.items() if choice in followup_choices(view)]
 
 
 def _buttons(view: CaseView) -> list[ButtonElement]:

@@ -574,7 +574,7 @@ _STALLED = {"approved": "no label", "label_sent": "not moving", "in_transit": "n
             "delivered_back": "not inspected"}
 _EXCEPTIONS = {"missing": "items missing", "not_restocked": "not restocked (damaged, used, wrong item)",
                "fewer_received": "fewer items received", "exceeds_refundable": "refund above what is left",
-               "exchange_unavailable": "exchange out of stock"}
+               "exchange_out_of_stock": "exchange out of stock"}
 MAX_STALLED_SHOWN = 5
 
 

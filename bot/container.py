@@ -30,6 +30,7 @@ from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
+from bot.services.exchanges import ExchangeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
@@ -142,6 +143,9 @@ class Container:
                                           clock=self.clock, on_case_changed=self._case_changed,
                                           on_outbox=lambda: self._wake("actions"))
         self.ingest.lifecycle = self.lifecycle
+        self.exchanges = ExchangeService(cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
+                                         on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"))
+        self.lifecycle.exchanges = self.exchanges
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
@@ -209,7 +213,8 @@ class Container:
             Kind.PERIODIC: PeriodicJobs(self.periodic),
             Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, registry=self.registry, clock=self.clock,
                                     on_case_changed=self._case_changed,
-                                    within_done=self.lifecycle.queue_receipt_within),
+                                    within_done=self.lifecycle.queue_receipt_within,
+                                    on_out_of_stock=self.exchanges.out_of_stock),
         }
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)

@@ -28,6 +28,7 @@ from bot.store.cases import Decision, TransitionResult
 from bot.store.jobs import NewJob, enqueue
 from bot.store.stages import StageRepo, latest_in
 from policy.config import Policy
+from policy.exchange_rules import allowed_choices, choice_allowed
 from policy.lifecycle import ReturnStage, StageUpdate
 from policy.lifecycle_rules import ApprovedLine, AutoRefund, evaluate_receipt, left_to_refund, merge_dispositions
 from policy.models import CaseKind, CaseStatus, DomainEvent, EventKind, Money
@@ -43,6 +44,8 @@ class FollowupRefused(ValueError):
 
 
 class LifecycleService:
+    exchanges = None  # bot.services.exchanges.ExchangeService, set by the container
+
     def __init__(self, *, cases: CaseRepo, stages: StageRepo, source: StoreSource, policy: Policy, clock: Clock,
                  on_case_changed: Callable[[CaseRecord], None] = lambda c: None,
                  on_outbox: Callable[[], None] = lambda: None) -> None:
@@ -62,6 +65,8 @@ class LifecycleService:
         # refund was queued is finished by the replay (the key keeps it to one).
         if update.stage is ReturnStage.RECEIVED and update.dispositions:
             case = self._on_receipt(case, update) or case
+            if self.exchanges is not None:
+                case = self.exchanges.on_receipt(case, update) or case
         self.on_case_changed(case)
         return case
 
@@ -173,6 +178,9 @@ class LifecycleService:
         case = self.cases.get(case_id)
         if case is None or not case.followup or case.status is not CaseStatus.OPEN:
             raise FollowupRefused("There is no open follow-up on this case.")
+        if not choice_allowed(case.followup, choice):
+            raise FollowupRefused(f"This follow-up offers {' or '.join(allowed_choices(case.followup.get('reason')))}"
+                                  .replace("_", " ") + f", not {choice.replace('_', ' ')}.")
         if authorise is not None:
             authorise(case, actor)  # the case's required tier as it stands (DecideService.authorise)
         fu = case.followup
@@ -196,6 +204,8 @@ class LifecycleService:
             ops, outcome = money_ops(case, choice, money), choice
         else:
             ops, outcome, money = [], "no_refund", None
+        if self.exchanges is not None:
+            ops = self.exchanges.followup_ops(case, ops)
         detail = {"receipt": "followup", "choice": choice, "followup": fu}
         if refundable is not None:
             detail["refundable"] = str(refundable.amount)

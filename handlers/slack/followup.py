@@ -28,13 +28,19 @@ from bot.services.card_view import followup_view
 from bot.services.followup import Followups
 from handlers.slack.clicks import button, card_of, refuse, ref_of, submit, submitted_click, verified_submission
 from handlers.slack.errors import correlation_id, tell_later, where
+from policy.exchange_rules import allowed_choices, choice_allowed
 from handlers.slack.services import modal_key, services
 
 log = logging.getLogger(__name__)
 
 VERB = "followup"  # every follow-up click's verb; the choice says which
-# ModalRef verbs ([a-z]{1,16}) for the two modals.
+# ModalRef verbs ([a-z]{1,16}) for the two modals, and the choice each one makes.
 PARTIAL, NO_REFUND = "partial", "norefund"
+_CHOICE_OF = {PARTIAL: "partial_refund", NO_REFUND: "no_refund"}
+
+
+class _NotOffered(Exception):
+    """The follow-up doesn't offer this choice (the message names what it offers)."""
 
 # The choices, by the button that makes them: decided after the ack, or through a modal first.
 BUTTON_CHOICES = {ActionId.FOLLOWUP_REFUND: "refund", ActionId.FOLLOWUP_CREDIT: "store_credit"}
@@ -60,12 +66,18 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
                 case = svc.decide.precheck(ref.case_id, user, verb="decide", version=ref.version,
                                            channel=card_channel, message_ts=card_ts)
                 Followups(decide=svc.decide).check(case, user, ref.version, record=False)
+                if not choice_allowed(case.followup, _CHOICE_OF[verb]):  # e.g. an exchange out of stock
+                    raise _NotOffered(" or ".join(allowed_choices(case.followup.get("reason"))).replace("_", " "))
                 metadata = ModalRef(verb=verb, case_id=case.id, version=case.version, user=user,
                                     channel=card_channel, message_ts=card_ts).sign(modal_key(context))
             except refused as exc:
                 ack()
                 svc.background.submit(svc.decide.after_refusal, exc, user)
                 tell_later(context, channel, user, str(exc), thread)
+                return
+            except _NotOffered as exc:
+                ack()
+                refuse(context, body, "choice_not_offered", f"This follow-up offers {exc} only.")
                 return
             except BadRef:
                 ack()

@@ -812,6 +812,83 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {{
 }}
 """
 
+# --- exchanges: release the exchange items (returnProcess with exchangeLineItems only) --------
+
+# What `release_exchange` checks before acting: the return's status and each exchange
+# line's processable quantity (processed already → the release is a repeat), with the
+# variant id its stock is read from. `ExchangeLineItem` names its variant only by id.
+RETURN_EXCHANGE_STATE = """
+query ReturnExchangeState($id: ID!) {
+  return(id: $id) {
+    id
+    name
+    status
+    exchangeLineItems(first: 20) {
+      nodes {
+        id
+        title
+        variantTitle
+        variantId
+        quantity
+        processableQuantity
+        processedQuantity
+      }
+    }
+  }
+}
+"""
+
+# The stock of the exchange variants: tracked or not, whether it may be oversold
+# (`inventoryPolicy: CONTINUE`), and the sellable quantity across locations.
+EXCHANGE_VARIANT_STOCK = """
+query ExchangeVariantStock($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id
+      displayName
+      inventoryQuantity
+      inventoryPolicy
+      inventoryItem { tracked }
+    }
+  }
+}
+"""
+
+# No financialTransfer and no returnLineItems: only the exchange is processed (Shopify
+# creates its fulfillment orders); the returned items are dealt with when they arrive.
+RETURN_PROCESS_EXCHANGE = f"""
+mutation ReturnProcessExchange($input: ReturnProcessInput!) {{
+  returnProcess(input: $input) {{
+    return {{
+      id
+      name
+      status
+      exchangeLineItems(first: 20) {{
+        nodes {{ id processableQuantity processedQuantity }}
+      }}
+    }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
+# The exchange lines that won't ship, taken off the return (`removeFromReturn` replaces the
+# deprecated `returnLineItemRemoveFromReturn`); removed lines drop out of `exchangeLineItems`.
+REMOVE_EXCHANGE_FROM_RETURN = f"""
+mutation RemoveExchangeFromReturn($returnId: ID!, $exchangeLineItems: [ExchangeLineItemRemoveFromReturnInput!]) {{
+  removeFromReturn(returnId: $returnId, exchangeLineItems: $exchangeLineItems) {{
+    return {{
+      id
+      status
+      exchangeLineItems(first: 20) {{
+        nodes {{ id processableQuantity }}
+      }}
+    }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "SHOP_PING": SHOP_PING,
     "RETURN_CASE": RETURN_CASE,
@@ -845,4 +922,8 @@ ALL_DOCUMENTS: dict[str, str] = {
     "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,
+    "RETURN_EXCHANGE_STATE": RETURN_EXCHANGE_STATE,
+    "EXCHANGE_VARIANT_STOCK": EXCHANGE_VARIANT_STOCK,
+    "RETURN_PROCESS_EXCHANGE": RETURN_PROCESS_EXCHANGE,
+    "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
 }

@@ -41,6 +41,11 @@ Exactly-once on the store side
     sends the same — and with the key in the refund's note, which the check finds on the
     order. Money goes back to the order's successful SALE/CAPTURE transactions, in the
     order's presentment currency (`refunds.py` has the currency reading).
+  - release exchange: `returnProcess` with the exchange lines only; their processable
+    quantities are the record (none left, some processed → a repeat). Stock is read first
+    (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
+  - remove exchange: `removeFromReturn` with the exchange lines still processable; none
+    left → a repeat.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
@@ -80,7 +85,8 @@ from policy.models import (
     ReturnStatus,
     utc,
 )
-from policy.ports import ActionResult, IntegrationError, NotFound, PollPage, Unmapped
+from policy.exchange_rules import in_stock
+from policy.ports import ActionResult, ExchangeItem, ExchangeOutOfStock, IntegrationError, NotFound, PollPage, Unmapped
 
 log = logging.getLogger(__name__)
 
@@ -642,6 +648,109 @@ class ShopifyStore:
         ledger[idempotency_key] = {**ledger[idempotency_key], "state": "done", "transaction": transaction}
         self._write_ledger_quietly(cid, ledger, digest)
         return self._done("issue_store_credit", idempotency_key, f"store credit {amount} issued", transaction)
+
+    def release_exchange(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        """Release the exchange: `returnProcess` with the exchange lines only (no refund, no
+        returned lines), which makes Shopify create the exchange's fulfillment orders.
+
+        Check before act (returnProcess takes no key): the exchange lines' processable
+        quantities are re-read, so a retry after a lost answer finds them processed and is a
+        repeat, never a second exchange. Stock is read before releasing anything: a tracked
+        variant that may not be oversold needs every unit, and one short (or gone) raises
+        `ExchangeOutOfStock` with nothing released."""
+        rid = _gid("Return", return_id)
+        ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        status = m.return_status(ret["status"])
+        items = m.nodes(ret.get("exchangeLineItems"))
+        if not items:  # the policy recommended an exchange; the customer chose no exchange item
+            return self._done("release_exchange", idempotency_key,
+                              f"return {label} has no exchange items: nothing to release", rid)
+        if status == ReturnStatus.REQUESTED:
+            raise IntegrationError(f"return {label} is not approved yet (REQUESTED); the exchange waits for it",
+                                   retryable=True, system=SYSTEM)
+        pending = [e for e in items if int(e.get("processableQuantity") or 0) > 0]
+        released = sum(int(e.get("processedQuantity") or 0) for e in items)
+        if not pending and released:
+            return self._done("release_exchange", idempotency_key,
+                              f"exchange for return {label} was already released", rid, repeat=True)
+        if status != ReturnStatus.APPROVED or not pending:
+            raise IntegrationError(f"return {label} is {status} with nothing to release; the exchange cannot be "
+                                   f"released", retryable=False, system=SYSTEM)
+        short = [i for i in self._exchange_stock(pending) if not i.in_stock]
+        if short:
+            names = ", ".join(i.title for i in short)
+            raise ExchangeOutOfStock(f"exchange for return {label}: {names} out of stock; nothing released",
+                                     items=tuple(short), system=SYSTEM)
+        process_input = {
+            "returnId": rid,
+            "exchangeLineItems": [{"id": e["id"], "quantity": int(e["processableQuantity"])} for e in pending],
+            "notifyCustomer": bool(notify_customer),
+        }
+        payload = self._mutate(doc.RETURN_PROCESS_EXCHANGE, {"input": process_input}, "returnProcess")
+        errors = payload.get("userErrors") or []
+        if errors:
+            again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+            if not any(int(e.get("processableQuantity") or 0) > 0 for e in m.nodes(again.get("exchangeLineItems"))):
+                return self._done("release_exchange", idempotency_key,
+                                  f"exchange for return {label} was already released", rid, repeat=True)
+            raise _user_errors("releasing the exchange of return", label, errors)
+        units = sum(int(e["processableQuantity"]) for e in pending)
+        return self._done("release_exchange", idempotency_key,
+                          f"exchange for return {label} released ({units} item(s))", rid)
+
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        """Take the exchange lines not processed yet off the return (`removeFromReturn`). Check
+        before act (no key): the lines are re-read, and none left to remove is a repeat."""
+        rid = _gid("Return", return_id)
+        ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        pending = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
+        if not pending:
+            return self._done("remove_exchange", idempotency_key,
+                              f"no exchange items left to remove from return {label}", rid, repeat=True)
+        lines = [{"exchangeLineItemId": e["id"], "quantity": int(e["processableQuantity"])} for e in pending]
+        payload = self._mutate(doc.REMOVE_EXCHANGE_FROM_RETURN, {"returnId": rid, "exchangeLineItems": lines},
+                               "removeFromReturn")
+        errors = payload.get("userErrors") or []
+        if errors:
+            again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+            if not any(int(e.get("processableQuantity") or 0) > 0 for e in m.nodes(again.get("exchangeLineItems"))):
+                return self._done("remove_exchange", idempotency_key,
+                                  f"no exchange items left to remove from return {label}", rid, repeat=True)
+            raise _user_errors("removing the exchange from return", label, errors)
+        units = sum(li["quantity"] for li in lines)
+        return self._done("remove_exchange", idempotency_key,
+                          f"{units} exchange item(s) removed from return {label}", rid)
+
+    def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
+        """Each pending exchange line with its variant's stock. Units wanted of one variant
+        are summed across lines; a line whose variant is gone (no id, or no node) is out of
+        stock: there is nothing to ship."""
+        ids = list(dict.fromkeys(e["variantId"] for e in pending if e.get("variantId")))
+        variants: dict[str, dict[str, Any]] = {}
+        for batch in _batches(ids, 50):
+            for node in self.client.execute(doc.EXCHANGE_VARIANT_STOCK, {"ids": batch}).get("nodes") or []:
+                if node and node.get("id"):
+                    variants[node["id"]] = node
+        wanted: dict[str, int] = {}
+        for e in pending:
+            if e.get("variantId"):
+                wanted[e["variantId"]] = wanted.get(e["variantId"], 0) + int(e["processableQuantity"])
+        out = []
+        for e in pending:
+            title = " — ".join(t for t in (e.get("title"), e.get("variantTitle")) if t) or e["id"]
+            v = variants.get(e.get("variantId") or "")
+            if v is None:
+                out.append(ExchangeItem(e["id"], title, int(e["processableQuantity"]), 0, False))
+                continue
+            available = v.get("inventoryQuantity")
+            tracked = bool((v.get("inventoryItem") or {}).get("tracked"))
+            ok = in_stock(wanted=wanted[v["id"]], available=available, tracked=tracked,
+                          oversell=v.get("inventoryPolicy") == "CONTINUE")
+            out.append(ExchangeItem(e["id"], title, int(e["processableQuantity"]),
+                                    int(available) if tracked and available is not None else None, ok))
+        return out
 
     # --- internals ----------------------------------------------------------------------------------
 

@@ -328,7 +328,8 @@ def _idempotency_key(info: Any) -> str:
 def _by_processing(items: list[dict], status: str | None) -> list[dict]:
     """`processingStatus:` PROCESSABLE (something left to process) or PROCESSED."""
     if status == "PROCESSABLE":
-        return [x for x in items if x["_return"]["status"] == "OPEN" and x["quantity"] > x["_processed"]]
+        return [x for x in items if x["_return"]["status"] == "OPEN"
+                and x["quantity"] > x["_processed"] + x.get("_removed", 0)]
     if status == "PROCESSED":
         return [x for x in items if x["_processed"] > 0]
     return list(items)
@@ -467,6 +468,7 @@ class FakeShopify:
         self.metafields: dict[tuple[str, str, str], dict] = {}
         self.reverse_fulfillment_orders: dict[str, dict] = {}
         self.reverse_deliveries: dict[str, dict] = {}
+        self.variants: dict[str, dict] = {}  # ProductVariant nodes (exchange items' stock)
         # @idempotent keys seen: key → (mutation, input fingerprint, result or None if it failed)
         self.idempotency: dict[str, tuple[str, str, dict | None]] = {}
         self._replayed = False
@@ -769,6 +771,8 @@ class FakeShopify:
             "ReverseDelivery": 6570000,
             "ReverseDeliveryLineItem": 6580000,
             "ExchangeLineItem": 4450000,
+            "ProductVariant": 4470000,
+            "InventoryItem": 4480000,
             "ReturnReasonDefinition": 100,
         }
         self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
@@ -1120,7 +1124,8 @@ class FakeShopify:
             rec["returnLineItems"] = lambda info, r=rec, processingStatus=None, **kw: connection(
                 _by_processing(r["_lines"], processingStatus), **kw)
             rec["exchangeLineItems"] = lambda info, r=rec, processingStatus=None, includeRemovedItems=False, **kw: (
-                connection(_by_processing(r["_exchanges"], processingStatus), **kw))
+                connection(_by_processing([e for e in r["_exchanges"] if includeRemovedItems
+                                           or e.get("_removed", 0) < e["quantity"]], processingStatus), **kw))
             rec["refunds"] = lambda info, r=rec, **kw: connection(
                 [x for x in self.refunds.values() if x["_return"] == r["id"]], **kw
             )
@@ -1134,9 +1139,9 @@ class FakeShopify:
     def _line_quantities(self, line: dict[str, Any]) -> None:
         """Quantities derived from the processed count and the return's status."""
         line["processedQuantity"] = lambda info, x=line: x["_processed"]
-        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"]
+        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"] - x.get("_removed", 0)
         line["processableQuantity"] = lambda info, x=line: (
-            x["quantity"] - x["_processed"] if x["_return"]["status"] == "OPEN" else 0
+            x["quantity"] - x["_processed"] - x.get("_removed", 0) if x["_return"]["status"] == "OPEN" else 0
         )
         if line["__typename"] == "ReturnLineItem":
             line["refundableQuantity"] = lambda info, x=line: (
@@ -1762,10 +1767,70 @@ class FakeShopify:
 
     def _node(self, gid: str) -> dict | None:
         for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions,
-                      self.reverse_fulfillment_orders, self.reverse_deliveries):
+                      self.reverse_fulfillment_orders, self.reverse_deliveries,
+                      self.variants):
             if gid in table:
                 return table[gid]
         return None
+
+    # --- exchanges: variants with stock, exchange lines naming them --------------------------------
+
+    def add_variant(self, title: str, *, inventory_quantity: int | None = 5, inventory_policy: str = "DENY",
+                    tracked: bool = True, variant_title: str = "Default Title") -> str:
+        """A product variant an exchange can name. `inventory_quantity`: sellable units (Shopify
+        leaves it null for a variant whose stock isn't tracked); `inventory_policy`: DENY (no
+        selling past zero) or CONTINUE (oversell)."""
+        with self._lock:
+            gid = self._next("ProductVariant")
+            self.variants[gid] = {
+                "__typename": "ProductVariant", "id": gid, "title": variant_title,
+                "displayName": f"{title} - {variant_title}",
+                "inventoryQuantity": inventory_quantity if tracked else None,
+                "inventoryPolicy": inventory_policy,
+                "inventoryItem": {"__typename": "InventoryItem", "id": self._next("InventoryItem"), "tracked": tracked},
+            }
+            return gid
+
+    def set_stock(self, variant_id: str, quantity: int) -> None:
+        with self._lock:
+            self.variants[variant_id]["inventoryQuantity"] = quantity
+
+    def delete_variant(self, variant_id: str) -> None:
+        """The variant is gone (the product was deleted): `nodes` answers null for it."""
+        with self._lock:
+            del self.variants[variant_id]
+
+    def add_exchange_item(self, return_id: str, *, variant_id: str | None, quantity: int = 1,
+                          title: str | None = None) -> str:
+        """An exchange line on the return for `variant_id`, as the customer chose it (title and
+        variant title copied at return creation, like Shopify's)."""
+        with self._lock:
+            ret = self.returns[return_id]
+            variant = self.variants.get(variant_id or "") or {}
+            ex: dict[str, Any] = {
+                "__typename": "ExchangeLineItem",
+                "id": self._next("ExchangeLineItem"),
+                "title": title or (variant.get("displayName", "Exchange item").split(" - ")[0]),
+                "variantTitle": variant.get("title"),
+                "variantId": variant_id,
+                "quantity": int(quantity),
+                "_processed": 0,
+                "lineItems": None,
+                "_return": ret,
+            }
+            self._line_quantities(ex)
+            ret["_exchanges"].append(ex)
+            return ex["id"]
+
+    def exchange_released(self, return_id: str) -> int:
+        """Units of the return's exchange processed so far (what Shopify would ship)."""
+        return sum(e["_processed"] for e in self.returns[return_id]["_exchanges"])
+
+    def _commit_exchange_stock(self, ex: dict[str, Any], qty: int) -> None:
+        """Processing an exchange commits its units: a tracked variant's sellable quantity drops."""
+        variant = self.variants.get(ex.get("variantId") or "")
+        if variant and variant["inventoryItem"]["tracked"] and variant["inventoryQuantity"] is not None:
+            variant["inventoryQuantity"] -= qty
 
     # --- internals: the root -----------------------------------------------------------------------
 
@@ -1780,6 +1845,7 @@ class FakeShopify:
             "dispute": lambda info, id: self.disputes.get(id),
             "reverseFulfillmentOrder": lambda info, id: self.reverse_fulfillment_orders.get(id),
             "reverseDelivery": lambda info, id: self.reverse_deliveries.get(id),
+            "productVariant": lambda info, id: self.variants.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
             "currentAppInstallation": lambda info: {
@@ -1793,6 +1859,7 @@ class FakeShopify:
             "returnProcess": self._m_return_process,
             "returnClose": self._m_return_close,
             "reverseFulfillmentOrderDispose": self._m_dispose,
+            "removeFromReturn": self._m_remove_from_return,
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
@@ -1844,6 +1911,39 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was closed.", action="return_closed")
         self._touch(order)
         self.mutations.append(("returnClose", {"id": id}))
+        return {"return": ret, "userErrors": []}
+
+    def _m_remove_from_return(self, info: Any, returnId: str, returnLineItems: list | None = None,  # noqa: N803
+                              exchangeLineItems: list | None = None) -> dict[str, Any]:  # noqa: N803
+        """Exchange lines only (returnsbot removes nothing else): each quantity at most what is
+        unprocessed; a removed line leaves `exchangeLineItems` (unless includeRemovedItems)."""
+        def refused(message: str, code: str, *path: Any) -> dict[str, Any]:
+            return {"return": None, "userErrors": [self._user_error(message, code, list(map(str, path)))]}
+
+        ret = self.returns.get(returnId)
+        if ret is None:
+            return refused("Return does not exist.", "NOT_FOUND", "returnId")
+        if returnLineItems:
+            raise GraphQLError("FakeShopify implements removeFromReturn for exchange line items only")
+        if ret["status"] not in ("REQUESTED", "OPEN"):
+            return refused(f"Return is {ret['status'].lower()} and cannot be edited.", "INVALID_STATE", "returnId")
+        exchanges = {e["id"]: e for e in ret["_exchanges"]}
+        taking: dict[str, int] = {}
+        for i, item in enumerate(exchangeLineItems or []):
+            ex = exchanges.get(item["exchangeLineItemId"])
+            if ex is None:
+                return refused("Exchange line item does not exist.", "NOT_FOUND", "exchangeLineItems", i,
+                               "exchangeLineItemId")
+            taking[ex["id"]] = taking.get(ex["id"], 0) + item["quantity"]
+            if item["quantity"] <= 0 or taking[ex["id"]] > ex["quantity"] - ex["_processed"] - ex.get("_removed", 0):
+                return refused("Quantity exceeds the unprocessed quantity.", "INVALID", "exchangeLineItems", i,
+                               "quantity")
+        if not taking:
+            return refused("Nothing to remove.", "BLANK", "exchangeLineItems")
+        for ex_id, qty in taking.items():
+            exchanges[ex_id]["_removed"] = exchanges[ex_id].get("_removed", 0) + qty
+        self._touch(self.orders[ret["_order"]])
+        self.mutations.append(("removeFromReturn", {"returnId": returnId, "exchangeLineItems": exchangeLineItems}))
         return {"return": ret, "userErrors": []}
 
     def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
@@ -1972,11 +2072,12 @@ class FakeShopify:
             })
         for ex_id, qty in exchanging.items():
             exchanges[ex_id]["_processed"] += qty
+            self._commit_exchange_stock(exchanges[ex_id], qty)
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
             self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
         ret["_processedAt"] = _iso(self.now())
-        if all(x["_processed"] >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
+        if all(x["_processed"] + x.get("_removed", 0) >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
             ret["status"] = "CLOSED"
             ret["closedAt"] = _iso(self.now())
         self._touch(order)
