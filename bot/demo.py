@@ -106,7 +106,7 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
     line and the digest's return pipeline."""
     feed: StageFeed = c.store  # type: ignore[assignment]
     start = clock()
-    approved = _approve_one(c, review, out) if approve else None
+    approved = _approve_some(c, review, out) if approve else []
     steps = c.drain("actions")
     for delta in (timedelta(minutes=5), timedelta(days=StallRules.from_policy(c.policy).label_within_days, hours=1)):
         clock.advance(delta)
@@ -121,9 +121,9 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
     returns = [case for case in c.cases.list() if case.kind is CaseKind.RETURN_REQUEST and case.stage is not None]
     out.write(f"The return after approval: the sample store's warehouse, fast-forwarded "
               f"{_span(now - start)} (refund on {c.policy.returns.refund_on.value}).\n")
-    if approved is not None:
-        out.write(f"{DEMO_APPROVER} (the demo's approver) approved #{approved.id} {approved.customer_name or 'guest'} "
-                  f"({Action(approved.recommended_action).label} {approved.amount.format()}).\n")
+    for case in approved:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) approved #{case.id} {case.customer_name or 'guest'} "
+                  f"({Action(case.recommended_action).label} {case.amount.format()}).\n")
     for case in sorted(returns, key=lambda k: k.id):
         view = c.views.build(case)
         line = status_line(view.stages, now) if view.stages is not None else None
@@ -138,18 +138,22 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
         out.write(_plain(pipeline_text(digest.pipeline, now)) + "\n")
 
 
-def _approve_one(c: Container, review: list[CaseRecord], out: TextIO) -> CaseRecord | None:
-    """The waiting return request recommended for a refund with the lowest risk, approved."""
-    candidates = [k for k in review if k.kind is CaseKind.RETURN_REQUEST and k.status is CaseStatus.OPEN
-                  and Action(k.recommended_action) is Action.REFUND]
-    if not candidates:
-        return None
-    case = min(candidates, key=lambda k: (k.risk_score, k.id))
-    try:
-        return c.decide.approve(case.id, DEMO_APPROVER, version=case.version)
-    except DecisionRefused as exc:  # a policy rule the demo approver doesn't pass: say so, go on
-        out.write(f"{DEMO_APPROVER} (the demo's approver) could not approve #{case.id}: {exc}\n")
-        return None
+def _approve_some(c: Container, review: list[CaseRecord], out: TextIO) -> list[CaseRecord]:
+    """Of the waiting return requests, the one recommended for a refund and the one for an
+    exchange with the lowest risk, approved (the exchange shows what happens when its item
+    is out of stock)."""
+    approved = []
+    for action in (Action.REFUND, Action.EXCHANGE):
+        candidates = [k for k in review if k.kind is CaseKind.RETURN_REQUEST and k.status is CaseStatus.OPEN
+                      and Action(k.recommended_action) is action]
+        if not candidates:
+            continue
+        case = min(candidates, key=lambda k: (k.risk_score, k.id))
+        try:
+            approved.append(c.decide.approve(case.id, DEMO_APPROVER, version=case.version))
+        except DecisionRefused as exc:  # a policy rule the demo approver doesn't pass: say so, go on
+            out.write(f"{DEMO_APPROVER} (the demo's approver) could not approve #{case.id}: {exc}\n")
+    return approved
 
 
 def _span(delta: timedelta) -> str:

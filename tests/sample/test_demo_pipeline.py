@@ -40,6 +40,7 @@ def test_the_demo_shows_each_approved_return_in_its_stage(demo):
     assert lines[0] == ("The return after approval: the sample store's warehouse, fast-forwarded 3 d 1 h "
                         "(refund on receipt).")
     assert f"{DEMO_APPROVER} (the demo's approver) approved #1 Marcus Webb (refund $549.00)." in lines
+    assert f"{DEMO_APPROVER} (the demo's approver) approved #6 Daniel Okafor (exchange $149.00)." in lines
     assert _line(lines, "Marcus Webb").endswith("Refunded 3 d ago · $549.00 to original payment")  # on receipt
     assert _line(lines, "Elena Petrova").endswith("Received 3 d ago · not restocked · needs a decision")
     assert _line(lines, "Maya Chen").endswith("Received 3 d ago · 1 missing, 1 restocked · needs a decision")
@@ -47,6 +48,8 @@ def test_the_demo_shows_each_approved_return_in_its_stage(demo):
     follow_ups = [ln.strip() for ln in lines if ln.strip().startswith("follow-up:")]
     assert follow_ups == [
         "follow-up: 1 of 1 item not restocked → no refund — recommended: no refund",
+        "follow-up: Ridge Trail Running Shoes — US 10.5 is out of stock: the exchange can't ship ($149.00 to give "
+        "back) — recommended: store credit",
         "follow-up: 1 of 2 items missing → partial refund $24.00 — recommended: partial refund",
     ]
     # what the lines say is what the store holds
@@ -61,10 +64,11 @@ def test_the_demo_shows_each_approved_return_in_its_stage(demo):
 def test_the_demo_prints_the_digest_return_pipeline(demo):
     _, text = demo
     pipeline = text[text.index("Return pipeline"):].splitlines()
-    assert pipeline[1] == "Now: Approved, no label 1 · Received 2 · Refunded / processed 1"
+    assert pipeline[1] == "Now: Approved, no label 1 · Received 3 · Refunded / processed 1"
     assert pipeline[-2:] == ["Stalled (1):", "• #1046 — no label for 3 d"]
     assert "Refunds: 1 on receipt, 0 on approval" in pipeline  # paid, not merely approved to pay
-    assert "Exceptions at receipt: 1 × items missing, 1 × not restocked (damaged, used, wrong item)" in pipeline
+    assert ("Exceptions at receipt: 1 × exchange out of stock, 1 × items missing, "
+            "1 × not restocked (damaged, used, wrong item)") in pipeline
     assert "*" not in text and ":package:" not in text and "&amp;" not in text  # mrkdwn made plain
 
 
