@@ -16,6 +16,7 @@ KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.HIGH_VALUE_REFUND: "High-value refund",
     CaseKind.DISPUTE: "Dispute",
     CaseKind.ORDER_REVIEW: "Order review",
+    CaseKind.DELAYED_SHIPMENT: "Delayed shipment",
 }
 
 # `{date_short_pretty}` reads "today"/"yesterday"/"Nov 2, 2026"; `{time}` follows the

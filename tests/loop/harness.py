@@ -139,7 +139,7 @@ def action_ids(message: dict) -> list[str]:
 
 @contextmanager
 def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack | None = None, store=None,
-         policy: str | None = None):
+         policy: str | None = None, connectors: tuple = ()):
     # Real time: retries and leases must be able to expire while the test waits.
     clock = clock or utcnow
     own_slack = slack is None
@@ -155,7 +155,7 @@ def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack 
     slack_waits: list[float] = []  # what the gateway would have slept (Retry-After, backoff): not slept
     gateway = SlackGateway(client, min_interval_per_channel=0.0, sleep=slack_waits.append)
     c = Container.build(settings, clock=clock, store=store, policy=parse_policy(POLICY if policy is None else policy),
-                        slack_client=client, slack_gateway=gateway)
+                        slack_client=client, slack_gateway=gateway, connectors=connectors)
     server = Server(c, host="127.0.0.1", port=0, threads=16, schedule=False)
     if start:
         server.start()
