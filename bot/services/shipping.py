@@ -137,7 +137,7 @@ class ShippingService:
         now = self.clock()
         rules = self.policy.shipping
         key = parcel_key(parcel)
-        if parcel.ordered_at is None and key == UNSHIPPED:
+        if key == UNSHIPPED:  # when it was placed: the store's word, as the policy reads it too
             parcel = parcel.model_copy(update={"ordered_at": order.created_at})
         if delay_of(parcel, rules, now=now) is not None:
             case = self._open(event, order, parcel, key, now)
