@@ -124,6 +124,8 @@ def tier_label(tier: Tier, currency: str, previous_up_to: Decimal | None = None)
 def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
     """Button text: "Approve refund $149.00", "Approve decline", "Acknowledge"."""
     outcome = approve_outcome(kind, recommended)
+    if kind is CaseKind.DELAYED_SHIPMENT and outcome is Action.ACCEPT:
+        return "Customer contacted"  # what acknowledging a delay means: someone told them
     return {
         Action.REFUND: f"Approve refund {amount.format()}",
         Action.STORE_CREDIT: f"Approve store credit {amount.format()}",

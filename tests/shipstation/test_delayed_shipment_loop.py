@@ -11,7 +11,8 @@ import httpx
 from bot.clock import utcnow
 from policy.models import CaseKind, CaseStatus
 from tests.fakes.shipstation import FakeShipStation
-from tests.loop.harness import card_text, loop, wait_for
+from blocks.ids import ActionId
+from tests.loop.harness import action_ids, card_text, loop, wait_for
 from tests.shipstation.helpers import TOKEN, connector
 
 ORDER = "1008"
@@ -61,6 +62,8 @@ def test_exception_opens_one_case_and_delivery_closes_it(database_url):
             assert "Delayed shipment" in text
             assert "exception" in text.lower()
             assert "<@U0EVIL>" not in text  # the carrier's words are escaped
+            assert "Customer contacted" in text
+            assert action_ids(lp.last_card(case)) == [ActionId.CASE_APPROVE, ActionId.CASE_ESCALATE]
 
             fake.set_tracking(number, "DE", actual=utcnow().isoformat(),
                               events=[{"occurred_at": utcnow().isoformat(), "description": "Delivered"}])
