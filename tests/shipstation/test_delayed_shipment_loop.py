@@ -75,3 +75,33 @@ def test_exception_opens_one_case_and_delivery_closes_it(database_url):
             assert "delivered" in text.lower()
             assert "Closed in" not in text  # not the store admin: the parcel closed it
             assert len(_delay_cases(lp)) == 1
+
+
+def test_an_order_not_shipped_in_time_is_found_by_the_watch_and_closed_by_its_ship_notify(database_url):
+    from tests.fakes.shipstation import pacific_wall
+    from tests.loop.harness import POLICY
+
+    fake = FakeShipStation()
+    with fake.serve() as base:
+        with loop(database_url, policy=POLICY + "\n[shipping]\nship_within_days = 2\n",
+                  connectors=(connector(fake, base, clock=utcnow),)) as lp:
+            order = lp.store.find_orders("1048")[0]  # placed 2.5 days ago, nothing shipped
+            fake.add_order(order_number="1048", order_date=pacific_wall(order.created_at))
+            [watch] = [p for p in lp.c.pollers if p.name == "shipstation.watch"]
+            assert watch.run_once().created == 1
+            assert watch.run_once().created == 0  # the next period: the same case
+            [case] = _delay_cases(lp)
+            case = wait_for(lambda: (c := lp.c.cases.get(case.id)).slack_ts and c, what="the card")
+            assert "Not shipped" in card_text(lp.last_card(case))
+
+            fake.add_shipment(order_number="1048", tracking_number="1ZNEWLABEL01", batch_id="b-9",
+                              create_date=pacific_wall(utcnow()))
+            body = fake.ship_notify("b-9")
+            response = httpx.post(f"{lp.server.url}/webhooks/shipstation/{TOKEN}", content=body,
+                                  headers={"Content-Type": "application/json"}, timeout=5)
+            assert response.status_code == 200
+            closed = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.CLOSED and c,
+                              what="shipped closes it")
+            closed = lp.settle(closed.id)
+            assert "the order has shipped" in card_text(lp.last_card(closed))
+            assert len(_delay_cases(lp)) == 1
