@@ -595,7 +595,7 @@ def pipeline_text(p: ReturnPipeline, now: datetime) -> str:
     if paid:
         lines.append(f"Refunds: {p.refunds_on_receipt} on receipt, {p.refunds_on_approval} on approval")
     if p.exceptions:
-        lines.append("Exceptions at receipt: " + ", ".join(f"{n} {_EXCEPTIONS.get(r, r.replace('_', ' '))}"
+        lines.append("Exceptions at receipt: " + ", ".join(f"{n} × {_EXCEPTIONS.get(r, r.replace('_', ' '))}"
                                                            for r, n in p.exceptions))
     if p.stalled:
         lines.append(f"Stalled ({len(p.stalled)}):")

@@ -133,6 +133,12 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="stalls", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            # Returns partly inspected past the inspection window get their follow-up.
+            self.scheduler.add_job(
+                self._every, "interval", args=("receipts", REMINDER_PERIOD),
+                seconds=REMINDER_PERIOD.total_seconds(), id="receipts", max_instances=1, coalesce=True,
+                next_run_time=self.c.clock(),
+            )
             # The digest's own ledger makes it once per period across replicas; checking
             # every minute (and at start-up) is what catches a missed run up after downtime.
             self.scheduler.add_job(

@@ -29,12 +29,16 @@ DECIDED = (CaseStatus.APPROVED, CaseStatus.DENIED)
 
 class ActionJobs:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, registry: Registry, clock: Clock,
-                 on_case_changed: Callable[[CaseRecord], None] = lambda case: None) -> None:
+                 on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
+                 within_done: Callable[..., object] | None = None) -> None:
         self.cases = cases
         self.outbox = outbox
         self.registry = registry  # the action runs in the system the job names
         self.clock = clock
         self.on_case_changed = on_case_changed
+        # (conn, case_id, now=…): more that commits with the case becoming done (the
+        # lifecycle queues a receipt that arrived before the approval was carried out).
+        self.within_done = within_done
 
     def run(self, job: Job) -> Done:
         # Not ok when already executing (a second action, or a reclaimed one): fine.
@@ -50,10 +54,12 @@ class ActionJobs:
             return
         rows = self.outbox.for_case(job.case_id)
         if all(r.status == "done" for r in rows):
+            now, within_done = self.clock(), self.within_done
             done = self.cases.transition(
                 job.case_id, expected=CaseStatus.EXECUTING, to=CaseStatus.DONE, actor=EXECUTOR,
-                at=self.clock(), event="case.executed",
+                at=now, event="case.executed",
                 detail={"results": [r.result_summary for r in rows]},
+                within=(lambda conn: within_done(conn, job.case_id, now=now)) if within_done else None,
             )
             if done.ok:
                 self.on_case_changed(done.case)

@@ -550,6 +550,54 @@ query OrdersWithReturnsInProgress($query: String!, $after: String) {
 }
 """
 
+# A reverse_* webhook body that does not name its return (Shopify publishes no sample, so we do
+# not count on it), or names only reverse-fulfillment lines: the reverse object's return and
+# how its lines meet the return's. The schema has no ReverseFulfillmentOrder.return: the path
+# is the order's returns, each with its reverse fulfillment order ids; the two kinds of line
+# meet at the fulfillment line item. Paged over the order's returns (10 a page, ~330 points).
+_REVERSE_OWNER_FIELDS = """
+  id
+  lineItems(first: 20) {
+    nodes { id fulfillmentLineItem { id } }
+  }
+  order {
+    id
+    returns(first: 10, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id
+        reverseFulfillmentOrders(first: 5) { nodes { id } }
+        returnLineItems(first: 10) {
+          nodes { id ... on ReturnLineItem { fulfillmentLineItem { id } } }
+        }
+      }
+    }
+  }
+"""
+
+REVERSE_FULFILLMENT_ORDER_OWNER = (
+    """
+query ReverseFulfillmentOrderOwner($id: ID!, $after: String) {
+  reverseFulfillmentOrder(id: $id) {"""
+    + _REVERSE_OWNER_FIELDS
+    + """  }
+}
+"""
+)
+
+REVERSE_DELIVERY_OWNER = (
+    """
+query ReverseDeliveryOwner($id: ID!, $after: String) {
+  reverseDelivery(id: $id) {
+    id
+    reverseFulfillmentOrder {"""
+    + _REVERSE_OWNER_FIELDS
+    + """    }
+  }
+}
+"""
+)
+
 # --- reads that make the actions safe to retry ------------------------------------------------
 
 RETURN_STATE = """
@@ -792,6 +840,8 @@ ALL_DOCUMENTS: dict[str, str] = {
     "RETURN_CLOSE": RETURN_CLOSE,
     "RETURN_PROGRESS": RETURN_PROGRESS,
     "ORDERS_WITH_RETURNS_IN_PROGRESS": ORDERS_WITH_RETURNS_IN_PROGRESS,
+    "REVERSE_FULFILLMENT_ORDER_OWNER": REVERSE_FULFILLMENT_ORDER_OWNER,
+    "REVERSE_DELIVERY_OWNER": REVERSE_DELIVERY_OWNER,
     "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,

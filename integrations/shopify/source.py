@@ -93,6 +93,28 @@ _DECLINE_REASONS = {
     "OTHER": "OTHER",
 }
 _DECLINE_NOTE_MAX = 500
+
+
+@dataclass(frozen=True)
+class _StatusChange:
+    """A return status change made with check-before-act (`ShopifyStore._check_before_act`)."""
+
+    operation: str  # the outbox operation, for the log
+    target: frozenset[ReturnStatus]  # already here: the change was made (a repeat)
+    allowed: frozenset[ReturnStatus]  # the statuses it can be made from
+    done: str  # "approved": the summary's word
+    doing: str  # "approving return": for Shopify's refusal
+    refusal: str  # why another status is refused
+    recheck_on: str | None  # the userError code that makes a re-read worth it (None: any)
+
+
+_APPROVE = _StatusChange("approve_return", frozenset({ReturnStatus.APPROVED, ReturnStatus.CLOSED}),
+                         frozenset({ReturnStatus.REQUESTED}), "approved", "approving return",
+                         "can no longer be approved", recheck_on="INVALID_STATE")
+_DECLINE = _StatusChange("decline_return", frozenset({ReturnStatus.DECLINED}), frozenset({ReturnStatus.REQUESTED}),
+                         "declined", "declining return", "can no longer be declined", recheck_on="INVALID_STATE")
+_CLOSE = _StatusChange("close_return", frozenset({ReturnStatus.CLOSED}), frozenset({ReturnStatus.APPROVED}),
+                       "closed", "closing return", "cannot be closed", recheck_on=None)
 _LEDGER_MAX_ENTRIES = 200
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -378,23 +400,11 @@ class ShopifyStore:
     # --- actions ----------------------------------------------------------------------------------
 
     def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
-        rid = _gid("Return", return_id)
-        state = self._return_state(rid)
-        label = state.get("name") or rid
-        status = state["status"]
-        if status in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
-            return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
-        if status != ReturnStatus.REQUESTED:
-            raise IntegrationError(f"return {label} is {status} and can no longer be approved", retryable=False, system=SYSTEM)
-        payload = self._mutate(
-            doc.RETURN_APPROVE, {"input": {"id": rid, "notifyCustomer": bool(notify_customer)}}, "returnApproveRequest"
+        return self._check_before_act(
+            _APPROVE, return_id, idempotency_key,
+            lambda rid: self._mutate(doc.RETURN_APPROVE, {"input": {"id": rid, "notifyCustomer": bool(notify_customer)}},
+                                     "returnApproveRequest"),
         )
-        errors = payload.get("userErrors") or []
-        if errors:
-            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
-                return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
-            raise _user_errors("approving return", label, errors)
-        return self._done("approve_return", idempotency_key, f"return {label} approved", rid)
 
     def decline_return(
         self,
@@ -405,52 +415,55 @@ class ShopifyStore:
         notify_customer: bool,
         idempotency_key: str,
     ) -> ActionResult:
-        rid = _gid("Return", return_id)
-        state = self._return_state(rid)
-        label = state.get("name") or rid
-        status = state["status"]
-        if status == ReturnStatus.DECLINED:
-            return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
-        if status != ReturnStatus.REQUESTED:
-            raise IntegrationError(f"return {label} is {status} and can no longer be declined", retryable=False, system=SYSTEM)
         shopify_reason = _DECLINE_REASONS.get((reason or "").strip().upper().replace(" ", "_").replace("-", "_"), "OTHER")
         decline_note = note
         if shopify_reason == "OTHER" and reason and reason.strip().upper() != "OTHER" and not note:
             decline_note = reason  # keep a free-text reason for the customer
-        payload_input: dict[str, Any] = {
-            "id": rid,
-            "declineReason": shopify_reason,
-            "notifyCustomer": bool(notify_customer),
-        }
-        if decline_note:
-            payload_input["declineNote"] = _truncate(decline_note, _DECLINE_NOTE_MAX)
-        payload = self._mutate(doc.RETURN_DECLINE, {"input": payload_input}, "returnDeclineRequest")
-        errors = payload.get("userErrors") or []
-        if errors:
-            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] == ReturnStatus.DECLINED:
-                return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
-            raise _user_errors("declining return", label, errors)
-        return self._done("decline_return", idempotency_key, f"return {label} declined ({shopify_reason})", rid)
+
+        def decline(rid: str) -> dict[str, Any]:
+            payload_input: dict[str, Any] = {
+                "id": rid,
+                "declineReason": shopify_reason,
+                "notifyCustomer": bool(notify_customer),
+            }
+            if decline_note:
+                payload_input["declineNote"] = _truncate(decline_note, _DECLINE_NOTE_MAX)
+            return self._mutate(doc.RETURN_DECLINE, {"input": payload_input}, "returnDeclineRequest")
+
+        return self._check_before_act(_DECLINE, return_id, idempotency_key, decline, detail=f" ({shopify_reason})")
 
     def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """Close an approved return (expired by policy). Check before act: a return already
         closed is a repeat, one declined or cancelled is refused (returnClose has no key)."""
+        return self._check_before_act(
+            _CLOSE, return_id, idempotency_key, lambda rid: self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose"),
+            detail=f": {note}" if note else "",
+        )
+
+    def _check_before_act(self, change: _StatusChange, return_id: str, idempotency_key: str,
+                          mutation: Callable[[str], dict[str, Any]], *, detail: str = "") -> ActionResult:
+        """Move a return to `change`'s target status, once. Shopify's return mutations take
+        no idempotency key, so the return's state decides: already in the target status is
+        a repeat (ok), a status it can't be moved from is refused, and when the mutation
+        answers with userErrors the state is read again — a concurrent or earlier attempt
+        may have made the change — before the errors are raised."""
         rid = _gid("Return", return_id)
         state = self._return_state(rid)
         label = state.get("name") or rid
         status = state["status"]
-        if status == ReturnStatus.CLOSED:
-            return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
-        if status != ReturnStatus.APPROVED:
-            raise IntegrationError(f"return {label} is {status} and cannot be closed", retryable=False, system=SYSTEM)
-        payload = self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose")
+        repeat = f"return {label} was already {change.done}"
+        if status in change.target:
+            return self._done(change.operation, idempotency_key, repeat, rid, repeat=True)
+        if status not in change.allowed:
+            raise IntegrationError(f"return {label} is {status} and {change.refusal}", retryable=False, system=SYSTEM)
+        payload = mutation(rid)
         errors = payload.get("userErrors") or []
         if errors:
-            if self._return_state(rid)["status"] == ReturnStatus.CLOSED:
-                return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
-            raise _user_errors("closing return", label, errors)
-        why = f": {note}" if note else ""
-        return self._done("close_return", idempotency_key, f"return {label} closed{why}", rid)
+            if ((change.recheck_on is None or _has_code(errors, change.recheck_on))
+                    and self._return_state(rid)["status"] in change.target):
+                return self._done(change.operation, idempotency_key, repeat, rid, repeat=True)
+            raise _user_errors(change.doing, label, errors)
+        return self._done(change.operation, idempotency_key, f"return {label} {change.done}{detail}", rid)
 
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
@@ -522,13 +535,17 @@ class ShopifyStore:
                  exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
                  notify_customer: bool, idempotency_key: str) -> ActionResult:
         locations = rf.restock_locations(ret["order"])
+        # The warehouse has inspected the return (reverseFulfillmentOrderDispose): what it did
+        # not dispose it did not confirm (never arrived, still open), so we add no disposition
+        # of our own; Shopify would refuse one for what it already disposed anyway.
+        dispose = self.restock and not _warehouse_disposed(ret)
         return_lines = []
         for li in lines:
             qty = quantities.get(li["id"], 0)
             if qty <= 0:
                 continue
             item: dict[str, Any] = {"id": li["id"], "quantity": qty}
-            disposed = rf.dispositions(li, qty, ret, locations) if self.restock else []
+            disposed = rf.dispositions(li, qty, ret, locations) if dispose else []
             if disposed:
                 item["dispositions"] = disposed
             return_lines.append(item)
@@ -866,6 +883,12 @@ class _HistoryAhead:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _warehouse_disposed(ret: dict[str, Any]) -> bool:
+    """Any item of the return disposed already (read with RETURN_PROCESS_CONTEXT)."""
+    return any(d for rfo in m.nodes(ret.get("reverseFulfillmentOrders"))
+               for item in m.nodes(rfo.get("lineItems")) for d in item.get("dispositions") or [])
 
 
 def _refund_marker(idempotency_key: str) -> str:

@@ -7,11 +7,10 @@ from io import StringIO
 
 import pytest
 
-from bot.container import Container
 from bot.db import upgrade
-from bot.demo import COLUMNS, age, run_demo
+from bot.demo import COLUMNS, age, demo_container, run_demo
 from bot.settings import Settings
-from integrations.sample import SampleStore
+from policy.config import Policy
 from tests.sample.helpers import NOW
 
 ENV = ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET", "RETURNSBOT_POLICY",
@@ -24,10 +23,9 @@ def queue(tmp_path, monkeypatch) -> list[dict[str, str]]:
         monkeypatch.delenv(key, raising=False)
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     upgrade(url)
-    c = Container.build(Settings(_env_file=None, database_url=url), clock=lambda: NOW,
-                        store=SampleStore.load(now=NOW, clock=lambda: NOW))
+    c, clock = demo_container(Settings(_env_file=None, database_url=url), Policy.default(), now=NOW)
     out = StringIO()
-    run_demo(c, out)
+    run_demo(c, out, clock=clock)
     c.engine.dispose()
     lines = out.getvalue().splitlines()
     header = lines[0].split()
