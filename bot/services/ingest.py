@@ -79,6 +79,8 @@ class IngestService:
                 return IngestResult(Outcome.CREATED, report.opened[0])
             if report.closed:
                 return IngestResult(Outcome.CLOSED, report.closed[0])
+            if report.known:
+                return IngestResult(Outcome.DUPLICATE, report.known[0])
             return IngestResult(Outcome.IGNORED)
         if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
             return self._decided_elsewhere(event)

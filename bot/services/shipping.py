@@ -54,6 +54,7 @@ CLOSE_EVENT = {Progress.DELIVERED: "case.shipment_delivered", Progress.MOVING: "
 @dataclass
 class ShippingReport:
     opened: list[CaseRecord] = field(default_factory=list)
+    known: list[CaseRecord] = field(default_factory=list)  # delayed, and its case exists already
     closed: list[CaseRecord] = field(default_factory=list)
     stages: int = 0
 
@@ -140,9 +141,9 @@ class ShippingService:
         if key == UNSHIPPED:  # when it was placed: the store's word, as the policy reads it too
             parcel = parcel.model_copy(update={"ordered_at": order.created_at})
         if delay_of(parcel, rules, now=now) is not None:
-            case = self._open(event, order, parcel, key, now)
+            case, created = self._open(event, order, parcel, key, now)
             if case is not None:
-                report.opened.append(case)
+                (report.opened if created else report.known).append(case)
             return
         progress = progress_of(parcel, rules, now=now)
         if progress is None:
@@ -153,10 +154,12 @@ class ShippingService:
             if closed is not None:
                 report.closed.append(closed)
 
-    def _open(self, event: DomainEvent, order: Order, parcel: ParcelUpdate, key: str, now) -> CaseRecord | None:
+    def _open(self, event: DomainEvent, order: Order, parcel: ParcelUpdate, key: str,
+              now) -> tuple[CaseRecord | None, bool]:
         ext = external_id(order, key)
-        if self.cases.find(event.source, ext, CaseKind.DELAYED_SHIPMENT) is not None:
-            return None
+        existing = self.cases.find(event.source, ext, CaseKind.DELAYED_SHIPMENT)
+        if existing is not None:
+            return existing, False
         customer = None
         if order.customer_id:
             try:
@@ -167,15 +170,15 @@ class ShippingService:
                           shipments=(parcel.shipment,))
         assessment = assess(ctx, self.policy)
         if not needs_case(CaseKind.DELAYED_SHIPMENT, assessment.signals, assessment.recommendation):
-            return None
+            return None, False
         case, created = self.cases.open(NewCase(
             source=event.source, external_id=ext, context=ctx, assessment=assessment,
             channel=channel_for(CaseKind.DELAYED_SHIPMENT, self.policy), opened_at=now))
         if not created:
-            return None
+            return case, False  # opened by a concurrent report of the same parcel
         log.info("case.opened case_id=%s kind=delayed_shipment order=%s parcel=%s", case.id, order.name, key)
         self.on_case_changed(case)
-        return case
+        return case, True
 
     def _close(self, source: str, order: Order, key: str, progress: Progress, parcel: ParcelUpdate,
                now) -> CaseRecord | None:

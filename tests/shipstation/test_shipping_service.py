@@ -54,7 +54,8 @@ def test_an_order_not_shipped_in_time_opens_one_case_and_shipping_closes_it(serv
     assert service.apply(_event(_parcel("1048", None, ordered_days=9))).opened == []  # within 3 days
     service.later(days=1)
     [case] = service.apply(_event(_parcel("1048", None))).opened
-    assert service.apply(_event(_parcel("1048", None))).opened == []  # the same order again: one case
+    again = service.apply(_event(_parcel("1048", None)))  # the same order again: one case
+    assert again.opened == [] and [k.id for k in again.known] == [case.id]
     assert case.external_id.endswith("|unshipped") and case.order_name == "#1048"
     ctx, assessment = service.cases.snapshot(case)
     [signal] = [s for s in assessment.signals if s.code == "shipment_delayed"]
