@@ -7,7 +7,8 @@
 - V2 (`https://api.shipstation.com/v2`, ShipEngine's bodies): header `api-key`. 200 a
   minute; a 429 carries `Retry-After`.
 
-Both: GETs only (nothing here writes), so every failure is safe to retry. At most
+Both: reads, plus V2's `POST /v2/tracking/start` (subscribing a number to tracking
+webhooks, which subscribing again does not change), so every failure is safe to retry. At most
 `max_wait` seconds of waiting per call (rate-limit waits and backoff together), because a
 job's lease is short: a wait that would go over is not slept, the call raises
 `IntegrationError(retryable=True, retry_after=…)` and the job runner reschedules. 401/403
@@ -73,6 +74,9 @@ class _Paced:
 
     def get_url(self, url: str, params: dict[str, Any] | None = None) -> Any:
         """GET an absolute URL on this API's host (callers check the host first)."""
+        return self._call("GET", url, params)
+
+    def _call(self, method: str, url: str, params: dict[str, Any] | None = None) -> Any:
         budget = self.max_wait
         attempt = 0
         what = urlsplit(url).path or "/"
@@ -82,7 +86,8 @@ class _Paced:
             if pause > 0:
                 budget = self._wait(pause, budget, what)
             try:
-                response = self._http.get(url, params=params, headers=self._headers(), timeout=self.timeout)
+                response = self._http.request(method, url, params=params, headers=self._headers(),
+                                              timeout=self.timeout)
             except httpx.TransportError as exc:
                 if attempt >= self.max_attempts:
                     raise IntegrationError(f"ShipStation {what}: {type(exc).__name__}", system=SYSTEM) from None
@@ -106,6 +111,8 @@ class _Paced:
             if status >= 400:
                 raise IntegrationError(f"ShipStation {what}: HTTP {status}: {_message(response)}",
                                        retryable=False, system=SYSTEM)
+            if status == 204 or not response.content:
+                return None
             try:
                 return response.json()
             except ValueError:
@@ -222,6 +229,11 @@ class ShipStationV2(_Paced):
 
     def tracking(self, carrier_code: str, tracking_number: str) -> dict:
         return self.get("/v2/tracking", {"carrier_code": carrier_code, "tracking_number": tracking_number})
+
+    def start_tracking(self, carrier_code: str, tracking_number: str) -> None:
+        """Subscribe a number to TRACK_EVENT_V2 webhooks (labels made through V1 are not)."""
+        self._call("POST", self.base_url + "/v2/tracking/start",
+                   {"carrier_code": carrier_code, "tracking_number": tracking_number})
 
 
 def _number(value: str | None) -> float | None:

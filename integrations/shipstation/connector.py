@@ -71,6 +71,17 @@ class ShipStation:
             return None
         return mapping.shipment_from_tracking(info, shipment_id=label.id) if isinstance(info, dict) else None
 
+    def subscribe(self, label: Shipment) -> None:
+        """Ask V2 to send tracking webhooks for a new label (only with a webhook route to send
+        them to). Best effort: the watch poller re-tracks labels anyway."""
+        code = carrier_code(label.carrier)
+        if self.v2 is None or not self.token or not label.tracking_number or code is None:
+            return
+        try:
+            self.v2.start_tracking(code, label.tracking_number)
+        except IntegrationError as exc:
+            log.info("shipstation.tracking_start_failed", extra={"carrier": code, "error": str(exc)})
+
     # --- webhooks -----------------------------------------------------------------------------
 
     def verify(self, body: bytes, headers) -> bool:
@@ -100,8 +111,11 @@ class ShipStation:
             log.warning("shipstation.ship_notify_without_v1_key")
             return None
         page = self.v1.get_url(url)  # checked: ShipStation's host (or the configured API's origin)
-        parcels = [mapping.parcel_from_v1(item, self.track(mapping.shipment_from_v1(item)))
-                   for item in mapping.live_v1_shipments(page)]
+        parcels = []
+        for item in mapping.live_v1_shipments(page):
+            label = mapping.shipment_from_v1(item)
+            self.subscribe(label)  # a new label: its tracking events come to us from now on
+            parcels.append(mapping.parcel_from_v1(item, self.track(label)))
         if not parcels:
             return None
         return event_for(parcels, ref="ship_notify:" + ",".join(mapping.tracking_ref(p) for p in parcels)[:200])
@@ -164,7 +178,7 @@ class ShipStation:
 def connector_for(ss: ShipStation) -> Connector:
     pollers = []
     if ss.v1 is not None:
-        pollers = [PollSpec(f"{NAME}.shipments", shipments_poll(ss.v1, ss.track, now=ss.clock)),
+        pollers = [PollSpec(f"{NAME}.shipments", shipments_poll(ss.v1, ss.track, now=ss.clock, subscribe=ss.subscribe)),
                    PollSpec(f"{NAME}.watch", watch_poll(ss.v1, ss.track if ss.v2 else None, now=ss.clock))]
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}), capabilities=frozenset({Capability.SHIPMENTS}),

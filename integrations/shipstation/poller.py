@@ -40,7 +40,9 @@ def _pacific_wall(value: datetime) -> str:
     return value.astimezone(mapping.PACIFIC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def shipments_poll(v1: ShipStationV1, track: Track, *, now: Callable[[], datetime]):
+def shipments_poll(v1: ShipStationV1, track: Track, *, now: Callable[[], datetime],
+                   subscribe: Callable[[Shipment], None] = lambda label: None):
+    """`subscribe`: told each new label (V2 tracking webhooks for it, see connector.py)."""
     def fetch(cursor: str | None) -> PollPage:
         since = datetime.fromisoformat(cursor) if cursor else now() - FIRST_LOOK_BACK
         items = v1.all_pages("/shipments", "shipments", {
@@ -53,6 +55,8 @@ def shipments_poll(v1: ShipStationV1, track: Track, *, now: Callable[[], datetim
                     continue
                 created = mapping.pacific_to_utc(item.get("createDate"))
                 parcel = _tracked(item, track)
+                if cursor is None or created is None or created > since:
+                    subscribe(mapping.shipment_from_v1(item))
             except (KeyError, ValueError, TypeError) as exc:
                 unmapped.append(Unmapped(ref=f"shipment:{item.get('shipmentId')}", error=f"{type(exc).__name__}: {exc}"))
                 continue

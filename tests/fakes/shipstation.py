@@ -85,6 +85,7 @@ class FakeShipStation:
     shipments: list[dict] = field(default_factory=list)
     orders: list[dict] = field(default_factory=list)
     tracking: dict[str, dict] = field(default_factory=dict)  # tracking number → tracking_information
+    subscribed: list[tuple[str, str]] = field(default_factory=list)  # (carrier_code, number) tracking/start
     calls: list[Call] = field(default_factory=list)
     now: float = 0.0
     faults: list[tuple[str, int, dict]] = field(default_factory=list)  # (path, status, headers), next first
@@ -174,7 +175,7 @@ class FakeShipStation:
             self.calls.append(call)
             status, out_headers, body = self._route(method, parts.path, query, lower)
             call.status = status
-        return status, out_headers, json.dumps(body).encode()
+        return status, out_headers, b"" if body is None else json.dumps(body).encode()
 
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path]
@@ -183,7 +184,7 @@ class FakeShipStation:
         if path == "/jwks":
             return 200, {}, self.jwks()
         if path.startswith("/v2/"):
-            return self._v2_route(path, query, headers)
+            return self._v2_route(method, path, query, headers)
         expected = "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
         if headers.get("authorization") != expected:
             return 401, {}, {"Message": "Authorization has been denied for this request."}
@@ -204,7 +205,7 @@ class FakeShipStation:
             return 200, limits, self._page(items, "orders", query)
         return 404, limits, {"Message": "No HTTP resource was found"}
 
-    def _v2_route(self, path: str, query: dict, headers: dict) -> tuple[int, dict, Any]:
+    def _v2_route(self, method: str, path: str, query: dict, headers: dict) -> tuple[int, dict, Any]:
         if headers.get("api-key") != V2_KEY:
             return 401, {}, {"errors": [{"error_source": "shipstation", "error_type": "security",
                                          "error_code": "unauthorized", "message": "The API key is invalid."}]}
@@ -216,6 +217,16 @@ class FakeShipStation:
         fault = self._fault(path)
         if fault is not None:
             return fault[1], fault[2], {"errors": [{"error_source": "shipstation", "message": "injected"}]}
+        if path == "/v2/tracking/start":
+            if method != "POST" or not query.get("tracking_number"):
+                return 400, {}, {"errors": [{"error_source": "shipstation", "error_type": "validation",
+                                             "message": "tracking_number is required"}]}
+            pair = (query.get("carrier_code", ""), query["tracking_number"])
+            if pair not in self.subscribed:  # subscribing again changes nothing
+                self.subscribed.append(pair)
+            return 204, {}, None
+        if method != "GET":
+            return 405, {}, {"errors": [{"message": "method not allowed"}]}
         if path == "/v2/carriers":
             return 200, {}, {"carriers": []}
         if path == "/v2/tracking":
@@ -265,6 +276,18 @@ class FakeShipStation:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 status, headers, body = fake.handle("GET", f"http://x{self.path}", dict(self.headers))
+                self.send_response(status)
+                for k, v in {**headers, "Content-Type": "application/json"}.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, headers, body = fake.handle("POST", f"http://x{self.path}", dict(self.headers))
                 self.send_response(status)
                 for k, v in {**headers, "Content-Type": "application/json"}.items():
                     self.send_header(k, v)

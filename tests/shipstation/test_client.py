@@ -107,3 +107,12 @@ def test_all_pages_follows_page_and_pages():
     items = v1(fake).all_pages("/shipments", "shipments", {"pageSize": 100})
     assert len(items) == 250 and len({i["shipmentId"] for i in items}) == 250
     assert [c.query["page"] for c in fake.calls] == ["1", "2", "3"]
+
+
+def test_v2_start_tracking_subscribes_once_however_often_asked():
+    fake = FakeShipStation()
+    client = v2(fake)
+    client.start_tracking("ups", "1Z1")
+    client.start_tracking("ups", "1Z1")
+    assert fake.subscribed == [("ups", "1Z1")]
+    assert [(c.method, c.status) for c in fake.calls] == [("POST", 204), ("POST", 204)]

@@ -34,8 +34,10 @@ def test_the_catch_up_reads_every_page_from_the_cursor_and_moves_it():
                       create_date=pacific_wall(NOW - timedelta(hours=1)))
     fake.add_shipment(order_number="2999", tracking_number="1ZOLD", create_date=pacific_wall(NOW - timedelta(days=5)))
     ss = _ss(fake)
-    fetch = shipments_poll(ss.v1, ss.track, now=lambda: NOW)
+    subscribed = []
+    fetch = shipments_poll(ss.v1, ss.track, now=lambda: NOW, subscribe=subscribed.append)
     page = fetch(None)
+    assert len(subscribed) == 130  # each new label asked for V2 tracking webhooks
     numbers = [e.parcels[0].shipment.tracking_number for e in page.events]
     assert len(numbers) == 130 and "1ZVOID" not in numbers and "1ZOLD" not in numbers
     newest = NOW - timedelta(hours=40) + timedelta(minutes=129)
@@ -50,6 +52,7 @@ def test_the_catch_up_reads_every_page_from_the_cursor_and_moves_it():
     fake.calls.clear()
     again = fetch(page.cursor)
     assert [e.parcels[0].shipment.tracking_number for e in again.events] == ["1ZCU00129"]  # from the cursor on
+    assert len(subscribed) == 130  # the label at the cursor itself is not new
     assert fake.calls_to("/shipments")[0].query["createDateStart"] == pacific_wall(newest)[:19].replace("T", " ")
 
 

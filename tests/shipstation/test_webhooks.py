@@ -114,6 +114,8 @@ def test_ship_notify_is_fetched_back_with_basic_auth(app):
     wait_for(lambda: lp.c.receipts.counts().get("done") or lp.c.receipts.counts().get("ignored"), what="processing")
     [call] = fake.calls_to("/shipments")
     assert call.query["batchId"] == "77" and call.headers["authorization"].startswith("Basic ")
+    # The new label is subscribed to V2 tracking webhooks, so its scans come to the same route.
+    assert fake.subscribed == [("ups", order.shipments[0].tracking_number)]
 
 
 def test_a_valid_v2_signature_is_accepted(app):
