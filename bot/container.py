@@ -146,6 +146,12 @@ class Container:
         self.exchanges = ExchangeService(cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
                                          on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"))
         self.lifecycle.exchanges = self.exchanges
+        # Parcels from the shipping systems: delayed-shipment cases, and return parcels' stages.
+        from bot.services.shipping import ShippingService
+
+        self.shipping = ShippingService(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
+                                        ingest_stage=self.ingest.ingest, on_case_changed=self._case_changed)
+        self.ingest.shipping = self.shipping
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,

@@ -73,6 +73,11 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
     for event in feed.events():
         outcomes[c.ingest.ingest(event).outcome.value] += 1
+    # What the store's own shipping feed says of its parcels (delayed shipments), if it has one.
+    parcels = next((p for p in c.registry.store.pollers if p.name == f"{c.registry.store.name}.shipments"), None)
+    if parcels is not None:
+        for event in parcels.fetch(None).events:
+            outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.drain("actions")
     now = c.clock()
     stored = c.cases.list()

@@ -42,6 +42,10 @@ class WebhookRoute:
     decode: Callable[[str, dict], DomainEvent | None]  # after the 200: the event, or None to ignore
     # Told the headers of every accepted delivery (e.g. which API version the vendor used).
     observe: Callable[[Headers], None] = lambda headers: None
+    # A vendor that signs nothing (ShipStation V1) is given a secret in the URL instead:
+    # set, the route answers every path under `path` ("/webhooks/x/<secret>") and this is
+    # told the rest; False → 404 before anything else, nothing stored.
+    path_secret: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from integrations.connector import Connector, Registry
 from integrations.sample import connector as sample
+from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
 
-FACTORIES = (shopify.connector, sample.connector)
+FACTORIES = (shopify.connector, sample.connector, shipstation.connector)
 
 
 def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopify_client=None) -> Registry:

@@ -217,11 +217,17 @@ def _order_review(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
     return _Decision(Action.ACCEPT, ("Acknowledge: no high payment risk.",))
 
 
+def _delayed_shipment(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    why = "Contact the customer about the delay, then mark it done (the case closes itself when the parcel moves)."
+    return _Decision(Action.ACCEPT, (why, *_explained(found, S.SHIPMENT_DELAYED)))
+
+
 _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
     CaseKind.RETURN_REQUEST: _return_request,
     CaseKind.DISPUTE: _dispute,
     CaseKind.HIGH_VALUE_REFUND: _high_value_refund,
     CaseKind.ORDER_REVIEW: _order_review,
+    CaseKind.DELAYED_SHIPMENT: _delayed_shipment,
 }
 
 

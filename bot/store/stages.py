@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, String, cast, select, update
 
 from bot.schema import cases, return_stages
 from bot.store.sql import insert_ignore
@@ -51,6 +51,27 @@ class StageRepo:
             stmt = stmt.where(cases.c.stage_at < before)
         with self.engine.connect() as conn:
             return [(r.id, r.stage_at) for r in conn.execute(stmt.order_by(cases.c.stage_at, cases.c.id))]
+
+
+def _plain_tracking(number: str) -> bool:
+    return 3 <= len(number) <= 64 and all(c.isascii() and (c.isalnum() or c == "-") for c in number)
+
+
+def case_for_tracking(engine: Engine, number: str) -> int | None:
+    """The return case whose label (a LABEL_SENT fact) carries this tracking number, the
+    latest when several do. A carrier's report of a return parcel finds its case here."""
+    if not _plain_tracking(number):
+        return None  # tracking numbers are letters and digits; anything else matches nothing
+    stmt = (select(return_stages.c.case_id, return_stages.c.detail)
+            .where(return_stages.c.stage == ReturnStage.LABEL_SENT.value,
+                   cast(return_stages.c.detail, String).ilike(f"%{number}%"))
+            .order_by(return_stages.c.id.desc()))
+    with engine.connect() as conn:
+        for row in conn.execute(stmt):
+            tracking = (row.detail or {}).get("tracking") or {}
+            if str(tracking.get("number") or "").strip().upper() == number.strip().upper():
+                return row.case_id
+    return None
 
 
 def latest_in(conn, case_id: int, stage: ReturnStage) -> StageUpdate | None:

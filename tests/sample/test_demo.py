@@ -55,7 +55,7 @@ def _hours(cell: str) -> float:
 
 
 def test_the_queue_is_sorted_by_urgency(queue):
-    assert len(queue) == 21
+    assert len(queue) == 23  # 21 from the store's events, 2 delayed shipments from its parcels
     waiting = [r for r in queue if r["status"] in ("open", "escalated", "failed")]
     # Everything waiting for a person comes before anything that is not.
     assert queue[: len(waiting)] == waiting
@@ -64,6 +64,11 @@ def test_the_queue_is_sorted_by_urgency(queue):
     assert keys == sorted(keys)
     assert queue[0]["order"] == "#1051"  # the only case that needs the top tier
     assert len({r["tier"] for r in waiting}) == 3
+
+
+def test_the_demo_shows_the_delayed_shipments(queue):
+    delayed = sorted(r["order"] for r in queue if r["kind"] == "delayed shipment")
+    assert delayed == ["#1044", "#1047"]  # one late parcel, one stuck in a carrier exception
 
 
 def test_each_case_shows_its_age(queue):

@@ -12,7 +12,7 @@ import pytest
 from bot.demo import DEMO_APPROVER, demo_container, demo_policy, run_demo
 from bot.settings import Settings
 from policy.config import Policy, RefundOn, parse_policy
-from policy.models import CaseStatus
+from policy.models import CaseKind, CaseStatus
 from tests.sample.helpers import NOW
 
 
@@ -53,7 +53,7 @@ def test_the_demo_shows_each_approved_return_in_its_stage(demo):
         "follow-up: 1 of 2 items missing → partial refund $24.00 — recommended: partial refund",
     ]
     # what the lines say is what the store holds
-    by_name = {k.customer_name: k for k in c.cases.list()}
+    by_name = {k.customer_name: k for k in c.cases.list() if k.kind is CaseKind.RETURN_REQUEST}
     assert by_name["Elena Petrova"].status is CaseStatus.OPEN and by_name["Elena Petrova"].followup
     assert by_name["Maya Chen"].followup["reason"]
     refunds = [call for call in c.store.calls if call.method in ("refund_return", "issue_store_credit")]
