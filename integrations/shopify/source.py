@@ -669,7 +669,7 @@ class ShopifyStore:
         if status == ReturnStatus.REQUESTED:
             raise IntegrationError(f"return {label} is not approved yet (REQUESTED); the exchange waits for it",
                                    retryable=True, system=SYSTEM)
-        pending = [e for e in items if int(e.get("processableQuantity") or 0) > 0]
+        pending = _unprocessed(items)
         released = sum(int(e.get("processedQuantity") or 0) for e in items)
         if not pending and released:
             return self._done("release_exchange", idempotency_key,
@@ -688,16 +688,22 @@ class ShopifyStore:
             "notifyCustomer": bool(notify_customer),
         }
         payload = self._mutate(doc.RETURN_PROCESS_EXCHANGE, {"input": process_input}, "returnProcess")
-        errors = payload.get("userErrors") or []
-        if errors:
-            again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
-            if not any(int(e.get("processableQuantity") or 0) > 0 for e in m.nodes(again.get("exchangeLineItems"))):
-                return self._done("release_exchange", idempotency_key,
-                                  f"exchange for return {label} was already released", rid, repeat=True)
-            raise _user_errors("releasing the exchange of return", label, errors)
+        if payload.get("userErrors"):
+            return self._exchange_refused(rid, payload["userErrors"], "releasing the exchange of return", label,
+                                          "release_exchange", idempotency_key,
+                                          f"exchange for return {label} was already released")
         units = sum(int(e["processableQuantity"]) for e in pending)
         return self._done("release_exchange", idempotency_key,
                           f"exchange for return {label} released ({units} item(s))", rid)
+
+    def _exchange_refused(self, rid: str, errors: list, doing: str, label: str, operation: str,
+                          idempotency_key: str, repeat_summary: str) -> ActionResult:
+        """A refused exchange mutation: re-read, and nothing left unprocessed means an earlier
+        attempt (whose answer was lost) did it — a repeat; otherwise the refusal stands."""
+        again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        if not _unprocessed(m.nodes(again.get("exchangeLineItems"))):
+            return self._done(operation, idempotency_key, repeat_summary, rid, repeat=True)
+        raise _user_errors(doing, label, errors)
 
     def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
         """Take the exchange lines not processed yet off the return (`removeFromReturn`). Check
@@ -705,20 +711,17 @@ class ShopifyStore:
         rid = _gid("Return", return_id)
         ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
         label = ret.get("name") or rid
-        pending = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
+        pending = _unprocessed(m.nodes(ret.get("exchangeLineItems")))
         if not pending:
             return self._done("remove_exchange", idempotency_key,
                               f"no exchange items left to remove from return {label}", rid, repeat=True)
         lines = [{"exchangeLineItemId": e["id"], "quantity": int(e["processableQuantity"])} for e in pending]
         payload = self._mutate(doc.REMOVE_EXCHANGE_FROM_RETURN, {"returnId": rid, "exchangeLineItems": lines},
                                "removeFromReturn")
-        errors = payload.get("userErrors") or []
-        if errors:
-            again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
-            if not any(int(e.get("processableQuantity") or 0) > 0 for e in m.nodes(again.get("exchangeLineItems"))):
-                return self._done("remove_exchange", idempotency_key,
-                                  f"no exchange items left to remove from return {label}", rid, repeat=True)
-            raise _user_errors("removing the exchange from return", label, errors)
+        if payload.get("userErrors"):
+            return self._exchange_refused(rid, payload["userErrors"], "removing the exchange from return", label,
+                                          "remove_exchange", idempotency_key,
+                                          f"no exchange items left to remove from return {label}")
         units = sum(li["quantity"] for li in lines)
         return self._done("remove_exchange", idempotency_key,
                           f"{units} exchange item(s) removed from return {label}", rid)
@@ -1095,3 +1098,8 @@ def _find_credit(customer: dict[str, Any], amount: Money, since: datetime) -> st
             if m.money(t["amount"]) == amount and m.dt(t["createdAt"]) >= since:
                 return t.get("id") or account.get("id")
     return None
+
+
+def _unprocessed(exchange_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The exchange lines with a quantity still to process."""
+    return [e for e in exchange_lines if int(e.get("processableQuantity") or 0) > 0]
