@@ -79,6 +79,7 @@ from blocks.format import (
     slack_date,
     utc_text,
 )
+from blocks.followup import followup_choices, followup_heading
 from blocks.ids import ActionId, BlockId
 from blocks.stages import stages_text, status_line
 from blocks.refs import CaseRef
@@ -251,6 +252,8 @@ def _status_context(view: CaseView) -> ContextBlock:
     emoji, label = _STATUS_LABELS.get(view.status, (":grey_question:", str(view.status)))
     if view.auto_approved and view.status in _DECIDED:
         label = "Auto-approved"
+    if view.parcel_closed is not None:
+        label = "Closed by the carrier's progress"
     parts = [f"{emoji} *{label}*"]
     if view.return_name:
         parts.append(f"Return {escape_mrkdwn(one_line(view.return_name), 60)}")
@@ -374,7 +377,20 @@ def _shipment_line(s: ShippingView, view: CaseView) -> str:
         parts.append(link(s.tracking_url, label, limit=120))
     if s.delivered_at is not None:
         parts.append(f"delivered {slack_date(s.delivered_at, DATE)} ({ago(s.delivered_at, view.now)})")
-    return " · ".join(parts)
+    elif s.estimated_delivery_at is not None:
+        parts.append(f"expected {slack_date(s.estimated_delivery_at, DATE)}")
+    line = " · ".join(parts)
+    carrier = []
+    if s.carrier_status is not None:
+        carrier.append(f"Carrier: *{s.carrier_status.label}*")
+    if s.exception:
+        carrier.append(escape_mrkdwn(one_line(s.exception), 200))
+    if s.last_scan:
+        scan = f"last scan {escape_mrkdwn(one_line(s.last_scan), 150)}"
+        if s.last_scan_at is not None:
+            scan += f" ({ago(s.last_scan_at, view.now)})"
+        carrier.append(scan)
+    return line + ("\n" + " · ".join(carrier) if carrier else "")
 
 
 
@@ -487,9 +503,26 @@ def _decision_details(d: DecisionView | None) -> list[str]:
     return lines
 
 
+_PARCEL_CLOSED = {"delivered": "the parcel was delivered", "moving": "the parcel is moving again",
+                  "shipped": "the order has shipped"}
+
+
+def _parcel_closed_line(view: CaseView) -> str:
+    p = view.parcel_closed
+    line = f":white_check_mark: Closed itself: {_PARCEL_CLOSED.get(p.progress, 'the parcel moved')}"
+    if p.at is not None:
+        line += f" {slack_date(p.at)}"
+    lines = [line]
+    if p.last_scan:
+        lines.append(f"Last scan: {escape_mrkdwn(one_line(p.last_scan), 200)}")
+    return "\n".join(lines)
+
+
 def _closed_line(view: CaseView) -> str:
     if view.closed_reason:
         return f":white_check_mark: Closed: {escape_mrkdwn(view.closed_reason, 300)}"
+    if view.parcel_closed is not None:
+        return _parcel_closed_line(view)
     d = view.decision
     if d is None:
         return f":white_check_mark: Closed in {view.admin_label}"
@@ -560,7 +593,7 @@ def _followup(view: CaseView) -> list[Block]:
         rec += f" {f.suggested_amount.format()}"
     why = escape_mrkdwn(one_line(f.summary), 200)
     reason = _FOLLOWUP_REASONS.get(f.reason, escape_mrkdwn(one_line(f.reason).replace("_", " "), 40))
-    lines = [f":mag: *Exception at receipt* · {reason} · the refund waits for a decision",
+    lines = [followup_heading(view, reason),
              f"Recommended: {why} → *{escape_mrkdwn(rec, 80)}*"]
     if f.refundable is not None:
         lines.append(f"Left to refund: {f.refundable.format()}")
@@ -572,7 +605,7 @@ def _followup_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
     ids = {"refund": ActionId.FOLLOWUP_REFUND, "partial_refund": ActionId.FOLLOWUP_PARTIAL,
            "store_credit": ActionId.FOLLOWUP_CREDIT, "no_refund": ActionId.FOLLOWUP_NO_REFUND}
     return [_button(label, ids[choice], ref, "primary" if choice == rec else None)
-            for choice, label in _FOLLOWUP_CHOICES.items()]
+            for choice, label in _FOLLOWUP_CHOICES.items() if choice in followup_choices(view)]
 
 
 def _buttons(view: CaseView) -> list[ButtonElement]:
@@ -637,6 +670,8 @@ def _summary(view: CaseView) -> str:
     if view.status is CaseStatus.CLOSED:
         if view.closed_reason:
             return f"closed: {view.closed_reason}"
+        if view.parcel_closed is not None:
+            return f"closed itself: {_PARCEL_CLOSED.get(view.parcel_closed.progress, 'the parcel moved')}"
         if view.decision is None:
             return f"closed in {view.admin_label}"
         return f"{'declined' if view.decision.action is Action.DENY else 'approved'} in {view.admin_label}"

@@ -429,6 +429,7 @@ _KIND_SHORT = {
     CaseKind.DISPUTE: "dispute",
     CaseKind.ORDER_REVIEW: "order review",
     CaseKind.EARLY_FRAUD_WARNING: "fraud warning",
+    CaseKind.DELAYED_SHIPMENT: "delayed shipment",
 }
 
 
@@ -575,7 +576,7 @@ _STALLED = {"approved": "no label", "label_sent": "not moving", "in_transit": "n
             "delivered_back": "not inspected"}
 _EXCEPTIONS = {"missing": "items missing", "not_restocked": "not restocked (damaged, used, wrong item)",
                "fewer_received": "fewer items received", "exceeds_refundable": "refund above what is left",
-               "exchange_unavailable": "exchange out of stock"}
+               "exchange_out_of_stock": "exchange out of stock"}
 MAX_STALLED_SHOWN = 5
 
 
@@ -595,7 +596,7 @@ def pipeline_text(p: ReturnPipeline, now: datetime) -> str:
     if paid:
         lines.append(f"Refunds: {p.refunds_on_receipt} on receipt, {p.refunds_on_approval} on approval")
     if p.exceptions:
-        lines.append("Exceptions at receipt: " + ", ".join(f"{n} {_EXCEPTIONS.get(r, r.replace('_', ' '))}"
+        lines.append("Exceptions at receipt: " + ", ".join(f"{n} × {_EXCEPTIONS.get(r, r.replace('_', ' '))}"
                                                            for r, n in p.exceptions))
     if p.stalled:
         lines.append(f"Stalled ({len(p.stalled)}):")

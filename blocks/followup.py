@@ -1,4 +1,7 @@
-"""The follow-up decision's modals (an exception at receipt): partial refund and no refund.
+"""The follow-up decision's choices and modals (an exception at receipt, or an exchange out of stock).
+
+    followup_choices(view) -> tuple[str, ...]           the buttons the follow-up offers, in card order
+    followup_heading(view) -> str                       its first line on the card
 
     partial_refund_modal(view, metadata=) -> dict     callback_id followup-partial-modal
     parse_amount(view_state) -> str | None
@@ -26,9 +29,23 @@ from blocks.escape import escape_mrkdwn, one_line
 from blocks.ids import ActionId, BlockId, CallbackId
 from blocks.modals import CUSTOMER_MESSAGE_MAX, _metadata, _summary, _text, _values
 from blocks.views import CaseView
+from policy.exchange_rules import EXCHANGE_OUT_OF_STOCK, allowed_choices
 from policy.models import _CURRENCY_SYMBOLS, Money  # the symbols Money.format writes
 
 _AMOUNT = re.compile(r"(?P<pre>[^\d\s.,-]*)\s*(?P<num>-?[\d.,]+)\s*(?P<post>[A-Za-z]{3})?")
+
+
+def followup_choices(view: CaseView) -> tuple[str, ...]:
+    """What the open follow-up offers: an exchange out of stock only a refund or store credit
+    (the decision refuses the others too: `policy.exchange_rules.allowed_choices`)."""
+    return allowed_choices(view.followup.reason if view.followup is not None else None)
+
+
+def followup_heading(view: CaseView, reason_text: str) -> str:
+    """The follow-up's first card line; `reason_text` is the reason already escaped."""
+    if view.followup is not None and view.followup.reason == EXCHANGE_OUT_OF_STOCK:
+        return ":package: *Exchange out of stock* · the exchange can't ship · refund or store credit?"
+    return f":mag: *Exception at receipt* · {reason_text} · the refund waits for a decision"
 
 
 def _exception_text(view: CaseView) -> SectionBlock:

@@ -17,6 +17,7 @@ KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.DISPUTE: "Dispute",
     CaseKind.ORDER_REVIEW: "Order review",
     CaseKind.EARLY_FRAUD_WARNING: "Early fraud warning",
+    CaseKind.DELAYED_SHIPMENT: "Delayed shipment",
 }
 
 # `{date_short_pretty}` reads "today"/"yesterday"/"Nov 2, 2026"; `{time}` follows the
@@ -124,6 +125,8 @@ def tier_label(tier: Tier, currency: str, previous_up_to: Decimal | None = None)
 def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
     """Button text: "Approve refund $149.00", "Approve decline", "Acknowledge"."""
     outcome = approve_outcome(kind, recommended)
+    if kind is CaseKind.DELAYED_SHIPMENT and outcome is Action.ACCEPT:
+        return "Customer contacted"  # what acknowledging a delay means: someone told them
     return {
         Action.REFUND: f"Approve refund {amount.format()}",
         Action.STORE_CREDIT: f"Approve store credit {amount.format()}",

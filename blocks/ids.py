@@ -58,7 +58,6 @@ class BlockId(StrEnum):
     # Escalate modal input.
     ESCALATE_NOTE = "escalate-note"
     # The follow-up decision's buttons and modal inputs.
-    FOLLOWUP_ACTIONS = "followup-actions"
     FOLLOWUP_AMOUNT = "followup-amount"
     FOLLOWUP_MESSAGE = "followup-message"
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from blocks.escape import escape_mrkdwn, one_line
 from policy.models import Money  # first: policy.lifecycle imported on its own is circular with policy.models
 from policy.lifecycle import Disposition, ReturnStage, StageUpdate  # noqa: I001
+from policy.lifecycle_rules import STAGE_WAITS
 
 STAGE_LABELS: dict[ReturnStage, str] = {
     ReturnStage.REQUESTED: "Requested",
@@ -111,12 +112,8 @@ def _next_step(view: StagesView, update: StageUpdate | None) -> str | None:
     stage = view.stage
     if view.followup_open:
         return "needs a decision"
-    if stage is ReturnStage.APPROVED:
-        return "waiting for a label"
-    if stage in (ReturnStage.LABEL_SENT, ReturnStage.IN_TRANSIT):
-        return None  # the tracking says it
-    if stage is ReturnStage.DELIVERED_BACK:
-        return "waiting for inspection"
+    if stage in STAGE_WAITS:  # the stages a stall rule watches: what they wait for
+        return STAGE_WAITS[stage].waiting_for  # None: the tracking says it
     if stage is ReturnStage.RECEIVED and view.pending is not None:
         what = "store credit" if view.pending_outcome == "store_credit" else "refund"
         return f"{what} {view.pending.format()} runs automatically"

@@ -15,6 +15,7 @@ from datetime import datetime
 from blocks.stages import StagesView
 from policy.models import (
     Action,
+    CarrierStatus,
     CaseKind,
     CaseStatus,
     DeclineReason,
@@ -61,6 +62,12 @@ class ShippingView:
     tracking_number: str | None = None
     tracking_url: str | None = None
     delivered_at: datetime | None = None
+    # The carrier's own report, where a shipping system gave one (escape the text).
+    carrier_status: CarrierStatus | None = None
+    estimated_delivery_at: datetime | None = None
+    last_scan: str | None = None
+    last_scan_at: datetime | None = None
+    exception: str | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -124,6 +131,18 @@ class FollowupView:
 
 
 @dataclass(frozen=True)
+class ParcelClosedView:
+    """A delayed-shipment case the parcel's own progress closed: what happened, and when."""
+
+    progress: str  # policy.shipping.Progress: delivered, moving, shipped
+    at: datetime | None = None
+    last_scan: str | None = None  # the carrier's words: escape before rendering
+
+    def __post_init__(self) -> None:
+        _require_aware(self)
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything the case card and the case modals show."""
 
@@ -172,6 +191,8 @@ class CaseView:
     # payment was linked to the order, the processor's risk, open warnings and disputes.
     payments: "PaymentsView | None" = None
     closed_reason: str | None = None  # closed by a fact from another system: why
+    # Set when a delayed-shipment case closed itself (the parcel moved or was delivered).
+    parcel_closed: ParcelClosedView | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)

@@ -14,11 +14,12 @@ AUTO_APPROVER = PREFIX + "auto-approve"  # the policy approved a clean case
 EXTERNAL = PREFIX + "external"  # decided in the store admin, reported back by webhook
 EXECUTOR = PREFIX + "executor"  # the outbox worker carrying a decision out
 SLA = PREFIX + "sla"  # the SLA timer escalating a case nobody decided
+CARRIER = PREFIX + "carrier"  # a delayed-shipment case closed by the parcel's own progress
 MESSAGE_DELETED = PREFIX + "message-deleted"  # retired a playbook entry whose reply was deleted
 
 AUTOMATED_LIKE = PREFIX + "%"  # SQL LIKE pattern for every actor above
 
-_NAMES = {AUTO_APPROVER: "policy", EXTERNAL: "the store admin", SLA: "the SLA timer"}
+_NAMES = {AUTO_APPROVER: "policy", EXTERNAL: "the store admin", SLA: "the SLA timer", CARRIER: "the carrier"}
 
 
 def is_person(actor: str | None) -> bool:

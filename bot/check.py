@@ -69,13 +69,18 @@ def _try(what: str, fn: Callable[[], str], errors: list[Exception] | None = None
         return fail(what, f"{type(exc).__name__}: {exc}")
 
 
+# `check` tries each system briefly: two attempts, not serve's patient backoff, so an
+# unreachable system is one line after about a second rather than after 12 s of retries.
+CHECK_CLIENT = {"max_attempts": 2, "backoff_base": 0.2, "backoff_cap": 1.0}
+
+
 def _connectors(settings):
     """The registry, one line per connected system (each tried with its ping), and the
     primary store's ping failure, if it failed."""
     from bot.container import build_registry
 
     try:
-        registry = build_registry(settings)
+        registry = build_registry(settings, client_options=CHECK_CLIENT)
     except Exception as exc:  # building a connector failed: name it, never a traceback
         return None, [fail("connectors", f"{type(exc).__name__}: {exc}")], None
     lines = []
@@ -88,7 +93,7 @@ def _connectors(settings):
         if connector.name == "shopify":  # its auth mode, a token now, and the token's scopes
             from bot.shopify_connect import token_findings
 
-            token, provider = token_findings(settings)
+            token, provider = token_findings(settings, client_options=CHECK_CLIENT)
             lines += [f for f in token if f.what == "shopify auth"]
             if provider is None:
                 continue

@@ -77,18 +77,13 @@ def _run(args: argparse.Namespace, settings) -> int:
         print("database is at the latest revision")
         return 0
     if args.command == "demo":
-        from bot.demo import run_demo
-        from integrations.sample.store import SampleStore
         from bot.clock import utcnow
+        from bot.demo import demo_container, run_demo
 
         upgrade(settings.database_url)
-        now = utcnow()
-        from integrations.sample.payments import connector_for as sample_payments
-
-        store = SampleStore.load(now=now, variant=args.sample)
-        c = Container.build(settings, store=store, policy=policy, connectors=(sample_payments(store),))
+        c, clock = demo_container(settings, policy, now=utcnow(), variant=args.sample)
         try:
-            run_demo(c, sys.stdout)
+            run_demo(c, sys.stdout, clock=clock)
         finally:
             c.engine.dispose()
         return 0

@@ -30,6 +30,7 @@ from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
+from bot.services.exchanges import ExchangeService
 from bot.services.lifecycle import LifecycleService
 from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
@@ -55,17 +56,18 @@ def load_policy_for(settings: Settings) -> Policy:
     return load_policy(settings.returnsbot_policy) if settings.returnsbot_policy else Policy.default()
 
 
-def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = ()):
+def build_registry(settings: Settings, *, clock: Clock = utcnow, extra: tuple = (), client_options=None):
     """The connectors this deployment's settings configure (integrations/registry.py). The
     Shopify client is built here, with the token provider of the configured auth mode
-    (bot/shopify_connect.py: it may keep tokens in the database)."""
+    (bot/shopify_connect.py: it may keep tokens in the database). `client_options`: the
+    client's retry settings where they differ (`check` tries briefly)."""
     from integrations.registry import build_registry as build
 
     shopify_client = None
     if not settings.uses_sample_store:
         from bot.shopify_connect import graphql_client
 
-        shopify_client = graphql_client(settings)
+        shopify_client = graphql_client(settings, **(client_options or {}))
     return build(settings, clock=clock, extra=extra, shopify_client=shopify_client)
 
 
@@ -137,10 +139,19 @@ class Container:
         )
         self.stages = StageRepo(self.engine)
         # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
-        self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, policy=self.policy, clock=self.clock,
-                                          on_case_changed=self._case_changed,
+        self.lifecycle = LifecycleService(cases=self.cases, stages=self.stages, source=self.store, policy=self.policy,
+                                          clock=self.clock, on_case_changed=self._case_changed,
                                           on_outbox=lambda: self._wake("actions"))
         self.ingest.lifecycle = self.lifecycle
+        self.exchanges = ExchangeService(cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
+                                         on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"))
+        self.lifecycle.exchanges = self.exchanges
+        # Parcels from the shipping systems: delayed-shipment cases, and return parcels' stages.
+        from bot.services.shipping import ShippingService
+
+        self.shipping = ShippingService(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
+                                        ingest_stage=self.ingest.ingest, on_case_changed=self._case_changed)
+        self.ingest.shipping = self.shipping
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
@@ -167,7 +178,8 @@ class Container:
                    engine=self.engine)
             for spec in self.registry.pollers
         ]
-        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes}
+        self.periodic: dict[str, Callable[[], object]] = {"prune": self.prune, "notes": self.record_notes,
+                                                          "receipts": self.lifecycle.overdue_receipts}
         if self.reminders is not None:
             self.periodic["reminders"] = self.reminders.run_once
         if self.stalls is not None:
@@ -206,7 +218,9 @@ class Container:
             Kind.POLL: PollJobs(self.pollers),
             Kind.PERIODIC: PeriodicJobs(self.periodic),
             Kind.ACTION: ActionJobs(cases=self.cases, outbox=self.outbox, registry=self.registry, clock=self.clock,
-                                    on_case_changed=self._case_changed),
+                                    on_case_changed=self._case_changed,
+                                    within_done=self.lifecycle.queue_receipt_within,
+                                    on_out_of_stock=self.exchanges.out_of_stock),
         }
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
@@ -275,11 +289,12 @@ class Container:
         self._wake("actions")
 
     def _job_finished(self, job) -> None:
-        # A finished action may have made the case done (a card to update) or unblocked the
-        # next action of its case.
+        # A finished action may have made the case done (a card to update, a receipt that
+        # waited for it to evaluate) or unblocked the next action of its case.
         if job.kind == Kind.ACTION:
             self._wake("actions")
             self._wake("cards")
+            self._wake("intake")
 
     @property
     def slack_services(self):

@@ -1,22 +1,77 @@
-"""`returnsbot demo`: the real pipeline on the bundled sample store, printed as a queue."""
+"""`returnsbot demo`: the real pipeline on the bundled sample store, printed as a queue,
+then the returns after approval on the sample store's clock, fast-forwarded.
+
+The demo runs on its own clock (`DemoClock`), shared by the container and the sample store,
+so it can move time on: the store's warehouse labels, receives and disposes the approved
+returns minutes after approval (`integrations.sample.stages`), and a return that gets no
+label stalls after `[returns] label_within_days`. Its policy differs from the one given in
+two ways, both printed: the money moves on receipt unless the policy says when
+(`refund_on`), and one demo approver sits in the top tier to approve one return.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import Counter
-from datetime import datetime
-from typing import TextIO
+from datetime import datetime, timedelta
+from typing import Protocol, TextIO
 
+from blocks.digest import pipeline_text
+from blocks.stages import status_line
 from bot.container import Container
+from bot.services.decide import DecisionRefused
 from bot.services.ingest import Outcome
+from bot.services.stalls import StallRules
 from bot.store import CaseRecord, CaseRepo
 from bot.store.snapshots import SnapshotUnreadable
-from policy.config import Policy
-from policy.models import Action, CaseStatus
+from policy.config import Policy, RefundOn
+from policy.models import Action, CaseKind, CaseStatus, DomainEvent
 from policy.ports import EventFeed
 
+DEMO_APPROVER = "U0DEMO0001"  # in the demo's policy only: approves one return, as a person would in Slack
 
-def run_demo(c: Container, out: TextIO) -> dict[str, int]:
+
+class DemoClock:
+    """The demo's time: starts at `start`, moves only when the demo moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class StageFeed(Protocol):
+    def stage_events(self) -> list[DomainEvent]: ...
+
+
+def demo_policy(policy: Policy) -> Policy:
+    """`policy` with refund on receipt (unless it says when the money moves) and the demo
+    approver added to the top tier (who may decide every lower tier's cases too)."""
+    data = policy.model_dump(mode="json")
+    if "refund_on" not in policy.returns.model_fields_set:
+        data["returns"]["refund_on"] = RefundOn.RECEIPT.value
+    data["approval_tiers"][-1]["approvers"] = [*data["approval_tiers"][-1]["approvers"], DEMO_APPROVER]
+    return Policy.model_validate(data)
+
+
+def demo_container(settings, policy: Policy, *, now: datetime, variant: str = "us") -> tuple[Container, DemoClock]:
+    """The container over a fresh sample store, both on one `DemoClock` starting at `now`."""
+    from integrations.sample.store import SampleStore
+
+    clock = DemoClock(now)
+    store = SampleStore.load(now=now, clock=clock, variant=variant)
+    from integrations.sample.payments import connector_for as sample_payments  # the demo's payment processor
+
+    return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy),
+                           connectors=(sample_payments(store),)), clock
+
+
+def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
     # …and so do other sample connectors (the sample payment processor's fraud warning).
@@ -24,6 +79,11 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
                      if x.source is not None and x.source is not c.store and hasattr(x.source, "events"))]
     for event in (e for f in feeds for e in f.events()):
         outcomes[c.ingest.ingest(event).outcome.value] += 1
+    # What the store's own shipping feed says of its parcels (delayed shipments), if it has one.
+    parcels = next((p for p in c.registry.store.pollers if p.name == f"{c.registry.store.name}.shipments"), None)
+    if parcels is not None:
+        for event in parcels.fetch(None).events:
+            outcomes[c.ingest.ingest(event).outcome.value] += 1
     executed = c.drain("actions")
     now = c.clock()
     stored = c.cases.list()
@@ -40,7 +100,85 @@ def run_demo(c: Container, out: TextIO) -> dict[str, int]:
         f"Most urgent first; age: how long the request has been waiting. "
         f"Sample store — not a real shop ({getattr(c.store, 'shop_name', 'sample data')}).\n"
     )
+    out.write("\n")
+    after_approval(c, out, clock=clock, review=review, approve=outcomes[Outcome.CREATED.value] > 0)
     return dict(outcomes)
+
+
+# --- the return after approval --------------------------------------------------------------
+
+
+def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[CaseRecord],
+                   approve: bool = True) -> None:
+    """Approve one return as the demo approver (on the run that stored the cases), then
+    move the clock on: the warehouse's stage events (the store's progress feed, as `serve`
+    polls it) are ingested, the money moves on receipt, exceptions open follow-ups; after
+    `label_within_days` a return with no label has stalled. Prints each return's stage
+    line and the digest's return pipeline."""
+    feed: StageFeed = c.store  # type: ignore[assignment]
+    start = clock()
+    approved = _approve_some(c, review, out) if approve else []
+    steps = c.drain("actions")
+    for delta in (timedelta(minutes=5), timedelta(days=StallRules.from_policy(c.policy).label_within_days, hours=1)):
+        clock.advance(delta)
+        while True:  # until a pass carries nothing out: a refund on receipt makes a stage of its own
+            for event in feed.stage_events():
+                c.ingest.ingest(event)
+            done = c.drain("actions")
+            steps += done
+            if not done:
+                break
+    now = clock()
+    returns = [case for case in c.cases.list() if case.kind is CaseKind.RETURN_REQUEST and case.stage is not None]
+    out.write(f"The return after approval: the sample store's warehouse, fast-forwarded "
+              f"{_span(now - start)} (refund on {c.policy.returns.refund_on.value}).\n")
+    for case in approved:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) approved #{case.id} {case.customer_name or 'guest'} "
+                  f"({Action(case.recommended_action).label} {case.amount.format()}).\n")
+    for case in sorted(returns, key=lambda k: k.id):
+        view = c.views.build(case)
+        line = status_line(view.stages, now) if view.stages is not None else None
+        out.write(f"  #{case.id:<4} {case.order_name or '':<7} {(case.customer_name or 'guest')[:18]:<18} "
+                  f"{_plain(line or case.status.value)}\n")
+        if view.followup is not None and case.status is CaseStatus.OPEN:
+            out.write(f"        follow-up: {_plain(view.followup.summary)} — recommended: "
+                      f"{view.followup.recommended.replace('_', ' ')}\n")
+    out.write(f"({steps} store actions carried out meanwhile.)\n\n")
+    digest = c.digest.compute(now - timedelta(days=7), now)  # the seven days up to now
+    if digest.pipeline is not None:
+        out.write(_plain(pipeline_text(digest.pipeline, now)) + "\n")
+
+
+def _approve_some(c: Container, review: list[CaseRecord], out: TextIO) -> list[CaseRecord]:
+    """Of the waiting return requests, the one recommended for a refund and the one for an
+    exchange with the lowest risk, approved (the exchange shows what happens when its item
+    is out of stock)."""
+    approved = []
+    for action in (Action.REFUND, Action.EXCHANGE):
+        candidates = [k for k in review if k.kind is CaseKind.RETURN_REQUEST and k.status is CaseStatus.OPEN
+                      and Action(k.recommended_action) is action]
+        if not candidates:
+            continue
+        case = min(candidates, key=lambda k: (k.risk_score, k.id))
+        try:
+            approved.append(c.decide.approve(case.id, DEMO_APPROVER, version=case.version))
+        except DecisionRefused as exc:  # a policy rule the demo approver doesn't pass: say so, go on
+            out.write(f"{DEMO_APPROVER} (the demo's approver) could not approve #{case.id}: {exc}\n")
+    return approved
+
+
+def _span(delta: timedelta) -> str:
+    days, hours = delta.days, delta.seconds // 3600
+    return f"{days} d {hours} h" if days else f"{hours} h {delta.seconds // 60 % 60} min"
+
+
+_MRKDWN = re.compile(r"\*|:[a-z_]+: ")
+
+
+def _plain(mrkdwn: str) -> str:
+    """A card's mrkdwn for a terminal: no bold, no emoji codes, entities unescaped."""
+    text = _MRKDWN.sub("", mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 # --- urgency: the one rule for the queue's order --------------------------------------------

@@ -54,6 +54,7 @@ def for_serve(settings: Settings, policy: Policy | None) -> list[Finding]:
     if policy is not None:
         findings += slack_channels(settings, policy)
     findings += shopify_webhooks(settings)
+    findings += shipstation(settings)
     if not any(f.failed for f in findings if f.what == "database"):
         from bot.shopify_connect import mode_findings
 
@@ -181,6 +182,31 @@ def shopify_webhooks(settings: Settings) -> list[Finding]:
         return [fail("shopify webhooks", "setting SHOPIFY_API_SECRET: required with SHOPIFY_SHOP to verify "
                                          "webhooks; without it `serve` refuses every delivery")]
     return []
+
+
+# --- ShipStation ---------------------------------------------------------------------------------
+
+def shipstation(settings: Settings) -> list[Finding]:
+    """What a partial ShipStation setup can't do (settings validation refused what can't
+    work at all: a key without its secret, a short webhook token). Never a secret's value."""
+    if not settings.shipstation_configured:
+        return []
+    out = []
+    v1 = bool(settings.shipstation_api_key and settings.shipstation_api_secret)
+    if not settings.shipstation_webhook_token:
+        out.append(note("shipstation webhooks", "setting SHIPSTATION_WEBHOOK_TOKEN: not set, so there is no webhook "
+                                                "route; the pollers catch up every RETURNSBOT_POLL_INTERVAL seconds"))
+    if v1 and not settings.shipstation_v2_api_key:
+        out.append(note("shipstation tracking", "setting SHIPSTATION_V2_API_KEY: not set, so there is no carrier "
+                                                "status (V1 has none): only orders not shipped in time are found"))
+    if not v1:
+        out.append(note("shipstation orders", "setting SHIPSTATION_API_KEY and SHIPSTATION_API_SECRET: not set, so "
+                                              "tracking updates can't be tied to orders (V1 knows which order a "
+                                              "label is for) and orders not shipped in time are not found"))
+    if settings.shipstation_webhook_token and settings.shipstation_jwks_url.scheme != "https":
+        out.append(fail("shipstation webhooks", "setting SHIPSTATION_JWKS_URL: expected https:// (the keys that "
+                                                "V2 webhook signatures are checked with)"))
+    return out
 
 
 # --- the shop's currency and time zone ---------------------------------------------------------

@@ -45,7 +45,10 @@ def queue_periodic(c: Container, kind: Kind, name: str, period: timedelta, *, pa
 def build_router(c: Container, slack_app=None, in_flight=None) -> Router:
     router = Router(in_flight, observe_ack=c.metrics.ack_seconds.observe)
     for route in c.registry.webhooks:  # each connector's own routes: /webhooks/<system>
-        router.add("POST", route.path, WebhookEndpoint(route, c.inbox))
+        if route.path_secret is not None:  # /webhooks/<system>/<secret>: the endpoint checks it
+            router.add_prefix("POST", route.path.rstrip("/") + "/", WebhookEndpoint(route, c.inbox))
+        else:
+            router.add("POST", route.path, WebhookEndpoint(route, c.inbox))
     from bot.shopify_connect import routes as shopify_app_routes  # compliance webhooks; the install
 
     # Compliance deliveries are handled at the door (not stored as receipts: they ask us to
@@ -130,6 +133,12 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="stalls", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            # Returns partly inspected past the inspection window get their follow-up.
+            self.scheduler.add_job(
+                self._every, "interval", args=("receipts", REMINDER_PERIOD),
+                seconds=REMINDER_PERIOD.total_seconds(), id="receipts", max_instances=1, coalesce=True,
+                next_run_time=self.c.clock(),
+            )
             # The digest's own ledger makes it once per period across replicas; checking
             # every minute (and at start-up) is what catches a missed run up after downtime.
             self.scheduler.add_job(

@@ -22,6 +22,10 @@ DEFAULT_SHOPIFY_API_VERSION = "2026-10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
+DEFAULT_SHIPSTATION_API_URL = "https://ssapi.shipstation.com"
+DEFAULT_SHIPSTATION_V2_API_URL = "https://api.shipstation.com"
+DEFAULT_SHIPSTATION_JWKS_URL = "https://api.shipengine.com/jwks"  # reference/shipstation: public verifiers
+MIN_SHIPSTATION_TOKEN = 24
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_POLL_INTERVAL, MAX_POLL_INTERVAL = 10, 86_400  # below 10 s is a busy loop; above a day, a typo
@@ -32,7 +36,7 @@ MAX_RETRY_BUDGET_HOURS = 168.0  # a week: longer than that, a person should look
 SHOPIFY_FIELDS = ("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                   "shopify_api_version", "shopify_client_id", "shopify_auth_mode")
 # Environment names we own: one we don't know is a typo, and a typo must not pass silently.
-OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "STRIPE_")
+OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "SHIPSTATION_", "STRIPE_")
 
 
 class SettingsError(RuntimeError):
@@ -79,6 +83,51 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None  # the endpoint's signing secret, whsec_…
     stripe_api_base: AnyHttpUrl = AnyHttpUrl(DEFAULT_STRIPE_API_BASE)  # a local fake in tests
     # --- end Stripe ---------------------------------------------------------------------
+    # --- ShipStation (integrations/shipstation) ---------------------------------------------
+    # V1 (Basic auth: key + secret) lists shipments and orders and sends SHIP_NOTIFY; the
+    # optional V2 key reads carrier tracking (status, delivery dates). Webhooks arrive at
+    # /webhooks/shipstation/<SHIPSTATION_WEBHOOK_TOKEN>; V2 ones are checked against the JWKS.
+    shipstation_api_key: SecretStr | None = None
+    shipstation_api_secret: SecretStr | None = None
+    shipstation_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SHIPSTATION_API_URL)
+    shipstation_v2_api_key: SecretStr | None = None
+    shipstation_v2_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SHIPSTATION_V2_API_URL)
+    shipstation_webhook_token: SecretStr | None = None
+    shipstation_jwks_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SHIPSTATION_JWKS_URL)
+
+    @field_validator("shipstation_api_key", "shipstation_api_secret", "shipstation_v2_api_key",
+                     "shipstation_webhook_token", mode="before")
+    @classmethod
+    def _shipstation_empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("shipstation_webhook_token")
+    @classmethod
+    def _shipstation_token(cls, v: SecretStr | None) -> SecretStr | None:
+        # It is the only thing guarding the V1 route (V1 signs nothing): long and URL-safe.
+        if v is not None:
+            text = v.get_secret_value()
+            if len(text) < MIN_SHIPSTATION_TOKEN or not all(c.isascii() and (c.isalnum() or c in "-_") for c in text):
+                raise ValueError(f"expected at least {MIN_SHIPSTATION_TOKEN} letters, digits, '-' or '_' "
+                                 "(make one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`)")
+        return v
+
+    def _shipstation_problems(self) -> list[str]:
+        key, secret = self.shipstation_api_key, self.shipstation_api_secret
+        if key and not secret:
+            return ["setting SHIPSTATION_API_SECRET: required when SHIPSTATION_API_KEY is set (V1 signs in with both)"]
+        if secret and not key:
+            return ["setting SHIPSTATION_API_KEY: required when SHIPSTATION_API_SECRET is set (V1 signs in with both)"]
+        if self.shipstation_webhook_token and not (key or self.shipstation_v2_api_key):
+            return ["setting SHIPSTATION_API_KEY: required when SHIPSTATION_WEBHOOK_TOKEN is set (a SHIP_NOTIFY "
+                    "webhook is fetched back with the V1 key and secret)"]
+        return []
+
+    @property
+    def shipstation_configured(self) -> bool:
+        return bool((self.shipstation_api_key and self.shipstation_api_secret) or self.shipstation_v2_api_key)
+
+    # --- end ShipStation ----------------------------------------------------------------------
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                      "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
@@ -205,7 +254,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _complete(self) -> Settings:
-        problems = [*self._slack_problems(), *self._shopify_problems(), *self._stripe_problems()]
+        problems = [*self._slack_problems(), *self._shopify_problems(), *self._shipstation_problems(),
+                    *self._stripe_problems()]
         if problems:
             raise ValueError("\n".join(problems))
         return self

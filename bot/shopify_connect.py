@@ -218,7 +218,8 @@ def _installed(settings: Settings) -> bool:
         engine.dispose()
 
 
-def token_findings(settings: Settings, *, http: httpx.Client | None = None) -> tuple[list[Finding], object]:
+def token_findings(settings: Settings, *, http: httpx.Client | None = None, client_options=None
+                   ) -> tuple[list[Finding], object]:
     """Get a token now (check only) and say whether its scopes cover what returnsbot needs.
     Returns the findings and the provider (for the ping that follows)."""
     from bot.store.tokens import TokenKeyError
@@ -242,7 +243,8 @@ def token_findings(settings: Settings, *, http: httpx.Client | None = None) -> t
                                            f"expires"))
     scopes = None
     try:
-        data = graphql_client(settings, provider, **({"http": http} if http else {})).execute(CURRENT_SCOPES)
+        data = graphql_client(settings, provider, **({"http": http} if http else {}),
+                              **(client_options or {})).execute(CURRENT_SCOPES)
         scopes = {s["handle"] for s in ((data.get("currentAppInstallation") or {}).get("accessScopes") or [])
                   if isinstance(s, dict) and isinstance(s.get("handle"), str)}
     except Exception as exc:

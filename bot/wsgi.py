@@ -20,6 +20,7 @@ class Router:
     def __init__(self, in_flight=None, observe_ack: Callable[[float], None] | None = None) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.mounts: dict[str, Callable] = {}
+        self.prefixes: dict[tuple[str, str], Handler] = {}  # "/webhooks/x/" → every path under it
         # Requests to mounted apps (Slack) are counted so background work can yield to them,
         # and timed (the ack latency histogram).
         self.in_flight = in_flight
@@ -27,6 +28,15 @@ class Router:
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method.upper(), path)] = handler
+
+    def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
+        """Every path starting with `prefix` (which ends in "/"): the handler reads the rest."""
+        if not prefix.endswith("/"):
+            raise ValueError("a route prefix ends with '/'")
+        self.prefixes[(method.upper(), prefix)] = handler
+
+    def _under_prefix(self, method: str, path: str) -> Handler | None:
+        return next((h for (m, p), h in self.prefixes.items() if m == method and path.startswith(p)), None)
 
     def mount(self, path: str, wsgi_app: Callable) -> None:
         self.mounts[path] = wsgi_app
@@ -44,9 +54,9 @@ class Router:
                 if self.observe_ack is not None:
                     self.observe_ack(time.perf_counter() - started)
         method = environ["REQUEST_METHOD"].upper()
-        handler = self.routes.get((method, path))
+        handler = self.routes.get((method, path)) or self._under_prefix(method, path)
         if handler is None:
-            known = any(p == path for (_m, p) in self.routes)
+            known = any(p == path for (_m, p) in self.routes) or any(path.startswith(p) for (_m, p) in self.prefixes)
             resp = Response.json(405 if known else 404, {"error": "method not allowed" if known else "not found"})
         else:
             try:

@@ -30,6 +30,8 @@ class WebhookSpec(Protocol):
     delivery_id: Callable[[Headers], str | None]
     validate: Callable[[str, dict], object]  # raises ValueError for a malformed payload
     observe: Callable[[Headers], None]  # told the headers of each accepted delivery
+    path: str
+    path_secret: Callable[[str], bool] | None  # the secret in the URL (unsigned vendors)
 
 
 class WebhookEndpoint:
@@ -39,6 +41,12 @@ class WebhookEndpoint:
 
     def __call__(self, request: Request) -> Response:
         source = self.spec.source
+        if self.spec.path_secret is not None:
+            secret = request.path[len(self.spec.path.rstrip("/") + "/"):]
+            if not self.spec.path_secret(secret):
+                # As if there were no such route: a wrong secret learns nothing, stores nothing.
+                log.warning("webhook.rejected source=%s reason=path_secret remote=%s", source, request.remote)
+                return Response.json(404, {"error": "not found"})
         if len(request.body) > MAX_BODY_BYTES:
             return Response.json(413, {"error": "payload too large"})
         if not self.spec.verify(request.body, request.headers):

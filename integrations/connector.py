@@ -45,6 +45,10 @@ class WebhookRoute:
     # For vendors that put them in the signed body, not in headers (Stripe): the parsed
     # payload → (topic, delivery id), asked when `topic` / `delivery_id` give None.
     body_ids: Callable[[dict], tuple[str | None, str | None]] | None = None
+    # A vendor that signs nothing (ShipStation V1) is given a secret in the URL instead:
+    # set, the route answers every path under `path` ("/webhooks/x/<secret>") and this is
+    # told the rest; False → 404 before anything else, nothing stored.
+    path_secret: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ When a case is opened:
 | order review      | a VIP, high-value or high-payment-risk signal           |
 | high-value refund | a high-value or refund-exceeds-paid signal              |
 | early fraud warning | always (one per actionable warning)                   |
+| delayed shipment  | a shipment-delayed signal (policy/shipping.py)          |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
         {SignalCode.VIP_CUSTOMER, SignalCode.HIGH_VALUE, SignalCode.HIGH_PAYMENT_RISK}
     ),
     CaseKind.HIGH_VALUE_REFUND: frozenset({SignalCode.HIGH_VALUE, SignalCode.REFUND_EXCEEDS_PAID}),
+    CaseKind.DELAYED_SHIPMENT: frozenset({SignalCode.SHIPMENT_DELAYED}),
 }
 
 

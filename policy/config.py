@@ -292,6 +292,7 @@ class SignalWeights(_Section):
     not_delivered: Weight = 20
     refund_exceeds_paid: Weight = 50
     repeat_claim: Weight = 30
+    shipment_delayed: Weight = 10
 
     def of(self, code: SignalCode) -> int:
         return getattr(self, code.value)
@@ -383,6 +384,16 @@ class SlaSettings(_Section):
         return v
 
 
+class ShippingSettings(_Section):
+    """When a shipment counts as delayed (a delayed-shipment case): an order not shipped
+    within ship_within_days of being placed, or a parcel still in transit late_after_days
+    after the carrier's estimated delivery. A carrier exception or a failed delivery
+    attempt is a delay at once."""
+
+    ship_within_days: Annotated[StrictInt, Field(ge=1)] = 3
+    late_after_days: Days = 2
+
+
 class SlackRouting(_Section):
     """Owner channel per case kind; one optional field per CaseKind."""
 
@@ -391,6 +402,7 @@ class SlackRouting(_Section):
     dispute: ChannelId | None = None
     order_review: ChannelId | None = None
     early_fraud_warning: ChannelId | None = None
+    delayed_shipment: ChannelId | None = None
 
     def of(self, kind: CaseKind) -> str | None:
         return getattr(self, kind.value)
@@ -433,6 +445,7 @@ class Policy(_Section):
     auto_approve: AutoApproveSettings = Field(default_factory=AutoApproveSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
+    shipping: ShippingSettings = Field(default_factory=ShippingSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS

@@ -7,18 +7,19 @@ mean "no signal", never an error.
 
 Which signals are evaluated for which case kind:
 
-| signal              | return | dispute | high-value refund | order review |
-|---------------------|:------:|:-------:|:-----------------:|:------------:|
-| outside_window      |   x    |         |                   |              |
-| high_value          |   x    |    x    |         x         |      x       |
-| final_sale          |   x    |         |                   |              |
-| serial_returner     |   x    |    x    |         x         |      x       |
-| vip_customer        |   x    |    x    |         x         |      x       |
-| high_payment_risk   |   x    |    x    |         x         |      x       |
-| open_dispute        |   x    |    x    |         x         |      x       |
-| not_delivered       |   x    |    x    |                   |              |
-| refund_exceeds_paid |   x    |    x    |         x         |              |
-| repeat_claim        |   x    |    x    |                   |              |
+| signal              | return | dispute | high-value refund | order review | delayed shipment |
+|---------------------|:------:|:-------:|:-----------------:|:------------:|:----------------:|
+| outside_window      |   x    |         |                   |              |                  |
+| high_value          |   x    |    x    |         x         |      x       |        x         |
+| final_sale          |   x    |         |                   |              |                  |
+| serial_returner     |   x    |    x    |         x         |      x       |                  |
+| vip_customer        |   x    |    x    |         x         |      x       |        x         |
+| high_payment_risk   |   x    |    x    |         x         |      x       |                  |
+| open_dispute        |   x    |    x    |         x         |      x       |                  |
+| not_delivered       |   x    |    x    |                   |              |                  |
+| refund_exceeds_paid |   x    |    x    |         x         |              |                  |
+| repeat_claim        |   x    |    x    |                   |              |                  |
+| shipment_delayed    |        |         |                   |              |        x         |
 
 An early fraud warning is assessed like an order review, plus not_delivered.
 
@@ -37,7 +38,9 @@ Decisions worth knowing:
   closed); declined and canceled ones paid nothing, so they cannot be paid twice.
 - Not delivered: fires when no shipment is delivered and something says it is not (no
   shipment at all, or one unfulfilled, in transit or failed). Shipments whose status is
-  only UNKNOWN (no tracking) do not fire it.
+  only UNKNOWN (no tracking) do not fire it. The carrier's truth (a shipment a shipping
+  system reported with a carrier status) replaces the store's view of the same parcel:
+  delivered by the carrier is delivered, whatever the store's fulfilment says.
 - Currency: thresholds are in the shop's currency (the effective policy's `shop_currency`),
   and the stores report shop money. An amount in another currency is never converted or
   compared as if it were shop money: high_value and refund_exceeds_paid fire and say so
@@ -59,6 +62,7 @@ from policy.models import (
     DeliveryStatus,
     Dispute,
     Money,
+    ParcelUpdate,
     PastReturn,
     PaymentRisk,
     ReturnStatus,
@@ -78,6 +82,7 @@ SIGNAL_LABELS: dict[SignalCode, str] = {
     SignalCode.NOT_DELIVERED: "not delivered",
     SignalCode.REFUND_EXCEEDS_PAID: "refund exceeds what was paid",
     SignalCode.REPEAT_CLAIM: "repeat claim",
+    SignalCode.SHIPMENT_DELAYED: "shipment delayed",
 }
 
 _NOT_PAYING_OUT = {ReturnStatus.DECLINED, ReturnStatus.CANCELED}
@@ -129,10 +134,19 @@ def plural(n: int, word: str) -> str:
 
 
 def _shipments(ctx: CaseContext) -> list[Shipment]:
-    # Later integrations (ShipStation) may send the same shipment with better tracking.
+    # Later integrations (ShipStation) may send the same shipment with better tracking:
+    # the carrier's truth (a shipment with a carrier status) wins over the store's, matched
+    # by id or by tracking number.
     by_id = {s.id: s for s in ctx.order.shipments}
     by_id.update({s.id: s for s in ctx.shipments})
-    return list(by_id.values())
+    carrier = {s.tracking_number: s for s in by_id.values() if s.carrier_status is not None and s.tracking_number}
+    out = []
+    for s in by_id.values():
+        better = carrier.get(s.tracking_number) if s.carrier_status is None and s.tracking_number else None
+        if better is not None:
+            continue  # the carrier's own report of this parcel is in the list already
+        out.append(s)
+    return out
 
 
 def _item_tags(ctx: CaseContext) -> dict[str, tuple[str, ...]]:
@@ -374,6 +388,8 @@ def _not_delivered(case: _Case) -> Signal | None:
         return None  # only UNKNOWN statuses: no evidence either way
     first = pending[0]
     text = f"Not delivered: shipment {_DELIVERY_WORDS[first.status]}"
+    if first.carrier_status is not None:
+        text += f" (carrier: {first.carrier_status.label})"
     if first.carrier:
         text += f" with {first.carrier}"
     if first.tracking_number:
@@ -436,6 +452,23 @@ def _repeat_claim(case: _Case) -> Signal | None:
     )
 
 
+def _shipment_delayed(case: _Case) -> Signal | None:
+    from policy.shipping import delay_of
+
+    order = case.ctx.order
+    for s in case.ctx.shipments:
+        parcel = ParcelUpdate(order_ref=order.id, shipment=s, ordered_at=order.created_at)
+        delay = delay_of(parcel, case.policy.shipping, now=case.ctx.now)
+        if delay is not None:
+            evidence = {"reason": delay.reason.value, "parcel": s.tracking_number or s.id}
+            if s.carrier_status is not None:
+                evidence["carrier_status"] = s.carrier_status.value
+            if s.estimated_delivery_at is not None:
+                evidence["estimated_delivery"] = s.estimated_delivery_at.isoformat()
+            return case.signal(SignalCode.SHIPMENT_DELAYED, delay.explanation, **evidence)
+    return None
+
+
 _CHECKS: dict[SignalCode, Callable[[_Case], Signal | None]] = {
     SignalCode.OUTSIDE_WINDOW: _outside_window,
     SignalCode.HIGH_VALUE: _high_value,
@@ -447,6 +480,7 @@ _CHECKS: dict[SignalCode, Callable[[_Case], Signal | None]] = {
     SignalCode.NOT_DELIVERED: _not_delivered,
     SignalCode.REFUND_EXCEEDS_PAID: _refund_exceeds_paid,
     SignalCode.REPEAT_CLAIM: _repeat_claim,
+    SignalCode.SHIPMENT_DELAYED: _shipment_delayed,
 }
 
 
@@ -464,11 +498,13 @@ _EVERY_KIND = (
 
 # The table in the module docstring.
 _APPLIES: dict[CaseKind, tuple[SignalCode, ...]] = {
-    CaseKind.RETURN_REQUEST: tuple(SignalCode),
+    CaseKind.RETURN_REQUEST: tuple(c for c in SignalCode if c is not SignalCode.SHIPMENT_DELAYED),
     CaseKind.DISPUTE: _in_code_order(
         *_EVERY_KIND, SignalCode.NOT_DELIVERED, SignalCode.REFUND_EXCEEDS_PAID, SignalCode.REPEAT_CLAIM
     ),
     CaseKind.HIGH_VALUE_REFUND: _in_code_order(*_EVERY_KIND, SignalCode.REFUND_EXCEEDS_PAID),
     CaseKind.ORDER_REVIEW: _in_code_order(*_EVERY_KIND),
     CaseKind.EARLY_FRAUD_WARNING: _in_code_order(*_EVERY_KIND, SignalCode.NOT_DELIVERED),
+    CaseKind.DELAYED_SHIPMENT: _in_code_order(SignalCode.HIGH_VALUE, SignalCode.VIP_CUSTOMER,
+                                              SignalCode.SHIPMENT_DELAYED),
 }

@@ -80,15 +80,28 @@ class StageUpdate(Frozen):
     refund_method: str | None = None  # "original payment", "store credit"
     exchange_released: bool = False
     note: str | None = None  # source text: escape before rendering
+    # The source reopened a closed or cancelled return (Shopify's returns/reopen): the one
+    # fact that may move a case back from a terminal stage.
+    reopened: bool = False
 
 
 def moves_forward(current: ReturnStage | None, update: ReturnStage) -> bool:
-    """Whether `update` becomes the case's current stage (a reopen is handled by the caller)."""
+    """Whether a stage ranked `update` moves a case at `current` forward (never out of a
+    terminal stage: see `becomes_current` for the reopen)."""
     if current is None:
         return True
     if current.terminal:
         return False
     return update.rank > current.rank
+
+
+def becomes_current(current: ReturnStage | None, update: StageUpdate) -> bool:
+    """Whether `update` becomes the case's current stage: it moves the case forward, or it
+    reopens a closed/cancelled return to a stage that is not itself terminal. A reopen of a
+    return that is not closed is history only (it is open already)."""
+    if update.reopened and current is not None and current.terminal:
+        return not update.stage.terminal
+    return moves_forward(current, update.stage)
 
 
 def _resolve_domain_event() -> None:

@@ -2,7 +2,9 @@
 
 `refund_on_for` picks "approval" or "receipt" for a case from `[returns]` and its overrides;
 `evaluate_receipt` turns the approved lines, the dispositions and what is left to refund into
-either "refund automatically" or a follow-up decision with a recommendation that says why.
+either "refund automatically" or a follow-up decision with a recommendation that says why;
+`STAGE_WAITS` is the one map of how long a return may wait in a stage (the stall rules and
+the card's "what happens next" both read it).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from policy.config import RefundOn, ReturnsSettings, Segment
-from policy.lifecycle import DisposedLine, Disposition
-from policy.models import Money
+from policy.models import Money, Order  # first: policy.lifecycle imported on its own is circular with policy.models
+from policy.lifecycle import DisposedLine, Disposition, ReturnStage  # noqa: I001
 
 
 def refund_on_for(settings: ReturnsSettings, *, tags: Iterable[str], amount: Money,
@@ -33,6 +36,40 @@ def refund_on_for(settings: ReturnsSettings, *, tags: Iterable[str], amount: Mon
             continue
         return rule.refund_on
     return settings.refund_on
+
+
+@dataclass(frozen=True)
+class StageWait:
+    """A stage a return should not stay in for long: the `[returns]` key giving the days,
+    what the return waits for there (the card's next step; None where the tracking says
+    it) and how the stall reminder names a return stuck in it."""
+
+    limit_key: str
+    waiting_for: str | None
+    stalled_as: str
+
+
+# The watched stages, in pipeline order.
+STAGE_WAITS: Mapping[ReturnStage, StageWait] = MappingProxyType({
+    ReturnStage.APPROVED: StageWait("label_within_days", "waiting for a label", "approved but no label attached"),
+    ReturnStage.LABEL_SENT: StageWait("stalled_after_days", None, "labelled but not moving"),
+    ReturnStage.IN_TRANSIT: StageWait("stalled_after_days", None, "in transit but not moving"),
+    ReturnStage.DELIVERED_BACK: StageWait("inspect_within_days", "waiting for inspection",
+                                          "delivered back but not inspected"),
+})
+
+
+def stage_limit_days(returns: ReturnsSettings, stage: ReturnStage) -> int | None:
+    """Days a return may stay in `stage` before it has stalled; None: no rule for it.
+    `returns`: the `[returns]` settings, or anything carrying their day keys (StallRules)."""
+    wait = STAGE_WAITS.get(stage)
+    return None if wait is None else int(getattr(returns, wait.limit_key))
+
+
+def left_to_refund(order: Order) -> Money:
+    """What the store can still refund on the order (shop money): received - refunded, never below 0."""
+    left = order.received - order.refunded
+    return left if left.amount > 0 else Money.zero(left.currency)
 
 
 @dataclass(frozen=True)
@@ -73,6 +110,20 @@ def format_money(m: Money) -> str:
 
 def _plural(n: int) -> str:
     return "item" if n == 1 else "items"
+
+
+def merge_dispositions(facts: Iterable[Iterable[DisposedLine]]) -> tuple[DisposedLine, ...]:
+    """What the warehouse has said so far, from every receipt fact of a return: per (line,
+    disposition) the largest quantity any fact gave. A Shopify dispose body is the whole reverse
+    fulfillment order so far (quantities only grow), so the largest is the latest; a warehouse
+    that scans item by item sends one line per fact, and the union keeps each."""
+    best: dict[tuple[str, Disposition], DisposedLine] = {}
+    for fact in facts:
+        for d in fact:
+            key = (d.return_line_id, d.disposition)
+            if key not in best or d.quantity > best[key].quantity:
+                best[key] = d
+    return tuple(best.values())
 
 
 def evaluate_receipt(lines: Iterable[ApprovedLine], dispositions: Iterable[DisposedLine], *,

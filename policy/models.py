@@ -199,6 +199,33 @@ class DeliveryStatus(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
+class CarrierStatus(StrEnum):
+    """A carrier's own status for a parcel, as tracking services report it (the codes are
+    the industry's; each connector maps its system's names to these)."""
+
+    UNKNOWN = "UN"
+    ACCEPTED = "AC"
+    IN_TRANSIT = "IT"
+    DELIVERED = "DE"
+    EXCEPTION = "EX"
+    DELIVERY_ATTEMPT = "AT"
+    NOT_YET_IN_SYSTEM = "NY"
+    COLLECTION_POINT = "SP"  # delivered to a collection location, waiting for the customer
+
+    @property
+    def label(self) -> str:
+        return _CARRIER_LABELS[self]
+
+
+_CARRIER_LABELS = {
+    CarrierStatus.UNKNOWN: "Unknown", CarrierStatus.ACCEPTED: "Accepted by the carrier",
+    CarrierStatus.IN_TRANSIT: "In transit", CarrierStatus.DELIVERED: "Delivered",
+    CarrierStatus.EXCEPTION: "Exception", CarrierStatus.DELIVERY_ATTEMPT: "Delivery attempted",
+    CarrierStatus.NOT_YET_IN_SYSTEM: "Label created, not yet with the carrier",
+    CarrierStatus.COLLECTION_POINT: "At a collection point",
+}
+
+
 class Shipment(Frozen):
     id: str
     status: DeliveryStatus
@@ -209,6 +236,23 @@ class Shipment(Frozen):
     delivered_at: datetime | None = None
     estimated_delivery_at: datetime | None = None
     source: str = "shopify"
+    # What the carrier itself says, where a tracking service reports it (ShipStation).
+    carrier_status: CarrierStatus | None = None
+    last_scan_at: datetime | None = None
+    last_scan: str | None = None  # the carrier's words and place: escape before rendering
+    exception: str | None = None  # the carrier's exception text: escape before rendering
+
+
+class ParcelUpdate(Frozen):
+    """What a shipping system says of one parcel (or of an order it has not shipped yet:
+    `shipment.status` UNFULFILLED), with what ties it to the store's order. The policy
+    (policy/shipping.py) decides whether it is late."""
+
+    order_ref: str | None  # the store's order number ("1001") or id, as the shipping system knows it
+    shipment: Shipment
+    ordered_at: datetime | None = None  # when the order was placed (for "not shipped in time")
+    return_label: bool = False  # a return label: the parcel is coming back to the shop
+    reported_at: datetime | None = None  # when the system said so (UTC)
 
 
 class SupportTicket(Frozen):
@@ -427,6 +471,7 @@ class EventKind(StrEnum):
     RETURN_STAGE = "return_stage"  # a return moved after approval: `DomainEvent.stage` says how
     FRAUD_WARNING = "fraud_warning"  # an early fraud warning, actionable (policy/payments.py)
     FRAUD_WARNING_RESOLVED = "fraud_warning_resolved"  # no longer actionable: `detail["reason"]`
+    SHIPMENT_TRACKED = "shipment_tracked"  # a shipping system's view of parcels: `DomainEvent.parcels`
 
 
 class DomainEvent(Frozen):
@@ -440,6 +485,8 @@ class DomainEvent(Frozen):
     # Fields known only from the delivery itself (e.g. decline reason, dispute amount).
     detail: dict[str, str] = Field(default_factory=dict)
     stage: "StageUpdate | None" = None  # for RETURN_STAGE events (policy/lifecycle.py)
+    # For SHIPMENT_TRACKED events: what a shipping system says of parcels (policy/shipping.py).
+    parcels: tuple[ParcelUpdate, ...] = ()
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -451,6 +498,7 @@ class CaseKind(StrEnum):
     DISPUTE = "dispute"
     ORDER_REVIEW = "order_review"  # VIP / high-value / risky new order
     EARLY_FRAUD_WARNING = "early_fraud_warning"  # the card issuer reported the payment as fraud
+    DELAYED_SHIPMENT = "delayed_shipment"  # unfulfilled too long, a carrier exception, or late
 
 
 class CaseStatus(StrEnum):
@@ -558,6 +606,7 @@ class SignalCode(StrEnum):
     NOT_DELIVERED = "not_delivered"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     REPEAT_CLAIM = "repeat_claim"
+    SHIPMENT_DELAYED = "shipment_delayed"
 
 
 class Signal(Frozen):

@@ -69,6 +69,31 @@ class ActionResult:
     external_id: str | None = None  # refund id, etc.
 
 
+@dataclass(frozen=True)
+class ExchangeItem:
+    """What the store says about one exchange item of a return, and its stock."""
+
+    id: str  # the store's id for the exchange line
+    title: str  # "Merino sweater — M" (customer-visible: escape before rendering)
+    quantity: int  # still to release
+    available: int | None  # sellable units in stock; None when the store doesn't track it
+    in_stock: bool  # whether releasing `quantity` can be fulfilled now
+
+
+class ExchangeOutOfStock(IntegrationError):
+    """A release refused because exchange items are out of stock: nothing was released.
+
+    Permanent (trying again will not restock the item); `items` names every item short, so
+    the lifecycle can turn the refusal into a follow-up (refund or store credit) instead of
+    a failed case."""
+
+    reason = "exchange_out_of_stock"
+
+    def __init__(self, message: str, *, items: tuple[ExchangeItem, ...], system: str = "") -> None:
+        super().__init__(message, retryable=False, system=system)
+        self.items = items
+
+
 class StoreSource(Protocol):
     """Read side: authoritative objects for context assembly, and catch-up polling."""
 
@@ -110,6 +135,8 @@ class Operation(StrEnum):
     # A refund in the system that holds the money (a payment processor), by payment id:
     # payload {"payment_id", "amount", "currency", "reason"}.
     REFUND_PAYMENT = "refund_payment"
+    RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
+    REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
 
 
 class StoreActions(Protocol):
@@ -146,6 +173,21 @@ class StoreActions(Protocol):
         ...
 
 
+    def release_exchange(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        """Release (process) the return's exchange items, so the store ships them; no money
+        moves. Every item's stock is checked first: any short raises `ExchangeOutOfStock`
+        with nothing released. Releasing what was already released is a repeat, not a second
+        exchange. A return with no exchange items (the policy recommended an exchange the
+        customer didn't choose in the store, or they were removed) releases nothing, and says so."""
+        ...
+
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        """Remove the exchange items not released yet from the return (they will not ship:
+        the money goes back instead), so processing the return later can't release them.
+        Nothing left to remove is a repeat, not an error."""
+        ...
+
+
 class EventFeed(Protocol):
     """A source that can replay its events (the sample store, for the demo)."""
 
@@ -171,4 +213,7 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
             p["customer_id"], amount=money(p), idempotency_key=key),
         Operation.CLOSE_RETURN: lambda p, key: actions.close_return(
             p["return_id"], note=p.get("note"), idempotency_key=key),
+        Operation.RELEASE_EXCHANGE: lambda p, key: actions.release_exchange(
+            p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.REMOVE_EXCHANGE: lambda p, key: actions.remove_exchange(p["return_id"], idempotency_key=key),
     }

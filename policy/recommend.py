@@ -224,6 +224,9 @@ def _early_fraud_warning(ctx: CaseContext, found: _Found, policy: Policy) -> _De
 
     action, reasons = proactive_refund(ctx, policy)
     return _Decision(action, reasons + _explained(found, S.HIGH_PAYMENT_RISK, S.OPEN_DISPUTE))
+def _delayed_shipment(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    why = "Contact the customer about the delay, then mark it done (the case closes itself when the parcel moves)."
+    return _Decision(Action.ACCEPT, (why, *_explained(found, S.SHIPMENT_DELAYED)))
 
 
 _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
@@ -232,6 +235,7 @@ _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
     CaseKind.DISPUTE: _dispute,
     CaseKind.HIGH_VALUE_REFUND: _high_value_refund,
     CaseKind.ORDER_REVIEW: _order_review,
+    CaseKind.DELAYED_SHIPMENT: _delayed_shipment,
 }
 
 

@@ -45,7 +45,7 @@ def _sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def _postgres_migrated() -> str:
     assert TEST_DATABASE_URL
-    url = TEST_DATABASE_URL
+    url = _worker_database(TEST_DATABASE_URL)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = make_engine(url)
@@ -54,6 +54,24 @@ def _postgres_migrated() -> str:
     engine.dispose()
     upgrade(url)
     return url
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database beside TEST_DATABASE_URL's
+    (`test_gw0`, …; created when missing), so workers never drop each other's schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(base.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _db_params():
@@ -73,13 +91,22 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+_RESTART_SEQUENCES = text("""DO $$ DECLARE s record; BEGIN
+  FOR s IN SELECT c.oid::regclass AS seq FROM pg_class c
+           WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace
+  LOOP PERFORM setval(s.seq, 1, false); END LOOP; END $$""")
+
+
 def reset_database(url: str) -> None:
     """Empty every table (a test that runs several rounds on one database)."""
     engine = make_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE and sequences back to 1: ~4 ms on a test's few rows, where TRUNCATE of every
+            # table costs ~85 ms (it rewrites each table), paid by ~400 PostgreSQL tests.
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(_RESTART_SEQUENCES)
         else:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from blocks.format import tier_label
 from blocks.stages import StagesView
 from blocks.views import (
+    ParcelClosedView,
     CaseView,
     FollowupView,
     CustomerView,
@@ -24,6 +25,7 @@ from bot import actors
 from bot.schema import audit_log, decisions
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.snapshots import SnapshotUnreadable
+from bot.services.shipping import CLOSE_EVENT
 from policy.config import Policy
 from policy.lifecycle import ReturnStage, StageUpdate
 from policy.models import (
@@ -40,6 +42,8 @@ from policy.models import (
 )
 
 log = logging.getLogger(__name__)
+
+PARCEL_CLOSE_EVENTS = frozenset(CLOSE_EVENT.values())
 
 
 def _followup_open(case: CaseRecord) -> bool:
@@ -108,7 +112,9 @@ class CaseViews:
             items=self._items(ctx),
             shipments=tuple(
                 ShippingView(status=s.status, carrier=s.carrier, tracking_number=s.tracking_number,
-                             tracking_url=s.tracking_url, delivered_at=s.delivered_at)
+                             tracking_url=s.tracking_url, delivered_at=s.delivered_at,
+                             carrier_status=s.carrier_status, estimated_delivery_at=s.estimated_delivery_at,
+                             last_scan=s.last_scan, last_scan_at=s.last_scan_at, exception=s.exception)
                 for s in ctx.shipments
             ),
             signals=assessment.signals,
@@ -172,7 +178,24 @@ class CaseViews:
                                              count_use=case.slack_ts is None and not escalation_card)),
             stages=self._stages(case),
             followup=followup_view(case.followup),
+            parcel_closed=self._parcel_closed(case),
         )
+
+    def _parcel_closed(self, case: CaseRecord) -> ParcelClosedView | None:
+        """How a delayed-shipment case closed itself (its audit row says), else None."""
+        if case.kind is not CaseKind.DELAYED_SHIPMENT or case.status is not CaseStatus.CLOSED:
+            return None
+        for row in reversed(self.cases.audit(case.id)):
+            if row["event"] in PARCEL_CLOSE_EVENTS:
+                detail = row.get("detail") or {}
+                try:
+                    at = datetime.fromisoformat(detail["at"]) if detail.get("at") else None
+                except ValueError:
+                    at = None
+                return ParcelClosedView(progress=str(detail.get("progress") or "moving"),
+                                        at=at if at is None or at.tzinfo else None,
+                                        last_scan=detail.get("last_scan"))
+        return None
 
     def _stages(self, case: CaseRecord) -> StagesView | None:
         history = tuple(self.stage_history(case.id)) if case.stage is not None else ()

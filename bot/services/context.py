@@ -147,12 +147,20 @@ def contribute(ctx: CaseContext, contributors: Sequence) -> CaseContext:
     return ctx.model_copy(update={"unavailable": tuple(unavailable)}) if unavailable else ctx
 
 
+def _merged_shipments(ours: tuple, added: tuple) -> tuple:
+    """A shipping system's report of a parcel the store lists (same id) replaces the
+    store's view of it: the carrier knows better where it is. New parcels are added."""
+    by_id = {s.id: s for s in added}
+    kept = tuple(by_id.pop(s.id, s) for s in ours)
+    return kept + tuple(s for s in by_id.values() if s not in kept)
+
+
 def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
     """A contributor returns the context with its facts added; only the slots other systems
     fill are taken from it (it can't rewrite the store's order or return)."""
     return ctx.model_copy(update={
         "payments": ctx.payments + tuple(p for p in added.payments if p not in ctx.payments),
-        "shipments": ctx.shipments + tuple(s for s in added.shipments if s not in ctx.shipments),
+        "shipments": _merged_shipments(ctx.shipments, added.shipments),
         "tickets": ctx.tickets + tuple(t for t in added.tickets if t not in ctx.tickets),
         "open_disputes": ctx.open_disputes + tuple(d for d in added.open_disputes
                                                    if d not in ctx.open_disputes and d.id not in _ids(ctx.open_disputes)),

@@ -108,6 +108,11 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
             _key(case, Operation.APPROVE_RETURN),
         )
     ]
+    if outcome is Action.EXCHANGE:
+        # Approving the request releases the exchange items the customer chose, whatever
+        # `refund_on` says: no money moves for an exchange (bot.services.exchanges).
+        ops.append(release_exchange_op(case, notify_customer=notify_customer))
+        return ops
     if RefundOn(refund_on) is RefundOn.RECEIPT:
         return ops
     if outcome is Action.REFUND:
@@ -126,8 +131,23 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
                 _key(case, Operation.ISSUE_STORE_CREDIT),
             )
         )
-    # EXCHANGE: approving the request releases the exchange items the customer chose.
     return ops
+
+
+def release_exchange_op(case: CaseRecord, *, notify_customer: bool = True) -> OutboxOp:
+    return OutboxOp(Operation.RELEASE_EXCHANGE, {"return_id": case.external_id, "notify_customer": notify_customer},
+                    _key(case, Operation.RELEASE_EXCHANGE))
+
+
+def remove_exchange_op(case: CaseRecord) -> OutboxOp:
+    return OutboxOp(Operation.REMOVE_EXCHANGE, {"return_id": case.external_id}, _key(case, Operation.REMOVE_EXCHANGE))
+
+
+def close_return_op(case: CaseRecord, *, note: str | None) -> OutboxOp:
+    """Closing the return, with the one key a case closes its return under (an exchange
+    received, or a return expired by policy: whichever comes first closes it)."""
+    return OutboxOp(Operation.CLOSE_RETURN, {"return_id": case.external_id, "note": note},
+                    _key(case, Operation.CLOSE_RETURN))
 
 
 def decline_ops(case: CaseRecord, *, reason: str, note: str | None, notify_customer: bool) -> list[OutboxOp]:

@@ -21,6 +21,7 @@ from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.jobs import Job
 from integrations.connector import Registry
 from policy.models import CaseStatus
+from policy.ports import ExchangeOutOfStock
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +30,30 @@ DECIDED = (CaseStatus.APPROVED, CaseStatus.DENIED)
 
 class ActionJobs:
     def __init__(self, *, cases: CaseRepo, outbox: OutboxRepo, registry: Registry, clock: Clock,
-                 on_case_changed: Callable[[CaseRecord], None] = lambda case: None) -> None:
+                 on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
+                 within_done: Callable[..., object] | None = None,
+                 on_out_of_stock: Callable[[Job, ExchangeOutOfStock], Done] | None = None) -> None:
         self.cases = cases
         self.outbox = outbox
         self.registry = registry  # the action runs in the system the job names
         self.clock = clock
         self.on_case_changed = on_case_changed
+        # (conn, case_id, now=…): more that commits with the case becoming done (the
+        # lifecycle queues a receipt that arrived before the approval was carried out).
+        self.within_done = within_done
+        self.on_out_of_stock = on_out_of_stock  # an exchange out of stock is a follow-up (bot.services.exchanges)
 
     def run(self, job: Job) -> Done:
         # Not ok when already executing (a second action, or a reclaimed one): fine.
         if job.case_id is not None:
             self.cases.transition(job.case_id, expected=DECIDED, to=CaseStatus.EXECUTING, actor=EXECUTOR,
                                   at=self.clock(), event="case.executing")
-        result = self._call(job)
+        try:
+            result = self._call(job)
+        except ExchangeOutOfStock as exc:
+            if self.on_out_of_stock is None or job.case_id is None:
+                raise
+            return self.on_out_of_stock(job, exc)
         log.info("outbox.done", extra={"op": job.operation, "summary": result.summary})
         return Done(result.summary, result.external_id)
 
@@ -50,10 +62,12 @@ class ActionJobs:
             return
         rows = self.outbox.for_case(job.case_id)
         if all(r.status == "done" for r in rows):
+            now, within_done = self.clock(), self.within_done
             done = self.cases.transition(
                 job.case_id, expected=CaseStatus.EXECUTING, to=CaseStatus.DONE, actor=EXECUTOR,
-                at=self.clock(), event="case.executed",
+                at=now, event="case.executed",
                 detail={"results": [r.result_summary for r in rows]},
+                within=(lambda conn: within_done(conn, job.case_id, now=now)) if within_done else None,
             )
             if done.ok:
                 self.on_case_changed(done.case)

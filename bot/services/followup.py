@@ -1,28 +1,24 @@
 """The follow-up decision at receipt, from a click: the same checks as any decision on the
 case (the card's version, the case's tier as it stands), then core's lifecycle service
-carries it out (`bot.services.lifecycle.decide_followup`)."""
+carries it out (`LifecycleService.decide_followup`); its refusals are told like any other."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from bot.services.decide import DecideService
+from bot.services.lifecycle import FollowupRefused
 from bot.store import CaseRecord
 from policy.models import CaseStatus, Money
 
 CHOICES = ("refund", "partial_refund", "store_credit", "no_refund")
 
 
-def _core_decide_followup() -> Callable:
-    from bot.services.lifecycle import decide_followup  # core's (issue 9)
-
-    return decide_followup
-
-
 class Followups:
     def __init__(self, *, decide: DecideService, decide_followup: Callable | None = None) -> None:
         self.decide = decide
-        self._decide_followup = decide_followup  # tests pass a fake; else core's, looked up when used
+        # LifecycleService.decide_followup (the container's); None where only `check` is used.
+        self._decide_followup = decide_followup
 
     def open_followup(self, case: CaseRecord) -> bool:
         return case.followup is not None and case.status is CaseStatus.OPEN
@@ -44,6 +40,13 @@ class Followups:
             raise ValueError(f"unknown follow-up choice {choice!r}")
         case = self.decide.load(case_id)
         self.check(case, user_id, version)
-        fn = self._decide_followup or _core_decide_followup()
-        fn(case_id, choice=choice, amount=amount, message=message, actor=user_id, version=version)
+        if self._decide_followup is None:
+            raise RuntimeError("no follow-up service wired: build Followups with decide_followup")
+        try:
+            self._decide_followup(case_id, choice=choice, amount=amount, message=message, actor=user_id,
+                                  version=version)
+        except FollowupRefused as exc:
+            # The lifecycle's own checks (what the store says is left to refund now) are a
+            # refusal like any other: recorded, and the person is told why.
+            self.decide._refuse(case, user_id, "followup_refused", str(exc))
         return self.decide.load(case_id)

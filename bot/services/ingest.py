@@ -55,6 +55,7 @@ class IngestService:
         lifecycle=None,
     ) -> None:
         self.lifecycle = lifecycle  # bot.services.lifecycle.LifecycleService: RETURN_STAGE events
+        self.shipping = None  # bot.services.shipping.ShippingService: SHIPMENT_TRACKED events
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -70,6 +71,17 @@ class IngestService:
                 return IngestResult(Outcome.IGNORED)
             case = self.lifecycle.apply(event.stage)
             return IngestResult(Outcome.IGNORED if case is None else Outcome.DUPLICATE, case)
+        if event.kind is EventKind.SHIPMENT_TRACKED:
+            if self.shipping is None:
+                return IngestResult(Outcome.IGNORED)
+            report = self.shipping.apply(event)
+            if report.opened:
+                return IngestResult(Outcome.CREATED, report.opened[0])
+            if report.closed:
+                return IngestResult(Outcome.CLOSED, report.closed[0])
+            if report.known:
+                return IngestResult(Outcome.DUPLICATE, report.known[0])
+            return IngestResult(Outcome.IGNORED)
         if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
             return self._decided_elsewhere(event)
         if event.kind is EventKind.FRAUD_WARNING_RESOLVED:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -32,6 +32,7 @@ from bot.store.jobs import NewJob, enqueue
 from bot.store.outbox import order_key
 from policy.config import Policy
 from policy.lifecycle import ReturnStage
+from policy.lifecycle_rules import STAGE_WAITS, stage_limit_days
 from policy.ports import Operation
 
 log = logging.getLogger(__name__)
@@ -50,32 +51,17 @@ class StallRules:
 
     @classmethod
     def from_policy(cls, policy: Policy) -> StallRules:
-        # Core adds these keys to ReturnsSettings; until then (and for a policy file
-        # without them) the contract's defaults apply. The one place that reads them.
         r = policy.returns
-        d = cls()
-        return cls(*(int(getattr(r, name, getattr(d, name))) for name in
-                     ("label_within_days", "stalled_after_days", "inspect_within_days", "expire_after_days")))
+        return cls(*(int(getattr(r, f.name)) for f in fields(cls)))
 
     def limit(self, stage: ReturnStage) -> int | None:
         """Days a return may stay in `stage` before it is stalled; None: no rule for it."""
-        return {
-            ReturnStage.APPROVED: self.label_within_days,
-            ReturnStage.LABEL_SENT: self.stalled_after_days,
-            ReturnStage.IN_TRANSIT: self.stalled_after_days,
-            ReturnStage.DELIVERED_BACK: self.inspect_within_days,
-        }.get(stage)
+        return stage_limit_days(self, stage)  # the stage → key map lives beside the keys
 
 
-# The stages a stall rule watches, in pipeline order.
-WATCHED = (ReturnStage.APPROVED, ReturnStage.LABEL_SENT, ReturnStage.IN_TRANSIT, ReturnStage.DELIVERED_BACK)
-
-WHAT_STALLS = {
-    ReturnStage.APPROVED: "approved but no label attached",
-    ReturnStage.LABEL_SENT: "labelled but not moving",
-    ReturnStage.IN_TRANSIT: "in transit but not moving",
-    ReturnStage.DELIVERED_BACK: "delivered back but not inspected",
-}
+# The stages a stall rule watches, in pipeline order, and how a reminder names each.
+WATCHED = tuple(STAGE_WAITS)
+WHAT_STALLS = {stage: wait.stalled_as for stage, wait in STAGE_WAITS.items()}
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,17 @@ def _utc(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+def _paid_when(detail: dict) -> str | None:
+    """How a money decision paid out: "receipt" (the refund on receipt, or a follow-up decided
+    at receipt), "approval" (paid when approved), or None for an approval that only approved
+    and left the money for receipt (nothing paid by that decision)."""
+    if "receipt" in detail:
+        return "receipt"
+    if detail.get("refund_on") == "receipt":
+        return None
+    return "approval"
+
+
 def _parse_at(value: Any) -> datetime | None:
     try:
         return _utc(datetime.fromisoformat(value)) if value else None
@@ -397,11 +408,12 @@ class DigestStore:
                 out.requested_at = {cid: at for cid, at in conn.execute(
                     select(c.id, c.opened_at).where(c.id.in_(sorted(out.histories))))}
             out.refund_on = [
-                (d or {}).get("refund_on") for (d,) in conn.execute(
+                how for (d,) in conn.execute(
                     select(decisions.c.detail).select_from(cases.join(decisions, decisions.c.case_id == c.id))
                     .where(c.decided_at >= start, c.decided_at < end, decisions.c.decided_at >= start,
                            decisions.c.decided_at < end,
-                           decisions.c.outcome.in_(("refund", "store_credit"))))]
+                           decisions.c.outcome.in_(("refund", "store_credit"))))
+                if (how := _paid_when(d or {})) is not None]
             # A follow-up opens at receipt, so its case has a stage reached around then: the
             # (stage, stage_at) index keeps this off a scan of every case (a week of slack
             # for a receipt the source reported late).

@@ -25,51 +25,30 @@ from blocks.followup import (
 from blocks.ids import ActionId, BlockId, CallbackId
 from blocks.refs import BadRef, ModalRef
 from bot.services.card_view import followup_view
-from bot.services.clicks import Click
 from bot.services.followup import Followups
-from handlers.slack.actions import FORM_NOT_OURS, NOT_OURS, card_of, ref_of
-from handlers.slack.errors import APOLOGY, correlation_id, tell_later, where
+from handlers.slack.clicks import button, card_of, refuse, ref_of, submit, submitted_click, verified_submission
+from handlers.slack.errors import correlation_id, tell_later, where
+from policy.exchange_rules import allowed_choices, choice_allowed
 from handlers.slack.services import modal_key, services
 
 log = logging.getLogger(__name__)
 
-# ModalRef verbs ([a-z]{1,16}) for the two modals.
+VERB = "followup"  # every follow-up click's verb; the choice says which
+# ModalRef verbs ([a-z]{1,16}) for the two modals, and the choice each one makes.
 PARTIAL, NO_REFUND = "partial", "norefund"
+_CHOICE_OF = {PARTIAL: "partial_refund", NO_REFUND: "no_refund"}
+
+
+class _NotOffered(Exception):
+    """The follow-up doesn't offer this choice (the message names what it offers)."""
+
+# The choices, by the button that makes them: decided after the ack, or through a modal first.
+BUTTON_CHOICES = {ActionId.FOLLOWUP_REFUND: "refund", ActionId.FOLLOWUP_CREDIT: "store_credit"}
+MODAL_CHOICES = {ActionId.FOLLOWUP_PARTIAL: (PARTIAL, partial_refund_modal),
+                 ActionId.FOLLOWUP_NO_REFUND: (NO_REFUND, no_refund_modal)}
 
 
 def register(app: App, refused: tuple[type[Exception], ...]) -> None:
-    def refuse(context: dict, body: dict, reason: str, text: str = NOT_OURS) -> None:
-        channel, user, thread = where(body)
-        log.warning("slack.click_refused reason=%s user=%s", reason, user, extra={"user": user, "reason": reason})
-        tell_later(context, channel, user, text, thread)
-
-    def submit(ack: Ack, context: dict, body: dict, click: Click) -> None:
-        try:
-            services(context).submit_click(click)  # persisted (or queued) before the ack
-        except Exception:
-            log.exception("slack.click_not_taken corr=%s", click.correlation_id, extra=click.log_extra)
-            ack()
-            channel, user, thread = where(body)
-            tell_later(context, channel, user, APOLOGY.format(ref=click.correlation_id), thread)
-            return
-        ack()
-
-    def button(choice: str):
-        def on_click(ack: Ack, body: dict, context: dict) -> None:
-            channel, user, thread = where(body)
-            card_channel, card_ts = card_of(body)
-            try:
-                ref = ref_of(body)
-                click = Click(verb="followup", choice=choice, case_id=ref.case_id, version=ref.version,
-                              user=user or "", channel=card_channel, message_ts=card_ts, thread_ts=thread)
-            except (BadRef, ValueError) as exc:
-                ack()
-                refuse(context, body, f"bad_click:{type(exc).__name__}")
-                return
-            submit(ack, context, body, click)
-
-        return on_click
-
     def open_modal(verb: str, render):
         def ack_and_open(ack: Ack, body: dict, context: dict) -> None:
             svc = services(context)
@@ -87,12 +66,18 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
                 case = svc.decide.precheck(ref.case_id, user, verb="decide", version=ref.version,
                                            channel=card_channel, message_ts=card_ts)
                 Followups(decide=svc.decide).check(case, user, ref.version, record=False)
+                if not choice_allowed(case.followup, _CHOICE_OF[verb]):  # e.g. an exchange out of stock
+                    raise _NotOffered(" or ".join(allowed_choices(case.followup.get("reason"))).replace("_", " "))
                 metadata = ModalRef(verb=verb, case_id=case.id, version=case.version, user=user,
                                     channel=card_channel, message_ts=card_ts).sign(modal_key(context))
             except refused as exc:
                 ack()
                 svc.background.submit(svc.decide.after_refusal, exc, user)
                 tell_later(context, channel, user, str(exc), thread)
+                return
+            except _NotOffered as exc:
+                ack()
+                refuse(context, body, "choice_not_offered", f"This follow-up offers {exc} only.")
                 return
             except BadRef:
                 ack()
@@ -113,28 +98,9 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
 
         return ack_and_open
 
-    def verified(ack: Ack, body: dict, context: dict, verb: str, first_block: str) -> tuple[ModalRef, dict] | None:
-        view = body.get("view") if isinstance(body.get("view"), dict) else {}
-        user = (body.get("user") or {}).get("id")
-        try:
-            ref = ModalRef.verify(view.get("private_metadata"), modal_key(context))
-            if ref.user != user or ref.verb != verb:
-                raise BadRef("opened for another user or verb")
-        except BadRef as exc:
-            log.warning("slack.submission_refused user=%s reason=%s", user, exc,
-                        extra={"user": user, "reason": "bad_modal_reference"})
-            ack(response_action="errors", errors={first_block: FORM_NOT_OURS})
-            return None
-        return ref, view
-
-    def click_from(ref: ModalRef, view: dict, **fields) -> Click:
-        view_id = view.get("id") if isinstance(view.get("id"), str) else None
-        return Click(verb="followup", case_id=ref.case_id, version=ref.version, user=ref.user, channel=ref.channel,
-                     message_ts=ref.message_ts, view_id=view_id, **fields)
-
     def on_partial(ack: Ack, body: dict, context: dict) -> None:
         key = str(BlockId.FOLLOWUP_AMOUNT)
-        got = verified(ack, body, context, PARTIAL, key)
+        got = verified_submission(ack, body, context, PARTIAL, key)
         if got is None:
             return
         ref, view = got
@@ -149,11 +115,11 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        submit(ack, context, body, click_from(ref, view, choice="partial_refund", amount=str(amount.quantized()),
-                                              currency=amount.currency))
+        submit(ack, context, body, submitted_click(VERB, ref, view, choice="partial_refund",
+                                                   amount=str(amount.quantized()), currency=amount.currency))
 
     def on_no_refund(ack: Ack, body: dict, context: dict) -> None:
-        got = verified(ack, body, context, NO_REFUND, str(BlockId.FOLLOWUP_MESSAGE))
+        got = verified_submission(ack, body, context, NO_REFUND, str(BlockId.FOLLOWUP_MESSAGE))
         if got is None:
             return
         ref, view = got
@@ -162,11 +128,11 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        submit(ack, context, body, click_from(ref, view, choice="no_refund", customer_message=message))
+        submit(ack, context, body, submitted_click(VERB, ref, view, choice="no_refund", customer_message=message))
 
-    app.action(ActionId.FOLLOWUP_REFUND.value)(button("refund"))
-    app.action(ActionId.FOLLOWUP_CREDIT.value)(button("store_credit"))
-    app.action(ActionId.FOLLOWUP_PARTIAL.value)(open_modal(PARTIAL, partial_refund_modal))
-    app.action(ActionId.FOLLOWUP_NO_REFUND.value)(open_modal(NO_REFUND, no_refund_modal))
+    for action_id, choice in BUTTON_CHOICES.items():
+        app.action(action_id.value)(button(VERB, choice=choice))
+    for action_id, (verb, render) in MODAL_CHOICES.items():
+        app.action(action_id.value)(open_modal(verb, render))
     app.view(CallbackId.FOLLOWUP_PARTIAL_MODAL.value)(on_partial)
     app.view(CallbackId.FOLLOWUP_NO_REFUND_MODAL.value)(on_no_refund)

@@ -11,16 +11,20 @@ NAME = "sample"
 
 
 def connector_for(store, *, webhook_secret: bytes | None = None) -> Connector:
+    from integrations.sample import shipments  # its parcels, as a shipping system reports them
     from integrations.sample.store import EVENT_SOURCE
     from integrations.shopify.connector import webhook_route
 
     return Connector(
         name=NAME, label="the sample store", handles=frozenset({EVENT_SOURCE}),
-        capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES}),
+        capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES,
+                                Capability.SHIPMENTS}),
         source=store, webhooks=(webhook_route(webhook_secret),),
         pollers=(PollSpec(f"{NAME}.returns", store.poll_requested_returns),
                  PollSpec(f"{NAME}.orders", store.poll_new_orders),
-                 PollSpec(f"{NAME}.return_progress", store.poll_return_progress)),
+                 PollSpec(f"{NAME}.return_progress", store.poll_return_progress),
+                 PollSpec(shipments.POLLER, shipments.poll(store))),
+        contribute=shipments.contribute(store),
         actions=store_actions(store), ping=lambda: "the bundled sample store (no shop configured)",
         admin_url=getattr(store, "admin_url", None), admin_label="the sample store", sample=True,
         facts=getattr(store, "shop_facts", None),

@@ -15,6 +15,8 @@ Conventions of the file (read by `integrations.sample.store`):
 * Ids are Shopify-style gids; order names run "#1001"… in the order the orders were placed.
 * `feed_days`: the store's event log starts that many days before `now`. Anything older is
   history that was there before returnsbot was installed; it never becomes an event.
+* `exchange_items` (on a return): the item the customer chose in exchange, naming a variant;
+  `stock`: units in stock per exchange variant (a variant missing from it is not tracked).
 * `persona` (customers) and `scenario` (orders, returns) are notes for people reading the
   file; the loader ignores them.
 
@@ -53,6 +55,8 @@ _BASE = {
     "Return": 7001000000,
     "ReturnLineItem": 8001000000,
     "ShopifyPaymentsDispute": 1101000000,
+    "ExchangeLineItem": 8201000000,
+    "ProductVariant": 8301000000,
 }
 
 
@@ -195,6 +199,8 @@ class ReturnSpec:
     lines: tuple[ReturnLine, ...]
     refunded: float | None = None  # days ago, for CLOSED returns
     scenario: str | None = None
+    # The item the customer chose in exchange: (product key, variant title, units in stock).
+    exchange: tuple[str, str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -312,9 +318,10 @@ def _returns() -> list[ReturnSpec]:
         ), scenario="clean, $52, new customer: auto-approvable"),
         R("E3", "REQUESTED", 2.2, (L("merino_crew", "UNWANTED"),), scenario="clean, $71.10 after a 10% discount: auto-approvable"),
         R("D6", "REQUESTED", 1.6, (L("shoes", "SIZE_TOO_SMALL", customer_note="Need a 10.5, these pinch at the toe. Happy to exchange."),),
-          scenario="clean size exchange, $149, loyal customer"),
+          scenario="clean size exchange, $149, loyal customer; the US 10.5 is out of stock",
+          exchange=("shoes", "US 10.5", 0)),
         R("C2", "REQUESTED", 0.5, (L("sun_hoodie", "SIZE_TOO_LARGE", customer_note="Could I swap for a small?"),),
-          scenario="clean size exchange, $54: auto-approvable"),
+          scenario="clean size exchange, $54: auto-approvable", exchange=("sun_hoodie", "S / Sky", 6)),
         R("P4", "REQUESTED", 1.1, (L("shell", "STYLE", customer_note="Was travelling & couldn't send it back sooner. Store credit is fine."),),
           scenario="outside the 30-day window, VIP by tag: store credit"),
         R("K4", "REQUESTED", 2.7, (L("tent", "DEFECTIVE", customer_note="A pole section snapped on the first pitch."),),
@@ -455,6 +462,8 @@ def build(seed: int = SEED) -> dict[str, Any]:
     returns: list[dict[str, Any]] = []
     per_order: dict[str, int] = {}
     rli_no = 0
+    stock_no = 0
+    stock: dict[str, int] = {}  # exchange variant id -> sellable units
     for n, spec in enumerate(sorted(_returns(), key=lambda r: -r.requested), start=1):
         d = by_key[spec.order]
         per_order[spec.order] = per_order.get(spec.order, 0) + 1
@@ -482,6 +491,13 @@ def build(seed: int = SEED) -> dict[str, Any]:
             "line_items": lines,
             "scenario": spec.scenario,
         }
+        if spec.exchange is not None:
+            product, variant, units = spec.exchange
+            stock_no += 1
+            variant_id = gid("ProductVariant", stock_no)
+            ret["exchange_items"] = [{"id": gid("ExchangeLineItem", stock_no), "variant_id": variant_id,
+                                      "title": f"{CATALOG[product].title} — {variant}", "quantity": 1}]
+            stock[variant_id] = units
         returns.append(ret)
         if spec.refunded is not None:
             assert spec.status == "CLOSED" and spec.refunded < spec.requested
@@ -552,6 +568,7 @@ def build(seed: int = SEED) -> dict[str, Any]:
         "orders": orders,
         "returns": returns,
         "disputes": disputes,
+        "stock": stock,
     }
 
 

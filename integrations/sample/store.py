@@ -74,7 +74,8 @@ from policy.models import (
     total,
     utc,
 )
-from policy.ports import ActionResult, IntegrationError, NotFound, PollPage, Unmapped
+from policy.exchange_rules import in_stock
+from policy.ports import ActionResult, ExchangeItem, ExchangeOutOfStock, IntegrationError, NotFound, PollPage, Unmapped
 
 SOURCE = "sample"
 # The sample store stands in for a Shopify shop: its events are Shopify events, so a case
@@ -125,6 +126,10 @@ class _Sample:
     store_credit: dict[str, Money] = field(default_factory=dict)  # customer id -> balance
     next_refund: int = 0
     next_credit: int = 0
+    # return id -> its exchange lines ({id, title, variant_id, quantity, released}); variant id
+    # -> sellable units. A variant missing from `stock` isn't tracked: it never runs out.
+    exchanges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    stock: dict[str, int] = field(default_factory=dict)
 
 
 class SampleStore:
@@ -345,6 +350,19 @@ class SampleStore:
         params = {"note": note}
         return self._once("close_return", return_id, params, idempotency_key, lambda: self._close(return_id, note))
 
+    def release_exchange(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        params = {"notify_customer": notify_customer}
+        return self._once("release_exchange", return_id, params, idempotency_key,
+                          lambda: self._release_exchange(return_id, notify_customer))
+
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        return self._once("remove_exchange", return_id, {}, idempotency_key, lambda: self._remove_exchange(return_id))
+
+    def exchange_released(self, return_id: str) -> int:
+        """Units of the return's exchange released so far."""
+        with self._lock:
+            return sum(x["released"] for x in self._state.exchanges.get(return_id, ()))
+
     # --- internals --------------------------------------------------------------------------
 
     def _once(
@@ -398,6 +416,59 @@ class SampleStore:
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.CLOSED})
         why = f": {note}" if note else ""
         return ActionResult(ok=True, summary=f"return {ret.name} closed{why}", external_id=ret.id)
+
+    def _release_exchange(self, return_id: str, notify: bool) -> ActionResult:
+        """Like Shopify's: check stock for every unit still to release, then release them all,
+        or nothing. What was released already is a repeat under any key."""
+        ret = _get(self._state.returns, return_id, "return")
+        lines = self._state.exchanges.get(ret.id, [])
+        if not lines:  # the policy recommended an exchange; the customer chose no exchange item
+            return ActionResult(ok=True, summary=f"return {ret.name} has no exchange items: nothing to release",
+                                external_id=ret.id)
+        if ret.status is ReturnStatus.REQUESTED:
+            raise IntegrationError(f"return {ret.name} is not approved yet; the exchange waits for it",
+                                   retryable=True, system=SOURCE)
+        pending = [x for x in lines if x["released"] < x["quantity"]]
+        if not pending:
+            return ActionResult(ok=True, summary=f"exchange for return {ret.name} was already released", external_id=ret.id)
+        if ret.status is not ReturnStatus.APPROVED:
+            raise IntegrationError(f"cannot release the exchange of return {ret.name}: it is {ret.status.value}",
+                                   retryable=False, system=SOURCE)
+        wanted: dict[str, int] = {}
+        for x in pending:
+            wanted[x["variant_id"]] = wanted.get(x["variant_id"], 0) + x["quantity"] - x["released"]
+        items = []
+        for x in pending:
+            available = self._state.stock.get(x["variant_id"])
+            ok = in_stock(wanted=wanted[x["variant_id"]], available=available, tracked=available is not None,
+                          oversell=False)
+            items.append(ExchangeItem(x["id"], x["title"], x["quantity"] - x["released"], available, ok))
+        short = tuple(i for i in items if not i.in_stock)
+        if short:
+            raise ExchangeOutOfStock(f"exchange for return {ret.name}: {', '.join(i.title for i in short)} out of "
+                                     f"stock; nothing released", items=short, system=SOURCE)
+        for x in pending:
+            if x["variant_id"] in self._state.stock:
+                self._state.stock[x["variant_id"]] -= x["quantity"] - x["released"]
+            x["released"] = x["quantity"]
+        units = sum(i.quantity for i in items)
+        return ActionResult(ok=True, summary=f"exchange for return {ret.name} released ({units} item(s)){_notified(notify)}",
+                            external_id=ret.id)
+
+    def _remove_exchange(self, return_id: str) -> ActionResult:
+        """The units not released leave the return; what was released stays (it shipped)."""
+        ret = _get(self._state.returns, return_id, "return")
+        lines = self._state.exchanges.get(ret.id, [])
+        units = sum(x["quantity"] - x["released"] for x in lines)
+        if not units:
+            return ActionResult(ok=True, summary=f"no exchange items left to remove from return {ret.name}",
+                                external_id=ret.id)
+        if ret.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED):
+            raise IntegrationError(f"cannot edit return {ret.name}: it is {ret.status.value}", retryable=False,
+                                   system=SOURCE)
+        self._state.exchanges[ret.id] = [{**x, "quantity": x["released"]} for x in lines if x["released"]]
+        return ActionResult(ok=True, summary=f"{units} exchange item(s) removed from return {ret.name}",
+                            external_id=ret.id)
 
     def _decline(self, return_id: str, reason: str, note: str | None, notify: bool) -> ActionResult:
         ret = self._requested(return_id, "decline")
@@ -758,6 +829,11 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
                     presentment_unit_price=li.presentment_unit_price,
                 )
             )
+        state.exchanges[r["id"]] = [
+            {"id": x["id"], "title": x["title"], "variant_id": x["variant_id"], "quantity": int(x.get("quantity", 1)),
+             "released": int(x.get("released", 0))}
+            for x in r.get("exchange_items", ())
+        ]
         state.returns[r["id"]] = ReturnRequest(
             id=r["id"],
             name=r.get("name"),
@@ -766,6 +842,7 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
             requested_at=ago(r["requested_days_ago"]),
             line_items=tuple(lines),
         )
+    state.stock = {str(k): int(v) for k, v in data.get("stock", {}).items()}
     for refund_id, return_id in state.refund_return.items():
         if return_id not in state.returns:
             raise SampleDataError(f"refund {refund_id}: unknown return {return_id}")

@@ -61,7 +61,8 @@ REQUIRED_SCOPES: dict[str, str] = {
     "write_customers": "the store-credit ledger kept in a customer metafield; with it read_customers: "
                        "the customer, their tags (VIP), order count and lifetime spend",
     "read_products": "the ordered products' tags: final-sale tags and per-tag return windows "
-                     "(without it Shopify denies the order queries' product field, and they fail)",
+                     "(without it Shopify denies the order queries' product field, and they fail); "
+                     "an exchange variant's stock before releasing it",
     "read_locations": "where a returned item goes back in stock: the location of the fulfilment it came "
                       "from, for returnProcess's restock dispositions",
     "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create webhook",

@@ -10,8 +10,10 @@ NAME = "shopify"
 LABEL = "Shopify"
 
 
-def webhook_route(secret: bytes | None, watch=None) -> WebhookRoute:
-    """`watch` (a versions.VersionWatch): remembers which API version deliveries come in."""
+def webhook_route(secret: bytes | None, watch=None, *, resolve=None) -> WebhookRoute:
+    """`watch` (a versions.VersionWatch): remembers which API version deliveries come in.
+    `resolve` (a reverse.ReverseLookup): finds the return of a reverse_* delivery that names
+    none, when the delivery is decoded (after the 200)."""
     from integrations.shopify import webhooks as shw
 
     def verify(body: bytes, headers) -> bool:
@@ -20,7 +22,9 @@ def webhook_route(secret: bytes | None, watch=None) -> WebhookRoute:
 
     return WebhookRoute(
         path=f"/webhooks/{NAME}", source=NAME, verify=verify, topic=lambda h: h.get(shw.TOPIC_HEADER),
-        delivery_id=shw.delivery_id, validate=shw.event_from_webhook, decode=shw.event_from_webhook,
+        delivery_id=shw.delivery_id, decode=shw.decoder(resolve),
+        # with no lookup a reverse_* body naming no return is refused at the door, as before
+        validate=shw.validate_webhook if resolve is not None else shw.event_from_webhook,
         observe=(lambda headers: shw.api_version_mismatch(headers, watch)) if watch is not None else (lambda h: None),
     )
 
@@ -38,10 +42,13 @@ def connector_for(store, *, webhook_secret: bytes | None, api_version: str | Non
     from integrations.shopify.shop import shop_facts
 
     client = getattr(store, "client", None)
+    from integrations.shopify.reverse import ReverseLookup
+
+    resolve = ReverseLookup(client) if client is not None else None
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}),
         capabilities=frozenset({Capability.ORDERS, Capability.RETURNS, Capability.CUSTOMERS, Capability.DISPUTES}),
-        source=store, webhooks=(webhook_route(webhook_secret, watch),), notes=notes,
+        source=store, webhooks=(webhook_route(webhook_secret, watch, resolve=resolve),), notes=notes,
         pollers=(PollSpec(f"{NAME}.returns", store.poll_requested_returns),
                  PollSpec(f"{NAME}.orders", store.poll_new_orders),
                  PollSpec(f"{NAME}.return_progress", store.poll_return_progress)),

@@ -550,6 +550,54 @@ query OrdersWithReturnsInProgress($query: String!, $after: String) {
 }
 """
 
+# A reverse_* webhook body that does not name its return (Shopify publishes no sample, so we do
+# not count on it), or names only reverse-fulfillment lines: the reverse object's return and
+# how its lines meet the return's. The schema has no ReverseFulfillmentOrder.return: the path
+# is the order's returns, each with its reverse fulfillment order ids; the two kinds of line
+# meet at the fulfillment line item. Paged over the order's returns (10 a page, ~330 points).
+_REVERSE_OWNER_FIELDS = """
+  id
+  lineItems(first: 20) {
+    nodes { id fulfillmentLineItem { id } }
+  }
+  order {
+    id
+    returns(first: 10, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id
+        reverseFulfillmentOrders(first: 5) { nodes { id } }
+        returnLineItems(first: 10) {
+          nodes { id ... on ReturnLineItem { fulfillmentLineItem { id } } }
+        }
+      }
+    }
+  }
+"""
+
+REVERSE_FULFILLMENT_ORDER_OWNER = (
+    """
+query ReverseFulfillmentOrderOwner($id: ID!, $after: String) {
+  reverseFulfillmentOrder(id: $id) {"""
+    + _REVERSE_OWNER_FIELDS
+    + """  }
+}
+"""
+)
+
+REVERSE_DELIVERY_OWNER = (
+    """
+query ReverseDeliveryOwner($id: ID!, $after: String) {
+  reverseDelivery(id: $id) {
+    id
+    reverseFulfillmentOrder {"""
+    + _REVERSE_OWNER_FIELDS
+    + """    }
+  }
+}
+"""
+)
+
 # --- reads that make the actions safe to retry ------------------------------------------------
 
 RETURN_STATE = """
@@ -764,6 +812,83 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {{
 }}
 """
 
+# --- exchanges: release the exchange items (returnProcess with exchangeLineItems only) --------
+
+# What `release_exchange` checks before acting: the return's status and each exchange
+# line's processable quantity (processed already → the release is a repeat), with the
+# variant id its stock is read from. `ExchangeLineItem` names its variant only by id.
+RETURN_EXCHANGE_STATE = """
+query ReturnExchangeState($id: ID!) {
+  return(id: $id) {
+    id
+    name
+    status
+    exchangeLineItems(first: 20) {
+      nodes {
+        id
+        title
+        variantTitle
+        variantId
+        quantity
+        processableQuantity
+        processedQuantity
+      }
+    }
+  }
+}
+"""
+
+# The stock of the exchange variants: tracked or not, whether it may be oversold
+# (`inventoryPolicy: CONTINUE`), and the sellable quantity across locations.
+EXCHANGE_VARIANT_STOCK = """
+query ExchangeVariantStock($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id
+      displayName
+      inventoryQuantity
+      inventoryPolicy
+      inventoryItem { tracked }
+    }
+  }
+}
+"""
+
+# No financialTransfer and no returnLineItems: only the exchange is processed (Shopify
+# creates its fulfillment orders); the returned items are dealt with when they arrive.
+RETURN_PROCESS_EXCHANGE = f"""
+mutation ReturnProcessExchange($input: ReturnProcessInput!) {{
+  returnProcess(input: $input) {{
+    return {{
+      id
+      name
+      status
+      exchangeLineItems(first: 20) {{
+        nodes {{ id processableQuantity processedQuantity }}
+      }}
+    }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
+# The exchange lines that won't ship, taken off the return (`removeFromReturn` replaces the
+# deprecated `returnLineItemRemoveFromReturn`); removed lines drop out of `exchangeLineItems`.
+REMOVE_EXCHANGE_FROM_RETURN = f"""
+mutation RemoveExchangeFromReturn($returnId: ID!, $exchangeLineItems: [ExchangeLineItemRemoveFromReturnInput!]) {{
+  removeFromReturn(returnId: $returnId, exchangeLineItems: $exchangeLineItems) {{
+    return {{
+      id
+      status
+      exchangeLineItems(first: 20) {{
+        nodes {{ id processableQuantity }}
+      }}
+    }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
 # How an order was paid: each transaction's gateway, the processor's payment id and the
 # gateway's receipt (payment processors' connectors find their charge ids in them).
 ORDER_PAYMENT_REFERENCES = """
@@ -804,7 +929,13 @@ ALL_DOCUMENTS: dict[str, str] = {
     "RETURN_CLOSE": RETURN_CLOSE,
     "RETURN_PROGRESS": RETURN_PROGRESS,
     "ORDERS_WITH_RETURNS_IN_PROGRESS": ORDERS_WITH_RETURNS_IN_PROGRESS,
+    "REVERSE_FULFILLMENT_ORDER_OWNER": REVERSE_FULFILLMENT_ORDER_OWNER,
+    "REVERSE_DELIVERY_OWNER": REVERSE_DELIVERY_OWNER,
     "REFUND_CREATE": REFUND_CREATE,
     "STORE_CREDIT_CREDIT": STORE_CREDIT_CREDIT,
     "METAFIELDS_SET": METAFIELDS_SET,
+    "RETURN_EXCHANGE_STATE": RETURN_EXCHANGE_STATE,
+    "EXCHANGE_VARIANT_STOCK": EXCHANGE_VARIANT_STOCK,
+    "RETURN_PROCESS_EXCHANGE": RETURN_PROCESS_EXCHANGE,
+    "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
 }

@@ -41,6 +41,11 @@ Exactly-once on the store side
     sends the same — and with the key in the refund's note, which the check finds on the
     order. Money goes back to the order's successful SALE/CAPTURE transactions, in the
     order's presentment currency (`refunds.py` has the currency reading).
+  - release exchange: `returnProcess` with the exchange lines only; their processable
+    quantities are the record (none left, some processed → a repeat). Stock is read first
+    (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
+  - remove exchange: `removeFromReturn` with the exchange lines still processable; none
+    left → a repeat.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
@@ -80,7 +85,8 @@ from policy.models import (
     ReturnStatus,
     utc,
 )
-from policy.ports import ActionResult, IntegrationError, NotFound, PollPage, Unmapped
+from policy.exchange_rules import in_stock
+from policy.ports import ActionResult, ExchangeItem, ExchangeOutOfStock, IntegrationError, NotFound, PollPage, Unmapped
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +99,28 @@ _DECLINE_REASONS = {
     "OTHER": "OTHER",
 }
 _DECLINE_NOTE_MAX = 500
+
+
+@dataclass(frozen=True)
+class _StatusChange:
+    """A return status change made with check-before-act (`ShopifyStore._check_before_act`)."""
+
+    operation: str  # the outbox operation, for the log
+    target: frozenset[ReturnStatus]  # already here: the change was made (a repeat)
+    allowed: frozenset[ReturnStatus]  # the statuses it can be made from
+    done: str  # "approved": the summary's word
+    doing: str  # "approving return": for Shopify's refusal
+    refusal: str  # why another status is refused
+    recheck_on: str | None  # the userError code that makes a re-read worth it (None: any)
+
+
+_APPROVE = _StatusChange("approve_return", frozenset({ReturnStatus.APPROVED, ReturnStatus.CLOSED}),
+                         frozenset({ReturnStatus.REQUESTED}), "approved", "approving return",
+                         "can no longer be approved", recheck_on="INVALID_STATE")
+_DECLINE = _StatusChange("decline_return", frozenset({ReturnStatus.DECLINED}), frozenset({ReturnStatus.REQUESTED}),
+                         "declined", "declining return", "can no longer be declined", recheck_on="INVALID_STATE")
+_CLOSE = _StatusChange("close_return", frozenset({ReturnStatus.CLOSED}), frozenset({ReturnStatus.APPROVED}),
+                       "closed", "closing return", "cannot be closed", recheck_on=None)
 _LEDGER_MAX_ENTRIES = 200
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -385,23 +413,11 @@ class ShopifyStore:
     # --- actions ----------------------------------------------------------------------------------
 
     def approve_return(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
-        rid = _gid("Return", return_id)
-        state = self._return_state(rid)
-        label = state.get("name") or rid
-        status = state["status"]
-        if status in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
-            return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
-        if status != ReturnStatus.REQUESTED:
-            raise IntegrationError(f"return {label} is {status} and can no longer be approved", retryable=False, system=SYSTEM)
-        payload = self._mutate(
-            doc.RETURN_APPROVE, {"input": {"id": rid, "notifyCustomer": bool(notify_customer)}}, "returnApproveRequest"
+        return self._check_before_act(
+            _APPROVE, return_id, idempotency_key,
+            lambda rid: self._mutate(doc.RETURN_APPROVE, {"input": {"id": rid, "notifyCustomer": bool(notify_customer)}},
+                                     "returnApproveRequest"),
         )
-        errors = payload.get("userErrors") or []
-        if errors:
-            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] in (ReturnStatus.APPROVED, ReturnStatus.CLOSED):
-                return self._done("approve_return", idempotency_key, f"return {label} was already approved", rid, repeat=True)
-            raise _user_errors("approving return", label, errors)
-        return self._done("approve_return", idempotency_key, f"return {label} approved", rid)
 
     def decline_return(
         self,
@@ -412,52 +428,55 @@ class ShopifyStore:
         notify_customer: bool,
         idempotency_key: str,
     ) -> ActionResult:
-        rid = _gid("Return", return_id)
-        state = self._return_state(rid)
-        label = state.get("name") or rid
-        status = state["status"]
-        if status == ReturnStatus.DECLINED:
-            return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
-        if status != ReturnStatus.REQUESTED:
-            raise IntegrationError(f"return {label} is {status} and can no longer be declined", retryable=False, system=SYSTEM)
         shopify_reason = _DECLINE_REASONS.get((reason or "").strip().upper().replace(" ", "_").replace("-", "_"), "OTHER")
         decline_note = note
         if shopify_reason == "OTHER" and reason and reason.strip().upper() != "OTHER" and not note:
             decline_note = reason  # keep a free-text reason for the customer
-        payload_input: dict[str, Any] = {
-            "id": rid,
-            "declineReason": shopify_reason,
-            "notifyCustomer": bool(notify_customer),
-        }
-        if decline_note:
-            payload_input["declineNote"] = _truncate(decline_note, _DECLINE_NOTE_MAX)
-        payload = self._mutate(doc.RETURN_DECLINE, {"input": payload_input}, "returnDeclineRequest")
-        errors = payload.get("userErrors") or []
-        if errors:
-            if _has_code(errors, "INVALID_STATE") and self._return_state(rid)["status"] == ReturnStatus.DECLINED:
-                return self._done("decline_return", idempotency_key, f"return {label} was already declined", rid, repeat=True)
-            raise _user_errors("declining return", label, errors)
-        return self._done("decline_return", idempotency_key, f"return {label} declined ({shopify_reason})", rid)
+
+        def decline(rid: str) -> dict[str, Any]:
+            payload_input: dict[str, Any] = {
+                "id": rid,
+                "declineReason": shopify_reason,
+                "notifyCustomer": bool(notify_customer),
+            }
+            if decline_note:
+                payload_input["declineNote"] = _truncate(decline_note, _DECLINE_NOTE_MAX)
+            return self._mutate(doc.RETURN_DECLINE, {"input": payload_input}, "returnDeclineRequest")
+
+        return self._check_before_act(_DECLINE, return_id, idempotency_key, decline, detail=f" ({shopify_reason})")
 
     def close_return(self, return_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """Close an approved return (expired by policy). Check before act: a return already
         closed is a repeat, one declined or cancelled is refused (returnClose has no key)."""
+        return self._check_before_act(
+            _CLOSE, return_id, idempotency_key, lambda rid: self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose"),
+            detail=f": {note}" if note else "",
+        )
+
+    def _check_before_act(self, change: _StatusChange, return_id: str, idempotency_key: str,
+                          mutation: Callable[[str], dict[str, Any]], *, detail: str = "") -> ActionResult:
+        """Move a return to `change`'s target status, once. Shopify's return mutations take
+        no idempotency key, so the return's state decides: already in the target status is
+        a repeat (ok), a status it can't be moved from is refused, and when the mutation
+        answers with userErrors the state is read again — a concurrent or earlier attempt
+        may have made the change — before the errors are raised."""
         rid = _gid("Return", return_id)
         state = self._return_state(rid)
         label = state.get("name") or rid
         status = state["status"]
-        if status == ReturnStatus.CLOSED:
-            return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
-        if status != ReturnStatus.APPROVED:
-            raise IntegrationError(f"return {label} is {status} and cannot be closed", retryable=False, system=SYSTEM)
-        payload = self._mutate(doc.RETURN_CLOSE, {"id": rid}, "returnClose")
+        repeat = f"return {label} was already {change.done}"
+        if status in change.target:
+            return self._done(change.operation, idempotency_key, repeat, rid, repeat=True)
+        if status not in change.allowed:
+            raise IntegrationError(f"return {label} is {status} and {change.refusal}", retryable=False, system=SYSTEM)
+        payload = mutation(rid)
         errors = payload.get("userErrors") or []
         if errors:
-            if self._return_state(rid)["status"] == ReturnStatus.CLOSED:
-                return self._done("close_return", idempotency_key, f"return {label} was already closed", rid, repeat=True)
-            raise _user_errors("closing return", label, errors)
-        why = f": {note}" if note else ""
-        return self._done("close_return", idempotency_key, f"return {label} closed{why}", rid)
+            if ((change.recheck_on is None or _has_code(errors, change.recheck_on))
+                    and self._return_state(rid)["status"] in change.target):
+                return self._done(change.operation, idempotency_key, repeat, rid, repeat=True)
+            raise _user_errors(change.doing, label, errors)
+        return self._done(change.operation, idempotency_key, f"return {label} {change.done}{detail}", rid)
 
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
@@ -529,13 +548,17 @@ class ShopifyStore:
                  exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
                  notify_customer: bool, idempotency_key: str) -> ActionResult:
         locations = rf.restock_locations(ret["order"])
+        # The warehouse has inspected the return (reverseFulfillmentOrderDispose): what it did
+        # not dispose it did not confirm (never arrived, still open), so we add no disposition
+        # of our own; Shopify would refuse one for what it already disposed anyway.
+        dispose = self.restock and not _warehouse_disposed(ret)
         return_lines = []
         for li in lines:
             qty = quantities.get(li["id"], 0)
             if qty <= 0:
                 continue
             item: dict[str, Any] = {"id": li["id"], "quantity": qty}
-            disposed = rf.dispositions(li, qty, ret, locations) if self.restock else []
+            disposed = rf.dispositions(li, qty, ret, locations) if dispose else []
             if disposed:
                 item["dispositions"] = disposed
             return_lines.append(item)
@@ -632,6 +655,112 @@ class ShopifyStore:
         ledger[idempotency_key] = {**ledger[idempotency_key], "state": "done", "transaction": transaction}
         self._write_ledger_quietly(cid, ledger, digest)
         return self._done("issue_store_credit", idempotency_key, f"store credit {amount} issued", transaction)
+
+    def release_exchange(self, return_id: str, *, notify_customer: bool, idempotency_key: str) -> ActionResult:
+        """Release the exchange: `returnProcess` with the exchange lines only (no refund, no
+        returned lines), which makes Shopify create the exchange's fulfillment orders.
+
+        Check before act (returnProcess takes no key): the exchange lines' processable
+        quantities are re-read, so a retry after a lost answer finds them processed and is a
+        repeat, never a second exchange. Stock is read before releasing anything: a tracked
+        variant that may not be oversold needs every unit, and one short (or gone) raises
+        `ExchangeOutOfStock` with nothing released."""
+        rid = _gid("Return", return_id)
+        ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        status = m.return_status(ret["status"])
+        items = m.nodes(ret.get("exchangeLineItems"))
+        if not items:  # the policy recommended an exchange; the customer chose no exchange item
+            return self._done("release_exchange", idempotency_key,
+                              f"return {label} has no exchange items: nothing to release", rid)
+        if status == ReturnStatus.REQUESTED:
+            raise IntegrationError(f"return {label} is not approved yet (REQUESTED); the exchange waits for it",
+                                   retryable=True, system=SYSTEM)
+        pending = _unprocessed(items)
+        released = sum(int(e.get("processedQuantity") or 0) for e in items)
+        if not pending and released:
+            return self._done("release_exchange", idempotency_key,
+                              f"exchange for return {label} was already released", rid, repeat=True)
+        if status != ReturnStatus.APPROVED or not pending:
+            raise IntegrationError(f"return {label} is {status} with nothing to release; the exchange cannot be "
+                                   f"released", retryable=False, system=SYSTEM)
+        short = [i for i in self._exchange_stock(pending) if not i.in_stock]
+        if short:
+            names = ", ".join(i.title for i in short)
+            raise ExchangeOutOfStock(f"exchange for return {label}: {names} out of stock; nothing released",
+                                     items=tuple(short), system=SYSTEM)
+        process_input = {
+            "returnId": rid,
+            "exchangeLineItems": [{"id": e["id"], "quantity": int(e["processableQuantity"])} for e in pending],
+            "notifyCustomer": bool(notify_customer),
+        }
+        payload = self._mutate(doc.RETURN_PROCESS_EXCHANGE, {"input": process_input}, "returnProcess")
+        if payload.get("userErrors"):
+            return self._exchange_refused(rid, payload["userErrors"], "releasing the exchange of return", label,
+                                          "release_exchange", idempotency_key,
+                                          f"exchange for return {label} was already released")
+        units = sum(int(e["processableQuantity"]) for e in pending)
+        return self._done("release_exchange", idempotency_key,
+                          f"exchange for return {label} released ({units} item(s))", rid)
+
+    def _exchange_refused(self, rid: str, errors: list, doing: str, label: str, operation: str,
+                          idempotency_key: str, repeat_summary: str) -> ActionResult:
+        """A refused exchange mutation: re-read, and nothing left unprocessed means an earlier
+        attempt (whose answer was lost) did it — a repeat; otherwise the refusal stands."""
+        again = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        if not _unprocessed(m.nodes(again.get("exchangeLineItems"))):
+            return self._done(operation, idempotency_key, repeat_summary, rid, repeat=True)
+        raise _user_errors(doing, label, errors)
+
+    def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
+        """Take the exchange lines not processed yet off the return (`removeFromReturn`). Check
+        before act (no key): the lines are re-read, and none left to remove is a repeat."""
+        rid = _gid("Return", return_id)
+        ret = self._one(doc.RETURN_EXCHANGE_STATE, {"id": rid}, "return", rid)
+        label = ret.get("name") or rid
+        pending = _unprocessed(m.nodes(ret.get("exchangeLineItems")))
+        if not pending:
+            return self._done("remove_exchange", idempotency_key,
+                              f"no exchange items left to remove from return {label}", rid, repeat=True)
+        lines = [{"exchangeLineItemId": e["id"], "quantity": int(e["processableQuantity"])} for e in pending]
+        payload = self._mutate(doc.REMOVE_EXCHANGE_FROM_RETURN, {"returnId": rid, "exchangeLineItems": lines},
+                               "removeFromReturn")
+        if payload.get("userErrors"):
+            return self._exchange_refused(rid, payload["userErrors"], "removing the exchange from return", label,
+                                          "remove_exchange", idempotency_key,
+                                          f"no exchange items left to remove from return {label}")
+        units = sum(li["quantity"] for li in lines)
+        return self._done("remove_exchange", idempotency_key,
+                          f"{units} exchange item(s) removed from return {label}", rid)
+
+    def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
+        """Each pending exchange line with its variant's stock. Units wanted of one variant
+        are summed across lines; a line whose variant is gone (no id, or no node) is out of
+        stock: there is nothing to ship."""
+        ids = list(dict.fromkeys(e["variantId"] for e in pending if e.get("variantId")))
+        variants: dict[str, dict[str, Any]] = {}
+        for batch in _batches(ids, 50):
+            for node in self.client.execute(doc.EXCHANGE_VARIANT_STOCK, {"ids": batch}).get("nodes") or []:
+                if node and node.get("id"):
+                    variants[node["id"]] = node
+        wanted: dict[str, int] = {}
+        for e in pending:
+            if e.get("variantId"):
+                wanted[e["variantId"]] = wanted.get(e["variantId"], 0) + int(e["processableQuantity"])
+        out = []
+        for e in pending:
+            title = " — ".join(t for t in (e.get("title"), e.get("variantTitle")) if t) or e["id"]
+            v = variants.get(e.get("variantId") or "")
+            if v is None:
+                out.append(ExchangeItem(e["id"], title, int(e["processableQuantity"]), 0, False))
+                continue
+            available = v.get("inventoryQuantity")
+            tracked = bool((v.get("inventoryItem") or {}).get("tracked"))
+            ok = in_stock(wanted=wanted[v["id"]], available=available, tracked=tracked,
+                          oversell=v.get("inventoryPolicy") == "CONTINUE")
+            out.append(ExchangeItem(e["id"], title, int(e["processableQuantity"]),
+                                    int(available) if tracked and available is not None else None, ok))
+        return out
 
     # --- internals ----------------------------------------------------------------------------------
 
@@ -875,6 +1004,12 @@ class _HistoryAhead:
 # --- helpers -------------------------------------------------------------------------------------
 
 
+def _warehouse_disposed(ret: dict[str, Any]) -> bool:
+    """Any item of the return disposed already (read with RETURN_PROCESS_CONTEXT)."""
+    return any(d for rfo in m.nodes(ret.get("reverseFulfillmentOrders"))
+               for item in m.nodes(rfo.get("lineItems")) for d in item.get("dispositions") or [])
+
+
 def _refund_marker(idempotency_key: str) -> str:
     """Written into the note of a refund made with refundCreate, so a retry finds it."""
     return f"returnsbot:{idempotency_key}"
@@ -970,3 +1105,8 @@ def _find_credit(customer: dict[str, Any], amount: Money, since: datetime) -> st
             if m.money(t["amount"]) == amount and m.dt(t["createdAt"]) >= since:
                 return t.get("id") or account.get("id")
     return None
+
+
+def _unprocessed(exchange_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The exchange lines with a quantity still to process."""
+    return [e for e in exchange_lines if int(e.get("processableQuantity") or 0) > 0]

@@ -14,6 +14,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
@@ -22,6 +24,8 @@ from integrations.shopify.versions import VersionWatch, mismatch_note  # Version
 from policy import models as _models  # noqa: F401  (first: policy.lifecycle resolves against it)
 from policy.lifecycle import Disposition, DisposedLine, ReturnStage, StageUpdate, Tracking
 from policy.models import DomainEvent, EventKind, utc
+
+log = logging.getLogger(__name__)
 
 SOURCE = "shopify"
 
@@ -51,6 +55,33 @@ TOPICS = (
 
 class MalformedWebhook(ValueError):
     """The payload lacks what its topic must carry (ids, mostly)."""
+
+
+@dataclass(frozen=True)
+class ReverseOwner:
+    """The return a reverse delivery / reverse fulfillment order belongs to, as read from the
+    store (reverse.ReverseLookup), and how that object's lines meet the return's lines."""
+
+    return_id: str
+    order_id: str | None = None
+    # reverse fulfillment order line id → return line id (they meet at the fulfillment line)
+    return_line_of: Mapping[str, str] = field(default_factory=dict)
+
+
+# A reverse object's gid → its owner; None: the store does not know it (the delivery is ignored).
+Resolve = Callable[[str], "ReverseOwner | None"]
+
+
+class _Unknown(Exception):
+    """The store does not know the reverse object a delivery names: nothing to record."""
+
+
+_LOOKED_UP_LATER = "gid://shopify/Return/0"  # at the door only: the event is not kept
+
+
+def _at_the_door(gid_: str) -> ReverseOwner | None:
+    """Validation before the 200 does no I/O: the lookup happens when the delivery is decoded."""
+    raise AssertionError("not called: _owner answers for the door itself")
 
 
 # --- headers ----------------------------------------------------------------------------------
@@ -139,20 +170,40 @@ def gid(kind: str, value: Any, what: str | None = None) -> str:
 
 
 def event_from_webhook(
-    topic: str, payload: dict, *, triggered_at: datetime | None = None
+    topic: str, payload: dict, *, triggered_at: datetime | None = None, resolve: Resolve | None = None
 ) -> DomainEvent | None:
     """The domain event a delivery stands for; None for topics returnsbot ignores.
 
     Raises MalformedWebhook (a ValueError) when the payload lacks the ids its topic needs.
     `triggered_at` (from X-Shopify-Triggered-At) is used as `occurred_at` when the body
-    carries no time of its own.
+    carries no time of its own. `resolve` finds the return of a reverse_* body that names
+    none (or names only reverse-fulfillment lines); without it such a body is malformed.
+    None as well when `resolve` says the store does not know the object (logged).
     """
     handler = _HANDLERS.get((topic or "").strip().lower())
     if handler is None:
         return None
     if not isinstance(payload, Mapping):
         raise MalformedWebhook(f"{topic}: expected a JSON object")
+    if handler in _REVERSE_HANDLERS:
+        try:
+            return handler(payload, triggered_at, resolve)
+        except _Unknown as exc:
+            log.warning("shopify.webhook.ignored topic=%s: %s", topic, exc)
+            return None
     return handler(payload, triggered_at)
+
+
+def validate_webhook(topic: str, payload: dict) -> DomainEvent | None:
+    """At the door (before the 200, no I/O): everything `event_from_webhook` checks, except
+    that a reverse_* body may leave its return to be looked up when it is decoded."""
+    return event_from_webhook(topic, payload, resolve=_at_the_door)
+
+
+def decoder(resolve: Resolve | None) -> Callable[[str, dict], DomainEvent | None]:
+    """The route's decoder (after the 200, in the inbox job), looking returns up with
+    `resolve`. Its read failing raises (a retryable IntegrationError: the job retries)."""
+    return lambda topic, payload: event_from_webhook(topic, payload, resolve=resolve)
 
 
 def _return_event(kind: EventKind) -> Callable[[Mapping[str, Any], datetime | None], DomainEvent]:
@@ -316,11 +367,35 @@ def _return_status_event(topic: str) -> Callable[[Mapping[str, Any], datetime | 
         # ref: the return plus the delivery's time, so a second close after a reopen is a new fact
         update = StageUpdate(
             return_id=return_id, stage=stage, at=when, source=SOURCE, ref=f"{return_id}@{when.isoformat()}",
-            note=_text(p.get("note")),
+            note=_text(p.get("note")), reopened=topic == "returns/reopen",
         )
         return _stage_event(topic, p, at, update, order_id)
 
     return build
+
+
+def _owner(p: Mapping[str, Any], topic: str, object_id: str, resolve: Resolve | None, *,
+           lines_need_lookup: bool = False) -> ReverseOwner:
+    """The return (and order) a reverse_* body belongs to: named in the body, else looked up
+    from the reverse object (`resolve`). Also looked up when the body's lines are reverse
+    fulfillment order lines, which the case knows only as return lines."""
+    try:
+        named: str | None = _return_id_in(p, topic)
+    except MalformedWebhook:
+        if resolve is None:
+            raise
+        named = None
+    order_id = _order_of(p, topic)
+    if resolve is None or (named is not None and not lines_need_lookup):
+        # without a lookup, reverse-fulfillment lines stay as they are
+        return ReverseOwner(return_id=named, order_id=order_id)  # type: ignore[arg-type]  (named: not None here)
+    if resolve is _at_the_door:
+        return ReverseOwner(return_id=named or _LOOKED_UP_LATER, order_id=order_id)
+    owner = resolve(object_id)
+    if owner is None:
+        raise _Unknown(f"Shopify does not know {object_id} or its return")
+    return ReverseOwner(return_id=named or owner.return_id, order_id=order_id or owner.order_id,
+                        return_line_of=owner.return_line_of)
 
 
 def _return_id_in(p: Mapping[str, Any], topic: str) -> str:
@@ -341,10 +416,9 @@ def _return_id_in(p: Mapping[str, Any], topic: str) -> str:
     raise MalformedWebhook(f"{topic}: payload names no return")
 
 
-def _label_attached(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+def _label_attached(p: Mapping[str, Any], at: datetime | None, resolve: Resolve | None = None) -> DomainEvent:
     topic = "reverse_deliveries/attach_deliverable"
     delivery_id = _resource_id(p, "ReverseDelivery", topic)
-    return_id = _return_id_in(p, topic)
     deliverable = p.get("deliverable") if isinstance(p.get("deliverable"), Mapping) else p
     tracking_in = deliverable.get("tracking") if isinstance(deliverable.get("tracking"), Mapping) else {}
     label_in = deliverable.get("label") if isinstance(deliverable.get("label"), Mapping) else {}
@@ -357,16 +431,17 @@ def _label_attached(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
     if not any((tracking.carrier, tracking.number, tracking.url, tracking.label_url)):
         tracking = None
     when = _when(p, topic, at, "updated_at", "created_at")
+    owner = _owner(p, topic, delivery_id, resolve)  # last: only a body that is otherwise sound costs a read
     update = StageUpdate(
-        return_id=return_id, stage=ReturnStage.LABEL_SENT, at=when, source=SOURCE, ref=delivery_id, tracking=tracking
+        return_id=owner.return_id, stage=ReturnStage.LABEL_SENT, at=when, source=SOURCE, ref=delivery_id,
+        tracking=tracking,
     )
-    return _stage_event(topic, p, at, update, _order_of(p, topic))
+    return _stage_event(topic, p, at, update, owner.order_id)
 
 
-def _disposed(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+def _disposed(p: Mapping[str, Any], at: datetime | None, resolve: Resolve | None = None) -> DomainEvent:
     topic = "reverse_fulfillment_orders/dispose"
     rfo_id = _resource_id(p, "ReverseFulfillmentOrder", topic)
-    return_id = _return_id_in(p, topic)
     lines: list[DisposedLine] = []
     raw_lines = p.get("line_items") or p.get("dispositions") or []
     if not isinstance(raw_lines, list):
@@ -376,13 +451,19 @@ def _disposed(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
             raise MalformedWebhook(f"{topic}: a line is not an object")
         lines += _disposed_lines(item, topic)
     when = _when(p, topic, at, "updated_at", "created_at")
-    # ref: the RFO plus the disposed quantities, so a second, later disposal of the same RFO is a new fact
+    rfo_lines = any("/ReverseFulfillmentOrderLineItem/" in d.return_line_id for d in lines)
+    owner = _owner(p, topic, rfo_id, resolve, lines_need_lookup=rfo_lines)
+    if owner.return_line_of:  # the case knows return lines; unmatched ones stay as they are
+        lines = [d.model_copy(update={"return_line_id": owner.return_line_of.get(d.return_line_id, d.return_line_id)})
+                 for d in lines]
+    # ref: the RFO plus the disposed quantities, so a second, later disposal of the same RFO is a
+    # new fact; with the lines as return lines it is the poller's ref for the same disposal
     ref = rfo_id + "#" + ",".join(f"{d.return_line_id}:{d.disposition}:{d.quantity}" for d in lines)
     update = StageUpdate(
-        return_id=return_id, stage=ReturnStage.RECEIVED, at=when, source=SOURCE, ref=ref[:255],
+        return_id=owner.return_id, stage=ReturnStage.RECEIVED, at=when, source=SOURCE, ref=ref[:255],
         dispositions=tuple(lines),
     )
-    return _stage_event(topic, p, at, update, _order_of(p, topic))
+    return _stage_event(topic, p, at, update, owner.order_id)
 
 
 def _disposed_lines(item: Mapping[str, Any], topic: str) -> list[DisposedLine]:
@@ -430,7 +511,7 @@ _TOPIC_OF = {
     EventKind.RETURN_DECLINED: "returns/decline",
 }
 
-_HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime | None], DomainEvent]] = {
+_HANDLERS: dict[str, Callable[..., DomainEvent]] = {
     "returns/request": _return_event(EventKind.RETURN_REQUESTED),
     "returns/approve": _return_event(EventKind.RETURN_APPROVED),
     "returns/decline": _return_event(EventKind.RETURN_DECLINED),
@@ -444,6 +525,7 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime | None], DomainEvent]
     "orders/create": _order_created,
     "disputes/create": _dispute_created,
 }
+_REVERSE_HANDLERS = (_label_attached, _disposed)  # these take `resolve` too
 
 
 # --- helpers ----------------------------------------------------------------------------------

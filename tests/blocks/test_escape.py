@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -135,15 +134,6 @@ def test_limited_escaping_agrees_with_escaping_the_whole_text() -> None:
         assert link(None, text, limit=limit) == _reference_escape(one_line(text), limit), (text, limit)
 
 
-def _fastest(fn, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 MEGABYTE = 1_000_000
 
 
@@ -158,13 +148,10 @@ MEGABYTE = 1_000_000
     ],
     ids=["ampersands", "mentions", "at-words", "controls-then-text", "newlines"],
 )
-def test_a_megabyte_of_hostile_text_is_cut_first_fast_and_correct(text: str, expected: str) -> None:
+def test_a_megabyte_of_hostile_text_is_cut_correctly(text: str, expected: str) -> None:
+    # How fast (it reads only the head it needs): bench/escape.py, not a clock in the suite.
     out = escape_mrkdwn(text, 3000)
     assert out == expected
     assert len(out) <= 3000
     assert out.count("&") == out.count("&amp;") + out.count("&lt;") + out.count("&gt;")  # no entity split
-    # Whole-text escaping took 40-120 ms per megabyte here; reading the first few thousand
-    # characters takes well under 1 ms (a run of dropped characters: about 2 ms).
-    assert _fastest(lambda: escape_mrkdwn(text, 3000)) < 0.02
-    # plain() folds whitespace too, so it reads through a run of newlines: one pass at most.
-    assert _fastest(lambda: plain(text, 150)) < 0.05
+    assert plain(text, 150) == _reference_plain(text, 150)  # plain() reads through a run of newlines

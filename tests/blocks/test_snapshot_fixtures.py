@@ -61,9 +61,13 @@ def _record(order_name: str, kind: str = "return_request") -> dict:
     return copy.deepcopy(next(r for r in V0 if r["case"]["order_name"] == order_name and r["case"]["kind"] == kind))
 
 
+# Signals added after the v0 release wrote these fixtures (no v0 snapshot can carry them).
+NEWER_THAN_V0 = {SignalCode.SHIPMENT_DELAYED.value}
+
+
 def test_the_fixtures_cover_every_signal_and_each_kind():
     codes = {c for r in V0 for c in r["case"]["signal_codes"].split(",") if c}
-    assert codes == {s.value for s in SignalCode}
+    assert codes == {s.value for s in SignalCode} - NEWER_THAN_V0
     assert {r["case"]["kind"] for r in V0} >= {"return_request", "order_review", "dispute"}
     assert all("_v" not in r["snapshot"]["context"] for r in V0)  # written before versions existed
 

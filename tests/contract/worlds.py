@@ -204,7 +204,7 @@ class SampleWorld:
     # The bases keep the ids apart from each other and well clear of what the store mints.
     _BASES = {"Customer": 6100000000, "Order": 5100000000, "LineItem": 1310000000, "Return": 7100000000,
               "ReturnLineItem": 8100000000, "Refund": 9001000000, "ShopifyPaymentsDispute": 1110000000,
-              "Fulfillment": 4100000000}
+              "Fulfillment": 4100000000, "ExchangeLineItem": 8200000000, "ProductVariant": 8300000000}
 
     def _id(self, kind: str) -> str:
         self._seq[kind] += 1
@@ -287,6 +287,24 @@ class SampleWorld:
         self._changed()
         return ReturnRef(id=rid, name=name, order=order, requested_at=requested_at, items=tuple(items))
 
+    def add_exchange(self, ret: ReturnRef, *, title: str, stock: int | None, quantity: int = 1) -> str:
+        """An exchange line on `ret` for a new variant with `stock` sellable units (None: not tracked)."""
+        variant = self._id("ProductVariant")
+        line = {"id": self._id("ExchangeLineItem"), "title": title, "variant_id": variant, "quantity": quantity}
+        next(r for r in self._data["returns"] if r["id"] == ret.id).setdefault("exchange_items", []).append(line)
+        if stock is not None:
+            self._data.setdefault("stock", {})[variant] = stock
+        self._changed()
+        return line["id"]
+
+    def exchange_released(self, return_id: str) -> int:
+        return self.store.exchange_released(return_id)
+
+    def set_stock_of_exchanges(self, return_id: str, stock: int) -> None:
+        """Restock every variant the return's exchange named (in the running store: no reload)."""
+        for line in next(r for r in self._data["returns"] if r["id"] == return_id).get("exchange_items", ()):
+            self.store._state.stock[line["variant_id"]] = stock
+
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str:
         raise Unsupported("the sample store validates its data on load, so it cannot hold an unmappable return")
 
@@ -309,7 +327,8 @@ class SampleWorld:
 
     def effects(self) -> Counter[str]:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
-                 "issue_store_credit": "store_credit"}
+                 "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
+                 "remove_exchange": "remove_exchange"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
         return +done
 
@@ -411,6 +430,18 @@ class ShopifyWorld:
                         for it in items],
         )
         return ReturnRef(id=rid, name=name, order=order, requested_at=requested_at, items=tuple(items))
+
+    def add_exchange(self, ret: ReturnRef, *, title: str, stock: int | None, quantity: int = 1) -> str:
+        """An exchange line on `ret` for a new variant with `stock` sellable units (None: not tracked)."""
+        variant = self.fake.add_variant(title, inventory_quantity=stock, tracked=stock is not None)
+        return self.fake.add_exchange_item(ret.id, variant_id=variant, quantity=quantity, title=title)
+
+    def exchange_released(self, return_id: str) -> int:
+        return self.fake.exchange_released(return_id)
+
+    def set_stock_of_exchanges(self, return_id: str, stock: int) -> None:
+        for line in self.fake.returns[return_id]["_exchanges"]:
+            self.fake.set_stock(line["variantId"], stock)
 
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str:
         """A requested return whose id is of the wrong kind: nothing could fetch it."""

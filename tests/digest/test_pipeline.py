@@ -67,7 +67,7 @@ def test_cycle_time_and_each_stages_share():
     assert "median 6 d, p90 9 d 4 h (3 returns)" in text
     assert "approved, no label 35%" in text
     assert "Refunds: 2 on receipt, 2 on approval" in text
-    assert "Exceptions at receipt: 2 items missing, 1 not restocked" in text
+    assert "Exceptions at receipt: 2 × items missing, 1 × not restocked (damaged, used, wrong item)" in text
 
 
 def test_request_time_falls_back_to_when_the_case_opened():

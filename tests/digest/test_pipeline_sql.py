@@ -28,10 +28,17 @@ def _case(engine, repo, n, *, stage, stage_at, history=(), followup=None, refund
                 case_id=case.id, stage=st, at=at, source="shopify", ref=f"{st}-{n}", detail={},
                 recorded_at=at, current=st == stage))
         if refund_on is not None:
+            # As the app writes them: with refund_on = "receipt" the approval only approves
+            # (the money pending), and the refund on receipt is a decision of its own.
             conn.execute(insert(decisions).values(
                 case_id=case.id, snapshot_id=case.snapshot_id, action="approve", outcome="refund",
                 decided_by="U1", decided_at=START + D, followed_recommendation=True,
-                detail={"refund_on": refund_on} if refund_on else {}))
+                detail={"refund_on": refund_on, "pending": {"outcome": "refund"}} if refund_on else {}))
+            if refund_on == "receipt" and stage == "processed":
+                conn.execute(insert(decisions).values(
+                    case_id=case.id, snapshot_id=case.snapshot_id, action="approve", outcome="refund",
+                    decided_by="returnsbot", decided_at=START + 1.5 * D, followed_recommendation=True,
+                    detail={"receipt": f"rfo-{n}"}))
     return case
 
 
@@ -49,6 +56,9 @@ def test_the_digest_counts_the_pipeline(engine):
     # Waiting: approved 5 days ago without a label (stalled), delivered back an hour ago (fine).
     stuck = _case(engine, repo, 1004, stage="approved", stage_at=now - 5 * D, history=[("approved", now - 5 * D)])
     _case(engine, repo, 1005, stage="delivered_back", stage_at=now - timedelta(hours=1))
+    # Approved this week to refund on receipt, not received yet: nothing paid.
+    _case(engine, repo, 1007, stage="approved", stage_at=now - timedelta(hours=2), refund_on="receipt",
+          history=[("approved", now - timedelta(hours=2))])
     # An exception at receipt opened in the week.
     _case(engine, repo, 1006, stage="received", stage_at=START + 3 * D,
           followup={"reason": "missing", "summary": "1 of 2 items missing",
@@ -56,7 +66,7 @@ def test_the_digest_counts_the_pipeline(engine):
     svc = DigestService(engine=engine, ops=None, policy=Policy.model_validate({"store": {"currency": "USD", "timezone": "UTC"}}), clock=lambda: now, gateway=None)
     p = svc.compute(START, END).pipeline
     assert p is not None
-    assert dict(p.in_stage) == {"approved": 1, "delivered_back": 1, "received": 1, "processed": 3}
+    assert dict(p.in_stage) == {"approved": 2, "delivered_back": 1, "received": 1, "processed": 3}
     assert p.cycles == 2
     assert p.cycle_median_s == 3 * 86400  # median of 2 d and 4 d
     assert (p.refunds_on_receipt, p.refunds_on_approval) == (1, 1)

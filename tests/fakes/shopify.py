@@ -22,7 +22,14 @@ supported one — fall-forward; documents still run against the one 2026-10 sche
   repeated key with the same input replays the first result (the call is recorded with
   `replayed=True`), the same key with other input is an error;
 - orders in a second presentment currency (`presentment_currency`, `exchange_rate`);
-- store credit and metafields with compare-and-set.
+- store credit and metafields with compare-and-set;
+- the warehouse (issue 9): `attach_label` (a reverse delivery with label and tracking),
+  `dispose` and the `reverseFulfillmentOrderDispose` mutation (all or nothing; more than is
+  left to dispose, or a restock without a location, is a userError), the bodies of
+  reverse_deliveries/attach_deliverable, reverse_fulfillment_orders/dispose and
+  returns/process (Shopify publishes no sample: REST-style snake_case, optionally without
+  the return), `reverseFulfillmentOrder` / `reverseDelivery` reads; `returnProcess` refuses a
+  disposition for what is already disposed, and a second identical call (nothing left).
 Mutations the fake does not implement answer with an error, never a silent null.
 
 Use it over an httpx transport or as a real server:
@@ -264,6 +271,22 @@ def _round(amount: Decimal, currency: str) -> Decimal:
     return Money(amount=amount, currency=currency).quantized()
 
 
+def _num(gid: str) -> int:
+    return int(gid.rsplit("/", 1)[1])
+
+
+def _disposed_quantity(item: dict[str, Any]) -> int:
+    return sum(d["quantity"] for d in item["dispositions"])
+
+
+class FakeUserErrors(ValueError):
+    """A scripted warehouse step that Shopify would refuse, with the userErrors it returns."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(e["message"] for e in errors))
+        self.errors = errors
+
+
 def _cursor(i: int) -> str:
     return base64.b64encode(f"fake:{i}".encode()).decode()
 
@@ -305,7 +328,8 @@ def _idempotency_key(info: Any) -> str:
 def _by_processing(items: list[dict], status: str | None) -> list[dict]:
     """`processingStatus:` PROCESSABLE (something left to process) or PROCESSED."""
     if status == "PROCESSABLE":
-        return [x for x in items if x["_return"]["status"] == "OPEN" and x["quantity"] > x["_processed"]]
+        return [x for x in items if x["_return"]["status"] == "OPEN"
+                and x["quantity"] > x["_processed"] + x.get("_removed", 0)]
     if status == "PROCESSED":
         return [x for x in items if x["_processed"] > 0]
     return list(items)
@@ -443,6 +467,8 @@ class FakeShopify:
         self.store_credit_transactions: dict[str, dict] = {}
         self.metafields: dict[tuple[str, str, str], dict] = {}
         self.reverse_fulfillment_orders: dict[str, dict] = {}
+        self.reverse_deliveries: dict[str, dict] = {}
+        self.variants: dict[str, dict] = {}  # ProductVariant nodes (exchange items' stock)
         # @idempotent keys seen: key → (mutation, input fingerprint, result or None if it failed)
         self.idempotency: dict[str, tuple[str, str, dict | None]] = {}
         self._replayed = False
@@ -742,7 +768,11 @@ class FakeShopify:
             "ReverseFulfillmentOrder": 6540000,
             "ReverseFulfillmentOrderLineItem": 6550000,
             "ReverseFulfillmentOrderDisposition": 6560000,
+            "ReverseDelivery": 6570000,
+            "ReverseDeliveryLineItem": 6580000,
             "ExchangeLineItem": 4450000,
+            "ProductVariant": 4470000,
+            "InventoryItem": 4480000,
             "ReturnReasonDefinition": 100,
         }
         self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
@@ -1094,7 +1124,8 @@ class FakeShopify:
             rec["returnLineItems"] = lambda info, r=rec, processingStatus=None, **kw: connection(
                 _by_processing(r["_lines"], processingStatus), **kw)
             rec["exchangeLineItems"] = lambda info, r=rec, processingStatus=None, includeRemovedItems=False, **kw: (
-                connection(_by_processing(r["_exchanges"], processingStatus), **kw))
+                connection(_by_processing([e for e in r["_exchanges"] if includeRemovedItems
+                                           or e.get("_removed", 0) < e["quantity"]], processingStatus), **kw))
             rec["refunds"] = lambda info, r=rec, **kw: connection(
                 [x for x in self.refunds.values() if x["_return"] == r["id"]], **kw
             )
@@ -1108,9 +1139,9 @@ class FakeShopify:
     def _line_quantities(self, line: dict[str, Any]) -> None:
         """Quantities derived from the processed count and the return's status."""
         line["processedQuantity"] = lambda info, x=line: x["_processed"]
-        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"]
+        line["unprocessedQuantity"] = lambda info, x=line: x["quantity"] - x["_processed"] - x.get("_removed", 0)
         line["processableQuantity"] = lambda info, x=line: (
-            x["quantity"] - x["_processed"] if x["_return"]["status"] == "OPEN" else 0
+            x["quantity"] - x["_processed"] - x.get("_removed", 0) if x["_return"]["status"] == "OPEN" else 0
         )
         if line["__typename"] == "ReturnLineItem":
             line["refundableQuantity"] = lambda info, x=line: (
@@ -1143,23 +1174,143 @@ class FakeShopify:
     # --- the warehouse (issue 9) ---------------------------------------------------------------
 
     def attach_label(self, return_id: str, *, carrier: str = "DHL", number: str = "JD000001",
-                     url: str | None = None, label_url: str = "https://cdn.example/label.pdf") -> dict[str, Any]:
-        """A label and tracking attached to the return's reverse fulfillment order; the
-        webhook body Shopify would send (reverse_deliveries/attach_deliverable) is returned."""
-        ret = self.returns[return_id]
-        rfo = ret["_rfos"][0]
-        delivery_id = self._next("ReverseDelivery")
-        rfo["_deliveries"].append({
-            "__typename": "ReverseDelivery", "id": delivery_id,
-            "deliverable": {"__typename": "ReverseDeliveryShippingDeliverable",
-                            "label": {"publicFileUrl": label_url, "createdAt": _iso(self.now())},
-                            "tracking": {"carrierName": carrier, "number": number, "url": url}},
-        })
-        return {"id": int(delivery_id.rsplit("/", 1)[1]), "admin_graphql_api_id": delivery_id,
-                "reverse_fulfillment_order": {"admin_graphql_api_id": rfo["id"], "return_id": return_id},
-                "deliverable": {"tracking": {"carrier_name": carrier, "number": number, "url": url},
-                                "label": {"public_file_url": label_url}},
-                "updated_at": _iso(self.now())}
+                     url: str | None = None, label_url: str = "https://cdn.example/label.pdf",
+                     names_return: bool = True) -> dict[str, Any]:
+        """What `reverseDeliveryCreateWithShipping` does for the return's reverse fulfillment
+        order: a reverse delivery for every item still to come back, with the label and
+        tracking. Returns the reverse_deliveries/attach_deliverable body Shopify would send;
+        `names_return=False`: a body that names only the reverse delivery and its reverse
+        fulfillment order (Shopify documents no sample, so the adapter must cope with both)."""
+        with self._lock:
+            ret = self.returns[return_id]
+            rfo = ret["_rfos"][0]
+            delivery_id = self._next("ReverseDelivery")
+            delivery: dict[str, Any] = {
+                "__typename": "ReverseDelivery", "id": delivery_id,
+                "deliverable": {"__typename": "ReverseDeliveryShippingDeliverable",
+                                "label": {"publicFileUrl": label_url, "createdAt": _iso(self.now()),
+                                          "updatedAt": _iso(self.now())},
+                                "tracking": {"carrierName": carrier, "number": number, "url": url}},
+                "reverseFulfillmentOrder": rfo,
+                "_lines": [{"__typename": "ReverseDeliveryLineItem", "id": self._next("ReverseDeliveryLineItem"),
+                            "quantity": item["totalQuantity"] - _disposed_quantity(item), "dispositions": [],
+                            "reverseFulfillmentOrderLineItem": item}
+                           for item in rfo["_lines"] if item["totalQuantity"] - _disposed_quantity(item) > 0],
+            }
+            delivery["reverseDeliveryLineItems"] = lambda info, d=delivery, **kw: connection(d["_lines"], **kw)
+            rfo["_deliveries"].append(delivery)
+            self.reverse_deliveries[delivery_id] = delivery
+            self._touch(self.orders[ret["_order"]])
+            return self._delivery_body(delivery, names_return=names_return)
+
+    def dispose(self, return_id: str, items: list[tuple[Any, int, str, str | None]], *,
+                names_return: bool = True) -> dict[str, Any]:
+        """The warehouse inspects what came back: what `reverseFulfillmentOrderDispose` does,
+        for `(line, quantity, disposition, location id)` items, where `line` is a return line
+        id, a reverse fulfillment order line id or a line index. Refused as Shopify refuses
+        (more than is left to dispose, no location to restock at): `FakeUserErrors`. Returns
+        the reverse_fulfillment_orders/dispose body (the reverse fulfillment order with its
+        lines and all their dispositions so far)."""
+        with self._lock:
+            ret = self.returns[return_id]
+            inputs = []
+            for line, qty, disposition, location in items:
+                item = self._rfo_item(ret, line)
+                inputs.append({"reverseFulfillmentOrderLineItemId": item["id"], "quantity": qty,
+                               "dispositionType": disposition, "locationId": location})
+            disposed, errors = self._dispose(inputs)
+            if errors:
+                raise FakeUserErrors(errors)
+            rfo = next(r for r in ret["_rfos"] if any(i in r["_lines"] for i in disposed))
+            return self._rfo_body(rfo, names_return=names_return)
+
+    def _rfo_item(self, ret: dict[str, Any], line: Any) -> dict[str, Any]:
+        items = [item for rfo in ret["_rfos"] for item in rfo["_lines"]]
+        if isinstance(line, int):
+            return next(i for i in items if i["_line"] is ret["_lines"][line])
+        return next(i for i in items if line in (i["id"], i["_line"]["id"]))
+
+    def _dispose(self, inputs: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+        """Check every disposition, then apply all of them (or none): (lines, userErrors)."""
+        wanted: dict[str, int] = {}
+        found: list[dict] = []
+        for i, d in enumerate(inputs):
+            path = ["dispositionInputs", str(i)]
+            item = next((x for rfo in self.reverse_fulfillment_orders.values() for x in rfo["_lines"]
+                         if x["id"] == d["reverseFulfillmentOrderLineItemId"]), None)
+            if item is None:
+                return [], [self._user_error("Reverse fulfillment order line item does not exist.", "NOT_FOUND",
+                                             [*path, "reverseFulfillmentOrderLineItemId"])]
+            ret = item["_line"]["_return"]
+            if ret["status"] != "OPEN":
+                return [], [self._user_error(f"Return is {ret['status'].lower()}; its items cannot be disposed.",
+                                             "INVALID_STATE", [*path, "reverseFulfillmentOrderLineItemId"])]
+            wanted[item["id"]] = wanted.get(item["id"], 0) + d["quantity"]
+            if d["quantity"] <= 0:
+                return [], [self._user_error("Quantity must be greater than 0.", "GREATER_THAN", [*path, "quantity"])]
+            if wanted[item["id"]] > item["totalQuantity"] - _disposed_quantity(item):
+                return [], [self._user_error("Quantity exceeds the quantity left to dispose.", "INVALID",
+                                             [*path, "quantity"])]
+            if d["dispositionType"] == "RESTOCKED" and d.get("locationId") != self.location["id"]:
+                return [], [self._user_error("A location is required to restock.", "INVALID", [*path, "locationId"])]
+            found.append(item)
+        for item, d in zip(found, inputs):
+            item["dispositions"].append({
+                "__typename": "ReverseFulfillmentOrderDisposition", "id": self._next("ReverseFulfillmentOrderDisposition"),
+                "createdAt": _iso(self.now()), "quantity": d["quantity"], "type": d["dispositionType"],
+                "location": self.location if d.get("locationId") else None,
+            })
+            self._touch(self.orders[item["_line"]["_return"]["_order"]])
+        return found, []
+
+    def _delivery_body(self, delivery: dict[str, Any], *, names_return: bool) -> dict[str, Any]:
+        rfo = delivery["reverseFulfillmentOrder"]
+        deliverable = delivery["deliverable"]
+        tracking, label = deliverable["tracking"], deliverable["label"]
+        body: dict[str, Any] = {
+            "id": _num(delivery["id"]), "admin_graphql_api_id": delivery["id"],
+            "reverse_fulfillment_order": {"id": _num(rfo["id"]), "admin_graphql_api_id": rfo["id"]},
+            "reverse_delivery_line_items": [
+                {"id": _num(li["id"]), "admin_graphql_api_id": li["id"], "quantity": li["quantity"],
+                 "reverse_fulfillment_order_line_item": {
+                     "id": _num(li["reverseFulfillmentOrderLineItem"]["id"]),
+                     "admin_graphql_api_id": li["reverseFulfillmentOrderLineItem"]["id"]}}
+                for li in delivery["_lines"]],
+            "deliverable": {"tracking": {"carrier_name": tracking["carrierName"], "number": tracking["number"],
+                                         "url": tracking["url"]},
+                            "label": {"public_file_url": label["publicFileUrl"]}},
+            "updated_at": label["updatedAt"],
+        }
+        if names_return:
+            body["reverse_fulfillment_order"]["return_id"] = self._return_of_rfo(rfo)["id"]
+        return body
+
+    def _rfo_body(self, rfo: dict[str, Any], *, names_return: bool) -> dict[str, Any]:
+        ret = self._return_of_rfo(rfo)
+        order = self.orders[ret["_order"]]
+        times = [d["createdAt"] for item in rfo["_lines"] for d in item["dispositions"]]
+        body: dict[str, Any] = {
+            "id": _num(rfo["id"]), "admin_graphql_api_id": rfo["id"], "status": rfo["status"].lower(),
+            "order_id": _num(order["id"]),
+            "line_items": [
+                {"id": _num(item["id"]), "admin_graphql_api_id": item["id"], "total_quantity": item["totalQuantity"],
+                 "fulfillment_line_item": {"id": _num(item["fulfillmentLineItem"]["id"]),
+                                           "admin_graphql_api_id": item["fulfillmentLineItem"]["id"]},
+                 "dispositions": [
+                     {"id": _num(d["id"]), "quantity": d["quantity"], "type": d["type"].lower(),
+                      "location": ({"id": _num(d["location"]["id"]), "name": d["location"]["name"]}
+                                   if d["location"] else None),
+                      "created_at": d["createdAt"]}
+                     for d in item["dispositions"]]}
+                for item in rfo["_lines"]],
+            "updated_at": max(times) if times else _iso(self.now()),
+        }
+        if names_return:
+            body["return"] = {"id": _num(ret["id"]), "admin_graphql_api_id": ret["id"]}
+        return body
+
+    def _return_of_rfo(self, rfo: dict[str, Any]) -> dict[str, Any]:
+        return next(r for r in self.returns.values() if rfo in r["_rfos"])
 
     def add_refund(
         self,
@@ -1218,12 +1369,19 @@ class FakeShopify:
 
     # --- webhooks for seeded objects ------------------------------------------------------------------
 
-    def webhook_body(self, topic: str, gid: str) -> dict[str, Any]:
-        """A real-shaped delivery body for a seeded object: returns/request|approve|decline
-        (a return id), orders/create (an order id), refunds/create (a refund id),
-        disputes/create (a dispute id)."""
+    def webhook_body(self, topic: str, gid: str, *, names_return: bool = True) -> dict[str, Any]:
+        """A real-shaped delivery body for a seeded object: returns/* (a return id; a
+        returns/process body carries the last process time), orders/create (an order id),
+        refunds/create (a refund id), disputes/create (a dispute id),
+        reverse_deliveries/attach_deliverable (a reverse delivery id) and
+        reverse_fulfillment_orders/dispose (a reverse fulfillment order id; `names_return`:
+        see `attach_label`)."""
         with self._lock:
             num = lambda g: int(g.rsplit("/", 1)[1])  # noqa: E731
+            if topic == "reverse_deliveries/attach_deliverable":
+                return self._delivery_body(self.reverse_deliveries[gid], names_return=names_return)
+            if topic == "reverse_fulfillment_orders/dispose":
+                return self._rfo_body(self.reverse_fulfillment_orders[gid], names_return=names_return)
             if topic.startswith("returns/"):
                 ret = self.returns[gid]
                 if topic == "returns/decline":
@@ -1235,7 +1393,9 @@ class FakeShopify:
                         "decline": {"reason": str(decline["reason"]).lower(), "note": decline["note"]},
                     }
                 order = self.orders[ret["_order"]]
+                extra = {"processed_at": ret.get("_processedAt")} if topic == "returns/process" else {}
                 return {
+                    **extra,
                     "id": num(gid),
                     "admin_graphql_api_id": gid,
                     "status": ret["status"].lower(),
@@ -1338,12 +1498,14 @@ class FakeShopify:
 
     def signed_webhook(
         self, topic: str, gid: str, secret: bytes, *, webhook_id: str | None = None, event_id: str | None = None,
-        api_version: str = API_VERSION,
+        api_version: str = API_VERSION, payload: dict[str, Any] | None = None,
     ) -> tuple[bytes, dict[str, str]]:
-        """(raw body, headers) as Shopify would deliver them, signed with the app secret."""
+        """(raw body, headers) as Shopify would deliver them, signed with the app secret.
+        `payload`: this body instead of the object's current one (the body a warehouse
+        step returned, delivered late)."""
         import hmac as _hmac
 
-        body = json.dumps(self.webhook_body(topic, gid)).encode()
+        body = json.dumps(payload if payload is not None else self.webhook_body(topic, gid)).encode()
         digest = base64.b64encode(_hmac.new(secret, body, hashlib.sha256).digest()).decode()
         self._seq["webhook"] = self._seq.get("webhook", 0) + 1
         n = self._seq["webhook"]
@@ -1604,10 +1766,71 @@ class FakeShopify:
         return connection(events, reverse=reverse, **kw)
 
     def _node(self, gid: str) -> dict | None:
-        for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions):
+        for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions,
+                      self.reverse_fulfillment_orders, self.reverse_deliveries,
+                      self.variants):
             if gid in table:
                 return table[gid]
         return None
+
+    # --- exchanges: variants with stock, exchange lines naming them --------------------------------
+
+    def add_variant(self, title: str, *, inventory_quantity: int | None = 5, inventory_policy: str = "DENY",
+                    tracked: bool = True, variant_title: str = "Default Title") -> str:
+        """A product variant an exchange can name. `inventory_quantity`: sellable units (Shopify
+        leaves it null for a variant whose stock isn't tracked); `inventory_policy`: DENY (no
+        selling past zero) or CONTINUE (oversell)."""
+        with self._lock:
+            gid = self._next("ProductVariant")
+            self.variants[gid] = {
+                "__typename": "ProductVariant", "id": gid, "title": variant_title,
+                "displayName": f"{title} - {variant_title}",
+                "inventoryQuantity": inventory_quantity if tracked else None,
+                "inventoryPolicy": inventory_policy,
+                "inventoryItem": {"__typename": "InventoryItem", "id": self._next("InventoryItem"), "tracked": tracked},
+            }
+            return gid
+
+    def set_stock(self, variant_id: str, quantity: int) -> None:
+        with self._lock:
+            self.variants[variant_id]["inventoryQuantity"] = quantity
+
+    def delete_variant(self, variant_id: str) -> None:
+        """The variant is gone (the product was deleted): `nodes` answers null for it."""
+        with self._lock:
+            del self.variants[variant_id]
+
+    def add_exchange_item(self, return_id: str, *, variant_id: str | None, quantity: int = 1,
+                          title: str | None = None) -> str:
+        """An exchange line on the return for `variant_id`, as the customer chose it (title and
+        variant title copied at return creation, like Shopify's)."""
+        with self._lock:
+            ret = self.returns[return_id]
+            variant = self.variants.get(variant_id or "") or {}
+            ex: dict[str, Any] = {
+                "__typename": "ExchangeLineItem",
+                "id": self._next("ExchangeLineItem"),
+                "title": title or (variant.get("displayName", "Exchange item").split(" - ")[0]),
+                "variantTitle": variant.get("title"),
+                "variantId": variant_id,
+                "quantity": int(quantity),
+                "_processed": 0,
+                "lineItems": None,
+                "_return": ret,
+            }
+            self._line_quantities(ex)
+            ret["_exchanges"].append(ex)
+            return ex["id"]
+
+    def exchange_released(self, return_id: str) -> int:
+        """Units of the return's exchange processed so far (what Shopify would ship)."""
+        return sum(e["_processed"] for e in self.returns[return_id]["_exchanges"])
+
+    def _commit_exchange_stock(self, ex: dict[str, Any], qty: int) -> None:
+        """Processing an exchange commits its units: a tracked variant's sellable quantity drops."""
+        variant = self.variants.get(ex.get("variantId") or "")
+        if variant and variant["inventoryItem"]["tracked"] and variant["inventoryQuantity"] is not None:
+            variant["inventoryQuantity"] -= qty
 
     # --- internals: the root -----------------------------------------------------------------------
 
@@ -1620,6 +1843,9 @@ class FakeShopify:
             "return": lambda info, id: self.returns.get(id),
             "refund": lambda info, id: self.refunds.get(id),
             "dispute": lambda info, id: self.disputes.get(id),
+            "reverseFulfillmentOrder": lambda info, id: self.reverse_fulfillment_orders.get(id),
+            "reverseDelivery": lambda info, id: self.reverse_deliveries.get(id),
+            "productVariant": lambda info, id: self.variants.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
             "currentAppInstallation": lambda info: {
@@ -1632,6 +1858,8 @@ class FakeShopify:
             "returnDeclineRequest": self._m_decline,
             "returnProcess": self._m_return_process,
             "returnClose": self._m_return_close,
+            "reverseFulfillmentOrderDispose": self._m_dispose,
+            "removeFromReturn": self._m_remove_from_return,
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
@@ -1683,6 +1911,39 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was closed.", action="return_closed")
         self._touch(order)
         self.mutations.append(("returnClose", {"id": id}))
+        return {"return": ret, "userErrors": []}
+
+    def _m_remove_from_return(self, info: Any, returnId: str, returnLineItems: list | None = None,  # noqa: N803
+                              exchangeLineItems: list | None = None) -> dict[str, Any]:  # noqa: N803
+        """Exchange lines only (returnsbot removes nothing else): each quantity at most what is
+        unprocessed; a removed line leaves `exchangeLineItems` (unless includeRemovedItems)."""
+        def refused(message: str, code: str, *path: Any) -> dict[str, Any]:
+            return {"return": None, "userErrors": [self._user_error(message, code, list(map(str, path)))]}
+
+        ret = self.returns.get(returnId)
+        if ret is None:
+            return refused("Return does not exist.", "NOT_FOUND", "returnId")
+        if returnLineItems:
+            raise GraphQLError("FakeShopify implements removeFromReturn for exchange line items only")
+        if ret["status"] not in ("REQUESTED", "OPEN"):
+            return refused(f"Return is {ret['status'].lower()} and cannot be edited.", "INVALID_STATE", "returnId")
+        exchanges = {e["id"]: e for e in ret["_exchanges"]}
+        taking: dict[str, int] = {}
+        for i, item in enumerate(exchangeLineItems or []):
+            ex = exchanges.get(item["exchangeLineItemId"])
+            if ex is None:
+                return refused("Exchange line item does not exist.", "NOT_FOUND", "exchangeLineItems", i,
+                               "exchangeLineItemId")
+            taking[ex["id"]] = taking.get(ex["id"], 0) + item["quantity"]
+            if item["quantity"] <= 0 or taking[ex["id"]] > ex["quantity"] - ex["_processed"] - ex.get("_removed", 0):
+                return refused("Quantity exceeds the unprocessed quantity.", "INVALID", "exchangeLineItems", i,
+                               "quantity")
+        if not taking:
+            return refused("Nothing to remove.", "BLANK", "exchangeLineItems")
+        for ex_id, qty in taking.items():
+            exchanges[ex_id]["_removed"] = exchanges[ex_id].get("_removed", 0) + qty
+        self._touch(self.orders[ret["_order"]])
+        self.mutations.append(("removeFromReturn", {"returnId": returnId, "exchangeLineItems": exchangeLineItems}))
         return {"return": ret, "userErrors": []}
 
     def _m_decline(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
@@ -1811,15 +2072,25 @@ class FakeShopify:
             })
         for ex_id, qty in exchanging.items():
             exchanges[ex_id]["_processed"] += qty
+            self._commit_exchange_stock(exchanges[ex_id], qty)
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
             self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
-        if all(x["_processed"] >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
+        ret["_processedAt"] = _iso(self.now())
+        if all(x["_processed"] + x.get("_removed", 0) >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
             ret["status"] = "CLOSED"
             ret["closedAt"] = _iso(self.now())
         self._touch(order)
         self.mutations.append(("returnProcess", dict(input)))
         return {"return": ret, "userErrors": []}
+
+    def _m_dispose(self, info: Any, dispositionInputs: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        disposed, errors = self._dispose(dispositionInputs)
+        if errors:
+            return {"reverseFulfillmentOrderLineItems": None, "userErrors": errors}
+        self.mutations.append(("reverseFulfillmentOrderDispose", {"dispositionInputs": list(dispositionInputs)}))
+        unique = list({id(item): item for item in disposed}.values())
+        return {"reverseFulfillmentOrderLineItems": unique, "userErrors": []}
 
     def _m_refund_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         key = _idempotency_key(info)

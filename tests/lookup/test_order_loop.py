@@ -62,11 +62,11 @@ class Receiver:
 
 
 @contextmanager
-def loop(database_url: str):
+def loop(database_url: str, policy: str = harness.POLICY):
     """The harness's running app; its engine is disposed after (PostgreSQL connections add up)."""
     lp = None
     try:
-        with harness.loop(database_url) as lp:
+        with harness.loop(database_url, policy=policy) as lp:
             yield lp
     finally:  # after the server and its workers stopped
         if lp is not None:
@@ -219,9 +219,8 @@ def test_members_of_an_approver_group_may_look_up_and_each_lookup_is_audited(dat
                                                     "allowed": True})]
 
 
-def test_access_can_name_a_channel(database_url, receiver, monkeypatch):
-    monkeypatch.setattr(harness, "POLICY", harness.POLICY + '\n[access]\nlookup = ["C0OPSROOM1"]\n')
-    with loop(database_url) as lp:
+def test_access_can_name_a_channel(database_url, receiver):
+    with loop(database_url, policy=harness.POLICY + '\n[access]\nlookup = ["C0OPSROOM1"]\n') as lp:
         inside, outside = receiver.url(), receiver.url()
         order_command(lp, "#1034", inside, channel="C0OPSROOM1")
         assert "Order #1034" in text_of(receiver.answer(inside))

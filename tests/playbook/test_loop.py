@@ -8,8 +8,6 @@ import threading
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
-import pytest
-
 from blocks.ids import PlaybookId
 from policy.models import CaseKind
 from tests.fakes import slack_requests as sr
@@ -20,16 +18,12 @@ OTHER = "U0SOMEONE1"  # in no approval tier
 LOOKUP = f'\n[access]\nlookup = ["{REVIEW}"]\n'  # anyone in the review channel may use /playbook
 
 
-@pytest.fixture(autouse=True)
-def _review_channel_may_look_up(monkeypatch):
-    monkeypatch.setattr(harness, "POLICY", harness.POLICY + LOOKUP)
-
-
 @contextmanager
 def loop(database_url: str):
     """The harness's loop, with its database connections closed afterwards (on PostgreSQL
-    a suite of running servers would otherwise hold connections until garbage collection)."""
-    with harness.loop(database_url) as lp:
+    a suite of running servers would otherwise hold connections until garbage collection).
+    The review channel may look up (`LOOKUP`)."""
+    with harness.loop(database_url, policy=harness.POLICY + LOOKUP) as lp:
         yield lp
     lp.c.engine.dispose()
 

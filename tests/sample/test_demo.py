@@ -7,11 +7,10 @@ from io import StringIO
 
 import pytest
 
-from bot.container import Container
 from bot.db import upgrade
-from bot.demo import COLUMNS, age, run_demo
+from bot.demo import COLUMNS, age, demo_container, run_demo
 from bot.settings import Settings
-from integrations.sample import SampleStore
+from policy.config import Policy
 from tests.sample.helpers import NOW
 
 ENV = ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET", "RETURNSBOT_POLICY",
@@ -24,10 +23,9 @@ def queue(tmp_path, monkeypatch) -> list[dict[str, str]]:
         monkeypatch.delenv(key, raising=False)
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     upgrade(url)
-    c = Container.build(Settings(_env_file=None, database_url=url), clock=lambda: NOW,
-                        store=SampleStore.load(now=NOW, clock=lambda: NOW))
+    c, clock = demo_container(Settings(_env_file=None, database_url=url), Policy.default(), now=NOW)
     out = StringIO()
-    run_demo(c, out)
+    run_demo(c, out, clock=clock)
     c.engine.dispose()
     lines = out.getvalue().splitlines()
     header = lines[0].split()
@@ -57,7 +55,7 @@ def _hours(cell: str) -> float:
 
 
 def test_the_queue_is_sorted_by_urgency(queue):
-    assert len(queue) == 21
+    assert len(queue) == 23  # 21 from the store's events, 2 delayed shipments from its parcels
     waiting = [r for r in queue if r["status"] in ("open", "escalated", "failed")]
     # Everything waiting for a person comes before anything that is not.
     assert queue[: len(waiting)] == waiting
@@ -66,6 +64,11 @@ def test_the_queue_is_sorted_by_urgency(queue):
     assert keys == sorted(keys)
     assert queue[0]["order"] == "#1051"  # the only case that needs the top tier
     assert len({r["tier"] for r in waiting}) == 3
+
+
+def test_the_demo_shows_the_delayed_shipments(queue):
+    delayed = sorted(r["order"] for r in queue if r["kind"] == "delayed shipment")
+    assert delayed == ["#1044", "#1047"]  # one late parcel, one stuck in a carrier exception
 
 
 def test_each_case_shows_its_age(queue):

@@ -94,7 +94,8 @@ def test_ids_are_shopify_gids_and_unique(data):
     assert len(ids) == len(set(ids))
     assert data["orders"][0]["id"] == "gid://shopify/Order/5001000001"
     kinds = {i.split("/")[3] for i in ids}
-    assert kinds == {"Customer", "Order", "LineItem", "Fulfillment", "Refund", "Return", "ReturnLineItem", "ShopifyPaymentsDispute"}
+    assert kinds == {"Customer", "Order", "LineItem", "Fulfillment", "Refund", "Return", "ReturnLineItem", "ShopifyPaymentsDispute",
+                     "ExchangeLineItem"}
 
 
 def test_orders_are_numbered_in_the_order_they_were_placed(data):

@@ -141,3 +141,22 @@ def test_no_refund_needs_a_message_of_at_most_500(h) -> None:
     h.run_background()
     [call] = h.fake.calls
     assert call["choice"] == "no_refund" and call["message"] == "The item came back used."
+
+
+@pytest.mark.parametrize("action_id", [ActionId.FOLLOWUP_PARTIAL, ActionId.FOLLOWUP_NO_REFUND])
+def test_an_exchange_out_of_stock_opens_no_partial_or_no_refund_modal(h, action_id) -> None:
+    case = with_followup(h, h.open_case("#1045"), reason="exchange_out_of_stock", recommended="store_credit",
+                         summary="Merino sweater — M is out of stock")
+    assert h.click(case, action_id, T1).status == 200
+    h.run_background()
+    assert h.slack.calls_to("views.open") == []
+    assert h.fake.calls == []
+    [msg] = h.ephemerals_to(T1)
+    assert "refund or store credit only" in msg
+
+
+def test_an_exchange_out_of_stock_takes_store_credit(h) -> None:
+    case = with_followup(h, h.open_case("#1045"), reason="exchange_out_of_stock", recommended="store_credit")
+    h.click(case, ActionId.FOLLOWUP_CREDIT, T1)
+    h.run_background()
+    assert [c["choice"] for c in h.fake.calls] == ["store_credit"]

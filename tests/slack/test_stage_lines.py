@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, inspect, select
-
 from bot.jobs.kinds import Kind
-from bot.schema import UtcDateTime
+from bot.schema import return_stages
 from bot.services.stage_lines import StageLines
 from policy.lifecycle import ReturnStage, StageUpdate, Tracking
 from tests.slack.dispatch import app_for
@@ -16,36 +14,18 @@ from tests.slack.dispatch import app_for
 AT = datetime(2026, 11, 2, 11, 0, tzinfo=timezone.utc)
 
 
-def _standin(engine) -> Table | None:
-    """Core's return_stages (migration 0007) by the contract's columns, until it is on this branch."""
-    md = MetaData()
-    t = Table("return_stages", md,
-              Column("id", Integer, primary_key=True, autoincrement=True), Column("case_id", Integer),
-              Column("stage", String(16)), Column("at", UtcDateTime), Column("source", String(32)),
-              Column("ref", String(255)), Column("detail", JSON), Column("recorded_at", UtcDateTime),
-              Column("current", Boolean), Column("posted_at", UtcDateTime, nullable=True))
-    if inspect(engine).has_table("return_stages"):
-        return None  # core's migration made it
-    md.create_all(engine)
-    return t
-
-
 @pytest.fixture
 def harness(database_url):
     with app_for(database_url) as h:
-        made = _standin(h.c.engine)
         yield h
-        if made is not None:
-            made.drop(h.c.engine)
 
 
 def _record(engine, case_id: int, update: StageUpdate, *, current: bool = True) -> None:
-    md = MetaData()
-    t = Table("return_stages", md, autoload_with=engine)
+    """A stage row as StageRepo keeps it, with `current` set by hand (the test says which)."""
     with engine.begin() as conn:
-        conn.execute(t.insert().values(case_id=case_id, stage=update.stage.value, at=update.at,
-                                       source=update.source, ref=update.ref, detail=update.model_dump(mode="json"),
-                                       recorded_at=update.at, current=current, posted_at=None))
+        conn.execute(return_stages.insert().values(
+            case_id=case_id, stage=update.stage.value, at=update.at, source=update.source, ref=update.ref,
+            detail=update.model_dump(mode="json"), recorded_at=update.at, current=current, posted_at=None))
 
 
 def _update(stage: ReturnStage, at: datetime, **kw) -> StageUpdate:

@@ -100,30 +100,7 @@ class FakeDecide:
 
 
 def _policy(**returns) -> Policy:
-    data = {"slack": {"escalation_channel": "C0ESCALATE"}}
-    p = Policy.model_validate(data)
-    if returns:
-        # Core adds these keys; StallRules reads them with getattr, so an object with them works.
-        p = _WithReturns(p, returns)
-    return p
-
-
-class _WithReturns:
-    def __init__(self, policy, extra):
-        self._p, self._extra = policy, extra
-
-    def __getattr__(self, name):
-        if name == "returns":
-            return _Attrs(self._p.returns, self._extra)
-        return getattr(self._p, name)
-
-
-class _Attrs:
-    def __init__(self, base, extra):
-        self._b, self._e = base, extra
-
-    def __getattr__(self, name):
-        return self._e[name] if name in self._e else getattr(self._b, name)
+    return Policy.model_validate({"slack": {"escalation_channel": "C0ESCALATE"}, "returns": returns})
 
 
 def _open(repo: CaseRepo, n: int, *, card: bool = True):
@@ -239,3 +216,18 @@ def test_no_expiry_by_default(engine):
     stages = FakeStages({a.id: (S.APPROVED, ago(400))})
     assert _stalls(engine, stages, FakeGateway(), _policy(), NOW).run_once().expired == 0
     assert not JobRepo(engine).for_case(a.id, kind=Kind.ACTION)
+
+
+def test_the_card_and_the_stall_rules_read_one_stage_map():
+    from blocks.stages import StagesView, status_line
+    from policy.lifecycle_rules import STAGE_WAITS, stage_limit_days
+
+    returns = _policy(label_within_days=5, stalled_after_days=9, inspect_within_days=1).returns
+    rules = StallRules.from_policy(_policy(label_within_days=5, stalled_after_days=9, inspect_within_days=1))
+    assert {s: rules.limit(s) for s in S} == {s: stage_limit_days(returns, s) for s in S}
+    assert {s: rules.limit(s) for s in STAGE_WAITS} == {
+        S.APPROVED: 5, S.LABEL_SENT: 9, S.IN_TRANSIT: 9, S.DELIVERED_BACK: 1}
+    assert rules.limit(S.RECEIVED) is None
+    for stage, wait in STAGE_WAITS.items():
+        line = status_line(StagesView(stage=stage, stage_at=NOW), NOW)
+        assert (wait.waiting_for in line) if wait.waiting_for else line.count("·") == 0
