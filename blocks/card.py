@@ -84,6 +84,7 @@ from blocks.ids import ActionId, BlockId
 from blocks.stages import stages_text, status_line
 from blocks.refs import CaseRef
 from blocks.views import CaseView, DecisionView, ItemView, ShippingView
+from blocks.payments import payments_text
 from policy.models import Action, CaseKind, CaseStatus, DeclineReason, DeliveryStatus, decline_reason_for
 
 # Slack's limits (reference/slack/block-kit-limits.md).
@@ -156,6 +157,9 @@ def render_case_card(view: CaseView) -> dict:
     shipping = _shipping(view)
     if shipping is not None:
         blocks.append(shipping)
+    payments = payments_text(view.payments) if view.payments is not None else None
+    if payments is not None:
+        blocks.append(section(payments))
     playbook = playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS)
     if playbook is not None:
         blocks.append(playbook)
@@ -515,6 +519,8 @@ def _parcel_closed_line(view: CaseView) -> str:
 
 
 def _closed_line(view: CaseView) -> str:
+    if view.closed_reason:
+        return f":white_check_mark: Closed: {escape_mrkdwn(view.closed_reason, 300)}"
     if view.parcel_closed is not None:
         return _parcel_closed_line(view)
     d = view.decision
@@ -662,6 +668,8 @@ def _summary(view: CaseView) -> str:
     if view.status is CaseStatus.ESCALATED:
         return "escalated, waiting for a higher tier"
     if view.status is CaseStatus.CLOSED:
+        if view.closed_reason:
+            return f"closed: {view.closed_reason}"
         if view.parcel_closed is not None:
             return f"closed itself: {_PARCEL_CLOSED.get(view.parcel_closed.progress, 'the parcel moved')}"
         if view.decision is None:

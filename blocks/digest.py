@@ -428,6 +428,7 @@ _KIND_SHORT = {
     CaseKind.HIGH_VALUE_REFUND: "refund",
     CaseKind.DISPUTE: "dispute",
     CaseKind.ORDER_REVIEW: "order review",
+    CaseKind.EARLY_FRAUD_WARNING: "fraud warning",
     CaseKind.DELAYED_SHIPMENT: "delayed shipment",
 }
 

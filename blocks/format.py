@@ -16,6 +16,7 @@ KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.HIGH_VALUE_REFUND: "High-value refund",
     CaseKind.DISPUTE: "Dispute",
     CaseKind.ORDER_REVIEW: "Order review",
+    CaseKind.EARLY_FRAUD_WARNING: "Early fraud warning",
     CaseKind.DELAYED_SHIPMENT: "Delayed shipment",
 }
 

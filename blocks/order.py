@@ -29,6 +29,7 @@ holds however large the input.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -143,6 +144,7 @@ class OrderContextView:
     order_url: str | None = None  # Shopify admin
     unavailable: tuple[str, ...] = ()  # parts that could not be read: "customer history"
     sample_store: bool = False  # looked up in the bundled sample store: the answer says so
+    payments: Any = None  # blocks.views.PaymentsView: what payment systems say (risk, warnings, disputes)
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -214,6 +216,12 @@ def _order_context(view: OrderContextView) -> dict:
     blocks.append(_items(view))
     blocks.append(_delivery(view))
     blocks.append(_returns_and_refunds(view))
+    if view.payments is not None:
+        from blocks.payments import payments_text
+
+        text = payments_text(view.payments)
+        if text:
+            blocks.append(section(fit(text, SECTION_TEXT)))
     blocks.append(_signals(view))
     blocks.append(_cases(view))
     for optional in (playbook_section(view.playbook, view.now, note_chars=NOTE_CHARS), _unavailable(view), _links(view)):

@@ -187,6 +187,10 @@ class CaseView:
     stages: StagesView | None = None
     # An open follow-up decision at receipt (the case's `followup`): shown with its own buttons.
     followup: FollowupView | None = None
+    # Payment-system facts (blocks/payments.py): the warning the case is about, how the
+    # payment was linked to the order, the processor's risk, open warnings and disputes.
+    payments: "PaymentsView | None" = None
+    closed_reason: str | None = None  # closed by a fact from another system: why
     # Set when a delayed-shipment case closed itself (the parcel moved or was delivered).
     parcel_closed: ParcelClosedView | None = None
 
@@ -196,3 +200,16 @@ class CaseView:
     @property
     def escalated(self) -> bool:
         return self.escalation is not None
+
+
+@dataclass(frozen=True)
+class PaymentsView:
+    warning: object | None = None  # policy.payments.EarlyFraudWarning
+    links: tuple = ()  # policy.payments.PaymentLink
+    risks: tuple = ()  # policy.models.PaymentRisk from payment systems
+    other_warnings: tuple = ()
+    disputes: tuple = ()  # open disputes from payment systems
+
+    @property
+    def empty(self) -> bool:
+        return not (self.warning or self.links or self.risks or self.other_warnings or self.disputes)

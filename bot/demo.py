@@ -65,13 +65,19 @@ def demo_container(settings, policy: Policy, *, now: datetime, variant: str = "u
 
     clock = DemoClock(now)
     store = SampleStore.load(now=now, clock=clock, variant=variant)
-    return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy)), clock
+    from integrations.sample.payments import connector_for as sample_payments  # the demo's payment processor
+
+    return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy),
+                           connectors=(sample_payments(store),)), clock
 
 
 def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
     feed: EventFeed = c.store  # type: ignore[assignment]  # the sample store replays its events
-    for event in feed.events():
+    # …and so do other sample connectors (the sample payment processor's fraud warning).
+    feeds = [feed, *(x.source for x in c.registry.connectors
+                     if x.source is not None and x.source is not c.store and hasattr(x.source, "events"))]
+    for event in (e for f in feeds for e in f.events()):
         outcomes[c.ingest.ingest(event).outcome.value] += 1
     # What the store's own shipping feed says of its parcels (delayed shipments), if it has one.
     parcels = next((p for p in c.registry.store.pollers if p.name == f"{c.registry.store.name}.shipments"), None)

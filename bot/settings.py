@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///returnsbot.db"
 DEFAULT_SHOPIFY_API_VERSION = "2026-10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
+STRIPE_KEY_PREFIXES = ("sk_", "rk_")
 DEFAULT_SHIPSTATION_API_URL = "https://ssapi.shipstation.com"
 DEFAULT_SHIPSTATION_V2_API_URL = "https://api.shipstation.com"
 DEFAULT_SHIPSTATION_JWKS_URL = "https://api.shipengine.com/jwks"  # reference/shipstation: public verifiers
@@ -34,7 +36,7 @@ MAX_RETRY_BUDGET_HOURS = 168.0  # a week: longer than that, a person should look
 SHOPIFY_FIELDS = ("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                   "shopify_api_version", "shopify_client_id", "shopify_auth_mode")
 # Environment names we own: one we don't know is a typo, and a typo must not pass silently.
-OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "SHIPSTATION_")
+OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "SHIPSTATION_", "STRIPE_")
 
 
 class SettingsError(RuntimeError):
@@ -75,6 +77,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None  # set: Socket Mode
     slack_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SLACK_API_URL)
 
+    # --- Stripe (integrations/stripe) -------------------------------------------------
+    # A secret (sk_…) or restricted (rk_…) key; the README lists the least permissions.
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None  # the endpoint's signing secret, whsec_…
+    stripe_api_base: AnyHttpUrl = AnyHttpUrl(DEFAULT_STRIPE_API_BASE)  # a local fake in tests
+    # --- end Stripe ---------------------------------------------------------------------
     # --- ShipStation (integrations/shipstation) ---------------------------------------------
     # V1 (Basic auth: key + secret) lists shipments and orders and sends SHIP_NOTIFY; the
     # optional V2 key reads carrier tracking (status, delivery dates). Webhooks arrive at
@@ -123,7 +131,8 @@ class Settings(BaseSettings):
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                      "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
-                     "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+                     "slack_bot_token", "slack_signing_secret", "slack_app_token", "stripe_api_key",
+                     "stripe_webhook_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         # `FOO=` in a .env copied from an example means "not set", not "set to nothing".
@@ -206,6 +215,22 @@ class Settings(BaseSettings):
             raise ValueError("expected an app-level token, xapp-… (Basic Information → App-Level Tokens)")
         return v
 
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _stripe_key(cls, v: SecretStr | None) -> SecretStr | None:
+        # A publishable key (pk_…) reads nothing, and a webhook secret is not a key.
+        if v is not None and not v.get_secret_value().startswith(STRIPE_KEY_PREFIXES):
+            raise ValueError("expected a secret key (sk_…) or a restricted key (rk_…) from Stripe's "
+                             "Developers → API keys")
+        return v
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("whsec_"):
+            raise ValueError("expected the webhook endpoint's signing secret, whsec_… (Developers → Webhooks)")
+        return v
+
     @field_validator("shopify_auth_mode", mode="before")
     @classmethod
     def _auth_mode(cls, v: object) -> object:
@@ -229,7 +254,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _complete(self) -> Settings:
-        problems = [*self._slack_problems(), *self._shopify_problems(), *self._shipstation_problems()]
+        problems = [*self._slack_problems(), *self._shopify_problems(), *self._shipstation_problems(),
+                    *self._stripe_problems()]
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -242,6 +268,12 @@ class Settings(BaseSettings):
         if self.slack_app_token and not self.slack_bot_token:
             return ["setting SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set "
                     "(Socket Mode also needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)"]
+        return []
+
+    def _stripe_problems(self) -> list[str]:
+        if self.stripe_webhook_secret and not self.stripe_api_key:
+            return ["setting STRIPE_API_KEY: required when STRIPE_WEBHOOK_SECRET is set (events name objects "
+                    "the bot reads from Stripe)"]
         return []
 
     def _shopify_problems(self) -> list[str]:

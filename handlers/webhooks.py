@@ -53,6 +53,15 @@ class WebhookEndpoint:
             log.warning("webhook.rejected source=%s reason=signature remote=%s", source, request.remote)
             return Response.json(401, {"error": "invalid signature"})
         topic = self.spec.topic(request.headers)
+        body_ids = getattr(self.spec, "body_ids", None)
+        from_body: tuple[str | None, str | None] = (None, None)
+        if body_ids is not None and not topic:
+            try:
+                parsed = json.loads(request.body)
+                from_body = body_ids(parsed) if isinstance(parsed, dict) else (None, None)
+            except (ValueError, RecursionError):
+                pass  # reported as malformed below
+            topic = from_body[0]
         if not topic:
             return Response.json(400, {"error": "missing topic header"})
         try:
@@ -67,7 +76,7 @@ class WebhookEndpoint:
             log.warning("webhook.rejected source=%s topic=%s reason=malformed error=%s", source, topic, exc)
             return Response.json(400, {"error": f"malformed payload: {exc}"})
         # A delivery without an id still dedupes: the same bytes are the same delivery.
-        delivery = self.spec.delivery_id(request.headers) or "sha256:" + hashlib.sha256(request.body).hexdigest()
+        delivery = self.spec.delivery_id(request.headers) or from_body[1] or "sha256:" + hashlib.sha256(request.body).hexdigest()
         new = self.inbox.receive(source=source, delivery_id=delivery, topic=topic, body=request.body)
         self.spec.observe(request.headers)
         return Response.json(200, {"ok": True, "duplicate": not new})

@@ -42,6 +42,9 @@ class WebhookRoute:
     decode: Callable[[str, dict], DomainEvent | None]  # after the 200: the event, or None to ignore
     # Told the headers of every accepted delivery (e.g. which API version the vendor used).
     observe: Callable[[Headers], None] = lambda headers: None
+    # For vendors that put them in the signed body, not in headers (Stripe): the parsed
+    # payload → (topic, delivery id), asked when `topic` / `delivery_id` give None.
+    body_ids: Callable[[dict], tuple[str | None, str | None]] | None = None
     # A vendor that signs nothing (ShipStation V1) is given a secret in the URL instead:
     # set, the route answers every path under `path` ("/webhooks/x/<secret>") and this is
     # told the rest; False → 404 before anything else, nothing stored.

@@ -8,8 +8,11 @@ from integrations.connector import Connector, Registry
 from integrations.sample import connector as sample
 from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
+from integrations.stripe import connector as stripe
 
 FACTORIES = (shopify.connector, sample.connector, shipstation.connector)
+# Payment processors link their payments to the primary store's orders: built after it.
+PAYMENT_FACTORIES = (stripe.connector,)
 
 
 def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopify_client=None) -> Registry:
@@ -19,7 +22,15 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
     built = [c for factory in FACTORIES
              if (c := factory(settings, clock=clock, **({"client": shopify_client} if factory is shopify.connector
                                                         else {}))) is not None]
-    return Registry([*built, *extra])
+    primary = Registry([*built, *extra]).store
+    payments = [c for factory in PAYMENT_FACTORIES
+                if (c := factory(settings, clock=clock, store=primary.source)) is not None]
+    if primary.sample and not any("stripe" in c.handles for c in (*payments, *extra)):
+        # The sample store's payment data (an early fraud warning, a dispute, Radar risk).
+        from integrations.sample.payments import connector_for as sample_payments
+
+        payments.append(sample_payments(primary.source))
+    return Registry([*built, *payments, *extra])
 
 
 def registry_for_store(store, settings, *, extra: tuple[Connector, ...] = ()) -> Registry:

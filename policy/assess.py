@@ -8,6 +8,7 @@ When a case is opened:
 | dispute           | always                                                  |
 | order review      | a VIP, high-value or high-payment-risk signal           |
 | high-value refund | a high-value or refund-exceeds-paid signal              |
+| early fraud warning | always (one per actionable warning)                   |
 | delayed shipment  | a shipment-delayed signal (policy/shipping.py)          |
 """
 
@@ -23,6 +24,7 @@ from policy.recommend import recommend
 _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
     CaseKind.RETURN_REQUEST: None,  # None: always
     CaseKind.DISPUTE: None,
+    CaseKind.EARLY_FRAUD_WARNING: None,
     CaseKind.ORDER_REVIEW: frozenset(
         {SignalCode.VIP_CUSTOMER, SignalCode.HIGH_VALUE, SignalCode.HIGH_PAYMENT_RISK}
     ),

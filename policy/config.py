@@ -306,6 +306,16 @@ class RiskSettings(_Section):
     weights: SignalWeights = Field(default_factory=SignalWeights)
 
 
+class FraudSettings(_Section):
+    """Early fraud warnings (policy/fraud.py): below `proactive_refund_below` (shop
+    currency) the recommendation is a full proactive refund; at or above it, a review.
+    `dispute_fee` is what the payment processor charges the shop for a dispute, win or
+    lose: the card weighs it against the refund. Set it to your processor's fee."""
+
+    proactive_refund_below: Amount = Decimal("100")
+    dispute_fee: Amount = Decimal("15")
+
+
 class VipSettings(_Section):
     customer_tags: tuple[Tag, ...] = ("VIP",)
     lifetime_spend: Amount = Decimal("2000")
@@ -391,6 +401,7 @@ class SlackRouting(_Section):
     high_value_refund: ChannelId | None = None
     dispute: ChannelId | None = None
     order_review: ChannelId | None = None
+    early_fraud_warning: ChannelId | None = None
     delayed_shipment: ChannelId | None = None
 
     def of(self, kind: CaseKind) -> str | None:
@@ -430,6 +441,7 @@ class Policy(_Section):
     returns: ReturnsSettings = Field(default_factory=ReturnsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     vip: VipSettings = Field(default_factory=VipSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
     auto_approve: AutoApproveSettings = Field(default_factory=AutoApproveSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

@@ -21,6 +21,12 @@ Which signals are evaluated for which case kind:
 | repeat_claim        |   x    |    x    |                   |              |                  |
 | shipment_delayed    |        |         |                   |              |        x         |
 
+An early fraud warning is assessed like an order review, plus not_delivered.
+
+Payment systems' facts: high_payment_risk also fires for an actionable early fraud warning
+on this order or the customer's other orders (a warning case's own warning excluded);
+open_dispute counts disputes on the customer's other orders too, and says so.
+
 Decisions worth knowing:
 - Return window: calendar days in the store's time zone from the latest delivery, else the
   latest shipment (fulfilment), else the order date. Each returned item gets its own
@@ -280,15 +286,41 @@ def _vip_customer(case: _Case) -> Signal | None:
 def _high_payment_risk(case: _Case) -> Signal | None:
     levels = case.policy.risk.high_payment_risk_levels
     risks = [r for r in (case.ctx.order.risk, *case.ctx.payments) if r is not None and r.level in levels]
+    warnings = [w for w in case.ctx.fraud_warnings if w.actionable]
     if not risks:
-        return None
+        return _fraud_warned(case, warnings) if warnings else None
     first = risks[0]
     text = f"{first.source.capitalize()} rates the payment risk {first.level}"
     if first.facts:
         text += f": {first.facts[0]}"
     if len(risks) > 1:
         text += f" (and {len(risks) - 1} more)"
-    return case.signal(SignalCode.HIGH_PAYMENT_RISK, text, **_risk_evidence(risks))
+    evidence = _risk_evidence(risks)
+    if warnings:
+        text += f"; {_warnings_phrase(case, warnings)}"
+        evidence.update(_warning_evidence(warnings))
+    return case.signal(SignalCode.HIGH_PAYMENT_RISK, text, **evidence)
+
+
+def _fraud_warned(case: _Case, warnings: list) -> Signal:
+    """A card issuer's early fraud warning on this order or the customer's other orders is
+    high payment risk in itself (the issuer says the card holder did not pay)."""
+    text = _warnings_phrase(case, warnings)
+    return case.signal(SignalCode.HIGH_PAYMENT_RISK, text[:1].upper() + text[1:], **_warning_evidence(warnings))
+
+
+def _warnings_phrase(case: _Case, warnings: list) -> str:
+    here = [w for w in warnings if w.order_id == case.ctx.order.id]
+    where = "this order" if len(here) == len(warnings) else (
+        "the customer's other orders" if not here else "this and the customer's other orders")
+    kinds = ", ".join(dict.fromkeys(w.fraud_label for w in warnings))
+    count = "an early fraud warning" if len(warnings) == 1 else f"{len(warnings)} early fraud warnings"
+    return f"the card issuer sent {count} on {where} ({kinds})"
+
+
+def _warning_evidence(warnings: list) -> dict[str, str]:
+    return {"fraud_warnings": ", ".join(w.id for w in warnings),
+            "fraud_warning_orders": ", ".join(dict.fromkeys(w.order_id or "unlinked" for w in warnings))}
 
 
 def _risk_evidence(risks: list[PaymentRisk]) -> dict[str, str]:
@@ -319,10 +351,17 @@ def _open_dispute(case: _Case) -> Signal | None:
         text = f"Open dispute for {d.amount} ({detail})"
     else:
         text = f"{len(disputes)} open disputes on this order"
+    elsewhere = [d for d in disputes.values() if d.order_id and d.order_id != case.ctx.order.id]
+    if elsewhere:
+        text += f" ({len(elsewhere)} on the customer's other orders)" if len(elsewhere) < len(disputes) else \
+            " on the customer's other orders"
     evidence = {
         "disputes": ", ".join(disputes),
         "statuses": ", ".join(d.status for d in disputes.values()),
     }
+    codes = [d.network_reason_code for d in disputes.values() if d.network_reason_code]
+    if codes:
+        evidence["network_reason_codes"] = ", ".join(codes)
     due = [d.evidence_due_by for d in disputes.values() if d.evidence_due_by]
     if due:
         evidence["evidence_due_by"] = min(due).isoformat()
@@ -465,6 +504,7 @@ _APPLIES: dict[CaseKind, tuple[SignalCode, ...]] = {
     ),
     CaseKind.HIGH_VALUE_REFUND: _in_code_order(*_EVERY_KIND, SignalCode.REFUND_EXCEEDS_PAID),
     CaseKind.ORDER_REVIEW: _in_code_order(*_EVERY_KIND),
+    CaseKind.EARLY_FRAUD_WARNING: _in_code_order(*_EVERY_KIND, SignalCode.NOT_DELIVERED),
     CaseKind.DELAYED_SHIPMENT: _in_code_order(SignalCode.HIGH_VALUE, SignalCode.VIP_CUSTOMER,
                                               SignalCode.SHIPMENT_DELAYED),
 }

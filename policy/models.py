@@ -187,6 +187,8 @@ class PaymentRisk(Frozen):
     level: RiskLevel
     score: int | None = None  # 0-100 where the source gives one
     facts: tuple[str, ...] = ()
+    rule: str | None = None  # the processor's rule that matched (Radar), when it says
+    seller_message: str | None = None  # the processor's words for the merchant: escape before rendering
 
 
 class DeliveryStatus(StrEnum):
@@ -313,6 +315,11 @@ class Dispute(Frozen):
     amount: Money
     initiated_at: datetime
     evidence_due_by: datetime | None = None
+    # Where the dispute lives ("shopify", "stripe"), the card network's reason code and the
+    # payment it is against, when the system says.
+    source: str = "shopify"
+    network_reason_code: str | None = None
+    charge_id: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -462,6 +469,8 @@ class EventKind(StrEnum):
     ORDER_CREATED = "order_created"
     DISPUTE_CREATED = "dispute_created"
     RETURN_STAGE = "return_stage"  # a return moved after approval: `DomainEvent.stage` says how
+    FRAUD_WARNING = "fraud_warning"  # an early fraud warning, actionable (policy/payments.py)
+    FRAUD_WARNING_RESOLVED = "fraud_warning_resolved"  # no longer actionable: `detail["reason"]`
     SHIPMENT_TRACKED = "shipment_tracked"  # a shipping system's view of parcels: `DomainEvent.parcels`
 
 
@@ -488,6 +497,7 @@ class CaseKind(StrEnum):
     HIGH_VALUE_REFUND = "high_value_refund"
     DISPUTE = "dispute"
     ORDER_REVIEW = "order_review"  # VIP / high-value / risky new order
+    EARLY_FRAUD_WARNING = "early_fraud_warning"  # the card issuer reported the payment as fraud
     DELAYED_SHIPMENT = "delayed_shipment"  # unfulfilled too long, a carrier exception, or late
 
 
@@ -518,6 +528,13 @@ class CaseContext(Frozen):
     shipments: tuple[Shipment, ...] = ()
     tickets: tuple[SupportTicket, ...] = ()
     open_disputes: tuple[Dispute, ...] = ()
+    # The early fraud warning an EARLY_FRAUD_WARNING case is about; and open warnings and
+    # disputes on this order or the customer's other orders, from payment systems
+    # (policy/payments.py defines the types).
+    fraud_warning: "EarlyFraudWarning | None" = None
+    fraud_warnings: "tuple[EarlyFraudWarning, ...]" = ()
+    # How the payment system's records were joined to this order (the card says).
+    payment_links: "tuple[PaymentLink, ...]" = ()
     # Other return requests already filed against this order (repeat claims).
     prior_returns_on_order: tuple[PastReturn, ...] = ()
     # Connected systems that didn't answer in time when the context was assembled (their
@@ -546,6 +563,8 @@ class CaseContext(Frozen):
             return self.refund.created_at
         if self.dispute is not None:
             return self.dispute.initiated_at
+        if self.fraud_warning is not None:
+            return self.fraud_warning.created_at
         return self.order.created_at
 
     @property
@@ -557,6 +576,8 @@ class CaseContext(Frozen):
             return self.refund.amount
         if self.dispute is not None:
             return self.dispute.amount
+        if self.fraud_warning is not None:
+            return self.fraud_warning.left_to_refund
         return self.order.total
 
     @property
@@ -567,7 +588,7 @@ class CaseContext(Frozen):
             charged = self.return_request.presentment_amount
         elif self.refund is not None:
             charged = self.refund.presentment_amount
-        elif self.dispute is not None:
+        elif self.dispute is not None or self.fraud_warning is not None:
             charged = None
         else:
             charged = self.order.presentment_total
@@ -645,10 +666,14 @@ def approve_outcome(kind: CaseKind, recommended: Action) -> Action:
     """What pressing Approve does — one rule, shared by the card's button label and the
     decision service, so the label never promises something else than what runs.
 
-    Reviews of orders, refunds and disputes have no store side effect: ACCEPT. A return
+    An early fraud warning's Approve refunds the payment (what is left on it) in the
+    payment system. Reviews of orders, refunds and disputes have no store side effect:
+    ACCEPT. A return
     request carries out the recommendation (refund, store credit, exchange, decline); when
     the recommendation is ESCALATE, approving grants the plain return: a refund.
     """
+    if kind is CaseKind.EARLY_FRAUD_WARNING:
+        return Action.REFUND
     if kind is not CaseKind.RETURN_REQUEST:
         return Action.ACCEPT
     if recommended in (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE, Action.DENY):
@@ -699,3 +724,4 @@ def decline_reason_for(signal_codes: Iterable[str]) -> DeclineReason | None:
 # The lifecycle types use Frozen and Money from here; policy/lifecycle.py resolves
 # DomainEvent.stage once both exist, whichever of the two is imported first.
 import policy.lifecycle  # noqa: E402,F401
+import policy.payments  # noqa: E402,F401  (resolves CaseContext's payment slots)

@@ -132,6 +132,9 @@ class Operation(StrEnum):
     REFUND_RETURN = "refund_return"
     ISSUE_STORE_CREDIT = "issue_store_credit"
     CLOSE_RETURN = "close_return"  # a return approved and never shipped, expired by policy
+    # A refund in the system that holds the money (a payment processor), by payment id:
+    # payload {"payment_id", "amount", "currency", "reason"}.
+    REFUND_PAYMENT = "refund_payment"
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
     REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
 

@@ -29,6 +29,8 @@ Other kinds:
 |                   | otherwise                                      | accept      |
 | order review      | high payment risk                              | escalate    |
 |                   | otherwise                                      | accept      |
+| early fraud warning | left to refund < `[fraud] proactive_refund_below` | refund (in full) |
+|                   | otherwise, or not comparable (currency)        | escalate    |
 
 Risk score: the sum of signal weights, clamped to 0..100.
 
@@ -217,12 +219,18 @@ def _order_review(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
     return _Decision(Action.ACCEPT, ("Acknowledge: no high payment risk.",))
 
 
+def _early_fraud_warning(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    from policy.fraud import proactive_refund
+
+    action, reasons = proactive_refund(ctx, policy)
+    return _Decision(action, reasons + _explained(found, S.HIGH_PAYMENT_RISK, S.OPEN_DISPUTE))
 def _delayed_shipment(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
     why = "Contact the customer about the delay, then mark it done (the case closes itself when the parcel moves)."
     return _Decision(Action.ACCEPT, (why, *_explained(found, S.SHIPMENT_DELAYED)))
 
 
 _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
+    CaseKind.EARLY_FRAUD_WARNING: _early_fraud_warning,
     CaseKind.RETURN_REQUEST: _return_request,
     CaseKind.DISPUTE: _dispute,
     CaseKind.HIGH_VALUE_REFUND: _high_value_refund,

@@ -120,7 +120,33 @@ class CaseViews:
             signals=assessment.signals,
             unavailable=ctx.unavailable,
             charged=ctx.charged,
+            payments=self._payments(ctx),
+            closed_reason=self._closed_reason(case),
         )
+
+    @staticmethod
+    def _payments(ctx):
+        from blocks.views import PaymentsView
+
+        view = PaymentsView(warning=ctx.fraud_warning, links=ctx.payment_links,
+                            risks=tuple(p for p in ctx.payments if p.source != "shopify"),
+                            other_warnings=ctx.fraud_warnings,
+                            disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"))
+        return None if view.empty else view
+
+    def _closed_reason(self, case: CaseRecord) -> str | None:
+        """A fraud warning that stopped being actionable closes its case: the card says why."""
+        if case.status is not CaseStatus.CLOSED or case.kind is not CaseKind.EARLY_FRAUD_WARNING:
+            return None
+        for row in reversed(self.cases.audit(case.id)):
+            if row.get("event") == "case.fraud_warning_resolved":
+                detail = row.get("detail") or {}
+                if isinstance(detail, str):
+                    import json
+
+                    detail = json.loads(detail)
+                return f"the fraud warning is no longer actionable: {detail.get('reason', 'no reason given')}"
+        return None
 
     def _view(self, case: CaseRecord, escalation_card: bool, **from_snapshot) -> CaseView:
         """What every card shows from the case's columns and state, plus `from_snapshot`."""

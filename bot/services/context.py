@@ -32,6 +32,7 @@ CASE_KIND_FOR_EVENT: dict[EventKind, CaseKind] = {
     EventKind.REFUND_CREATED: CaseKind.HIGH_VALUE_REFUND,
     EventKind.ORDER_CREATED: CaseKind.ORDER_REVIEW,
     EventKind.DISPUTE_CREATED: CaseKind.DISPUTE,
+    EventKind.FRAUD_WARNING: CaseKind.EARLY_FRAUD_WARNING,
 }
 
 # Returns that were refused or withdrawn are not claims against the order any more.
@@ -40,7 +41,7 @@ _LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.CLOS
 
 def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback_days: int) -> CaseContext:
     kind = CASE_KIND_FOR_EVENT[event.kind]
-    return_request = refund = dispute = None
+    return_request = refund = dispute = warning = None
     if kind is CaseKind.RETURN_REQUEST:
         return_request = source.get_return(event.resource_id)
         order = source.get_order(return_request.order_id)
@@ -52,6 +53,15 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         if dispute.order_id is None:
             raise NotFound(f"dispute {dispute.id} names no order")
         order = source.get_order(dispute.order_id)
+    elif kind is CaseKind.EARLY_FRAUD_WARNING:
+        # The payment system's connector read the warning and linked it to the order when
+        # it decoded the event (integrations/<processor>/link.py); the order is the store's.
+        from policy.payments import EarlyFraudWarning
+
+        warning = EarlyFraudWarning.model_validate_json(event.detail["warning"])
+        if event.order_id is None:
+            raise NotFound(f"fraud warning {warning.id} names no order")
+        order = source.get_order(event.order_id)
     else:
         order = source.get_order(event.resource_id)
 
@@ -84,6 +94,8 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         return_request=return_request,
         refund=refund,
         dispute=dispute,
+        fraud_warning=warning,
+        payment_links=(warning.link,) if warning is not None and warning.link is not None else (),
         # `payments` is the slot for other payment systems (Stripe Radar, later); Shopify's
         # own assessment is order.risk, which detection reads already.
         shipments=order.shipments,
@@ -150,4 +162,12 @@ def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
         "payments": ctx.payments + tuple(p for p in added.payments if p not in ctx.payments),
         "shipments": _merged_shipments(ctx.shipments, added.shipments),
         "tickets": ctx.tickets + tuple(t for t in added.tickets if t not in ctx.tickets),
+        "open_disputes": ctx.open_disputes + tuple(d for d in added.open_disputes
+                                                   if d not in ctx.open_disputes and d.id not in _ids(ctx.open_disputes)),
+        "fraud_warnings": ctx.fraud_warnings + tuple(w for w in added.fraud_warnings if w not in ctx.fraud_warnings),
+        "payment_links": ctx.payment_links + tuple(p for p in added.payment_links if p not in ctx.payment_links),
     })
+
+
+def _ids(items) -> set[str]:
+    return {i.id for i in items}

@@ -89,6 +89,13 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
                  refund_on: RefundOn | str = RefundOn.APPROVAL) -> list[OutboxOp]:
     """Approving a return request carries out the recommended outcome; with refund on
     receipt only the approval (the money waits for the items, see `approval_detail`)."""
+    if case.kind is CaseKind.EARLY_FRAUD_WARNING and outcome is Action.REFUND:
+        # The proactive refund, in the system holding the money (the case's source), of
+        # what was left on the payment when the case was opened (the case's amount).
+        return [OutboxOp(Operation.REFUND_PAYMENT,
+                         {"warning_id": case.external_id, "amount": str(case.amount.amount),
+                          "currency": case.amount.currency, "reason": "fraudulent"},
+                         _key(case, Operation.REFUND_PAYMENT))]
     if case.kind is not CaseKind.RETURN_REQUEST:
         return []  # order/refund/dispute reviews are acknowledgements: nothing to execute
     if outcome is Action.DENY:

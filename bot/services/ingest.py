@@ -84,6 +84,8 @@ class IngestService:
             return IngestResult(Outcome.IGNORED)
         if event.kind in (EventKind.RETURN_APPROVED, EventKind.RETURN_DECLINED):
             return self._decided_elsewhere(event)
+        if event.kind is EventKind.FRAUD_WARNING_RESOLVED:
+            return self._warning_resolved(event)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)
         if kind is None:
             return IngestResult(Outcome.IGNORED)
@@ -146,6 +148,21 @@ class IngestService:
         )
         log.info("case.auto_approved case_id=%s outcome=%s", case.id, outcome.value)
         return result.case
+
+    def _warning_resolved(self, event: DomainEvent) -> IngestResult:
+        """A fraud warning no longer actionable (refunded, disputed): an undecided case
+        closes with the reason on its card; a decided one keeps its decision."""
+        case = self.cases.find(event.source, event.resource_id, CaseKind.EARLY_FRAUD_WARNING)
+        if case is None:
+            return IngestResult(Outcome.IGNORED)
+        result = self.cases.transition(
+            case.id, expected=(CaseStatus.OPEN, CaseStatus.ESCALATED), to=CaseStatus.CLOSED, actor=EXTERNAL,
+            at=self.clock(), event="case.fraud_warning_resolved", detail=dict(event.detail),
+        )
+        if not result.ok:
+            return IngestResult(Outcome.DUPLICATE, result.case)
+        self.on_case_changed(result.case)
+        return IngestResult(Outcome.CLOSED, result.case)
 
     def _decided_elsewhere(self, event: DomainEvent) -> IngestResult:
         """Approved or declined in Shopify admin: close our open case so nobody acts twice."""

@@ -208,7 +208,10 @@ def _who(slack_id: str) -> str:
 
 class OrderLookup:
     def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False,
-                 stage_history=lambda case_id: []) -> None:
+                 stage_history=lambda case_id: [], contributors=()) -> None:
+        # Other connected systems (payment processors…): what they add to a case's context
+        # they add to the answer too, each within its timeout.
+        self.contributors = tuple(contributors)
         self.store, self.cases, self.playbook, self.policy, self.clock = store, cases, playbook, policy, clock
         self.stage_history = stage_history  # StageRepo.history (core): the stages /order shows
         self.sample_store = sample_store  # the bundled sample store: every answer says so
@@ -259,6 +262,11 @@ class OrderLookup:
             shipments=order.shipments,
             open_disputes=tuple(d for d in disputes if d.is_open),
         )
+        if self.contributors:
+            from bot.services.context import contribute
+
+            ctx = contribute(ctx, self.contributors)
+            unavailable += list(ctx.unavailable)
         signals = detect(ctx, self.policy)
         if cases is MISSING:
             unavailable.append("cases")
@@ -279,6 +287,7 @@ class OrderLookup:
             order_url=admin_url(order.id) if callable(admin_url) else None,
             unavailable=tuple(unavailable),
             sample_store=self.sample_store,
+            payments=_payments_view(ctx),
         )
 
     # --- steps ----------------------------------------------------------------------------
@@ -375,3 +384,13 @@ class OrderLookup:
 
 def _value(v: Any) -> Any:
     return None if v is MISSING else v
+
+
+def _payments_view(ctx: CaseContext):
+    """What payment systems said (the case card's payments section, shared)."""
+    from blocks.views import PaymentsView
+
+    view = PaymentsView(links=ctx.payment_links, risks=tuple(p for p in ctx.payments if p.source != "shopify"),
+                        other_warnings=ctx.fraud_warnings,
+                        disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"))
+    return None if view.empty else view

@@ -889,7 +889,19 @@ mutation RemoveExchangeFromReturn($returnId: ID!, $exchangeLineItems: [ExchangeL
 }}
 """
 
+# How an order was paid: each transaction's gateway, the processor's payment id and the
+# gateway's receipt (payment processors' connectors find their charge ids in them).
+ORDER_PAYMENT_REFERENCES = """
+query OrderPaymentReferences($id: ID!) {
+  order(id: $id) {
+    id
+    transactions(first: 20) { gateway paymentId receiptJson kind status }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
+    "ORDER_PAYMENT_REFERENCES": ORDER_PAYMENT_REFERENCES,
     "SHOP_PING": SHOP_PING,
     "RETURN_CASE": RETURN_CASE,
     "RETURN_BY_ID": RETURN_BY_ID,

@@ -376,3 +376,28 @@ def dispute(node: Node) -> Dispute:
         initiated_at=dt(node["initiatedAt"]),
         evidence_due_by=optional_dt(node.get("evidenceDueBy")),
     )
+
+
+def payment_references(order: dict) -> list:
+    """The order's SALE/AUTHORIZATION/CAPTURE transactions' gateway with the payment id and
+    the receipt's top-level string values (gateway-specific, so nothing is assumed of it)."""
+    import json as _json
+
+    from policy.payments import PaymentReference
+
+    out = []
+    for tx in order.get("transactions") or []:
+        if tx.get("kind") not in ("SALE", "AUTHORIZATION", "CAPTURE") or not tx.get("gateway"):
+            continue
+        values = [tx.get("paymentId")]
+        receipt = tx.get("receiptJson")
+        if isinstance(receipt, str):
+            try:
+                receipt = _json.loads(receipt)
+            except ValueError:
+                receipt = None
+        if isinstance(receipt, dict):
+            values += [v for v in receipt.values() if isinstance(v, str)]
+        for value in dict.fromkeys(v for v in values if isinstance(v, str) and v and len(v) <= 255):
+            out.append(PaymentReference(gateway=tx["gateway"], reference=value))
+    return out

@@ -205,6 +205,13 @@ class ShopifyStore:
         node = self._one(doc.ORDER_BY_ID, {"id": oid}, "order", oid)
         return self._read_ahead_order(node, current=None)
 
+    def payment_references(self, order_id: str) -> list:
+        """How the order was paid (policy.payments.PaymentReference): what a payment
+        processor's connector links its payments by."""
+        oid = _gid("Order", order_id)
+        node = self._one(doc.ORDER_PAYMENT_REFERENCES, {"id": oid}, "order", oid)
+        return self._map(lambda: m.payment_references(node), "order payments", oid)
+
     def get_customer(self, customer_id: str) -> Customer:
         cid = _gid("Customer", customer_id)
         ahead = self._ahead.take("customer", cid)

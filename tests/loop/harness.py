@@ -139,10 +139,11 @@ def action_ids(message: dict) -> list[str]:
 
 @contextmanager
 def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack | None = None, store=None,
-         policy: str = POLICY, connectors: tuple = ()):
+         policy: str = POLICY, connectors=()):
     """The app running against the sample store and a fake Slack. `policy` is the policy
     file's text (a test that needs more passes `POLICY + "..."`); `connectors`: other
-    connected systems (ShipStation against its fake)."""
+    connected systems (ShipStation against its fake), or a callable that builds them from
+    the store and the clock (a payment processor links to the store's orders)."""
     # Real time: retries and leases must be able to expire while the test waits.
     clock = clock or utcnow
     own_slack = slack is None
@@ -157,8 +158,9 @@ def loop(database_url: str, clock=None, *, start: bool = True, slack: FakeSlack 
     client = WebClient(token=slack.token, base_url=slack.base_url, timeout=5)
     slack_waits: list[float] = []  # what the gateway would have slept (Retry-After, backoff): not slept
     gateway = SlackGateway(client, min_interval_per_channel=0.0, sleep=slack_waits.append)
+    extra = tuple(connectors(store, clock) if callable(connectors) else connectors)
     c = Container.build(settings, clock=clock, store=store, policy=parse_policy(policy),
-                        slack_client=client, slack_gateway=gateway, connectors=connectors)
+                        slack_client=client, slack_gateway=gateway, connectors=extra)
     server = Server(c, host="127.0.0.1", port=0, threads=16, schedule=False)
     if start:
         server.start()

@@ -1,0 +1,221 @@
+"""Stripe as a connector: payments (Radar risk, early fraud warnings) and disputes; its
+webhook route, its events poller, the refund action, and `check`'s ping.
+
+It needs the primary store (orders) to link payments to orders (link.py): the registry
+builds it after the store and hands it in.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from integrations.connector import Capability, Connector, PollSpec, WebhookRoute
+from integrations.stripe import mapping, webhooks as sw
+from integrations.stripe.client import StripeAPI
+from integrations.stripe.link import link_charge, stripe_ids
+from integrations.stripe.poller import EventsPoller
+from policy.models import CaseContext, DomainEvent, EventKind, Money
+from policy.ports import ActionResult, IntegrationError, NotFound, Operation
+
+log = logging.getLogger(__name__)
+
+# Stripe reads for context run here (a contribution is already on its own thread, with its
+# timeout: a slow read is dropped with it).
+_READS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stripe-read")
+
+NAME = "stripe"
+LABEL = "Stripe"
+REFUND_REASON = "fraudulent"  # Stripe's refund reason for a payment the card holder did not make
+KEY_METADATA = "returnsbot_key"  # on every refund we make: how a replayed 500 is reconciled
+MAX_OTHER_ORDERS = 5  # the customer's other orders looked at for warnings and disputes
+NEW_KEYS_PER_RUN = 2  # after a stored 500 on the job's key, at most this many fresh keys per run
+
+
+class StripeConnector:
+    def __init__(self, api: StripeAPI, *, store, webhook_secret: bytes | None, clock) -> None:
+        self.api = api
+        self.store = store  # the primary store: orders to link payments to
+        self.webhook_secret = webhook_secret
+        self.clock = clock
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def decode(self, topic: str, payload: dict) -> DomainEvent | None:
+        """After the 200: the event's object read again from Stripe (deliveries come out of
+        order; the API's answer is the current state)."""
+        if sw.caused_by_us(payload):
+            log.info("stripe.own_event_ignored", extra={"topic": topic})
+            return None  # our refund, the warning it resolved, …: nothing new to decide
+        if topic in sw.WARNING_TYPES:
+            return self.warning_event(payload["data"]["object"]["id"])
+        return None  # disputes are facts on cards (contribute); refunds by others: the store reports them
+
+    def warning_event(self, warning_id: str) -> DomainEvent:
+        warning = self.api.get(f"/v1/radar/early_fraud_warnings/{warning_id}")
+        charge = self.api.get(f"/v1/charges/{mapping.charge_id_of(warning)}")
+        if not warning.get("actionable"):
+            return DomainEvent(source=NAME, kind=EventKind.FRAUD_WARNING_RESOLVED, resource_id=warning["id"],
+                               occurred_at=self.clock(), detail={"reason": mapping.resolved_reason(warning, charge)})
+        linked = link_charge(charge, self.store)
+        if linked is None:
+            raise IntegrationError(f"Stripe early fraud warning {warning['id']}: no order found for charge "
+                                   f"{charge['id']} (no transaction, metadata or email match)", retryable=False,
+                                   system=NAME)
+        order, link = linked
+        efw = mapping.fraud_warning(warning, charge, order_id=order.id, link=link)
+        return DomainEvent(source=NAME, kind=EventKind.FRAUD_WARNING, resource_id=efw.id, order_id=order.id,
+                           occurred_at=efw.created_at, detail={"warning": efw.model_dump_json()})
+
+    def route(self) -> WebhookRoute:
+        return WebhookRoute(
+            path=f"/webhooks/{NAME}", source=NAME, verify=sw.verifier(self.webhook_secret, self.clock),
+            topic=lambda headers: None, delivery_id=lambda headers: None, body_ids=sw.body_ids,
+            validate=sw.validate, decode=self.decode,
+        )
+
+    # --- actions --------------------------------------------------------------------------
+
+    def refund_payment(self, payload: Mapping[str, Any], key: str) -> ActionResult:
+        """Refund the payment with the job's stable key. A 500 stored under that key is
+        replayed forever, so first look for a refund we made (metadata names the key), and
+        only then try a fresh key derived from it."""
+        charge_id = payload.get("payment_id")
+        if not charge_id:
+            charge_id = mapping.charge_id_of(self.api.get(f"/v1/radar/early_fraud_warnings/{payload['warning_id']}"))
+        amount = Money(amount=Decimal(payload["amount"]), currency=payload["currency"])
+        params = {"charge": charge_id, "amount": amount.to_minor(), "reason": payload.get("reason") or REFUND_REASON,
+                  "metadata": {KEY_METADATA: key}}
+        failure: IntegrationError | None = None
+        for attempt in range(1 + NEW_KEYS_PER_RUN):
+            made = self._our_refund(charge_id, key)
+            if made is not None:
+                return _refunded(made, amount, reconciled=True)
+            try:
+                refund = self.api.create_refund(params, idempotency_key=key if attempt == 0 else f"{key}:retry-{attempt}")
+            except IntegrationError as exc:
+                if not exc.retryable:
+                    raise
+                failure = exc
+                continue
+            return _refunded(refund, amount)
+        assert failure is not None
+        raise failure
+
+    def _our_refund(self, charge_id: str, key: str) -> dict | None:
+        return next((r for r in self.api.list_all("/v1/refunds", charge=charge_id)
+                     if (r.get("metadata") or {}).get(KEY_METADATA) == key and r.get("status") != "failed"), None)
+
+    # --- context --------------------------------------------------------------------------
+
+    def contribute(self, ctx: CaseContext) -> CaseContext:
+        """Radar's risk on the payment, the warnings and disputes on it and on the
+        customer's other recent orders' payments. The payment is
+        the warning's charge for a warning case; for other cases, the charges its order's
+        payment transactions name (the store's `payment_references`, when it has them)."""
+        others = _READS.submit(self._other_orders, ctx)  # the store's answer, while Stripe answers
+        own = [(ctx.order.id, c) for c in self._charges_for(ctx)]
+        pairs = own + [(o, c) for o, charges in others.result() for c in charges]
+        # Each charge's three reads are one task; the charges are read in parallel, so a
+        # customer with several orders costs about one charge's round trips, not the sum.
+        found = list(_READS.map(lambda pair: self._charge_facts(ctx, *pair), pairs))
+        return ctx.model_copy(update={
+            "payments": tuple(r for risk, _, _ in found if risk is not None for r in (risk,)),
+            "fraud_warnings": tuple(w for _, ws, _ in found for w in ws),
+            "open_disputes": tuple(d for _, _, ds in found for d in ds),
+        })
+
+    def _charge_facts(self, ctx: CaseContext, order_id: str, charge_id: str):
+        """(Radar risk for the case's own order, open warnings, open disputes) of a charge."""
+        try:
+            charge = self.api.get(f"/v1/charges/{charge_id}")
+        except NotFound:
+            return None, [], []
+        risk = mapping.payment_risk(charge) if order_id == ctx.order.id else None
+        warnings = [mapping.fraud_warning(w, charge, order_id=order_id, link=None)
+                    for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id)
+                    if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id)]
+        disputes = [d for d in (mapping.dispute(obj, order_id=order_id)
+                                for obj in self.api.list_all("/v1/disputes", charge=charge_id)) if d.is_open]
+        return risk, warnings, disputes
+
+    def _other_orders(self, ctx: CaseContext) -> list[tuple[str, list[str]]]:
+        """The customer's other recent orders (by email, the same customer where known) and
+        the charges their transactions name: warnings and disputes there are signals too."""
+        email = (ctx.customer.email if ctx.customer else None) or ctx.order.email
+        refs = getattr(self.store, "payment_references", None)
+        if not email or refs is None:
+            return []
+        orders = [o for o in self.store.find_orders(email, limit=MAX_OTHER_ORDERS + 1)
+                  if o.id != ctx.order.id and (ctx.order.customer_id is None or o.customer_id == ctx.order.customer_id)]
+        # Sequential on purpose: this runs on _READS itself, and a task that waits on tasks
+        # of its own pool can starve it.
+        return [(o.id, [i for i in stripe_ids(refs(o.id)) if i.startswith("ch_")]) for o in orders[:MAX_OTHER_ORDERS]]
+
+    def _charges_for(self, ctx: CaseContext) -> list[str]:
+        if ctx.fraud_warning is not None:
+            return [ctx.fraud_warning.charge_id]
+        refs = getattr(self.store, "payment_references", None)
+        if refs is None:
+            return []
+        ids = stripe_ids(refs(ctx.order.id))
+        # A payment intent's charge is found by the intent (Stripe lists charges by it).
+        charges = [i for i in ids if i.startswith("ch_")]
+        for intent in (i for i in ids if i.startswith("pi_")):
+            charges += [c["id"] for c in self.api.list_all("/v1/charges", payment_intent=intent) if c["id"] not in charges]
+        return charges
+
+    # --- check ----------------------------------------------------------------------------
+
+    def ping(self) -> str:
+        """Read one object of each kind we read; a restricted key's missing permission is
+        named (refunds are written only on approval, so `check` cannot try that one)."""
+        missing = []
+        for label, path in (("Charges", "/v1/charges"), ("Radar early fraud warnings", "/v1/radar/early_fraud_warnings"),
+                            ("Disputes", "/v1/disputes"), ("Refunds", "/v1/refunds"), ("Events", "/v1/events")):
+            try:
+                self.api.get(path, limit=1)
+            except IntegrationError as exc:
+                if " 401 " in str(exc):
+                    raise IntegrationError("Stripe refused STRIPE_API_KEY (401): check the key and its mode "
+                                           "(test/live)", retryable=False, system=NAME) from exc
+                if " 403 " in str(exc):
+                    missing.append(label)
+                    continue
+                raise
+        if missing:
+            raise IntegrationError(f"STRIPE_API_KEY lacks read permission for: {', '.join(missing)} "
+                                   f"(a restricted key needs Read on them, and Write on Refunds)", retryable=False,
+                                   system=NAME)
+        return "key accepted; reads charges, early fraud warnings, disputes, refunds and events"
+
+
+def _refunded(refund: dict, amount: Money, *, reconciled: bool = False) -> ActionResult:
+    status = refund.get("status", "succeeded")
+    note = " (found after a failed reply: not refunded twice)" if reconciled else ""
+    return ActionResult(ok=status != "failed", summary=f"refund {amount} in Stripe {status}{note}",
+                        external_id=refund["id"])
+
+
+def connector_for(api: StripeAPI, *, store, webhook_secret: bytes | None, clock: Callable) -> Connector:
+    stripe = StripeConnector(api, store=store, webhook_secret=webhook_secret, clock=clock)
+    poller = EventsPoller(api, decode=stripe.decode, clock=clock)
+    return Connector(
+        name=NAME, label=LABEL, handles=frozenset({NAME}),
+        capabilities=frozenset({Capability.PAYMENTS, Capability.DISPUTES}),
+        webhooks=(stripe.route(),), pollers=(PollSpec(f"{NAME}.events", poller.fetch),),
+        actions={Operation.REFUND_PAYMENT: stripe.refund_payment}, contribute=stripe.contribute,
+        ping=stripe.ping, admin_label="Stripe Dashboard",
+        admin_url=None, reconnect_hint="update STRIPE_API_KEY (Developers → API keys)",
+    )
+
+
+def connector(settings, *, clock, store=None) -> Connector | None:
+    """From settings: None without STRIPE_API_KEY."""
+    if settings.stripe_api_key is None or store is None:
+        return None
+    api = StripeAPI(settings.stripe_api_key.get_secret_value(), base=str(settings.stripe_api_base))
+    secret = settings.stripe_webhook_secret.get_secret_value().encode() if settings.stripe_webhook_secret else None
+    return connector_for(api, store=store, webhook_secret=secret, clock=clock)
