@@ -509,6 +509,9 @@ class EventKind(StrEnum):
     REFUND_CREATED = "refund_created"
     ORDER_CREATED = "order_created"
     DISPUTE_CREATED = "dispute_created"
+    # A dispute moved (evidence submitted, won, lost, accepted): `detail["dispute"]` (the
+    # Dispute as JSON) when the connector read it, else the store is asked.
+    DISPUTE_UPDATED = "dispute_updated"
     RETURN_STAGE = "return_stage"  # a return moved after approval: `DomainEvent.stage` says how
     FRAUD_WARNING = "fraud_warning"  # an early fraud warning, actionable (policy/payments.py)
     FRAUD_WARNING_RESOLVED = "fraud_warning_resolved"  # no longer actionable: `detail["reason"]`

@@ -82,6 +82,11 @@ class CaseRecord:
     stage: ReturnStage | None = None
     stage_at: datetime | None = None
     followup: dict[str, Any] | None = None
+    # Disputes (migration 0009): who it is assigned to, the dispute's status after the
+    # decision (won / lost, in our terms), when evidence is due.
+    assignee: str | None = None
+    external_status: str | None = None
+    due_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -124,6 +129,9 @@ class CaseRecord:
             stage=ReturnStage(m["stage"]) if m.get("stage") else None,
             stage_at=m.get("stage_at"),
             followup=m.get("followup"),
+            assignee=m.get("assignee"),
+            external_status=m.get("external_status"),
+            due_at=m.get("due_at"),
         )
 
 
@@ -213,6 +221,7 @@ class CaseRepo:
             opened_at=new.opened_at,
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
+            due_at=ctx.dispute.evidence_due_by if ctx.dispute is not None else None,
         )
         correlated = self._correlated(new)
         if correlated is not None:
