@@ -199,18 +199,21 @@ class DisputeActions(Protocol):
     def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
                                 idempotency_key: str) -> ActionResult: ...
 
-    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult: ...
+    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
+        """Optional: not every system can accept a dispute by API."""
+        ...
 
 
 def dispute_actions(actions: Any) -> dict[str, Callable[[Mapping[str, Any], str], ActionResult]]:
-    """A store's DisputeActions as a connector's actions (none when it has no disputes)."""
-    if not hasattr(actions, "submit_dispute_evidence"):
-        return {}
-    return {
-        Operation.SUBMIT_DISPUTE_EVIDENCE: lambda p, key: actions.submit_dispute_evidence(
-            p["dispute_id"], evidence=p.get("evidence") or {}, idempotency_key=key),
-        Operation.ACCEPT_DISPUTE: lambda p, key: actions.accept_dispute(p["dispute_id"], idempotency_key=key),
-    }
+    """A store's DisputeActions as a connector's actions: those it has (a system with no
+    call to accept a dispute has no ACCEPT_DISPUTE, and the card says so)."""
+    out: dict[str, Callable[[Mapping[str, Any], str], ActionResult]] = {}
+    if hasattr(actions, "submit_dispute_evidence"):
+        out[Operation.SUBMIT_DISPUTE_EVIDENCE] = lambda p, key: actions.submit_dispute_evidence(
+            p["dispute_id"], evidence=p.get("evidence") or {}, idempotency_key=key)
+    if hasattr(actions, "accept_dispute"):
+        out[Operation.ACCEPT_DISPUTE] = lambda p, key: actions.accept_dispute(p["dispute_id"], idempotency_key=key)
+    return out
 
 
 class EventFeed(Protocol):

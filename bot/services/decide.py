@@ -36,6 +36,7 @@ from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
 from policy.config import Policy
 from policy.disputes import build_packet
+from policy.ports import Operation
 from policy.models import Action, CaseKind, CaseStatus, Money, Tier, approve_outcome
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class DecideService:
         members: Membership = lambda group: set(),
         on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
         on_outbox: Callable[[], None] = lambda: None,
+        can_act: Callable[[str, str], bool] = lambda system, operation: True,
     ) -> None:
         self.cases = cases
         self.outbox = outbox
@@ -84,6 +86,8 @@ class DecideService:
         self.membership = GroupMembership(members, ttl=60.0)
         self.on_case_changed = on_case_changed
         self.on_outbox = on_outbox  # wakes the outbox worker
+        # Whether the system holding a case (its source) has an action: the registry's answer.
+        self.can_act = can_act
 
     # --- who may decide ----------------------------------------------------------------
 
@@ -235,10 +239,14 @@ class DecideService:
         if case.kind is not CaseKind.DISPUTE:
             self._refuse(case, user_id, "not_a_dispute", "Only a dispute's loss can be accepted.")
         self.authorise(case, user_id, verb="accept the loss of")
+        # A system with no call to accept a dispute (Shopify Payments) gets nothing: the
+        # decision is recorded, and without evidence the dispute closes as lost by itself.
+        by_api = self.can_act(case.source, Operation.ACCEPT_DISPUTE)
         decision = Decision("concede", Action.CONCEDE.value,
-                            followed_recommendation=case.recommended_action == Action.CONCEDE.value)
+                            followed_recommendation=case.recommended_action == Action.CONCEDE.value,
+                            detail={} if by_api else {"accept_in_admin": True})
         return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.conceded", decision=decision,
-                            ops=concede_ops(case))
+                            ops=concede_ops(case) if by_api else [])
 
     def assign(self, case_id: int, user_id: str, assignee: str, *, version: int | None = None) -> CaseRecord:
         """Give the case to someone (they get its reminders); anyone who sees the card may."""

@@ -272,7 +272,8 @@ class ShopifyStore:
     def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
                                 idempotency_key: str) -> ActionResult:
         """`disputeEvidenceUpdate` with `submitEvidence` (it takes no key: check before act —
-        evidence already submitted is a repeat, not a second submission)."""
+        evidence already submitted is a repeat, not a second submission). There is no
+        `accept_dispute`: the 2026-10 Admin API has no call that accepts a dispute."""
         did = _gid("ShopifyPaymentsDispute", dispute_id)
         node = self._one(doc.DISPUTE_EVIDENCE, {"id": did}, "dispute", did)
         ev = node.get("disputeEvidence") or {}
@@ -293,14 +294,6 @@ class ShopifyStore:
                                    + "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors),
                                    retryable=False, system=SYSTEM)
         return ActionResult(ok=True, summary="evidence submitted to Shopify Payments", external_id=did)
-
-    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
-        """Shopify's Admin API (2026-10) has no call that accepts a dispute: nothing is sent.
-        A dispute with no evidence by its due date is closed as lost by Shopify Payments; the
-        result says so, and where to accept it sooner."""
-        return ActionResult(ok=True, summary="recorded; Shopify's API can't accept a dispute — with no evidence by "
-                                             "the due date Shopify Payments closes it as lost, or accept it now in "
-                                             "Shopify admin → Orders → Chargebacks", external_id=dispute_id)
 
     def order_disputes(self, order_id: str) -> list[Dispute]:
         oid = _gid("Order", order_id)
