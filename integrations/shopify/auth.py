@@ -66,6 +66,9 @@ REQUIRED_SCOPES: dict[str, str] = {
     "read_locations": "where a returned item goes back in stock: the location of the fulfilment it came "
                       "from, for returnProcess's restock dispositions",
     "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create webhook",
+    "write_shopify_payments_dispute_evidences": "submit a dispute's evidence from its card (disputeEvidenceUpdate); "
+                                                "with it read_shopify_payments_dispute_evidences: whether it was "
+                                                "submitted already",
     "read_store_credit_accounts": "the customer's store credit balance before crediting it",
     "write_store_credit_account_transactions": "store credit as a return outcome (storeCreditAccountCredit)",
 }
