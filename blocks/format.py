@@ -133,6 +133,8 @@ def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
         Action.EXCHANGE: "Approve exchange",
         Action.DENY: "Approve decline",
         Action.ACCEPT: "Acknowledge",
+        Action.RESHIP: "Reship",
+        Action.REFUND_SHIPPING: "Refund shipping",
     }[outcome]
 
 
@@ -145,6 +147,9 @@ def outcome_phrase(action: Action, amount: Money) -> str:
         Action.DENY: "decline return",
         Action.ESCALATE: "escalate",
         Action.ACCEPT: "",
+        # The delayed-shipment remedies: the amount is the shipping's, not the case's.
+        Action.RESHIP: "reship the order",
+        Action.REFUND_SHIPPING: "refund shipping",
     }[action]
 
 

@@ -623,6 +623,9 @@ class Action(StrEnum):
     DENY = "deny"
     ESCALATE = "escalate"
     ACCEPT = "accept"  # no store side effect: acknowledge an order/refund/dispute review
+    # A delayed shipment's remedies, carried out in the store that owns the order.
+    RESHIP = "reship"
+    REFUND_SHIPPING = "refund_shipping"
 
     @property
     def label(self) -> str:
@@ -633,6 +636,8 @@ class Action(StrEnum):
             Action.DENY: "deny",
             Action.ESCALATE: "escalate",
             Action.ACCEPT: "acknowledge",
+            Action.RESHIP: "reship",
+            Action.REFUND_SHIPPING: "refund shipping",
         }[self]
 
 

@@ -143,6 +143,12 @@ class Operation(StrEnum):
     RESHIP_ORDER = "reship_order"
 
 
+# The action target "the store this deployment connects" (Shopify, or the sample store):
+# what an outbox job names when it must run in the system that owns the order, whichever
+# system the case came from. The connector registry resolves it.
+STORE = "store"
+
+
 class StoreActions(Protocol):
     """Write side: what an approved decision does. Each call carries an idempotency key.
 
