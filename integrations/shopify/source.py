@@ -46,6 +46,9 @@ Exactly-once on the store side
     (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
   - remove exchange: `removeFromReturn` with the exchange lines still processable; none
     left → a repeat.
+  - refund shipping / reship (delayed shipments): see `remedies.py` — a marker in the
+    refund's note plus `@idempotent`; a draft order recorded in the order's
+    `returnsbot.reships` ledger (compare-and-set) before it is completed.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
