@@ -54,6 +54,7 @@ def _refused(message: str) -> IntegrationError:
 
 def refund_shipping(store: ShopifyStore, order_id: str, *, amount: Money | None, notify_customer: bool,
                     idempotency_key: str) -> ActionResult:
+    # source.py imports this module: its helpers are imported when called, not at import time.
     from integrations.shopify.source import _gid, _refund_marker, _user_errors, shopify_idempotency_key
 
     oid = _gid("Order", order_id)

@@ -7,6 +7,7 @@ replacement order. Every request the fake received is counted, whatever came of 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_refund_shipping_twice_clicked_lost_and_rerun_is_one_refund(database_url
 
         assert received(fake, "RefundShippingCreate") == 1  # the lost one; the retry found its marker
         assert [m for m, _ in fake.mutations] == ["refundCreate"]
-        assert fake.orders[order]["_shipping_refunded"] == 12.50
+        assert fake.orders[order]["_shipping_refunded"] == Decimal("12.50")
         [refund] = fake._refunds_of(order)
         assert refund["totalRefundedSet"]["shopMoney"] == {"amount": "12.50", "currencyCode": "USD"}
         assert done.status is CaseStatus.DONE
