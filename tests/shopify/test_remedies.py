@@ -176,3 +176,14 @@ def test_the_fake_refuses_completing_a_draft_twice(client, fake):
     assert client.execute(doc.DRAFT_ORDER_COMPLETE, {"id": did})["draftOrderComplete"]["userErrors"] == []
     assert client.execute(doc.DRAFT_ORDER_COMPLETE, {"id": did})["draftOrderComplete"]["userErrors"]
     assert client.execute(doc.DRAFT_ORDER_DELETE, {"input": {"id": did}})["draftOrderDelete"]["userErrors"]
+
+
+def test_a_line_with_a_variant_is_reshipped_as_that_variant(store, fake):
+    order = shipped_order(fake)
+    variant = fake.add_variant("Trail Runner", variant_title="42")
+    fake.orders[order]["_line_items"][0]["variant"] = fake.variants[variant]
+    result = store.reship_order(order, note=None, idempotency_key="k")
+    boots, socks = fake.calls_to("DraftOrderCreate")[0].variables["input"]["lineItems"]
+    assert (boots["variantId"], boots["quantity"]) == (variant, 1) and "title" not in boots
+    assert socks["title"] == "Wool Socks" and socks["originalUnitPriceWithCurrency"]["amount"] == "9.50"
+    assert [li["title"] for li in fake.orders[result.external_id]["_line_items"]] == ["Trail Runner - 42", "Wool Socks"]
