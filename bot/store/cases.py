@@ -142,6 +142,9 @@ class OutboxOp:
     operation: str
     payload: dict[str, Any]
     idempotency_key: str
+    # The system that carries it out; None: the case's source. (A delayed-shipment case
+    # comes from the shipping system, its remedies run in the store: policy.ports.STORE.)
+    system: str | None = None
 
 
 @dataclass(frozen=True)

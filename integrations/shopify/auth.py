@@ -71,6 +71,8 @@ REQUIRED_SCOPES: dict[str, str] = {
                                                 "submitted already",
     "read_store_credit_accounts": "the customer's store credit balance before crediting it",
     "write_store_credit_account_transactions": "store credit as a return outcome (storeCreditAccountCredit)",
+    "write_draft_orders": "reshipping a delayed order: the replacement is a draft order at no charge, "
+                          "completed into an order (draftOrderCreate, draftOrderComplete)",
 }
 RECOMMENDED_SCOPES: dict[str, str] = {
     "read_all_orders": "without it Shopify shows only the last 60 days of orders, so returns on older orders "
