@@ -131,3 +131,24 @@ def test_a_bad_amount_is_refused_and_nothing_is_queued(database_url, shop):
         assert lp.c.cases.get(case.id).status is CaseStatus.OPEN
         assert lp.c.outbox.for_case(case.id) == []
         assert received(fake, "RefundShippingCreate") == 0
+
+
+def test_the_card_offers_both_and_a_double_click_on_it_is_one_refund(database_url, shop):
+    from tests.loop.harness import action_ids, card_text
+
+    fake, store, order = shop
+    with loop(database_url, store=store) as lp:
+        case = a_delayed_case(lp, fake, order)
+        case = wait_for(lambda: (k := lp.c.cases.get(case.id)).slack_ts and k.card_version == k.version and k,
+                        what="the delayed-shipment card")
+        card = lp.last_card(case)
+        assert action_ids(card) == ["case-approve", "shipment-reship", "shipment-refund-shipping", "case-escalate"]
+        assert "Refund the shipping?" in card_text(card)  # behind a confirmation
+        assert lp.click(case, "shipment-refund-shipping", T1).status_code == 200
+        assert lp.click(case, "shipment-refund-shipping", T1).status_code == 200
+        done = wait_for(lambda: (k := lp.c.cases.get(case.id)).status is CaseStatus.DONE and k, timeout=20,
+                        what="the shipping refunded")
+        lp.settle(done.id)
+        assert received(fake, "RefundShippingCreate") == 1
+        assert received(fake, "DraftOrderCreate") == 0
+        assert "shipping refund $12.50 issued" in card_text(lp.last_card(done))
