@@ -475,6 +475,9 @@ class SampleStore:
         if d.status is not DisputeStatus.NEEDS_RESPONSE:
             raise IntegrationError(f"dispute {d.id} is {d.status.value.lower().replace('_', ' ')}: nothing was sent",
                                    retryable=False, system=SOURCE)
+        if d.evidence_due_by is not None and d.evidence_due_by < self._clock():
+            raise IntegrationError(f"dispute {d.id}: evidence was due {d.evidence_due_by:%Y-%m-%d}, nothing was sent",
+                                   retryable=False, system=SOURCE)
         self._state.dispute_evidence[dispute_id] = evidence
         self._state.disputes[dispute_id] = d.model_copy(update={"status": DisputeStatus.UNDER_REVIEW})
         return ActionResult(ok=True, summary="evidence submitted to the sample store's payments", external_id=d.id)

@@ -355,8 +355,11 @@ class SampleWorld:
     def effects(self) -> Counter[str]:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
                  "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
-                 "remove_exchange": "remove_exchange", "refund_shipping": "refund", "reship_order": "reship"}
+                 "remove_exchange": "remove_exchange", "refund_shipping": "refund", "reship_order": "reship",
+                 "submit_dispute_evidence": "dispute_evidence", "accept_dispute": "dispute_accepted"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
+        # A dispute's evidence is checked before acting (any key): what the store holds is what was applied.
+        done["dispute_evidence"] = len(self.store._state.dispute_evidence)
         return +done
 
     def store_credit_balance(self, customer_id: str) -> Money:
@@ -532,7 +535,8 @@ class ShopifyWorld:
     def effects(self) -> Counter[str]:
         kinds = {"returnApproveRequest": "approve", "returnDeclineRequest": "decline", "returnRefund": "refund",
                  "returnProcess": "refund", "refundCreate": "refund", "storeCreditAccountCredit": "store_credit",
-                 "draftOrderComplete": "reship", "draftOrderCreate": "reship_draft"}
+                 "draftOrderComplete": "reship", "draftOrderCreate": "reship_draft",
+                 "disputeEvidenceUpdate": "dispute_evidence"}
         bookkeeping = {"metafieldsSet"}  # the store-credit and reship ledgers
         return Counter(kinds.get(name, name) for name, _ in self.fake.mutations if name not in bookkeeping)
 

@@ -1938,7 +1938,6 @@ class FakeShopify:
         """Evidence fields are saved; `submitEvidence` sends them (the dispute goes under
         review). Submitted evidence, a closed dispute or a past due date refuse the update."""
         evidence = next((d["disputeEvidence"] for d in self.disputes.values() if d["disputeEvidence"]["id"] == id), None)
-        self.mutations.append(("disputeEvidenceUpdate", {"id": id, **dict(input)}))
 
         def refused(message: str, code: str) -> dict[str, Any]:
             return {"disputeEvidence": None, "userErrors": [self._user_error(message, code, ["id"])]}
@@ -1957,6 +1956,7 @@ class FakeShopify:
             evidence["submitted"] = True
             dispute["status"] = "UNDER_REVIEW"
             dispute["evidenceSentOn"] = _iso(self.now())
+        self.mutations.append(("disputeEvidenceUpdate", {"id": id, **dict(input)}))
         return {"disputeEvidence": evidence, "userErrors": []}
 
     def _m_return_close(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
