@@ -61,3 +61,18 @@ def test_remove_takes_refund_lines_then_queues_processing():
     assert fake.handle("POST", f"{path}?line_item_id={refund_line},{exchange_line}", h, b"")[0] == 422
     assert fake.handle("POST", f"{path}?line_item_id={refund_line}", h, b"")[:2] == (200, True)
     assert fake.queued == [str(ret["id"])]
+
+
+def test_details_answer_in_the_currency_asked_and_the_client_asks_for_the_shops():
+    from integrations.loop.client import LoopAPI
+
+    fake = FakeLoop()
+    ret = fake.add_return(presentment={"currency": "EUR", "refund": "44.00"})
+    h = {"X-Authorization": fake.api_key}
+    shop = fake.handle("GET", f"/api/v1/warehouse/return/details?return_id={ret['id']}&currency_type=shop", h, b"")[1]
+    shown = fake.handle("GET", f"/api/v1/warehouse/return/details?return_id={ret['id']}&currency_type=presentment",
+                        h, b"")[1]
+    assert (shop["currency"], shop["refund"]) == ("USD", "47.50") and (shown["currency"], shown["refund"]) == ("EUR", "44.00")
+    assert fake.handle("GET", f"/api/v1/warehouse/return/details?return_id={ret['id']}&currency_type=x", h, b"")[0] == 422
+    with fake.serve():
+        assert LoopAPI(fake.api_key, fake.base_url).details(ret["id"])["currency"] == "USD"
