@@ -396,3 +396,10 @@ return_stall_reminders = Table(
     Column("claimed_at", UtcDateTime, nullable=False),
 )
 
+
+# --- who holds the money (migration 0009) --------------------------------------------------
+# From the context when the case opens: a payment taken directly by a processor and only
+# recorded in the store (policy.payments.MoneyHolder). A refund goes back through that
+# system by that payment id; NULL: the store holds the money.
+cases.append_column(Column("money_system", String(32)))
+cases.append_column(Column("money_payment_id", String(255)))

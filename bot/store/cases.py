@@ -82,6 +82,10 @@ class CaseRecord:
     stage: ReturnStage | None = None
     stage_at: datetime | None = None
     followup: dict[str, Any] | None = None
+    # Who holds the order's money when the store does not (migration 0009; from the
+    # context's `money_held_by` when the case opened): refunds go there.
+    money_system: str | None = None
+    money_payment_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -124,6 +128,8 @@ class CaseRecord:
             stage=ReturnStage(m["stage"]) if m.get("stage") else None,
             stage_at=m.get("stage_at"),
             followup=m.get("followup"),
+            money_system=m.get("money_system"),
+            money_payment_id=m.get("money_payment_id"),
         )
 
 
@@ -134,6 +140,9 @@ class OutboxOp:
     operation: str
     payload: dict[str, Any]
     idempotency_key: str
+    # The system that carries it out, when not the case's source (a refund in the system
+    # holding the order's money, for a return the store reported).
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,8 @@ class CaseRepo:
             opened_at=new.opened_at,
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
+            money_system=ctx.money_held_by.system if ctx.money_held_by else None,
+            money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
         )
         correlated = self._correlated(new)
         if correlated is not None:
