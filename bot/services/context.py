@@ -166,6 +166,8 @@ def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
                                                    if d not in ctx.open_disputes and d.id not in _ids(ctx.open_disputes)),
         "fraud_warnings": ctx.fraud_warnings + tuple(w for w in added.fraud_warnings if w not in ctx.fraud_warnings),
         "payment_links": ctx.payment_links + tuple(p for p in added.payment_links if p not in ctx.payment_links),
+        # The first system that says it holds the money (one payment processor per order).
+        "money_held_by": ctx.money_held_by or added.money_held_by,
     })
 
 
