@@ -288,6 +288,7 @@ class OrderLookup:
             unavailable=tuple(unavailable),
             sample_store=self.sample_store,
             payments=_payments_view(ctx),
+            shipments=ctx.shipments,  # the store's parcels with the carrier's truth folded in
         )
 
     # --- steps ----------------------------------------------------------------------------
