@@ -120,3 +120,18 @@ def test_approving_a_stripe_direct_return_refunds_once_in_stripe_and_records_it_
         wait_for(lambda: lp.c.cases.find("shopify", theirs, CaseKind.HIGH_VALUE_REFUND), what="their refund's case")
         assert len(stripe.calls_to("POST", "/v1/refunds")) == 1
         assert shop.invalid_documents == []
+
+
+def test_our_refund_note_is_recognised_before_the_job_records_the_refund_id():
+    """refunds/create can be processed before the job that made the refund has stored its
+    id (the answer was lost and the job is retrying): the note our refunds carry says it."""
+    from integrations.shopify.source import _refund_marker
+    from integrations.shopify.webhooks import event_from_webhook
+
+    body = {"id": 7, "admin_graphql_api_id": "gid://shopify/Refund/7", "order_id": 5,
+            "created_at": "2026-12-01T10:00:00Z", "transactions": []}
+    ours = f"Refunded in stripe payment ch_1 by returnsbot ({_refund_marker('returnsbot:shopify:case-4:record_refund')})"
+    assert event_from_webhook("refunds/create", {**body, "note": ours}) is None
+    for theirs in ("goodwill", "asked returnsbot: no", None):
+        event = event_from_webhook("refunds/create", {**body, "note": theirs})
+        assert event is not None and event.resource_id == "gid://shopify/Refund/7"
