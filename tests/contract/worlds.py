@@ -40,7 +40,8 @@ CURRENCY = "EUR"  # not the USD default, so a hard-coded currency shows
 # (the keys of a connector's `actions`).
 CAPABILITIES = frozenset({"orders", "returns", "customers", "payments", "disputes", "shipments", "tickets"})
 ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_store_credit")
-OPERATIONS = frozenset(ACTION_NAMES)
+# record_refund: a refund made by the processor holding the money, recorded in the store.
+OPERATIONS = frozenset(ACTION_NAMES) | {"record_refund"}
 
 # Clauses a world may declare as gaps. Each names one assertion the suites make.
 DECIDED_STATUSES = ("OPEN", "DECLINED", "CLOSED", "CANCELED")
@@ -54,6 +55,7 @@ CLAUSES = frozenset({
     *(f"actions.key_required.{a}" for a in ACTION_NAMES),  # an action without a key is refused
     # approving / declining a return that isn't REQUESTED is refused (non-retryable)
     *(f"actions.{verb}_not_requested.{s}" for verb in ("approve", "decline") for s in DECIDED_STATUSES),
+    "actions.record_refuses_store_money",  # recording is refused where the store would move money
 })
 
 class Unsupported(Exception):
@@ -117,6 +119,7 @@ class World(Protocol):
     def add_order(self, *, name: str, created_at: datetime, lines: list[Line], customer: str | None = None,
                   email: str | None = None, delivered_at: datetime | None = None) -> OrderRef: ...
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str: ...
+    def pay_outside(self, order: OrderRef) -> None: ...  # its payment taken by a processor, only recorded here
     def add_return(self, order: OrderRef, *, status: str = "REQUESTED", requested_at: datetime,
                    items: list[Item] | None = None) -> ReturnRef: ...
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str: ...
@@ -182,7 +185,10 @@ class SampleWorld:
     name = "sample"
     capabilities = frozenset({"orders", "returns", "customers", "disputes"})
     operations = OPERATIONS
-    gaps: dict[str, str] = {}
+    gaps: dict[str, str] = {
+        "actions.record_refuses_store_money": "the sample store holds no money and knows no gateways: every "
+                                              "payment is one it only records",
+    }
 
     def __init__(self, *, now: datetime = NOW, currency: str = CURRENCY) -> None:
         self.now = now
@@ -267,6 +273,9 @@ class SampleWorld:
     def _order(self, order: OrderRef) -> dict[str, Any]:
         return next(o for o in self._data["orders"] if o["id"] == order.id)
 
+    def pay_outside(self, order: OrderRef) -> None:
+        pass  # the sample's payments are all records: it holds no money
+
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str:
         rid = self._id("Refund")
         self._order(order)["refunds"].append({"id": rid, "amount": amount, "note": note,
@@ -328,7 +337,7 @@ class SampleWorld:
     def effects(self) -> Counter[str]:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
                  "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
-                 "remove_exchange": "remove_exchange"}
+                 "remove_exchange": "remove_exchange", "record_refund": "refund"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
         return +done
 
@@ -414,6 +423,9 @@ class ShopifyWorld:
         )
         line_ids = tuple(li["id"] for li in self.fake.orders[oid]["_line_items"])
         return OrderRef(id=oid, name=name, line_ids=line_ids, lines=tuple(lines), created_at=created_at)
+
+    def pay_outside(self, order: OrderRef) -> None:
+        self.fake.pay_outside(order.id, gateway="external-processor", payment_id="pay_contract_1")
 
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str:
         return self.fake.add_refund(order.id, amount=amount, note=note, created_at=created_at)
