@@ -74,6 +74,8 @@ def test_approving_a_stripe_direct_return_refunds_once_in_stripe_and_records_it_
                         and k.card_version == k.version and k, what="the card")
         assert (case.money_system, case.money_payment_id) == ("stripe", charge["id"])
         assert case.recommended_action == "refund" and case.required_tier == 0
+        card = card_text(lp.last_card(case))
+        assert "The money is held by Stripe" in card and charge["id"] in card
 
         # Stripe makes the refund, then answers 500: that answer is stored under the key.
         stripe.fail_next("/v1/refunds", 500, after_execute=True)

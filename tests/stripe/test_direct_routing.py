@@ -64,6 +64,10 @@ def test_the_case_knows_who_holds_the_money_and_every_path_asks_the_same_functio
     c, store, payments, case = _world(built, database_url, clock)
     charge = payments.direct[case.order_id]
     assert (case.money_system, case.money_payment_id) == ("stripe", charge)
+    from blocks.card import render_case_card
+
+    card = str(render_case_card(c.views.build(case))["blocks"])
+    assert "The money is held by Stripe" in card and "a refund goes back through Stripe" in card
     half = Money.of(case.amount.amount / 2, case.amount.currency)
     for ops in (approval_ops(case, Action.REFUND)[1:], money_ops(case, "refund", half)):
         refund, record = ops
