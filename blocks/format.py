@@ -133,6 +133,7 @@ def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
         Action.EXCHANGE: "Approve exchange",
         Action.DENY: "Approve decline",
         Action.ACCEPT: "Acknowledge",
+        Action.CONTEST: "Submit evidence",
     }[outcome]
 
 
@@ -145,6 +146,8 @@ def outcome_phrase(action: Action, amount: Money) -> str:
         Action.DENY: "decline return",
         Action.ESCALATE: "escalate",
         Action.ACCEPT: "",
+        Action.CONTEST: "submit evidence",
+        Action.CONCEDE: "accept the loss",
     }[action]
 
 
@@ -154,4 +157,8 @@ def decided_verb(action: Action) -> str:
         return "Denied"
     if action is Action.ACCEPT:
         return "Acknowledged"
+    if action is Action.CONTEST:
+        return "Evidence submitted"
+    if action is Action.CONCEDE:
+        return "Loss accepted"
     return "Approved"

@@ -136,6 +136,7 @@ class Container:
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
             on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"),
+            can_act=self._can_act,
         )
         self.stages = StageRepo(self.engine)
         # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
@@ -171,6 +172,7 @@ class Container:
             sample_store=self.sample_store,
             playbook_for=self.playbook.for_case,
             stage_history=self._stage_history(),
+            system_of=self._system_of,
         )
         self._slack_services = None
         self.pollers = [
@@ -199,6 +201,16 @@ class Container:
     @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
+
+    def _can_act(self, system: str, operation: str) -> bool:
+        connector = self.registry.for_system(system)
+        return connector is not None and operation in connector.actions
+
+    def _system_of(self, system: str) -> tuple[str, bool]:
+        """(how people call the system holding a case, whether it can accept a dispute by API)."""
+        from policy.ports import Operation
+
+        return self.registry.label(system), self._can_act(system, Operation.ACCEPT_DISPUTE)
 
     def _stage_history(self) -> Callable[[int], list]:
         return StageRepo(self.engine).history

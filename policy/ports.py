@@ -135,6 +135,11 @@ class Operation(StrEnum):
     # A refund in the system that holds the money (a payment processor), by payment id:
     # payload {"payment_id", "amount", "currency", "reason"}.
     REFUND_PAYMENT = "refund_payment"
+    # A dispute's answer, in the system that holds the dispute: payload {"dispute_id",
+    # "evidence": {policy.disputes.EvidenceField value: text}}; and accepting the loss,
+    # payload {"dispute_id"}.
+    SUBMIT_DISPUTE_EVIDENCE = "submit_dispute_evidence"
+    ACCEPT_DISPUTE = "accept_dispute"
     # The return refunded by the payment processor holding the money (REFUND_PAYMENT, first):
     # the store records the refund without moving money. Payload as REFUND_RETURN's plus
     # "refunded_in" (where the money went back, for the store's note).
@@ -197,6 +202,29 @@ class StoreActions(Protocol):
         the money goes back instead), so processing the return later can't release them.
         Nothing left to remove is a repeat, not an error."""
         ...
+
+
+class DisputeActions(Protocol):
+    """Answering a dispute the store system holds (Shopify Payments'): optional."""
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
+                                idempotency_key: str) -> ActionResult: ...
+
+    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
+        """Optional: not every system can accept a dispute by API."""
+        ...
+
+
+def dispute_actions(actions: Any) -> dict[str, Callable[[Mapping[str, Any], str], ActionResult]]:
+    """A store's DisputeActions as a connector's actions: those it has (a system with no
+    call to accept a dispute has no ACCEPT_DISPUTE, and the card says so)."""
+    out: dict[str, Callable[[Mapping[str, Any], str], ActionResult]] = {}
+    if hasattr(actions, "submit_dispute_evidence"):
+        out[Operation.SUBMIT_DISPUTE_EVIDENCE] = lambda p, key: actions.submit_dispute_evidence(
+            p["dispute_id"], evidence=p.get("evidence") or {}, idempotency_key=key)
+    if hasattr(actions, "accept_dispute"):
+        out[Operation.ACCEPT_DISPUTE] = lambda p, key: actions.accept_dispute(p["dispute_id"], idempotency_key=key)
+    return out
 
 
 class EventFeed(Protocol):

@@ -16,6 +16,7 @@ reference a person is given when something goes wrong.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -26,8 +27,9 @@ from policy.models import Money
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup"})
+VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup", "concede", "assign"})
 PAYLOAD_VERSION = 1
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 APOLOGY = "Something went wrong on our side and nothing was changed. Reference: `{ref}`."
 
@@ -67,6 +69,8 @@ class Click:
     choice: str | None = None
     amount: str | None = None
     currency: str | None = None
+    # assign (a dispute's Assign picker): the Slack user picked
+    assignee: str | None = None
 
     def __post_init__(self) -> None:
         if self.verb not in VERBS:
@@ -81,6 +85,8 @@ class Click:
             raise ValueError("a deny needs a reason")
         if self.verb == "followup" and self.choice not in FOLLOWUP_CHOICES:
             raise ValueError(f"unknown follow-up choice {self.choice!r}")
+        if self.verb == "assign" and not (isinstance(self.assignee, str) and _SLACK_USER.fullmatch(self.assignee)):
+            raise ValueError("an assignment needs a Slack user id")
         if self.choice == "partial_refund" and not (self.amount and self.currency):
             raise ValueError("a partial refund needs an amount")
         if type(self.notify_customer) is not bool:
@@ -159,6 +165,10 @@ class ClickService:
             amount = Money.of(click.amount, click.currency) if click.amount and click.currency else None
             return self.followups.carry_out(case_id, user, choice=click.choice, amount=amount,
                                             message=click.customer_message, version=version)
+        if click.verb == "concede":
+            return d.concede(case_id, user, version=version)
+        if click.verb == "assign":
+            return d.assign(case_id, user, click.assignee, version=version)
         if click.verb == "deny":
             return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
                           customer_message=click.customer_message, notify_customer=click.notify_customer,

@@ -13,6 +13,7 @@ from policy.models import (
     CaseContext,
     CaseKind,
     CustomerHistory,
+    Dispute,
     DomainEvent,
     EventKind,
     Order,
@@ -42,6 +43,7 @@ _LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.CLOS
 def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback_days: int) -> CaseContext:
     kind = CASE_KIND_FOR_EVENT[event.kind]
     return_request = refund = dispute = warning = None
+    links: tuple = ()
     if kind is CaseKind.RETURN_REQUEST:
         return_request = source.get_return(event.resource_id)
         order = source.get_order(return_request.order_id)
@@ -49,16 +51,24 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         refund = source.get_refund(event.resource_id)
         order = _before_refund(source.get_order(refund.order_id), refund.id, refund.amount)
     elif kind is CaseKind.DISPUTE:
-        dispute = source.get_dispute(event.resource_id)
+        # A payment system's dispute comes read and linked by its connector; the store's
+        # own (Shopify Payments) is read from the store.
+        dispute = (Dispute.model_validate_json(event.detail["dispute"]) if "dispute" in event.detail
+                   else source.get_dispute(event.resource_id))
         if dispute.order_id is None:
             raise NotFound(f"dispute {dispute.id} names no order")
         order = source.get_order(dispute.order_id)
+        if "link" in event.detail:
+            from policy.payments import PaymentLink
+
+            links = (PaymentLink.model_validate_json(event.detail["link"]),)
     elif kind is CaseKind.EARLY_FRAUD_WARNING:
         # The payment system's connector read the warning and linked it to the order when
         # it decoded the event (integrations/<processor>/link.py); the order is the store's.
         from policy.payments import EarlyFraudWarning
 
         warning = EarlyFraudWarning.model_validate_json(event.detail["warning"])
+        links = (warning.link,) if warning.link is not None else ()
         if event.order_id is None:
             raise NotFound(f"fraud warning {warning.id} names no order")
         order = source.get_order(event.order_id)
@@ -95,13 +105,20 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         refund=refund,
         dispute=dispute,
         fraud_warning=warning,
-        payment_links=(warning.link,) if warning is not None and warning.link is not None else (),
+        payment_links=links,
+        # How the order was placed (IP, addresses) is evidence for a dispute, and read for nothing else.
+        order_facts=_order_facts(source, order.id) if kind is CaseKind.DISPUTE else None,
         # `payments` is the slot for other payment systems (Stripe Radar, later); Shopify's
         # own assessment is order.risk, which detection reads already.
         shipments=order.shipments,
         open_disputes=disputes,
         prior_returns_on_order=prior,
     )
+
+
+def _order_facts(source: StoreSource, order_id: str):
+    read = getattr(source, "order_facts", None)  # optional: a store that has none leaves the slot empty
+    return read(order_id) if read is not None else None
 
 
 def _before_refund(order: Order, refund_id: str, amount) -> Order:

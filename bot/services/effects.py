@@ -139,6 +139,17 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
     return ops
 
 
+def contest_ops(case: CaseRecord, evidence: dict[str, str]) -> list[OutboxOp]:
+    """Submitting a dispute's evidence (the packet as the card showed it), in the system
+    that holds the dispute (the case's source)."""
+    return [OutboxOp(Operation.SUBMIT_DISPUTE_EVIDENCE, {"dispute_id": case.external_id, "evidence": evidence},
+                     _key(case, Operation.SUBMIT_DISPUTE_EVIDENCE))]
+
+
+def concede_ops(case: CaseRecord) -> list[OutboxOp]:
+    return [OutboxOp(Operation.ACCEPT_DISPUTE, {"dispute_id": case.external_id}, _key(case, Operation.ACCEPT_DISPUTE))]
+
+
 def release_exchange_op(case: CaseRecord, *, notify_customer: bool = True) -> OutboxOp:
     return OutboxOp(Operation.RELEASE_EXCHANGE, {"return_id": case.external_id, "notify_customer": notify_customer},
                     _key(case, Operation.RELEASE_EXCHANGE))

@@ -20,7 +20,7 @@ from bot.store.cases import Decision
 from policy.approval import channel_for
 from policy.assess import assess, needs_case
 from policy.config import Policy
-from policy.models import Action, CaseKind, CaseStatus, DomainEvent, EventKind
+from policy.models import Action, CaseKind, CaseStatus, Dispute, DisputeStatus, DomainEvent, EventKind
 from policy.ports import StoreSource
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,8 @@ class IngestService:
             return self._decided_elsewhere(event)
         if event.kind is EventKind.FRAUD_WARNING_RESOLVED:
             return self._warning_resolved(event)
+        if event.kind is EventKind.DISPUTE_UPDATED:
+            return self._dispute_moved(event)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)
         if kind is None:
             return IngestResult(Outcome.IGNORED)
@@ -163,6 +165,33 @@ class IngestService:
             return IngestResult(Outcome.DUPLICATE, result.case)
         self.on_case_changed(result.case)
         return IngestResult(Outcome.CLOSED, result.case)
+
+    def _dispute_moved(self, event: DomainEvent) -> IngestResult:
+        """A dispute's status changed. Before anyone here decided, an answer given in the
+        payment system (evidence submitted, the loss accepted) or the dispute closing
+        closes the case; after our decision the card shows where it went (won, lost)."""
+        case = self.cases.find(event.source, event.resource_id, CaseKind.DISPUTE)
+        if case is None:
+            return IngestResult(Outcome.IGNORED)  # no longer needing a response when first heard of
+        dispute = (Dispute.model_validate_json(event.detail["dispute"]) if "dispute" in event.detail
+                   else self.source.get_dispute(event.resource_id))
+        status = dispute.status.value
+        for _ in range(3):  # a click may bump the version between our read and our write
+            if case.external_status == status:
+                return IngestResult(Outcome.DUPLICATE, case)
+            undecided = case.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)
+            if undecided and dispute.status is DisputeStatus.NEEDS_RESPONSE:
+                return IngestResult(Outcome.DUPLICATE, case)
+            to = CaseStatus.CLOSED if undecided else case.status
+            result = self.cases.transition(
+                case.id, expected=case.status, expected_version=case.version, to=to, actor=EXTERNAL,
+                at=self.clock(), event="case.dispute_answered_elsewhere" if undecided else "case.dispute_status",
+                detail={"status": status}, extra={"external_status": status})
+            if result.ok:
+                self.on_case_changed(result.case)
+                return IngestResult(Outcome.CLOSED if undecided else Outcome.DUPLICATE, result.case)
+            case = result.case
+        return IngestResult(Outcome.DUPLICATE, case)
 
     def _decided_elsewhere(self, event: DomainEvent) -> IngestResult:
         """Approved or declined in Shopify admin: close our open case so nobody acts twice."""

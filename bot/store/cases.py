@@ -82,7 +82,12 @@ class CaseRecord:
     stage: ReturnStage | None = None
     stage_at: datetime | None = None
     followup: dict[str, Any] | None = None
-    # Who holds the order's money when the store does not (migration 0009; from the
+    # Disputes (migration 0009): who it is assigned to, the dispute's status after the
+    # decision (won / lost, in our terms), when evidence is due.
+    assignee: str | None = None
+    external_status: str | None = None
+    due_at: datetime | None = None
+    # Who holds the order's money when the store does not (migration 0010; from the
     # context's `money_held_by` when the case opened): refunds go there.
     money_system: str | None = None
     money_payment_id: str | None = None
@@ -128,6 +133,9 @@ class CaseRecord:
             stage=ReturnStage(m["stage"]) if m.get("stage") else None,
             stage_at=m.get("stage_at"),
             followup=m.get("followup"),
+            assignee=m.get("assignee"),
+            external_status=m.get("external_status"),
+            due_at=m.get("due_at"),
             money_system=m.get("money_system"),
             money_payment_id=m.get("money_payment_id"),
         )
@@ -222,6 +230,7 @@ class CaseRepo:
             opened_at=new.opened_at,
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
+            due_at=ctx.dispute.evidence_due_by if ctx.dispute is not None else None,
             money_system=ctx.money_held_by.system if ctx.money_held_by else None,
             money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
         )

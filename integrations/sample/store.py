@@ -55,16 +55,19 @@ from integrations.sample import stages
 from policy.lifecycle import StageUpdate
 from policy.models import (
     ShopFacts,
+    Address,
     Customer,
     DeclineReason,
     CustomerHistory,
     DeliveryStatus,
     Dispute,
+    DisputeStatus,
     DomainEvent,
     EventKind,
     LineItem,
     Money,
     Order,
+    OrderFacts,
     PastReturn,
     PaymentRisk,
     Refund,
@@ -132,6 +135,7 @@ class _Sample:
     # -> sellable units. A variant missing from `stock` isn't tracked: it never runs out.
     exchanges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stock: dict[str, int] = field(default_factory=dict)
+    dispute_evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # dispute id -> evidence submitted
 
 
 class SampleStore:
@@ -368,6 +372,29 @@ class SampleStore:
     def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
         return self._once("remove_exchange", return_id, {}, idempotency_key, lambda: self._remove_exchange(return_id))
 
+    def order_facts(self, order_id: str) -> OrderFacts:
+        """How the order was placed. The sample has no addresses of its own: they are made
+        from the order (an IP in the documentation range, the customer's name), the same
+        every time."""
+        with self._lock:
+            order = _get(self._state.orders, order_id, "order")
+            customer = self._state.customers.get(order.customer_id or "")
+        address = Address(name=customer.display_name if customer else None, line1=f"{order.number} Sample Street",
+                          city="Portland", province="OR", zip="97201", country_code="US")
+        return OrderFacts(client_ip=f"198.51.100.{int(order.number) % 250 + 1}", billing_address=address,
+                          shipping_address=address, billing_matches_shipping=True)
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence, idempotency_key: str) -> ActionResult:
+        return self._once("submit_dispute_evidence", dispute_id, {"evidence": dict(evidence)}, idempotency_key,
+                          lambda: self._submit_evidence(dispute_id, dict(evidence)))
+
+    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
+        return self._once("accept_dispute", dispute_id, {}, idempotency_key, lambda: self._accept_dispute(dispute_id))
+
+    def dispute_evidence(self, dispute_id: str) -> dict[str, str] | None:
+        with self._lock:
+            return self._state.dispute_evidence.get(dispute_id)
+
     def exchange_released(self, return_id: str) -> int:
         """Units of the return's exchange released so far."""
         with self._lock:
@@ -414,6 +441,28 @@ class SampleStore:
         self._approved_at.setdefault(ret.id, utc(self._clock()))
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.APPROVED})
         return ActionResult(ok=True, summary=f"return {ret.name} approved{_notified(notify)}", external_id=ret.id)
+
+    def _submit_evidence(self, dispute_id: str, evidence: dict[str, str]) -> ActionResult:
+        """Like Shopify Payments': evidence goes once, while the dispute needs a response."""
+        d = _get(self._state.disputes, dispute_id, "dispute")
+        if dispute_id in self._state.dispute_evidence:
+            return ActionResult(ok=True, summary="evidence already submitted (not sent twice)", external_id=d.id)
+        if d.status is not DisputeStatus.NEEDS_RESPONSE:
+            raise IntegrationError(f"dispute {d.id} is {d.status.value.lower().replace('_', ' ')}: nothing was sent",
+                                   retryable=False, system=SOURCE)
+        self._state.dispute_evidence[dispute_id] = evidence
+        self._state.disputes[dispute_id] = d.model_copy(update={"status": DisputeStatus.UNDER_REVIEW})
+        return ActionResult(ok=True, summary="evidence submitted to the sample store's payments", external_id=d.id)
+
+    def _accept_dispute(self, dispute_id: str) -> ActionResult:
+        d = _get(self._state.disputes, dispute_id, "dispute")
+        if d.status is DisputeStatus.ACCEPTED:
+            return ActionResult(ok=True, summary="the dispute was already accepted", external_id=d.id)
+        if not d.is_open:
+            raise IntegrationError(f"dispute {d.id} is {d.status.value.lower()}: it can't be accepted now",
+                                   retryable=False, system=SOURCE)
+        self._state.disputes[dispute_id] = d.model_copy(update={"status": DisputeStatus.ACCEPTED})
+        return ActionResult(ok=True, summary="dispute accepted (the loss)", external_id=d.id)
 
     def _close(self, return_id: str, note: str | None) -> ActionResult:
         ret = _get(self._state.returns, return_id, "return")

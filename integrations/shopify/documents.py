@@ -414,6 +414,41 @@ query DisputeById($id: ID!) {
     + _DISPUTE
 )
 
+# A dispute's evidence as it stands (check before act: submitted evidence is never sent
+# again), and the evidence update that submits it.
+DISPUTE_EVIDENCE = """
+query DisputeEvidence($id: ID!) {
+  dispute(id: $id) {
+    id
+    status
+    evidenceDueBy
+    disputeEvidence { id submitted }
+  }
+}
+"""
+
+DISPUTE_EVIDENCE_UPDATE = """
+mutation DisputeEvidenceUpdate($id: ID!, $input: ShopifyPaymentsDisputeEvidenceUpdateInput!) {
+  disputeEvidenceUpdate(id: $id, input: $input) {
+    disputeEvidence { id submitted }
+    userErrors { field message code }
+  }
+}
+"""
+
+# How an order was placed: the buyer's IP and addresses (a dispute's evidence only).
+ORDER_FACTS = """
+query OrderFacts($id: ID!) {
+  order(id: $id) {
+    id
+    clientIp
+    billingAddressMatchesShippingAddress
+    billingAddress { name address1 address2 city province zip countryCodeV2 }
+    shippingAddress { name address1 address2 city province zip countryCodeV2 }
+  }
+}
+"""
+
 ORDER_DISPUTES = """
 query OrderDisputes($id: ID!) {
   order(id: $id) {
@@ -902,6 +937,9 @@ query OrderPaymentReferences($id: ID!) {
 """
 
 ALL_DOCUMENTS: dict[str, str] = {
+    "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
+    "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
+    "ORDER_FACTS": ORDER_FACTS,
     "ORDER_PAYMENT_REFERENCES": ORDER_PAYMENT_REFERENCES,
     "SHOP_PING": SHOP_PING,
     "RETURN_CASE": RETURN_CASE,

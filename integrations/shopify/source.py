@@ -64,7 +64,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
@@ -80,6 +80,7 @@ from policy.models import (
     EventKind,
     Money,
     Order,
+    OrderFacts,
     Refund,
     ReturnRequest,
     ReturnStatus,
@@ -261,6 +262,38 @@ class ShopifyStore:
         did = _gid("ShopifyPaymentsDispute", dispute_id)
         node = self._one(doc.DISPUTE_BY_ID, {"id": did}, "dispute", did)
         return self._map(lambda: m.dispute(node), "dispute", did)
+
+    def order_facts(self, order_id: str) -> OrderFacts:
+        """The buyer's IP and addresses: read for a dispute's evidence only."""
+        oid = _gid("Order", order_id)
+        node = self._one(doc.ORDER_FACTS, {"id": oid}, "order", oid)
+        return self._map(lambda: m.order_facts(node), "order", oid)
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
+                                idempotency_key: str) -> ActionResult:
+        """`disputeEvidenceUpdate` with `submitEvidence` (it takes no key: check before act —
+        evidence already submitted is a repeat, not a second submission). There is no
+        `accept_dispute`: the 2026-10 Admin API has no call that accepts a dispute."""
+        did = _gid("ShopifyPaymentsDispute", dispute_id)
+        node = self._one(doc.DISPUTE_EVIDENCE, {"id": did}, "dispute", did)
+        ev = node.get("disputeEvidence") or {}
+        if ev.get("submitted"):
+            return ActionResult(ok=True, summary="evidence already submitted to Shopify Payments (not sent twice)",
+                                external_id=did)
+        if node.get("status") != "NEEDS_RESPONSE":
+            raise IntegrationError(f"Shopify Payments dispute {did} is {str(node.get('status')).lower().replace('_', ' ')}: "
+                                   f"nothing was sent", retryable=False, system=SYSTEM)
+        payload = self._mutate(doc.DISPUTE_EVIDENCE_UPDATE, {"id": ev["id"], "input": m.evidence_input(dict(evidence))},
+                               "disputeEvidenceUpdate")
+        errors = payload.get("userErrors") or []
+        if any(e.get("code") == "EVIDENCE_ALREADY_ACCEPTED" for e in errors):
+            return ActionResult(ok=True, summary="evidence already submitted to Shopify Payments (not sent twice)",
+                                external_id=did)
+        if errors:
+            raise IntegrationError("Shopify refused the dispute evidence: "
+                                   + "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors),
+                                   retryable=False, system=SYSTEM)
+        return ActionResult(ok=True, summary="evidence submitted to Shopify Payments", external_id=did)
 
     def order_disputes(self, order_id: str) -> list[Dispute]:
         oid = _gid("Order", order_id)

@@ -17,7 +17,7 @@ from integrations.stripe import mapping, webhooks as sw
 from integrations.stripe.client import StripeAPI
 from integrations.stripe.link import link_charge, stripe_ids
 from integrations.stripe.poller import EventsPoller
-from policy.models import CaseContext, DomainEvent, EventKind, Money
+from policy.models import CaseContext, DisputeStatus, DomainEvent, EventKind, Money
 from policy.payments import MoneyHolder
 from policy.ports import ActionResult, IntegrationError, NotFound, Operation
 
@@ -52,7 +52,25 @@ class StripeConnector:
             return None  # our refund, the warning it resolved, …: nothing new to decide
         if topic in sw.WARNING_TYPES:
             return self.warning_event(payload["data"]["object"]["id"])
-        return None  # disputes are facts on cards (contribute); refunds by others: the store reports them
+        if topic in sw.DISPUTE_TYPES:
+            return self.dispute_event(payload["data"]["object"]["id"])
+        return None  # refunds by others: the store reports them
+
+    def dispute_event(self, dispute_id: str) -> DomainEvent:
+        """A dispute read again (its status now) and linked to the store's order: while it
+        needs a response it opens a case; after, it moves the case (submitted, won, lost)."""
+        obj = self.api.get(f"/v1/disputes/{dispute_id}")
+        charge = self.api.get(f"/v1/charges/{mapping.charge_id_of(obj)}")
+        linked = link_charge(charge, self.store)
+        if linked is None:
+            raise IntegrationError(f"Stripe dispute {dispute_id}: no order found for charge {charge['id']} "
+                                   f"(no transaction, metadata or email match)", retryable=False, system=NAME)
+        order, link = linked
+        dispute = mapping.dispute(obj, order_id=order.id)
+        kind = EventKind.DISPUTE_CREATED if dispute.status is DisputeStatus.NEEDS_RESPONSE else EventKind.DISPUTE_UPDATED
+        return DomainEvent(source=NAME, kind=kind, resource_id=dispute.id, order_id=order.id,
+                           occurred_at=dispute.initiated_at,
+                           detail={"dispute": dispute.model_dump_json(), "link": link.model_dump_json()})
 
     def warning_event(self, warning_id: str) -> DomainEvent:
         warning = self.api.get(f"/v1/radar/early_fraud_warnings/{warning_id}")
@@ -112,6 +130,64 @@ class StripeConnector:
         assert failure is not None
         raise failure
 
+    def submit_dispute_evidence(self, payload: Mapping[str, Any], key: str) -> ActionResult:
+        """Submit the evidence (`submit=true`: final, Stripe sends it to the issuer). Check
+        before act: a dispute that already has a submission, or no longer takes evidence,
+        is not sent again; ours is known by the key in its metadata. A stored 500 under the
+        job's key is replayed forever, so a fresh key derived from it is tried after."""
+        dispute_id = payload["dispute_id"]
+        params = {"evidence": mapping.evidence_params(payload.get("evidence") or {}), "submit": True,
+                  "metadata": {KEY_METADATA: key}}
+        failure: IntegrationError | None = None
+        for attempt in range(1 + NEW_KEYS_PER_RUN):
+            done = self._answered(dispute_id, key)
+            if done is not None:
+                return done
+            try:
+                obj = self.api.update_dispute(dispute_id, params,
+                                              idempotency_key=key if attempt == 0 else f"{key}:retry-{attempt}")
+            except IntegrationError as exc:
+                if not exc.retryable:
+                    raise
+                failure = exc
+                continue
+            count = (obj.get("evidence_details") or {}).get("submission_count", 0)
+            return ActionResult(ok=True, summary=f"evidence submitted to Stripe (submission {count}); "
+                                                 f"the dispute is {obj.get('status', 'under review').replace('_', ' ')}",
+                                external_id=obj["id"])
+        assert failure is not None
+        raise failure
+
+    def _answered(self, dispute_id: str, key: str) -> ActionResult | None:
+        """The dispute as it stands: None while it still takes evidence and has none from us."""
+        obj = self.api.get(f"/v1/disputes/{dispute_id}")
+        ours = (obj.get("metadata") or {}).get(KEY_METADATA) == key
+        submitted = (obj.get("evidence_details") or {}).get("submission_count", 0) > 0
+        status = obj.get("status", "")
+        if ours and submitted:
+            return ActionResult(ok=True, summary="evidence submitted to Stripe (found after a failed reply: "
+                                                 "not submitted twice)", external_id=obj["id"])
+        if status in mapping.RESPONDABLE and not submitted:
+            return None
+        raise IntegrationError(f"Stripe dispute {dispute_id} is {status.replace('_', ' ')}"
+                               + (" with evidence submitted outside returnsbot" if submitted else "")
+                               + ": nothing was sent", retryable=False, system=NAME)
+
+    def accept_dispute(self, payload: Mapping[str, Any], key: str) -> ActionResult:
+        """Close the dispute: the loss is accepted (irreversible). Closing a lost one again is
+        a repeat, not an error."""
+        dispute_id = payload["dispute_id"]
+        obj = self.api.get(f"/v1/disputes/{dispute_id}")
+        if obj.get("status") == "lost":
+            return ActionResult(ok=True, summary="the dispute was already closed as lost in Stripe",
+                                external_id=obj["id"])
+        if obj.get("status") not in mapping.RESPONDABLE:
+            raise IntegrationError(f"Stripe dispute {dispute_id} is {obj.get('status', '?').replace('_', ' ')}: "
+                                   f"it can't be accepted now", retryable=False, system=NAME)
+        closed = self.api.close_dispute(dispute_id, idempotency_key=key)
+        return ActionResult(ok=True, summary=f"dispute accepted in Stripe: {closed.get('status', 'lost')}",
+                            external_id=closed["id"])
+
     def _our_refund(self, charge_id: str, key: str) -> dict | None:
         return next((r for r in self.api.list_all("/v1/refunds", charge=charge_id)
                      if (r.get("metadata") or {}).get(KEY_METADATA) == key and r.get("status") != "failed"), None)
@@ -145,12 +221,16 @@ class StripeConnector:
             charge = self.api.get(f"/v1/charges/{charge_id}")
         except NotFound:
             return None, [], [], None
-        risk = mapping.payment_risk(charge) if order_id == ctx.order.id else None
+        risk = None
+        if order_id == ctx.order.id:
+            risk = mapping.payment_risk(charge) or (mapping.checks_only(charge) if ctx.dispute is not None else None)
         warnings = [mapping.fraud_warning(w, charge, order_id=order_id, link=None)
                     for w in self.api.list_all("/v1/radar/early_fraud_warnings", charge=charge_id)
                     if w.get("actionable") and (ctx.fraud_warning is None or w["id"] != ctx.fraud_warning.id)]
+        own = ctx.dispute.id if ctx.dispute is not None else None
         disputes = [d for d in (mapping.dispute(obj, order_id=order_id)
-                                for obj in self.api.list_all("/v1/disputes", charge=charge_id)) if d.is_open]
+                                for obj in self.api.list_all("/v1/disputes", charge=charge_id))
+                    if d.is_open and d.id != own]
         return risk, warnings, disputes, charge.get("status")
 
     def _other_orders(self, ctx: CaseContext) -> list[tuple[str, list[str]]]:
@@ -171,6 +251,8 @@ class StripeConnector:
         store's transaction only records them: `store_processed` False)."""
         if ctx.fraud_warning is not None:
             return [ctx.fraud_warning.charge_id], set()
+        if ctx.dispute is not None and ctx.dispute.source == NAME and ctx.dispute.charge_id:
+            return [ctx.dispute.charge_id], set()
         refs = getattr(self.store, "payment_references", None)
         if refs is None:
             return [], set()
@@ -234,7 +316,9 @@ def connector_for(api: StripeAPI, *, store, webhook_secret: bytes | None, clock:
         name=NAME, label=LABEL, handles=frozenset({NAME}),
         capabilities=frozenset({Capability.PAYMENTS, Capability.DISPUTES}),
         webhooks=(stripe.route(),), pollers=(PollSpec(f"{NAME}.events", poller.fetch),),
-        actions={Operation.REFUND_PAYMENT: stripe.refund_payment}, contribute=stripe.contribute,
+        actions={Operation.REFUND_PAYMENT: stripe.refund_payment,
+                 Operation.SUBMIT_DISPUTE_EVIDENCE: stripe.submit_dispute_evidence,
+                 Operation.ACCEPT_DISPUTE: stripe.accept_dispute}, contribute=stripe.contribute,
         ping=stripe.ping, admin_label="Stripe Dashboard",
         admin_url=None, reconnect_hint="update STRIPE_API_KEY (Developers → API keys)",
     )

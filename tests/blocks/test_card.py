@@ -176,14 +176,14 @@ def test_escalate_recommended_makes_escalate_the_primary_button() -> None:
     assert found[ActionId.CASE_ESCALATE]["style"] == "primary"
 
 
-@pytest.mark.parametrize("kind", [CaseKind.DISPUTE, CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
+@pytest.mark.parametrize("kind", [CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
 def test_reviews_offer_acknowledge_and_escalate_only(kind: CaseKind) -> None:
     payload = render_case_card(case_view(kind=kind, recommendation=recommendation(Action.ACCEPT)))
     found = buttons(payload)
     assert list(found) == [ActionId.CASE_APPROVE, ActionId.CASE_ESCALATE]
     assert found[ActionId.CASE_APPROVE]["text"]["text"] == "Acknowledge"
     assert payload["blocks"][0]["text"]["text"].startswith(
-        {"dispute": "Dispute", "high_value_refund": "High-value refund", "order_review": "Order review"}[kind.value]
+        {"high_value_refund": "High-value refund", "order_review": "Order review"}[kind.value]
     )
 
 

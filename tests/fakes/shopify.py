@@ -966,6 +966,10 @@ class FakeShopify:
                 "email": email if email is not None else (customer["email"] if customer else None),
                 "tags": list(tags),
                 "displayFinancialStatus": financial_status,
+                "clientIp": None,
+                "billingAddress": None,
+                "shippingAddress": None,
+                "billingAddressMatchesShippingAddress": True,
                 "displayFulfillmentStatus": fulfillment_status
                 or ("FULFILLED" if fulfillment_recs else "UNFULFILLED"),
                 "note": None,
@@ -1363,9 +1367,24 @@ class FakeShopify:
                 "reasonDetails": {"reason": reason, "networkReasonCode": "4837"},
                 "_order": order_id,
             }
+            rec["disputeEvidence"] = {"__typename": "ShopifyPaymentsDisputeEvidence",
+                                      "id": gid.replace("ShopifyPaymentsDispute", "ShopifyPaymentsDisputeEvidence"),
+                                      "submitted": False, "dispute": rec, "disputeFileUploads": [], "fulfillments": [],
+                                      "_input": {}}
             rec["order"] = lambda info, r=rec: self.orders.get(r["_order"]) if r["_order"] else None
             self.disputes[gid] = rec
             return gid
+
+    def set_order_facts(self, order_id: str, *, client_ip: str | None, address: dict[str, Any] | None,
+                        billing: dict[str, Any] | None = None) -> None:
+        """How the order was placed: the buyer's IP, the shipping address (MailingAddress
+        fields) and the billing one (the same unless given)."""
+        with self._lock:
+            order = self.orders[order_id]
+            ship = {"__typename": "MailingAddress", **address} if address else None
+            bill = {"__typename": "MailingAddress", **billing} if billing else ship
+            order.update(clientIp=client_ip, shippingAddress=ship, billingAddress=bill,
+                         billingAddressMatchesShippingAddress=ship == bill)
 
     # --- webhooks for seeded objects ------------------------------------------------------------------
 
@@ -1883,6 +1902,7 @@ class FakeShopify:
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
+            "disputeEvidenceUpdate": self._m_dispute_evidence_update,
         }
         for name in self.schema.mutation_type.fields:  # never a silent null for the rest
             root[name] = mutations.get(name) or _not_implemented(name)
@@ -1917,6 +1937,31 @@ class FakeShopify:
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
         return {"return": ret, "userErrors": []}
+
+    def _m_dispute_evidence_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        """Evidence fields are saved; `submitEvidence` sends them (the dispute goes under
+        review). Submitted evidence, a closed dispute or a past due date refuse the update."""
+        evidence = next((d["disputeEvidence"] for d in self.disputes.values() if d["disputeEvidence"]["id"] == id), None)
+        self.mutations.append(("disputeEvidenceUpdate", {"id": id, **dict(input)}))
+
+        def refused(message: str, code: str) -> dict[str, Any]:
+            return {"disputeEvidence": None, "userErrors": [self._user_error(message, code, ["id"])]}
+
+        if evidence is None:
+            return refused("Dispute evidence could not be found.", "DISPUTE_EVIDENCE_NOT_FOUND")
+        dispute = evidence["dispute"]
+        if evidence["submitted"] or dispute["status"] != "NEEDS_RESPONSE":
+            return refused("Evidence already accepted.", "EVIDENCE_ALREADY_ACCEPTED")
+        due = dispute.get("evidenceDueBy")
+        if due and _parse_time(due) < self.now():
+            return refused("Evidence past due date.", "EVIDENCE_PAST_DUE_DATE")
+        fields = {k: v for k, v in input.items() if k != "submitEvidence"}
+        evidence["_input"].update(fields)
+        if input.get("submitEvidence"):
+            evidence["submitted"] = True
+            dispute["status"] = "UNDER_REVIEW"
+            dispute["evidenceSentOn"] = _iso(self.now())
+        return {"disputeEvidence": evidence, "userErrors": []}
 
     def _m_return_close(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
         ret = self.returns.get(id)

@@ -1,7 +1,7 @@
 """who holds an order's money when the store does not: the case's money system and payment
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 10:00:00
 
 A Stripe-direct order (paid through the processor, only recorded in the store) is refunded
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'  # main's dispute_cases
 branch_labels = None
 depends_on = None
 
