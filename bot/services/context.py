@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from integrations.connector import Capability
 from policy.models import (
     CaseContext,
     CaseKind,
@@ -162,6 +163,19 @@ def contribute(ctx: CaseContext, contributors: Sequence) -> CaseContext:
             continue
         ctx = _merge(ctx, added)
     return ctx.model_copy(update={"unavailable": tuple(unavailable)}) if unavailable else ctx
+
+
+def money_holder_unknown(ctx: CaseContext, contributors: Sequence, source) -> str | None:
+    """Who holds a return's money must be known before its case can be decided: a payment
+    system that could hold it did not answer, and the store says the order's payment was
+    only recorded there (taken outside it) — the silent system's label; else None."""
+    if ctx.kind is not CaseKind.RETURN_REQUEST or ctx.money_held_by is not None:
+        return None
+    silent = [c.label for c in contributors if Capability.PAYMENTS in c.capabilities and c.label in ctx.unavailable]
+    refs = getattr(source, "payment_references", None)
+    if not silent or refs is None:
+        return None
+    return silent[0] if any(not r.store_processed for r in refs(ctx.order.id)) else None
 
 
 def _merged_shipments(ours: tuple, added: tuple) -> tuple:
