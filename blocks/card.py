@@ -636,9 +636,25 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
         buttons = [_button(approve, ActionId.CASE_APPROVE, ref, None if escalate_recommended else "primary")]
         if view.kind is CaseKind.RETURN_REQUEST:
             buttons.append(_button("Deny", ActionId.CASE_DENY, ref, "danger"))
+        if view.kind is CaseKind.DELAYED_SHIPMENT:
+            buttons += _remedy_buttons(view, ref)
     if not view.escalation_card:
         buttons.append(_button("Escalate", ActionId.CASE_ESCALATE, ref, "primary" if escalate_recommended else None))
     return buttons
+
+
+def _remedy_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
+    """Reship (only once the order shipped: before that the order itself still owes the
+    items) and Refund shipping, each behind a confirmation: they run in the store."""
+    out = []
+    if any(s.status not in (DeliveryStatus.UNFULFILLED, DeliveryStatus.DELIVERED) for s in view.shipments):
+        out.append(_button("Reship", ActionId.SHIPMENT_RESHIP, ref, None,
+                           confirm=("Reship the order?", "A replacement of the undelivered items is created in the "
+                                                         "store at no charge to the customer.", "Reship")))
+    out.append(_button("Refund shipping", ActionId.SHIPMENT_REFUND_SHIPPING, ref, None,
+                       confirm=("Refund the shipping?", "All of the order's shipping charge not refunded yet goes "
+                                                        "back to the customer.", "Refund shipping")))
+    return out
 
 
 def _dispute_buttons(view: CaseView, ref: str) -> list[ButtonElement]:

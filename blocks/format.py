@@ -134,6 +134,8 @@ def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
         Action.DENY: "Approve decline",
         Action.ACCEPT: "Acknowledge",
         Action.CONTEST: "Submit evidence",
+        Action.RESHIP: "Reship",
+        Action.REFUND_SHIPPING: "Refund shipping",
     }[outcome]
 
 
@@ -148,6 +150,9 @@ def outcome_phrase(action: Action, amount: Money) -> str:
         Action.ACCEPT: "",
         Action.CONTEST: "submit evidence",
         Action.CONCEDE: "accept the loss",
+        # The delayed-shipment remedies: the amount is the shipping's, not the case's.
+        Action.RESHIP: "reship the order",
+        Action.REFUND_SHIPPING: "refund shipping",
     }[action]
 
 

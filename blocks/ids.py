@@ -38,6 +38,9 @@ class ActionId(StrEnum):
     # A dispute card: accept the loss (Submit evidence is CASE_APPROVE), and Assign (a user picker).
     DISPUTE_CONCEDE = "dispute-concede"
     DISPUTE_ASSIGN = "dispute-assign"
+    # A delayed shipment's remedies (Customer contacted is CASE_APPROVE).
+    SHIPMENT_RESHIP = "shipment-reship"
+    SHIPMENT_REFUND_SHIPPING = "shipment-refund-shipping"
     # Inputs in the follow-up modals.
     FOLLOWUP_AMOUNT = "followup-amount-input"
     FOLLOWUP_MESSAGE = "followup-message-input"

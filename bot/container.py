@@ -36,6 +36,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
+from bot.services.dispute_deadlines import DisputeDeadlines
 from bot.services.stalls import Stalls
 from bot.settings import Settings, SettingsError
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
@@ -162,6 +163,8 @@ class Container:
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
         self.stalls = self._stalls()
+        self.deadlines = (DisputeDeadlines(cases=self.cases, decide=self.decide, gateway=self.gateway,
+                                           policy=self.policy, clock=self.clock) if self.gateway else None)
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
                                     gateway=self.gateway, sample_store=self.sample_store,
                                     vendors=self.registry.vendors())
@@ -186,6 +189,8 @@ class Container:
             self.periodic["reminders"] = self.reminders.run_once
         if self.stalls is not None:
             self.periodic["stalls"] = self.stalls.run_once
+        if self.deadlines is not None:
+            self.periodic["disputes"] = self.deadlines.run_once
         self.handlers = self._job_handlers()
         self.runners = {
             lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,

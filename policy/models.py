@@ -674,6 +674,9 @@ class Action(StrEnum):
     ACCEPT = "accept"  # no store side effect: acknowledge an order/refund review
     CONTEST = "contest"  # a dispute: submit the evidence packet to the payment system
     CONCEDE = "concede"  # a dispute: accept the loss (the money stays with the card holder)
+    # A delayed shipment's remedies, carried out in the store that owns the order.
+    RESHIP = "reship"
+    REFUND_SHIPPING = "refund_shipping"
 
     @property
     def label(self) -> str:
@@ -686,6 +689,8 @@ class Action(StrEnum):
             Action.ACCEPT: "acknowledge",
             Action.CONTEST: "submit evidence",
             Action.CONCEDE: "accept the loss",
+            Action.RESHIP: "reship",
+            Action.REFUND_SHIPPING: "refund shipping",
         }[self]
 
 

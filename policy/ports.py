@@ -146,6 +146,16 @@ class Operation(StrEnum):
     RECORD_REFUND = "record_refund"
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
     REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
+    # The delayed-shipment remedies, in the store that owns the order: payload {"order_id",
+    # "amount", "currency"} (amount None: all the shipping left) / {"order_id", "note"}.
+    REFUND_SHIPPING = "refund_shipping"
+    RESHIP_ORDER = "reship_order"
+
+
+# The action target "the store this deployment connects" (Shopify, or the sample store):
+# what an outbox job names when it must run in the system that owns the order, whichever
+# system the case came from. The connector registry resolves it.
+STORE = "store"
 
 
 class StoreActions(Protocol):
@@ -203,6 +213,20 @@ class StoreActions(Protocol):
         Nothing left to remove is a repeat, not an error."""
         ...
 
+    def refund_shipping(self, order_id: str, *, amount: Money | None, notify_customer: bool,
+                        idempotency_key: str) -> ActionResult:
+        """Refund the order's shipping charge: `amount` of it, or (None) all of the shipping
+        not refunded yet. More than is left (or nothing left) raises a non-retryable
+        IntegrationError, nothing refunded. The same key again is a repeat, not a second refund."""
+        ...
+
+    def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """Send the order's undelivered items again (shipped, not delivered), at no charge to
+        the customer: a replacement order in the store. `external_id` is the new order's id.
+        Nothing undelivered (all delivered, or not shipped yet: the order itself still owes
+        them) raises a non-retryable IntegrationError. The same key again is a repeat."""
+        ...
+
 
 class DisputeActions(Protocol):
     """Answering a dispute the store system holds (Shopify Payments'): optional."""
@@ -240,6 +264,9 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
     def money(p: Mapping[str, Any]) -> Money:
         return Money(amount=Decimal(p["amount"]), currency=p["currency"])
 
+    def some_money(p: Mapping[str, Any]) -> Money | None:
+        return None if p.get("amount") is None else money(p)
+
     return {
         Operation.APPROVE_RETURN: lambda p, key: actions.approve_return(
             p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
@@ -258,4 +285,7 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
         Operation.RELEASE_EXCHANGE: lambda p, key: actions.release_exchange(
             p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
         Operation.REMOVE_EXCHANGE: lambda p, key: actions.remove_exchange(p["return_id"], idempotency_key=key),
+        Operation.REFUND_SHIPPING: lambda p, key: actions.refund_shipping(
+            p["order_id"], amount=some_money(p), notify_customer=p.get("notify_customer", True), idempotency_key=key),
+        Operation.RESHIP_ORDER: lambda p, key: actions.reship_order(p["order_id"], note=p.get("note"), idempotency_key=key),
     }

@@ -15,7 +15,7 @@ from policy.config import Policy, RefundOn, Segment
 from policy.lifecycle import ReturnStage, StageUpdate
 from policy.lifecycle_rules import refund_on_for
 from policy.models import Action, CaseKind, DeclineReason, Money, SignalCode, decline_reason_for
-from policy.ports import Operation
+from policy.ports import STORE, Operation
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +176,30 @@ def decline_ops(case: CaseRecord, *, reason: str, note: str | None, notify_custo
             _key(case, Operation.DECLINE_RETURN),
         )
     ]
+
+
+# The delayed-shipment remedies: what a person chose → the store operation.
+REMEDIES = {"reship": Operation.RESHIP_ORDER, "refund_shipping": Operation.REFUND_SHIPPING}
+
+
+def remedy_ops(case: CaseRecord, remedy: str, *, amount: Money | None, note: str | None = None,
+               notify_customer: bool = True) -> list[OutboxOp]:
+    """A delayed shipment's remedy, run in the store that owns the order (`STORE`, whichever
+    system reported the parcel), keyed per case: deciding twice queues it once. `amount`
+    (refund_shipping only): None refunds all the shipping not refunded yet."""
+    op = REMEDIES.get(remedy)
+    if op is None:
+        raise ValueError(f"unknown remedy {remedy!r}; expected one of {sorted(REMEDIES)}")
+    if case.kind is not CaseKind.DELAYED_SHIPMENT:
+        raise ValueError(f"case {case.id} is a {case.kind.value} case: remedies are for delayed shipments")
+    if not case.order_id:
+        raise ValueError(f"case {case.id} has no order to remedy")
+    if op is Operation.RESHIP_ORDER:
+        if amount is not None:
+            raise ValueError("a reship takes no amount")
+        payload: dict[str, Any] = {"order_id": case.order_id, "note": note}
+    else:
+        payload = {"order_id": case.order_id, "notify_customer": notify_customer,
+                   "amount": None if amount is None else str(amount.amount),
+                   "currency": None if amount is None else amount.currency}
+    return [OutboxOp(op, payload, _key(case, op), system=STORE)]

@@ -148,8 +148,9 @@ class OutboxOp:
     operation: str
     payload: dict[str, Any]
     idempotency_key: str
-    # The system that carries it out, when not the case's source (a refund in the system
-    # holding the order's money, for a return the store reported).
+    # The system that carries it out; None: the case's source. (A delayed-shipment case
+    # comes from the shipping system, its remedies run in the store: policy.ports.STORE; a
+    # Stripe-direct return's refund runs in the system holding the money.)
     system: str | None = None
 
 

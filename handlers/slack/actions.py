@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 BUTTON_VERBS = {ActionId.CASE_APPROVE: "approve", ActionId.CASE_RETRY: "retry", ActionId.CASE_OVERRIDE: "override",
                 ActionId.DISPUTE_CONCEDE: "concede"}
+# A delayed shipment's remedy buttons → the remedy (bot.services.effects.REMEDIES).
+REMEDY_BUTTONS = {ActionId.SHIPMENT_RESHIP: "reship", ActionId.SHIPMENT_REFUND_SHIPPING: "refund_shipping"}
 
 
 def assign_picked(ack: Ack, body: dict, context: dict) -> None:
@@ -137,6 +139,8 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
 
     for action_id, verb in BUTTON_VERBS.items():
         app.action(action_id.value)(button(verb))
+    for action_id, remedy in REMEDY_BUTTONS.items():
+        app.action(action_id.value)(button("remedy", choice=remedy))
     app.action(ActionId.DISPUTE_ASSIGN.value)(assign_picked)
     app.action(ActionId.CASE_DENY.value)(open_modal("deny", deny_modal))
     app.action(ActionId.CASE_ESCALATE.value)(open_modal("escalate", escalate_modal))

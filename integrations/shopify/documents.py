@@ -936,6 +936,137 @@ query OrderPaymentReferences($id: ID!) {
 }
 """
 
+
+# --- delayed-shipment remedies (refund the shipping, reship the order) ----------------------
+
+# The shipping charge and what is left of it, the order's refunds (the marker check) and
+# the payments the money goes back to.
+ORDER_SHIPPING_REFUND_CONTEXT = (
+    """
+query OrderShippingRefundContext($id: ID!) {
+  order(id: $id) {
+    id
+    name
+    currencyCode
+    presentmentCurrencyCode
+    totalShippingPriceSet { ...MoneyBagBoth }
+    totalRefundedShippingSet { ...MoneyBagBoth }
+    refunds(first: 50) { id note }
+    transactions(first: 20) {
+      id
+      kind
+      status
+      gateway
+      parentTransaction { id }
+      amountSet { ...MoneyBagBoth }
+    }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+# refundCreate of shipping only: `shipping` says how much of the charge is refunded, the
+# transactions move the money (in the order's presentment currency).
+REFUND_SHIPPING_CREATE = (
+    """
+mutation RefundShippingCreate($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund {
+      id
+      createdAt
+      note
+      totalRefundedSet { ...MoneyBagBoth }
+    }
+    userErrors { field message }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+RESHIP_NAMESPACE = STORE_CREDIT_NAMESPACE  # one namespace for every ledger of ours
+RESHIP_KEY = "reships"  # the order's JSON ledger: action key -> {draft, order, at}
+
+# What a replacement needs (lines, what was shipped and delivered of each, the customer and
+# the address) and the reship ledger, with its compare digest. Sized under 1,000 points:
+# orders with more lines or fulfilments than this are reshipped from Shopify's admin.
+ORDER_RESHIP_CONTEXT = (
+    """
+query OrderReshipContext($id: ID!, $namespace: String!, $key: String!) {
+  order(id: $id) {
+    id
+    name
+    email
+    currencyCode
+    cancelledAt
+    customer { id }
+    shippingAddress { address1 address2 city company countryCodeV2 firstName lastName phone provinceCode zip }
+    metafield(namespace: $namespace, key: $key) { id value compareDigest }
+    lineItems(first: 50) {
+      pageInfo { hasNextPage }
+      nodes {
+        id
+        title
+        sku
+        quantity
+        variant { id }
+        originalUnitPriceSet { ...MoneyBagBoth }
+      }
+    }
+    fulfillments(first: 10) {
+      id
+      status
+      displayStatus
+      fulfillmentLineItems(first: 20) {
+        nodes { id quantity lineItem { id } }
+      }
+    }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+DRAFT_ORDER_CREATE = """
+mutation DraftOrderCreate($input: DraftOrderInput!) {
+  draftOrderCreate(input: $input) {
+    draftOrder { id name status }
+    userErrors { field message }
+  }
+}
+"""
+
+DRAFT_ORDER_STATE = """
+query DraftOrderState($id: ID!) {
+  draftOrder(id: $id) {
+    id
+    name
+    status
+    order { id name }
+  }
+}
+"""
+
+# Completed as paid (nothing is due: every line is discounted 100%, shipping is free).
+DRAFT_ORDER_COMPLETE = """
+mutation DraftOrderComplete($id: ID!) {
+  draftOrderComplete(id: $id, paymentPending: false) {
+    draftOrder { id name status order { id name } }
+    userErrors { field message }
+  }
+}
+"""
+
+DRAFT_ORDER_DELETE = """
+mutation DraftOrderDelete($input: DraftOrderDeleteInput!) {
+  draftOrderDelete(input: $input) {
+    deletedId
+    userErrors { field message }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
     "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
@@ -977,4 +1108,11 @@ ALL_DOCUMENTS: dict[str, str] = {
     "EXCHANGE_VARIANT_STOCK": EXCHANGE_VARIANT_STOCK,
     "RETURN_PROCESS_EXCHANGE": RETURN_PROCESS_EXCHANGE,
     "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
+    "ORDER_SHIPPING_REFUND_CONTEXT": ORDER_SHIPPING_REFUND_CONTEXT,
+    "REFUND_SHIPPING_CREATE": REFUND_SHIPPING_CREATE,
+    "ORDER_RESHIP_CONTEXT": ORDER_RESHIP_CONTEXT,
+    "DRAFT_ORDER_CREATE": DRAFT_ORDER_CREATE,
+    "DRAFT_ORDER_STATE": DRAFT_ORDER_STATE,
+    "DRAFT_ORDER_COMPLETE": DRAFT_ORDER_COMPLETE,
+    "DRAFT_ORDER_DELETE": DRAFT_ORDER_DELETE,
 }

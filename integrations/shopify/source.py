@@ -46,6 +46,9 @@ Exactly-once on the store side
     (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
   - remove exchange: `removeFromReturn` with the exchange lines still processable; none
     left → a repeat.
+  - refund shipping / reship (delayed shipments): see `remedies.py` — a marker in the
+    refund's note plus `@idempotent`; a draft order recorded in the order's
+    `returnsbot.reships` ledger (compare-and-set) before it is completed.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
@@ -70,6 +73,7 @@ from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
 from integrations.shopify import progress
 from integrations.shopify import refunds as rf
+from integrations.shopify import remedies
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
 from policy.models import (
@@ -795,6 +799,16 @@ class ShopifyStore:
         return self._done("remove_exchange", idempotency_key,
                           f"{units} exchange item(s) removed from return {label}", rid)
 
+    def refund_shipping(self, order_id: str, *, amount: Money | None, notify_customer: bool,
+                        idempotency_key: str) -> ActionResult:
+        """refundCreate of the shipping, marker-checked and @idempotent (see remedies.py)."""
+        return remedies.refund_shipping(self, order_id, amount=amount, notify_customer=notify_customer,
+                                        idempotency_key=idempotency_key)
+
+    def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """A $0 replacement order from a draft, recorded in the order's ledger (see remedies.py)."""
+        return remedies.reship_order(self, order_id, note=note, idempotency_key=idempotency_key)
+
     def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
         """Each pending exchange line with its variant's stock. Units wanted of one variant
         are summed across lines; a line whose variant is gone (no id, or no node) is out of
@@ -963,8 +977,10 @@ class ShopifyStore:
             raise IntegrationError(f"Shopify returned no result for {field}", retryable=True, system=SYSTEM)
         return payload
 
-    def _write_ledger(self, cid: str, ledger: dict[str, Any], digest: str | None) -> str | None:
-        """Compare-and-set the customer's store-credit ledger; returns the new digest."""
+    def _write_ledger(self, cid: str, ledger: dict[str, Any], digest: str | None,
+                      *, key: str = doc.STORE_CREDIT_KEY) -> str | None:
+        """Compare-and-set a ledger metafield (the customer's store credits, an order's
+        reships); returns the new digest."""
         value = json.dumps(_prune(ledger), sort_keys=True, separators=(",", ":"))
         payload = self._mutate(
             doc.METAFIELDS_SET,
@@ -973,7 +989,7 @@ class ShopifyStore:
                     {
                         "ownerId": cid,
                         "namespace": doc.STORE_CREDIT_NAMESPACE,
-                        "key": doc.STORE_CREDIT_KEY,
+                        "key": key,
                         "type": "json",
                         "value": value,
                         # null: "must not exist yet" — Shopify's create-only compare-and-set.
@@ -987,9 +1003,9 @@ class ShopifyStore:
         if errors:
             stale = _has_code(errors, "STALE_OBJECT") or _has_code(errors, "INVALID_COMPARE_DIGEST")
             raise IntegrationError(
-                "the store-credit ledger changed while writing it; try again"
+                f"the {key} ledger changed while writing it; try again"
                 if stale
-                else "could not record the store-credit key: " + "; ".join(e.get("message", "") for e in errors),
+                else f"could not record the {key} key: " + "; ".join(e.get("message", "") for e in errors),
                 retryable=stale,
                 system=SYSTEM,
             )
