@@ -16,7 +16,7 @@ from blocks.format import mention, slack_date
 from blocks.ids import ActionId, BlockId
 from blocks.parts import SECTION_TEXT, capped_lines, section
 from blocks.views import CaseView
-from policy.models import CaseStatus, DisputeStatus
+from policy.models import Action, CaseStatus, DisputeStatus
 
 LINE_CHARS = 240  # one packet fact on the card
 URGENT_HOURS, SOON_HOURS = 24, 72
@@ -73,9 +73,14 @@ def dispute_blocks(view: CaseView) -> list[Block]:
         after = _AFTER.get(DisputeStatus(d.external_status))
         if after:
             lines.append(after)
-    if not d.accept_by_api and view.status in (CaseStatus.OPEN, CaseStatus.ESCALATED):
-        lines.append(f"_{escape_mrkdwn(d.system, 40)} has no call to accept a dispute: Accept the loss records it "
-                     "here; with no evidence by the due date the dispute closes as lost._")
+    if not d.accept_by_api:
+        system = escape_mrkdwn(d.system, 40)
+        if view.status in (CaseStatus.OPEN, CaseStatus.ESCALATED):
+            lines.append(f"_{system} has no call to accept a dispute: Accept the loss records it here; with no "
+                         "evidence by the due date the dispute closes as lost._")
+        elif view.decision is not None and view.decision.action is Action.CONCEDE and not d.external_status:
+            lines.append(f"_Recorded here only: nothing was sent to {system}. Accept it in {system}'s admin to close "
+                         "it sooner; with no evidence by the due date it closes as lost._")
     blocks: list[Block] = [section("\n".join(lines))]
 
     facts = [f"*{escape_mrkdwn(s.title, 40)}*: " + " · ".join(escape_mrkdwn(one_line(x), LINE_CHARS) for x in s.lines)

@@ -65,7 +65,8 @@ REQUIRED_SCOPES: dict[str, str] = {
                      "an exchange variant's stock before releasing it",
     "read_locations": "where a returned item goes back in stock: the location of the fulfilment it came "
                       "from, for returnProcess's restock dispositions",
-    "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create webhook",
+    "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create and "
+                                      "disputes/update webhooks",
     "write_shopify_payments_dispute_evidences": "submit a dispute's evidence from its card (disputeEvidenceUpdate); "
                                                 "with it read_shopify_payments_dispute_evidences: whether it was "
                                                 "submitted already",

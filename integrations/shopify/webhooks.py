@@ -51,6 +51,7 @@ TOPICS = (
     "refunds/create",
     "orders/create",
     "disputes/create",
+    "disputes/update",
 )
 
 
@@ -295,6 +296,15 @@ def _order_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
     )
 
 
+def _dispute_updated(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    """A Shopify Payments dispute moved (evidence sent, won, lost): the dispute case follows
+    it; its status is read again from the store, not from this body."""
+    dispute_id = _resource_id(p, "ShopifyPaymentsDispute", "disputes/update")
+    order_id = gid("Order", p["order_id"], "disputes/update order_id") if p.get("order_id") is not None else None
+    return DomainEvent(source=SOURCE, kind=EventKind.DISPUTE_UPDATED, resource_id=dispute_id, order_id=order_id,
+                       occurred_at=_utc_or_none(at), detail={})
+
+
 def _dispute_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
     dispute_id = _resource_id(p, "ShopifyPaymentsDispute", "disputes/create")
     order_id = gid("Order", p["order_id"], "disputes/create order_id") if p.get("order_id") is not None else None
@@ -534,6 +544,7 @@ _HANDLERS: dict[str, Callable[..., DomainEvent]] = {
     "refunds/create": _refund_created,
     "orders/create": _order_created,
     "disputes/create": _dispute_created,
+    "disputes/update": _dispute_updated,
 }
 _REVERSE_HANDLERS = (_label_attached, _disposed)  # these take `resolve` too
 

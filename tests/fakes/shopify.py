@@ -1509,7 +1509,7 @@ class FakeShopify:
                 if refund["_return"]:
                     body["return"] = {"id": num(refund["_return"]), "admin_graphql_api_id": refund["_return"]}
                 return body
-            if topic == "disputes/create":
+            if topic in ("disputes/create", "disputes/update"):
                 d = self.disputes[gid]
                 return {
                     "id": num(gid),
