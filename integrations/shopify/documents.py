@@ -698,6 +698,7 @@ query ReturnProcessContext($id: ID!) {
         kind
         status
         gateway
+        manualPaymentGateway
         parentTransaction { id }
         amountSet { ...MoneyBagBoth }
       }
@@ -930,7 +931,7 @@ ORDER_PAYMENT_REFERENCES = """
 query OrderPaymentReferences($id: ID!) {
   order(id: $id) {
     id
-    transactions(first: 20) { gateway paymentId receiptJson kind status }
+    transactions(first: 20) { gateway manualPaymentGateway paymentId receiptJson kind status }
   }
 }
 """
