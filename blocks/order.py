@@ -44,7 +44,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
-from blocks.format import DATE, ago, kind_label, reason_label, signal_label, slack_date
+from blocks.format import DATE, ago, carrier_facts, kind_label, reason_label, signal_label, slack_date
 from blocks.ids import ActionId
 from blocks.parts import (
     SAMPLE_STORE,
@@ -461,18 +461,8 @@ def _delivery(view: OrderContextView) -> SectionBlock:
 
 
 def _carrier_line(s: Shipment, now: datetime) -> str:
-    """What the carrier itself says, under the parcel's line (a shipping system's report):
-    its status, the exception, the last scan and when; empty without a report."""
-    carrier = []
-    if s.carrier_status is not None:
-        carrier.append(f"Carrier: *{s.carrier_status.label}*")
-    if s.exception:
-        carrier.append(escape_mrkdwn(one_line(s.exception), 200))
-    if s.last_scan:
-        scan = f"last scan {escape_mrkdwn(one_line(s.last_scan), 150)}"
-        if s.last_scan_at is not None:
-            scan += f" ({ago(s.last_scan_at, now)})"
-        carrier.append(scan)
+    """The carrier's own words under the parcel's line; empty without a report."""
+    carrier = carrier_facts(s, now)
     return "\n    " + " · ".join(carrier) if carrier else ""
 
 

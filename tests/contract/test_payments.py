@@ -35,23 +35,9 @@ from integrations.stripe.connector import connector_for as stripe_connector
 from policy.models import CaseContext, CaseKind, Dispute, DisputeStatus, RiskLevel
 from policy.payments import EarlyFraudWarning, PaymentReference
 from policy.ports import IntegrationError, Operation
-from tests.fakes.stripe import FakeStripe
+from tests.fakes.stripe import FakeStripe, StoreWithPayments
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-
-
-class _StoreWithPayments:
-    """The sample store, whose orders' transactions name the charges FakeStripe holds."""
-
-    def __init__(self, store) -> None:
-        self._store = store
-        self.references: dict[str, list[PaymentReference]] = {}
-
-    def __getattr__(self, name):
-        return getattr(self._store, name)
-
-    def payment_references(self, order_id: str) -> list[PaymentReference]:
-        return self.references.get(order_id, [])
 
 
 class StripeWorld:
@@ -61,7 +47,7 @@ class StripeWorld:
         self.fake = FakeStripe(now=lambda: NOW.timestamp())
         self._serving = self.fake.serve()
         self._serving.__enter__()
-        self.store = _StoreWithPayments(SampleStore.load(now=NOW))
+        self.store = StoreWithPayments(SampleStore.load(now=NOW))
         api = StripeAPI(self.fake.api_key, base=self.fake.base_url, max_network_retries=0)
         self.connector = stripe_connector(api, store=self.store, webhook_secret=None, clock=lambda: NOW)
 
