@@ -72,6 +72,7 @@ from blocks.format import (
     ago,
     approve_label,
     approve_outcome,
+    carrier_facts,
     decided_verb,
     kind_label,
     mention,
@@ -386,16 +387,7 @@ def _shipment_line(s: ShippingView, view: CaseView) -> str:
     elif s.estimated_delivery_at is not None:
         parts.append(f"expected {slack_date(s.estimated_delivery_at, DATE)}")
     line = " · ".join(parts)
-    carrier = []
-    if s.carrier_status is not None:
-        carrier.append(f"Carrier: *{s.carrier_status.label}*")
-    if s.exception:
-        carrier.append(escape_mrkdwn(one_line(s.exception), 200))
-    if s.last_scan:
-        scan = f"last scan {escape_mrkdwn(one_line(s.last_scan), 150)}"
-        if s.last_scan_at is not None:
-            scan += f" ({ago(s.last_scan_at, view.now)})"
-        carrier.append(scan)
+    carrier = carrier_facts(s, view.now)
     return line + ("\n" + " · ".join(carrier) if carrier else "")
 
 

@@ -224,7 +224,8 @@ class PaymentsView:
     risks: tuple = ()  # policy.models.PaymentRisk from payment systems
     other_warnings: tuple = ()
     disputes: tuple = ()  # open disputes from payment systems
+    holder: object | None = None  # policy.payments.MoneyHolder: the processor holds the order's money
 
     @property
     def empty(self) -> bool:
-        return not (self.warning or self.links or self.risks or self.other_warnings or self.disputes)
+        return not (self.warning or self.links or self.risks or self.other_warnings or self.disputes or self.holder)

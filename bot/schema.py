@@ -406,3 +406,10 @@ cases.append_column(Column("assignee", String(64)))
 cases.append_column(Column("external_status", String(32)))
 cases.append_column(Column("due_at", UtcDateTime))
 Index("ix_cases_due_at", cases.c.due_at)
+
+# --- who holds the money (migration 0010) --------------------------------------------------
+# From the context when the case opens: a payment taken directly by a processor and only
+# recorded in the store (policy.payments.MoneyHolder). A refund goes back through that
+# system by that payment id; NULL: the store holds the money.
+cases.append_column(Column("money_system", String(32)))
+cases.append_column(Column("money_payment_id", String(255)))

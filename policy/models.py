@@ -595,6 +595,9 @@ class CaseContext(Frozen):
     fraud_warnings: "tuple[EarlyFraudWarning, ...]" = ()
     # How the payment system's records were joined to this order (the card says).
     payment_links: "tuple[PaymentLink, ...]" = ()
+    # Who holds the order's money when the store does not (a processor took the payment
+    # directly); None: the store holds it and refunds go through the store.
+    money_held_by: "MoneyHolder | None" = None
     # Other return requests already filed against this order (repeat claims).
     prior_returns_on_order: tuple[PastReturn, ...] = ()
     # Connected systems that didn't answer in time when the context was assembled (their

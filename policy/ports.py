@@ -140,6 +140,10 @@ class Operation(StrEnum):
     # payload {"dispute_id"}.
     SUBMIT_DISPUTE_EVIDENCE = "submit_dispute_evidence"
     ACCEPT_DISPUTE = "accept_dispute"
+    # The return refunded by the payment processor holding the money (REFUND_PAYMENT, first):
+    # the store records the refund without moving money. Payload as REFUND_RETURN's plus
+    # "refunded_in" (where the money went back, for the store's note).
+    RECORD_REFUND = "record_refund"
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
     REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
     # The delayed-shipment remedies, in the store that owns the order: payload {"order_id",
@@ -177,6 +181,13 @@ class StoreActions(Protocol):
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
     ) -> ActionResult: ...
+
+    def record_refund(
+        self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool, idempotency_key: str
+    ) -> ActionResult:
+        """The return was refunded where the money is (`refunded_in`): record it on the
+        return and the order, moving no money; refused when recording would move money."""
+        ...
 
     def issue_store_credit(
         self, customer_id: str, *, amount: Money, idempotency_key: str
@@ -264,6 +275,9 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
             idempotency_key=key),
         Operation.REFUND_RETURN: lambda p, key: actions.refund_return(
             p["return_id"], amount=money(p), notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.RECORD_REFUND: lambda p, key: actions.record_refund(
+            p["return_id"], amount=money(p), refunded_in=p["refunded_in"], notify_customer=p["notify_customer"],
+            idempotency_key=key),
         Operation.ISSUE_STORE_CREDIT: lambda p, key: actions.issue_store_credit(
             p["customer_id"], amount=money(p), idempotency_key=key),
         Operation.CLOSE_RETURN: lambda p, key: actions.close_return(

@@ -145,7 +145,8 @@ class CaseViews:
         view = PaymentsView(warning=ctx.fraud_warning, links=ctx.payment_links,
                             risks=tuple(p for p in ctx.payments if p.source != "shopify"),
                             other_warnings=ctx.fraud_warnings,
-                            disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"))
+                            disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"),
+                            holder=ctx.money_held_by)
         return None if view.empty else view
 
     def _closed_reason(self, case: CaseRecord) -> str | None:

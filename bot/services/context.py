@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from integrations.connector import Capability
 from policy.models import (
     CaseContext,
     CaseKind,
@@ -164,6 +165,19 @@ def contribute(ctx: CaseContext, contributors: Sequence) -> CaseContext:
     return ctx.model_copy(update={"unavailable": tuple(unavailable)}) if unavailable else ctx
 
 
+def money_holder_unknown(ctx: CaseContext, contributors: Sequence, source) -> str | None:
+    """Who holds a return's money must be known before its case can be decided: a payment
+    system that could hold it did not answer, and the store says the order's payment was
+    only recorded there (taken outside it) — the silent system's label; else None."""
+    if ctx.kind is not CaseKind.RETURN_REQUEST or ctx.money_held_by is not None:
+        return None
+    silent = [c.label for c in contributors if Capability.PAYMENTS in c.capabilities and c.label in ctx.unavailable]
+    refs = getattr(source, "payment_references", None)
+    if not silent or refs is None:
+        return None
+    return silent[0] if any(not r.store_processed for r in refs(ctx.order.id)) else None
+
+
 def _merged_shipments(ours: tuple, added: tuple) -> tuple:
     """A shipping system's report of a parcel the store lists (same id) replaces the
     store's view of it: the carrier knows better where it is. New parcels are added."""
@@ -183,6 +197,8 @@ def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
                                                    if d not in ctx.open_disputes and d.id not in _ids(ctx.open_disputes)),
         "fraud_warnings": ctx.fraud_warnings + tuple(w for w in added.fraud_warnings if w not in ctx.fraud_warnings),
         "payment_links": ctx.payment_links + tuple(p for p in added.payment_links if p not in ctx.payment_links),
+        # The first system that says it holds the money (one payment processor per order).
+        "money_held_by": ctx.money_held_by or added.money_held_by,
     })
 
 

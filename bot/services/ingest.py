@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
-from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute
+from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute, money_holder_unknown
 from bot.services.effects import approval_detail, approval_ops, approved_stage, refund_on_for_case
 from bot.store.stages import record_in
 from bot.store import CaseRecord, CaseRepo, NewCase, OutboxRepo
@@ -21,7 +21,7 @@ from policy.approval import channel_for
 from policy.assess import assess, needs_case
 from policy.config import Policy
 from policy.models import Action, CaseKind, CaseStatus, Dispute, DisputeStatus, DomainEvent, EventKind
-from policy.ports import StoreSource
+from policy.ports import IntegrationError, StoreSource
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,13 @@ class IngestService:
         now = self.clock()
         ctx = contribute(assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days),
                          self.contributors)
+        silent = money_holder_unknown(ctx, self.contributors, self.source)
+        if silent is not None:
+            # A card that refunds through the store while the money is elsewhere would record
+            # a refund nobody paid: the job retries until the payment system answers.
+            raise IntegrationError(f"{silent} did not answer and order {ctx.order.name}'s payment was taken outside "
+                                   f"the store: who holds the money is unknown, so no case yet", retryable=True,
+                                   system=silent)
         if kind is CaseKind.ORDER_REVIEW:
             self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)

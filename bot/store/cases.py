@@ -87,6 +87,10 @@ class CaseRecord:
     assignee: str | None = None
     external_status: str | None = None
     due_at: datetime | None = None
+    # Who holds the order's money when the store does not (migration 0010; from the
+    # context's `money_held_by` when the case opened): refunds go there.
+    money_system: str | None = None
+    money_payment_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -132,6 +136,8 @@ class CaseRecord:
             assignee=m.get("assignee"),
             external_status=m.get("external_status"),
             due_at=m.get("due_at"),
+            money_system=m.get("money_system"),
+            money_payment_id=m.get("money_payment_id"),
         )
 
 
@@ -143,7 +149,8 @@ class OutboxOp:
     payload: dict[str, Any]
     idempotency_key: str
     # The system that carries it out; None: the case's source. (A delayed-shipment case
-    # comes from the shipping system, its remedies run in the store: policy.ports.STORE.)
+    # comes from the shipping system, its remedies run in the store: policy.ports.STORE; a
+    # Stripe-direct return's refund runs in the system holding the money.)
     system: str | None = None
 
 
@@ -225,6 +232,8 @@ class CaseRepo:
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
             due_at=ctx.dispute.evidence_due_by if ctx.dispute is not None else None,
+            money_system=ctx.money_held_by.system if ctx.money_held_by else None,
+            money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
         )
         correlated = self._correlated(new)
         if correlated is not None:

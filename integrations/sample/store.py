@@ -10,6 +10,8 @@ looks the same on any day. It implements `StoreSource` and `StoreActions` from
 * decline_return:   REQUESTED -> DECLINED  (reason: a policy.models.DeclineReason)
 * refund_return:    an OPEN return; appends a Refund to the order; never more than the
                     return is worth, nor more than is left to refund on the order
+* record_refund:    as refund_return, for a return refunded by the payment processor
+                    holding the money: the refund is recorded with its note, no money moves
 * issue_store_credit: adds to the customer's store-credit balance
 * refund_shipping:  a Refund of (part of) the order's shipping charge, never more than the
                     shipping not refunded yet
@@ -359,6 +361,14 @@ class SampleStore:
             "refund_return", return_id, params, idempotency_key, lambda: self._refund(return_id, amount, notify_customer)
         )
 
+    def record_refund(self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool,
+                      idempotency_key: str) -> ActionResult:
+        """As Shopify records a refund against a manual-gateway payment: the same refund on
+        the return and the order, with a note, and no money moved (the sample holds none)."""
+        params = {"amount": amount, "refunded_in": refunded_in, "notify_customer": notify_customer}
+        return self._once("record_refund", return_id, params, idempotency_key,
+                          lambda: self._refund(return_id, amount, notify_customer, refunded_in=refunded_in))
+
     def issue_store_credit(self, customer_id: str, *, amount: Money, idempotency_key: str) -> ActionResult:
         params = {"amount": amount}
         return self._once("issue_store_credit", customer_id, params, idempotency_key, lambda: self._credit(customer_id, amount))
@@ -568,7 +578,7 @@ class SampleStore:
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.DECLINED})
         return ActionResult(ok=True, summary=f"return {ret.name} declined ({reason}){_notified(notify)}", external_id=ret.id)
 
-    def _refund(self, return_id: str, amount: Money, notify: bool) -> ActionResult:
+    def _refund(self, return_id: str, amount: Money, notify: bool, *, refunded_in: str | None = None) -> ActionResult:
         ret = _get(self._state.returns, return_id, "return")
         if ret.status is not ReturnStatus.APPROVED:
             hint = "; approve it first" if ret.status is ReturnStatus.REQUESTED else ""
@@ -598,7 +608,7 @@ class SampleStore:
             order_id=order.id,
             created_at=utc(self._clock()),
             amount=shop_amount,
-            note=f"Refund for return {ret.name}",
+            note=f"Refunded in {refunded_in} (return {ret.name})" if refunded_in else f"Refund for return {ret.name}",
             presentment_amount=charged,
         )
         self._state.refunds[refund.id] = refund
@@ -606,6 +616,9 @@ class SampleStore:
         self._processed.append(stages.processed(ret, refund.created_at, shop_amount, source=EVENT_SOURCE, ref=refund.id))
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         to_customer = f" ({charged} to the customer)" if charged is not None else ""
+        if refunded_in:
+            return ActionResult(ok=True, summary=f"refund {shop_amount} recorded (refunded in {refunded_in}, no money "
+                                f"moved){_notified(notify)}", external_id=refund.id)
         return ActionResult(ok=True, summary=f"refund {shop_amount} issued{to_customer}{_notified(notify)}",
                             external_id=refund.id)
 

@@ -698,6 +698,7 @@ query ReturnProcessContext($id: ID!) {
         kind
         status
         gateway
+        manualPaymentGateway
         parentTransaction { id }
         amountSet { ...MoneyBagBoth }
       }
@@ -805,24 +806,30 @@ mutation ReturnProcess($input: ReturnProcessInput!) {{
     + _MONEY_BAG_BOTH
 )
 
-# A refund that is not part of processing a return (the return was processed without
-# one). `$key`: the same for every retry of one refund (Shopify replays the first result).
-REFUND_CREATE = (
-    """
-mutation RefundCreate($input: RefundInput!, $key: String!) {
-  refundCreate(input: $input) @idempotent(key: $key) {
-    refund {
+def _refund_create(operation: str) -> str:
+    """refundCreate under `@idempotent(key:)`; each use has its own operation name, so logs,
+    cost figures and the test fake can tell a return's refund from a shipping refund."""
+    return (
+        f"""
+mutation {operation}($input: RefundInput!, $key: String!) {{
+  refundCreate(input: $input) @idempotent(key: $key) {{
+    refund {{
       id
       createdAt
       note
-      totalRefundedSet { ...MoneyBagBoth }
-    }
-    userErrors { field message }
-  }
-}
+      totalRefundedSet {{ ...MoneyBagBoth }}
+    }}
+    userErrors {{ field message }}
+  }}
+}}
 """
-    + _MONEY_BAG_BOTH
-)
+        + _MONEY_BAG_BOTH
+    )
+
+
+# A refund that is not part of processing a return (the return was processed without
+# one). `$key`: the same for every retry of one refund (Shopify replays the first result).
+REFUND_CREATE = _refund_create("RefundCreate")
 
 STORE_CREDIT_CREDIT = f"""
 mutation StoreCreditAccountCredit($id: ID!, $creditInput: StoreCreditAccountCreditInput!) {{
@@ -930,7 +937,7 @@ ORDER_PAYMENT_REFERENCES = """
 query OrderPaymentReferences($id: ID!) {
   order(id: $id) {
     id
-    transactions(first: 20) { gateway paymentId receiptJson kind status }
+    transactions(first: 20) { gateway manualPaymentGateway paymentId receiptJson kind status }
   }
 }
 """
@@ -967,22 +974,7 @@ query OrderShippingRefundContext($id: ID!) {
 
 # refundCreate of shipping only: `shipping` says how much of the charge is refunded, the
 # transactions move the money (in the order's presentment currency).
-REFUND_SHIPPING_CREATE = (
-    """
-mutation RefundShippingCreate($input: RefundInput!, $key: String!) {
-  refundCreate(input: $input) @idempotent(key: $key) {
-    refund {
-      id
-      createdAt
-      note
-      totalRefundedSet { ...MoneyBagBoth }
-    }
-    userErrors { field message }
-  }
-}
-"""
-    + _MONEY_BAG_BOTH
-)
+REFUND_SHIPPING_CREATE = _refund_create("RefundShippingCreate")
 
 RESHIP_NAMESPACE = STORE_CREDIT_NAMESPACE  # one namespace for every ledger of ours
 RESHIP_KEY = "reships"  # the order's JSON ledger: action key -> {draft, order, at}

@@ -422,7 +422,9 @@ def evidence_input(evidence: dict[str, str]) -> dict[str, Any]:
 
 def payment_references(order: dict) -> list:
     """The order's SALE/AUTHORIZATION/CAPTURE transactions' gateway with the payment id and
-    the receipt's top-level string values (gateway-specific, so nothing is assumed of it)."""
+    the receipt's top-level string values (gateway-specific, so nothing is assumed of it).
+    A successful one on a manual gateway (`manualPaymentGateway`: Shopify processed nothing,
+    it only records the payment) is `store_processed=False`: the money is elsewhere."""
     import json as _json
 
     from policy.payments import PaymentReference
@@ -440,6 +442,8 @@ def payment_references(order: dict) -> list:
                 receipt = None
         if isinstance(receipt, dict):
             values += [v for v in receipt.values() if isinstance(v, str)]
+        recorded_only = bool(tx.get("manualPaymentGateway")) and tx.get("status") == "SUCCESS" \
+            and tx.get("kind") in ("SALE", "CAPTURE")
         for value in dict.fromkeys(v for v in values if isinstance(v, str) and v and len(v) <= 255):
-            out.append(PaymentReference(gateway=tx["gateway"], reference=value))
+            out.append(PaymentReference(gateway=tx["gateway"], reference=value, store_processed=not recorded_only))
     return out

@@ -518,6 +518,19 @@ class ShopifyStore:
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
     ) -> ActionResult:
+        return self._refund(return_id, amount=amount, notify_customer=notify_customer, idempotency_key=idempotency_key)
+
+    def record_refund(self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool,
+                      idempotency_key: str) -> ActionResult:
+        """The return was refunded by the processor holding the money (`refunded_in` says
+        where): the same plan as a refund, against the order's manual-gateway payments, where
+        Shopify records the refund and moves no money. A share on a gateway Shopify
+        processes would pay the customer a second time: refused, nothing changed."""
+        return self._refund(return_id, amount=amount, notify_customer=notify_customer,
+                            idempotency_key=idempotency_key, recorded_from=refunded_in)
+
+    def _refund(self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str,
+                recorded_from: str | None = None) -> ActionResult:
         rid = _gid("Return", return_id)
         if amount.amount <= 0:
             raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SYSTEM)
@@ -566,6 +579,13 @@ class ShopifyStore:
             shares = rf.allocate(amount, transactions, cur)
         except rf.PlanError as exc:
             raise IntegrationError(str(exc), retryable=False, system=SYSTEM) from None
+        moving = [s for s in shares if not s.manual]
+        if recorded_from is not None and moving:
+            raise IntegrationError(
+                f"return {label}: refunded in {recorded_from}, but Shopify would refund "
+                f"{', '.join(str(s.amount) for s in moving)} again through {moving[0].gateway}; not recorded — check "
+                f"the order in Shopify", retryable=False, system=SYSTEM)
+        note = f"Refunded in {recorded_from} by returnsbot ({marker})" if recorded_from is not None else None
         lines = self._all_nodes(
             ret["returnLineItems"],
             lambda after: self._one(doc.RETURN_PROCESS_LINES_PAGE, {"id": rid, "after": after}, "return", rid)[
@@ -576,14 +596,14 @@ class ShopifyStore:
         exchanges = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
         if status is ReturnStatus.APPROVED and (any(q > 0 for q in quantities.values()) or exchanges):
             return self._process(ret, label, lines, quantities, exchanges, shares, amount, cur,
-                                 notify_customer=notify_customer, idempotency_key=idempotency_key)
+                                 notify_customer=notify_customer, idempotency_key=idempotency_key, note=note)
         # 3. Nothing left to process (processed in Shopify without a refund): refund on its own.
-        return self._refund_processed(ret, label, shares, cur, marker,
-                                      notify_customer=notify_customer, idempotency_key=idempotency_key, amount=amount)
+        return self._refund_processed(ret, label, shares, cur, marker, notify_customer=notify_customer,
+                                      idempotency_key=idempotency_key, amount=amount, note=note)
 
     def _process(self, ret: dict[str, Any], label: str, lines: list[dict[str, Any]], quantities: dict[str, int],
                  exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
-                 notify_customer: bool, idempotency_key: str) -> ActionResult:
+                 notify_customer: bool, idempotency_key: str, note: str | None = None) -> ActionResult:
         locations = rf.restock_locations(ret["order"])
         # The warehouse has inspected the return (reverseFulfillmentOrderDispose): what it did
         # not dispose it did not confirm (never arrived, still open), so we add no disposition
@@ -609,6 +629,8 @@ class ShopifyStore:
             ]}},
             "notifyCustomer": bool(notify_customer),
         }
+        if note:
+            process_input["note"] = note
         shipping = rf.shipping_refund(amount, rf.items_value(lines, quantities, amount.currency, cur), ret["order"], cur)
         if shipping:
             process_input["refundShipping"] = shipping
@@ -620,16 +642,20 @@ class ShopifyStore:
         made = [r for r in m.nodes((payload.get("return") or {}).get("refunds")) if r["id"] not in before]
         refund_id = max(made, key=lambda r: r.get("createdAt") or "")["id"] if made else None
         extra = f" and {len(exchanges)} exchange item(s)" if exchanges else ""
+        if note:
+            return self._done("record_refund", idempotency_key,
+                              f"refund {amount} recorded on return {label}, no money moved (processed{extra})", refund_id)
         return self._done("refund_return", idempotency_key,
                           f"refund {amount} issued for return {label} (processed{extra})", refund_id)
 
     def _refund_processed(self, ret: dict[str, Any], label: str, shares: list[rf.Share], cur: rf.Currencies,
-                          marker: str, *, notify_customer: bool, idempotency_key: str, amount: Money) -> ActionResult:
+                          marker: str, *, notify_customer: bool, idempotency_key: str, amount: Money,
+                          note: str | None = None) -> ActionResult:
         order = ret["order"]
         refund_input = {
             "orderId": order["id"],
             "currency": cur.presentment,
-            "note": f"Refund for return {label} ({marker})",
+            "note": note or f"Refund for return {label} ({marker})",
             "notify": bool(notify_customer),
             "transactions": [
                 {"orderId": order["id"], "parentId": s.parent_id, "kind": "REFUND",
@@ -643,6 +669,9 @@ class ShopifyStore:
         if errors:
             raise _user_errors("refunding return", label, errors)
         refund = payload.get("refund") or {}
+        if note:
+            return self._done("record_refund", idempotency_key, f"refund {amount} recorded on return {label}, no money "
+                              "moved (already processed in Shopify)", refund.get("id"))
         return self._done("refund_return", idempotency_key,
                           f"refund {amount} issued for return {label} (already processed in Shopify)", refund.get("id"))
 

@@ -18,6 +18,7 @@ from integrations.stripe.client import StripeAPI
 from integrations.stripe.link import link_charge, stripe_ids
 from integrations.stripe.poller import EventsPoller
 from policy.models import CaseContext, DisputeStatus, DomainEvent, EventKind, Money
+from policy.payments import MoneyHolder
 from policy.ports import ActionResult, IntegrationError, NotFound, Operation
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,13 @@ class StripeConnector:
         if not charge_id:
             charge_id = mapping.charge_id_of(self.api.get(f"/v1/radar/early_fraud_warnings/{payload['warning_id']}"))
         amount = Money(amount=Decimal(payload["amount"]), currency=payload["currency"])
+        if payload.get("payment_id"):
+            # A return's refund is decided in shop money; a charge in another currency
+            # would be refunded the wrong amount (minor units mean different money).
+            charge = self.api.get(f"/v1/charges/{charge_id}")
+            if str(charge.get("currency", "")).upper() != amount.currency:
+                raise IntegrationError(f"Stripe charge {charge_id} is in {str(charge.get('currency')).upper()}, the "
+                                       f"refund in {amount.currency}: not refunded", retryable=False, system=NAME)
         params = {"charge": charge_id, "amount": amount.to_minor(), "reason": payload.get("reason") or REFUND_REASON,
                   "metadata": {KEY_METADATA: key}}
         failure: IntegrationError | None = None
@@ -188,27 +196,31 @@ class StripeConnector:
 
     def contribute(self, ctx: CaseContext) -> CaseContext:
         """Radar's risk on the payment, the warnings and disputes on it and on the
-        customer's other recent orders' payments. The payment is
-        the warning's charge for a warning case; for other cases, the charges its order's
-        payment transactions name (the store's `payment_references`, when it has them)."""
+        customer's other recent orders' payments, and whether Stripe holds the order's money.
+        The payment is the warning's charge for a warning case; for other cases, the charges
+        its order's payment transactions name (the store's `payment_references`, when it
+        has them)."""
         others = _READS.submit(self._other_orders, ctx)  # the store's answer, while Stripe answers
-        own = [(ctx.order.id, c) for c in self._charges_for(ctx)]
-        pairs = own + [(o, c) for o, charges in others.result() for c in charges]
+        own, direct = self._charges_for(ctx)
+        pairs = [(ctx.order.id, c) for c in own] + [(o, c) for o, charges in others.result() for c in charges]
         # Each charge's three reads are one task; the charges are read in parallel, so a
         # customer with several orders costs about one charge's round trips, not the sum.
         found = list(_READS.map(lambda pair: self._charge_facts(ctx, *pair), pairs))
+        paid = [c for c, (_, _, _, status) in zip(own, found) if c in direct and status == "succeeded"]
         return ctx.model_copy(update={
-            "payments": tuple(r for risk, _, _ in found if risk is not None for r in (risk,)),
-            "fraud_warnings": tuple(w for _, ws, _ in found for w in ws),
-            "open_disputes": tuple(d for _, _, ds in found for d in ds),
+            "payments": tuple(r for risk, _, _, _ in found if risk is not None for r in (risk,)),
+            "fraud_warnings": tuple(w for _, ws, _, _ in found for w in ws),
+            "open_disputes": tuple(d for _, _, ds, _ in found for d in ds),
+            "money_held_by": money_holder(paid[0]) if paid else ctx.money_held_by,
         })
 
     def _charge_facts(self, ctx: CaseContext, order_id: str, charge_id: str):
-        """(Radar risk for the case's own order, open warnings, open disputes) of a charge."""
+        """(Radar risk for the case's own order, open warnings, open disputes, the charge's
+        status) of a charge."""
         try:
             charge = self.api.get(f"/v1/charges/{charge_id}")
         except NotFound:
-            return None, [], []
+            return None, [], [], None
         risk = None
         if order_id == ctx.order.id:
             risk = mapping.payment_risk(charge) or (mapping.checks_only(charge) if ctx.dispute is not None else None)
@@ -219,7 +231,7 @@ class StripeConnector:
         disputes = [d for d in (mapping.dispute(obj, order_id=order_id)
                                 for obj in self.api.list_all("/v1/disputes", charge=charge_id))
                     if d.is_open and d.id != own]
-        return risk, warnings, disputes
+        return risk, warnings, disputes, charge.get("status")
 
     def _other_orders(self, ctx: CaseContext) -> list[tuple[str, list[str]]]:
         """The customer's other recent orders (by email, the same customer where known) and
@@ -234,20 +246,29 @@ class StripeConnector:
         # of its own pool can starve it.
         return [(o.id, [i for i in stripe_ids(refs(o.id)) if i.startswith("ch_")]) for o in orders[:MAX_OTHER_ORDERS]]
 
-    def _charges_for(self, ctx: CaseContext) -> list[str]:
+    def _charges_for(self, ctx: CaseContext) -> tuple[list[str], set[str]]:
+        """The case's own charges, and those of them taken directly through Stripe (the
+        store's transaction only records them: `store_processed` False)."""
         if ctx.fraud_warning is not None:
-            return [ctx.fraud_warning.charge_id]
+            return [ctx.fraud_warning.charge_id], set()
         if ctx.dispute is not None and ctx.dispute.source == NAME and ctx.dispute.charge_id:
-            return [ctx.dispute.charge_id]
+            return [ctx.dispute.charge_id], set()
         refs = getattr(self.store, "payment_references", None)
         if refs is None:
-            return []
-        ids = stripe_ids(refs(ctx.order.id))
+            return [], set()
+        references = [r for r in refs(ctx.order.id) if r.reference in stripe_ids([r])]
+        ids = list(dict.fromkeys(r.reference for r in references))
+        direct_ids = {r.reference for r in references if not r.store_processed}
         # A payment intent's charge is found by the intent (Stripe lists charges by it).
         charges = [i for i in ids if i.startswith("ch_")]
+        direct = {i for i in charges if i in direct_ids}
         for intent in (i for i in ids if i.startswith("pi_")):
-            charges += [c["id"] for c in self.api.list_all("/v1/charges", payment_intent=intent) if c["id"] not in charges]
-        return charges
+            for c in self.api.list_all("/v1/charges", payment_intent=intent):
+                if c["id"] not in charges:
+                    charges.append(c["id"])
+                if intent in direct_ids:
+                    direct.add(c["id"])
+        return charges, direct
 
     # --- check ----------------------------------------------------------------------------
 
@@ -272,6 +293,13 @@ class StripeConnector:
                                    f"(a restricted key needs Read on them, and Write on Refunds)", retryable=False,
                                    system=NAME)
         return "key accepted; reads charges, early fraud warnings, disputes, refunds and events"
+
+
+def money_holder(charge_id: str) -> MoneyHolder:
+    """Stripe holds the money of an order whose payment it took directly (the store only
+    recorded it): a refund goes back through Stripe, by this charge."""
+    return MoneyHolder(system=NAME, payment_id=charge_id,
+                       detail=f"paid directly through Stripe ({charge_id}); the store only records the payment")
 
 
 def _refunded(refund: dict, amount: Money, *, reconciled: bool = False) -> ActionResult:

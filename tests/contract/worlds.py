@@ -41,7 +41,8 @@ CURRENCY = "EUR"  # not the USD default, so a hard-coded currency shows
 CAPABILITIES = frozenset({"orders", "returns", "customers", "payments", "disputes", "shipments", "tickets"})
 ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_store_credit")
 SHIPMENT_REMEDIES = ("refund_shipping", "reship_order")  # the delayed-shipment case's actions
-OPERATIONS = frozenset(ACTION_NAMES + SHIPMENT_REMEDIES)
+# record_refund: a refund made by the processor holding the money, recorded in the store.
+OPERATIONS = frozenset(ACTION_NAMES + SHIPMENT_REMEDIES) | {"record_refund"}
 
 # Clauses a world may declare as gaps. Each names one assertion the suites make.
 DECIDED_STATUSES = ("OPEN", "DECLINED", "CLOSED", "CANCELED")
@@ -55,6 +56,7 @@ CLAUSES = frozenset({
     *(f"actions.key_required.{a}" for a in ACTION_NAMES),  # an action without a key is refused
     # approving / declining a return that isn't REQUESTED is refused (non-retryable)
     *(f"actions.{verb}_not_requested.{s}" for verb in ("approve", "decline") for s in DECIDED_STATUSES),
+    "actions.record_refuses_store_money",  # recording is refused where the store would move money
 })
 
 class Unsupported(Exception):
@@ -118,6 +120,7 @@ class World(Protocol):
     def add_order(self, *, name: str, created_at: datetime, lines: list[Line], customer: str | None = None,
                   email: str | None = None, delivered_at: datetime | None = None) -> OrderRef: ...
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str: ...
+    def pay_outside(self, order: OrderRef) -> None: ...  # its payment taken by a processor, only recorded here
     def add_return(self, order: OrderRef, *, status: str = "REQUESTED", requested_at: datetime,
                    items: list[Item] | None = None) -> ReturnRef: ...
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str: ...
@@ -189,7 +192,10 @@ class SampleWorld:
     name = "sample"
     capabilities = frozenset({"orders", "returns", "customers", "disputes"})
     operations = OPERATIONS
-    gaps: dict[str, str] = {}
+    gaps: dict[str, str] = {
+        "actions.record_refuses_store_money": "the sample store holds no money and knows no gateways: every "
+                                              "payment is one it only records",
+    }
 
     def __init__(self, *, now: datetime = NOW, currency: str = CURRENCY) -> None:
         self.now = now
@@ -274,6 +280,9 @@ class SampleWorld:
     def _order(self, order: OrderRef) -> dict[str, Any]:
         return next(o for o in self._data["orders"] if o["id"] == order.id)
 
+    def pay_outside(self, order: OrderRef) -> None:
+        pass  # the sample's payments are all records: it holds no money
+
     def add_shipped_order(self, *, name: str, created_at: datetime, lines: list[Line], shipping: str,
                           delivered: bool = False, customer: str | None = None) -> OrderRef:
         ref = self.add_order(name=name, created_at=created_at, lines=lines, customer=customer,
@@ -356,7 +365,8 @@ class SampleWorld:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
                  "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
                  "remove_exchange": "remove_exchange", "refund_shipping": "refund", "reship_order": "reship",
-                 "submit_dispute_evidence": "dispute_evidence", "accept_dispute": "dispute_accepted"}
+                 "submit_dispute_evidence": "dispute_evidence", "accept_dispute": "dispute_accepted",
+                 "record_refund": "refund"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
         # A dispute's evidence is checked before acting (any key): what the store holds is what was applied.
         done["dispute_evidence"] = len(self.store._state.dispute_evidence)
@@ -444,6 +454,9 @@ class ShopifyWorld:
         )
         line_ids = tuple(li["id"] for li in self.fake.orders[oid]["_line_items"])
         return OrderRef(id=oid, name=name, line_ids=line_ids, lines=tuple(lines), created_at=created_at)
+
+    def pay_outside(self, order: OrderRef) -> None:
+        self.fake.pay_outside(order.id, gateway="external-processor", payment_id="pay_contract_1")
 
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str:
         return self.fake.add_refund(order.id, amount=amount, note=note, created_at=created_at)

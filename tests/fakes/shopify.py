@@ -1554,6 +1554,24 @@ class FakeShopify:
 
     # --- state queries for tests ------------------------------------------------------------------
 
+    def pay_outside(self, order_id: str, *, gateway: str, payment_id: str | None = None,
+                    receipt: dict | None = None) -> dict:
+        """The order's SALE was taken outside Shopify (a store charging through its own
+        processor and creating the order with the payment recorded): a manual gateway, so a
+        refund against it records the refund and moves no money (`money_moved` says which did)."""
+        with self._lock:
+            [sale] = [t for t in self._transactions_of(order_id) if t["kind"] in ("SALE", "CAPTURE")]
+            sale.update(gateway=gateway, manualPaymentGateway=True, paymentId=payment_id,
+                        receiptJson=json.dumps(receipt) if receipt is not None else None)
+            return sale
+
+    def money_moved(self, order_id: str) -> list[dict]:
+        """The order's refund transactions that gave money back through Shopify (their
+        parent is on a gateway Shopify processes); a manual gateway's refund is a record only."""
+        with self._lock:
+            return [t for t in self._transactions_of(order_id) if t["kind"] == "REFUND"
+                    and not self.transactions.get((t["parentTransaction"] or {}).get("id", ""), {}).get("manualPaymentGateway")]
+
     def return_status(self, return_id: str) -> str:
         with self._lock:
             return self.returns[return_id]["status"]
@@ -1649,7 +1667,9 @@ class FakeShopify:
             "id": self._next("OrderTransaction"),
             "kind": kind,
             "status": "SUCCESS",
-            "gateway": "shopify_payments",
+            # A refund goes back through its parent's gateway (a manual one only records it).
+            "gateway": (parent or {}).get("gateway") or "shopify_payments",
+            "manualPaymentGateway": bool(parent and parent.get("manualPaymentGateway")),
             "createdAt": _iso(created_at or self.now()),
             "amountSet": _bag2(amount, order["currencyCode"], pres, order["presentmentCurrencyCode"]),
             "parentTransaction": parent,
@@ -2136,7 +2156,8 @@ class FakeShopify:
             self._commit_exchange_stock(exchanges[ex_id], qty)
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
-            self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
+            self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping,
+                                note=input.get("note"))
         ret["_processedAt"] = _iso(self.now())
         if all(x["_processed"] + x.get("_removed", 0) >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
             ret["status"] = "CLOSED"

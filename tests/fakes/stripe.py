@@ -66,6 +66,21 @@ class _Stored:
     body: bytes
 
 
+class StoreWithPayments:
+    """A store (the sample store) whose orders' payment transactions name the charges a
+    FakeStripe holds: `references[order_id]` is what `payment_references` answers."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.references: dict[str, list] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def payment_references(self, order_id: str) -> list:
+        return self.references.get(order_id, [])
+
+
 def parse_form(body: str) -> dict[str, Any]:
     """Stripe's form encoding: `a=1`, `metadata[k]=v` (nested dict), `expand[]=x` (list)."""
     out: dict[str, Any] = {}
