@@ -148,6 +148,14 @@ class Container:
         self.exchanges = ExchangeService(cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
                                          on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"))
         self.lifecycle.exchanges = self.exchanges
+        # Returns a returns platform owns (Loop): followed after the card (bot.services.platform_returns).
+        from bot.services.platform_returns import PlatformReturns
+
+        self.platform_returns = PlatformReturns(cases=self.cases, jobs=self.jobs, policy=self.policy, clock=self.clock,
+                                                on_case_changed=self._case_changed,
+                                                on_outbox=lambda: self._wake("actions"),
+                                                on_dead=lambda job, reason: self.handlers[Kind.ACTION].on_dead(job, reason))
+        self.ingest.platform = self.lifecycle.platform = self.platform_returns
         # Parcels from the shipping systems: delayed-shipment cases, and return parcels' stages.
         from bot.services.shipping import ShippingService
 

@@ -413,3 +413,10 @@ Index("ix_cases_due_at", cases.c.due_at)
 # system by that payment id; NULL: the store holds the money.
 cases.append_column(Column("money_system", String(32)))
 cases.append_column(Column("money_payment_id", String(255)))
+
+# --- returns platforms (migration 0011) ---------------------------------------------------
+# The system that owns a return's decision when it is not the case's source: a Loop return
+# whose Shopify return reached us first. Decisions are carried out there, on `owner_ref`.
+cases.append_column(Column("owner", String(32)))
+cases.append_column(Column("owner_ref", String(255)))
+Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)

@@ -570,6 +570,23 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"  # resolved outside returnsbot (e.g. approved in Shopify admin)
 
 
+class ReturnPlatform(Frozen):
+    """A return owned by a returns platform (Loop) rather than the store: where the
+    decision is carried out, and how the platform holds it now."""
+
+    system: str  # the connector that owns it ("loop")
+    label: str  # how people call it ("Loop")
+    in_review: bool = False  # in the platform's review queue: its API can't accept it
+    flagged: bool = False  # held by the platform: it refuses to process until unflagged there
+    admin_url: str | None = None
+    status_page_url: str | None = None
+
+    @property
+    def state(self) -> str:
+        """How the platform holds it, in one word (the case keeps it: `external_status`)."""
+        return "review" if self.in_review else "flagged" if self.flagged else "open"
+
+
 class CaseContext(Frozen):
     """Everything a person (and the policy) needs to decide. Snapshotted with the case."""
 
@@ -583,6 +600,8 @@ class CaseContext(Frozen):
     dispute: Dispute | None = None
     # How the order was placed (IP, addresses): read for dispute cases only.
     order_facts: OrderFacts | None = None
+    # A return a returns platform owns (Loop): the decision is carried out there.
+    platform: ReturnPlatform | None = None
     # Slots that later integrations fill (Stripe, ShipStation, Gorgias).
     payments: tuple[PaymentRisk, ...] = ()
     shipments: tuple[Shipment, ...] = ()

@@ -25,7 +25,7 @@ from bot.jobs.errors import Permanent, RetryLater
 from bot.logging_setup import log_context
 from bot.store.jobs import Job, JobRepo
 from bot.store.ops import OpsRepo
-from policy.ports import IntegrationError, NotFound
+from policy.ports import IntegrationError, NotFound, Underway
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,9 @@ class JobRunner:
 
     def _failed(self, job: Job, exc: Exception) -> None:
         now = self.clock()
+        if isinstance(exc, Underway):
+            self._check_back(job, exc, now)
+            return
         error = _describe(exc)
         self.on_failure(job, exc)
         self.ops.record_failure(job.system, at=now, error=f"{job.kind} {job.operation}: {error}")
@@ -154,6 +157,20 @@ class JobRunner:
         if self.repo.retry_later(job, now=now, at=at, error=error):
             log.warning("job.retry", extra={"job_id": job.id, "kind": job.kind, "op": job.operation,
                                              "attempt": job.attempts, "at": at.isoformat(), "error": error})
+            self.on_finished(job)
+
+    def _check_back(self, job: Job, exc: Underway, now) -> None:
+        """The vendor is doing the work: look again later. Not a failure (no health record,
+        no failure count), but bounded by the same budget: work that never finishes dies."""
+        started = job.budget_started_at or now
+        at = now + timedelta(seconds=exc.retry_after or 60)
+        if at - started > self.retry.budget:
+            hours = self.retry.budget.total_seconds() / 3600
+            self._bury(job, f"not finished after {hours:g} h: {exc}")
+            return
+        if self.repo.retry_later(job, now=now, at=at, error=str(exc)):
+            log.info("job.underway", extra={"job_id": job.id, "kind": job.kind, "op": job.operation,
+                                            "at": at.isoformat()})
             self.on_finished(job)
 
     def _bury(self, job: Job, reason: str) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
-from bot.services.effects import REMEDIES
+from bot.services.effects import DENY_AS, REMEDIES
 from bot.services.followup import CHOICES as FOLLOWUP_CHOICES, Followups
 from bot.services.remedies import Remedies
 from policy.models import Money
@@ -63,6 +63,7 @@ class Click:
     customer_message: str | None = None
     notify_customer: bool = False
     internal_note: str | None = None
+    deny_as: str | None = None  # a returns platform's return: "close" | "cancel"
     # escalate
     note: str | None = None
     # remedy (a delayed shipment): the choice, "reship" or "refund_shipping".
@@ -90,6 +91,8 @@ class Click:
             raise ValueError(f"unknown remedy {self.choice!r}")
         if self.verb == "followup" and self.choice not in FOLLOWUP_CHOICES:
             raise ValueError(f"unknown follow-up choice {self.choice!r}")
+        if self.deny_as is not None and self.deny_as not in DENY_AS:
+            raise ValueError(f"deny_as must be one of {DENY_AS}")
         if self.verb == "assign" and not (isinstance(self.assignee, str) and _SLACK_USER.fullmatch(self.assignee)):
             raise ValueError("an assignment needs a Slack user id")
         if self.choice == "partial_refund" and not (self.amount and self.currency):
@@ -179,7 +182,7 @@ class ClickService:
         if click.verb == "deny":
             return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
                           customer_message=click.customer_message, notify_customer=click.notify_customer,
-                          version=version)
+                          version=version, deny_as=click.deny_as)
         return d.escalate(case_id, user, click.note or "", version=version)
 
     def _tell(self, click: Click, text: str, case) -> None:

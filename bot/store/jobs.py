@@ -206,6 +206,16 @@ class JobRepo:
                       claimed_until=None, updated_at=now, finished_at=now)
         return self._fenced(job, values, conn)
 
+    def bury_waiting(self, job: Job, *, now: datetime, reason: str) -> bool:
+        """Bury a job that waits for its next attempt (not claimed, unchanged since `job` was
+        read): what another system said makes its wait pointless. False if it is running."""
+        stmt = (update(jobs).where(jobs.c.id == job.id, jobs.c.token == job.token,
+                                   jobs.c.status == JobStatus.PENDING.value)
+                .values(status=JobStatus.DEAD.value, dead_reason=reason[:2000], last_error=reason[:2000],
+                        claimed_until=None, updated_at=now, finished_at=now).returning(jobs.c.id))
+        with self.engine.begin() as c:
+            return c.execute(stmt).scalar() is not None
+
     def _fenced(self, job: Job, values: dict[str, Any], conn: Connection | None) -> bool:
         stmt = update(jobs).where(*_held(job.id, job.token)).values(**values).returning(jobs.c.id)
         if conn is not None:

@@ -17,6 +17,7 @@ import httpx
 
 from integrations.connector import Capability, Connector, PollSpec, WebhookRoute
 from integrations.loop import events, mapping, webhooks as lw
+from integrations.loop.actions import LoopActions, failure_note
 from integrations.loop.client import UNAUTHORIZED, LoopAPI, LoopRefused
 from integrations.loop.poller import ReturnsPoller
 from policy.models import DomainEvent
@@ -25,7 +26,7 @@ from policy.ports import IntegrationError
 log = logging.getLogger(__name__)
 
 NAME = mapping.SOURCE
-LABEL = "Loop"
+LABEL = mapping.LABEL
 ADMIN_LABEL = "Loop admin"
 SCOPE_HINT = "LOOP_API_KEY refused: the key needs the Returns scope"
 
@@ -33,6 +34,7 @@ SCOPE_HINT = "LOOP_API_KEY refused: the key needs the Returns scope"
 class LoopConnector:
     def __init__(self, api: LoopAPI, *, webhook_secret: bytes | None, clock: Callable) -> None:
         self.api, self.webhook_secret, self.clock = api, webhook_secret, clock
+        self.actions = LoopActions(api)
 
     def decode(self, topic: str, payload: dict) -> DomainEvent | None:
         """After the 200: the event the delivery means, from the return as Loop has it now."""
@@ -43,7 +45,12 @@ class LoopConnector:
             raise ValueError("the delivery names no return")
         if topic == lw.PROCESSING_FAILED:
             message = payload.get("message")
-            return events.action_failed(return_id, message if isinstance(message, str) else None, at=self.clock())
+            event = events.action_failed(return_id, message if isinstance(message, str) else None, at=self.clock())
+            # On the return itself, so a Retry asks Loop to process it again (actions.py);
+            # keyed by the delivery, so a redelivery notes it once.
+            self.actions.note({"return_id": return_id, "text": failure_note(event.detail["message"])},
+                              f"processing-failed:{lw.digest(payload, b'')[:16]}")
+            return event
         ret = mapping.loop_return(self.api.details(return_id))
         if topic == lw.LABEL:
             return events.label(ret)
@@ -73,7 +80,8 @@ def connector_for(api: LoopAPI, *, webhook_secret: bytes | None, clock: Callable
     poller = ReturnsPoller(api, clock=clock)
     return Connector(
         name=NAME, label=LABEL, handles=frozenset({NAME}), capabilities=frozenset({Capability.RETURNS}),
-        webhooks=(loop.route(),), pollers=(PollSpec(f"{NAME}.returns", poller.fetch),), actions={},
+        webhooks=(loop.route(),), pollers=(PollSpec(f"{NAME}.returns", poller.fetch),),
+        actions=loop.actions.actions(),
         ping=loop.ping, admin_label=ADMIN_LABEL, admin_url=lambda return_id, **_: mapping.admin_url(return_id),
         reconnect_hint="update LOOP_API_KEY (Loop admin → Developer Tools; the key needs the Returns scope)",
     )

@@ -18,7 +18,7 @@ from datetime import datetime
 from integrations.loop import mapping
 from integrations.loop.mapping import LoopReturn, LoopState
 from policy.lifecycle import ReturnStage, StageUpdate, Tracking
-from policy.models import DomainEvent, EventKind
+from policy.models import DomainEvent, EventKind, ReturnPlatform
 
 SOURCE = mapping.SOURCE
 
@@ -30,9 +30,12 @@ LABEL_PROBLEMS = ("failure", "error", "return_to_sender", "cancelled")  # noted,
 
 def requested(ret: LoopReturn) -> DomainEvent:
     request = mapping.return_request(ret)
+    platform = ReturnPlatform(system=SOURCE, label=mapping.LABEL, in_review=ret.state is LoopState.REVIEW,
+                              flagged=ret.flagged, admin_url=ret.admin_url, status_page_url=ret.status_page_url)
     return DomainEvent(source=SOURCE, kind=EventKind.RETURN_REQUESTED, resource_id=ret.external_id,
                        order_id=ret.order_gid, occurred_at=ret.updated_at or ret.created_at,
-                       detail={"return": request.model_dump_json(), "loop": json.dumps(mapping.loop_facts(ret))})
+                       detail={"return": request.model_dump_json(), "platform": platform.model_dump_json(),
+                               "loop": json.dumps(mapping.loop_facts(ret))})
 
 
 def stage(ret: LoopReturn, to: ReturnStage, *, ref: str, at: datetime | None, note: str | None = None,

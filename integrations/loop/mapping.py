@@ -20,6 +20,7 @@ from typing import Any
 from policy.models import Money, ReturnLineItem, ReturnOutcome, ReturnRequest, ReturnStatus
 
 SOURCE = "loop"
+LABEL = "Loop"  # how people call it (the connector and the cards)
 EXTERNAL_PREFIX = "loop:"  # a case's external id: "loop:12345" (the return id, never a Shopify gid)
 ORDER_GID = "gid://shopify/Order/{}"
 LINE_ITEM_GID = "gid://shopify/LineItem/{}"
