@@ -396,3 +396,18 @@ return_stall_reminders = Table(
     Column("claimed_at", UtcDateTime, nullable=False),
 )
 
+
+
+# --- clicks as they arrive (migration 0009) ----------------------------------------------
+
+click_intents = Table(
+    "click_intents",
+    metadata,
+    # A click committed before its ack: the payload only (`Click.to_payload()`), one index.
+    # It is the cheapest durable write on the ack path (a `jobs` row maintains six indexes
+    # and a foreign key); the clicks lane moves intents into `click` jobs in one
+    # transaction each batch (bot.jobs.click_intake), and the job runs from there.
+    Column("id", Integer, primary_key=True),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),  # when the click arrived
+)
