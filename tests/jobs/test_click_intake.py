@@ -189,3 +189,38 @@ def test_a_moved_click_is_claimed_and_run_like_any_job(engine, clock):
     [job] = JobRepo(engine).claim(now=clock(), holder="w", lease=timedelta(seconds=10), kinds=["click"])
     assert Click.from_payload(job.payload).case_id == case.id
     assert [j.id for j in JobRepo(engine).list(kind="click")] == [job.id]
+
+
+def test_clicks_on_a_case_that_does_not_exist_hold_up_no_click_in_their_burst(database_url):
+    """Through the running app: a burst mixing clicks on a real case with clicks naming a
+    case that doesn't exist. Every click is acked; the real case is approved once, each of
+    the others told the case doesn't exist (before intents, such a click failed its group
+    commit — the jobs table's foreign key — and every click committed with it)."""
+    from blocks.ids import ActionId
+    from policy.models import CaseStatus
+    from tests.fakes import slack_requests as sr
+    from tests.loop.harness import SIGNING_SECRET, T2A, T2B, loop, wait_for
+
+    with loop(database_url) as lp:
+        case = lp.open_case("#1034")
+        barrier = threading.Barrier(20)
+        codes = []
+
+        def one(i: int) -> None:
+            value = lp.card_value(case) if i % 2 else f"v1:case:{case.id + 500}:1"
+            body, ctype = sr.block_action(value, ActionId.CASE_APPROVE, user_id=T2A if i % 2 else T2B,
+                                          channel=case.slack_channel, message_ts=case.slack_ts)
+            barrier.wait()
+            codes.append(sr.post(lp.url, body, ctype, SIGNING_SECRET).status_code)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert codes == [200] * 20
+        wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.DONE, what="the approval carried out")
+        told = wait_for(lambda: (m := [t for t in lp.ephemerals_to(T2B) if "no longer exists" in t])
+                        and len(m) == 10 and m, what="ten 'no such case' answers")
+        assert len(told) == 10
+        assert len(lp.c.cases.decisions(case.id)) == 1
+        assert len([c for c in lp.store.calls if c.method == "approve_return"]) == 1
+        assert {j.status for j in JobRepo(lp.c.engine).list(kind="click", limit=100)} == {"done"}
