@@ -223,4 +223,6 @@ def test_clicks_on_a_case_that_does_not_exist_hold_up_no_click_in_their_burst(da
         assert len(told) == 10
         assert len(lp.c.cases.decisions(case.id)) == 1
         assert len([c for c in lp.store.calls if c.method == "approve_return"]) == 1
-        assert {j.status for j in JobRepo(lp.c.engine).list(kind="click", limit=100)} == {"done"}
+        wait_for(lambda: {j.status for j in JobRepo(lp.c.engine).list(kind="click", limit=100)} == {"done"},
+                 what="every click's job done")
+        assert len(JobRepo(lp.c.engine).list(kind="click", limit=100)) == 20
