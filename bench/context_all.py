@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stripe_context import _PaidWithStripe, _q  # noqa: E402
+from bench.stripe_context import _q  # noqa: E402
+from tests.fakes.stripe import StoreWithPayments  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute  # noqa: E402
 from integrations.sample.store import SampleStore  # noqa: E402
@@ -38,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     now = utcnow()
     store = SampleStore.load(now=now)
-    paid = _PaidWithStripe(store)
+    paid = StoreWithPayments(store)
     stripe_fake, ship_fake = FakeStripe(), FakeShipStation()
     events = [e for e in store.events() if e.kind in CASE_KIND_FOR_EVENT]
     for order in store._state.orders.values():
@@ -49,7 +50,7 @@ def main() -> None:
         for order in store._state.orders.values():
             charge = stripe_fake.add_charge(amount=max(order.received.to_minor(), 1),
                                             outcome={"type": "authorized", "risk_level": "normal", "risk_score": 20})
-            paid.refs[order.id] = [PaymentReference(gateway="stripe", reference=charge["id"])]
+            paid.references[order.id] = [PaymentReference(gateway="stripe", reference=charge["id"])]
         api = StripeAPI(stripe_fake.api_key, base=stripe_fake.base_url, max_network_retries=0)
         connectors = [stripe_connector(api, store=paid, webhook_secret=None, clock=utcnow),
                       shipstation_connector(shipstation(ship_fake, ship_base, clock=lambda: now))]

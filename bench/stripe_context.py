@@ -21,21 +21,7 @@ from integrations.sample.store import SampleStore
 from integrations.stripe.client import StripeAPI
 from integrations.stripe.connector import connector_for
 from policy.payments import PaymentReference
-from tests.fakes.stripe import FakeStripe
-
-
-class _PaidWithStripe:
-    """The sample store, whose orders' transactions name FakeStripe's charges."""
-
-    def __init__(self, store) -> None:
-        self._store = store
-        self.refs: dict[str, list[PaymentReference]] = {}
-
-    def __getattr__(self, name):
-        return getattr(self._store, name)
-
-    def payment_references(self, order_id: str) -> list[PaymentReference]:
-        return self.refs.get(order_id, [])
+from tests.fakes.stripe import FakeStripe, StoreWithPayments
 
 
 def _q(values: list[float], p: float) -> float:
@@ -48,13 +34,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     store = SampleStore.load(now=utcnow())
-    paid = _PaidWithStripe(store)
+    paid = StoreWithPayments(store)
     fake = FakeStripe()
     with fake.serve():
         for order in store._state.orders.values():
             charge = fake.add_charge(amount=max(order.received.to_minor(), 1),
                                      outcome={"type": "authorized", "risk_level": "normal", "risk_score": 20})
-            paid.refs[order.id] = [PaymentReference(gateway="stripe", reference=charge["id"])]
+            paid.references[order.id] = [PaymentReference(gateway="stripe", reference=charge["id"])]
         api = StripeAPI(fake.api_key, base=fake.base_url, max_network_retries=0)
         stripe = connector_for(api, store=paid, webhook_secret=None, clock=utcnow)
         events = [e for e in store.events() if e.kind in CASE_KIND_FOR_EVENT]

@@ -44,6 +44,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -64,12 +65,14 @@ from blocks.parts import (
     sample_store_context,
     section,
 )
+from blocks.dispute import assign_block, dispute_blocks
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
 from blocks.format import (
     DATE,
     ago,
     approve_label,
     approve_outcome,
+    carrier_facts,
     decided_verb,
     kind_label,
     mention,
@@ -148,6 +151,7 @@ def render_case_card(view: CaseView) -> dict:
         blocks.append(context(_unavailable_line(view.unavailable)))
     blocks += _outcome(view)
     blocks += _followup(view)
+    blocks += dispute_blocks(view)
     blocks.append(_recommendation(view))
     blocks.append(_signals(view))
     customer = _customer(view)
@@ -173,6 +177,9 @@ def render_case_card(view: CaseView) -> dict:
     if buttons:
         blocks.append(DividerBlock())
         blocks.append(ActionsBlock(block_id=BlockId.CASE_ACTIONS, elements=buttons))
+        assign = assign_block(view, str(CaseRef(case_id=view.case_id, version=view.version)))
+        if assign is not None:
+            blocks.append(assign)
     if len(blocks) > MAX_BLOCKS:  # cannot happen with the budgets above; never send a bad card
         raise AssertionError(f"case card has {len(blocks)} blocks")
     return {"blocks": [b.to_dict() for b in blocks], "text": fallback_text(view)}
@@ -380,16 +387,7 @@ def _shipment_line(s: ShippingView, view: CaseView) -> str:
     elif s.estimated_delivery_at is not None:
         parts.append(f"expected {slack_date(s.estimated_delivery_at, DATE)}")
     line = " · ".join(parts)
-    carrier = []
-    if s.carrier_status is not None:
-        carrier.append(f"Carrier: *{s.carrier_status.label}*")
-    if s.exception:
-        carrier.append(escape_mrkdwn(one_line(s.exception), 200))
-    if s.last_scan:
-        scan = f"last scan {escape_mrkdwn(one_line(s.last_scan), 150)}"
-        if s.last_scan_at is not None:
-            scan += f" ({ago(s.last_scan_at, view.now)})"
-        carrier.append(scan)
+    carrier = carrier_facts(s, view.now)
     return line + ("\n" + " · ".join(carrier) if carrier else "")
 
 
@@ -618,7 +616,9 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
         return []
     rec = view.recommendation
     escalate_recommended = rec.action is Action.ESCALATE and not view.escalation_card
-    if view.kind is CaseKind.RETURN_REQUEST and rec.action is Action.DENY:
+    if view.kind is CaseKind.DISPUTE:
+        buttons = _dispute_buttons(view, ref)
+    elif view.kind is CaseKind.RETURN_REQUEST and rec.action is Action.DENY:
         # One primary action: carrying the recommendation out. Going against it is an
         # explicit override, not a second button that also declines.
         buttons = [_button(decline_label(view), ActionId.CASE_APPROVE, ref, "primary"),
@@ -628,8 +628,42 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
         buttons = [_button(approve, ActionId.CASE_APPROVE, ref, None if escalate_recommended else "primary")]
         if view.kind is CaseKind.RETURN_REQUEST:
             buttons.append(_button("Deny", ActionId.CASE_DENY, ref, "danger"))
+        if view.kind is CaseKind.DELAYED_SHIPMENT:
+            buttons += _remedy_buttons(view, ref)
     if not view.escalation_card:
         buttons.append(_button("Escalate", ActionId.CASE_ESCALATE, ref, "primary" if escalate_recommended else None))
+    return buttons
+
+
+def _remedy_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
+    """Reship (only once the order shipped: before that the order itself still owes the
+    items) and Refund shipping, each behind a confirmation: they run in the store."""
+    out = []
+    if any(s.status not in (DeliveryStatus.UNFULFILLED, DeliveryStatus.DELIVERED) for s in view.shipments):
+        out.append(_button("Reship", ActionId.SHIPMENT_RESHIP, ref, None,
+                           confirm=("Reship the order?", "A replacement of the undelivered items is created in the "
+                                                         "store at no charge to the customer.", "Reship")))
+    out.append(_button("Refund shipping", ActionId.SHIPMENT_REFUND_SHIPPING, ref, None,
+                       confirm=("Refund the shipping?", "All of the order's shipping charge not refunded yet goes "
+                                                        "back to the customer.", "Refund shipping")))
+    return out
+
+
+def _dispute_buttons(view: CaseView, ref: str) -> list[ButtonElement]:
+    """Submit evidence (unless past due) and Accept the loss, each behind a confirmation:
+    both are final in the payment system."""
+    rec = view.recommendation.action
+    system = view.dispute.system if view.dispute is not None else "the payment system"
+    due = view.dispute.packet.due_by if view.dispute is not None else None
+    buttons = []
+    if due is None or due > view.now:
+        buttons.append(_button("Submit evidence", ActionId.CASE_APPROVE, ref, "primary" if rec is Action.CONTEST else None,
+                               confirm=(f"Submit the evidence to {system}?",
+                                        "The packet on the card goes to the card issuer as it is; it can't be "
+                                        "changed after.", "Submit")))
+    buttons.append(_button("Accept the loss", ActionId.DISPUTE_CONCEDE, ref, "danger" if rec is Action.CONCEDE else None,
+                           confirm=("Accept the loss?", f"The {view.amount.format()} stays with the card holder; "
+                                                        "this can't be undone.", "Accept the loss")))
     return buttons
 
 
@@ -646,12 +680,20 @@ def decline_label(view: CaseView) -> str:
     return _DECLINE_LABELS.get(reason, "Decline return")
 
 
-def _button(text: str, action_id: ActionId, value: str, style: str | None) -> ButtonElement:
+def _button(text: str, action_id: ActionId, value: str, style: str | None,
+            confirm: tuple[str, str, str] | None = None) -> ButtonElement:
+    """`confirm`: (title, text, confirm label) of a dialog Slack shows before the click counts."""
+    dialog = None
+    if confirm is not None:
+        title, body, yes = confirm
+        dialog = ConfirmObject(title=plain(title, 100), text=plain(body, 300), confirm=plain(yes, 30),
+                               deny=plain("Cancel", 30), style="danger" if style == "danger" else None)
     return ButtonElement(
         text=PlainTextObject(text=plain(text, BUTTON_TEXT), emoji=True),
         action_id=action_id,
         value=value,
         style=style,
+        confirm=dialog,
     )
 
 

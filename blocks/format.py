@@ -9,7 +9,7 @@ from decimal import Decimal
 from policy.detect import SIGNAL_LABELS
 from policy.models import Action, CaseKind, Money, SignalCode, Tier, approve_outcome
 
-from blocks.escape import escape_mrkdwn
+from blocks.escape import escape_mrkdwn, one_line
 
 KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.RETURN_REQUEST: "Return request",
@@ -133,6 +133,9 @@ def approve_label(kind: CaseKind, recommended: Action, amount: Money) -> str:
         Action.EXCHANGE: "Approve exchange",
         Action.DENY: "Approve decline",
         Action.ACCEPT: "Acknowledge",
+        Action.CONTEST: "Submit evidence",
+        Action.RESHIP: "Reship",
+        Action.REFUND_SHIPPING: "Refund shipping",
     }[outcome]
 
 
@@ -145,6 +148,11 @@ def outcome_phrase(action: Action, amount: Money) -> str:
         Action.DENY: "decline return",
         Action.ESCALATE: "escalate",
         Action.ACCEPT: "",
+        Action.CONTEST: "submit evidence",
+        Action.CONCEDE: "accept the loss",
+        # The delayed-shipment remedies: the amount is the shipping's, not the case's.
+        Action.RESHIP: "reship the order",
+        Action.REFUND_SHIPPING: "refund shipping",
     }[action]
 
 
@@ -154,4 +162,25 @@ def decided_verb(action: Action) -> str:
         return "Denied"
     if action is Action.ACCEPT:
         return "Acknowledged"
+    if action is Action.CONTEST:
+        return "Evidence submitted"
+    if action is Action.CONCEDE:
+        return "Loss accepted"
     return "Approved"
+
+
+def carrier_facts(shipment, now: datetime) -> list[str]:
+    """What the carrier itself says of a parcel (a shipping system's report), escaped: its
+    status, the exception, the last scan and when. Anything with `carrier_status`,
+    `exception`, `last_scan`, `last_scan_at` (a Shipment, a card's ShippingView)."""
+    facts = []
+    if shipment.carrier_status is not None:
+        facts.append(f"Carrier: *{shipment.carrier_status.label}*")
+    if shipment.exception:
+        facts.append(escape_mrkdwn(one_line(shipment.exception), 200))
+    if shipment.last_scan:
+        scan = f"last scan {escape_mrkdwn(one_line(shipment.last_scan), 150)}"
+        if shipment.last_scan_at is not None:
+            scan += f" ({ago(shipment.last_scan_at, now)})"
+        facts.append(scan)
+    return facts

@@ -35,6 +35,12 @@ class ActionId(StrEnum):
     FOLLOWUP_PARTIAL = "followup-partial"
     FOLLOWUP_CREDIT = "followup-credit"
     FOLLOWUP_NO_REFUND = "followup-no-refund"
+    # A dispute card: accept the loss (Submit evidence is CASE_APPROVE), and Assign (a user picker).
+    DISPUTE_CONCEDE = "dispute-concede"
+    DISPUTE_ASSIGN = "dispute-assign"
+    # A delayed shipment's remedies (Customer contacted is CASE_APPROVE).
+    SHIPMENT_RESHIP = "shipment-reship"
+    SHIPMENT_REFUND_SHIPPING = "shipment-refund-shipping"
     # Inputs in the follow-up modals.
     FOLLOWUP_AMOUNT = "followup-amount-input"
     FOLLOWUP_MESSAGE = "followup-message-input"
@@ -57,6 +63,8 @@ class BlockId(StrEnum):
     DENY_INTERNAL_NOTE = "deny-internal-note"
     # Escalate modal input.
     ESCALATE_NOTE = "escalate-note"
+    # A dispute card's Assign picker: "dispute-assignee:<case ref>" (the ref rides in the block id).
+    DISPUTE_ASSIGN = "dispute-assignee"
     # The follow-up decision's buttons and modal inputs.
     FOLLOWUP_AMOUNT = "followup-amount"
     FOLLOWUP_MESSAGE = "followup-message"

@@ -44,7 +44,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
-from blocks.format import DATE, ago, kind_label, reason_label, signal_label, slack_date
+from blocks.format import DATE, ago, carrier_facts, kind_label, reason_label, signal_label, slack_date
 from blocks.ids import ActionId
 from blocks.parts import (
     SAMPLE_STORE,
@@ -70,6 +70,7 @@ from policy.models import (
     Order,
     ReturnRequest,
     ReturnStatus,
+    Shipment,
     Signal,
 )
 
@@ -145,6 +146,9 @@ class OrderContextView:
     unavailable: tuple[str, ...] = ()  # parts that could not be read: "customer history"
     sample_store: bool = False  # looked up in the bundled sample store: the answer says so
     payments: Any = None  # blocks.views.PaymentsView: what payment systems say (risk, warnings, disputes)
+    # The parcels with what shipping systems add (the carrier's status, last scan, dates);
+    # None: the store's own view (`order.shipments`).
+    shipments: tuple[Shipment, ...] | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -433,7 +437,7 @@ _DELIVERY_LABELS = {
 
 
 def _delivery(view: OrderContextView) -> SectionBlock:
-    shipments = view.order.shipments
+    shipments = view.order.shipments if view.shipments is None else view.shipments
     if not shipments:
         return section(":package: *Delivery*\nNot shipped yet.")
     lines = []
@@ -451,9 +455,15 @@ def _delivery(view: OrderContextView) -> SectionBlock:
             parts.append(f"expected {slack_date(s.estimated_delivery_at, DATE)}")
         elif s.shipped_at is not None:
             parts.append(f"shipped {slack_date(s.shipped_at, DATE)}")
-        lines.append(" · ".join(parts))
+        lines.append(" · ".join(parts) + _carrier_line(s, view.now))
     return section(_capped(":package: *Delivery*", lines, MAX_SHIPMENTS_SHOWN,
                             lambda n: f"…and {plural(n, 'more shipment')}"))
+
+
+def _carrier_line(s: Shipment, now: datetime) -> str:
+    """The carrier's own words under the parcel's line; empty without a report."""
+    carrier = carrier_facts(s, now)
+    return "\n    " + " · ".join(carrier) if carrier else ""
 
 
 _RETURN_LABELS = {

@@ -20,6 +20,11 @@ def payments_text(view: PaymentsView) -> str | None:
                      f" · {escape_mrkdwn(w.source.capitalize(), 20)} charge `{escape_mrkdwn(w.charge_id, 60)}`")
         lines.append(f"Charged {w.amount} · refunded so far {w.refunded} · left to refund {w.left_to_refund}"
                      + ("" if w.actionable else " · no longer actionable"))
+    h = view.holder
+    if h is not None:
+        who = escape_mrkdwn(h.system.capitalize(), 20)
+        lines.append(f":bank: The money is held by {who}: {escape_mrkdwn(h.detail or h.payment_id, 160)} · a refund "
+                     f"goes back through {who}, then the store records it")
     for link in view.links[:MAX_SHOWN]:
         lines.append(f"Linked to the order: {link.method.label} ({escape_mrkdwn(link.detail, 120)})")
     for risk in view.risks[:MAX_SHOWN]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from blocks.stages import StagesView
+from policy.disputes import EvidencePacket
 from policy.models import (
     Action,
     CarrierStatus,
@@ -193,6 +194,7 @@ class CaseView:
     closed_reason: str | None = None  # closed by a fact from another system: why
     # Set when a delayed-shipment case closed itself (the parcel moved or was delivered).
     parcel_closed: ParcelClosedView | None = None
+    dispute: DisputeView | None = None  # a dispute case: its packet and countdown
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -203,13 +205,27 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class DisputeView:
+    """A dispute case's own facts (blocks/dispute.py): the packet policy/disputes built from
+    the snapshot, who holds the dispute, who it is assigned to, where it went after."""
+
+    packet: EvidencePacket
+    system: str  # who holds the dispute: "Stripe", "Shopify"
+    network_reason_code: str | None = None
+    assignee: str | None = None  # Slack user id
+    external_status: str | None = None  # DisputeStatus value, once it moved after the decision
+    accept_by_api: bool = True  # False: the system has no call to accept a dispute (the card says so)
+
+
+@dataclass(frozen=True)
 class PaymentsView:
     warning: object | None = None  # policy.payments.EarlyFraudWarning
     links: tuple = ()  # policy.payments.PaymentLink
     risks: tuple = ()  # policy.models.PaymentRisk from payment systems
     other_warnings: tuple = ()
     disputes: tuple = ()  # open disputes from payment systems
+    holder: object | None = None  # policy.payments.MoneyHolder: the processor holds the order's money
 
     @property
     def empty(self) -> bool:
-        return not (self.warning or self.links or self.risks or self.other_warnings or self.disputes)
+        return not (self.warning or self.links or self.risks or self.other_warnings or self.disputes or self.holder)

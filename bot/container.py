@@ -37,6 +37,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.poll import IngestJobs, PeriodicJobs, Poller, PollJobs
 from bot.services.reminders import Reminders
+from bot.services.dispute_deadlines import DisputeDeadlines
 from bot.services.stalls import Stalls
 from bot.settings import Settings, SettingsError
 from bot.store import CaseRepo, OpsRepo, OutboxRepo, ReceiptRepo
@@ -138,6 +139,7 @@ class Container:
             cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
             members=self.gateway.user_groups_members if self.gateway else (lambda group: set()),
             on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"),
+            can_act=self._can_act,
         )
         self.stages = StageRepo(self.engine)
         # Stage facts (RETURN_STAGE events) go through ingest to the lifecycle service.
@@ -163,6 +165,8 @@ class Container:
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
         self.stalls = self._stalls()
+        self.deadlines = (DisputeDeadlines(cases=self.cases, decide=self.decide, gateway=self.gateway,
+                                           policy=self.policy, clock=self.clock) if self.gateway else None)
         self.digest = DigestService(engine=self.engine, ops=self.ops, policy=self.policy, clock=self.clock,
                                     gateway=self.gateway, sample_store=self.sample_store,
                                     vendors=self.registry.vendors())
@@ -173,6 +177,7 @@ class Container:
             sample_store=self.sample_store,
             playbook_for=self.playbook.for_case,
             stage_history=self._stage_history(),
+            system_of=self._system_of,
         )
         self._slack_services = None
         self.pollers = [
@@ -186,6 +191,8 @@ class Container:
             self.periodic["reminders"] = self.reminders.run_once
         if self.stalls is not None:
             self.periodic["stalls"] = self.stalls.run_once
+        if self.deadlines is not None:
+            self.periodic["disputes"] = self.deadlines.run_once
         self.handlers = self._job_handlers()
         self.runners = {
             lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,
@@ -202,6 +209,16 @@ class Container:
     @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(budget=timedelta(hours=self.settings.returnsbot_retry_budget_hours))
+
+    def _can_act(self, system: str, operation: str) -> bool:
+        connector = self.registry.for_system(system)
+        return connector is not None and operation in connector.actions
+
+    def _system_of(self, system: str) -> tuple[str, bool]:
+        """(how people call the system holding a case, whether it can accept a dispute by API)."""
+        from policy.ports import Operation
+
+        return self.registry.label(system), self._can_act(system, Operation.ACCEPT_DISPUTE)
 
     def _stage_history(self) -> Callable[[int], list]:
         return StageRepo(self.engine).history

@@ -398,7 +398,24 @@ return_stall_reminders = Table(
 
 
 
-# --- clicks as they arrive (migration 0009) ----------------------------------------------
+# --- disputes (migration 0009) ------------------------------------------------------------
+# Who a case is assigned to (a dispute's Assign), the vendor object's own status in our
+# terms when it moves after the decision (a dispute won or lost), and when it is due (a
+# dispute's evidence deadline: the reminders before it read cases by it).
+cases.append_column(Column("assignee", String(64)))
+cases.append_column(Column("external_status", String(32)))
+cases.append_column(Column("due_at", UtcDateTime))
+Index("ix_cases_due_at", cases.c.due_at)
+
+# --- who holds the money (migration 0010) --------------------------------------------------
+# From the context when the case opens: a payment taken directly by a processor and only
+# recorded in the store (policy.payments.MoneyHolder). A refund goes back through that
+# system by that payment id; NULL: the store holds the money.
+cases.append_column(Column("money_system", String(32)))
+cases.append_column(Column("money_payment_id", String(255)))
+
+
+# --- clicks as they arrive (migration 0011) ----------------------------------------------
 
 click_intents = Table(
     "click_intents",

@@ -133,6 +133,12 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="stalls", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            if "disputes" in self.c.periodic:  # reminders before evidence is due: the ledger makes each once
+                self.scheduler.add_job(
+                    self._every, "interval", args=("disputes", REMINDER_PERIOD),
+                    seconds=REMINDER_PERIOD.total_seconds(), id="disputes", max_instances=1, coalesce=True,
+                    next_run_time=self.c.clock(),
+                )
             # Returns partly inspected past the inspection window get their follow-up.
             self.scheduler.add_job(
                 self._every, "interval", args=("receipts", REMINDER_PERIOD),

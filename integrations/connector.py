@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, Callable, Iterable, Mapping
 
 from policy.models import CaseContext, DomainEvent, ShopFacts
-from policy.ports import ActionResult, PollPage
+from policy.ports import STORE, ActionResult, PollPage
 
 
 class Capability(StrEnum):
@@ -108,7 +108,10 @@ class Registry:
         return next((c for c in self.connectors if c.name == name), None)
 
     def for_system(self, system: str) -> Connector | None:
-        """The connector answering for an event source or action target."""
+        """The connector answering for an event source or action target (`policy.ports.STORE`:
+        the primary store)."""
+        if system == STORE:
+            return self.store
         return next((c for c in self.connectors if system in c.handles), None)
 
     def action(self, system: str, operation: str) -> Action:

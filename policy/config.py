@@ -352,6 +352,20 @@ ClockTime = Annotated[str, AfterValidator(_clock_time)]
 Hours = Annotated[StrictInt, Field(ge=1, le=24 * 30)]
 
 
+PolicyText = Annotated[str, Field(max_length=5000)]
+
+
+class DisputeSettings(_Section):
+    """Disputes (policy/disputes.py): the store's own words, sent with the evidence (the
+    payment system shows them to the card issuer), and when to remind before evidence is
+    due. Texts left empty are left out of the packet, and the card says so."""
+
+    refund_policy: PolicyText = ""
+    shipping_policy: PolicyText = ""
+    cancellation_policy: PolicyText = ""
+    remind_before_hours: tuple[Hours, ...] = (72, 24)
+
+
 class DigestSettings(_Section):
     """When the weekly digest goes to [slack] digest_channel, in the [store] timezone."""
 
@@ -442,6 +456,7 @@ class Policy(_Section):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     vip: VipSettings = Field(default_factory=VipSettings)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
+    disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     auto_approve: AutoApproveSettings = Field(default_factory=AutoApproveSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

@@ -180,6 +180,14 @@ class RiskLevel(StrEnum):
     HIGH = "HIGH"
 
 
+class CheckResult(StrEnum):
+    """A card verification check's result, in our terms."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNAVAILABLE = "unavailable"  # not checked, or the issuer didn't say
+
+
 class PaymentRisk(Frozen):
     """A payment risk assessment: Shopify's order risk now, Stripe Radar later."""
 
@@ -189,6 +197,11 @@ class PaymentRisk(Frozen):
     facts: tuple[str, ...] = ()
     rule: str | None = None  # the processor's rule that matched (Radar), when it says
     seller_message: str | None = None  # the processor's words for the merchant: escape before rendering
+    # What the card network checked at payment, where the processor says (evidence in a
+    # dispute): the CVC, the billing address (line 1 / postal code), and 3D Secure.
+    cvc_check: CheckResult | None = None
+    address_check: CheckResult | None = None
+    authenticated: bool | None = None  # the card holder passed 3D Secure
 
 
 class DeliveryStatus(StrEnum):
@@ -241,6 +254,7 @@ class Shipment(Frozen):
     last_scan_at: datetime | None = None
     last_scan: str | None = None  # the carrier's words and place: escape before rendering
     exception: str | None = None  # the carrier's exception text: escape before rendering
+    signed_by: str | None = None  # who signed for the delivery, per the carrier: escape before rendering
 
 
 class ParcelUpdate(Frozen):
@@ -326,6 +340,33 @@ class Dispute(Frozen):
         return self.status.is_open
 
 
+class Address(Frozen):
+    """A postal address as the order has it (customer data: shown only where a dispute
+    needs it, escaped before rendering)."""
+
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+
+    def one_line(self) -> str:
+        return ", ".join(p for p in (self.name, self.line1, self.line2, self.city,
+                                     " ".join(x for x in (self.province, self.zip) if x), self.country_code) if p)
+
+
+class OrderFacts(Frozen):
+    """What the store knows about how an order was placed, read only for a dispute's
+    evidence: the buyer's IP, the billing and shipping addresses."""
+
+    client_ip: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    billing_matches_shipping: bool | None = None
+
+
 class Order(Frozen):
     id: str  # gid://shopify/Order/...
     name: str  # "#1001"
@@ -394,6 +435,15 @@ class ReturnStatus(StrEnum):
         return _lenient(cls, value, OPEN=cls.APPROVED)
 
 
+class ReturnOutcome(StrEnum):
+    """What the customer asked for in place of the returned line (a returns platform says)."""
+
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    STORE_CREDIT = "store_credit"  # a gift card / store credit
+    KEEP = "keep"  # refunded without sending the item back
+
+
 class ReturnLineItem(Frozen):
     id: str
     line_item_id: str
@@ -406,6 +456,8 @@ class ReturnLineItem(Frozen):
     customer_note: str | None = None  # customer-supplied: escape before rendering
     product_tags: tuple[str, ...] = ()
     presentment_unit_price: Money | None = None  # in the customer's currency (multi-currency order)
+    requested_outcome: ReturnOutcome | None = None  # None: the source doesn't say (Shopify)
+    exchange_for: str | None = None  # EXCHANGE: the variant asked for, as the source names it
 
     @property
     def amount(self) -> Money:
@@ -423,6 +475,7 @@ class ReturnRequest(Frozen):
     status: ReturnStatus
     requested_at: datetime
     line_items: tuple[ReturnLineItem, ...] = Field(min_length=1)  # Shopify refuses empty returns
+    status_page_url: str | None = None  # the customer's view of the return, where the source has one
 
     @property
     def currency(self) -> str:
@@ -468,10 +521,15 @@ class EventKind(StrEnum):
     REFUND_CREATED = "refund_created"
     ORDER_CREATED = "order_created"
     DISPUTE_CREATED = "dispute_created"
+    # A dispute moved (evidence submitted, won, lost, accepted): `detail["dispute"]` (the
+    # Dispute as JSON) when the connector read it, else the store is asked.
+    DISPUTE_UPDATED = "dispute_updated"
     RETURN_STAGE = "return_stage"  # a return moved after approval: `DomainEvent.stage` says how
     FRAUD_WARNING = "fraud_warning"  # an early fraud warning, actionable (policy/payments.py)
     FRAUD_WARNING_RESOLVED = "fraud_warning_resolved"  # no longer actionable: `detail["reason"]`
     SHIPMENT_TRACKED = "shipment_tracked"  # a shipping system's view of parcels: `DomainEvent.parcels`
+    # An action the source had accepted (queued) failed there later: `detail["message"]`.
+    RETURN_ACTION_FAILED = "return_action_failed"
 
 
 class DomainEvent(Frozen):
@@ -523,6 +581,8 @@ class CaseContext(Frozen):
     return_request: ReturnRequest | None = None
     refund: Refund | None = None
     dispute: Dispute | None = None
+    # How the order was placed (IP, addresses): read for dispute cases only.
+    order_facts: OrderFacts | None = None
     # Slots that later integrations fill (Stripe, ShipStation, Gorgias).
     payments: tuple[PaymentRisk, ...] = ()
     shipments: tuple[Shipment, ...] = ()
@@ -535,6 +595,9 @@ class CaseContext(Frozen):
     fraud_warnings: "tuple[EarlyFraudWarning, ...]" = ()
     # How the payment system's records were joined to this order (the card says).
     payment_links: "tuple[PaymentLink, ...]" = ()
+    # Who holds the order's money when the store does not (a processor took the payment
+    # directly); None: the store holds it and refunds go through the store.
+    money_held_by: "MoneyHolder | None" = None
     # Other return requests already filed against this order (repeat claims).
     prior_returns_on_order: tuple[PastReturn, ...] = ()
     # Connected systems that didn't answer in time when the context was assembled (their
@@ -622,7 +685,12 @@ class Action(StrEnum):
     EXCHANGE = "exchange"
     DENY = "deny"
     ESCALATE = "escalate"
-    ACCEPT = "accept"  # no store side effect: acknowledge an order/refund/dispute review
+    ACCEPT = "accept"  # no store side effect: acknowledge an order/refund review
+    CONTEST = "contest"  # a dispute: submit the evidence packet to the payment system
+    CONCEDE = "concede"  # a dispute: accept the loss (the money stays with the card holder)
+    # A delayed shipment's remedies, carried out in the store that owns the order.
+    RESHIP = "reship"
+    REFUND_SHIPPING = "refund_shipping"
 
     @property
     def label(self) -> str:
@@ -633,6 +701,10 @@ class Action(StrEnum):
             Action.DENY: "deny",
             Action.ESCALATE: "escalate",
             Action.ACCEPT: "acknowledge",
+            Action.CONTEST: "submit evidence",
+            Action.CONCEDE: "accept the loss",
+            Action.RESHIP: "reship",
+            Action.REFUND_SHIPPING: "refund shipping",
         }[self]
 
 
@@ -667,13 +739,15 @@ def approve_outcome(kind: CaseKind, recommended: Action) -> Action:
     decision service, so the label never promises something else than what runs.
 
     An early fraud warning's Approve refunds the payment (what is left on it) in the
-    payment system. Reviews of orders, refunds and disputes have no store side effect:
-    ACCEPT. A return
+    payment system. A dispute's Approve submits the evidence (CONTEST). Reviews of orders
+    and refunds have no store side effect: ACCEPT. A return
     request carries out the recommendation (refund, store credit, exchange, decline); when
     the recommendation is ESCALATE, approving grants the plain return: a refund.
     """
     if kind is CaseKind.EARLY_FRAUD_WARNING:
         return Action.REFUND
+    if kind is CaseKind.DISPUTE:
+        return Action.CONTEST  # "Submit evidence"; accepting the loss is its own button
     if kind is not CaseKind.RETURN_REQUEST:
         return Action.ACCEPT
     if recommended in (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE, Action.DENY):

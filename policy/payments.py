@@ -46,6 +46,19 @@ class PaymentReference(Frozen):
 
     gateway: str
     reference: str
+    # False when the store only records this payment (a manual / external gateway): the
+    # money is held by the processor the reference names, and only it can give it back.
+    store_processed: bool = True
+
+
+class MoneyHolder(Frozen):
+    """The system holding an order's money when it is not the store: a payment taken
+    directly by a processor and only recorded in the store. A refund must go back through
+    `system`, by `payment_id`; the store then records it without moving money again."""
+
+    system: str  # "stripe": an action target, as a connector handles it
+    payment_id: str  # the processor's payment (a Stripe charge id)
+    detail: str = ""  # for the card: what showed it
 
 
 class EarlyFraudWarning(Frozen):
@@ -83,7 +96,7 @@ def _resolve_case_context() -> None:
     from policy import models
 
     models.CaseContext.model_rebuild(_types_namespace={"EarlyFraudWarning": EarlyFraudWarning,
-                                                       "PaymentLink": PaymentLink})
+                                                       "PaymentLink": PaymentLink, "MoneyHolder": MoneyHolder})
 
 
 _resolve_case_context()

@@ -135,8 +135,27 @@ class Operation(StrEnum):
     # A refund in the system that holds the money (a payment processor), by payment id:
     # payload {"payment_id", "amount", "currency", "reason"}.
     REFUND_PAYMENT = "refund_payment"
+    # A dispute's answer, in the system that holds the dispute: payload {"dispute_id",
+    # "evidence": {policy.disputes.EvidenceField value: text}}; and accepting the loss,
+    # payload {"dispute_id"}.
+    SUBMIT_DISPUTE_EVIDENCE = "submit_dispute_evidence"
+    ACCEPT_DISPUTE = "accept_dispute"
+    # The return refunded by the payment processor holding the money (REFUND_PAYMENT, first):
+    # the store records the refund without moving money. Payload as REFUND_RETURN's plus
+    # "refunded_in" (where the money went back, for the store's note).
+    RECORD_REFUND = "record_refund"
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
     REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
+    # The delayed-shipment remedies, in the store that owns the order: payload {"order_id",
+    # "amount", "currency"} (amount None: all the shipping left) / {"order_id", "note"}.
+    REFUND_SHIPPING = "refund_shipping"
+    RESHIP_ORDER = "reship_order"
+
+
+# The action target "the store this deployment connects" (Shopify, or the sample store):
+# what an outbox job names when it must run in the system that owns the order, whichever
+# system the case came from. The connector registry resolves it.
+STORE = "store"
 
 
 class StoreActions(Protocol):
@@ -163,6 +182,13 @@ class StoreActions(Protocol):
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
     ) -> ActionResult: ...
 
+    def record_refund(
+        self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool, idempotency_key: str
+    ) -> ActionResult:
+        """The return was refunded where the money is (`refunded_in`): record it on the
+        return and the order, moving no money; refused when recording would move money."""
+        ...
+
     def issue_store_credit(
         self, customer_id: str, *, amount: Money, idempotency_key: str
     ) -> ActionResult: ...
@@ -187,6 +213,43 @@ class StoreActions(Protocol):
         Nothing left to remove is a repeat, not an error."""
         ...
 
+    def refund_shipping(self, order_id: str, *, amount: Money | None, notify_customer: bool,
+                        idempotency_key: str) -> ActionResult:
+        """Refund the order's shipping charge: `amount` of it, or (None) all of the shipping
+        not refunded yet. More than is left (or nothing left) raises a non-retryable
+        IntegrationError, nothing refunded. The same key again is a repeat, not a second refund."""
+        ...
+
+    def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """Send the order's undelivered items again (shipped, not delivered), at no charge to
+        the customer: a replacement order in the store. `external_id` is the new order's id.
+        Nothing undelivered (all delivered, or not shipped yet: the order itself still owes
+        them) raises a non-retryable IntegrationError. The same key again is a repeat."""
+        ...
+
+
+class DisputeActions(Protocol):
+    """Answering a dispute the store system holds (Shopify Payments'): optional."""
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
+                                idempotency_key: str) -> ActionResult: ...
+
+    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
+        """Optional: not every system can accept a dispute by API."""
+        ...
+
+
+def dispute_actions(actions: Any) -> dict[str, Callable[[Mapping[str, Any], str], ActionResult]]:
+    """A store's DisputeActions as a connector's actions: those it has (a system with no
+    call to accept a dispute has no ACCEPT_DISPUTE, and the card says so)."""
+    out: dict[str, Callable[[Mapping[str, Any], str], ActionResult]] = {}
+    if hasattr(actions, "submit_dispute_evidence"):
+        out[Operation.SUBMIT_DISPUTE_EVIDENCE] = lambda p, key: actions.submit_dispute_evidence(
+            p["dispute_id"], evidence=p.get("evidence") or {}, idempotency_key=key)
+    if hasattr(actions, "accept_dispute"):
+        out[Operation.ACCEPT_DISPUTE] = lambda p, key: actions.accept_dispute(p["dispute_id"], idempotency_key=key)
+    return out
+
 
 class EventFeed(Protocol):
     """A source that can replay its events (the sample store, for the demo)."""
@@ -201,6 +264,9 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
     def money(p: Mapping[str, Any]) -> Money:
         return Money(amount=Decimal(p["amount"]), currency=p["currency"])
 
+    def some_money(p: Mapping[str, Any]) -> Money | None:
+        return None if p.get("amount") is None else money(p)
+
     return {
         Operation.APPROVE_RETURN: lambda p, key: actions.approve_return(
             p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
@@ -209,6 +275,9 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
             idempotency_key=key),
         Operation.REFUND_RETURN: lambda p, key: actions.refund_return(
             p["return_id"], amount=money(p), notify_customer=p["notify_customer"], idempotency_key=key),
+        Operation.RECORD_REFUND: lambda p, key: actions.record_refund(
+            p["return_id"], amount=money(p), refunded_in=p["refunded_in"], notify_customer=p["notify_customer"],
+            idempotency_key=key),
         Operation.ISSUE_STORE_CREDIT: lambda p, key: actions.issue_store_credit(
             p["customer_id"], amount=money(p), idempotency_key=key),
         Operation.CLOSE_RETURN: lambda p, key: actions.close_return(
@@ -216,4 +285,7 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
         Operation.RELEASE_EXCHANGE: lambda p, key: actions.release_exchange(
             p["return_id"], notify_customer=p["notify_customer"], idempotency_key=key),
         Operation.REMOVE_EXCHANGE: lambda p, key: actions.remove_exchange(p["return_id"], idempotency_key=key),
+        Operation.REFUND_SHIPPING: lambda p, key: actions.refund_shipping(
+            p["order_id"], amount=some_money(p), notify_customer=p.get("notify_customer", True), idempotency_key=key),
+        Operation.RESHIP_ORDER: lambda p, key: actions.reship_order(p["order_id"], note=p.get("note"), idempotency_key=key),
     }

@@ -24,7 +24,8 @@ Other kinds:
 
 | kind              | when                                           | action      |
 |-------------------|------------------------------------------------|-------------|
-| dispute           | always                                         | escalate    |
+| dispute           | the packet answers its reason (policy/disputes) | contest     |
+|                   | otherwise, or evidence past due                | concede     |
 | high-value refund | refund exceeds paid, or high payment risk      | escalate    |
 |                   | otherwise                                      | accept      |
 | order review      | high payment risk                              | escalate    |
@@ -196,10 +197,10 @@ def _exchange_reasons(ctx: CaseContext, policy: Policy) -> list[str]:
 
 
 def _dispute(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
-    reasons = ["Escalate: a dispute needs a person to answer it with evidence."]
-    if ctx.dispute is not None and ctx.dispute.evidence_due_by is not None:
-        reasons.append(f"Evidence is due by {ctx.dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC.")
-    return _Decision(Action.ESCALATE, tuple(reasons))
+    from policy.disputes import build_packet, recommend as dispute_recommendation
+
+    action, reasons = dispute_recommendation(ctx, build_packet(ctx, policy), policy)
+    return _Decision(action, reasons + _explained(found, S.HIGH_PAYMENT_RISK, S.OPEN_DISPUTE))
 
 
 def _high_value_refund(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:

@@ -78,7 +78,8 @@ class CaseViews:
                  tier_for: Callable[[CaseRecord], Tier], admin_url: AdminUrl | None = None,
                  playbook_for: Callable[..., tuple] = lambda kind, signal_codes, limit=3, **kw: (),
                  sample_store: bool = False, admin_label: str | None = None,
-                 stage_history: Callable[[int], list[StageUpdate]] = lambda case_id: []) -> None:
+                 stage_history: Callable[[int], list[StageUpdate]] = lambda case_id: [],
+                 system_of: Callable[[str], tuple[str, bool]] = lambda system: (system.capitalize(), True)) -> None:
         self.cases = cases
         self.outbox = outbox
         self.policy = policy
@@ -89,6 +90,7 @@ class CaseViews:
         self.sample_store = sample_store  # cases from the bundled sample store: every card says so
         self.admin_label = admin_label or "the store admin"  # "Shopify admin": the connector says
         self.stage_history = stage_history  # StageRepo.history: the return's stages, oldest first
+        self.system_of = system_of  # a case's source → (its label, whether it accepts disputes by API)
 
     def for_id(self, case_id: int) -> CaseView:
         case = self.cases.get(case_id)
@@ -122,7 +124,19 @@ class CaseViews:
             charged=ctx.charged,
             payments=self._payments(ctx),
             closed_reason=self._closed_reason(case),
+            dispute=self._dispute(case, ctx),
         )
+
+    def _dispute(self, case: CaseRecord, ctx: CaseContext):
+        if case.kind is not CaseKind.DISPUTE or ctx.dispute is None:
+            return None
+        from blocks.views import DisputeView
+        from policy.disputes import build_packet
+
+        label, accepts = self.system_of(case.source)
+        return DisputeView(packet=build_packet(ctx, self.policy), system=label,
+                           network_reason_code=ctx.dispute.network_reason_code, assignee=case.assignee,
+                           external_status=case.external_status, accept_by_api=accepts)
 
     @staticmethod
     def _payments(ctx):
@@ -131,13 +145,18 @@ class CaseViews:
         view = PaymentsView(warning=ctx.fraud_warning, links=ctx.payment_links,
                             risks=tuple(p for p in ctx.payments if p.source != "shopify"),
                             other_warnings=ctx.fraud_warnings,
-                            disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"))
+                            disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"),
+                            holder=ctx.money_held_by)
         return None if view.empty else view
 
     def _closed_reason(self, case: CaseRecord) -> str | None:
-        """A fraud warning that stopped being actionable closes its case: the card says why."""
-        if case.status is not CaseStatus.CLOSED or case.kind is not CaseKind.EARLY_FRAUD_WARNING:
+        """A fraud warning that stopped being actionable, or a dispute answered in the payment
+        system, closes its case: the card says why."""
+        if case.status is not CaseStatus.CLOSED or case.kind not in (CaseKind.EARLY_FRAUD_WARNING, CaseKind.DISPUTE):
             return None
+        if case.kind is CaseKind.DISPUTE:
+            status = (case.external_status or "").lower().replace("_", " ")
+            return f"the dispute was answered in {self.system_of(case.source)[0]} outside returnsbot ({status})"
         for row in reversed(self.cases.audit(case.id)):
             if row.get("event") == "case.fraud_warning_resolved":
                 detail = row.get("detail") or {}

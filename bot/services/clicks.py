@@ -16,19 +16,23 @@ reference a person is given when something goes wrong.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
+from bot.services.effects import REMEDIES
 from bot.services.followup import CHOICES as FOLLOWUP_CHOICES, Followups
+from bot.services.remedies import Remedies
 from policy.models import Money
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup"})
+VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup", "concede", "assign", "remedy"})
 PAYLOAD_VERSION = 1
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 APOLOGY = "Something went wrong on our side and nothing was changed. Reference: `{ref}`."
 
@@ -62,12 +66,15 @@ class Click:
     internal_note: str | None = None
     # escalate
     note: str | None = None
+    # remedy (a delayed shipment): the choice, "reship" or "refund_shipping".
     # followup (an exception at receipt): the choice, and a partial refund's amount as
     # validated in the modal (decimal string + currency); a no-refund's message is
     # `customer_message`.
     choice: str | None = None
     amount: str | None = None
     currency: str | None = None
+    # assign (a dispute's Assign picker): the Slack user picked
+    assignee: str | None = None
 
     def __post_init__(self) -> None:
         if self.verb not in VERBS:
@@ -80,8 +87,12 @@ class Click:
             raise ValueError("user is required")
         if self.verb == "deny" and not self.reason:
             raise ValueError("a deny needs a reason")
+        if self.verb == "remedy" and self.choice not in REMEDIES:
+            raise ValueError(f"unknown remedy {self.choice!r}")
         if self.verb == "followup" and self.choice not in FOLLOWUP_CHOICES:
             raise ValueError(f"unknown follow-up choice {self.choice!r}")
+        if self.verb == "assign" and not (isinstance(self.assignee, str) and _SLACK_USER.fullmatch(self.assignee)):
+            raise ValueError("an assignment needs a Slack user id")
         if self.choice == "partial_refund" and not (self.amount and self.currency):
             raise ValueError("a partial refund needs an amount")
         if type(self.notify_customer) is not bool:
@@ -160,6 +171,12 @@ class ClickService:
             amount = Money.of(click.amount, click.currency) if click.amount and click.currency else None
             return self.followups.carry_out(case_id, user, choice=click.choice, amount=amount,
                                             message=click.customer_message, version=version)
+        if click.verb == "remedy":
+            return Remedies(decide=d).carry_out(case_id, user, remedy=click.choice, version=version)
+        if click.verb == "concede":
+            return d.concede(case_id, user, version=version)
+        if click.verb == "assign":
+            return d.assign(case_id, user, click.assignee, version=version)
         if click.verb == "deny":
             return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
                           customer_message=click.customer_message, notify_customer=click.notify_customer,

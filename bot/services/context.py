@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from integrations.connector import Capability
 from policy.models import (
     CaseContext,
     CaseKind,
     CustomerHistory,
+    Dispute,
     DomainEvent,
     EventKind,
     Order,
@@ -42,6 +44,7 @@ _LIVE_RETURN = {ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.CLOS
 def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback_days: int) -> CaseContext:
     kind = CASE_KIND_FOR_EVENT[event.kind]
     return_request = refund = dispute = warning = None
+    links: tuple = ()
     if kind is CaseKind.RETURN_REQUEST:
         return_request = source.get_return(event.resource_id)
         order = source.get_order(return_request.order_id)
@@ -49,16 +52,24 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         refund = source.get_refund(event.resource_id)
         order = _before_refund(source.get_order(refund.order_id), refund.id, refund.amount)
     elif kind is CaseKind.DISPUTE:
-        dispute = source.get_dispute(event.resource_id)
+        # A payment system's dispute comes read and linked by its connector; the store's
+        # own (Shopify Payments) is read from the store.
+        dispute = (Dispute.model_validate_json(event.detail["dispute"]) if "dispute" in event.detail
+                   else source.get_dispute(event.resource_id))
         if dispute.order_id is None:
             raise NotFound(f"dispute {dispute.id} names no order")
         order = source.get_order(dispute.order_id)
+        if "link" in event.detail:
+            from policy.payments import PaymentLink
+
+            links = (PaymentLink.model_validate_json(event.detail["link"]),)
     elif kind is CaseKind.EARLY_FRAUD_WARNING:
         # The payment system's connector read the warning and linked it to the order when
         # it decoded the event (integrations/<processor>/link.py); the order is the store's.
         from policy.payments import EarlyFraudWarning
 
         warning = EarlyFraudWarning.model_validate_json(event.detail["warning"])
+        links = (warning.link,) if warning.link is not None else ()
         if event.order_id is None:
             raise NotFound(f"fraud warning {warning.id} names no order")
         order = source.get_order(event.order_id)
@@ -95,13 +106,20 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         refund=refund,
         dispute=dispute,
         fraud_warning=warning,
-        payment_links=(warning.link,) if warning is not None and warning.link is not None else (),
+        payment_links=links,
+        # How the order was placed (IP, addresses) is evidence for a dispute, and read for nothing else.
+        order_facts=_order_facts(source, order.id) if kind is CaseKind.DISPUTE else None,
         # `payments` is the slot for other payment systems (Stripe Radar, later); Shopify's
         # own assessment is order.risk, which detection reads already.
         shipments=order.shipments,
         open_disputes=disputes,
         prior_returns_on_order=prior,
     )
+
+
+def _order_facts(source: StoreSource, order_id: str):
+    read = getattr(source, "order_facts", None)  # optional: a store that has none leaves the slot empty
+    return read(order_id) if read is not None else None
 
 
 def _before_refund(order: Order, refund_id: str, amount) -> Order:
@@ -147,6 +165,19 @@ def contribute(ctx: CaseContext, contributors: Sequence) -> CaseContext:
     return ctx.model_copy(update={"unavailable": tuple(unavailable)}) if unavailable else ctx
 
 
+def money_holder_unknown(ctx: CaseContext, contributors: Sequence, source) -> str | None:
+    """Who holds a return's money must be known before its case can be decided: a payment
+    system that could hold it did not answer, and the store says the order's payment was
+    only recorded there (taken outside it) — the silent system's label; else None."""
+    if ctx.kind is not CaseKind.RETURN_REQUEST or ctx.money_held_by is not None:
+        return None
+    silent = [c.label for c in contributors if Capability.PAYMENTS in c.capabilities and c.label in ctx.unavailable]
+    refs = getattr(source, "payment_references", None)
+    if not silent or refs is None:
+        return None
+    return silent[0] if any(not r.store_processed for r in refs(ctx.order.id)) else None
+
+
 def _merged_shipments(ours: tuple, added: tuple) -> tuple:
     """A shipping system's report of a parcel the store lists (same id) replaces the
     store's view of it: the carrier knows better where it is. New parcels are added."""
@@ -166,6 +197,8 @@ def _merge(ctx: CaseContext, added: CaseContext) -> CaseContext:
                                                    if d not in ctx.open_disputes and d.id not in _ids(ctx.open_disputes)),
         "fraud_warnings": ctx.fraud_warnings + tuple(w for w in added.fraud_warnings if w not in ctx.fraud_warnings),
         "payment_links": ctx.payment_links + tuple(p for p in added.payment_links if p not in ctx.payment_links),
+        # The first system that says it holds the money (one payment processor per order).
+        "money_held_by": ctx.money_held_by or added.money_held_by,
     })
 
 

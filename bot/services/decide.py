@@ -20,13 +20,23 @@ from typing import Callable
 from blocks.format import ago, whole_money
 from bot import actors
 from bot.clock import Clock
-from bot.services.effects import approval_detail, approval_ops, approved_stage, decline_ops, refund_on_for_case
+from bot.services.effects import (
+    approval_detail,
+    approval_ops,
+    approved_stage,
+    concede_ops,
+    contest_ops,
+    decline_ops,
+    refund_on_for_case,
+)
 from bot.store.stages import record_in
 from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
 from policy.config import Policy
+from policy.disputes import build_packet
+from policy.ports import Operation
 from policy.models import Action, CaseKind, CaseStatus, Money, Tier, approve_outcome
 
 log = logging.getLogger(__name__)
@@ -65,6 +75,7 @@ class DecideService:
         members: Membership = lambda group: set(),
         on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
         on_outbox: Callable[[], None] = lambda: None,
+        can_act: Callable[[str, str], bool] = lambda system, operation: True,
     ) -> None:
         self.cases = cases
         self.outbox = outbox
@@ -75,6 +86,8 @@ class DecideService:
         self.membership = GroupMembership(members, ttl=60.0)
         self.on_case_changed = on_case_changed
         self.on_outbox = on_outbox  # wakes the outbox worker
+        # Whether the system holding a case (its source) has an action: the registry's answer.
+        self.can_act = can_act
 
     # --- who may decide ----------------------------------------------------------------
 
@@ -203,6 +216,8 @@ class DecideService:
     def _approval(self, case: CaseRecord, outcome: Action, user_id: str):
         """The ops, the decision detail (a refund pending receipt) and the approved stage
         recorded with the decision."""
+        if case.kind is CaseKind.DISPUTE:
+            return contest_ops(case, self.evidence(case)), {}, None
         refund_on = refund_on_for_case(case, self.policy, cases=self.cases)
         ops = approval_ops(case, outcome, refund_on=refund_on)
         pending = approval_detail(case, outcome, refund_on=refund_on)
@@ -211,6 +226,40 @@ class DecideService:
             stage = approved_stage(case, actor=user_id, at=self.clock())
             within = lambda conn: record_in(conn, self.cases.engine, case.id, stage, now=stage.at, bump=False)  # noqa: E731
         return ops, pending, within
+
+    def evidence(self, case: CaseRecord) -> dict[str, str]:
+        """The dispute's evidence as its card shows it: built from the case's snapshot."""
+        ctx, _ = self.cases.snapshot(case)
+        return {f.value: text for f, text in build_packet(ctx, self.policy).submission}
+
+    def concede(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
+        """Accept a dispute's loss (the money stays with the card holder): same tier as
+        submitting evidence, recorded against the recommendation when it said contest."""
+        case = self._decidable(case_id, user_id, version)
+        if case.kind is not CaseKind.DISPUTE:
+            self._refuse(case, user_id, "not_a_dispute", "Only a dispute's loss can be accepted.")
+        self.authorise(case, user_id, verb="accept the loss of")
+        # A system with no call to accept a dispute (Shopify Payments) gets nothing: the
+        # decision is recorded, and without evidence the dispute closes as lost by itself.
+        by_api = self.can_act(case.source, Operation.ACCEPT_DISPUTE)
+        decision = Decision("concede", Action.CONCEDE.value,
+                            followed_recommendation=case.recommended_action == Action.CONCEDE.value,
+                            detail={} if by_api else {"accept_in_admin": True})
+        return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.conceded", decision=decision,
+                            ops=concede_ops(case) if by_api else [])
+
+    def assign(self, case_id: int, user_id: str, assignee: str, *, version: int | None = None) -> CaseRecord:
+        """Give the case to someone (they get its reminders); anyone who sees the card may."""
+        case = self._decidable(case_id, user_id, version)
+        if not assignee or not assignee.startswith(("U", "W")):
+            self._refuse(case, user_id, "bad_assignee", "Pick a person to assign it to.")
+        res = self.cases.transition(case.id, expected=case.status, expected_version=case.version, to=case.status,
+                                    actor=user_id, at=self.clock(), event="case.assigned",
+                                    detail={"assignee": assignee}, extra={"assignee": assignee})
+        if not res.ok:
+            self._refuse(res.case, user_id, "lost_race", stale_text(res.case, self.clock()))
+        self.on_case_changed(res.case)
+        return res.case
 
     def override(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
         """The recommendation is deny, and a person grants the request anyway — the way an
@@ -329,7 +378,8 @@ def _mention(approver: str) -> str:
 
 
 def _decided_verb(case: CaseRecord) -> str:
-    return {"deny": "denied", "accept": "acknowledged"}.get(case.decided_action or "", "approved")
+    return {"deny": "denied", "accept": "acknowledged", "contest": "answered with evidence",
+            "concede": "accepted as lost"}.get(case.decided_action or "", "approved")
 
 
 def what_changed(case: CaseRecord, now: datetime) -> str:

@@ -15,7 +15,7 @@ from policy.config import Policy, RefundOn, Segment
 from policy.lifecycle import ReturnStage, StageUpdate
 from policy.lifecycle_rules import refund_on_for
 from policy.models import Action, CaseKind, DeclineReason, Money, SignalCode, decline_reason_for
-from policy.ports import Operation
+from policy.ports import STORE, Operation
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +71,39 @@ def approved_stage(case: CaseRecord, *, actor: str, at: datetime) -> StageUpdate
                        ref=f"returnsbot:case-{case.id}:approved", by=actor)
 
 
+# Why the customer is refunded, in the processor's terms: a return the shop agreed to.
+CUSTOMER_REFUND_REASON = "requested_by_customer"
+
+
 def money_ops(case: CaseRecord, outcome: str, amount: Money, *, notify_customer: bool = True) -> list[OutboxOp]:
     """The refund or store credit, with the keys approval would have used: whichever path
-    queues it, it is queued (and sent) once."""
+    queues it (approval, refund on receipt, a follow-up), it is queued (and sent) once."""
     payload = {"amount": str(amount.amount), "currency": amount.currency}
     if outcome == "refund":
-        return [OutboxOp(Operation.REFUND_RETURN,
-                         {"return_id": case.external_id, "notify_customer": notify_customer, **payload},
-                         _key(case, Operation.REFUND_RETURN))]
+        return refund_ops(case, amount, notify_customer=notify_customer)
     if outcome == "store_credit":
         return [OutboxOp(Operation.ISSUE_STORE_CREDIT, {"customer_id": case.customer_id, **payload},
                          _key(case, Operation.ISSUE_STORE_CREDIT))]
     return []
+
+
+def refund_ops(case: CaseRecord, amount: Money, *, notify_customer: bool) -> list[OutboxOp]:
+    """Where a return's refund goes: the system that holds the money. The store, usually;
+    for an order paid directly through a processor (`case.money_system`) the processor
+    refunds the payment first, then the store records the refund without moving money
+    (the jobs of a case run in order, and a dead refund blocks the record)."""
+    money = {"amount": str(amount.amount), "currency": amount.currency}
+    ret = {"return_id": case.external_id, "notify_customer": notify_customer, **money}
+    if case.money_system is None:
+        return [OutboxOp(Operation.REFUND_RETURN, ret, _key(case, Operation.REFUND_RETURN))]
+    return [
+        OutboxOp(Operation.REFUND_PAYMENT,
+                 {"payment_id": case.money_payment_id, **money, "reason": CUSTOMER_REFUND_REASON},
+                 _key(case, Operation.REFUND_PAYMENT), system=case.money_system),
+        OutboxOp(Operation.RECORD_REFUND,
+                 {**ret, "refunded_in": f"{case.money_system} payment {case.money_payment_id}"},
+                 _key(case, Operation.RECORD_REFUND)),
+    ]
 
 
 def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = True,
@@ -100,7 +121,6 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
         return []  # order/refund/dispute reviews are acknowledgements: nothing to execute
     if outcome is Action.DENY:
         return decline_ops(case, reason=(decline_reason_for(case.signal_codes) or DeclineReason.OTHER).value, note=None, notify_customer=notify_customer)
-    amount = {"amount": str(case.amount.amount), "currency": case.amount.currency}
     ops = [
         OutboxOp(
             Operation.APPROVE_RETURN,
@@ -115,23 +135,19 @@ def approval_ops(case: CaseRecord, outcome: Action, *, notify_customer: bool = T
         return ops
     if RefundOn(refund_on) is RefundOn.RECEIPT:
         return ops
-    if outcome is Action.REFUND:
-        ops.append(
-            OutboxOp(
-                Operation.REFUND_RETURN,
-                {"return_id": case.external_id, "notify_customer": notify_customer, **amount},
-                _key(case, Operation.REFUND_RETURN),
-            )
-        )
-    elif outcome is Action.STORE_CREDIT:
-        ops.append(
-            OutboxOp(
-                Operation.ISSUE_STORE_CREDIT,
-                {"customer_id": case.customer_id, **amount},
-                _key(case, Operation.ISSUE_STORE_CREDIT),
-            )
-        )
+    ops += money_ops(case, money_outcome(outcome) or "", case.amount, notify_customer=notify_customer)
     return ops
+
+
+def contest_ops(case: CaseRecord, evidence: dict[str, str]) -> list[OutboxOp]:
+    """Submitting a dispute's evidence (the packet as the card showed it), in the system
+    that holds the dispute (the case's source)."""
+    return [OutboxOp(Operation.SUBMIT_DISPUTE_EVIDENCE, {"dispute_id": case.external_id, "evidence": evidence},
+                     _key(case, Operation.SUBMIT_DISPUTE_EVIDENCE))]
+
+
+def concede_ops(case: CaseRecord) -> list[OutboxOp]:
+    return [OutboxOp(Operation.ACCEPT_DISPUTE, {"dispute_id": case.external_id}, _key(case, Operation.ACCEPT_DISPUTE))]
 
 
 def release_exchange_op(case: CaseRecord, *, notify_customer: bool = True) -> OutboxOp:
@@ -160,3 +176,30 @@ def decline_ops(case: CaseRecord, *, reason: str, note: str | None, notify_custo
             _key(case, Operation.DECLINE_RETURN),
         )
     ]
+
+
+# The delayed-shipment remedies: what a person chose → the store operation.
+REMEDIES = {"reship": Operation.RESHIP_ORDER, "refund_shipping": Operation.REFUND_SHIPPING}
+
+
+def remedy_ops(case: CaseRecord, remedy: str, *, amount: Money | None, note: str | None = None,
+               notify_customer: bool = True) -> list[OutboxOp]:
+    """A delayed shipment's remedy, run in the store that owns the order (`STORE`, whichever
+    system reported the parcel), keyed per case: deciding twice queues it once. `amount`
+    (refund_shipping only): None refunds all the shipping not refunded yet."""
+    op = REMEDIES.get(remedy)
+    if op is None:
+        raise ValueError(f"unknown remedy {remedy!r}; expected one of {sorted(REMEDIES)}")
+    if case.kind is not CaseKind.DELAYED_SHIPMENT:
+        raise ValueError(f"case {case.id} is a {case.kind.value} case: remedies are for delayed shipments")
+    if not case.order_id:
+        raise ValueError(f"case {case.id} has no order to remedy")
+    if op is Operation.RESHIP_ORDER:
+        if amount is not None:
+            raise ValueError("a reship takes no amount")
+        payload: dict[str, Any] = {"order_id": case.order_id, "note": note}
+    else:
+        payload = {"order_id": case.order_id, "notify_customer": notify_customer,
+                   "amount": None if amount is None else str(amount.amount),
+                   "currency": None if amount is None else amount.currency}
+    return [OutboxOp(op, payload, _key(case, op), system=STORE)]

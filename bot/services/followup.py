@@ -9,9 +9,10 @@ from typing import Callable
 from bot.services.decide import DecideService
 from bot.services.lifecycle import FollowupRefused
 from bot.store import CaseRecord
+from policy.exchange_rules import ALL_CHOICES
 from policy.models import CaseStatus, Money
 
-CHOICES = ("refund", "partial_refund", "store_credit", "no_refund")
+CHOICES = ALL_CHOICES  # the one list: policy.exchange_rules
 
 
 class Followups:

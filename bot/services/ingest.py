@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
-from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute
+from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute, money_holder_unknown
 from bot.services.effects import approval_detail, approval_ops, approved_stage, refund_on_for_case
 from bot.store.stages import record_in
 from bot.store import CaseRecord, CaseRepo, NewCase, OutboxRepo
@@ -20,8 +20,8 @@ from bot.store.cases import Decision
 from policy.approval import channel_for
 from policy.assess import assess, needs_case
 from policy.config import Policy
-from policy.models import Action, CaseKind, CaseStatus, DomainEvent, EventKind
-from policy.ports import StoreSource
+from policy.models import Action, CaseKind, CaseStatus, Dispute, DisputeStatus, DomainEvent, EventKind
+from policy.ports import IntegrationError, StoreSource
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ class IngestService:
             return self._decided_elsewhere(event)
         if event.kind is EventKind.FRAUD_WARNING_RESOLVED:
             return self._warning_resolved(event)
+        if event.kind is EventKind.DISPUTE_UPDATED:
+            return self._dispute_moved(event)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)
         if kind is None:
             return IngestResult(Outcome.IGNORED)
@@ -98,6 +100,13 @@ class IngestService:
         now = self.clock()
         ctx = contribute(assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days),
                          self.contributors)
+        silent = money_holder_unknown(ctx, self.contributors, self.source)
+        if silent is not None:
+            # A card that refunds through the store while the money is elsewhere would record
+            # a refund nobody paid: the job retries until the payment system answers.
+            raise IntegrationError(f"{silent} did not answer and order {ctx.order.name}'s payment was taken outside "
+                                   f"the store: who holds the money is unknown, so no case yet", retryable=True,
+                                   system=silent)
         if kind is CaseKind.ORDER_REVIEW:
             self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)
@@ -163,6 +172,33 @@ class IngestService:
             return IngestResult(Outcome.DUPLICATE, result.case)
         self.on_case_changed(result.case)
         return IngestResult(Outcome.CLOSED, result.case)
+
+    def _dispute_moved(self, event: DomainEvent) -> IngestResult:
+        """A dispute's status changed. Before anyone here decided, an answer given in the
+        payment system (evidence submitted, the loss accepted) or the dispute closing
+        closes the case; after our decision the card shows where it went (won, lost)."""
+        case = self.cases.find(event.source, event.resource_id, CaseKind.DISPUTE)
+        if case is None:
+            return IngestResult(Outcome.IGNORED)  # no longer needing a response when first heard of
+        dispute = (Dispute.model_validate_json(event.detail["dispute"]) if "dispute" in event.detail
+                   else self.source.get_dispute(event.resource_id))
+        status = dispute.status.value
+        for _ in range(3):  # a click may bump the version between our read and our write
+            if case.external_status == status:
+                return IngestResult(Outcome.DUPLICATE, case)
+            undecided = case.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)
+            if undecided and dispute.status is DisputeStatus.NEEDS_RESPONSE:
+                return IngestResult(Outcome.DUPLICATE, case)
+            to = CaseStatus.CLOSED if undecided else case.status
+            result = self.cases.transition(
+                case.id, expected=case.status, expected_version=case.version, to=to, actor=EXTERNAL,
+                at=self.clock(), event="case.dispute_answered_elsewhere" if undecided else "case.dispute_status",
+                detail={"status": status}, extra={"external_status": status})
+            if result.ok:
+                self.on_case_changed(result.case)
+                return IngestResult(Outcome.CLOSED if undecided else Outcome.DUPLICATE, result.case)
+            case = result.case
+        return IngestResult(Outcome.DUPLICATE, case)
 
     def _decided_elsewhere(self, event: DomainEvent) -> IngestResult:
         """Approved or declined in Shopify admin: close our open case so nobody acts twice."""

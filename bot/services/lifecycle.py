@@ -28,7 +28,7 @@ from bot.store.cases import Decision, TransitionResult
 from bot.store.jobs import NewJob, enqueue
 from bot.store.stages import StageRepo, latest_in
 from policy.config import Policy
-from policy.exchange_rules import allowed_choices, choice_allowed
+from policy.exchange_rules import ALL_CHOICES, allowed_choices, choice_allowed
 from policy.lifecycle import ReturnStage, StageUpdate
 from policy.lifecycle_rules import ApprovedLine, AutoRefund, evaluate_receipt, left_to_refund, merge_dispositions
 from policy.models import CaseKind, CaseStatus, DomainEvent, EventKind, Money
@@ -36,7 +36,7 @@ from policy.ports import IntegrationError, NotFound, StoreSource
 
 log = logging.getLogger(__name__)
 
-CHOICES = ("refund", "partial_refund", "store_credit", "no_refund")
+CHOICES = ALL_CHOICES  # the one list: policy.exchange_rules
 
 
 class FollowupRefused(ValueError):

@@ -288,6 +288,7 @@ class OrderLookup:
             unavailable=tuple(unavailable),
             sample_store=self.sample_store,
             payments=_payments_view(ctx),
+            shipments=ctx.shipments,  # the store's parcels with the carrier's truth folded in
         )
 
     # --- steps ----------------------------------------------------------------------------
@@ -392,5 +393,6 @@ def _payments_view(ctx: CaseContext):
 
     view = PaymentsView(links=ctx.payment_links, risks=tuple(p for p in ctx.payments if p.source != "shopify"),
                         other_warnings=ctx.fraud_warnings,
-                        disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"))
+                        disputes=tuple(d for d in ctx.open_disputes if d.source != "shopify"),
+                        holder=ctx.money_held_by)
     return None if view.empty else view

@@ -82,6 +82,15 @@ class CaseRecord:
     stage: ReturnStage | None = None
     stage_at: datetime | None = None
     followup: dict[str, Any] | None = None
+    # Disputes (migration 0009): who it is assigned to, the dispute's status after the
+    # decision (won / lost, in our terms), when evidence is due.
+    assignee: str | None = None
+    external_status: str | None = None
+    due_at: datetime | None = None
+    # Who holds the order's money when the store does not (migration 0010; from the
+    # context's `money_held_by` when the case opened): refunds go there.
+    money_system: str | None = None
+    money_payment_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -124,6 +133,11 @@ class CaseRecord:
             stage=ReturnStage(m["stage"]) if m.get("stage") else None,
             stage_at=m.get("stage_at"),
             followup=m.get("followup"),
+            assignee=m.get("assignee"),
+            external_status=m.get("external_status"),
+            due_at=m.get("due_at"),
+            money_system=m.get("money_system"),
+            money_payment_id=m.get("money_payment_id"),
         )
 
 
@@ -134,6 +148,10 @@ class OutboxOp:
     operation: str
     payload: dict[str, Any]
     idempotency_key: str
+    # The system that carries it out; None: the case's source. (A delayed-shipment case
+    # comes from the shipping system, its remedies run in the store: policy.ports.STORE; a
+    # Stripe-direct return's refund runs in the system holding the money.)
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +231,9 @@ class CaseRepo:
             opened_at=new.opened_at,
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
+            due_at=ctx.dispute.evidence_due_by if ctx.dispute is not None else None,
+            money_system=ctx.money_held_by.system if ctx.money_held_by else None,
+            money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
         )
         correlated = self._correlated(new)
         if correlated is not None:

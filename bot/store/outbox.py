@@ -50,7 +50,7 @@ def order_key(case_id: int) -> str:
 def add_actions(conn: Connection, *, case_id: int, system: str, ops, now: datetime,
                 correlation_id: str | None = None) -> None:
     for seq, op in enumerate(ops):
-        enqueue(conn, NewJob(kind=Kind.ACTION, system=system, operation=str(op.operation), payload=op.payload,
+        enqueue(conn, NewJob(kind=Kind.ACTION, system=op.system or system, operation=str(op.operation), payload=op.payload,
                              case_id=case_id, order_key=order_key(case_id), seq=seq,
                              idempotency_key=op.idempotency_key, correlation_id=correlation_id), now=now)
 

@@ -26,14 +26,40 @@ from blocks.modals import (
     validate_deny,
     validate_escalate,
 )
-from blocks.refs import BadRef, ModalRef
+from blocks.refs import BadRef, CaseRef, ModalRef
+from bot.services.clicks import Click
 from handlers.slack.clicks import button, card_of, refuse, ref_of, submit, submitted_click, verified_submission
 from handlers.slack.errors import APOLOGY, correlation_id, tell_later, where
 from handlers.slack.services import modal_key, services
 
 log = logging.getLogger(__name__)
 
-BUTTON_VERBS = {ActionId.CASE_APPROVE: "approve", ActionId.CASE_RETRY: "retry", ActionId.CASE_OVERRIDE: "override"}
+BUTTON_VERBS = {ActionId.CASE_APPROVE: "approve", ActionId.CASE_RETRY: "retry", ActionId.CASE_OVERRIDE: "override",
+                ActionId.DISPUTE_CONCEDE: "concede"}
+# A delayed shipment's remedy buttons → the remedy (bot.services.effects.REMEDIES).
+REMEDY_BUTTONS = {ActionId.SHIPMENT_RESHIP: "reship", ActionId.SHIPMENT_REFUND_SHIPPING: "refund_shipping"}
+
+
+def assign_picked(ack: Ack, body: dict, context: dict) -> None:
+    """A dispute card's Assign picker: the card's reference rides in the block id (a select
+    has no value of its own), the person picked in `selected_user`."""
+    _, user, thread = where(body)
+    card_channel, card_ts = card_of(body)
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    block_id = action.get("block_id")
+    prefix = f"{BlockId.DISPUTE_ASSIGN}:"
+    try:
+        if not isinstance(block_id, str) or not block_id.startswith(prefix):
+            raise BadRef("not an assign block")
+        ref = CaseRef.parse(block_id[len(prefix):])
+        click = Click(verb="assign", case_id=ref.case_id, version=ref.version, user=user or "", channel=card_channel,
+                      message_ts=card_ts, thread_ts=thread, assignee=action.get("selected_user"))
+    except (BadRef, ValueError) as exc:
+        ack()
+        refuse(context, body, f"bad_click:{type(exc).__name__}")
+        return
+    submit(ack, context, body, click)
 
 
 def register(app: App, refused: tuple[type[Exception], ...]) -> None:
@@ -113,6 +139,9 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
 
     for action_id, verb in BUTTON_VERBS.items():
         app.action(action_id.value)(button(verb))
+    for action_id, remedy in REMEDY_BUTTONS.items():
+        app.action(action_id.value)(button("remedy", choice=remedy))
+    app.action(ActionId.DISPUTE_ASSIGN.value)(assign_picked)
     app.action(ActionId.CASE_DENY.value)(open_modal("deny", deny_modal))
     app.action(ActionId.CASE_ESCALATE.value)(open_modal("escalate", escalate_modal))
     app.view(CallbackId.DENY_MODAL.value)(

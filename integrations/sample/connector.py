@@ -5,7 +5,7 @@ is set — so everything can be tried without a shop, and everything it produces
 from __future__ import annotations
 
 from integrations.connector import Capability, Connector, PollSpec
-from policy.ports import store_actions
+from policy.ports import dispute_actions, store_actions
 
 NAME = "sample"
 
@@ -25,7 +25,7 @@ def connector_for(store, *, webhook_secret: bytes | None = None) -> Connector:
                  PollSpec(f"{NAME}.return_progress", store.poll_return_progress),
                  PollSpec(shipments.POLLER, shipments.poll(store))),
         contribute=shipments.contribute(store),
-        actions=store_actions(store), ping=lambda: "the bundled sample store (no shop configured)",
+        actions={**store_actions(store), **dispute_actions(store)}, ping=lambda: "the bundled sample store (no shop configured)",
         admin_url=getattr(store, "admin_url", None), admin_label="the sample store", sample=True,
         facts=getattr(store, "shop_facts", None),
     )

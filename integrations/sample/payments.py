@@ -7,6 +7,8 @@ dispute on cards) with no credentials.
 - #1037: a fraud dispute at the processor (network reason code 10.4), open, evidence due in
   six days: an open-dispute fact on its return card.
 - #1040: Radar "highest" without a score (plain Radar gives no score): evidence on its card.
+- #1039: paid directly through Stripe (the store only records the payment): its return's
+  refund goes back through the processor, then the store records it (no money moved twice).
 
 Orders are found by name in the loaded sample store; one that is missing (another data
 set) is simply left out. Refunds are kept in memory, once per idempotency key.
@@ -21,13 +23,13 @@ from typing import Any, Mapping
 from integrations.connector import Capability, Connector
 from policy.models import (CaseContext, Dispute, DisputeStatus, DomainEvent, EventKind, Money, PaymentRisk,
                            RiskLevel)
-from policy.payments import EarlyFraudWarning, LinkMethod, PaymentLink
+from policy.payments import EarlyFraudWarning, LinkMethod, MoneyHolder, PaymentLink
 from policy.ports import ActionResult, IntegrationError, Operation
 
 SYSTEM = "stripe"  # the events say which system holds the money, as the real connector's do
 NAME = "sample_payments"
 
-WARNING_ORDER, DISPUTED_ORDER, RISKY_ORDER = "#1038", "#1037", "#1040"
+WARNING_ORDER, DISPUTED_ORDER, RISKY_ORDER, DIRECT_ORDER = "#1038", "#1037", "#1040", "#1039"
 
 
 class SamplePayments:
@@ -38,6 +40,10 @@ class SamplePayments:
         self.warnings: dict[str, EarlyFraudWarning] = {}
         self.disputes: dict[str, list[Dispute]] = {}  # order id → disputes
         self.risks: dict[str, PaymentRisk] = {}  # order id → Radar's view
+        # Orders paid directly through the processor: order id → the charge, and per charge
+        # (what was paid, what was refunded so far).
+        self.direct: dict[str, str] = {}
+        self.charges: dict[str, tuple[Money, Money]] = {}
         self._build()
 
     def _order(self, name: str):
@@ -72,6 +78,12 @@ class SamplePayments:
                                                facts=("Radar risk level highest",),
                                                seller_message="Stripe blocked similar payments as highest risk.")
 
+        direct = self._order(DIRECT_ORDER)
+        if direct is not None:
+            charge = f"ch_sample_{direct.number}"
+            self.direct[direct.id] = charge
+            self.charges[charge] = (direct.received, direct.refunded)
+
     # --- the demo's feed ------------------------------------------------------------------
 
     def events(self) -> list[DomainEvent]:
@@ -90,8 +102,11 @@ class SamplePayments:
         others = tuple(w for w in self.warnings.values() if w.order_id in orders and w.actionable
                        and (ctx.fraud_warning is None or w.id != ctx.fraud_warning.id))
         disputes = tuple(d for oid in sorted(orders) for d in self.disputes.get(oid, ()) if d.is_open)
+        charge = self.direct.get(order_id) if ctx.fraud_warning is None else None
+        holder = MoneyHolder(system=SYSTEM, payment_id=charge, detail=f"paid directly through Stripe ({charge}); the "
+                             "store only records the payment") if charge else None
         return ctx.model_copy(update={"payments": (risk,) if risk else (), "fraud_warnings": others,
-                                      "open_disputes": disputes})
+                                      "open_disputes": disputes, "money_held_by": holder})
 
     def _customers_orders(self, customer_id: str | None) -> set[str]:
         if customer_id is None:
@@ -103,6 +118,8 @@ class SamplePayments:
         with self._lock:
             if key in self._refunds:
                 return self._refunds[key]
+            if payload.get("payment_id"):
+                return self._refund_charge(payload, key)
             warning = self.warnings.get(payload.get("warning_id", ""))
             if warning is None:
                 raise IntegrationError(f"no sample payment for {dict(payload)}", retryable=False, system=SYSTEM)
@@ -116,6 +133,24 @@ class SamplePayments:
                                   external_id=f"re_sample_{len(self._refunds) + 1}")
             self._refunds[key] = result
             return result
+
+
+    def _refund_charge(self, payload: Mapping[str, Any], key: str) -> ActionResult:
+        """A return's refund of a directly paid order (the lock is held): never more than
+        is left on the charge, in its currency."""
+        charge = payload["payment_id"]
+        if charge not in self.charges:
+            raise IntegrationError(f"no sample charge {charge}", retryable=False, system=SYSTEM)
+        paid, refunded = self.charges[charge]
+        amount = Money.of(payload["amount"], payload["currency"])
+        if amount.currency != paid.currency or amount > paid - refunded:
+            raise IntegrationError(f"refund {amount} is more than the {paid - refunded} left on {charge}",
+                                   retryable=False, system=SYSTEM)
+        self.charges[charge] = (paid, refunded + amount)
+        result = ActionResult(ok=True, summary=f"refund {amount} in Stripe (sample) succeeded",
+                              external_id=f"re_sample_{len(self._refunds) + 1}")
+        self._refunds[key] = result
+        return result
 
 
 def connector_for(store) -> Connector:

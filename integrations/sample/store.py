@@ -10,7 +10,14 @@ looks the same on any day. It implements `StoreSource` and `StoreActions` from
 * decline_return:   REQUESTED -> DECLINED  (reason: a policy.models.DeclineReason)
 * refund_return:    an OPEN return; appends a Refund to the order; never more than the
                     return is worth, nor more than is left to refund on the order
+* record_refund:    as refund_return, for a return refunded by the payment processor
+                    holding the money: the refund is recorded with its note, no money moves
 * issue_store_credit: adds to the customer's store-credit balance
+* refund_shipping:  a Refund of (part of) the order's shipping charge, never more than the
+                    shipping not refunded yet
+* reship_order:     a replacement order (tagged `returnsbot-reship`, nothing to pay) for the
+                    line items of an order shipped and not delivered; the sample's
+                    shipments don't say which lines they hold, so it is every line
 
 Every action carries an idempotency key: the same key again does nothing and returns the
 first result (the same key with different arguments is refused). Each call is recorded in
@@ -53,16 +60,19 @@ from integrations.sample import stages
 from policy.lifecycle import StageUpdate
 from policy.models import (
     ShopFacts,
+    Address,
     Customer,
     DeclineReason,
     CustomerHistory,
     DeliveryStatus,
     Dispute,
+    DisputeStatus,
     DomainEvent,
     EventKind,
     LineItem,
     Money,
     Order,
+    OrderFacts,
     PastReturn,
     PaymentRisk,
     Refund,
@@ -94,6 +104,8 @@ _GID_ORDER = "gid://shopify/Order/"
 _GID_CUSTOMER = "gid://shopify/Customer/"
 _REFUND_BASE = 9001000000
 _CREDIT_BASE = 3001000000
+_REPLACEMENT_BASE = 5201000000
+REPLACEMENT_TAG = "returnsbot-reship"
 
 
 class SampleDataError(ValueError):
@@ -130,6 +142,13 @@ class _Sample:
     # -> sellable units. A variant missing from `stock` isn't tracked: it never runs out.
     exchanges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stock: dict[str, int] = field(default_factory=dict)
+    dispute_evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # dispute id -> evidence submitted
+    # order id -> its shipping charge (shop money, and what the customer paid for it when
+    # that was another currency), and how much of it was refunded
+    shipping: dict[str, tuple[Money, Money | None]] = field(default_factory=dict)
+    shipping_refunded: dict[str, Money] = field(default_factory=dict)
+    replacements: dict[str, list[str]] = field(default_factory=dict)  # order id -> replacement order ids
+    next_order: int = 0
 
 
 class SampleStore:
@@ -342,6 +361,14 @@ class SampleStore:
             "refund_return", return_id, params, idempotency_key, lambda: self._refund(return_id, amount, notify_customer)
         )
 
+    def record_refund(self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool,
+                      idempotency_key: str) -> ActionResult:
+        """As Shopify records a refund against a manual-gateway payment: the same refund on
+        the return and the order, with a note, and no money moved (the sample holds none)."""
+        params = {"amount": amount, "refunded_in": refunded_in, "notify_customer": notify_customer}
+        return self._once("record_refund", return_id, params, idempotency_key,
+                          lambda: self._refund(return_id, amount, notify_customer, refunded_in=refunded_in))
+
     def issue_store_credit(self, customer_id: str, *, amount: Money, idempotency_key: str) -> ActionResult:
         params = {"amount": amount}
         return self._once("issue_store_credit", customer_id, params, idempotency_key, lambda: self._credit(customer_id, amount))
@@ -357,6 +384,51 @@ class SampleStore:
 
     def remove_exchange(self, return_id: str, *, idempotency_key: str) -> ActionResult:
         return self._once("remove_exchange", return_id, {}, idempotency_key, lambda: self._remove_exchange(return_id))
+
+    def order_facts(self, order_id: str) -> OrderFacts:
+        """How the order was placed. The sample has no addresses of its own: they are made
+        from the order (an IP in the documentation range, the customer's name), the same
+        every time."""
+        with self._lock:
+            order = _get(self._state.orders, order_id, "order")
+            customer = self._state.customers.get(order.customer_id or "")
+        address = Address(name=customer.display_name if customer else None, line1=f"{order.number} Sample Street",
+                          city="Portland", province="OR", zip="97201", country_code="US")
+        return OrderFacts(client_ip=f"198.51.100.{int(order.number) % 250 + 1}", billing_address=address,
+                          shipping_address=address, billing_matches_shipping=True)
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence, idempotency_key: str) -> ActionResult:
+        return self._once("submit_dispute_evidence", dispute_id, {"evidence": dict(evidence)}, idempotency_key,
+                          lambda: self._submit_evidence(dispute_id, dict(evidence)))
+
+    def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> ActionResult:
+        return self._once("accept_dispute", dispute_id, {}, idempotency_key, lambda: self._accept_dispute(dispute_id))
+
+    def dispute_evidence(self, dispute_id: str) -> dict[str, str] | None:
+        with self._lock:
+            return self._state.dispute_evidence.get(dispute_id)
+
+    def refund_shipping(self, order_id: str, *, amount: Money | None, notify_customer: bool,
+                        idempotency_key: str) -> ActionResult:
+        params = {"amount": amount, "notify_customer": notify_customer}
+        return self._once("refund_shipping", order_id, params, idempotency_key,
+                          lambda: self._refund_shipping(order_id, amount, notify_customer))
+
+    def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        return self._once("reship_order", order_id, {"note": note}, idempotency_key,
+                          lambda: self._reship(order_id, note))
+
+    def shipping_left(self, order_id: str) -> Money:
+        """The order's shipping charge not refunded yet (shop money)."""
+        with self._lock:
+            order = _get(self._state.orders, order_id, "order")
+            charged, _ = self._state.shipping.get(order.id, (Money.zero(order.currency), None))
+            return charged - self._state.shipping_refunded.get(order.id, Money.zero(order.currency))
+
+    def replacements_of(self, order_id: str) -> list[str]:
+        """The replacement orders reship_order made for an order."""
+        with self._lock:
+            return list(self._state.replacements.get(order_id, ()))
 
     def exchange_released(self, return_id: str) -> int:
         """Units of the return's exchange released so far."""
@@ -404,6 +476,31 @@ class SampleStore:
         self._approved_at.setdefault(ret.id, utc(self._clock()))
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.APPROVED})
         return ActionResult(ok=True, summary=f"return {ret.name} approved{_notified(notify)}", external_id=ret.id)
+
+    def _submit_evidence(self, dispute_id: str, evidence: dict[str, str]) -> ActionResult:
+        """Like Shopify Payments': evidence goes once, while the dispute needs a response."""
+        d = _get(self._state.disputes, dispute_id, "dispute")
+        if dispute_id in self._state.dispute_evidence:
+            return ActionResult(ok=True, summary="evidence already submitted (not sent twice)", external_id=d.id)
+        if d.status is not DisputeStatus.NEEDS_RESPONSE:
+            raise IntegrationError(f"dispute {d.id} is {d.status.value.lower().replace('_', ' ')}: nothing was sent",
+                                   retryable=False, system=SOURCE)
+        if d.evidence_due_by is not None and d.evidence_due_by < self._clock():
+            raise IntegrationError(f"dispute {d.id}: evidence was due {d.evidence_due_by:%Y-%m-%d}, nothing was sent",
+                                   retryable=False, system=SOURCE)
+        self._state.dispute_evidence[dispute_id] = evidence
+        self._state.disputes[dispute_id] = d.model_copy(update={"status": DisputeStatus.UNDER_REVIEW})
+        return ActionResult(ok=True, summary="evidence submitted to the sample store's payments", external_id=d.id)
+
+    def _accept_dispute(self, dispute_id: str) -> ActionResult:
+        d = _get(self._state.disputes, dispute_id, "dispute")
+        if d.status is DisputeStatus.ACCEPTED:
+            return ActionResult(ok=True, summary="the dispute was already accepted", external_id=d.id)
+        if not d.is_open:
+            raise IntegrationError(f"dispute {d.id} is {d.status.value.lower()}: it can't be accepted now",
+                                   retryable=False, system=SOURCE)
+        self._state.disputes[dispute_id] = d.model_copy(update={"status": DisputeStatus.ACCEPTED})
+        return ActionResult(ok=True, summary="dispute accepted (the loss)", external_id=d.id)
 
     def _close(self, return_id: str, note: str | None) -> ActionResult:
         ret = _get(self._state.returns, return_id, "return")
@@ -481,7 +578,7 @@ class SampleStore:
         self._state.returns[ret.id] = ret.model_copy(update={"status": ReturnStatus.DECLINED})
         return ActionResult(ok=True, summary=f"return {ret.name} declined ({reason}){_notified(notify)}", external_id=ret.id)
 
-    def _refund(self, return_id: str, amount: Money, notify: bool) -> ActionResult:
+    def _refund(self, return_id: str, amount: Money, notify: bool, *, refunded_in: str | None = None) -> ActionResult:
         ret = _get(self._state.returns, return_id, "return")
         if ret.status is not ReturnStatus.APPROVED:
             hint = "; approve it first" if ret.status is ReturnStatus.REQUESTED else ""
@@ -511,7 +608,7 @@ class SampleStore:
             order_id=order.id,
             created_at=utc(self._clock()),
             amount=shop_amount,
-            note=f"Refund for return {ret.name}",
+            note=f"Refunded in {refunded_in} (return {ret.name})" if refunded_in else f"Refund for return {ret.name}",
             presentment_amount=charged,
         )
         self._state.refunds[refund.id] = refund
@@ -519,6 +616,9 @@ class SampleStore:
         self._processed.append(stages.processed(ret, refund.created_at, shop_amount, source=EVENT_SOURCE, ref=refund.id))
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         to_customer = f" ({charged} to the customer)" if charged is not None else ""
+        if refunded_in:
+            return ActionResult(ok=True, summary=f"refund {shop_amount} recorded (refunded in {refunded_in}, no money "
+                                f"moved){_notified(notify)}", external_id=refund.id)
         return ActionResult(ok=True, summary=f"refund {shop_amount} issued{to_customer}{_notified(notify)}",
                             external_id=refund.id)
 
@@ -551,6 +651,62 @@ class SampleStore:
         if amount == charged_left:
             return shop_left, amount
         return _converted(amount, ret.amount, charged_total), amount
+
+    def _refund_shipping(self, order_id: str, amount: Money | None, notify: bool) -> ActionResult:
+        order = _get(self._state.orders, order_id, "order")
+        shipping, charged_shipping = self._state.shipping.get(order.id, (Money.zero(order.currency), None))
+        done = self._state.shipping_refunded.get(order.id, Money.zero(order.currency))
+        left = shipping - done
+        if amount is not None and amount.currency != order.currency:
+            raise IntegrationError(f"shipping refund in {amount.currency}, but order {order.name} is in {order.currency}",
+                                   retryable=False, system=SOURCE)
+        if amount is not None and amount.amount <= 0:
+            raise IntegrationError(f"shipping refund must be positive, got {amount}", retryable=False, system=SOURCE)
+        if left.amount <= 0:
+            raise IntegrationError(f"order {order.name} has no shipping left to refund (charged {shipping})",
+                                   retryable=False, system=SOURCE)
+        shop_amount = left if amount is None else amount
+        if shop_amount > left:
+            raise IntegrationError(f"shipping refund {amount} is more than the {left} of shipping left to refund on "
+                                   f"order {order.name}", retryable=False, system=SOURCE)
+        charged = None
+        if charged_shipping is not None:  # back in the currency the customer paid, at the shipping's own rate
+            charged = (charged_shipping - _converted(done, charged_shipping, shipping) if shop_amount == left
+                       else _converted(shop_amount, charged_shipping, shipping))
+        self._state.next_refund += 1
+        refund = Refund(id=f"gid://shopify/Refund/{_REFUND_BASE + self._state.next_refund}", order_id=order.id,
+                        created_at=utc(self._clock()), amount=shop_amount, note=f"Shipping refund for order {order.name}",
+                        presentment_amount=charged)
+        self._state.refunds[refund.id] = refund
+        self._state.shipping_refunded[order.id] = done + shop_amount
+        self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
+        return ActionResult(ok=True, summary=f"shipping refund {shop_amount} issued for order {order.name}{_notified(notify)}",
+                            external_id=refund.id)
+
+    def _reship(self, order_id: str, note: str | None) -> ActionResult:
+        order = _get(self._state.orders, order_id, "order")
+        if not order.shipments:
+            raise IntegrationError(f"order {order.name} has not shipped yet: nothing to reship (the order itself "
+                                   f"still owes its items)", retryable=False, system=SOURCE)
+        if all(s.status is DeliveryStatus.DELIVERED for s in order.shipments):
+            raise IntegrationError(f"order {order.name} was delivered: nothing to reship", retryable=False, system=SOURCE)
+        self._state.next_order += 1
+        new_id = f"{_GID_ORDER}{_REPLACEMENT_BASE + self._state.next_order}"
+        zero = Money.zero(order.currency)
+        replacement = Order(
+            id=new_id, name=f"{order.name}-R{len(self._state.replacements.get(order.id, ())) + 1}",
+            created_at=utc(self._clock()), currency=order.currency, total=zero, received=zero, refunded=zero,
+            financial_status="PAID", fulfillment_status="UNFULFILLED", customer_id=order.customer_id,
+            email=order.email, tags=(REPLACEMENT_TAG,),
+            line_items=tuple(li.model_copy(update={"id": f"{li.id}-r{self._state.next_order}", "unit_price": zero,
+                                                   "presentment_unit_price": None}) for li in order.line_items),
+        )
+        self._state.orders[new_id] = replacement
+        self._state.replacements.setdefault(order.id, []).append(new_id)
+        units = sum(li.quantity for li in order.line_items)
+        why = f": {note}" if note else ""
+        return ActionResult(ok=True, summary=f"replacement order {replacement.name} created for order {order.name} "
+                                             f"({units} item(s), no charge){why}", external_id=new_id)
 
     def _credit(self, customer_id: str, amount: Money) -> ActionResult:
         customer = _get(self._state.customers, customer_id, "customer")
@@ -803,6 +959,8 @@ def _parse(data: dict[str, Any], now: datetime) -> _Sample:
             presentment_total=charged_total,
         )
         state.orders[order.id] = _with_refunds(order, refunds)
+        state.shipping[order.id] = (money(o.get("shipping", "0.00"), cur),
+                                    charged(o.get("presentment_shipping", "0.00")) if charged_in else None)
 
     for r in data["returns"]:
         if r["order_id"] not in state.orders:

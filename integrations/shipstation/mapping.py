@@ -110,7 +110,17 @@ def shipment_from_tracking(info: dict, *, shipment_id: str | None = None) -> Shi
         last_scan_at=v2_time(last.get("occurred_at")) if last else None,
         last_scan=_scan_words(last) if last else _text(info.get("status_description")),
         exception=exception,
+        signed_by=_signer(events) if status is CarrierStatus.DELIVERED else None,
     )
+
+
+def _signer(events: list[dict]) -> str | None:
+    """Who signed for the parcel: the latest scan that names a `signer` (the delivery's)."""
+    signed = [e for e in events if _text(e.get("signer"))]
+    if not signed:
+        return None
+    latest = max(signed, key=lambda e: v2_time(e.get("occurred_at")) or datetime.min.replace(tzinfo=timezone.utc))
+    return _text(latest.get("signer"))
 
 
 def _scan_words(event: dict) -> str | None:

@@ -65,9 +65,15 @@ REQUIRED_SCOPES: dict[str, str] = {
                      "an exchange variant's stock before releasing it",
     "read_locations": "where a returned item goes back in stock: the location of the fulfilment it came "
                       "from, for returnProcess's restock dispositions",
-    "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create webhook",
+    "read_shopify_payments_disputes": "disputes and chargebacks on the order, the disputes/create and "
+                                      "disputes/update webhooks",
+    "write_shopify_payments_dispute_evidences": "submit a dispute's evidence from its card (disputeEvidenceUpdate); "
+                                                "with it read_shopify_payments_dispute_evidences: whether it was "
+                                                "submitted already",
     "read_store_credit_accounts": "the customer's store credit balance before crediting it",
     "write_store_credit_account_transactions": "store credit as a return outcome (storeCreditAccountCredit)",
+    "write_draft_orders": "reshipping a delayed order: the replacement is a draft order at no charge, "
+                          "completed into an order (draftOrderCreate, draftOrderComplete)",
 }
 RECOMMENDED_SCOPES: dict[str, str] = {
     "read_all_orders": "without it Shopify shows only the last 60 days of orders, so returns on older orders "

@@ -4,7 +4,7 @@ route and pollers, and the return actions — everything the core needs to know 
 from __future__ import annotations
 
 from integrations.connector import Capability, Connector, PollSpec, WebhookRoute
-from policy.ports import store_actions
+from policy.ports import dispute_actions, store_actions
 
 NAME = "shopify"
 LABEL = "Shopify"
@@ -52,7 +52,7 @@ def connector_for(store, *, webhook_secret: bytes | None, api_version: str | Non
         pollers=(PollSpec(f"{NAME}.returns", store.poll_requested_returns),
                  PollSpec(f"{NAME}.orders", store.poll_new_orders),
                  PollSpec(f"{NAME}.return_progress", store.poll_return_progress)),
-        actions=store_actions(store), ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
+        actions={**store_actions(store), **dispute_actions(store)}, ping=getattr(store, "ping", None), admin_url=getattr(store, "admin_url", None),
         admin_label="Shopify admin",
         reconnect_hint="reinstall the app or update SHOPIFY_ACCESS_TOKEN",
         facts=(lambda: shop_facts(client)) if client is not None else None,

@@ -414,6 +414,41 @@ query DisputeById($id: ID!) {
     + _DISPUTE
 )
 
+# A dispute's evidence as it stands (check before act: submitted evidence is never sent
+# again), and the evidence update that submits it.
+DISPUTE_EVIDENCE = """
+query DisputeEvidence($id: ID!) {
+  dispute(id: $id) {
+    id
+    status
+    evidenceDueBy
+    disputeEvidence { id submitted }
+  }
+}
+"""
+
+DISPUTE_EVIDENCE_UPDATE = """
+mutation DisputeEvidenceUpdate($id: ID!, $input: ShopifyPaymentsDisputeEvidenceUpdateInput!) {
+  disputeEvidenceUpdate(id: $id, input: $input) {
+    disputeEvidence { id submitted }
+    userErrors { field message code }
+  }
+}
+"""
+
+# How an order was placed: the buyer's IP and addresses (a dispute's evidence only).
+ORDER_FACTS = """
+query OrderFacts($id: ID!) {
+  order(id: $id) {
+    id
+    clientIp
+    billingAddressMatchesShippingAddress
+    billingAddress { name address1 address2 city province zip countryCodeV2 }
+    shippingAddress { name address1 address2 city province zip countryCodeV2 }
+  }
+}
+"""
+
 ORDER_DISPUTES = """
 query OrderDisputes($id: ID!) {
   order(id: $id) {
@@ -663,6 +698,7 @@ query ReturnProcessContext($id: ID!) {
         kind
         status
         gateway
+        manualPaymentGateway
         parentTransaction { id }
         amountSet { ...MoneyBagBoth }
       }
@@ -770,24 +806,30 @@ mutation ReturnProcess($input: ReturnProcessInput!) {{
     + _MONEY_BAG_BOTH
 )
 
-# A refund that is not part of processing a return (the return was processed without
-# one). `$key`: the same for every retry of one refund (Shopify replays the first result).
-REFUND_CREATE = (
-    """
-mutation RefundCreate($input: RefundInput!, $key: String!) {
-  refundCreate(input: $input) @idempotent(key: $key) {
-    refund {
+def _refund_create(operation: str) -> str:
+    """refundCreate under `@idempotent(key:)`; each use has its own operation name, so logs,
+    cost figures and the test fake can tell a return's refund from a shipping refund."""
+    return (
+        f"""
+mutation {operation}($input: RefundInput!, $key: String!) {{
+  refundCreate(input: $input) @idempotent(key: $key) {{
+    refund {{
       id
       createdAt
       note
-      totalRefundedSet { ...MoneyBagBoth }
-    }
-    userErrors { field message }
-  }
-}
+      totalRefundedSet {{ ...MoneyBagBoth }}
+    }}
+    userErrors {{ field message }}
+  }}
+}}
 """
-    + _MONEY_BAG_BOTH
-)
+        + _MONEY_BAG_BOTH
+    )
+
+
+# A refund that is not part of processing a return (the return was processed without
+# one). `$key`: the same for every retry of one refund (Shopify replays the first result).
+REFUND_CREATE = _refund_create("RefundCreate")
 
 STORE_CREDIT_CREDIT = f"""
 mutation StoreCreditAccountCredit($id: ID!, $creditInput: StoreCreditAccountCreditInput!) {{
@@ -895,12 +937,131 @@ ORDER_PAYMENT_REFERENCES = """
 query OrderPaymentReferences($id: ID!) {
   order(id: $id) {
     id
-    transactions(first: 20) { gateway paymentId receiptJson kind status }
+    transactions(first: 20) { gateway manualPaymentGateway paymentId receiptJson kind status }
+  }
+}
+"""
+
+
+# --- delayed-shipment remedies (refund the shipping, reship the order) ----------------------
+
+# The shipping charge and what is left of it, the order's refunds (the marker check) and
+# the payments the money goes back to.
+ORDER_SHIPPING_REFUND_CONTEXT = (
+    """
+query OrderShippingRefundContext($id: ID!) {
+  order(id: $id) {
+    id
+    name
+    currencyCode
+    presentmentCurrencyCode
+    totalShippingPriceSet { ...MoneyBagBoth }
+    totalRefundedShippingSet { ...MoneyBagBoth }
+    refunds(first: 50) { id note }
+    transactions(first: 20) {
+      id
+      kind
+      status
+      gateway
+      parentTransaction { id }
+      amountSet { ...MoneyBagBoth }
+    }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+# refundCreate of shipping only: `shipping` says how much of the charge is refunded, the
+# transactions move the money (in the order's presentment currency).
+REFUND_SHIPPING_CREATE = _refund_create("RefundShippingCreate")
+
+RESHIP_NAMESPACE = STORE_CREDIT_NAMESPACE  # one namespace for every ledger of ours
+RESHIP_KEY = "reships"  # the order's JSON ledger: action key -> {draft, order, at}
+
+# What a replacement needs (lines, what was shipped and delivered of each, the customer and
+# the address) and the reship ledger, with its compare digest. Sized under 1,000 points:
+# orders with more lines or fulfilments than this are reshipped from Shopify's admin.
+ORDER_RESHIP_CONTEXT = (
+    """
+query OrderReshipContext($id: ID!, $namespace: String!, $key: String!) {
+  order(id: $id) {
+    id
+    name
+    email
+    currencyCode
+    cancelledAt
+    customer { id }
+    shippingAddress { address1 address2 city company countryCodeV2 firstName lastName phone provinceCode zip }
+    metafield(namespace: $namespace, key: $key) { id value compareDigest }
+    lineItems(first: 50) {
+      pageInfo { hasNextPage }
+      nodes {
+        id
+        title
+        sku
+        quantity
+        variant { id }
+        originalUnitPriceSet { ...MoneyBagBoth }
+      }
+    }
+    fulfillments(first: 10) {
+      id
+      status
+      displayStatus
+      fulfillmentLineItems(first: 20) {
+        nodes { id quantity lineItem { id } }
+      }
+    }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+DRAFT_ORDER_CREATE = """
+mutation DraftOrderCreate($input: DraftOrderInput!) {
+  draftOrderCreate(input: $input) {
+    draftOrder { id name status }
+    userErrors { field message }
+  }
+}
+"""
+
+DRAFT_ORDER_STATE = """
+query DraftOrderState($id: ID!) {
+  draftOrder(id: $id) {
+    id
+    name
+    status
+    order { id name }
+  }
+}
+"""
+
+# Completed as paid (nothing is due: every line is discounted 100%, shipping is free).
+DRAFT_ORDER_COMPLETE = """
+mutation DraftOrderComplete($id: ID!) {
+  draftOrderComplete(id: $id, paymentPending: false) {
+    draftOrder { id name status order { id name } }
+    userErrors { field message }
+  }
+}
+"""
+
+DRAFT_ORDER_DELETE = """
+mutation DraftOrderDelete($input: DraftOrderDeleteInput!) {
+  draftOrderDelete(input: $input) {
+    deletedId
+    userErrors { field message }
   }
 }
 """
 
 ALL_DOCUMENTS: dict[str, str] = {
+    "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
+    "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
+    "ORDER_FACTS": ORDER_FACTS,
     "ORDER_PAYMENT_REFERENCES": ORDER_PAYMENT_REFERENCES,
     "SHOP_PING": SHOP_PING,
     "RETURN_CASE": RETURN_CASE,
@@ -938,4 +1099,11 @@ ALL_DOCUMENTS: dict[str, str] = {
     "EXCHANGE_VARIANT_STOCK": EXCHANGE_VARIANT_STOCK,
     "RETURN_PROCESS_EXCHANGE": RETURN_PROCESS_EXCHANGE,
     "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
+    "ORDER_SHIPPING_REFUND_CONTEXT": ORDER_SHIPPING_REFUND_CONTEXT,
+    "REFUND_SHIPPING_CREATE": REFUND_SHIPPING_CREATE,
+    "ORDER_RESHIP_CONTEXT": ORDER_RESHIP_CONTEXT,
+    "DRAFT_ORDER_CREATE": DRAFT_ORDER_CREATE,
+    "DRAFT_ORDER_STATE": DRAFT_ORDER_STATE,
+    "DRAFT_ORDER_COMPLETE": DRAFT_ORDER_COMPLETE,
+    "DRAFT_ORDER_DELETE": DRAFT_ORDER_DELETE,
 }

@@ -10,7 +10,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
+from policy.disputes import EvidenceField
 from policy.models import (
+    Address,
     Customer,
     DeliveryStatus,
     Dispute,
@@ -18,6 +20,7 @@ from policy.models import (
     LineItem,
     Money,
     Order,
+    OrderFacts,
     PastReturn,
     PaymentRisk,
     Refund,
@@ -375,12 +378,53 @@ def dispute(node: Node) -> Dispute:
         amount=money(node["amount"]),
         initiated_at=dt(node["initiatedAt"]),
         evidence_due_by=optional_dt(node.get("evidenceDueBy")),
+        network_reason_code=_text((node.get("reasonDetails") or {}).get("networkReasonCode")),
     )
+
+
+def _address(node: Node | None) -> Address | None:
+    if not node:
+        return None
+    return Address(name=_text(node.get("name")), line1=_text(node.get("address1")), line2=_text(node.get("address2")),
+                   city=_text(node.get("city")), province=_text(node.get("province")), zip=_text(node.get("zip")),
+                   country_code=_text(node.get("countryCodeV2")))
+
+
+def order_facts(node: Node) -> OrderFacts:
+    return OrderFacts(client_ip=_text(node.get("clientIp")), billing_address=_address(node.get("billingAddress")),
+                      shipping_address=_address(node.get("shippingAddress")),
+                      billing_matches_shipping=node.get("billingAddressMatchesShippingAddress"))
+
+
+# Our evidence terms → ShopifyPaymentsDisputeEvidenceUpdateInput's text fields. Shopify
+# attaches the fulfilments (carrier, tracking) and the purchase IP itself; what it has no
+# field for is in the summary (uncategorizedText).
+_EVIDENCE_INPUT = {
+    EvidenceField.CUSTOMER_EMAIL: "customerEmailAddress", EvidenceField.REFUND_POLICY: "refundPolicyDisclosure",
+    EvidenceField.CANCELLATION_POLICY: "cancellationPolicyDisclosure",
+    EvidenceField.REFUND_REFUSAL: "refundRefusalExplanation", EvidenceField.SUMMARY: "uncategorizedText",
+}
+
+
+def evidence_input(evidence: dict[str, str]) -> dict[str, Any]:
+    """Our evidence as Shopify's dispute evidence input, submitted (`submitEvidence`)."""
+    out: dict[str, Any] = {_EVIDENCE_INPUT[EvidenceField(k)]: v for k, v in evidence.items()
+                           if v and EvidenceField(k) in _EVIDENCE_INPUT}
+    name = evidence.get(EvidenceField.CUSTOMER_NAME.value)
+    if name:
+        first, _, last = name.strip().partition(" ")
+        out["customerFirstName"] = first
+        if last:
+            out["customerLastName"] = last
+    out["submitEvidence"] = True
+    return out
 
 
 def payment_references(order: dict) -> list:
     """The order's SALE/AUTHORIZATION/CAPTURE transactions' gateway with the payment id and
-    the receipt's top-level string values (gateway-specific, so nothing is assumed of it)."""
+    the receipt's top-level string values (gateway-specific, so nothing is assumed of it).
+    A successful one on a manual gateway (`manualPaymentGateway`: Shopify processed nothing,
+    it only records the payment) is `store_processed=False`: the money is elsewhere."""
     import json as _json
 
     from policy.payments import PaymentReference
@@ -398,6 +442,8 @@ def payment_references(order: dict) -> list:
                 receipt = None
         if isinstance(receipt, dict):
             values += [v for v in receipt.values() if isinstance(v, str)]
+        recorded_only = bool(tx.get("manualPaymentGateway")) and tx.get("status") == "SUCCESS" \
+            and tx.get("kind") in ("SALE", "CAPTURE")
         for value in dict.fromkeys(v for v in values if isinstance(v, str) and v and len(v) <= 255):
-            out.append(PaymentReference(gateway=tx["gateway"], reference=value))
+            out.append(PaymentReference(gateway=tx["gateway"], reference=value, store_processed=not recorded_only))
     return out

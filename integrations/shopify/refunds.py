@@ -77,6 +77,7 @@ class Share:
     parent_id: str
     gateway: str | None
     amount: Money
+    manual: bool = False  # the parent is on a manual gateway: a refund of it moves no money
 
 
 def _bag(value: Node | None, side: str) -> Money:
@@ -124,7 +125,8 @@ def allocate(amount: Money, transactions: Iterable[Node], cur: Currencies) -> li
         else:
             out = min(left_pres, _quantize(take * paid_pres.amount / paid_in.amount, cur.presentment))
         if out > 0:
-            shares.append(Share(parent_id=t["id"], gateway=t.get("gateway"), amount=Money(amount=out, currency=cur.presentment)))
+            shares.append(Share(parent_id=t["id"], gateway=t.get("gateway"), amount=Money(amount=out, currency=cur.presentment),
+                                manual=bool(t.get("manualPaymentGateway"))))
         remaining -= take
     if remaining > 0:
         can = Money(amount=amount.amount - remaining, currency=amount.currency)

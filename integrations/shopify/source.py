@@ -46,6 +46,9 @@ Exactly-once on the store side
     (`nodes` of the lines' variants): one short raises `ExchangeOutOfStock`, nothing sent.
   - remove exchange: `removeFromReturn` with the exchange lines still processable; none
     left → a repeat.
+  - refund shipping / reship (delayed shipments): see `remedies.py` — a marker in the
+    refund's note plus `@idempotent`; a draft order recorded in the order's
+    `returnsbot.reships` ledger (compare-and-set) before it is completed.
   - store credit: `storeCreditAccountCredit` takes no key and has no note, so the key is recorded
     on the customer, in the JSON metafield `returnsbot.store_credits`, written with
     compare-and-set (`compareDigest`): `pending` before crediting, `done` (with the
@@ -64,12 +67,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
 from integrations.shopify import progress
 from integrations.shopify import refunds as rf
+from integrations.shopify import remedies
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
 from policy.models import (
@@ -80,6 +84,7 @@ from policy.models import (
     EventKind,
     Money,
     Order,
+    OrderFacts,
     Refund,
     ReturnRequest,
     ReturnStatus,
@@ -261,6 +266,38 @@ class ShopifyStore:
         did = _gid("ShopifyPaymentsDispute", dispute_id)
         node = self._one(doc.DISPUTE_BY_ID, {"id": did}, "dispute", did)
         return self._map(lambda: m.dispute(node), "dispute", did)
+
+    def order_facts(self, order_id: str) -> OrderFacts:
+        """The buyer's IP and addresses: read for a dispute's evidence only."""
+        oid = _gid("Order", order_id)
+        node = self._one(doc.ORDER_FACTS, {"id": oid}, "order", oid)
+        return self._map(lambda: m.order_facts(node), "order", oid)
+
+    def submit_dispute_evidence(self, dispute_id: str, *, evidence: Mapping[str, str],
+                                idempotency_key: str) -> ActionResult:
+        """`disputeEvidenceUpdate` with `submitEvidence` (it takes no key: check before act —
+        evidence already submitted is a repeat, not a second submission). There is no
+        `accept_dispute`: the 2026-10 Admin API has no call that accepts a dispute."""
+        did = _gid("ShopifyPaymentsDispute", dispute_id)
+        node = self._one(doc.DISPUTE_EVIDENCE, {"id": did}, "dispute", did)
+        ev = node.get("disputeEvidence") or {}
+        if ev.get("submitted"):
+            return ActionResult(ok=True, summary="evidence already submitted to Shopify Payments (not sent twice)",
+                                external_id=did)
+        if node.get("status") != "NEEDS_RESPONSE":
+            raise IntegrationError(f"Shopify Payments dispute {did} is {str(node.get('status')).lower().replace('_', ' ')}: "
+                                   f"nothing was sent", retryable=False, system=SYSTEM)
+        payload = self._mutate(doc.DISPUTE_EVIDENCE_UPDATE, {"id": ev["id"], "input": m.evidence_input(dict(evidence))},
+                               "disputeEvidenceUpdate")
+        errors = payload.get("userErrors") or []
+        if any(e.get("code") == "EVIDENCE_ALREADY_ACCEPTED" for e in errors):
+            return ActionResult(ok=True, summary="evidence already submitted to Shopify Payments (not sent twice)",
+                                external_id=did)
+        if errors:
+            raise IntegrationError("Shopify refused the dispute evidence: "
+                                   + "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors),
+                                   retryable=False, system=SYSTEM)
+        return ActionResult(ok=True, summary="evidence submitted to Shopify Payments", external_id=did)
 
     def order_disputes(self, order_id: str) -> list[Dispute]:
         oid = _gid("Order", order_id)
@@ -481,6 +518,19 @@ class ShopifyStore:
     def refund_return(
         self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str
     ) -> ActionResult:
+        return self._refund(return_id, amount=amount, notify_customer=notify_customer, idempotency_key=idempotency_key)
+
+    def record_refund(self, return_id: str, *, amount: Money, refunded_in: str, notify_customer: bool,
+                      idempotency_key: str) -> ActionResult:
+        """The return was refunded by the processor holding the money (`refunded_in` says
+        where): the same plan as a refund, against the order's manual-gateway payments, where
+        Shopify records the refund and moves no money. A share on a gateway Shopify
+        processes would pay the customer a second time: refused, nothing changed."""
+        return self._refund(return_id, amount=amount, notify_customer=notify_customer,
+                            idempotency_key=idempotency_key, recorded_from=refunded_in)
+
+    def _refund(self, return_id: str, *, amount: Money, notify_customer: bool, idempotency_key: str,
+                recorded_from: str | None = None) -> ActionResult:
         rid = _gid("Return", return_id)
         if amount.amount <= 0:
             raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SYSTEM)
@@ -529,6 +579,13 @@ class ShopifyStore:
             shares = rf.allocate(amount, transactions, cur)
         except rf.PlanError as exc:
             raise IntegrationError(str(exc), retryable=False, system=SYSTEM) from None
+        moving = [s for s in shares if not s.manual]
+        if recorded_from is not None and moving:
+            raise IntegrationError(
+                f"return {label}: refunded in {recorded_from}, but Shopify would refund "
+                f"{', '.join(str(s.amount) for s in moving)} again through {moving[0].gateway}; not recorded — check "
+                f"the order in Shopify", retryable=False, system=SYSTEM)
+        note = f"Refunded in {recorded_from} by returnsbot ({marker})" if recorded_from is not None else None
         lines = self._all_nodes(
             ret["returnLineItems"],
             lambda after: self._one(doc.RETURN_PROCESS_LINES_PAGE, {"id": rid, "after": after}, "return", rid)[
@@ -539,14 +596,14 @@ class ShopifyStore:
         exchanges = [e for e in m.nodes(ret.get("exchangeLineItems")) if int(e.get("processableQuantity") or 0) > 0]
         if status is ReturnStatus.APPROVED and (any(q > 0 for q in quantities.values()) or exchanges):
             return self._process(ret, label, lines, quantities, exchanges, shares, amount, cur,
-                                 notify_customer=notify_customer, idempotency_key=idempotency_key)
+                                 notify_customer=notify_customer, idempotency_key=idempotency_key, note=note)
         # 3. Nothing left to process (processed in Shopify without a refund): refund on its own.
-        return self._refund_processed(ret, label, shares, cur, marker,
-                                      notify_customer=notify_customer, idempotency_key=idempotency_key, amount=amount)
+        return self._refund_processed(ret, label, shares, cur, marker, notify_customer=notify_customer,
+                                      idempotency_key=idempotency_key, amount=amount, note=note)
 
     def _process(self, ret: dict[str, Any], label: str, lines: list[dict[str, Any]], quantities: dict[str, int],
                  exchanges: list[dict[str, Any]], shares: list[rf.Share], amount: Money, cur: rf.Currencies, *,
-                 notify_customer: bool, idempotency_key: str) -> ActionResult:
+                 notify_customer: bool, idempotency_key: str, note: str | None = None) -> ActionResult:
         locations = rf.restock_locations(ret["order"])
         # The warehouse has inspected the return (reverseFulfillmentOrderDispose): what it did
         # not dispose it did not confirm (never arrived, still open), so we add no disposition
@@ -572,6 +629,8 @@ class ShopifyStore:
             ]}},
             "notifyCustomer": bool(notify_customer),
         }
+        if note:
+            process_input["note"] = note
         shipping = rf.shipping_refund(amount, rf.items_value(lines, quantities, amount.currency, cur), ret["order"], cur)
         if shipping:
             process_input["refundShipping"] = shipping
@@ -583,16 +642,20 @@ class ShopifyStore:
         made = [r for r in m.nodes((payload.get("return") or {}).get("refunds")) if r["id"] not in before]
         refund_id = max(made, key=lambda r: r.get("createdAt") or "")["id"] if made else None
         extra = f" and {len(exchanges)} exchange item(s)" if exchanges else ""
+        if note:
+            return self._done("record_refund", idempotency_key,
+                              f"refund {amount} recorded on return {label}, no money moved (processed{extra})", refund_id)
         return self._done("refund_return", idempotency_key,
                           f"refund {amount} issued for return {label} (processed{extra})", refund_id)
 
     def _refund_processed(self, ret: dict[str, Any], label: str, shares: list[rf.Share], cur: rf.Currencies,
-                          marker: str, *, notify_customer: bool, idempotency_key: str, amount: Money) -> ActionResult:
+                          marker: str, *, notify_customer: bool, idempotency_key: str, amount: Money,
+                          note: str | None = None) -> ActionResult:
         order = ret["order"]
         refund_input = {
             "orderId": order["id"],
             "currency": cur.presentment,
-            "note": f"Refund for return {label} ({marker})",
+            "note": note or f"Refund for return {label} ({marker})",
             "notify": bool(notify_customer),
             "transactions": [
                 {"orderId": order["id"], "parentId": s.parent_id, "kind": "REFUND",
@@ -606,6 +669,9 @@ class ShopifyStore:
         if errors:
             raise _user_errors("refunding return", label, errors)
         refund = payload.get("refund") or {}
+        if note:
+            return self._done("record_refund", idempotency_key, f"refund {amount} recorded on return {label}, no money "
+                              "moved (already processed in Shopify)", refund.get("id"))
         return self._done("refund_return", idempotency_key,
                           f"refund {amount} issued for return {label} (already processed in Shopify)", refund.get("id"))
 
@@ -732,6 +798,16 @@ class ShopifyStore:
         units = sum(li["quantity"] for li in lines)
         return self._done("remove_exchange", idempotency_key,
                           f"{units} exchange item(s) removed from return {label}", rid)
+
+    def refund_shipping(self, order_id: str, *, amount: Money | None, notify_customer: bool,
+                        idempotency_key: str) -> ActionResult:
+        """refundCreate of the shipping, marker-checked and @idempotent (see remedies.py)."""
+        return remedies.refund_shipping(self, order_id, amount=amount, notify_customer=notify_customer,
+                                        idempotency_key=idempotency_key)
+
+    def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
+        """A $0 replacement order from a draft, recorded in the order's ledger (see remedies.py)."""
+        return remedies.reship_order(self, order_id, note=note, idempotency_key=idempotency_key)
 
     def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
         """Each pending exchange line with its variant's stock. Units wanted of one variant
@@ -901,8 +977,10 @@ class ShopifyStore:
             raise IntegrationError(f"Shopify returned no result for {field}", retryable=True, system=SYSTEM)
         return payload
 
-    def _write_ledger(self, cid: str, ledger: dict[str, Any], digest: str | None) -> str | None:
-        """Compare-and-set the customer's store-credit ledger; returns the new digest."""
+    def _write_ledger(self, cid: str, ledger: dict[str, Any], digest: str | None,
+                      *, key: str = doc.STORE_CREDIT_KEY) -> str | None:
+        """Compare-and-set a ledger metafield (the customer's store credits, an order's
+        reships); returns the new digest."""
         value = json.dumps(_prune(ledger), sort_keys=True, separators=(",", ":"))
         payload = self._mutate(
             doc.METAFIELDS_SET,
@@ -911,7 +989,7 @@ class ShopifyStore:
                     {
                         "ownerId": cid,
                         "namespace": doc.STORE_CREDIT_NAMESPACE,
-                        "key": doc.STORE_CREDIT_KEY,
+                        "key": key,
                         "type": "json",
                         "value": value,
                         # null: "must not exist yet" — Shopify's create-only compare-and-set.
@@ -925,9 +1003,9 @@ class ShopifyStore:
         if errors:
             stale = _has_code(errors, "STALE_OBJECT") or _has_code(errors, "INVALID_COMPARE_DIGEST")
             raise IntegrationError(
-                "the store-credit ledger changed while writing it; try again"
+                f"the {key} ledger changed while writing it; try again"
                 if stale
-                else "could not record the store-credit key: " + "; ".join(e.get("message", "") for e in errors),
+                else f"could not record the {key} key: " + "; ".join(e.get("message", "") for e in errors),
                 retryable=stale,
                 system=SYSTEM,
             )

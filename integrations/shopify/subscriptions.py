@@ -32,6 +32,7 @@ TOPICS = (
     "REFUNDS_CREATE",
     "ORDERS_CREATE",
     "DISPUTES_CREATE",
+    "DISPUTES_UPDATE",
 )
 WEBHOOK_PATH = "/webhooks/shopify"
 COMPLIANCE_PATH = "/webhooks/shopify/compliance"

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -50,6 +51,7 @@ TOPICS = (
     "refunds/create",
     "orders/create",
     "disputes/create",
+    "disputes/update",
 )
 
 
@@ -234,10 +236,19 @@ def _return_event(kind: EventKind) -> Callable[[Mapping[str, Any], datetime | No
     return build
 
 
-def _refund_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+# The note our own refunds carry (source._refund_marker of a job's key): a refund returnsbot
+# made (or recorded after the processor refunded it) reported back is nothing new to decide,
+# even when it arrives before the job's result names the refund.
+_OUR_REFUND_NOTE = re.compile(r"\breturnsbot:returnsbot:[\w.-]+:case-\d+:\w+")
+
+
+def _refund_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent | None:
     refund_id = _resource_id(p, "Refund", "refunds/create")
     if p.get("order_id") is None:
         raise MalformedWebhook("refunds/create: payload has no order_id")
+    if isinstance(p.get("note"), str) and _OUR_REFUND_NOTE.search(p["note"]):
+        log.info("shopify.webhook.own_refund_ignored refund_id=%s", refund_id)
+        return None
     order_id = gid("Order", p["order_id"], "refunds/create order_id")
     detail: dict[str, str] = {}
     amount, currency = _refund_amount(p)
@@ -283,6 +294,15 @@ def _order_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
         occurred_at=_utc_or_none(occurred),
         detail=detail,
     )
+
+
+def _dispute_updated(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
+    """A Shopify Payments dispute moved (evidence sent, won, lost): the dispute case follows
+    it; its status is read again from the store, not from this body."""
+    dispute_id = _resource_id(p, "ShopifyPaymentsDispute", "disputes/update")
+    order_id = gid("Order", p["order_id"], "disputes/update order_id") if p.get("order_id") is not None else None
+    return DomainEvent(source=SOURCE, kind=EventKind.DISPUTE_UPDATED, resource_id=dispute_id, order_id=order_id,
+                       occurred_at=_utc_or_none(at), detail={})
 
 
 def _dispute_created(p: Mapping[str, Any], at: datetime | None) -> DomainEvent:
@@ -524,6 +544,7 @@ _HANDLERS: dict[str, Callable[..., DomainEvent]] = {
     "refunds/create": _refund_created,
     "orders/create": _order_created,
     "disputes/create": _dispute_created,
+    "disputes/update": _dispute_updated,
 }
 _REVERSE_HANDLERS = (_label_attached, _disposed)  # these take `resolve` too
 

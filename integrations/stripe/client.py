@@ -52,6 +52,12 @@ class StripeAPI:
     def create_refund(self, params: dict, *, idempotency_key: str) -> dict:
         return self._call("post", "/v1/refunds", params, idempotency_key=idempotency_key)
 
+    def update_dispute(self, dispute_id: str, params: dict, *, idempotency_key: str) -> dict:
+        return self._call("post", f"/v1/disputes/{dispute_id}", params, idempotency_key=idempotency_key)
+
+    def close_dispute(self, dispute_id: str, *, idempotency_key: str) -> dict:
+        return self._call("post", f"/v1/disputes/{dispute_id}/close", {}, idempotency_key=idempotency_key)
+
     # --- one request ----------------------------------------------------------------------
 
     def _call(self, method: str, path: str, params: dict, *, idempotency_key: str | None = None) -> dict:

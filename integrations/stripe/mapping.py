@@ -5,10 +5,30 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from policy.models import Dispute, DisputeStatus, Money, PaymentRisk, RiskLevel
+from policy.disputes import EvidenceField
+from policy.models import CheckResult, Dispute, DisputeStatus, Money, PaymentRisk, RiskLevel
 from policy.payments import EarlyFraudWarning, PaymentLink
 
 SOURCE = "stripe"
+
+# Our evidence terms → Stripe's `evidence[...]` text fields (SDK Dispute.Evidence).
+EVIDENCE_FIELDS = {
+    EvidenceField.CUSTOMER_NAME: "customer_name", EvidenceField.CUSTOMER_EMAIL: "customer_email_address",
+    EvidenceField.PURCHASE_IP: "customer_purchase_ip", EvidenceField.BILLING_ADDRESS: "billing_address",
+    EvidenceField.SHIPPING_ADDRESS: "shipping_address", EvidenceField.SHIPPING_CARRIER: "shipping_carrier",
+    EvidenceField.SHIPPING_TRACKING: "shipping_tracking_number", EvidenceField.SHIPPING_DATE: "shipping_date",
+    EvidenceField.PRODUCT_DESCRIPTION: "product_description",
+    EvidenceField.REFUND_POLICY: "refund_policy_disclosure",
+    EvidenceField.CANCELLATION_POLICY: "cancellation_policy_disclosure",
+    EvidenceField.REFUND_REFUSAL: "refund_refusal_explanation", EvidenceField.SUMMARY: "uncategorized_text",
+}
+# Statuses in which Stripe still takes evidence.
+RESPONDABLE = frozenset({"warning_needs_response", "needs_response", "appeal_needs_response"})
+
+
+def evidence_params(evidence: dict[str, str]) -> dict[str, str]:
+    """Our evidence (EvidenceField values → text) as Stripe's `evidence` hash."""
+    return {EVIDENCE_FIELDS[EvidenceField(k)]: v for k, v in evidence.items() if v}
 
 # Radar's risk_level → ours. `not_assessed` (non-card or old charges) and `unknown` (the
 # evaluation failed) are not risk: no assessment at all.
@@ -38,11 +58,41 @@ def charge_id_of(obj: dict) -> str:
     return charge["id"] if isinstance(charge, dict) else str(charge)
 
 
+_CHECKS = {"pass": CheckResult.PASS, "fail": CheckResult.FAIL}  # else unavailable / unchecked
+
+
+def _check(value: object) -> CheckResult | None:
+    return _CHECKS.get(value, CheckResult.UNAVAILABLE) if isinstance(value, str) else None
+
+
+def card_checks(charge: dict) -> dict:
+    """The card network's checks at payment (`payment_method_details.card.checks`, and
+    3D Secure's `result`), as PaymentRisk fields. The address check is the postal code's
+    when it ran, else line 1's."""
+    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
+    checks = card.get("checks") or {}
+    postal, line1 = _check(checks.get("address_postal_code_check")), _check(checks.get("address_line1_check"))
+    address = postal if postal not in (None, CheckResult.UNAVAILABLE) else (line1 or postal)
+    secure = (card.get("three_d_secure") or {}).get("result")
+    return {"cvc_check": _check(checks.get("cvc_check")), "address_check": address,
+            "authenticated": {"authenticated": True, "failed": False}.get(secure) if isinstance(secure, str) else None}
+
+
+def checks_only(charge: dict) -> PaymentRisk | None:
+    """The card checks of a charge Radar did not assess (a dispute's evidence needs them
+    anyway), as a risk of no level; None when no check ran either."""
+    checks = card_checks(charge)
+    return PaymentRisk(source=SOURCE, level=RiskLevel.NONE, **checks) if any(
+        v is not None for v in checks.values()) else None
+
+
 def payment_risk(charge: dict) -> PaymentRisk | None:
-    """Radar's view of the charge, with its evidence; None when Radar did not assess it. A
-    level without a score is normal (plain Radar has no score)."""
+    """Radar's view of the charge, with its evidence and the card checks; None when Radar
+    did not assess it (`not_assessed` is not risk). A level without a score is normal
+    (plain Radar has no score)."""
     outcome = charge.get("outcome") or {}
     level = _RISK_LEVELS.get(outcome.get("risk_level") or "")
+    checks = card_checks(charge)
     if level is None:
         return None
     score = outcome.get("risk_score")
@@ -56,7 +106,8 @@ def payment_risk(charge: dict) -> PaymentRisk | None:
     if rule_id:
         facts.append(f"rule {rule_id}")
     return PaymentRisk(source=SOURCE, level=level, score=score if isinstance(score, int) else None,
-                       facts=tuple(facts), rule=rule_id or None, seller_message=outcome.get("seller_message"))
+                       facts=tuple(facts), rule=rule_id or None, seller_message=outcome.get("seller_message"),
+                       **checks)
 
 
 def fraud_warning(warning: dict, charge: dict, *, order_id: str | None, link: PaymentLink | None) -> EarlyFraudWarning:
@@ -70,7 +121,7 @@ def fraud_warning(warning: dict, charge: dict, *, order_id: str | None, link: Pa
 
 
 def dispute(obj: dict, *, order_id: str | None) -> Dispute:
-    """A Stripe dispute as a fact on the order (its own case and evidence packet: later)."""
+    """A Stripe dispute, on the order it is linked to."""
     details = obj.get("evidence_details") or {}
     card = (obj.get("payment_method_details") or {}).get("card") or {}
     return Dispute(

@@ -25,6 +25,8 @@ EVENT_TYPES = (
     "review.opened", "review.closed",
     "charge.refunded", "refund.created", "refund.updated", "refund.failed",
 )
+DISPUTE_TYPES = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+                 "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")
 WARNING_TYPES = ("radar.early_fraud_warning.created", "radar.early_fraud_warning.updated")
 REFUND_TYPES = ("charge.refunded", "refund.created", "refund.updated", "refund.failed")
 OUR_KEY_PREFIX = "returnsbot:"  # every Idempotency-Key returnsbot sends starts so
@@ -82,6 +84,8 @@ def validate(topic: str, payload: dict) -> None:
             raise ValueError(f"{topic}: data.object is not an early fraud warning")
         if not isinstance(obj.get("charge"), (str, dict)) or not isinstance(obj.get("actionable"), bool):
             raise ValueError(f"{topic}: charge and actionable are required")
+    if topic in DISPUTE_TYPES and obj.get("object") != "dispute":
+        raise ValueError(f"{topic}: data.object is not a dispute")
     request = payload.get("request")
     if request is not None and not isinstance(request, dict):
         raise ValueError("request must be an object")

@@ -7,6 +7,8 @@ validators (and a whole modal goes through `View`).
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -104,6 +106,12 @@ def _check_element(el: dict[str, Any], action_ids: list[str]) -> None:
         assert len(el.get("value", "")) <= 2000
         assert len(el.get("url", "")) <= 3000
         assert el.get("style") in (None, "primary", "danger")
+        if "confirm" in el:  # a confirmation dialog: title 100, text 300, buttons 30
+            c = el["confirm"]
+            _plain(c["title"], 100), _text(c["text"], 300), _plain(c["confirm"], 30), _plain(c["deny"], 30)
+            assert c.get("style") in (None, "primary", "danger")
+    elif kind == "users_select":
+        assert el.get("initial_user") is None or re.fullmatch(r"[UW][A-Z0-9]+", el["initial_user"])
     elif kind in ("static_select", "checkboxes", "radio_buttons"):
         options = el["options"]
         assert 1 <= len(options) <= (10 if kind != "static_select" else 100)

@@ -176,14 +176,14 @@ def test_escalate_recommended_makes_escalate_the_primary_button() -> None:
     assert found[ActionId.CASE_ESCALATE]["style"] == "primary"
 
 
-@pytest.mark.parametrize("kind", [CaseKind.DISPUTE, CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
+@pytest.mark.parametrize("kind", [CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
 def test_reviews_offer_acknowledge_and_escalate_only(kind: CaseKind) -> None:
     payload = render_case_card(case_view(kind=kind, recommendation=recommendation(Action.ACCEPT)))
     found = buttons(payload)
     assert list(found) == [ActionId.CASE_APPROVE, ActionId.CASE_ESCALATE]
     assert found[ActionId.CASE_APPROVE]["text"]["text"] == "Acknowledge"
     assert payload["blocks"][0]["text"]["text"].startswith(
-        {"dispute": "Dispute", "high_value_refund": "High-value refund", "order_review": "Order review"}[kind.value]
+        {"high_value_refund": "High-value refund", "order_review": "Order review"}[kind.value]
     )
 
 
@@ -442,3 +442,17 @@ def test_details_unavailable_card_shows_the_case_columns_and_stays_decidable() -
     assert "(0)" not in texts and " — \n" not in texts
     assert ActionId.CASE_APPROVE in buttons(payload)
     check_limits(payload)
+
+
+def test_delayed_shipment_offers_reship_only_once_the_order_shipped() -> None:
+    from blocks.views import ShippingView
+    from policy.models import DeliveryStatus
+
+    in_transit = case_view(kind=CaseKind.DELAYED_SHIPMENT, recommendation=recommendation(Action.ACCEPT),
+                           shipments=(ShippingView(status=DeliveryStatus.IN_TRANSIT),))
+    assert list(buttons(render_case_card(in_transit))) == [
+        ActionId.CASE_APPROVE, ActionId.SHIPMENT_RESHIP, ActionId.SHIPMENT_REFUND_SHIPPING, ActionId.CASE_ESCALATE]
+    unshipped = replace(in_transit, shipments=(ShippingView(status=DeliveryStatus.UNFULFILLED),))
+    found = buttons(render_case_card(unshipped))
+    assert ActionId.SHIPMENT_RESHIP not in found  # the order itself still owes the items
+    assert found[ActionId.SHIPMENT_REFUND_SHIPPING]["confirm"]["title"]["text"] == "Refund the shipping?"

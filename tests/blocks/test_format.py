@@ -26,7 +26,7 @@ def test_approve_label_for_return_requests(action: Action, label: str) -> None:
     assert approve_label(CaseKind.RETURN_REQUEST, action, USD) == label
 
 
-@pytest.mark.parametrize("kind", [CaseKind.DISPUTE, CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
+@pytest.mark.parametrize("kind", [CaseKind.HIGH_VALUE_REFUND, CaseKind.ORDER_REVIEW])
 @pytest.mark.parametrize("action", [Action.ACCEPT, Action.ESCALATE])
 def test_reviews_are_acknowledged(kind: CaseKind, action: Action) -> None:
     assert approve_label(kind, action, USD) == "Acknowledge"

@@ -90,3 +90,53 @@ def test_unknown_ids_are_not_found(world, call, kind):
     for bad in (world.unknown_id(kind), "not-an-id"):
         with pytest.raises(NotFound):
             call(world.source, bad)
+
+
+# --- answering a dispute the store holds (Shopify Payments, the sample store) -------------
+
+EVIDENCE = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com",
+            "refund_policy": "Returns within 30 days.", "summary": "Delivered 2026-11-02, signed by ADA."}
+
+
+def _open_dispute(world, *, due_in_days=5, status="NEEDS_RESPONSE"):
+    return world.add_dispute(an_order(world), status=status, reason="FRAUDULENT", amount="154.00",
+                             initiated_at=world.now - timedelta(days=2),
+                             evidence_due_by=midnight(due_in_days, world.now))
+
+
+def test_evidence_is_submitted_once_whatever_the_key(world):
+    did = _open_dispute(world)
+    first = world.actions.submit_dispute_evidence(did, evidence=EVIDENCE, idempotency_key="k-1")
+    again = world.actions.submit_dispute_evidence(did, evidence=EVIDENCE, idempotency_key="k-1")
+    other = world.actions.submit_dispute_evidence(did, evidence=EVIDENCE, idempotency_key="k-2")  # check before act
+    assert first.ok and again.ok and other.ok
+    assert world.effects()["dispute_evidence"] == 1
+    assert world.source.get_dispute(did).status is DisputeStatus.UNDER_REVIEW
+
+
+@pytest.mark.parametrize("status", ["WON", "LOST", "ACCEPTED"])
+def test_a_closed_dispute_takes_no_evidence(world, status):
+    from policy.ports import IntegrationError
+
+    did = _open_dispute(world, status=status)
+    with pytest.raises(IntegrationError) as refused:
+        world.actions.submit_dispute_evidence(did, evidence=EVIDENCE, idempotency_key="k-1")
+    assert refused.value.retryable is False and "nothing was sent" in str(refused.value)
+    assert world.effects()["dispute_evidence"] == 0
+
+
+def test_evidence_past_its_due_date_is_refused(world):
+    from policy.ports import IntegrationError
+
+    did = _open_dispute(world, due_in_days=-2)
+    with pytest.raises(IntegrationError) as refused:
+        world.actions.submit_dispute_evidence(did, evidence=EVIDENCE, idempotency_key="k-1")
+    assert refused.value.retryable is False
+    assert world.effects()["dispute_evidence"] == 0
+    assert world.source.get_dispute(did).status is DisputeStatus.NEEDS_RESPONSE
+
+
+def test_how_the_order_was_placed(world):
+    facts = world.source.order_facts(an_order(world).id)
+    assert facts.billing_matches_shipping in (True, False, None)
+    assert facts.client_ip is None or facts.client_ip.count(".") == 3

@@ -13,6 +13,11 @@ Clauses:
 - an actionable warning on it → in `fraud_warnings`;
 - REFUND_PAYMENT: the same key twice is one refund with one result; more than is left is
   refused, not retried.
+- an order paid directly through the processor (the store only records the payment) →
+  `money_held_by` names the processor's system and the payment; a payment the store
+  processed itself (its gateway moves the money) → None;
+- REFUND_PAYMENT by payment id (a return's refund of such an order): once per key; more
+  than is left, or another currency, is refused with nothing refunded.
 """
 
 from __future__ import annotations
@@ -30,23 +35,9 @@ from integrations.stripe.connector import connector_for as stripe_connector
 from policy.models import CaseContext, CaseKind, Dispute, DisputeStatus, RiskLevel
 from policy.payments import EarlyFraudWarning, PaymentReference
 from policy.ports import IntegrationError, Operation
-from tests.fakes.stripe import FakeStripe
+from tests.fakes.stripe import FakeStripe, StoreWithPayments
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-
-
-class _StoreWithPayments:
-    """The sample store, whose orders' transactions name the charges FakeStripe holds."""
-
-    def __init__(self, store) -> None:
-        self._store = store
-        self.references: dict[str, list[PaymentReference]] = {}
-
-    def __getattr__(self, name):
-        return getattr(self._store, name)
-
-    def payment_references(self, order_id: str) -> list[PaymentReference]:
-        return self.references.get(order_id, [])
 
 
 class StripeWorld:
@@ -56,18 +47,24 @@ class StripeWorld:
         self.fake = FakeStripe(now=lambda: NOW.timestamp())
         self._serving = self.fake.serve()
         self._serving.__enter__()
-        self.store = _StoreWithPayments(SampleStore.load(now=NOW))
+        self.store = StoreWithPayments(SampleStore.load(now=NOW))
         api = StripeAPI(self.fake.api_key, base=self.fake.base_url, max_network_retries=0)
         self.connector = stripe_connector(api, store=self.store, webhook_secret=None, clock=lambda: NOW)
 
     def close(self) -> None:
         self._serving.__exit__(None, None, None)
 
-    def _charge(self, order, **kw) -> dict:
+    def _charge(self, order, *, store_processed: bool = True, **kw) -> dict:
         charge = self.fake.add_charge(amount=order.received.to_minor(), currency=order.currency.lower(), **kw)
-        self.store.references.setdefault(order.id, []).append(PaymentReference(gateway="stripe",
-                                                                               reference=charge["id"]))
+        self.store.references.setdefault(order.id, []).append(PaymentReference(
+            gateway="stripe", reference=charge["id"], store_processed=store_processed))
         return charge
+
+    def add_direct_payment(self, order) -> str:
+        return self._charge(order, store_processed=False)["id"]
+
+    def add_store_processed_payment(self, order) -> None:
+        self._charge(order)
 
     def add_risky_payment(self, order) -> None:
         self._charge(order, outcome={"type": "authorized", "risk_level": "highest", "risk_score": 91})
@@ -92,6 +89,8 @@ class SampleWorld:
         self.payments.warnings.clear()
         self.payments.risks.clear()
         self.payments.disputes.clear()
+        self.payments.direct.clear()
+        self.payments.charges.clear()
 
     def close(self) -> None:
         pass
@@ -113,6 +112,14 @@ class SampleWorld:
                               created_at=NOW)
         self.payments.warnings[w.id] = w
         return w.id
+
+    def add_direct_payment(self, order) -> str:
+        self.payments.direct[order.id] = "ch_contract_direct"
+        self.payments.charges["ch_contract_direct"] = (order.received, order.refunded)
+        return "ch_contract_direct"
+
+    def add_store_processed_payment(self, order) -> None:
+        pass  # the sample's payments are the store's unless listed as direct
 
     def refunds_made(self) -> int:
         return len(self.payments._refunds)
@@ -178,3 +185,31 @@ def test_refund_payment_once_per_key_and_more_than_is_left_is_refused(payments_w
     with pytest.raises(IntegrationError) as err:
         refund({**payload, "amount": "0.01"}, "returnsbot:contract:refund-2")
     assert not err.value.retryable and payments_world.refunds_made() == 1
+
+
+def test_an_order_paid_directly_through_the_processor_names_who_holds_the_money(payments_world):
+    order = _order(payments_world)
+    charge = payments_world.add_direct_payment(order)
+    held = contribute(_ctx(order), [payments_world.connector]).money_held_by
+    assert held is not None and (held.system, held.payment_id) == ("stripe", charge) and held.detail
+    other = _order(payments_world, "#1002")
+    payments_world.add_store_processed_payment(other)
+    assert contribute(_ctx(other), [payments_world.connector]).money_held_by is None
+
+
+def test_refund_payment_by_payment_id_once_per_key_and_bad_amounts_are_refused(payments_world):
+    order = _order(payments_world)
+    charge = payments_world.add_direct_payment(order)
+    refund = payments_world.connector.actions[Operation.REFUND_PAYMENT]
+    half = order.received.amount / 2
+    payload = {"payment_id": charge, "amount": str(half), "currency": order.currency,
+               "reason": "requested_by_customer"}
+    first = refund(payload, "returnsbot:contract:direct")
+    again = refund(payload, "returnsbot:contract:direct")
+    assert first.ok and first.external_id == again.external_id and payments_world.refunds_made() == 1
+    for bad in ({**payload, "amount": str(order.received.amount)},  # more than the half left
+                {**payload, "currency": "EUR" if order.currency != "EUR" else "USD"}):
+        with pytest.raises(IntegrationError) as err:
+            refund(bad, f"returnsbot:contract:direct-{bad['amount']}-{bad['currency']}")
+        assert not err.value.retryable
+    assert payments_world.refunds_made() == 1

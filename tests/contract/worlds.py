@@ -40,7 +40,9 @@ CURRENCY = "EUR"  # not the USD default, so a hard-coded currency shows
 # (the keys of a connector's `actions`).
 CAPABILITIES = frozenset({"orders", "returns", "customers", "payments", "disputes", "shipments", "tickets"})
 ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_store_credit")
-OPERATIONS = frozenset(ACTION_NAMES)
+SHIPMENT_REMEDIES = ("refund_shipping", "reship_order")  # the delayed-shipment case's actions
+# record_refund: a refund made by the processor holding the money, recorded in the store.
+OPERATIONS = frozenset(ACTION_NAMES + SHIPMENT_REMEDIES) | {"record_refund"}
 
 # Clauses a world may declare as gaps. Each names one assertion the suites make.
 DECIDED_STATUSES = ("OPEN", "DECLINED", "CLOSED", "CANCELED")
@@ -54,6 +56,7 @@ CLAUSES = frozenset({
     *(f"actions.key_required.{a}" for a in ACTION_NAMES),  # an action without a key is refused
     # approving / declining a return that isn't REQUESTED is refused (non-retryable)
     *(f"actions.{verb}_not_requested.{s}" for verb in ("approve", "decline") for s in DECIDED_STATUSES),
+    "actions.record_refuses_store_money",  # recording is refused where the store would move money
 })
 
 class Unsupported(Exception):
@@ -117,6 +120,7 @@ class World(Protocol):
     def add_order(self, *, name: str, created_at: datetime, lines: list[Line], customer: str | None = None,
                   email: str | None = None, delivered_at: datetime | None = None) -> OrderRef: ...
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str: ...
+    def pay_outside(self, order: OrderRef) -> None: ...  # its payment taken by a processor, only recorded here
     def add_return(self, order: OrderRef, *, status: str = "REQUESTED", requested_at: datetime,
                    items: list[Item] | None = None) -> ReturnRef: ...
     def add_unmappable_return(self, order: OrderRef, *, requested_at: datetime) -> str: ...
@@ -127,6 +131,12 @@ class World(Protocol):
     def effects(self) -> Counter[str]: ...  # what the vendor applied: approve / decline / refund / store_credit
 
     def store_credit_balance(self, customer_id: str) -> Money: ...
+    # The shipment remedies: an order shipped (in transit, or delivered) with a shipping
+    # charge; what is left of that charge; the replacement orders made for it.
+    def add_shipped_order(self, *, name: str, created_at: datetime, lines: list[Line], shipping: str,
+                          delivered: bool = False, customer: str | None = None) -> OrderRef: ...
+    def shipping_left(self, order: OrderRef) -> Money: ...
+    def replacements(self, order: OrderRef) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -182,7 +192,10 @@ class SampleWorld:
     name = "sample"
     capabilities = frozenset({"orders", "returns", "customers", "disputes"})
     operations = OPERATIONS
-    gaps: dict[str, str] = {}
+    gaps: dict[str, str] = {
+        "actions.record_refuses_store_money": "the sample store holds no money and knows no gateways: every "
+                                              "payment is one it only records",
+    }
 
     def __init__(self, *, now: datetime = NOW, currency: str = CURRENCY) -> None:
         self.now = now
@@ -267,6 +280,29 @@ class SampleWorld:
     def _order(self, order: OrderRef) -> dict[str, Any]:
         return next(o for o in self._data["orders"] if o["id"] == order.id)
 
+    def pay_outside(self, order: OrderRef) -> None:
+        pass  # the sample's payments are all records: it holds no money
+
+    def add_shipped_order(self, *, name: str, created_at: datetime, lines: list[Line], shipping: str,
+                          delivered: bool = False, customer: str | None = None) -> OrderRef:
+        ref = self.add_order(name=name, created_at=created_at, lines=lines, customer=customer,
+                             email=None if customer else "buyer@example.com")
+        o = self._order(ref)
+        o["shipping"] = shipping
+        o["total"] = str(Decimal(o["total"]) + Decimal(shipping))
+        shipped = self._ago(created_at) - 0.5
+        o["shipments"] = [{"id": self._id("Fulfillment"), "status": "DELIVERED" if delivered else "IN_TRANSIT",
+                           "carrier": "UPS", "tracking_number": "1Z0000000000000001", "shipped_days_ago": shipped,
+                           "delivered_days_ago": shipped - 2 if delivered else None}]
+        self._changed()
+        return ref
+
+    def shipping_left(self, order: OrderRef) -> Money:
+        return self.store.shipping_left(order.id)
+
+    def replacements(self, order: OrderRef) -> list[str]:
+        return self.store.replacements_of(order.id)
+
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str:
         rid = self._id("Refund")
         self._order(order)["refunds"].append({"id": rid, "amount": amount, "note": note,
@@ -328,8 +364,12 @@ class SampleWorld:
     def effects(self) -> Counter[str]:
         kinds = {"approve_return": "approve", "decline_return": "decline", "refund_return": "refund",
                  "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
-                 "remove_exchange": "remove_exchange"}
+                 "remove_exchange": "remove_exchange", "refund_shipping": "refund", "reship_order": "reship",
+                 "submit_dispute_evidence": "dispute_evidence", "accept_dispute": "dispute_accepted",
+                 "record_refund": "refund"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
+        # A dispute's evidence is checked before acting (any key): what the store holds is what was applied.
+        done["dispute_evidence"] = len(self.store._state.dispute_evidence)
         return +done
 
     def store_credit_balance(self, customer_id: str) -> Money:
@@ -415,8 +455,30 @@ class ShopifyWorld:
         line_ids = tuple(li["id"] for li in self.fake.orders[oid]["_line_items"])
         return OrderRef(id=oid, name=name, line_ids=line_ids, lines=tuple(lines), created_at=created_at)
 
+    def pay_outside(self, order: OrderRef) -> None:
+        self.fake.pay_outside(order.id, gateway="external-processor", payment_id="pay_contract_1")
+
     def add_refund(self, order: OrderRef, *, amount: str, created_at: datetime, note: str | None = None) -> str:
         return self.fake.add_refund(order.id, amount=amount, note=note, created_at=created_at)
+
+    def add_shipped_order(self, *, name: str, created_at: datetime, lines: list[Line], shipping: str,
+                          delivered: bool = False, customer: str | None = None) -> OrderRef:
+        shipped = created_at + timedelta(hours=12)
+        parcel = ({"display_status": "DELIVERED", "delivered_at": shipped + timedelta(days=2), "created_at": shipped}
+                  if delivered else {"display_status": "IN_TRANSIT", "created_at": shipped})
+        oid = self.fake.add_order(
+            customer_id=customer, name=name, created_at=created_at, shipping=shipping, fulfillments=[parcel],
+            line_items=[{"title": li.title, "price": li.price, "quantity": li.quantity, "sku": li.sku} for li in lines],
+        )
+        line_ids = tuple(li["id"] for li in self.fake.orders[oid]["_line_items"])
+        return OrderRef(id=oid, name=name, line_ids=line_ids, lines=tuple(lines), created_at=created_at)
+
+    def shipping_left(self, order: OrderRef) -> Money:
+        o = self.fake.orders[order.id]
+        return Money(amount=o["_shipping"] - o["_shipping_refunded"], currency=o["currencyCode"])
+
+    def replacements(self, order: OrderRef) -> list[str]:
+        return [d["_order"] for d in self.fake.draft_orders_of(order.id) if d["_order"]]
 
     def add_return(self, order: OrderRef, *, status: str = "REQUESTED", requested_at: datetime,
                    items: list[Item] | None = None) -> ReturnRef:
@@ -465,10 +527,16 @@ class ShopifyWorld:
                   "refund_return": ("returnProcess", "refundCreate", "returnRefund"),
                   "issue_store_credit": ("storeCreditAccountCredit",)}
 
+    # Actions whose mutation field is shared with another document: the operation to fault.
+    _OPERATION = {"refund_shipping": "RefundShippingCreate", "reship_order": "DraftOrderComplete"}
+
     def lose_next_answer(self, action: str) -> None:
         """The next mutation that carries out `action` takes effect, then times out."""
         from integrations.shopify.documents import ALL_DOCUMENTS
 
+        if action in self._OPERATION:
+            self.fake.timeout_next(1, after_execute=True, operation=self._OPERATION[action])
+            return
         for fld in self._MUTATIONS[action]:
             for text in ALL_DOCUMENTS.values():
                 op = re.match(r"\s*mutation\s+(\w+)", text)
@@ -479,8 +547,10 @@ class ShopifyWorld:
 
     def effects(self) -> Counter[str]:
         kinds = {"returnApproveRequest": "approve", "returnDeclineRequest": "decline", "returnRefund": "refund",
-                 "returnProcess": "refund", "refundCreate": "refund", "storeCreditAccountCredit": "store_credit"}
-        bookkeeping = {"metafieldsSet"}  # the store-credit key ledger
+                 "returnProcess": "refund", "refundCreate": "refund", "storeCreditAccountCredit": "store_credit",
+                 "draftOrderComplete": "reship", "draftOrderCreate": "reship_draft",
+                 "disputeEvidenceUpdate": "dispute_evidence"}
+        bookkeeping = {"metafieldsSet"}  # the store-credit and reship ledgers
         return Counter(kinds.get(name, name) for name, _ in self.fake.mutations if name not in bookkeeping)
 
     def store_credit_balance(self, customer_id: str) -> Money:

@@ -274,8 +274,11 @@ class FakeShipStation:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                status, headers, body = fake.handle("GET", f"http://x{self.path}", dict(self.headers))
+            def _reply(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, headers, body = fake.handle(method, f"http://x{self.path}", dict(self.headers))
                 self.send_response(status)
                 for k, v in {**headers, "Content-Type": "application/json"}.items():
                     self.send_header(k, v)
@@ -283,17 +286,11 @@ class FakeShipStation:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self) -> None:  # noqa: N802
+                self._reply("GET")
+
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                status, headers, body = fake.handle("POST", f"http://x{self.path}", dict(self.headers))
-                self.send_response(status)
-                for k, v in {**headers, "Content-Type": "application/json"}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._reply("POST")
 
             def log_message(self, *args: object) -> None:
                 pass

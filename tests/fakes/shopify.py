@@ -30,6 +30,11 @@ supported one — fall-forward; documents still run against the one 2026-10 sche
   returns/process (Shopify publishes no sample: REST-style snake_case, optionally without
   the return), `reverseFulfillmentOrder` / `reverseDelivery` reads; `returnProcess` refuses a
   disposition for what is already disposed, and a second identical call (nothing left).
+- the delayed-shipment remedies: `refundCreate` with `shipping` (an amount in the refund's
+  currency, or `fullRefund`), refused above the shipping left; draft orders
+  (`draftOrderCreate` with variant or custom lines and a 100% discount, `draftOrderComplete`
+  into an order — a second completion is a userError —, `draftOrderDelete` of an open
+  draft, `draftOrder` reads) and order metafields (the reship ledger).
 Mutations the fake does not implement answer with an error, never a silent null.
 
 Use it over an httpx transport or as a real server:
@@ -469,6 +474,7 @@ class FakeShopify:
         self.reverse_fulfillment_orders: dict[str, dict] = {}
         self.reverse_deliveries: dict[str, dict] = {}
         self.variants: dict[str, dict] = {}  # ProductVariant nodes (exchange items' stock)
+        self.draft_orders: dict[str, dict] = {}
         # @idempotent keys seen: key → (mutation, input fingerprint, result or None if it failed)
         self.idempotency: dict[str, tuple[str, str, dict | None]] = {}
         self._replayed = False
@@ -774,6 +780,7 @@ class FakeShopify:
             "ProductVariant": 4470000,
             "InventoryItem": 4480000,
             "ReturnReasonDefinition": 100,
+            "DraftOrder": 1190000,
         }
         self._seq[kind] = self._seq.get(kind, bases.get(kind, 100)) + 1
         return f"gid://shopify/{kind}/{self._seq[kind]}"
@@ -966,6 +973,10 @@ class FakeShopify:
                 "email": email if email is not None else (customer["email"] if customer else None),
                 "tags": list(tags),
                 "displayFinancialStatus": financial_status,
+                "clientIp": None,
+                "billingAddress": None,
+                "shippingAddress": None,
+                "billingAddressMatchesShippingAddress": True,
                 "displayFulfillmentStatus": fulfillment_status
                 or ("FULFILLED" if fulfillment_recs else "UNFULFILLED"),
                 "note": None,
@@ -1012,6 +1023,11 @@ class FakeShopify:
                 if d["_order"] == r["id"]
             ]
             rec["events"] = lambda info, r=rec, **kw: self._events_connection(r, **kw)
+            rec["metafield"] = lambda info, r=rec, key=None, namespace=None: self.metafields.get((r["id"], namespace, key))
+            rec["shippingAddress"] = {
+                "__typename": "MailingAddress", "address1": "1 Main St", "address2": None, "city": "Portland",
+                "company": None, "countryCodeV2": "US", "firstName": "Ada", "lastName": "Lovelace", "phone": None,
+                "provinceCode": "OR", "zip": "97201"}
             self.orders[gid] = rec
             if paid and total > 0:
                 self._add_transaction(gid, "SALE", total, created_at=created)
@@ -1363,9 +1379,24 @@ class FakeShopify:
                 "reasonDetails": {"reason": reason, "networkReasonCode": "4837"},
                 "_order": order_id,
             }
+            rec["disputeEvidence"] = {"__typename": "ShopifyPaymentsDisputeEvidence",
+                                      "id": gid.replace("ShopifyPaymentsDispute", "ShopifyPaymentsDisputeEvidence"),
+                                      "submitted": False, "dispute": rec, "disputeFileUploads": [], "fulfillments": [],
+                                      "_input": {}}
             rec["order"] = lambda info, r=rec: self.orders.get(r["_order"]) if r["_order"] else None
             self.disputes[gid] = rec
             return gid
+
+    def set_order_facts(self, order_id: str, *, client_ip: str | None, address: dict[str, Any] | None,
+                        billing: dict[str, Any] | None = None) -> None:
+        """How the order was placed: the buyer's IP, the shipping address (MailingAddress
+        fields) and the billing one (the same unless given)."""
+        with self._lock:
+            order = self.orders[order_id]
+            ship = {"__typename": "MailingAddress", **address} if address else None
+            bill = {"__typename": "MailingAddress", **billing} if billing else ship
+            order.update(clientIp=client_ip, shippingAddress=ship, billingAddress=bill,
+                         billingAddressMatchesShippingAddress=ship == bill)
 
     # --- webhooks for seeded objects ------------------------------------------------------------------
 
@@ -1478,7 +1509,7 @@ class FakeShopify:
                 if refund["_return"]:
                     body["return"] = {"id": num(refund["_return"]), "admin_graphql_api_id": refund["_return"]}
                 return body
-            if topic == "disputes/create":
+            if topic in ("disputes/create", "disputes/update"):
                 d = self.disputes[gid]
                 return {
                     "id": num(gid),
@@ -1522,6 +1553,24 @@ class FakeShopify:
         return body, headers
 
     # --- state queries for tests ------------------------------------------------------------------
+
+    def pay_outside(self, order_id: str, *, gateway: str, payment_id: str | None = None,
+                    receipt: dict | None = None) -> dict:
+        """The order's SALE was taken outside Shopify (a store charging through its own
+        processor and creating the order with the payment recorded): a manual gateway, so a
+        refund against it records the refund and moves no money (`money_moved` says which did)."""
+        with self._lock:
+            [sale] = [t for t in self._transactions_of(order_id) if t["kind"] in ("SALE", "CAPTURE")]
+            sale.update(gateway=gateway, manualPaymentGateway=True, paymentId=payment_id,
+                        receiptJson=json.dumps(receipt) if receipt is not None else None)
+            return sale
+
+    def money_moved(self, order_id: str) -> list[dict]:
+        """The order's refund transactions that gave money back through Shopify (their
+        parent is on a gateway Shopify processes); a manual gateway's refund is a record only."""
+        with self._lock:
+            return [t for t in self._transactions_of(order_id) if t["kind"] == "REFUND"
+                    and not self.transactions.get((t["parentTransaction"] or {}).get("id", ""), {}).get("manualPaymentGateway")]
 
     def return_status(self, return_id: str) -> str:
         with self._lock:
@@ -1618,7 +1667,9 @@ class FakeShopify:
             "id": self._next("OrderTransaction"),
             "kind": kind,
             "status": "SUCCESS",
-            "gateway": "shopify_payments",
+            # A refund goes back through its parent's gateway (a manual one only records it).
+            "gateway": (parent or {}).get("gateway") or "shopify_payments",
+            "manualPaymentGateway": bool(parent and parent.get("manualPaymentGateway")),
             "createdAt": _iso(created_at or self.now()),
             "amountSet": _bag2(amount, order["currencyCode"], pres, order["presentmentCurrencyCode"]),
             "parentTransaction": parent,
@@ -1768,7 +1819,7 @@ class FakeShopify:
     def _node(self, gid: str) -> dict | None:
         for table in (self.orders, self.customers, self.returns, self.refunds, self.disputes, self.transactions,
                       self.reverse_fulfillment_orders, self.reverse_deliveries,
-                      self.variants):
+                      self.variants, self.draft_orders):
             if gid in table:
                 return table[gid]
         return None
@@ -1846,6 +1897,7 @@ class FakeShopify:
             "reverseFulfillmentOrder": lambda info, id: self.reverse_fulfillment_orders.get(id),
             "reverseDelivery": lambda info, id: self.reverse_deliveries.get(id),
             "productVariant": lambda info, id: self.variants.get(id),
+            "draftOrder": lambda info, id: self.draft_orders.get(id),
             "node": lambda info, id: self._node(id),
             "nodes": lambda info, ids: [self._node(i) for i in ids],
             "currentAppInstallation": lambda info: {
@@ -1863,6 +1915,10 @@ class FakeShopify:
             "refundCreate": self._m_refund_create,
             "storeCreditAccountCredit": self._m_store_credit,
             "metafieldsSet": self._m_metafields_set,
+            "disputeEvidenceUpdate": self._m_dispute_evidence_update,
+            "draftOrderCreate": self._m_draft_create,
+            "draftOrderComplete": self._m_draft_complete,
+            "draftOrderDelete": self._m_draft_delete,
         }
         for name in self.schema.mutation_type.fields:  # never a silent null for the rest
             root[name] = mutations.get(name) or _not_implemented(name)
@@ -1897,6 +1953,31 @@ class FakeShopify:
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
         return {"return": ret, "userErrors": []}
+
+    def _m_dispute_evidence_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        """Evidence fields are saved; `submitEvidence` sends them (the dispute goes under
+        review). Submitted evidence, a closed dispute or a past due date refuse the update."""
+        evidence = next((d["disputeEvidence"] for d in self.disputes.values() if d["disputeEvidence"]["id"] == id), None)
+
+        def refused(message: str, code: str) -> dict[str, Any]:
+            return {"disputeEvidence": None, "userErrors": [self._user_error(message, code, ["id"])]}
+
+        if evidence is None:
+            return refused("Dispute evidence could not be found.", "DISPUTE_EVIDENCE_NOT_FOUND")
+        dispute = evidence["dispute"]
+        if evidence["submitted"] or dispute["status"] != "NEEDS_RESPONSE":
+            return refused("Evidence already accepted.", "EVIDENCE_ALREADY_ACCEPTED")
+        due = dispute.get("evidenceDueBy")
+        if due and _parse_time(due) < self.now():
+            return refused("Evidence past due date.", "EVIDENCE_PAST_DUE_DATE")
+        fields = {k: v for k, v in input.items() if k != "submitEvidence"}
+        evidence["_input"].update(fields)
+        if input.get("submitEvidence"):
+            evidence["submitted"] = True
+            dispute["status"] = "UNDER_REVIEW"
+            dispute["evidenceSentOn"] = _iso(self.now())
+        self.mutations.append(("disputeEvidenceUpdate", {"id": id, **dict(input)}))
+        return {"disputeEvidence": evidence, "userErrors": []}
 
     def _m_return_close(self, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
         ret = self.returns.get(id)
@@ -2075,7 +2156,8 @@ class FakeShopify:
             self._commit_exchange_stock(exchanges[ex_id], qty)
         if allocations or shipping:
             total = sum((a for _, a, _ in allocations), Decimal(0))
-            self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping)
+            self._create_refund(order, total, None, allocations=allocations, return_id=ret["id"], shipping=shipping,
+                                note=input.get("note"))
         ret["_processedAt"] = _iso(self.now())
         if all(x["_processed"] + x.get("_removed", 0) >= x["quantity"] for x in (*ret["_lines"], *ret["_exchanges"])):
             ret["status"] = "CLOSED"
@@ -2130,14 +2212,105 @@ class FakeShopify:
             if amount <= 0 or (amount > left and not input.get("allowOverRefunding")):
                 return refused("Amount exceeds the refundable amount.", "transactions", i, "amount")
             allocations.append((parent, self._shop_share(parent, amount), amount))
-        if input.get("refundLineItems") or input.get("shipping") or input.get("refundMethods"):
-            raise GraphQLError("FakeShopify implements refundCreate for transactions only")
+        if input.get("refundLineItems") or input.get("refundMethods"):
+            raise GraphQLError("FakeShopify implements refundCreate for transactions and shipping only")
+        shipping = Decimal(0)
+        if input.get("shipping"):
+            ship = input["shipping"]
+            left_shop = order["_shipping"] - order["_shipping_refunded"]
+            left_pres = _round(order["_shipping"] * order["_rate"], pcur) - _round(order["_shipping_refunded"] * order["_rate"], pcur)
+            if ship.get("fullRefund"):
+                shipping = left_shop
+            elif ship.get("amount") is not None:
+                wanted = _dec(ship["amount"])  # in the refund's (presentment) currency
+                if wanted <= 0 or wanted > left_pres:
+                    return refused(f"Shipping refund amount exceeds the refundable shipping amount ({left_pres}).",
+                                   "shipping", "amount")
+                shipping = left_shop if wanted == left_pres else _round(wanted / order["_rate"], order["currencyCode"])
+            if shipping <= 0:
+                return refused("There is no shipping left to refund.", "shipping")
         total = sum((a for _, a, _ in allocations), Decimal(0))
-        gid = self._create_refund(order, total, None, note=input.get("note"), allocations=allocations)
+        gid = self._create_refund(order, total, None, note=input.get("note"), allocations=allocations, shipping=shipping)
         self.mutations.append(("refundCreate", dict(input)))
         result = {"refund": self.refunds[gid], "order": order, "userErrors": []}
         self.idempotency[key] = ("refundCreate", fingerprint, result)
         return result
+
+    # --- draft orders (the reship) ----------------------------------------------------------------
+
+    def draft_orders_of(self, order_id: str) -> list[dict]:
+        """Draft orders whose note names the order (the replacements made for it)."""
+        with self._lock:
+            name = self.orders[order_id]["name"]
+            return [d for d in self.draft_orders.values() if f"order {name}" in (d.get("note2") or "")]
+
+    def _m_draft_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        def refused(message: str, *path: Any) -> dict[str, Any]:
+            return {"draftOrder": None, "userErrors": [{"message": message, "field": ["input", *map(str, path)]}]}
+
+        lines_in = input.get("lineItems") or []
+        if not lines_in:
+            return refused("Add at least 1 product", "lineItems")
+        customer = (input.get("purchasingEntity") or {}).get("customerId")
+        if customer and customer not in self.customers:
+            return refused("Customer does not exist", "purchasingEntity", "customerId")
+        lines = []
+        for i, li in enumerate(lines_in):
+            if int(li["quantity"]) <= 0:
+                return refused("Quantity must be greater than 0", "lineItems", i, "quantity")
+            if li.get("variantId"):
+                variant = self.variants.get(li["variantId"])
+                if variant is None:
+                    return refused("Product variant does not exist", "lineItems", i, "variantId")
+                title, price = variant.get("displayName") or variant.get("title"), Decimal(variant.get("price") or 0)
+            else:
+                money = li.get("originalUnitPriceWithCurrency")
+                if not li.get("title") or money is None:
+                    return refused("Custom line items need a title and a price", "lineItems", i)
+                title, price = li["title"], _dec(money["amount"])
+            discount = li.get("appliedDiscount") or input.get("appliedDiscount")
+            if discount and discount["valueType"] == "PERCENTAGE":
+                price = _round(price * (Decimal(100) - Decimal(str(discount["value"]))) / 100, self.currency)
+            elif discount:
+                price = max(Decimal(0), price - _dec((discount.get("amountWithCurrency") or {}).get("amount", "0")))
+            lines.append({"title": title, "price": str(price), "quantity": int(li["quantity"]), "sku": li.get("sku")})
+        shipping = _dec(((input.get("shippingLine") or {}).get("priceWithCurrency") or {}).get("amount", "0"))
+        gid = self._next("DraftOrder")
+        rec = {"__typename": "DraftOrder", "id": gid, "name": f"#D{gid.rsplit('/', 1)[1][-3:]}", "status": "OPEN",
+               "tags": list(input.get("tags") or []), "note2": input.get("note"), "_customer": customer,
+               "_email": input.get("email"), "_lines": lines, "_shipping": shipping, "_order": None,
+               "completedAt": None}
+        rec["order"] = lambda info, r=rec: self.orders.get(r["_order"]) if r["_order"] else None
+        self.draft_orders[gid] = rec
+        self.mutations.append(("draftOrderCreate", dict(input)))
+        return {"draftOrder": rec, "userErrors": []}
+
+    def _m_draft_complete(self, info: Any, id: str, paymentPending: bool | None = None, **_: Any) -> dict[str, Any]:  # noqa: A002, N803
+        draft = self.draft_orders.get(id)
+        if draft is None:
+            return {"draftOrder": None, "userErrors": [{"message": "Draft order does not exist", "field": ["id"]}]}
+        if draft["status"] == "COMPLETED":
+            return {"draftOrder": None, "userErrors": [{"message": "This order has already been paid", "field": ["id"]}]}
+        total = sum((_dec(li["price"]) * li["quantity"] for li in draft["_lines"]), Decimal(0)) + draft["_shipping"]
+        order_id = self.add_order(customer_id=draft["_customer"], email=draft["_email"], created_at=self.now(),
+                                  line_items=[{k: li[k] for k in ("title", "price", "quantity", "sku")} for li in draft["_lines"]],
+                                  tags=draft["tags"], fulfillments=[], shipping=draft["_shipping"],
+                                  paid=not paymentPending, risk_level=None)
+        if total == 0 or not paymentPending:
+            self.orders[order_id]["displayFinancialStatus"] = "PAID"
+        draft.update({"status": "COMPLETED", "_order": order_id, "completedAt": _iso(self.now())})
+        self.mutations.append(("draftOrderComplete", {"id": id, "paymentPending": paymentPending}))
+        return {"draftOrder": draft, "userErrors": []}
+
+    def _m_draft_delete(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        draft = self.draft_orders.get(input["id"])
+        if draft is None:
+            return {"deletedId": None, "userErrors": [{"message": "Draft order does not exist", "field": ["id"]}]}
+        if draft["status"] == "COMPLETED":
+            return {"deletedId": None, "userErrors": [{"message": "A completed draft order cannot be deleted", "field": ["id"]}]}
+        del self.draft_orders[input["id"]]
+        self.mutations.append(("draftOrderDelete", dict(input)))
+        return {"deletedId": input["id"], "userErrors": []}
 
     def _m_store_credit(self, info: Any, id: str, creditInput: dict[str, Any]) -> dict[str, Any]:  # noqa: A002, N803
         money = creditInput["creditAmount"]
@@ -2227,7 +2400,7 @@ class FakeShopify:
                 "namespace": mf.get("namespace"),
                 "key": mf["key"],
                 "createdAt": _iso(self.now()),
-                "ownerType": "CUSTOMER",
+                "ownerType": "ORDER" if mf["ownerId"] in self.orders else "CUSTOMER",
             }
             rec.update(
                 {

@@ -81,7 +81,7 @@ class FakeTokenEndpoint:
     client_id: str = "client-id-0123"
     client_secret: str = "client-secret-do-not-print"
     scope: str = ("write_orders,write_returns,write_customers,read_products,read_locations,"
-                  "read_shopify_payments_disputes,"
+                  "read_shopify_payments_disputes,write_shopify_payments_dispute_evidences,write_draft_orders,"
                   "read_store_credit_accounts,write_store_credit_account_transactions,read_all_orders")
     expires_in: int | None = 86399  # client credentials; None: the answer omits it
     rotation: str = "strict"  # or "lenient"

@@ -170,6 +170,23 @@ def block_action(
     return _form_payload(body)
 
 
+def users_select_action(block_id: str, action_id: str, selected_user: str, user_id: str = "U1",
+                        channel: str = DEFAULT_CHANNEL, message_ts: str = DEFAULT_MESSAGE_TS) -> tuple[bytes, str]:
+    """A person picked someone in a users_select on a bot message: the action carries
+    `selected_user` and its block id, and no `value` (Slack's shape for selects)."""
+    import json as _json
+    from urllib.parse import parse_qs
+
+    raw, ctype = block_action("", action_id, user_id=user_id, channel=channel, message_ts=message_ts,
+                              block_id=block_id)
+    body = _json.loads(parse_qs(raw.decode())["payload"][0])
+    action = body["actions"][0]
+    for key in ("value", "text", "style"):
+        action.pop(key, None)
+    action.update(type="users_select", selected_user=selected_user, initial_user=None)
+    return _form_payload(body)
+
+
 def _state(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Slack's `view.state.values`; a plain string value is shorthand for a
     plain_text_input (`{"note": {"text": "hi"}}`)."""

@@ -30,6 +30,14 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 API_KEY = "sk_test_fake_0123456789"
+# Dispute.Evidence's text fields (stripe-python 16.1.0; the file fields are left out: we send none).
+EVIDENCE_TEXT_FIELDS = frozenset({
+    "access_activity_log", "billing_address", "cancellation_policy_disclosure", "cancellation_rebuttal",
+    "customer_email_address", "customer_name", "customer_purchase_ip", "duplicate_charge_explanation",
+    "duplicate_charge_id", "product_description", "refund_policy_disclosure", "refund_refusal_explanation",
+    "service_date", "shipping_address", "shipping_carrier", "shipping_date", "shipping_tracking_number",
+    "uncategorized_text"})
+RESPONDABLE = frozenset({"warning_needs_response", "needs_response", "appeal_needs_response"})
 WEBHOOK_SECRET = "whsec_fake_0123456789"
 
 
@@ -56,6 +64,21 @@ class _Stored:
     params: dict[str, Any]
     status: int
     body: bytes
+
+
+class StoreWithPayments:
+    """A store (the sample store) whose orders' payment transactions name the charges a
+    FakeStripe holds: `references[order_id]` is what `payment_references` answers."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.references: dict[str, list] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def payment_references(self, order_id: str) -> list:
+        return self.references.get(order_id, [])
 
 
 def parse_form(body: str) -> dict[str, Any]:
@@ -286,6 +309,10 @@ class FakeStripe:
                 return self._events(path, params)
         if method == "POST" and parts == ["v1", "refunds"]:
             return self._create_refund(params, key)
+        if method == "POST" and parts[:2] == ["v1", "disputes"] and len(parts) == 3:
+            return self._update_dispute(parts[2], params, key)
+        if method == "POST" and parts[:2] == ["v1", "disputes"] and len(parts) == 4 and parts[3] == "close":
+            return self._close_dispute(parts[2], key)
         return error(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
     def _get(self, table: dict, id_: str, what: str) -> tuple[int, dict]:
@@ -363,6 +390,46 @@ class FakeStripe:
                 warning["actionable"] = False
                 self.event("radar.early_fraud_warning.updated", warning, idempotency_key=None)
         return 200, refund
+
+    def _update_dispute(self, dispute_id, params, key) -> tuple[int, dict]:
+        """Evidence and metadata are saved; `submit=true` sends them (once: the dispute goes
+        under review). A dispute that no longer takes evidence refuses the update."""
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            return error(404, "invalid_request_error", f"No such dispute: '{dispute_id}'", code="resource_missing",
+                         param="dispute")
+        evidence = params.get("evidence") or {}
+        unknown = sorted(set(evidence) - EVIDENCE_TEXT_FIELDS)
+        if unknown:
+            return error(400, "invalid_request_error", f"Received unknown parameter: evidence[{unknown[0]}]",
+                         param=f"evidence[{unknown[0]}]")
+        if dispute["status"] not in RESPONDABLE:
+            return error(400, "invalid_request_error",
+                         f"This dispute is {dispute['status']} and can no longer be updated.")
+        dispute.setdefault("evidence", {}).update(evidence)
+        dispute["metadata"].update(params.get("metadata") or {})
+        if params.get("submit") == "true":
+            details = dispute["evidence_details"]
+            details["submission_count"] += 1
+            details["has_evidence"] = True
+            dispute["status"] = "warning_under_review" if dispute["status"].startswith("warning") else "under_review"
+            self.event("charge.dispute.updated", dispute, idempotency_key=key)
+        return 200, dispute
+
+    def _close_dispute(self, dispute_id, key) -> tuple[int, dict]:
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            return error(404, "invalid_request_error", f"No such dispute: '{dispute_id}'", code="resource_missing",
+                         param="dispute")
+        if dispute["status"] not in RESPONDABLE:
+            return error(400, "invalid_request_error", f"This dispute is already {dispute['status']}.")
+        dispute["status"] = "lost"
+        self.event("charge.dispute.closed", dispute, idempotency_key=key)
+        return 200, dispute
+
+    def submissions(self, dispute_id: str) -> list[Call]:
+        """Every POST that reached the dispute with submit=true (replays included)."""
+        return [c for c in self.calls_to("POST", f"/v1/disputes/{dispute_id}") if c.params.get("submit") == "true"]
 
     @property
     def refunds_made(self) -> list[dict]:

@@ -177,10 +177,12 @@ def test_otherwise_refund():
 # --- other kinds ----------------------------------------------------------------------------
 
 
-def test_dispute_escalates_with_its_deadline():
-    r = rec(ctx_of(CaseKind.DISPUTE, dispute=dispute()))
-    assert r.action == Action.ESCALATE
-    assert r.reasons[1] == "Evidence is due by 2025-03-27 15:00 UTC."
+def test_dispute_is_contested_when_its_evidence_answers_it():
+    """The default order was delivered to a customer with earlier orders: a fraud claim has
+    an answer (policy/disputes.py weighs each reason; tests/policy/test_disputes.py)."""
+    r = rec(ctx_of(CaseKind.DISPUTE, dispute=dispute(), shipments=order().shipments))
+    assert r.action == Action.CONTEST
+    assert "2 earlier orders from this customer" in r.reasons[0]
     assert r.amount == Money.of("149.00", "USD")
 
 

@@ -63,7 +63,8 @@ def test_exception_opens_one_case_and_delivery_closes_it(database_url):
             assert "exception" in text.lower()
             assert "<@U0EVIL>" not in text  # the carrier's words are escaped
             assert "Customer contacted" in text
-            assert action_ids(lp.last_card(case)) == [ActionId.CASE_APPROVE, ActionId.CASE_ESCALATE]
+            assert action_ids(lp.last_card(case)) == [ActionId.CASE_APPROVE, ActionId.SHIPMENT_RESHIP,
+                                                      ActionId.SHIPMENT_REFUND_SHIPPING, ActionId.CASE_ESCALATE]
 
             fake.set_tracking(number, "DE", actual=utcnow().isoformat(),
                               events=[{"occurred_at": utcnow().isoformat(), "description": "Delivered"}])

@@ -100,3 +100,13 @@ def test_voided_labels_are_not_parcels():
     assert [i["shipmentId"] for i in mapping.live_v1_shipments(page)] == [2]
     with pytest.raises(ValueError):
         mapping.live_v1_shipments({"orders": []})
+
+
+def test_who_signed_for_a_delivered_parcel_is_evidence():
+    events = [{"occurred_at": "2026-11-02T09:00:00Z", "description": "Out for delivery", "signer": ""},
+              {"occurred_at": "2026-11-02T14:31:00Z", "description": "Delivered, front desk", "signer": "A LOVELACE"}]
+    delivered = mapping.shipment_from_tracking({"tracking_number": "1Z1", "status_code": "DE", "events": events,
+                                                "actual_delivery_date": "2026-11-02T14:31:00Z"})
+    assert delivered.signed_by == "A LOVELACE" and delivered.delivered_at == utc(2026, 11, 2, 14, 31)
+    moving = mapping.shipment_from_tracking({"tracking_number": "1Z1", "status_code": "IT", "events": events})
+    assert moving.signed_by is None  # a signer on a scan of a parcel not delivered is not a delivery's

@@ -69,7 +69,7 @@ def test_client_credentials_ok(monkeypatch, capsys):
     auth_lines = [t for s, w, t in lines if w == "shopify auth"]
     assert auth_lines[0].startswith("client credentials grant")
     assert "valid for 24.0 h" in auth_lines[1]
-    assert ("ok", "shopify scopes", "the token's scopes cover what returnsbot needs (8 scopes)") in lines
+    assert ("ok", "shopify scopes", "the token's scopes cover what returnsbot needs (10 scopes)") in lines
     assert any(s == "ok" and w == "shopify" for s, w, t in lines)
     for secret in (shop.tokens.client_secret, *shop.tokens.issued):
         assert secret not in out

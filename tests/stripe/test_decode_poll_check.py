@@ -83,7 +83,7 @@ def test_events_we_caused_and_other_types_are_ignored_without_a_call(fake, store
     assert stripe.decode("radar.early_fraud_warning.updated", ours) is None
     refund = {"id": "re_1", "object": "refund", "charge": charge["id"], "amount": 100}
     assert stripe.decode("refund.created", fake.event("refund.created", refund, idempotency_key="returnsbot:k")) is None
-    assert stripe.decode("charge.dispute.created", fake.event("charge.dispute.created", {"id": "du_1"})) is None
+    assert stripe.decode("review.opened", fake.event("review.opened", {"id": "prv_1"})) is None
     assert fake.calls == []
 
 

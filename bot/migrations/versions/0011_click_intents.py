@@ -1,7 +1,7 @@
 """clicks as they arrive: a narrow table written before the ack, moved into jobs after
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 10:00:00
 
 A click used to be a `jobs` row inserted before its ack (six indexes and a foreign key on
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import bot.schema
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'  # main's money_holder
 branch_labels = None
 depends_on = None
 
@@ -35,6 +35,6 @@ def downgrade() -> None:
     # Dropping waiting clicks would lose them after their 200: refuse, change nothing.
     waiting = op.get_bind().execute(sa.text("SELECT count(*) FROM click_intents")).scalar()
     if waiting:
-        raise RuntimeError(f"{waiting} click(s) not yet moved into jobs: start a worker of revision 0009 "
+        raise RuntimeError(f"{waiting} click(s) not yet moved into jobs: start a worker of revision 0011 "
                            "until `click_intents` is empty, then downgrade")
     op.drop_table('click_intents')
