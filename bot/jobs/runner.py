@@ -67,7 +67,8 @@ class JobRunner:
     def __init__(self, *, repo: JobRepo, ops: OpsRepo, clock: Clock, handlers: dict[str, Handler],
                  holder: str, lease: timedelta = timedelta(seconds=30), retry: RetryPolicy = RetryPolicy(),
                  kinds: Iterable[str] | None = None, on_finished: Callable[[Job], None] = lambda job: None,
-                 on_failure: Callable[[Job, Exception], None] = lambda job, exc: None) -> None:
+                 on_failure: Callable[[Job, Exception], None] = lambda job, exc: None,
+                 feed: Callable[[], object] | None = None) -> None:
         self.repo = repo
         self.ops = ops
         self.clock = clock
@@ -78,6 +79,7 @@ class JobRunner:
         self.kinds = list(kinds) if kinds is not None else list(handlers)
         self.on_finished = on_finished
         self.on_failure = on_failure  # metrics: vendor errors by system and code
+        self.feed = feed  # before each claim: work queued outside the jobs table moves in (click intents)
         self._held: dict[int, int] = {}  # job id -> token, renewed by the heartbeat
         self._lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
@@ -86,6 +88,8 @@ class JobRunner:
     # --- the loop ---------------------------------------------------------------------
 
     def run_once(self, limit: int = 1) -> int:
+        if self.feed is not None:
+            self.feed()
         jobs = self.repo.claim(now=self.clock(), holder=self.holder, lease=self.lease, limit=limit, kinds=self.kinds)
         for job in jobs:  # held (and renewed) from the claim on, also while waiting their turn
             self._hold(job)

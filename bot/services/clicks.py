@@ -19,6 +19,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
@@ -197,6 +198,24 @@ class ClickService:
             self.gateway.post_ephemeral(channel, click.user, text=text, thread_ts=click.thread_ts)
         except Exception:  # telling them failed too: the log is all we have
             log.exception("click.untold corr=%s user=%s", click.correlation_id, click.user, extra=click.log_extra)
+
+
+def click_job(payload: Any, arrived: datetime):
+    """The job a stored click payload becomes (bot.jobs.click_intake). Never raises: a
+    payload this version can't read becomes a job born dead, for an operator, so it can't
+    hold up the clicks stored with it. A case's clicks run one at a time, in order."""
+    from bot.jobs.kinds import Kind
+    from bot.store.jobs import NewJob
+
+    try:
+        click = Click.from_payload(payload)
+    except (TypeError, ValueError) as exc:
+        return NewJob(kind=Kind.CLICK, system="slack", operation="unreadable", created_at=arrived,
+                      payload=payload if isinstance(payload, dict) else {"stored": payload},
+                      dead_reason=f"not a click: {exc}"[:2000])
+    return NewJob(kind=Kind.CLICK, system="slack", operation=click.verb, payload=payload, case_id=click.case_id,
+                  order_key=f"click:{click.case_id}", correlation_id=click.correlation_id[:32] if click.correlation_id else None,
+                  created_at=arrived)
 
 
 class ClickJobs:

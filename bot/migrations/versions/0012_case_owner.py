@@ -1,7 +1,7 @@
 """the system that owns a case's decision, when it is not the case's source
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 10:45:00
 
 A return started in Loop whose Shopify return was reported first is one case: its source
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'  # click_intents
 branch_labels = None
 depends_on = None
 
