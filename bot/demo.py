@@ -126,6 +126,7 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
                                               and hasattr(x.source, "stage_events"))]
     start = clock()
     approved = _approve_some(c, review, out) if approve else []
+    closed = _deny_in_platform(c, review, out) if approve else []
     steps = c.drain("actions")
     for delta in (timedelta(minutes=5), timedelta(days=StallRules.from_policy(c.policy).label_within_days, hours=1)):
         clock.advance(delta)
@@ -143,6 +144,9 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
     for case in approved:
         out.write(f"{DEMO_APPROVER} (the demo's approver) approved #{case.id} {case.customer_name or 'guest'} "
                   f"({Action(case.recommended_action).label} {case.amount.format()}).\n")
+    for case in closed:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) denied #{case.id} {case.customer_name or 'guest'} "
+                  f"({case.order_name}), a {c.registry.label(case.decided_in)} return: noted and closed there.\n")
     for case in sorted(returns, key=lambda k: k.id):
         view = c.views.build(case)
         line = status_line(view.stages, now) if view.stages is not None else None
@@ -173,6 +177,22 @@ def _approve_some(c: Container, review: list[CaseRecord], out: TextIO) -> list[C
         except DecisionRefused as exc:  # a policy rule the demo approver doesn't pass: say so, go on
             out.write(f"{DEMO_APPROVER} (the demo's approver) could not approve #{case.id}: {exc}\n")
     return approved
+
+
+def _deny_in_platform(c: Container, review: list[CaseRecord], out: TextIO) -> list[CaseRecord]:
+    """Of the waiting returns a returns platform owns (the sample Loop's), the one
+    recommended for a deny with the lowest risk, approved as recommended: a note and a
+    close, carried out in the platform, whose closed return then comes back as a stage."""
+    candidates = [k for k in review if k.kind is CaseKind.RETURN_REQUEST and k.status is CaseStatus.OPEN
+                  and c.decide.platform_owned(k) and Action(k.recommended_action) is Action.DENY]
+    if not candidates:
+        return []
+    case = min(candidates, key=lambda k: (k.risk_score, k.id))
+    try:
+        return [c.decide.approve(case.id, DEMO_APPROVER, version=case.version)]
+    except DecisionRefused as exc:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) could not deny #{case.id}: {exc}\n")
+        return []
 
 
 def _span(delta: timedelta) -> str:
