@@ -209,6 +209,11 @@ class SampleLoopAPI:
             self._set(rid, state="closed")
             return True
 
+    def changed_returns(self) -> list[dict[str, Any]]:
+        """The returns an action changed since they were loaded (copies, in order of change)."""
+        with self._lock:
+            return [dict(self.returns[rid]) for rid in self.changed]
+
     # --- internals ------------------------------------------------------------------------
 
     def _get(self, rid: str, what: str) -> dict[str, Any]:
@@ -264,9 +269,7 @@ class SampleLoop:
     def stage_events(self) -> list[DomainEvent]:
         """What the returns our actions changed say now (closed → PROCESSED, cancelled, …):
         the `return.updated` / `return.closed` webhooks a real Loop would send."""
-        with self.api._lock:
-            changed = [dict(self.api.returns[rid]) for rid in self.api.changed]
-        return [loop_events.for_state(mapping.loop_return(body)) for body in changed]
+        return [loop_events.for_state(mapping.loop_return(body)) for body in self.api.changed_returns()]
 
     def poll(self, cursor: str | None) -> PollPage:
         """As the real poller: every return's state (ingest knows what it has seen)."""
