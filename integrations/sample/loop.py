@@ -12,8 +12,8 @@ gives. In Loop's review queue, one for each rule the policy can fire:
 - #1020 (Marcus): a sleeping bag and a shell, $718 → high value;
 - #1050 (Ryan): a jacket not delivered yet, on a high-risk payment → high payment risk;
 
-open in Loop: #1038 (Priya) asks to exchange a beanie for another colour (an exchange
-request), and #1025 (Daniel) is flagged in Loop.
+open in Loop: #1033 (Grace) asks to exchange a mug for a larger one (an exchange request),
+and #1038 (Priya, whose payment has an early fraud warning) is flagged in Loop.
 
 Actions are the real `LoopActions` (check before act, one note per key, the same state
 rules) over `SampleLoopAPI`, an in-memory Loop that answers as the reference says Loop
