@@ -171,7 +171,7 @@ _INTENT_KEYWORDS: tuple[tuple[Intent, tuple[str, ...]], ...] = (
                        "zustell", "wo ist", "livraison", "colis", "livre", "suivi", "envio", "entrega",
                        "paquete", "seguimiento", "levering", "pakket", "bezorg", "verzend")),
     (Intent.PRODUCT_QUESTION, ("size", "sizing", "fit", "material", "in stock", "restock", "available",
-                               "colour", "color", "does it", "is it", "grosse", "passt", "verfugbar",
+                               "colour", "color", "does it", "is it", "do you have", "do you sell", "haben sie", "gibt es", "grosse", "passt", "verfugbar",
                                "lieferbar", "farbe", "taille", "disponible", "talla", "maat",
                                "beschikbaar")),
 )
