@@ -279,7 +279,7 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
             if any(r and r[1:] == (month, day) and (year is None or r[0] in (None, year)) for r in reason_dates):
                 continue
             if not any(d.month == month and d.day == day and (year is None or d.year == year) for d in allowed_dates):
-                problems.append(f"the date {match.group(0).strip()!r} is not in the order facts")
+                problems.append(f"the date {match.group(0).strip().rstrip('.')!r} is not in the order facts")
 
     known_ids = {re.sub(r"\s", "", x).casefold() for x in (context.order_number, context.tracking_number) if x}
     for match in _ORDER_NUMBER.finditer(text):

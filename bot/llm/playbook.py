@@ -80,4 +80,4 @@ def _lower_first(text: str) -> str:
         if text.casefold().startswith(prefix):
             text = text[len(prefix):]
     first_word = text.split(" ", 1)[0]
-    return text if first_word.isupper() else text[:1].lower() + text[1:]  # "VIP customers" stays
+    return text if len(first_word) > 1 and first_word.isupper() else text[:1].lower() + text[1:]  # "VIP" stays
