@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from policy.models import Action, Customer, Frozen, Money, Order, Shipment
+from policy.models import Action, Customer, DeclineReason, Frozen, Money, Order, Shipment
 from policy.triage import Intent, NO_TOKENS, Tokens
 from policy.voice import Voice
 
@@ -119,6 +119,15 @@ class DraftDecision(Frozen):
     action: Action | None = None
     amount: Money | None = None  # the refund or store credit, when there is one
     reason: str | None = None  # customer-facing ("the 30-day return window ended on 2 May")
+    decline: DeclineReason | None = None  # a deny's reason code: the templates word it per language
+
+    def reason_in(self, language: str) -> str | None:
+        """The customer-facing reason: the one given, else the decline reason's words."""
+        if self.reason:
+            return self.reason
+        if self.decline is None or self.decline is DeclineReason.OTHER:
+            return None
+        return _DECLINE_WORDS.get(language, _DECLINE_WORDS["en"])[self.decline]
 
     @property
     def promises_refund(self) -> bool:
@@ -136,9 +145,17 @@ class DraftDecision(Frozen):
         out: dict = {"action": self.action.value if self.action else "answer_only"}
         if self.amount is not None:
             out["amount"] = self.amount.format()
-        if self.reason:
-            out["reason"] = self.reason
+        if (reason := self.reason_in("en")):
+            out["reason"] = reason
         return out
+
+
+_DECLINE_WORDS = {
+    "en": {DeclineReason.OUTSIDE_WINDOW: "the return period for this order has ended",
+           DeclineReason.FINAL_SALE: "the item was sold as final sale and cannot be returned"},
+    "de": {DeclineReason.OUTSIDE_WINDOW: "die Rückgabefrist für diese Bestellung ist abgelaufen",
+           DeclineReason.FINAL_SALE: "der Artikel war als Final Sale von der Rückgabe ausgeschlossen"},
+}
 
 
 class Draft(Frozen):
@@ -241,7 +258,7 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
     problems: list[str] = []
     folded = text.casefold()
     allowed_text = " ".join([voice.brand_name, voice.sign_off, *voice.use_phrases, *voice.examples,
-                             decision.reason or ""])
+                             decision.reason_in(context.language) or ""])
 
     if len(text.strip()) < voice.min_chars:
         problems.append(f"the reply is shorter than {voice.min_chars} characters")
@@ -250,7 +267,7 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
     if (match := _PLACEHOLDER.search(text)):
         problems.append(f"the reply contains a placeholder {match.group(0)!r}")
 
-    reason = decision.reason or ""
+    reason = decision.reason_in(context.language) or ""
     allowed_amounts = [m for m in (*context.amounts, decision.amount) if m is not None]
     reason_amounts = {v for v, _ in filter(None, (_amount_of(m) for m in _AMOUNT.finditer(reason)))}
     spans: list[tuple[int, int]] = []
@@ -449,7 +466,7 @@ def template_reply(context: DraftContext, decision: DraftDecision, voice: Voice)
     body = _BODIES[lang][key].format(
         amount=decision.amount.format() if decision.amount else "",
         order=order,
-        reason=_REASON[lang].format(reason=decision.reason.rstrip(".")) if decision.reason else "",
+        reason=_REASON[lang].format(reason=reason.rstrip(".")) if (reason := decision.reason_in(lang)) else "",
         carrier=_WITH_CARRIER[lang].format(carrier=context.carrier) if context.carrier else "",
         tracking=_TRACKING[lang].format(tracking=context.tracking_number) if context.tracking_number else "",
         delivered=_spoken_date(context.delivered_on, lang) if context.delivered_on else "",

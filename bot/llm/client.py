@@ -94,10 +94,11 @@ class Claude:
             except anthropic.AnthropicError as err:
                 raise ClaudeUnavailable(f"Claude could not be called: {type(err).__name__}") from None
             answer = _answer(message)
+            # Field names avoid "token": the log formatter redacts any field named like one.
             log.info("llm.answer", extra={"purpose": purpose, "model": model, "stop_reason": answer.stop_reason,
-                                          "input_tokens": answer.tokens.input, "output_tokens": answer.tokens.output,
-                                          "cache_read_tokens": answer.tokens.cache_read,
-                                          "cache_creation_tokens": answer.tokens.cache_creation})
+                                          "usage_in": answer.tokens.input, "usage_out": answer.tokens.output,
+                                          "usage_cache_read": answer.tokens.cache_read,
+                                          "usage_cache_write": answer.tokens.cache_creation})
             return answer
 
 

@@ -142,3 +142,14 @@ def test_a_cut_off_or_refused_answer_gives_the_template(fake, claude, stop_reaso
     fake.script += [reply]
     draft = draft_reply(context(), REFUND, VOICE, claude=claude)
     assert draft.by == "template" and f"stop_reason {stop_reason}" in draft.problems[0]
+
+
+def test_nothing_of_the_ticket_or_the_draft_is_logged(fake, claude, caplog):
+    import logging
+
+    fake.script += [tool_use({"reply": INVENTED}), tool_use({"reply": GOOD})]
+    with caplog.at_level(logging.DEBUG):
+        draft_reply(context("secret words from the customer #1001"), REFUND, VOICE, claude=claude)
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("bot.llm"))
+    assert "llm.answer" in logged and "llm.draft_rejected" in logged
+    assert "secret words" not in logged and "Merino" not in logged and "€160.00" not in logged

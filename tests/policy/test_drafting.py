@@ -128,3 +128,17 @@ def test_card_numbers_are_removed_and_other_numbers_kept():
     assert redact_card_numbers("card 4242-4242-4242-4242, order 1001, tracking 1Z999AA10123456784") == (
         "card [card number removed], order 1001, tracking 1Z999AA10123456784")
     assert redact_card_numbers("DHL 00340434161094042557") == "DHL 00340434161094042557"  # not Luhn-valid
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "The reason: the return period for this order has ended."),
+    ("de", "Der Grund: die Rückgabefrist für diese Bestellung ist abgelaufen."),
+])
+def test_a_decline_reason_is_worded_in_the_customers_language(language, words):
+    from policy.models import DeclineReason
+
+    decision = DraftDecision(action=Action.DENY, decline=DeclineReason.OUTSIDE_WINDOW)
+    ctx = CTX.model_copy(update={"language": language})
+    text, _ = template_reply(ctx, decision, Voice())
+    assert words in text and check_draft(text, ctx, decision) == ()
+    assert decision.facts() == {"action": "deny", "reason": "the return period for this order has ended"}
