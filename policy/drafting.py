@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from policy.models import Action, Customer, DeclineReason, Frozen, Money, Order, Shipment
+from policy.models import Action, Customer, DeclineReason, Frozen, Money, Order, Shipment, charged_if_other
 from policy.triage import Intent, NO_TOKENS, Tokens
 from policy.voice import Voice
 
@@ -48,6 +48,7 @@ class DraftContext(Frozen):
     order_number: str | None = None  # "#1001"
     items: tuple[DraftItem, ...] = ()
     order_total: Money | None = None
+    charged_total: Money | None = None  # what the customer paid, when in another currency than the shop's
     ordered_on: date | None = None
     shipped_on: date | None = None
     delivered_on: date | None = None
@@ -72,7 +73,8 @@ class DraftContext(Frozen):
         day = (lambda t: t.astimezone(tz).date() if t else None)
         return cls(
             customer_first_name=first, language=language, intent=intent, order_number=order.name,
-            items=items, order_total=order.total, ordered_on=day(order.created_at),
+            items=items, order_total=order.total, charged_total=charged_if_other(order.total, order.presentment_total),
+            ordered_on=day(order.created_at),
             shipped_on=day(shipment.shipped_at) if shipment else None,
             delivered_on=day(shipment.delivered_at) if shipment else None,
             estimated_delivery_on=day(shipment.estimated_delivery_at) if shipment else None,
@@ -83,7 +85,7 @@ class DraftContext(Frozen):
 
     @property
     def amounts(self) -> tuple[Money, ...]:
-        out = [self.order_total] if self.order_total else []
+        out = [m for m in (self.order_total, self.charged_total) if m is not None]
         for item in self.items:
             if item.unit_price is not None:
                 out += [item.unit_price, item.unit_price * item.quantity]
@@ -98,8 +100,9 @@ class DraftContext(Frozen):
         out = self.model_dump(mode="json", exclude={"customer_message"}, exclude_none=True)
         out["items"] = [{"title": i.title, "quantity": i.quantity,
                          **({"unit_price": i.unit_price.format()} if i.unit_price else {})} for i in self.items]
-        if self.order_total:
-            out["order_total"] = self.order_total.format()
+        for name in ("order_total", "charged_total"):
+            if (money := getattr(self, name)) is not None:
+                out[name] = money.format()
         return out
 
 
@@ -241,6 +244,7 @@ _INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risiko", r"fr
                    r"policy engine", r"\b[a-z]+_[a-z_]+\b")
 _PLACEHOLDER = re.compile(r"\{[^}]*\}|\[(?:name|first name|order|amount|date|tracking)[^\]]*\]|<[A-Z_]+>|\bXXX+\b",
                           re.IGNORECASE)
+_BARE_DECIMAL = re.compile(r"(?<![\d.,#])\d+(?:[.,\u202f]\d{3})*[.,]\d{2}(?![\d.,]\d)")  # 160.00, 1.234,56
 _ORDER_NUMBER = re.compile(r"#\s?\d{3,}")
 _LONG_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)[A-Z0-9]{8,}\b")  # a tracking-number-like token
 _QUOTED = re.compile(r"[\"“„«]([^\"”“«»]{3,80})[\"”“»]")
@@ -297,6 +301,13 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
                 continue
             if not any(d.month == month and d.day == day and (year is None or d.year == year) for d in allowed_dates):
                 problems.append(f"the date {match.group(0).strip().rstrip('.')!r} is not in the order facts")
+
+    for match in _BARE_DECIMAL.finditer(text):
+        if _overlaps(match.span(), spans):
+            continue
+        value = _parse_number(match.group(0))
+        if value is not None and value not in reason_amounts and not any(m.amount == value for m in allowed_amounts):
+            problems.append(f"the amount {match.group(0)!r} is not in the order facts or the decision")
 
     known_ids = {re.sub(r"\s", "", x).casefold() for x in (context.order_number, context.tracking_number) if x}
     for match in _ORDER_NUMBER.finditer(text):

@@ -119,3 +119,12 @@ def test_bad_llm_settings_name_themselves(monkeypatch, env, expected):
     with pytest.raises(SettingsError) as caught:
         load_settings(_env_file=None)
     assert expected in str(caught.value)
+
+
+def test_a_slow_answer_times_out_and_is_retried_within_the_window(fake, waits):
+    fake.latency = 1.5
+    claude = Claude(api_key=fake.api_key, classify_model="claude-haiku-5-5", draft_model="claude-sonnet-5-5",
+                    base_url=fake.base_url, timeout=1, retry_seconds=1, sleep=waits.sleep, monotonic=waits.monotonic)
+    with pytest.raises(ClaudeUnavailable, match="timed out, still after 1 s of retries"):
+        call(claude)
+    assert waits.waits == [1.0] and len(fake.requests) == 2

@@ -42,6 +42,8 @@ def test_facts_from_the_context_pass(body):
     ("We refunded €80.00.", "the amount '€80.00' is not in the order facts or the decision"),
     ("Wir erstatten 1.234,56 €.", "the amount '1.234,56 €' is not in the order facts or the decision"),
     ("We refunded $72.50.", "the amount '$72.50' is not in the order facts or the decision"),
+    ("We refunded 160.00 to your card.", "the amount '160.00' is not in the order facts or the decision"),
+    ("Wir erstatten 1234,56.", "the amount '1234,56' is not in the order facts or the decision"),
     ("It will arrive on 12 December.", "the date '12 December' is not in the order facts"),
     ("Sie kommt am 12.12.2026 an.", "the date '12.12.2026' is not in the order facts"),
     ("About your order #1002 …", "the order number '#1002' is not the customer's order"),
@@ -142,3 +144,14 @@ def test_a_decline_reason_is_worded_in_the_customers_language(language, words):
     text, _ = template_reply(ctx, decision, Voice())
     assert words in text and check_draft(text, ctx, decision) == ()
     assert decision.facts() == {"action": "deny", "reason": "the return period for this order has ended"}
+
+
+def test_what_the_customer_was_charged_in_their_currency_may_be_named():
+    from tests.llm.factories import anna, sweater_order
+    from zoneinfo import ZoneInfo
+
+    order = sweater_order(presentment_total=Money.of("124.10", "GBP"))
+    ctx = DraftContext.for_order(order, anna(), language="en", intent=Intent.RETURN, message="", tz=ZoneInfo("UTC"))
+    assert ctx.charged_total == Money.of("124.10", "GBP") and ctx.facts()["charged_total"] == "£124.10"
+    decision = DraftDecision(action=Action.REFUND, amount=Money.of("124.10", "GBP"))
+    assert check_draft(OK.format("We refunded £124.10 (€145.00) for order #1001."), ctx, decision) == ()
