@@ -244,6 +244,10 @@ _INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risiko", r"fr
                    r"policy engine", r"\b[a-z]+_[a-z_]+\b")
 _PLACEHOLDER = re.compile(r"\{[^}]*\}|\[(?:name|first name|order|amount|date|tracking)[^\]]*\]|<[A-Z_]+>|\bXXX+\b",
                           re.IGNORECASE)
+_WEEKDAYS = {name: i % 7 for i, name in enumerate(
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag".split())} | {"sonnabend": 5}
+_WEEKDAY = re.compile(r"\b(?:" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
 _BARE_DECIMAL = re.compile(r"(?<![\d.,#])\d+(?:[.,\u202f]\d{3})*[.,]\d{2}(?![\d.,]\d)")  # 160.00, 1.234,56
 _ORDER_NUMBER = re.compile(r"#\s?\d{3,}")
 _LONG_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)[A-Z0-9]{8,}\b")  # a tracking-number-like token
@@ -301,6 +305,11 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
                 continue
             if not any(d.month == month and d.day == day and (year is None or d.year == year) for d in allowed_dates):
                 problems.append(f"the date {match.group(0).strip().rstrip('.')!r} is not in the order facts")
+
+    weekdays = {d.weekday() for d in allowed_dates}
+    for match in _WEEKDAY.finditer(text):
+        if _WEEKDAYS[match.group(0).casefold()] not in weekdays:
+            problems.append(f"the day {match.group(0)!r} is not the weekday of a date in the order facts")
 
     for match in _BARE_DECIMAL.finditer(text):
         if _overlaps(match.span(), spans):

@@ -30,7 +30,7 @@ def problems(body: str, decision: DraftDecision = REFUND, **kw) -> tuple[str, ..
 @pytest.mark.parametrize("body", [
     "We refunded €72.50 for one Merino Sweater of order #1001.",
     "We refunded 72,50 € for order #1001; the order total was €145.00.",
-    "Your parcel with tracking number 1Z999AA10123456784 was delivered on 5 November.",
+    "Your parcel with tracking number 1Z999AA10123456784 was delivered on Thursday, 5 November.",
     "Ihre Bestellung vom 2. November 2026 wurde am 05.11.2026 zugestellt. Erstattung: 72,50 EUR.",
     "Both sweaters came to €145.00 (2 × €72.50), delivered on November 5th.",
 ])
@@ -46,6 +46,7 @@ def test_facts_from_the_context_pass(body):
     ("Wir erstatten 1234,56.", "the amount '1234,56' is not in the order facts or the decision"),
     ("It will arrive on 12 December.", "the date '12 December' is not in the order facts"),
     ("Sie kommt am 12.12.2026 an.", "the date '12.12.2026' is not in the order facts"),
+    ("It should arrive by Friday.", "the day 'Friday' is not the weekday of a date in the order facts"),
     ("About your order #1002 …", "the order number '#1002' is not the customer's order"),
     ("Track it with 1Z999AA10999999999.", "the number '1Z999AA10999999999' is not the order's tracking or order number"),
     ('We also sent you a free "Cashmere Scarf".', "the product 'Cashmere Scarf' is not one of the order's items"),
