@@ -235,8 +235,11 @@ _CREDIT_WORDS = (r"store credit", r"gift card", r"voucher", r"gutschein", r"guth
 _REPLACEMENT_WORDS = (r"replacement", r"exchange", r"send (?:you )?a new", r"ersatz", r"umtausch",
                       r"austausch", r"remplacement", r"échange", r"reemplazo", r"cambio", r"vervanging",
                       r"omruil")
-_NEGATIONS = (r"\bnot?\b", r"n't\b", r"\bcannot\b", r"\bunable\b", r"\bnicht\b", r"\bkeine?n?\b",
-              r"\bleider\b", r"\bpas\b", r"\bne\b", r"\bno\b", r"\bniet\b", r"\bgeen\b")
+# A negation close to a promise word takes the promise back ("we cannot offer a refund",
+# "eine Erstattung ist nicht möglich"); "no worries, …" is not a negation.
+_NEGATION = re.compile(r"\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnicht\b|\bkeine?[nrs]?\b|\bpas\b|\bne\b|"
+                       r"\bniet\b|\bgeen\b|\bno\b(?!\s*[,!.]|\s+(?:problem|worries|worry)\b)")
+_BEFORE, _AFTER = 8, 6  # words around a promise word, within its clause, searched for a negation
 # What a customer must never read: our risk model and the policy's machinery.
 _INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risiko", r"fraud", r"betrug",
                    r"fraude", r"serial returner", r"approval tier", r"auto[- ]approv", r"chargeback risk",
@@ -348,7 +351,7 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
             continue
         for sentence in _sentences(text):
             low = sentence.casefold()
-            if any(re.search(w, low) for w in words) and not any(re.search(n, low) for n in _NEGATIONS):
+            if _promises(low, words):
                 problems.append(f"the reply promises {what}, but the decision is {action}: {sentence.strip()!r}")
                 break
 
@@ -365,6 +368,17 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
                 problems.append(f"the reply repeats internal text ({fragment!r})")
                 break
     return tuple(dict.fromkeys(problems))
+
+
+def _promises(sentence: str, words: Sequence[str]) -> bool:
+    for word in words:
+        for match in re.finditer(word, sentence):
+            before = re.split(r"[,;:–—]", sentence[: match.start()])[-1]
+            after = re.split(r"[,;:–—]", sentence[match.end():])[0]
+            before, after = " ".join(before.split()[-_BEFORE:]), " ".join(after.split()[:_AFTER])
+            if not _NEGATION.search(before) and not _NEGATION.search(after):
+                return True
+    return False
 
 
 def _amount_of(match: re.Match) -> tuple[Decimal, str | None] | None:

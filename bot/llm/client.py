@@ -118,7 +118,8 @@ def _answer(message: Any) -> Answer:
     tokens = Tokens(input=usage.input_tokens or 0, output=usage.output_tokens or 0,
                     cache_creation=getattr(usage, "cache_creation_input_tokens", None) or 0,
                     cache_read=getattr(usage, "cache_read_input_tokens", None) or 0, calls=1)
-    content = [block.model_dump(mode="json") for block in message.content]
+    # Without unset fields (`caller: null` …): the content goes back as the next assistant turn.
+    content = [block.model_dump(mode="json", exclude_none=True) for block in message.content]
     return Answer(content=content, stop_reason=message.stop_reason, tokens=tokens, model=message.model)
 
 

@@ -75,6 +75,8 @@ def test_a_product_from_the_catalog_that_is_not_in_the_order_is_an_invention():
     (DraftDecision(), "We will refund you once it is back."),
     (DENY, "We will send you a replacement right away."),
     (REFUND, "We have added €72.50 store credit to your account."),
+    (DENY, "No worries, your refund is on its way."),
+    (DENY, "We could not reach you, so we refunded the order."),
 ])
 def test_nothing_is_promised_that_the_decision_does_not_make(decision, body):
     assert any("the reply promises" in p for p in problems(body, decision)), problems(body, decision)
@@ -83,6 +85,8 @@ def test_nothing_is_promised_that_the_decision_does_not_make(decision, body):
 @pytest.mark.parametrize("body", [
     "We are not able to offer a refund for order #1001, because the return window ended on 5 December.",
     "Leider können wir keine Erstattung anbieten.",
+    "Eine Erstattung ist in diesem Fall nicht möglich.",
+    "No podemos ofrecer un reembolso.",
 ])
 def test_saying_there_is_no_refund_is_not_a_promise(body):
     assert problems(body, DENY) == ()
