@@ -102,6 +102,19 @@ class Claude:
             return answer
 
 
+    def ping(self) -> str:
+        """One tiny call per configured model, no retries (for `returnsbot check`): what
+        works, else `ClaudeUnavailable` naming the model that does not."""
+        for model in dict.fromkeys((self.classify_model, self.draft_model)):
+            probe = Claude(api_key=self.api_key, classify_model=model, draft_model=model, base_url=self.base_url,
+                           timeout=min(self.timeout, 10.0), retry_seconds=0)
+            try:
+                probe.create(model=model, max_tokens=1, messages=[{"role": "user", "content": "ping"}], purpose="ping")
+            except ClaudeUnavailable as exc:
+                raise ClaudeUnavailable(f"{model}: {exc}") from None
+        return f"triage {self.classify_model}, drafts {self.draft_model}"
+
+
 def from_settings(settings: Any, **overrides: Any) -> Claude | None:
     """The client the settings describe; None without ANTHROPIC_API_KEY (the fallbacks decide)."""
     if settings.anthropic_api_key is None:
@@ -148,5 +161,6 @@ def _describe(err: Exception) -> str:
     body = getattr(err, "body", None)
     if isinstance(body, dict):
         kind = (body.get("error") or {}).get("type") if isinstance(body.get("error"), dict) else None
-    names = {429: "rate limited", 529: "overloaded", 401: "refused the API key", 400: "refused the request"}
+    names = {429: "rate limited", 529: "overloaded", 401: "refused the API key", 400: "refused the request",
+             404: "does not know the model", 403: "refused the key for this", 402: "refused: billing"}
     return f"Claude {names.get(status, 'failed')} (HTTP {status}{', ' + kind if kind else ''})"

@@ -6,7 +6,8 @@ recorded, refused ones and retries included.
   `authentication_error`. `anthropic-version` is required (400 without).
 - Under `anthropic-version: 2026-10-21`, `temperature`, `top_p` or `top_k` → 400
   `invalid_request_error` "<name>: Extra inputs are not permitted", even at defaults.
-- `model`, `max_tokens`, `messages` required; a `tool_choice` naming a tool that is not in
+- `model`, `max_tokens`, `messages` required; a model the reference does not list → 404
+  `not_found_error`; a `tool_choice` naming a tool that is not in
   `tools`, or a `tool_result` whose `tool_use_id` is not a `tool_use` of the assistant turn
   before it → 400.
 - Answers come from `script` (first in, first out), else from `responder(body)`:
@@ -30,6 +31,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 API_KEY = "sk-ant-fake-key"
+# reference/anthropic/messages-api.md: the SDK 2.15.0 model literal list (the current
+# line-up among them). Another id is a 404 `not_found_error`, as from the API.
+MODELS = frozenset("""claude-fable-5-2 claude-mythos-5-2 claude-haiku-5-5 claude-sonnet-5-5 claude-fable-5-1
+claude-opus-5-5 claude-mythos-5-1 claude-sonnet-5 claude-fable-5 claude-mythos-5 claude-opus-5 claude-opus-4-8
+claude-opus-4-7 claude-opus-4-6 claude-sonnet-4-6 claude-haiku-4-5 claude-haiku-4-5-20251001 claude-opus-4-5
+claude-opus-4-5-20251101""".split())
 VERSION_WITHOUT_SAMPLING = "2026-10-21"
 SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
 
@@ -156,6 +163,8 @@ class FakeAnthropic:
         problem = _invalid(body, version)
         if problem:
             return _error(400, "invalid_request_error", problem)
+        if body["model"] not in MODELS:
+            return _error(404, "not_found_error", f"model: {body['model']}")
         with self._lock:
             reply = self.script.pop(0) if self.script else None
         if reply is None:
