@@ -241,7 +241,7 @@ _NEGATION = re.compile(r"\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnicht\b|\bkeine?[
                        r"\bniet\b|\bgeen\b|\bno\b(?!\s*[,!.]|\s+(?:problem|worries|worry)\b)")
 _BEFORE, _AFTER = 8, 6  # words around a promise word, within its clause, searched for a negation
 # What a customer must never read: our risk model and the policy's machinery.
-_INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risiko", r"fraud", r"betrug",
+_INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risikobewertung", r"risikostufe", r"fraud", r"betrug",
                    r"fraude", r"serial returner", r"approval tier", r"auto[- ]approv", r"chargeback risk",
                    r"radar", r"signal", r"internal note", r"interne notiz", r"note interne",
                    r"policy engine", r"\b[a-z]+_[a-z_]+\b")
