@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.llm.client import Claude
-from bot.llm.drafting import TOOL_NAME as DRAFT_TOOL, draft_reply
+from bot.llm.drafting import draft_reply
 from bot.llm.triage import TOOL_NAME as TRIAGE_TOOL, classify
 from policy.drafting import DraftContext, DraftDecision
 from policy.models import Customer, LineItem, Money, Order

@@ -221,8 +221,8 @@ _DATE_PATTERNS = (
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
     re.compile(r"\b(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{2,4})?"),
     re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?\b"),
-    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?(?P<mn>{_MONTH})\b\.?(?:\s+(?:de\s+)?(?P<y>\d{{4}}))?",
-               re.IGNORECASE),
+    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?(?P<mn>{_MONTH})\b\.?"
+               rf"(?:\s+(?:de\s+)?(?P<y>\d{{4}}))?", re.IGNORECASE),
     re.compile(rf"\b(?P<mn>{_MONTH})\b\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?", re.IGNORECASE),
 )
 
@@ -241,7 +241,8 @@ _NEGATION = re.compile(r"\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnicht\b|\bkeine?[
                        r"\bniet\b|\bgeen\b|\bno\b(?!\s*[,!.]|\s+(?:problem|worries|worry)\b)")
 _BEFORE, _AFTER = 8, 6  # words around a promise word, within its clause, searched for a negation
 # What a customer must never read: our risk model and the policy's machinery.
-_INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risikobewertung", r"risikostufe", r"fraud", r"betrug",
+_INTERNAL_WORDS = (r"risk score", r"risk level", r"risikoscore", r"risikobewertung", r"risikostufe", r"fraud",
+                   r"betrug",
                    r"fraude", r"serial returner", r"approval tier", r"auto[- ]approv", r"chargeback risk",
                    r"radar", r"signal", r"internal note", r"interne notiz", r"note interne",
                    r"policy engine", r"\b[a-z]+_[a-z_]+\b")

@@ -171,8 +171,8 @@ _INTENT_KEYWORDS: tuple[tuple[Intent, tuple[str, ...]], ...] = (
                        "zustell", "wo ist", "livraison", "colis", "livre", "suivi", "envio", "entrega",
                        "paquete", "seguimiento", "levering", "pakket", "bezorg", "verzend")),
     (Intent.PRODUCT_QUESTION, ("size", "sizing", "fit", "material", "in stock", "restock", "available",
-                               "colour", "color", "does it", "is it", "do you have", "do you sell", "haben sie", "gibt es", "grosse", "passt", "verfugbar",
-                               "lieferbar", "farbe", "taille", "disponible", "talla", "maat",
+                               "colour", "color", "does it", "is it", "do you have", "do you sell",
+                               "haben sie", "gibt es", "grosse", "passt", "verfugbar", "lieferbar", "farbe", "taille", "disponible", "talla", "maat",
                                "beschikbaar")),
 )
 
