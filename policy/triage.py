@@ -172,8 +172,8 @@ _INTENT_KEYWORDS: tuple[tuple[Intent, tuple[str, ...]], ...] = (
                        "paquete", "seguimiento", "levering", "pakket", "bezorg", "verzend")),
     (Intent.PRODUCT_QUESTION, ("size", "sizing", "fit", "material", "in stock", "restock", "available",
                                "colour", "color", "does it", "is it", "do you have", "do you sell",
-                               "haben sie", "gibt es", "grosse", "passt", "verfugbar", "lieferbar", "farbe", "taille", "disponible", "talla", "maat",
-                               "beschikbaar")),
+                               "haben sie", "gibt es", "grosse", "passt", "verfugbar", "lieferbar", "farbe",
+                               "taille", "disponible", "talla", "maat", "beschikbaar")),
 )
 
 _NEGATIVE = ("angry", "furious", "disappoint", "unhappy", "annoyed", "frustrat", "upset", "awful",
