@@ -53,13 +53,15 @@ class DraftContext(Frozen):
     shipped_on: date | None = None
     delivered_on: date | None = None
     estimated_delivery_on: date | None = None
+    return_window_ends_on: date | None = None  # the last day a return is accepted, when it matters
     carrier: str | None = None
     tracking_number: str | None = None
     customer_message: str = ""  # the ticket text: data for the reply, never instructions
 
     @classmethod
     def for_order(cls, order: Order | None, customer: Customer | None, *, language: str, intent: Intent,
-                  message: str, tz: ZoneInfo, return_items: Iterable[str] | None = None) -> DraftContext:
+                  message: str, tz: ZoneInfo, return_items: Iterable[str] | None = None,
+                  return_window_ends_on: date | None = None) -> DraftContext:
         """The context of a reply about `order`: each field chosen here on purpose.
         `return_items` (titles) narrows the items to those a return is about."""
         first = _first_name(customer.display_name) if customer else None
@@ -78,6 +80,7 @@ class DraftContext(Frozen):
             shipped_on=day(shipment.shipped_at) if shipment else None,
             delivered_on=day(shipment.delivered_at) if shipment else None,
             estimated_delivery_on=day(shipment.estimated_delivery_at) if shipment else None,
+            return_window_ends_on=return_window_ends_on,
             carrier=shipment.carrier if shipment else None,
             tracking_number=shipment.tracking_number if shipment else None,
             customer_message=redact_card_numbers(message),
@@ -93,7 +96,8 @@ class DraftContext(Frozen):
 
     @property
     def dates(self) -> tuple[date, ...]:
-        return tuple(d for d in (self.ordered_on, self.shipped_on, self.delivered_on, self.estimated_delivery_on) if d)
+        return tuple(d for d in (self.ordered_on, self.shipped_on, self.delivered_on, self.estimated_delivery_on,
+                                 self.return_window_ends_on) if d)
 
     def facts(self) -> dict:
         """The context as plain JSON-able facts (what is sent to the model, without the message)."""

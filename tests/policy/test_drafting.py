@@ -160,3 +160,10 @@ def test_what_the_customer_was_charged_in_their_currency_may_be_named():
     assert ctx.charged_total == Money.of("124.10", "GBP") and ctx.facts()["charged_total"] == "£124.10"
     decision = DraftDecision(action=Action.REFUND, amount=Money.of("124.10", "GBP"))
     assert check_draft(OK.format("We refunded £124.10 (€145.00) for order #1001."), ctx, decision) == ()
+
+
+def test_the_return_window_end_may_be_named_when_the_context_has_it():
+    ctx = CTX.model_copy(update={"return_window_ends_on": date(2026, 12, 5)})
+    body = "The return period for order #1001 ended on 5 December 2026."
+    assert check_draft(OK.format(body), ctx, DraftDecision(action=Action.DENY)) == ()
+    assert check_draft(OK.format(body), CTX, DraftDecision(action=Action.DENY)) != ()
