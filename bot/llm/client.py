@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _RETRYABLE = (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError)
 _BACKOFF_START, _BACKOFF_CAP = 1.0, 8.0
+_MAX_ATTEMPTS = 10  # a server answering "retry-after: 0" every time still ends
 
 
 class ClaudeUnavailable(Exception):
@@ -80,7 +81,7 @@ class Claude:
             except _RETRYABLE as err:
                 wait = _retry_after(err)
                 wait = wait if wait is not None else min(_BACKOFF_CAP, _BACKOFF_START * 2 ** attempt)
-                if self.monotonic() + wait - started > self.retry_seconds:
+                if self.monotonic() + wait - started > self.retry_seconds or attempt + 1 >= _MAX_ATTEMPTS:
                     raise ClaudeUnavailable(f"{_describe(err)}, still after {self.retry_seconds:g} s of retries"
                                             if attempt else f"{_describe(err)} (retry-after {wait:g} s is past the "
                                             f"{self.retry_seconds:g} s retry window)") from None
@@ -100,7 +101,6 @@ class Claude:
                                           "usage_cache_read": answer.tokens.cache_read,
                                           "usage_cache_write": answer.tokens.cache_creation})
             return answer
-
 
     def ping(self) -> str:
         """One tiny call per configured model, no retries (for `returnsbot check`): what

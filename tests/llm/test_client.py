@@ -128,3 +128,10 @@ def test_a_slow_answer_times_out_and_is_retried_within_the_window(fake, waits):
     with pytest.raises(ClaudeUnavailable, match="timed out, still after 1 s of retries"):
         call(claude)
     assert waits.waits == [1.0] and len(fake.requests) == 2
+
+
+def test_retry_after_zero_forever_still_ends(fake, claude, waits):
+    fake.responder = lambda body: failure(429, retry_after=0)
+    with pytest.raises(ClaudeUnavailable, match="rate limited"):
+        call(claude)
+    assert len(fake.requests) == 10
