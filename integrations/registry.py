@@ -5,12 +5,13 @@ function, and one line here."""
 from __future__ import annotations
 
 from integrations.connector import Connector, Registry
+from integrations.loop import connector as loop
 from integrations.sample import connector as sample
 from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
 from integrations.stripe import connector as stripe
 
-FACTORIES = (shopify.connector, sample.connector, shipstation.connector)
+FACTORIES = (shopify.connector, sample.connector, shipstation.connector, loop.connector)
 # Payment processors link their payments to the primary store's orders: built after it.
 PAYMENT_FACTORIES = (stripe.connector,)
 
