@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,14 @@ DEFAULT_SHIPSTATION_API_URL = "https://ssapi.shipstation.com"
 DEFAULT_SHIPSTATION_V2_API_URL = "https://api.shipstation.com"
 DEFAULT_SHIPSTATION_JWKS_URL = "https://api.shipengine.com/jwks"  # reference/shipstation: public verifiers
 MIN_SHIPSTATION_TOKEN = 24
+# Claude (bot/llm). Current models from reference/anthropic/messages-api.md: Haiku 5.5 is
+# the line-up's model for high-volume classification and routing; Sonnet 5.5 writes the
+# customer-facing drafts (speed and quality at a fifth of Opus's price). A dateless id from
+# the 4.6 generation on is itself a pinned snapshot.
+DEFAULT_LLM_DRAFT_MODEL = "claude-sonnet-5-5"
+DEFAULT_LLM_CLASSIFY_MODEL = "claude-haiku-5-5"
+RETIRED_LLM_MODELS = ("claude-opus-4-1", "claude-mythos-preview")  # retired 2026-08-05 / EOL 2026-06-30
+MAX_LLM_RETRY_SECONDS = 30.0  # past this a ticket is triaged and drafted without Claude
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_POLL_INTERVAL, MAX_POLL_INTERVAL = 10, 86_400  # below 10 s is a busy loop; above a day, a typo
@@ -165,6 +174,59 @@ class Settings(BaseSettings):
         return self.loop_api_key is not None
 
     # --- end Loop Returns -----------------------------------------------------------------------
+
+    # --- Claude (bot/llm) -------------------------------------------------------------------
+    # Without a key every ticket is classified by the rules and answered from the templates.
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: AnyHttpUrl | None = None  # a local fake in tests; default the SDK's
+    returnsbot_llm_model: str | None = None  # drafts (and triage, unless the next one is set)
+    returnsbot_llm_classify_model: str | None = None
+    returnsbot_llm_timeout: float = 20.0  # seconds one request may take
+    returnsbot_llm_retry_seconds: float = MAX_LLM_RETRY_SECONDS  # waiting on 429/529 before the fallback
+
+    @field_validator("anthropic_api_key", "anthropic_base_url", "returnsbot_llm_model",
+                     "returnsbot_llm_classify_model", mode="before")
+    @classmethod
+    def _llm_empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("returnsbot_llm_model", "returnsbot_llm_classify_model")
+    @classmethod
+    def _llm_model(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        if not re.fullmatch(r"claude-[a-z0-9][a-z0-9.-]*", v):
+            raise ValueError(f"expected a Claude model id such as {DEFAULT_LLM_DRAFT_MODEL}")
+        if v in RETIRED_LLM_MODELS:
+            raise ValueError(f"{v} is retired; use a current model such as {DEFAULT_LLM_DRAFT_MODEL}")
+        return v
+
+    @field_validator("returnsbot_llm_timeout")
+    @classmethod
+    def _llm_timeout(cls, v: float) -> float:
+        if not (math.isfinite(v) and 1 <= v <= 120):
+            raise ValueError(f"expected seconds from 1 to 120, got {v}")
+        return v
+
+    @field_validator("returnsbot_llm_retry_seconds")
+    @classmethod
+    def _llm_retry(cls, v: float) -> float:
+        if not (math.isfinite(v) and 0 <= v <= MAX_LLM_RETRY_SECONDS):
+            raise ValueError(f"expected seconds from 0 to {MAX_LLM_RETRY_SECONDS:g}, got {v}")
+        return v
+
+    @property
+    def llm_draft_model(self) -> str:
+        return self.returnsbot_llm_model or DEFAULT_LLM_DRAFT_MODEL
+
+    @property
+    def llm_classify_model(self) -> str:
+        """RETURNSBOT_LLM_CLASSIFY_MODEL; else RETURNSBOT_LLM_MODEL when set (one model for
+        everything); else Haiku, the line-up's classification model."""
+        return self.returnsbot_llm_classify_model or self.returnsbot_llm_model or DEFAULT_LLM_CLASSIFY_MODEL
+
+    # --- end Claude -------------------------------------------------------------------------
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                      "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
