@@ -1,0 +1,194 @@
+"""What the helpdesk connectors (integrations/gorgias, integrations/zendesk) share: a
+small JSON client with HTTP Basic auth, client-side pacing under the vendor's windows,
+and one retry policy.
+
+- Pacing: each `Window` (n requests per s seconds, counted here, in this process) is
+  waited out before sending, so we rarely meet a 429; a 429 still waits `Retry-After`
+  and tries again (the request was not processed, so even a write is safe to resend).
+- Reads (GET) are retried on 5xx and transport errors. Writes are NOT: a lost answer may
+  hide a write that happened, so it surfaces as a retryable IntegrationError and the
+  adapter checks the ticket for its marker before writing again (policy/tickets.py).
+- At most `max_wait` seconds of waiting per call (a job's lease is short): a longer wait
+  raises `IntegrationError(retryable=True, retry_after=…)` and the job runner reschedules.
+- 401/403 are not retryable and name the settings to check; 404 is NotFound; 409 is
+  `Conflict` (Zendesk's safe update). Credentials never appear in a message or a repr.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import httpx
+
+from policy.ports import IntegrationError, NotFound
+
+log = logging.getLogger(__name__)
+
+MIN_WAIT = 0.05
+
+
+class Conflict(IntegrationError):
+    """409: the object changed since we read it (re-read and try again)."""
+
+
+@dataclass
+class Window:
+    """At most `limit` requests in any `seconds`, counted on the client's clock."""
+
+    limit: int
+    seconds: float
+    sent: deque = field(default_factory=deque)
+
+    def wait(self, now: float) -> float:
+        while self.sent and now - self.sent[0] >= self.seconds:
+            self.sent.popleft()
+        return 0.0 if len(self.sent) < self.limit else self.sent[0] + self.seconds - now
+
+    def record(self, now: float) -> None:
+        self.sent.append(now)
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+
+
+def parse_time(value: object) -> datetime | None:
+    """A vendor timestamp, leniently: ISO 8601 with or without zone, microseconds, a space
+    for the T, "Z". No zone means UTC (Gorgias writes them so). None when unparseable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" ", "T", 1).replace("Z", "+00:00")
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        n = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return n if n is not None and n >= 0 else None
+
+
+class JsonClient:
+    """One vendor's API: `request()` with pacing, retries and errors in our terms."""
+
+    def __init__(self, base_url: str, auth: str, *, system: str, label: str, auth_hint: str,
+                 windows: tuple[Window, ...] = (), http: httpx.Client | None = None, timeout: float = 10.0,
+                 max_attempts: int = 4, max_wait: float = 20.0, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth = auth  # never logged
+        self.system, self.label, self.auth_hint = system, label, auth_hint
+        self.windows = windows
+        self._http = http or httpx.Client()
+        self.timeout, self.max_attempts, self.max_wait = timeout, max_attempts, float(max_wait)
+        self._sleep, self._monotonic = sleep, monotonic
+        self._lock = threading.Lock()
+        self.waited: list[float] = []  # every wait, for tests and the logs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                windows: tuple[Window, ...] = ()) -> Any:
+        """`windows`: limits of this request only (Zendesk's ticket-update limits)."""
+        budget = self.max_wait
+        what = f"{method} {path.split('?')[0]}"
+        url = path if path.startswith("http") else self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            budget = self._pace((*self.windows, *windows), budget, what)
+            try:
+                response = self._http.request(method, url, params=params, json=json, timeout=self.timeout,
+                                              headers={"Authorization": self._auth, "Accept": "application/json"})
+            except httpx.TransportError as exc:
+                if method != "GET":
+                    raise IntegrationError(f"{self.label} {what}: {type(exc).__name__} (the answer was lost; "
+                                           f"it may have been done)", system=self.system) from None
+                if attempt >= self.max_attempts:
+                    raise IntegrationError(f"{self.label} {what}: {type(exc).__name__}", system=self.system) from None
+                budget = self._wait(min(0.5 * 2 ** (attempt - 1), 8.0), budget, what)
+                continue
+            status = response.status_code
+            if status == 429 or (status >= 500 and method == "GET"):
+                wait = _seconds(response.headers.get("Retry-After")) if status == 429 else None
+                if attempt >= self.max_attempts:
+                    raise IntegrationError(f"{self.label} {what}: HTTP {status} after {attempt} attempts",
+                                           system=self.system, retry_after=wait)
+                budget = self._wait(wait if wait is not None else min(0.5 * 2 ** (attempt - 1), 8.0), budget, what)
+                continue
+            return self._answer(response, what)
+
+    def _answer(self, response: httpx.Response, what: str) -> Any:
+        status = response.status_code
+        if status in (401, 403):
+            raise IntegrationError(f"{self.label} {what}: HTTP {status}: the credentials were refused "
+                                   f"({self.auth_hint})", retryable=False, system=self.system)
+        if status == 404:
+            raise NotFound(f"{self.label} {what}: not found")
+        if status == 409:
+            raise Conflict(f"{self.label} {what}: HTTP 409: {error_text(response)}", system=self.system)
+        if status >= 500:
+            raise IntegrationError(f"{self.label} {what}: HTTP {status}", system=self.system)
+        if status >= 400:
+            raise IntegrationError(f"{self.label} {what}: HTTP {status}: {error_text(response)}", retryable=False,
+                                   system=self.system)
+        if status == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise IntegrationError(f"{self.label} {what}: the answer is not JSON", system=self.system) from None
+
+    def _pace(self, windows: tuple[Window, ...], budget: float, what: str) -> float:
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                pause = max((w.wait(now) for w in windows), default=0.0)
+                if pause <= 0:
+                    for w in windows:
+                        w.record(now)
+                    return budget
+            budget = self._wait(pause, budget, what)
+
+    def _wait(self, seconds: float, budget: float, what: str) -> float:
+        seconds = max(MIN_WAIT, float(seconds))
+        if seconds > budget:
+            raise IntegrationError(f"{self.label} {what}: rate limited; try again in {seconds:.0f} s",
+                                   system=self.system, retry_after=seconds)
+        log.info("helpdesk.wait", extra={"system": self.system, "seconds": round(seconds, 2), "path": what})
+        self.waited.append(seconds)
+        self._sleep(seconds)
+        return budget - seconds
+
+
+def error_text(response: httpx.Response) -> str:
+    """The vendor's reason, from either error shape (`{"error": "x", "description": "y"}` or
+    `{"error": {"msg"|"message"|"title": …}}`), at most 200 characters."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        text = " ".join(str(error.get(k)) for k in ("title", "msg", "message") if error.get(k))
+    else:
+        text = " ".join(str(x) for x in (error, body.get("description")) if x)
+    details = body.get("details")
+    if isinstance(details, dict) and details:
+        text += f" {details}"
+    return text[:200]
