@@ -192,3 +192,89 @@ def error_text(response: httpx.Response) -> str:
     if isinstance(details, dict) and details:
         text += f" {details}"
     return text[:200]
+
+
+# --- what both connectors do with tickets ----------------------------------------------------
+
+
+def ticket_event(ticket) -> "DomainEvent":
+    """A new or changed ticket, as the event the ingest side takes (the ticket as read
+    from the API, never the webhook body)."""
+    from policy.models import DomainEvent, EventKind
+
+    return DomainEvent(source=ticket.source, kind=EventKind.TICKET_RECEIVED, resource_id=ticket.id,
+                       occurred_at=ticket.updated_at, detail={"ticket": ticket.model_dump_json()})
+
+
+def write_once(ticket_id: str, *, done: Callable[[], "TicketWrite | None"], write: Callable[[], "TicketWrite"],
+               attempts: int = 3) -> "TicketWrite":
+    """Check, then act: `done()` looks for the write's marker (a TicketWrite with
+    repeat=True when found); else `write()`. A retryable failure (a lost answer, a 409)
+    checks again before writing again, so a write that happened is never repeated."""
+    failure: IntegrationError | None = None
+    for _ in range(attempts):
+        found = done()
+        if found is not None:
+            return found
+        try:
+            return write()
+        except IntegrationError as exc:
+            if not exc.retryable or exc.retry_after is not None:
+                raise  # refused, or rate limited past our wait budget: the job runner reschedules
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
+class TicketPoller:
+    """Catch-up over a helpdesk's recently changed tickets, from a stored cursor.
+
+    The cursor is JSON: the newest `updated_at` seen and the "id@updated_at" of the tickets
+    seen from `overlap` before it. Each poll asks from (newest − overlap), so a ticket that
+    a search index shows late (Zendesk: minutes) is still found, and skips what it has seen.
+    Each changed ticket is read again in full (`get_ticket`) and becomes a TICKET_RECEIVED
+    event unless `ours(ticket)` (our own write coming back). Oldest first: when the helpdesk
+    rate-limits us part-way, the page so far is returned with the cursor where it stopped.
+    """
+
+    def __init__(self, helpdesk, *, clock: Callable[[], datetime], ours: Callable[[object], bool],
+                 first_look_back: float = 2 * 86400, overlap: float = 0.0, max_seen: int = 500) -> None:
+        self.helpdesk, self.clock, self.ours = helpdesk, clock, ours
+        self.first_look_back, self.overlap, self.max_seen = first_look_back, overlap, max_seen
+
+    def fetch(self, cursor: str | None):
+        import json as _json
+        from datetime import timedelta
+
+        from policy.ports import PollPage, Unmapped
+
+        state = _json.loads(cursor) if cursor else {}
+        newest = parse_time(state.get("since")) or self.clock() - timedelta(seconds=self.first_look_back)
+        seen = set(state.get("seen") or ())
+        events, unmapped = [], []
+        for summary in self.helpdesk.recent_tickets(newest - timedelta(seconds=self.overlap)):
+            key = f"{summary.id}@{summary.updated_at.isoformat()}"
+            if key in seen:
+                continue
+            try:
+                ticket = self.helpdesk.get_ticket(summary.id)
+            except NotFound:
+                ticket = None  # deleted or trashed since it was listed
+            except IntegrationError as exc:
+                if exc.retryable and not events:
+                    raise  # nothing done yet: the poll retries from the same cursor
+                if exc.retryable:
+                    break  # rate limited part-way: keep what we have, go on next time
+                unmapped.append(Unmapped(f"ticket:{summary.id}", str(exc)))
+                ticket = None
+            except (KeyError, ValueError, TypeError) as exc:
+                unmapped.append(Unmapped(f"ticket:{summary.id}", f"{type(exc).__name__}: {exc}"))
+                ticket = None
+            seen.add(key)
+            newest = max(newest, summary.updated_at)
+            if ticket is not None and not self.ours(ticket):
+                events.append(ticket_event(ticket))
+        floor = newest - timedelta(seconds=self.overlap)
+        keep = sorted(k for k in seen if (parse_time(k.partition("@")[2]) or newest) >= floor)[-self.max_seen:]
+        return PollPage(events=events, cursor=_json.dumps({"since": newest.isoformat(), "seen": keep}),
+                        unmapped=unmapped)
