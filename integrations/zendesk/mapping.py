@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from integrations.helpdesk import parse_time
 from policy.models import AuthorKind, Ticket, TicketMessage, TicketStatus
+from policy.tickets import is_marker
 
 SOURCE = "zendesk"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -52,7 +53,7 @@ def ticket(obj: dict, *, base_url: str, comments: list[dict] = (), users: dict[s
         requester_name=requester.get("name") if isinstance(requester.get("name"), str) else None,
         requester_email=requester.get("email") if isinstance(requester.get("email"), str) else None,
         messages=tuple(sorted(msgs, key=lambda m: m.created_at)),
-        tags=tuple(t for t in obj.get("tags") or () if isinstance(t, str)),
+        tags=tuple(t for t in obj.get("tags") or () if isinstance(t, str) and not is_marker(t)),  # markers: ours
         channel=via.get("channel") if isinstance(via.get("channel"), str) else None,
         url=f"{base_url.rstrip('/')}/agent/tickets/{obj['id']}",
         language=locale.split("-")[0].lower() if isinstance(locale, str) and locale else None,
