@@ -32,6 +32,11 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
         from integrations.sample.payments import connector_for as sample_payments
 
         payments.append(sample_payments(primary.source))
+    if primary.sample and not any(c.helpdesk is not None for c in (*built, *extra)):
+        # The sample store's support tickets (a VIP complaint, a stuck parcel, a German return, …).
+        from integrations.sample.tickets import connector_for as sample_helpdesk
+
+        payments.append(sample_helpdesk(primary.source))
     return Registry([*built, *payments, *extra])
 
 
