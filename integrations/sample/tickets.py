@@ -93,6 +93,20 @@ class SampleHelpdesk:
                 messages=(TicketMessage(id=f"{ticket_id}-m1", author=AuthorKind.CUSTOMER, text=text, created_at=at,
                                         author_name=seed.name, author_email=seed.email),))
 
+    def add(self, subject: str, *, email: str, name: str, text: str, at: datetime | None = None,
+            language: str | None = None) -> str:
+        """A new ticket from a customer (tests, and a demo that wants more)."""
+        at = at or self.now
+        with self._lock:
+            ticket_id = f"sample-ticket-{len(self._tickets) + 1}"
+            self._markers[ticket_id] = set()
+            self._tickets[ticket_id] = Ticket(
+                id=ticket_id, source=NAME, subject=subject, status=TicketStatus.OPEN, created_at=at, updated_at=at,
+                requester_name=name, requester_email=email, channel="email", language=language,
+                messages=(TicketMessage(id=f"{ticket_id}-m1", author=AuthorKind.CUSTOMER, text=text, created_at=at,
+                                        author_name=name, author_email=email),))
+            return ticket_id
+
     # --- reads ------------------------------------------------------------------------------
 
     def get_ticket(self, ticket_id: str) -> Ticket:
