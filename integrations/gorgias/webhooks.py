@@ -13,8 +13,7 @@ from __future__ import annotations
 import hmac
 
 TOPIC = "ticket"  # one HTTP integration, every trigger: the ticket is read back anyway
-BODY_TEMPLATE = ('{"ticket_id": "{{ticket.id}}", "updated_datetime": "{{ticket.updated_datetime}}", '
-                 '"event": "{{event.type}}"}')
+BODY_TEMPLATE = '{"ticket_id": "{{ticket.id}}", "updated_datetime": "{{ticket.updated_datetime}}"}'
 
 
 def token_matches(expected: str | None, given: str) -> bool:

@@ -125,11 +125,10 @@ class FakeGorgias(Recorder):
 
     # --- webhook body ---------------------------------------------------------------------
 
-    def delivery(self, ticket_id: int, event: str = "ticket-message-created") -> bytes:
+    def delivery(self, ticket_id: int) -> bytes:
         """The body the README's HTTP-integration template renders to."""
         t = self.tickets[ticket_id]
-        return json.dumps({"ticket_id": str(ticket_id), "updated_datetime": t["updated_datetime"],
-                           "event": event}).encode()
+        return json.dumps({"ticket_id": str(ticket_id), "updated_datetime": t["updated_datetime"]}).encode()
 
     # --- HTTP -----------------------------------------------------------------------------
 

@@ -191,3 +191,12 @@ def test_our_own_note_coming_back_is_ignored(gorgias_app):
     tid = fake.add_ticket("Return", email="ada@example.com")
     conn.helpdesk.add_internal_note(str(tid), text="Order context: #1001", idempotency_key="note:1")
     assert conn.webhooks[0].decode("ticket", json.loads(fake.delivery(tid))) is None
+
+
+def test_the_readme_gives_the_body_templates_the_code_reads():
+    from integrations.gorgias import webhooks as gw
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert gw.BODY_TEMPLATE in readme and zw.BODY_TEMPLATE in readme
+    assert json.loads(gw.BODY_TEMPLATE)["ticket_id"] == "{{ticket.id}}"
+    assert json.loads(zw.BODY_TEMPLATE)["ticket_id"] == "{{ticket.id}}"
