@@ -238,9 +238,13 @@ class TicketPoller:
     """
 
     def __init__(self, helpdesk, *, clock: Callable[[], datetime], ours: Callable[[object], bool],
-                 first_look_back: float = 2 * 86400, overlap: float = 0.0, max_seen: int = 500) -> None:
+                 first_look_back: float = 2 * 86400, overlap: float = 0.0, max_seen: int = 500,
+                 max_per_poll: int = 100) -> None:
         self.helpdesk, self.clock, self.ours = helpdesk, clock, ours
         self.first_look_back, self.overlap, self.max_seen = first_look_back, overlap, max_seen
+        # Each changed ticket is one or two reads: a backlog is worked through a poll at a
+        # time (the cursor stops at the last ticket read), within the helpdesk's rate limit.
+        self.max_per_poll = max_per_poll
 
     def fetch(self, cursor: str | None):
         import json as _json
@@ -251,17 +255,20 @@ class TicketPoller:
         state = _json.loads(cursor) if cursor else {}
         newest = parse_time(state.get("since")) or self.clock() - timedelta(seconds=self.first_look_back)
         seen = set(state.get("seen") or ())
-        events, unmapped = [], []
+        events, unmapped, read = [], [], 0
         for summary in self.helpdesk.recent_tickets(newest - timedelta(seconds=self.overlap)):
             key = f"{summary.id}@{summary.updated_at.isoformat()}"
             if key in seen:
                 continue
+            if read >= self.max_per_poll:
+                break  # the rest next time, from here
+            read += 1
             try:
                 ticket = self.helpdesk.get_ticket(summary.id)
             except NotFound:
                 ticket = None  # deleted or trashed since it was listed
             except IntegrationError as exc:
-                if exc.retryable and not events:
+                if exc.retryable and read == 1:
                     raise  # nothing done yet: the poll retries from the same cursor
                 if exc.retryable:
                     break  # rate limited part-way: keep what we have, go on next time

@@ -8,6 +8,7 @@ it): paced here under that window. Lists are cursor-paginated (`cursor`, `limit`
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable, Iterator
 
@@ -15,6 +16,8 @@ import httpx
 
 from integrations.helpdesk import JsonClient, Window, basic_auth
 from policy.ports import IntegrationError
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "gorgias"
 LIMIT, WINDOW_SECONDS = 40, 20.0  # API-key integrations (reference: verified)
@@ -44,10 +47,12 @@ class GorgiasAPI(JsonClient):
     def send(self, method: str, path: str, body: Any) -> Any:
         return self.request(method, "/api" + path, json=body)
 
-    def items(self, path: str, **params: Any) -> Iterator[dict]:
-        """Every item of a list, page by page (the caller may stop early)."""
+    def items(self, path: str, *, max_pages: int = MAX_PAGES, stop_at_cap: bool = False,
+              **params: Any) -> Iterator[dict]:
+        """Every item of a list, page by page (the caller may stop early). More than
+        `max_pages` pages is an error, unless `stop_at_cap` (then the first pages only)."""
         params = {"limit": PAGE_LIMIT, **params}
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             page = self.get(path, **params)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
@@ -57,4 +62,7 @@ class GorgiasAPI(JsonClient):
             if not cursor:
                 return
             params = {**params, "cursor": cursor}
-        raise IntegrationError(f"Gorgias {path}: more than {MAX_PAGES} pages", retryable=False, system=SYSTEM)
+        if stop_at_cap:
+            log.warning("gorgias.list_capped", extra={"path": path, "pages": max_pages})
+            return
+        raise IntegrationError(f"Gorgias {path}: more than {max_pages} pages", retryable=False, system=SYSTEM)

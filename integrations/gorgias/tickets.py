@@ -50,7 +50,9 @@ class GorgiasHelpdesk:
 
     def recent_tickets(self, since: datetime) -> list[Ticket]:
         found = []
-        for obj in self.api.items("/tickets", trashed="false", order_by="updated_datetime:desc"):
+        # Newest first, down to `since`; after a long outage at most the newest MAX_PAGES
+        # pages (3,000 changes) are caught up, rather than none.
+        for obj in self.api.items("/tickets", trashed="false", order_by="updated_datetime:desc", stop_at_cap=True):
             updated = parse_time(obj.get("updated_datetime"))
             if updated is not None and updated < since:
                 break  # newest first: the rest is older
