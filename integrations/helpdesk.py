@@ -17,17 +17,23 @@ and one retry policy.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable
 
 import httpx
 
 from policy.ports import IntegrationError, NotFound
+
+if TYPE_CHECKING:
+    from policy.models import DomainEvent, Ticket
+    from policy.ports import PollPage
+    from policy.tickets import TicketWrite
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +203,7 @@ def error_text(response: httpx.Response) -> str:
 # --- what both connectors do with tickets ----------------------------------------------------
 
 
-def ticket_event(ticket) -> "DomainEvent":
+def ticket_event(ticket: Ticket) -> DomainEvent:
     """A new or changed ticket, as the event the ingest side takes (the ticket as read
     from the API, never the webhook body)."""
     from policy.models import DomainEvent, EventKind
@@ -206,8 +212,8 @@ def ticket_event(ticket) -> "DomainEvent":
                        occurred_at=ticket.updated_at, detail={"ticket": ticket.model_dump_json()})
 
 
-def write_once(ticket_id: str, *, done: Callable[[], "TicketWrite | None"], write: Callable[[], "TicketWrite"],
-               attempts: int = 3) -> "TicketWrite":
+def write_once(ticket_id: str, *, done: Callable[[], TicketWrite | None], write: Callable[[], TicketWrite],
+               attempts: int = 3) -> TicketWrite:
     """Check, then act: `done()` looks for the write's marker (a TicketWrite with
     repeat=True when found); else `write()`. A retryable failure (a lost answer, a 409)
     checks again before writing again, so a write that happened is never repeated."""
@@ -246,13 +252,10 @@ class TicketPoller:
         # time (the cursor stops at the last ticket read), within the helpdesk's rate limit.
         self.max_per_poll = max_per_poll
 
-    def fetch(self, cursor: str | None):
-        import json as _json
-        from datetime import timedelta
-
+    def fetch(self, cursor: str | None) -> PollPage:
         from policy.ports import PollPage, Unmapped
 
-        state = _json.loads(cursor) if cursor else {}
+        state = json.loads(cursor) if cursor else {}
         newest = parse_time(state.get("since")) or self.clock() - timedelta(seconds=self.first_look_back)
         seen = set(state.get("seen") or ())
         events, unmapped, read = [], [], 0
@@ -283,5 +286,5 @@ class TicketPoller:
                 events.append(ticket_event(ticket))
         floor = newest - timedelta(seconds=self.overlap)
         keep = sorted(k for k in seen if (parse_time(k.partition("@")[2]) or newest) >= floor)[-self.max_seen:]
-        return PollPage(events=events, cursor=_json.dumps({"since": newest.isoformat(), "seen": keep}),
+        return PollPage(events=events, cursor=json.dumps({"since": newest.isoformat(), "seen": keep}),
                         unmapped=unmapped)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 
 from policy.models import Ticket, TicketStatus
+from policy.ports import ActionResult
 
 MARKER_PREFIX = "rb-"  # every marker returnsbot writes starts so (and nothing else should)
 
@@ -88,10 +89,8 @@ class TicketOperation:
     SET_TAGS_STATUS = "ticket_set_tags_status"  # {"ticket_id", "tags": [...], "status"}
 
 
-def ticket_actions(helpdesk: Helpdesk) -> dict[str, Callable[[Mapping[str, Any], str], Any]]:
-    """A helpdesk's writes as a connector's actions: an outbox job's payload and key → the
-    call (the result is policy.ports.ActionResult, like every action's)."""
-    from policy.ports import ActionResult
+def ticket_actions(helpdesk: Helpdesk) -> dict[str, Callable[[Mapping[str, Any], str], ActionResult]]:
+    """A helpdesk's writes as a connector's actions: an outbox job's payload and key → the call."""
 
     def done(w: TicketWrite) -> ActionResult:
         return ActionResult(ok=True, summary=w.summary + (" (already done: not sent again)" if w.repeat else ""),
