@@ -107,6 +107,15 @@ class SampleHelpdesk:
                                         author_name=name, author_email=email),))
             return ticket_id
 
+    def customer_writes(self, ticket_id: str, text: str) -> None:
+        """The requester answers (tests; the ticket is updated now)."""
+        with self._lock:
+            t = self._tickets[ticket_id]
+            at = max(self.now, t.updated_at)
+            message = TicketMessage(id=f"{ticket_id}-m{len(t.messages) + 1}", author=AuthorKind.CUSTOMER, text=text,
+                                    created_at=at, author_name=t.requester_name, author_email=t.requester_email)
+            self._tickets[ticket_id] = t.model_copy(update={"messages": (*t.messages, message), "updated_at": at})
+
     # --- reads ------------------------------------------------------------------------------
 
     def get_ticket(self, ticket_id: str) -> Ticket:

@@ -58,9 +58,7 @@ class ZendeskHelpdesk:
                       key=lambda t: (t.updated_at, t.id))
 
     def tickets_of(self, email: str) -> list[Ticket]:
-        email = email.strip()
-        if not email or any(c in email for c in ' "'):
-            raise ValueError(f"not an email address: {email!r}")
+        email = _email(email)
         out = []
         for r in self.api.search(f"type:ticket requester:{email}", sort_order="desc"):
             if r.get("result_type", "ticket") == "ticket":
@@ -71,9 +69,10 @@ class ZendeskHelpdesk:
         return sorted(out, key=lambda t: t.updated_at, reverse=True)
 
     def find_agent(self, email: str) -> str | None:
-        users = self.api.get("/users/search", query=f"email:{email.strip()}").get("users") or ()
+        email = _email(email)
+        users = self.api.get("/users/search", query=f"email:{email}").get("users") or ()
         for user in users:
-            if (str(user.get("email", "")).lower() == email.strip().lower()
+            if (str(user.get("email", "")).lower() == email.lower()
                     and user.get("role") in mapping.AGENT_ROLES and user.get("active", True)):
                 return str(user["id"])
         return None
@@ -130,3 +129,11 @@ class ZendeskHelpdesk:
         wire = mapping.WIRE_STATUS[TicketStatus(status)]
         return self._update(ticket_id, idempotency_key, lambda obj: {"status": wire, "tags": wanted},
                             f"Zendesk ticket {ticket_id} tagged {', '.join(wanted) or '(none)'} and {wire}")
+
+
+def _email(text: str) -> str:
+    """An address as one search term: anything else could add terms to the query."""
+    email = (text or "").strip()
+    if "@" not in email or any(c.isspace() or c in '"()<>:' for c in email):
+        raise ValueError(f"not an email address: {email!r}")
+    return email

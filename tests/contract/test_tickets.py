@@ -32,6 +32,7 @@ class Desk:
     now: Callable[[], object]
     agent_email: str
     writes: Callable[[], int]  # write requests the vendor received (every one, retries included)
+    customer_writes: Callable[[str, str], None]  # (ticket id, text): the requester answers
     close: Callable[[], None] = lambda: None
 
 
@@ -43,7 +44,7 @@ def _gorgias() -> Desk:
     return Desk("gorgias", gorgias(fake, base),
                 lambda subject, **kw: str(fake.add_ticket(subject, **kw)), fake.advance, lambda: fake.now,
                 AGENT_EMAIL, lambda: len([c for c in fake.calls if c.method in ("POST", "PUT") and c.path != "/api/search"]),
-                lambda: server.__exit__(None, None, None))
+                lambda tid, text: fake.customer_message(int(tid), text), lambda: server.__exit__(None, None, None))
 
 
 def _zendesk() -> Desk:
@@ -53,7 +54,7 @@ def _zendesk() -> Desk:
     base = server.__enter__()
     return Desk("zendesk", zendesk(fake, base), lambda subject, **kw: str(fake.add_ticket(subject, **kw)),
                 fake.advance, lambda: fake.now, AGENT_EMAIL, lambda: len(fake.calls_to("PUT")),
-                lambda: server.__exit__(None, None, None))
+                lambda tid, text: fake.customer_comment(int(tid), text), lambda: server.__exit__(None, None, None))
 
 
 def _sample() -> Desk:
@@ -78,7 +79,8 @@ def _sample() -> Desk:
             return result
 
         setattr(desk, op, counted)
-    return Desk("sample", desk, add, advance, lambda: clock["now"], next(iter(AGENTS)), lambda: writes["n"])
+    return Desk("sample", desk, add, advance, lambda: clock["now"], next(iter(AGENTS)), lambda: writes["n"],
+                lambda tid, text: desk.customer_writes(tid, text))
 
 
 @pytest.fixture(params=[_gorgias, _zendesk, _sample], ids=["gorgias", "zendesk", "sample"])
@@ -119,6 +121,18 @@ def test_recent_tickets_are_those_changed_since(desk):
     found = [t for t in desk.helpdesk.recent_tickets(since) if t.id in (old, new)]
     assert [t.id for t in found] == [new]
     assert found[0].messages == ()
+
+
+def test_a_later_message_makes_the_ticket_recent_again(desk):
+    tid = _ticket(desk)
+    desk.advance(3600)
+    since = desk.now()
+    desk.advance(60)
+    desk.customer_writes(tid, "Any news?")
+    assert [t.id for t in desk.helpdesk.recent_tickets(since)] == [tid]
+    t = desk.helpdesk.get_ticket(tid)
+    assert [m.text for m in t.messages] == ["It has not arrived yet.", "Any news?"]
+    assert all(m.author is AuthorKind.CUSTOMER for m in t.messages) and t.updated_at >= since
 
 
 def test_tickets_of_a_requester(desk):

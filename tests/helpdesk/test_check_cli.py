@@ -49,3 +49,30 @@ def test_check_tries_both_helpdesks_and_names_the_refused_key(monkeypatch, capsy
 def test_without_a_helpdesk_the_sample_one_is_named(capsys):
     code, lines = _lines(capsys)
     assert lines["sample_helpdesk"][0] == "ok" and "sample tickets" in lines["sample_helpdesk"][1]
+
+
+def test_the_registry_from_settings():
+    from bot.clock import utcnow
+    from bot.settings import load_settings
+    from integrations.registry import build_registry
+    from policy.tickets import TicketOperation
+
+    settings = load_settings(_env_file=None, gorgias_domain="ridgeline", gorgias_email=fg.EMAIL, gorgias_api_key="k",
+                             gorgias_webhook_token="t" * 32, zendesk_subdomain="ridgeline", zendesk_email=fz.EMAIL,
+                             zendesk_api_token="t", zendesk_webhook_secret="s")
+    registry = build_registry(settings, clock=utcnow)
+    assert [c.name for c in registry.helpdesks] == ["gorgias", "zendesk"]
+    routes = {w.source: w for w in registry.webhooks}
+    assert routes["gorgias"].path == "/webhooks/gorgias/" and routes["gorgias"].path_secret("t" * 32)
+    assert not routes["gorgias"].path_secret("t" * 31)
+    assert routes["zendesk"].path == "/webhooks/zendesk" and routes["zendesk"].path_secret is None
+    assert {p.name for p in registry.pollers} >= {"gorgias.tickets", "zendesk.tickets"}
+    gorgias = registry.get("gorgias")
+    assert gorgias.helpdesk.api.base_url == "https://ridgeline.gorgias.com"
+    assert registry.get("zendesk").helpdesk.api.base_url == "https://ridgeline.zendesk.com"
+    assert set(gorgias.actions) == {TicketOperation.POST_REPLY, TicketOperation.ADD_NOTE,
+                                    TicketOperation.SET_TAGS_STATUS}
+    assert registry.for_system("zendesk") is registry.get("zendesk")
+    without_hooks = build_registry(load_settings(_env_file=None, zendesk_subdomain="r", zendesk_email=fz.EMAIL,
+                                                 zendesk_api_token="t"), clock=utcnow)
+    assert not [w for w in without_hooks.webhooks if w.source == "zendesk"]  # no secret: no route
