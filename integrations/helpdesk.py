@@ -101,6 +101,7 @@ class JsonClient:
         self.timeout, self.max_attempts, self.max_wait = timeout, max_attempts, float(max_wait)
         self._sleep, self._monotonic = sleep, monotonic
         self._lock = threading.Lock()
+        self._hold_until = 0.0  # the vendor said its budget is used up (by anyone): not before this
         self.waited: list[float] = []  # every wait, for tests and the logs
 
     def __repr__(self) -> str:
@@ -127,6 +128,7 @@ class JsonClient:
                     raise IntegrationError(f"{self.label} {what}: {type(exc).__name__}", system=self.system) from None
                 budget = self._wait(min(0.5 * 2 ** (attempt - 1), 8.0), budget, what)
                 continue
+            self._observe(response)
             status = response.status_code
             if status == 429 or (status >= 500 and method == "GET"):
                 wait = _seconds(response.headers.get("Retry-After")) if status == 429 else None
@@ -136,6 +138,13 @@ class JsonClient:
                 budget = self._wait(wait if wait is not None else min(0.5 * 2 ** (attempt - 1), 8.0), budget, what)
                 continue
             return self._answer(response, what)
+
+    def _observe(self, response: httpx.Response) -> None:
+        """Told every response (a vendor that reports its budget in headers reads them)."""
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._monotonic() + seconds)
 
     def _answer(self, response: httpx.Response, what: str) -> Any:
         status = response.status_code
@@ -162,7 +171,7 @@ class JsonClient:
         while True:
             with self._lock:
                 now = self._monotonic()
-                pause = max((w.wait(now) for w in windows), default=0.0)
+                pause = max([w.wait(now) for w in windows] + [self._hold_until - now])
                 if pause <= 0:
                     for w in windows:
                         w.record(now)

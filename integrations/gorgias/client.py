@@ -2,7 +2,9 @@
 
 `https://{domain}.gorgias.com/api/…`, JSON, HTTP Basic with the user's email and a REST API
 key. 40 requests per 20 s for an API key (a leaky bucket; 429 with `Retry-after` beyond
-it): paced here under that window. Lists are cursor-paginated (`cursor`, `limit` ≤ 100,
+it): paced here under that window, and every answer's `X-Gorgias-Account-Api-Call-Limit:
+used/limit` is read — a full bucket (other replicas use the same key) holds the next
+request until one call has leaked out (20 s / 40). Lists are cursor-paginated (`cursor`, `limit` ≤ 100,
 `meta.next_cursor`); cursors expire quickly, so they are followed at once, never stored.
 """
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "gorgias"
 LIMIT, WINDOW_SECONDS = 40, 20.0  # API-key integrations (reference: verified)
+CALL_LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
 PAGE_LIMIT = 100
 MAX_PAGES = 30
 AUTH_HINT = "check GORGIAS_EMAIL and GORGIAS_API_KEY (Settings → REST API)"
@@ -40,6 +43,11 @@ class GorgiasAPI(JsonClient):
                          windows=(Window(LIMIT, WINDOW_SECONDS),), http=http, max_wait=max_wait,
                          max_attempts=max_attempts, sleep=sleep, monotonic=monotonic)
         self.email = email
+
+    def _observe(self, response: httpx.Response) -> None:
+        used, _, limit = (response.headers.get(CALL_LIMIT_HEADER) or "").partition("/")
+        if used.strip().isdigit() and limit.strip().isdigit() and int(limit) > 0 and int(used) >= int(limit):
+            self.hold(WINDOW_SECONDS / int(limit))
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", "/api" + path, params=params or None)

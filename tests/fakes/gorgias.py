@@ -3,8 +3,10 @@ does (reference/gorgias/rest-api-and-http-integrations.md) and nothing more. Eve
 is recorded in `calls` (refused, rate-limited and lost ones included).
 
 - HTTP Basic with the user's email and API key, else 401.
-- 40 requests per 20 s (the API-key bucket), counted on the fake's clock: beyond it 429
-  with `Retry-after` (seconds) and `X-Gorgias-Account-Api-Call-Limit: used/40` on every answer.
+- A leaky bucket of 40 that leaks 2 a second (40 per 20 s, the API-key limit), on the fake's
+  clock: a request that would overflow it → 429 with `Retry-after` (whole seconds);
+  `X-Gorgias-Account-Api-Call-Limit: used/40` on every answer. `fill_bucket()` plays another
+  replica using the same key.
 - Lists: `limit` (default 30, max 100, more → 400), opaque base64 `cursor`, `order_by`
   (`created_datetime|updated_datetime:asc|desc`), `{"object": "list", "data", "meta":
   {"prev_cursor", "next_cursor"}}`. `GET /api/tickets` includes trashed tickets unless
@@ -46,10 +48,11 @@ class FakeGorgias(Recorder):
     customers: dict[int, dict] = field(default_factory=dict)
     users: dict[int, dict] = field(default_factory=dict)
     base_url: str = "https://ridgeline.gorgias.com"
+    level: float = 0.0  # the bucket
+    _leaked_at: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._sent: list[float] = []
         self._next = 100
         self.add_agent(EMAIL, "Returns Bot")
 
@@ -62,6 +65,11 @@ class FakeGorgias(Recorder):
 
     def monotonic(self) -> float:
         return self.mono
+
+    def fill_bucket(self, level: float) -> None:
+        """The account's bucket as another replica left it, now."""
+        with self.lock:
+            self.level, self._leaked_at = level, self.mono
 
     def _id(self) -> int:
         self._next += 1
@@ -145,13 +153,15 @@ class FakeGorgias(Recorder):
         expected = "Basic " + base64.b64encode(f"{EMAIL}:{API_KEY}".encode()).decode()
         if call.headers.get("authorization") != expected:
             return 401, {}, {"error": {"msg": "Unauthorized"}}
-        self._sent = [t for t in self._sent if self.mono - t < WINDOW]
-        if len(self._sent) >= LIMIT:
-            retry = max(1, int(self._sent[0] + WINDOW - self.mono + 0.999))
+        leak = LIMIT / WINDOW  # per second
+        self.level = max(0.0, self.level - (self.mono - self._leaked_at) * leak)
+        self._leaked_at = self.mono
+        if self.level + 1 > LIMIT:
+            retry = max(1, int((self.level + 1 - LIMIT) / leak + 0.999))
             return 429, {"Retry-after": str(retry), "X-Gorgias-Account-Api-Call-Limit": f"{LIMIT}/{LIMIT}"}, \
                 {"error": {"msg": "Too many requests"}}
-        self._sent.append(self.mono)
-        limit_header = {"X-Gorgias-Account-Api-Call-Limit": f"{len(self._sent)}/{LIMIT}"}
+        self.level += 1
+        limit_header = {"X-Gorgias-Account-Api-Call-Limit": f"{int(self.level + 0.999)}/{LIMIT}"}
         status, body = self._dispatch(call)
         return status, limit_header, body
 

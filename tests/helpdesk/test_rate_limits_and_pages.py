@@ -37,27 +37,33 @@ def test_gorgias_reads_are_paced_under_40_per_20_seconds():
 def test_a_gorgias_429_waits_retry_after_and_tries_again():
     fake = FakeGorgias()
     tid = fake.add_ticket("Hi", email="ada@example.com")
-    other = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake))
-    for _ in range(40):  # another process on the same key used the bucket up
-        other.api.get("/tickets", limit=1)
+    fake.fill_bucket(40.0)  # another replica on the same key filled the bucket
     desk = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake))
     assert desk.get_ticket(str(tid)).id == str(tid)
-    statuses = [c.status for c in fake.calls[40:]]
-    assert statuses == [429, 200]
-    assert fake.calls[40].status == 429 and desk.api.waited == [20.0]
+    assert [c.status for c in fake.calls] == [429, 200]
+    assert fake.calls[0].status == 429 and desk.api.waited == [1.0]  # its Retry-after
+
+
+def test_a_full_bucket_in_the_call_limit_header_holds_the_next_request():
+    fake = FakeGorgias()
+    tid = fake.add_ticket("Hi", email="ada@example.com")
+    fake.fill_bucket(39.0)  # one call left in the account's bucket, unknown to this client
+    desk = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake))
+    desk.get_ticket(str(tid))  # answered "40/40"
+    desk.get_ticket(str(tid))
+    assert [c.status for c in fake.calls] == [200, 200]  # no 429: it waited for one call to leak out
+    assert desk.api.waited == [0.5]
 
 
 def test_a_gorgias_wait_beyond_the_budget_is_handed_back_with_retry_after():
     fake = FakeGorgias()
     tid = fake.add_ticket("Hi", email="ada@example.com")
-    other = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake))
-    for _ in range(40):
-        other.api.get("/tickets", limit=1)
-    desk = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake), max_wait=5)
+    fake.fill_bucket(40.0)
+    desk = gorgias(fake, "https://ridgeline.gorgias.com", http=_transport_client(fake), max_wait=0.5)
     with pytest.raises(IntegrationError) as err:
         desk.get_ticket(str(tid))
-    assert err.value.retryable and err.value.retry_after == 20.0
-    assert [c.status for c in fake.calls[40:]] == [429]
+    assert err.value.retryable and err.value.retry_after == 1.0
+    assert [c.status for c in fake.calls] == [429]
 
 
 def test_gorgias_lists_follow_cursors_and_leave_trashed_tickets_out():
