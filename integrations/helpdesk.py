@@ -17,7 +17,7 @@ and one retry policy.
 from __future__ import annotations
 
 import base64
-import json
+import hashlib
 import logging
 import threading
 import time
@@ -241,38 +241,69 @@ def write_once(ticket_id: str, *, done: Callable[[], TicketWrite | None], write:
     raise failure
 
 
+CURSOR_LIMIT = 255  # poller_cursors.cursor is a VARCHAR(255)
+_KEY_BYTES = 4
+
+
+def _seen_key(ticket_id: str, updated_at: datetime) -> bytes:
+    """A ticket's state, in four bytes: enough to tell the few dozen the cursor remembers apart."""
+    return hashlib.sha256(f"{ticket_id}@{updated_at.isoformat()}".encode()).digest()[:_KEY_BYTES]
+
+
 class TicketPoller:
     """Catch-up over a helpdesk's recently changed tickets, from a stored cursor.
 
-    The cursor is JSON: the newest `updated_at` seen and the "id@updated_at" of the tickets
-    seen from `overlap` before it. Each poll asks from (newest − overlap), so a ticket that
-    a search index shows late (Zendesk: minutes) is still found, and skips what it has seen.
+    The cursor is "<since>|<base64 of the ticket states seen since then>", at most 255
+    characters (the cursor column). `since` is the time before which every change is
+    surely listed: `overlap` before the poll's own clock, because a search index shows a
+    change late (Zendesk: minutes). Each poll lists changes from `since` and skips the states
+    it remembers (about 40, newest first; in a busier overlap some are read and reported
+    twice — a duplicate, never a loss, and webhooks report the same changes anyway). When
+    nothing changes, `since` moves on with the clock and nothing is read again.
     Each changed ticket is read again in full (`get_ticket`) and becomes a TICKET_RECEIVED
-    event unless `ours(ticket)` (our own write coming back). Oldest first: when the helpdesk
-    rate-limits us part-way, the page so far is returned with the cursor where it stopped.
+    event unless `ours(ticket)` (our own write coming back). Oldest first, at most
+    `max_per_poll` reads a poll: a backlog, or a rate limit part-way, stops the poll with
+    `since` at the last ticket read, and the next poll goes on from there.
     """
 
     def __init__(self, helpdesk, *, clock: Callable[[], datetime], ours: Callable[[object], bool],
-                 first_look_back: float = 2 * 86400, overlap: float = 0.0, max_seen: int = 500,
-                 max_per_poll: int = 100) -> None:
+                 first_look_back: float = 2 * 86400, overlap: float = 0.0, max_per_poll: int = 100) -> None:
         self.helpdesk, self.clock, self.ours = helpdesk, clock, ours
-        self.first_look_back, self.overlap, self.max_seen = first_look_back, overlap, max_seen
-        # Each changed ticket is one or two reads: a backlog is worked through a poll at a
-        # time (the cursor stops at the last ticket read), within the helpdesk's rate limit.
-        self.max_per_poll = max_per_poll
+        self.first_look_back, self.overlap, self.max_per_poll = first_look_back, overlap, max_per_poll
+
+    @staticmethod
+    def parse_cursor(cursor: str | None) -> tuple[datetime | None, list[bytes]]:
+        since_text, _, packed = (cursor or "").partition("|")
+        try:
+            raw = base64.urlsafe_b64decode(packed.encode("ascii")) if packed else b""
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        return parse_time(since_text), [raw[i:i + _KEY_BYTES] for i in range(0, len(raw) - _KEY_BYTES + 1, _KEY_BYTES)]
+
+    @staticmethod
+    def make_cursor(newest: datetime, seen_newest_first: list[bytes]) -> str:
+        head = newest.astimezone(timezone.utc).isoformat() + "|"
+        room = (CURSOR_LIMIT - len(head)) * 3 // 4 // _KEY_BYTES  # keys that fit once base64-encoded
+        packed = base64.urlsafe_b64encode(b"".join(seen_newest_first[:room])).decode("ascii")
+        return head + packed
 
     def fetch(self, cursor: str | None) -> PollPage:
         from policy.ports import PollPage, Unmapped
 
-        state = json.loads(cursor) if cursor else {}
-        newest = parse_time(state.get("since")) or self.clock() - timedelta(seconds=self.first_look_back)
-        seen = set(state.get("seen") or ())
+        since, remembered = self.parse_cursor(cursor)
+        now = self.clock()
+        since = since or now - timedelta(seconds=self.first_look_back)
+        known = set(remembered)
+        kept: list[tuple[datetime, bytes]] = []  # (updated_at, key) to remember
         events, unmapped, read = [], [], 0
-        for summary in self.helpdesk.recent_tickets(newest - timedelta(seconds=self.overlap)):
-            key = f"{summary.id}@{summary.updated_at.isoformat()}"
-            if key in seen:
+        stopped_at: datetime | None = None
+        for summary in self.helpdesk.recent_tickets(since):
+            key = _seen_key(summary.id, summary.updated_at)
+            if key in known:
+                kept.append((summary.updated_at, key))
                 continue
             if read >= self.max_per_poll:
+                stopped_at = summary.updated_at
                 break  # the rest next time, from here
             read += 1
             try:
@@ -283,17 +314,21 @@ class TicketPoller:
                 if exc.retryable and read == 1:
                     raise  # nothing done yet: the poll retries from the same cursor
                 if exc.retryable:
+                    stopped_at = summary.updated_at
                     break  # rate limited part-way: keep what we have, go on next time
                 unmapped.append(Unmapped(f"ticket:{summary.id}", str(exc)))
                 ticket = None
             except (KeyError, ValueError, TypeError) as exc:
                 unmapped.append(Unmapped(f"ticket:{summary.id}", f"{type(exc).__name__}: {exc}"))
                 ticket = None
-            seen.add(key)
-            newest = max(newest, summary.updated_at)
+            kept.append((summary.updated_at, key))
             if ticket is not None and not self.ours(ticket):
                 events.append(ticket_event(ticket))
-        floor = newest - timedelta(seconds=self.overlap)
-        keep = sorted(k for k in seen if (parse_time(k.partition("@")[2]) or newest) >= floor)[-self.max_seen:]
-        return PollPage(events=events, cursor=json.dumps({"since": newest.isoformat(), "seen": keep}),
-                        unmapped=unmapped)
+        complete = now - timedelta(seconds=self.overlap)
+        if stopped_at is not None:
+            complete = min(complete, stopped_at)
+        since = max(since, complete)
+        order = [k for at, k in sorted(kept, key=lambda pair: pair[0], reverse=True) if at >= since]
+        if stopped_at is not None:  # states not reached this time are still seen
+            order += [k for k in remembered if k not in set(order)]
+        return PollPage(events=events, cursor=self.make_cursor(since, order), unmapped=unmapped)
