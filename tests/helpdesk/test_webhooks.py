@@ -200,3 +200,24 @@ def test_the_readme_gives_the_body_templates_the_code_reads():
     assert gw.BODY_TEMPLATE in readme and zw.BODY_TEMPLATE in readme
     assert json.loads(gw.BODY_TEMPLATE)["ticket_id"] == "{{ticket.id}}"
     assert json.loads(zw.BODY_TEMPLATE)["ticket_id"] == "{{ticket.id}}"
+
+
+def test_the_poller_runs_in_the_app_and_stores_its_cursor(database_url):
+    fake = FakeGorgias()
+    with fake.serve() as base:
+        conn = gorgias_conn(fake, base, clock=lambda: fake.now)
+        with loop(database_url, connectors=(conn,), start=False) as lp:
+            for n in range(60):  # more than the cursor remembers
+                fake.add_ticket(f"T{n}", email=f"c{n}@example.com")
+                fake.advance(1)
+            [poller] = [p for p in lp.c.pollers if p.name == "gorgias.tickets"]
+            report = poller.run_once()
+            assert report.error is None and report.seen == 60
+            stored = lp.c.ops.cursor("gorgias.tickets")
+            assert stored and len(stored) <= 255
+            fake.advance(120)
+            # The last minute's changes (the overlap) are more than the cursor remembers: those it
+            # forgot are reported again once (duplicates, never losses) — then nothing.
+            again = poller.run_once()
+            assert again.error is None and 0 < again.seen < 60
+            assert poller.run_once().seen == 0
