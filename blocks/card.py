@@ -149,6 +149,9 @@ def render_case_card(view: CaseView) -> dict:
         blocks.append(context(DETAILS_UNAVAILABLE_LINE))
     if view.unavailable:
         blocks.append(context(_unavailable_line(view.unavailable)))
+    platform = _platform(view)
+    if platform is not None:
+        blocks.append(platform)
     blocks += _outcome(view)
     blocks += _followup(view)
     blocks += dispute_blocks(view)
@@ -633,6 +636,30 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
     if not view.escalation_card:
         buttons.append(_button("Escalate", ActionId.CASE_ESCALATE, ref, "primary" if escalate_recommended else None))
     return buttons
+
+
+def _platform(view: CaseView) -> Block | None:
+    """A return a returns platform owns: where the decision is carried out, and what the
+    person must still do there (the platform's API can't accept a return out of review)."""
+    p = view.platform
+    if p is None:
+        return None
+    name = escape_mrkdwn(p.label, 40)
+    there = link(p.admin_url, f"Open it in {p.label}", limit=80) if p.admin_url else f"in {name}"
+    lines = [f":arrows_counterclockwise: *{name} owns this return*: decisions here are carried out in {name} "
+             f"(a note, then process, close, cancel or flag) — never on the store's return. {there}"]
+    undecided = view.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)
+    approved = view.decision is not None and view.decision.action is not Action.DENY
+    if p.state == "review" and undecided:
+        lines.append(f":inbox_tray: In {name}'s review queue: its API can't accept a return out of review. Approve "
+                     f"records the decision and notes it there; then accept it in {name} — it is processed when "
+                     f"{name} opens it, with no second click.")
+    elif p.state == "review" and approved:
+        lines.append(f":point_right: *Approved here — now accept it in {name}*: {there}. It is processed when "
+                     f"{name} opens it.")
+    elif p.state == "flagged":
+        lines.append(f":triangular_flag_on_post: Flagged in {name}: it won't process until it is unflagged there.")
+    return section("\n".join(lines))
 
 
 def _remedy_buttons(view: CaseView, ref: str) -> list[ButtonElement]:

@@ -30,6 +30,8 @@ class ActionId(StrEnum):
     DENY_INTERNAL_NOTE = "deny-internal-note-input"
     # Input in the escalate modal.
     ESCALATE_NOTE = "escalate-note-input"
+    # The deny modal of a returns platform's return (Loop): close it, or cancel it.
+    DENY_AS = "deny-as-radio"
     # The follow-up decision at receipt (an exception when the box is opened): its own buttons.
     FOLLOWUP_REFUND = "followup-refund"
     FOLLOWUP_PARTIAL = "followup-partial"
@@ -63,6 +65,7 @@ class BlockId(StrEnum):
     DENY_INTERNAL_NOTE = "deny-internal-note"
     # Escalate modal input.
     ESCALATE_NOTE = "escalate-note"
+    DENY_AS = "deny-as"
     # A dispute card's Assign picker: "dispute-assignee:<case ref>" (the ref rides in the block id).
     DISPUTE_ASSIGN = "dispute-assignee"
     # The follow-up decision's buttons and modal inputs.

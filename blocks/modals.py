@@ -42,6 +42,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    RadioButtonsElement,
     SectionBlock,
     StaticSelectElement,
 )
@@ -69,6 +70,7 @@ class DenyForm:
     customer_message: str | None
     notify_customer: bool
     internal_note: str | None
+    deny_as: str | None = None  # a returns platform's return: "close" | "cancel"
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,10 @@ def deny_modal(view: CaseView, *, metadata: str | None = None) -> dict:
     blocks: list[Block] = [
         _summary(view, "Deny"),
         *_deny_signals(view),
+        *_deny_as(view),
         InputBlock(
             block_id=BlockId.DENY_REASON,
-            label=PlainTextObject(text="Reason (Shopify)"),
+            label=PlainTextObject(text="Reason" if view.platform else "Reason (Shopify)"),
             element=select,
             hint=reason_hint,
         ),
@@ -165,6 +168,23 @@ def _deny_signals(view: CaseView) -> list[Block]:
     return [ContextBlock(elements=[MarkdownTextObject(text=line, verbatim=True) for line in lines[:10]])]
 
 
+DENY_AS_CHOICES = {
+    "close": "Close it: also closes it in Shopify, and the items can't go into a new return",
+    "cancel": "Cancel it: the customer may start a new return for the same items",
+}
+
+
+def _deny_as(view: CaseView) -> list[Block]:
+    """A returns platform's return is denied by closing or cancelling it there: say what each does."""
+    if view.platform is None:
+        return []
+    options = [Option(value=k, text=PlainTextObject(text=f"{k.capitalize()} in {view.platform.label}"),
+                      description=PlainTextObject(text=v)) for k, v in DENY_AS_CHOICES.items()]
+    return [InputBlock(block_id=BlockId.DENY_AS, label=PlainTextObject(text=f"In {view.platform.label}"),
+                       element=RadioButtonsElement(action_id=ActionId.DENY_AS, options=options,
+                                                   initial_option=options[0]))]
+
+
 def parse_deny_submission(view_state: Mapping[str, Any]) -> DenyForm:
     values = _values(view_state)
     reason_raw = _selected_value(values, BlockId.DENY_REASON, ActionId.DENY_REASON)
@@ -178,6 +198,7 @@ def parse_deny_submission(view_state: Mapping[str, Any]) -> DenyForm:
         customer_message=_text(values, BlockId.DENY_CUSTOMER_MESSAGE, ActionId.DENY_CUSTOMER_MESSAGE),
         notify_customer=notify,
         internal_note=_text(values, BlockId.DENY_INTERNAL_NOTE, ActionId.DENY_INTERNAL_NOTE),
+        deny_as=_selected_value(values, BlockId.DENY_AS, ActionId.DENY_AS),
     )
 
 
@@ -194,6 +215,8 @@ def validate_deny(form: DenyForm) -> dict[str, str]:
         errors[BlockId.DENY_CUSTOMER_MESSAGE] = (
             "The customer only gets this message when “Notify the customer” is ticked: tick it or clear the message."
         )
+    if form.deny_as is not None and form.deny_as not in DENY_AS_CHOICES:
+        errors[BlockId.DENY_AS] = "Choose close or cancel."
     if form.internal_note is not None and len(form.internal_note) > NOTE_MAX:
         errors[BlockId.DENY_INTERNAL_NOTE] = f"Keep the note to {NOTE_MAX} characters (it has {len(form.internal_note)})."
     return {str(k): v for k, v in errors.items()}

@@ -195,6 +195,7 @@ class CaseView:
     # Set when a delayed-shipment case closed itself (the parcel moved or was delivered).
     parcel_closed: ParcelClosedView | None = None
     dispute: DisputeView | None = None  # a dispute case: its packet and countdown
+    platform: PlatformView | None = None  # a return a returns platform owns: decided there
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -202,6 +203,16 @@ class CaseView:
     @property
     def escalated(self) -> bool:
         return self.escalation is not None
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """A return a returns platform owns (Loop): where its decision is carried out."""
+
+    label: str  # "Loop"
+    state: str  # review | flagged | open (the case's `external_status`)
+    admin_url: str | None = None
+    status_page_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from bot.db import make_engine
 from bot.services.card_view import CaseViews
 from bot.services.decide import DecideService
 from bot.services.digest import DigestService
+from bot.jobs.click_intake import ClickIntake
 from bot.jobs.group_commit import GroupCommitter
 from bot.jobs.kinds import LANES, Kind
 from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
-from bot.services.clicks import ClickJobs
+from bot.services.clicks import ClickJobs, click_job
 from bot.services.execute import ActionJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
@@ -115,7 +116,8 @@ class Container:
         self.receipts = ReceiptRepo(self.engine)
         self.ops = OpsRepo(self.engine)
         self.jobs = JobRepo(self.engine)
-        self.click_commits = GroupCommitter(self.engine, self.clock, on_committed=lambda: self._wake("clicks"))
+        self.click_intake = ClickIntake(self.engine, self.clock, click_job)
+        self.click_commits = GroupCommitter(self.engine, self.clock, on_committed=self._clicks_committed)
         self.metrics = Metrics(engine=self.engine, jobs=self.jobs, clock=self.clock)
         self.cases.observers.append(self._count_case_event)
         self.ingest = IngestService(
@@ -148,6 +150,14 @@ class Container:
         self.exchanges = ExchangeService(cases=self.cases, outbox=self.outbox, policy=self.policy, clock=self.clock,
                                          on_case_changed=self._case_changed, on_outbox=lambda: self._wake("actions"))
         self.lifecycle.exchanges = self.exchanges
+        # Returns a returns platform owns (Loop): followed after the card (bot.services.platform_returns).
+        from bot.services.platform_returns import PlatformReturns
+
+        self.platform_returns = PlatformReturns(cases=self.cases, jobs=self.jobs, policy=self.policy, clock=self.clock,
+                                                on_case_changed=self._case_changed,
+                                                on_outbox=lambda: self._wake("actions"),
+                                                on_dead=lambda job, reason: self.handlers[Kind.ACTION].on_dead(job, reason))
+        self.ingest.platform = self.lifecycle.platform = self.platform_returns
         # Parcels from the shipping systems: delayed-shipment cases, and return parcels' stages.
         from bot.services.shipping import ShippingService
 
@@ -197,7 +207,8 @@ class Container:
                             holder=f"{self.holder}/{lane}", retry=self.retry_policy,
                             lease=timedelta(seconds=self.settings.returnsbot_job_lease_seconds),
                             kinds=[k for k in kinds if k in self.handlers], on_finished=self._job_finished,
-                            on_failure=self._count_failure)
+                            on_failure=self._count_failure,
+                            feed=self.click_intake.feed if Kind.CLICK in kinds and Kind.CLICK in self.handlers else None)
             for lane, kinds in LANES.items()
         }
 
@@ -328,12 +339,14 @@ class Container:
         return self._slack_services
 
     def _persist_click(self, click) -> None:
-        """Before the ack: the click becomes a job, committed (grouped with the clicks
+        """Before the ack: the click is committed as an intent (grouped with the clicks
         arriving at the same moment), so a crash right after the 200 loses nothing; the
-        clicks lane decides it. A case's clicks run in order."""
-        self.click_commits.submit(NewJob(kind=Kind.CLICK, system="slack", operation=click.verb,
-                                         payload=click.to_payload(), case_id=click.case_id,
-                                         order_key=f"click:{click.case_id}", correlation_id=click.correlation_id))
+        clicks lane moves it into a job (`click_intake`) and decides it."""
+        self.click_commits.submit(click.to_payload())
+
+    def _clicks_committed(self) -> None:
+        self.click_intake.nudge()
+        self._wake("clicks")
 
     def slack_app(self):
         """The Bolt app (None without Slack settings)."""

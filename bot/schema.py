@@ -413,3 +413,25 @@ Index("ix_cases_due_at", cases.c.due_at)
 # system by that payment id; NULL: the store holds the money.
 cases.append_column(Column("money_system", String(32)))
 cases.append_column(Column("money_payment_id", String(255)))
+
+# --- clicks as they arrive (migration 0011) ----------------------------------------------
+
+click_intents = Table(
+    "click_intents",
+    metadata,
+    # A click committed before its ack: the payload only (`Click.to_payload()`), one index.
+    # It is the cheapest durable write on the ack path (a `jobs` row maintains six indexes
+    # and a foreign key); the clicks lane moves intents into `click` jobs in one
+    # transaction each batch (bot.jobs.click_intake), and the job runs from there.
+    Column("id", Integer, primary_key=True),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),  # when the click arrived
+)
+
+
+# --- returns platforms (migration 0012) ---------------------------------------------------
+# The system that owns a return's decision when it is not the case's source: a Loop return
+# whose Shopify return reached us first. Decisions are carried out there, on `owner_ref`.
+cases.append_column(Column("owner", String(32)))
+cases.append_column(Column("owner_ref", String(255)))
+Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)

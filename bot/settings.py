@@ -22,6 +22,7 @@ DEFAULT_SHOPIFY_API_VERSION = "2026-10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
+DEFAULT_LOOP_API_URL = "https://api.loopreturns.com/api/v1"  # reference/loop: the version segment changes
 DEFAULT_SHIPSTATION_API_URL = "https://ssapi.shipstation.com"
 DEFAULT_SHIPSTATION_V2_API_URL = "https://api.shipstation.com"
 DEFAULT_SHIPSTATION_JWKS_URL = "https://api.shipengine.com/jwks"  # reference/shipstation: public verifiers
@@ -198,6 +199,42 @@ class Settings(BaseSettings):
         return problems
 
     # --- end Helpdesks ------------------------------------------------------------------------
+    # --- Loop Returns (integrations/loop) -------------------------------------------------------
+    # An API key with the Returns scope (sent as `X-Authorization`, no Bearer); the webhook
+    # secret from Loop's Developer Tools signs POST /webhooks/loop. The whole base is
+    # configurable: Loop is moving from /api/v1 to dated versions (/api/2026-10).
+    loop_api_key: SecretStr | None = None
+    loop_webhook_secret: SecretStr | None = None
+    loop_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_LOOP_API_URL)
+
+    @field_validator("loop_api_key", "loop_webhook_secret", mode="before")
+    @classmethod
+    def _loop_empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("loop_api_key")
+    @classmethod
+    def _loop_key(cls, v: SecretStr | None) -> SecretStr | None:
+        # The header takes the bare key; a pasted "Bearer …" would be refused by Loop as 401.
+        if v is not None and (v.get_secret_value().lower().startswith("bearer ") or " " in v.get_secret_value().strip()):
+            raise ValueError("expected the bare API key from Loop's Developer Tools (no 'Bearer ' prefix, no spaces)")
+        return v
+
+    def _loop_problems(self) -> list[str]:
+        if self.loop_webhook_secret and not self.loop_api_key:
+            return ["setting LOOP_API_KEY: required when LOOP_WEBHOOK_SECRET is set (each webhook's return is read "
+                    "again from Loop's API)"]
+        if self.loop_api_key and self.loop_api_url.scheme != "https" and self.loop_api_url.host not in (
+                "127.0.0.1", "localhost"):
+            return [f"setting LOOP_API_URL: expected an https:// address (the API key is sent with every request), "
+                    f"got {self.loop_api_url.scheme}://{self.loop_api_url.host}"]
+        return []
+
+    @property
+    def loop_configured(self) -> bool:
+        return self.loop_api_key is not None
+
+    # --- end Loop Returns -----------------------------------------------------------------------
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                      "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
@@ -325,7 +362,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _complete(self) -> Settings:
         problems = [*self._slack_problems(), *self._shopify_problems(), *self._shipstation_problems(),
-                    *self._stripe_problems(), *self._helpdesk_problems()]
+                    *self._stripe_problems(), *self._helpdesk_problems(), *self._loop_problems()]
         if problems:
             raise ValueError("\n".join(problems))
         return self

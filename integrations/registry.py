@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from integrations.connector import Connector, Registry
 from integrations.gorgias import connector as gorgias
+from integrations.loop import connector as loop
 from integrations.sample import connector as sample
 from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
 from integrations.stripe import connector as stripe
 from integrations.zendesk import connector as zendesk
 
-FACTORIES = (shopify.connector, sample.connector, shipstation.connector, gorgias.connector, zendesk.connector)
+FACTORIES = (shopify.connector, sample.connector, shipstation.connector, loop.connector, gorgias.connector,
+             zendesk.connector)
 # Payment processors link their payments to the primary store's orders: built after it.
 PAYMENT_FACTORIES = (stripe.connector,)
 

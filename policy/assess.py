@@ -38,10 +38,14 @@ def assess(ctx: CaseContext, policy: Policy) -> Assessment:
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
 
 
-def needs_case(kind: CaseKind, signals: Iterable[Signal], recommendation: Recommendation) -> bool:
-    """Whether this event deserves a case (a card and an owner).
+def needs_case(kind: CaseKind, signals: Iterable[Signal], recommendation: Recommendation, *,
+               in_review: bool = False) -> bool:
+    """Whether this event deserves a case (a card and an owner). A return a returns
+    platform put in its review queue (`in_review`) always does: it waits for a person.
 
     `recommendation` is part of the contract for later rules; today only signals matter.
     """
+    if in_review:
+        return True
     triggers = _OPENS_CASE[kind]
     return triggers is None or any(s.code in triggers for s in signals)

@@ -489,6 +489,15 @@ class ReturnStatus(StrEnum):
         return _lenient(cls, value, OPEN=cls.APPROVED)
 
 
+class ReturnOutcome(StrEnum):
+    """What the customer asked for in place of the returned line (a returns platform says)."""
+
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    STORE_CREDIT = "store_credit"  # a gift card / store credit
+    KEEP = "keep"  # refunded without sending the item back
+
+
 class ReturnLineItem(Frozen):
     id: str
     line_item_id: str
@@ -501,6 +510,8 @@ class ReturnLineItem(Frozen):
     customer_note: str | None = None  # customer-supplied: escape before rendering
     product_tags: tuple[str, ...] = ()
     presentment_unit_price: Money | None = None  # in the customer's currency (multi-currency order)
+    requested_outcome: ReturnOutcome | None = None  # None: the source doesn't say (Shopify)
+    exchange_for: str | None = None  # EXCHANGE: the variant asked for, as the source names it
 
     @property
     def amount(self) -> Money:
@@ -518,6 +529,7 @@ class ReturnRequest(Frozen):
     status: ReturnStatus
     requested_at: datetime
     line_items: tuple[ReturnLineItem, ...] = Field(min_length=1)  # Shopify refuses empty returns
+    status_page_url: str | None = None  # the customer's view of the return, where the source has one
 
     @property
     def currency(self) -> str:
@@ -573,6 +585,8 @@ class EventKind(StrEnum):
     # A helpdesk ticket is new or changed (a later message too): `detail["ticket"]` is the
     # Ticket as JSON, read again from the helpdesk's API; resource_id is the ticket id.
     TICKET_RECEIVED = "ticket_received"
+    # An action the source had accepted (queued) failed there later: `detail["message"]`.
+    RETURN_ACTION_FAILED = "return_action_failed"
 
 
 class DomainEvent(Frozen):
@@ -613,6 +627,23 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"  # resolved outside returnsbot (e.g. approved in Shopify admin)
 
 
+class ReturnPlatform(Frozen):
+    """A return owned by a returns platform (Loop) rather than the store: where the
+    decision is carried out, and how the platform holds it now."""
+
+    system: str  # the connector that owns it ("loop")
+    label: str  # how people call it ("Loop")
+    in_review: bool = False  # in the platform's review queue: its API can't accept it
+    flagged: bool = False  # held by the platform: it refuses to process until unflagged there
+    admin_url: str | None = None
+    status_page_url: str | None = None
+
+    @property
+    def state(self) -> str:
+        """How the platform holds it, in one word (the case keeps it: `external_status`)."""
+        return "review" if self.in_review else "flagged" if self.flagged else "open"
+
+
 class CaseContext(Frozen):
     """Everything a person (and the policy) needs to decide. Snapshotted with the case."""
 
@@ -626,6 +657,8 @@ class CaseContext(Frozen):
     dispute: Dispute | None = None
     # How the order was placed (IP, addresses): read for dispute cases only.
     order_facts: OrderFacts | None = None
+    # A return a returns platform owns (Loop): the decision is carried out there.
+    platform: ReturnPlatform | None = None
     # Slots that later integrations fill (Stripe, ShipStation, Gorgias).
     payments: tuple[PaymentRisk, ...] = ()
     shipments: tuple[Shipment, ...] = ()

@@ -42,6 +42,15 @@ class IntegrationError(RuntimeError):
         self.retry_after = retry_after
 
 
+class Underway(IntegrationError):
+    """The system accepted the work and is doing it (Loop's queued processing): not a
+    failure. The job checks back after `retry_after` seconds, within its retry budget, and
+    is done when the system says it finished."""
+
+    def __init__(self, message: str, *, system: str = "", retry_after: float = 60.0) -> None:
+        super().__init__(message, retryable=True, system=system, retry_after=retry_after)
+
+
 @dataclass(frozen=True)
 class Unmapped:
     """An item a poll found but could not turn into a domain event (a poison item): it is
@@ -144,6 +153,13 @@ class Operation(StrEnum):
     # the store records the refund without moving money. Payload as REFUND_RETURN's plus
     # "refunded_in" (where the money went back, for the store's note).
     RECORD_REFUND = "record_refund"
+    # A return a returns platform owns (Loop): carry out its outcomes as the customer chose
+    # them, cancel it (they may return the items again), flag it for review, note on it.
+    # Payloads {"return_id"} / {"return_id", "text"} (NOTE_RETURN, FLAG_RETURN's reason).
+    PROCESS_RETURN = "process_return"
+    CANCEL_RETURN = "cancel_return"
+    FLAG_RETURN = "flag_return"
+    NOTE_RETURN = "note_return"
     RELEASE_EXCHANGE = "release_exchange"  # send the exchange items the customer chose
     REMOVE_EXCHANGE = "remove_exchange"  # drop exchange items that won't ship (out of stock)
     # The delayed-shipment remedies, in the store that owns the order: payload {"order_id",

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from policy.approval import channel_for, required_tier
 from policy.config import Policy
 from policy.detect import SIGNAL_LABELS, counted_returns, history_days, plural
-from policy.models import Action, CaseContext, CaseKind, Money, Recommendation, Signal, SignalCode
+from policy.models import Action, CaseContext, CaseKind, Money, Recommendation, ReturnOutcome, Signal, SignalCode
 
 S = SignalCode
 
@@ -76,6 +76,9 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
     score = risk_score(signals)
     amount = ctx.amount
     auto, why = _auto_approve(ctx.kind, decision.action, amount, score, signals, policy)
+    if ctx.platform is not None:
+        # A returns platform approves what it can by itself; what reaches a card is for a person.
+        auto, why = False, None
     return Recommendation(
         action=decision.action,
         risk_score=score,
@@ -135,10 +138,30 @@ def _return_request(ctx: CaseContext, found: _Found, policy: Policy) -> _Decisio
     if S.SERIAL_RETURNER in found:
         why = "Store credit rather than a refund: serial returner."
         return _Decision(Action.STORE_CREDIT, (why, *_explained(found, S.SERIAL_RETURNER)))
+    asked = _requested(ctx)
+    if asked is not None:
+        # A returns platform proposes the outcome the customer chose: within policy, that
+        # is what is judged (an exchange request as an exchange).
+        what = {Action.EXCHANGE: "Exchange", Action.STORE_CREDIT: "Store credit", Action.REFUND: "Refund"}[asked]
+        return _Decision(asked, (f"{what}: as the customer asked, within the return policy.",))
     reasons = _exchange_reasons(ctx, policy)
     if reasons:
         return _Decision(Action.EXCHANGE, (f"Exchange: returned for {', '.join(reasons)}.",))
     return _Decision(Action.REFUND, ("Refund: within the return policy.",))
+
+
+_ASKED = {ReturnOutcome.EXCHANGE: Action.EXCHANGE, ReturnOutcome.STORE_CREDIT: Action.STORE_CREDIT,
+          ReturnOutcome.REFUND: Action.REFUND, ReturnOutcome.KEEP: Action.REFUND}
+
+
+def _requested(ctx: CaseContext) -> Action | None:
+    """The one outcome every line asks for, where the source says (a returns platform);
+    None when it doesn't, or the lines ask for different things (judged as a refund)."""
+    request = ctx.return_request
+    asked = {li.requested_outcome for li in request.line_items} if request is not None else set()
+    if len(asked) != 1 or None in asked:
+        return None
+    return _ASKED[asked.pop()]
 
 
 def _outside_policy(ctx: CaseContext, found: _Found) -> _Decision:

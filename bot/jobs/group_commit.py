@@ -1,4 +1,4 @@
-"""Group commit for jobs written on a request's critical path (a click, before its ack).
+"""Group commit for clicks written on a request's critical path, before their ack.
 
 Fifty people clicking at once would be fifty transactions queueing on one write lock (and
 on SQLite, one writer at a time) before fifty acks. Instead the first caller to arrive
@@ -7,6 +7,10 @@ multi-row insert), wakes the others it wrote, and repeats while more arrived mea
 the others just wait for their row. Alone, a caller commits its own row with no hand-off.
 A caller returns only once its row is committed, so a crash right after the ack still
 loses nothing; a burst costs a few commits, not fifty.
+
+What is written is a click intent (`bot.schema.click_intents`: the payload and its time),
+not a job: the narrow table with one index costs a third of a `jobs` row's insert
+(bench/README.md). The clicks lane moves intents into jobs (bot.jobs.click_intake).
 """
 
 from __future__ import annotations
@@ -16,20 +20,19 @@ import logging
 import threading
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.schema import jobs
-from bot.store.jobs import NewJob, job_values
+from bot.schema import click_intents
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class _Waiting:
-    job: NewJob
+    payload: dict[str, Any]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -41,15 +44,16 @@ class GroupCommitter:
         self.clock = clock
         self.max_batch = max_batch
         self.timeout = timeout  # how long a follower waits for its leader's commit
-        self.on_committed = on_committed  # wakes the lane that runs these jobs
+        self.on_committed = on_committed  # wakes the lane that moves and runs these clicks
         self._queue: list[_Waiting] = []
         self._lock = threading.Lock()
         self._leading = False
         self._raw = None  # SQLite: the driver connection the leader writes on
 
-    def submit(self, job: NewJob) -> None:
-        """Return once `job` is committed; raise what the commit raised (or TimeoutError)."""
-        waiting = _Waiting(job)
+    def submit(self, payload: dict[str, Any]) -> None:
+        """Return once the intent `payload` is committed; raise what the commit raised (or
+        TimeoutError)."""
+        waiting = _Waiting(payload)
         with self._lock:
             self._queue.append(waiting)
             lead = not self._leading
@@ -57,7 +61,7 @@ class GroupCommitter:
         if lead:
             self._lead()
         elif not waiting.done.wait(self.timeout):
-            raise TimeoutError("the database did not commit the job in time")
+            raise TimeoutError("the database did not commit the click in time")
         if waiting.error is not None:
             raise waiting.error
 
@@ -69,7 +73,7 @@ class GroupCommitter:
                     self._leading = False
                     return
             try:
-                self._write([w.job for w in batch])
+                self._write([w.payload for w in batch])
             except Exception as exc:  # every caller in the batch is told; none is acked as saved
                 log.exception("jobs.group_commit_failed", extra={"batch": len(batch)})
                 for waiting in batch:
@@ -78,17 +82,17 @@ class GroupCommitter:
                 waiting.done.set()
             self.on_committed()
 
-    def _write(self, batch: list[NewJob]) -> None:
+    def _write(self, batch: list[dict[str, Any]]) -> None:
         now = self.clock()
         if self.engine.dialect.name != "sqlite":
             with self.engine.begin() as conn:
-                conn.execute(jobs.insert(), [job_values(job, now) for job in batch])
+                conn.execute(_INSERT, [{"payload": payload, "created_at": now} for payload in batch])
             return
         # SQLite, the embedded default: one multi-row INSERT straight at the driver on a
         # connection kept for it. Through SQLAlchemy the statement machinery cost ~4× the
         # write itself, on the path a person's click waits for (bench/ack.py).
-        stamps: dict[datetime, str] = {}  # a batch's rows share `now`: format it once
-        rows = [_sqlite_row(job_values(job, now), stamps) for job in batch]
+        stamp = _stamp(now)  # a batch shares its time
+        rows = [(json.dumps(payload), stamp) for payload in batch]
         if self._raw is None:
             self._raw = self.engine.raw_connection()
             # The commit that crosses WAL's checkpoint threshold copies the log into the
@@ -111,33 +115,11 @@ class GroupCommitter:
             cursor.close()
 
 
-_COLUMNS = ("kind", "system", "operation", "payload", "case_id", "order_key", "seq", "idempotency_key",
-            "correlation_id", "status", "dead_reason", "last_error", "attempts", "token", "next_attempt_at",
-            "created_at", "updated_at")
-_SQLITE_INSERT = f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
-
-
-def _sqlite_row(values: dict, stamps: dict[datetime, str] | None = None) -> tuple:
-    """The values as SQLAlchemy would bind them on SQLite: JSON text, naive-UTC timestamps
-    in its storage format (bot.schema.UtcDateTime). `stamps` caches formatted timestamps
-    across a batch (three per row, all the batch's `now`; strftime was a visible share of
-    the leader's time in a profile of a click burst)."""
-    if stamps is None:
-        stamps = {}
-    out = []
-    for name in _COLUMNS:
-        value = values[name]
-        if name == "payload":
-            value = json.dumps(value)
-        elif isinstance(value, datetime):
-            text = stamps.get(value)
-            if text is None:
-                text = stamps[value] = _stamp(value)
-            value = text
-        out.append(value)
-    return tuple(out)
+_INSERT = click_intents.insert()  # built once (PostgreSQL), values bound per batch
+_SQLITE_INSERT = "INSERT INTO click_intents (payload, created_at) VALUES (?, ?)"
 
 
 def _stamp(value: datetime) -> str:
-    # isoformat with a space and microseconds is strftime("%Y-%m-%d %H:%M:%S.%f"), faster.
+    """`value` as SQLAlchemy binds a UtcDateTime on SQLite (naive UTC, its storage format);
+    isoformat with a space and microseconds is strftime("%Y-%m-%d %H:%M:%S.%f"), faster."""
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

@@ -25,7 +25,7 @@ from bot.jobs.errors import Permanent, RetryLater
 from bot.logging_setup import log_context
 from bot.store.jobs import Job, JobRepo
 from bot.store.ops import OpsRepo
-from policy.ports import IntegrationError, NotFound
+from policy.ports import IntegrationError, NotFound, Underway
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ class JobRunner:
     def __init__(self, *, repo: JobRepo, ops: OpsRepo, clock: Clock, handlers: dict[str, Handler],
                  holder: str, lease: timedelta = timedelta(seconds=30), retry: RetryPolicy = RetryPolicy(),
                  kinds: Iterable[str] | None = None, on_finished: Callable[[Job], None] = lambda job: None,
-                 on_failure: Callable[[Job, Exception], None] = lambda job, exc: None) -> None:
+                 on_failure: Callable[[Job, Exception], None] = lambda job, exc: None,
+                 feed: Callable[[], object] | None = None) -> None:
         self.repo = repo
         self.ops = ops
         self.clock = clock
@@ -78,6 +79,7 @@ class JobRunner:
         self.kinds = list(kinds) if kinds is not None else list(handlers)
         self.on_finished = on_finished
         self.on_failure = on_failure  # metrics: vendor errors by system and code
+        self.feed = feed  # before each claim: work queued outside the jobs table moves in (click intents)
         self._held: dict[int, int] = {}  # job id -> token, renewed by the heartbeat
         self._lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
@@ -86,6 +88,8 @@ class JobRunner:
     # --- the loop ---------------------------------------------------------------------
 
     def run_once(self, limit: int = 1) -> int:
+        if self.feed is not None:
+            self.feed()
         jobs = self.repo.claim(now=self.clock(), holder=self.holder, lease=self.lease, limit=limit, kinds=self.kinds)
         for job in jobs:  # held (and renewed) from the claim on, also while waiting their turn
             self._hold(job)
@@ -131,6 +135,9 @@ class JobRunner:
 
     def _failed(self, job: Job, exc: Exception) -> None:
         now = self.clock()
+        if isinstance(exc, Underway):
+            self._check_back(job, exc, now)
+            return
         error = _describe(exc)
         self.on_failure(job, exc)
         self.ops.record_failure(job.system, at=now, error=f"{job.kind} {job.operation}: {error}")
@@ -154,6 +161,20 @@ class JobRunner:
         if self.repo.retry_later(job, now=now, at=at, error=error):
             log.warning("job.retry", extra={"job_id": job.id, "kind": job.kind, "op": job.operation,
                                              "attempt": job.attempts, "at": at.isoformat(), "error": error})
+            self.on_finished(job)
+
+    def _check_back(self, job: Job, exc: Underway, now) -> None:
+        """The vendor is doing the work: look again later. Not a failure (no health record,
+        no failure count), but bounded by the same budget: work that never finishes dies."""
+        started = job.budget_started_at or now
+        at = now + timedelta(seconds=exc.retry_after or 60)
+        if at - started > self.retry.budget:
+            hours = self.retry.budget.total_seconds() / 3600
+            self._bury(job, f"not finished after {hours:g} h: {exc}")
+            return
+        if self.repo.retry_later(job, now=now, at=at, error=str(exc)):
+            log.info("job.underway", extra={"job_id": job.id, "kind": job.kind, "op": job.operation,
+                                            "at": at.isoformat()})
             self.on_finished(job)
 
     def _bury(self, job: Job, reason: str) -> None:

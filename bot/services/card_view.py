@@ -125,7 +125,19 @@ class CaseViews:
             payments=self._payments(ctx),
             closed_reason=self._closed_reason(case),
             dispute=self._dispute(case, ctx),
+            platform=self._platform(case, ctx),
         )
+
+    @staticmethod
+    def _platform(case: CaseRecord, ctx: CaseContext):
+        """The owning platform as it holds the return now (the case's `external_status`)."""
+        if ctx.platform is None:
+            return None
+        from blocks.views import PlatformView
+
+        p = ctx.platform
+        return PlatformView(label=p.label, state=case.external_status or p.state, admin_url=p.admin_url,
+                            status_page_url=p.status_page_url)
 
     def _dispute(self, case: CaseRecord, ctx: CaseContext):
         if case.kind is not CaseKind.DISPUTE or ctx.dispute is None:

@@ -19,10 +19,11 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from bot.services.decide import DecideService, DecisionRefused
-from bot.services.effects import REMEDIES
+from bot.services.effects import DENY_AS, REMEDIES
 from bot.services.followup import CHOICES as FOLLOWUP_CHOICES, Followups
 from bot.services.remedies import Remedies
 from policy.models import Money
@@ -63,6 +64,7 @@ class Click:
     customer_message: str | None = None
     notify_customer: bool = False
     internal_note: str | None = None
+    deny_as: str | None = None  # a returns platform's return: "close" | "cancel"
     # escalate
     note: str | None = None
     # remedy (a delayed shipment): the choice, "reship" or "refund_shipping".
@@ -90,6 +92,8 @@ class Click:
             raise ValueError(f"unknown remedy {self.choice!r}")
         if self.verb == "followup" and self.choice not in FOLLOWUP_CHOICES:
             raise ValueError(f"unknown follow-up choice {self.choice!r}")
+        if self.deny_as is not None and self.deny_as not in DENY_AS:
+            raise ValueError(f"deny_as must be one of {DENY_AS}")
         if self.verb == "assign" and not (isinstance(self.assignee, str) and _SLACK_USER.fullmatch(self.assignee)):
             raise ValueError("an assignment needs a Slack user id")
         if self.choice == "partial_refund" and not (self.amount and self.currency):
@@ -179,7 +183,7 @@ class ClickService:
         if click.verb == "deny":
             return d.deny(case_id, user, reason=click.reason, internal_note=click.internal_note,
                           customer_message=click.customer_message, notify_customer=click.notify_customer,
-                          version=version)
+                          version=version, deny_as=click.deny_as)
         return d.escalate(case_id, user, click.note or "", version=version)
 
     def _tell(self, click: Click, text: str, case) -> None:
@@ -194,6 +198,24 @@ class ClickService:
             self.gateway.post_ephemeral(channel, click.user, text=text, thread_ts=click.thread_ts)
         except Exception:  # telling them failed too: the log is all we have
             log.exception("click.untold corr=%s user=%s", click.correlation_id, click.user, extra=click.log_extra)
+
+
+def click_job(payload: Any, arrived: datetime):
+    """The job a stored click payload becomes (bot.jobs.click_intake). Never raises: a
+    payload this version can't read becomes a job born dead, for an operator, so it can't
+    hold up the clicks stored with it. A case's clicks run one at a time, in order."""
+    from bot.jobs.kinds import Kind
+    from bot.store.jobs import NewJob
+
+    try:
+        click = Click.from_payload(payload)
+    except (TypeError, ValueError) as exc:
+        return NewJob(kind=Kind.CLICK, system="slack", operation="unreadable", created_at=arrived,
+                      payload=payload if isinstance(payload, dict) else {"stored": payload},
+                      dead_reason=f"not a click: {exc}"[:2000])
+    return NewJob(kind=Kind.CLICK, system="slack", operation=click.verb, payload=payload, case_id=click.case_id,
+                  order_key=f"click:{click.case_id}", correlation_id=click.correlation_id[:32] if click.correlation_id else None,
+                  created_at=arrived)
 
 
 class ClickJobs:

@@ -19,6 +19,7 @@ from policy.models import (
     EventKind,
     Order,
     PastReturn,
+    ReturnPlatform,
     ReturnRequest,
     ReturnStatus,
 )
@@ -45,8 +46,15 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
     kind = CASE_KIND_FOR_EVENT[event.kind]
     return_request = refund = dispute = warning = None
     links: tuple = ()
+    platform = None
     if kind is CaseKind.RETURN_REQUEST:
-        return_request = source.get_return(event.resource_id)
+        # A returns platform's return (Loop) comes read by its connector, with how the
+        # platform holds it; the store's own return is read from the store.
+        if "return" in event.detail:
+            return_request = ReturnRequest.model_validate_json(event.detail["return"])
+            platform = ReturnPlatform.model_validate_json(event.detail["platform"]) if "platform" in event.detail else None
+        else:
+            return_request = source.get_return(event.resource_id)
         order = source.get_order(return_request.order_id)
     elif kind is CaseKind.HIGH_VALUE_REFUND:
         refund = source.get_refund(event.resource_id)
@@ -94,6 +102,7 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
             _as_past(r)
             for r in source.get_order_returns(order.id)
             if r.id != return_request.id and r.status in _LIVE_RETURN and r.requested_at <= return_request.requested_at
+            and not _same_units(r, return_request)  # the other system's report of this very return
         )
     disputes = tuple(d for d in source.order_disputes(order.id) if d.is_open and (dispute is None or d.id != dispute.id))
     return CaseContext(
@@ -109,12 +118,20 @@ def assemble(event: DomainEvent, source: StoreSource, *, now: datetime, lookback
         payment_links=links,
         # How the order was placed (IP, addresses) is evidence for a dispute, and read for nothing else.
         order_facts=_order_facts(source, order.id) if kind is CaseKind.DISPUTE else None,
+        platform=platform,
         # `payments` is the slot for other payment systems (Stripe Radar, later); Shopify's
         # own assessment is order.risk, which detection reads already.
         shipments=order.shipments,
         open_disputes=disputes,
         prior_returns_on_order=prior,
     )
+
+
+def _same_units(a: ReturnRequest, b: ReturnRequest) -> bool:
+    """Two systems' reports of one return (Loop's and the Shopify return it made) name the
+    same order lines and quantities."""
+    units = lambda r: sorted((li.line_item_id, li.quantity) for li in r.line_items)  # noqa: E731
+    return units(a) == units(b)
 
 
 def _order_facts(source: StoreSource, order_id: str):

@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Callable
 
-from blocks.format import ago, whole_money
+from blocks.format import ago, outcome_phrase, whole_money
 from bot import actors
 from bot.clock import Clock
 from bot.services.effects import (
@@ -27,6 +27,9 @@ from bot.services.effects import (
     concede_ops,
     contest_ops,
     decline_ops,
+    platform_approval_ops,
+    platform_deny_ops,
+    platform_hold_ops,
     refund_on_for_case,
 )
 from bot.store.stages import record_in
@@ -34,10 +37,10 @@ from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
 from policy.approval import escalation_tier, may_decide
-from policy.config import Policy
+from policy.config import Policy, RefundOn
 from policy.disputes import build_packet
 from policy.ports import Operation
-from policy.models import Action, CaseKind, CaseStatus, Money, Tier, approve_outcome
+from policy.models import Action, CaseKind, CaseStatus, DeclineReason, Money, Tier, approve_outcome
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class DecideService:
         members: Membership = lambda group: set(),
         on_case_changed: Callable[[CaseRecord], None] = lambda case: None,
         on_outbox: Callable[[], None] = lambda: None,
-        can_act: Callable[[str, str], bool] = lambda system, operation: True,
+        can_act: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.cases = cases
         self.outbox = outbox
@@ -86,8 +89,9 @@ class DecideService:
         self.membership = GroupMembership(members, ttl=60.0)
         self.on_case_changed = on_case_changed
         self.on_outbox = on_outbox  # wakes the outbox worker
-        # Whether the system holding a case (its source) has an action: the registry's answer.
-        self.can_act = can_act
+        # Whether the system holding a case (its source) has an action: the registry's answer
+        # (without one: a store that has every store action, and no returns platform's).
+        self.can_act = can_act or (lambda system, operation: operation != Operation.PROCESS_RETURN)
 
     # --- who may decide ----------------------------------------------------------------
 
@@ -218,6 +222,8 @@ class DecideService:
         recorded with the decision."""
         if case.kind is CaseKind.DISPUTE:
             return contest_ops(case, self.evidence(case)), {}, None
+        if self.platform_owned(case):
+            return self._platform_approval(case, outcome, user_id)
         refund_on = refund_on_for_case(case, self.policy, cases=self.cases)
         ops = approval_ops(case, outcome, refund_on=refund_on)
         pending = approval_detail(case, outcome, refund_on=refund_on)
@@ -226,6 +232,28 @@ class DecideService:
             stage = approved_stage(case, actor=user_id, at=self.clock())
             within = lambda conn: record_in(conn, self.cases.engine, case.id, stage, now=stage.at, bump=False)  # noqa: E731
         return ops, pending, within
+
+    # --- a return a returns platform owns (Loop) ----------------------------------------
+
+    def platform_owned(self, case: CaseRecord) -> bool:
+        """The return's decision is carried out in a returns platform (it processes returns,
+        the store's actions don't apply): Loop."""
+        return case.kind is CaseKind.RETURN_REQUEST and self.can_act(case.decided_in, Operation.PROCESS_RETURN)
+
+    def _platform_approval(self, case: CaseRecord, outcome: Action, user_id: str):
+        """Approving lets the platform proceed: a note now, and its processing when the
+        policy's `refund_on` says (now, or once the items are back) — unless the return is
+        in the platform's review queue, which its API can't accept: then it is processed
+        when the platform opens it, with no second click (bot.services.platform_returns)."""
+        if outcome is Action.DENY:  # approving a "deny" recommendation: closed in the platform
+            return platform_deny_ops(case, platform_note(case, f"Denied in Slack by {user_id} (close)"),
+                                     deny_as="close"), {"deny_as": "close"}, None
+        in_review = case.external_status == "review"
+        refund_on = RefundOn(refund_on_for_case(case, self.policy, cases=self.cases))
+        process_now = not in_review and refund_on is RefundOn.APPROVAL
+        pending = {} if process_now else {"process": "when_open" if in_review else "on_receipt"}
+        note = platform_note(case, f"Approved in Slack by {user_id}: {outcome_phrase(outcome, case.amount) or outcome.label}")
+        return platform_approval_ops(case, note, process_now=process_now), pending, None
 
     def evidence(self, case: CaseRecord) -> dict[str, str]:
         """The dispute's evidence as its card shows it: built from the case's snapshot."""
@@ -277,17 +305,27 @@ class DecideService:
                             ops=ops, detail={"override": True, "outcome": outcome.value}, within=within)
 
     def deny(self, case_id: int, user_id: str, *, reason: str, internal_note: str | None,
-             customer_message: str | None, notify_customer: bool, version: int | None = None) -> CaseRecord:
-        """Decline a return (Shopify ReturnDeclineReason), or dismiss a review."""
+             customer_message: str | None, notify_customer: bool, version: int | None = None,
+             deny_as: str | None = None) -> CaseRecord:
+        """Decline a return (Shopify ReturnDeclineReason), or dismiss a review. A returns
+        platform's return is closed there, or cancelled (`deny_as`) so the customer may try
+        again."""
         case = self._decidable(case_id, user_id, version)
         self.authorise(case, user_id, verb="deny")
-        ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
+        if self.platform_owned(case):
+            how = deny_as or "close"
+            note = platform_note(case, f"Denied in Slack by {user_id} ({how}): {DeclineReason.parse(reason).label if DeclineReason.parse(reason) else reason}"
+                                 + (f" — {customer_message}" if customer_message else ""))
+            ops = platform_deny_ops(case, note, deny_as=how)
+        else:
+            ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
         return self._commit(
             case, user_id, to=CaseStatus.DENIED, event="case.denied",
             decision=Decision("deny", Action.DENY.value,
                               followed_recommendation=case.recommended_action == Action.DENY.value,
                               note=internal_note,
-                              detail={"reason": reason, "notify_customer": notify_customer}),
+                              detail={"reason": reason, "notify_customer": notify_customer,
+                                      **({"deny_as": deny_as or "close"} if self.platform_owned(case) else {})}),
             ops=ops,
         )
 
@@ -298,9 +336,12 @@ class DecideService:
             self._refuse(case, user_id, "already_escalated", "This case is already with the escalation tier.")
         # Anyone who can see the card may ask the next tier to look: no authorisation here.
         channel = self.policy.slack.escalation_channel
+        # A returns platform's return is held there meanwhile (flagged, with the reason).
+        ops = (platform_hold_ops(case, platform_note(case, f"Escalated in Slack by {user_id}: {note}"))
+               if self.platform_owned(case) else ())
         return self._commit(
             case, user_id, to=CaseStatus.ESCALATED, event="case.escalated",
-            decision=None, ops=(), detail={"note": note, "channel": channel},
+            decision=None, ops=ops, detail={"note": note, "channel": channel},
             extra={"escalated_by": user_id, "escalation_note": note, "escalation_channel": channel, **(extra or {})},
             expected=(CaseStatus.OPEN,),
         )
@@ -371,6 +412,12 @@ class DecideService:
             log.info("case.refused case_id=%s user=%s reason=%s", case.id, user_id, code,
                      extra={"case_id": case.id, "user": user_id, "reason": code})
         raise DecisionRefused(message, case=case, code=code, recorded=record, refresh=refresh, detail=detail)
+
+
+def platform_note(case: CaseRecord, text: str) -> str:
+    """A decision as a note on the platform's return, with why (the case's signals)."""
+    why = ", ".join(code.replace("_", " ") for code in case.signal_codes)
+    return f"{text}" + (f" — {why}" if why else "") + f" (returnsbot case {case.id})"
 
 
 def _mention(approver: str) -> str:

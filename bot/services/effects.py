@@ -203,3 +203,46 @@ def remedy_ops(case: CaseRecord, remedy: str, *, amount: Money | None, note: str
                    "amount": None if amount is None else str(amount.amount),
                    "currency": None if amount is None else amount.currency}
     return [OutboxOp(op, payload, _key(case, op), system=STORE)]
+
+
+# --- a return a returns platform owns (Loop) -----------------------------------------------
+# Its decision is carried out in the platform, on the platform's return, never on the
+# store's (the platform does that). Every decision also writes a note there.
+
+DENY_AS = ("close", "cancel")  # a platform deny: close it (for good), or cancel it (they may try again)
+
+
+def _platform_op(case: CaseRecord, op: Operation, payload: dict[str, Any] | None = None, *,
+                 suffix: str = "") -> OutboxOp:
+    return OutboxOp(op, {"return_id": case.decided_ref, **(payload or {})},
+                    f"returnsbot:{case.decided_in}:case-{case.id}:{op.value}{suffix}", system=case.decided_in)
+
+
+def platform_note_op(case: CaseRecord, text: str, *, what: str) -> OutboxOp:
+    return _platform_op(case, Operation.NOTE_RETURN, {"text": text}, suffix=f":{what}")
+
+
+def platform_process_op(case: CaseRecord) -> OutboxOp:
+    return _platform_op(case, Operation.PROCESS_RETURN)
+
+
+def platform_approval_ops(case: CaseRecord, note: str, *, process_now: bool) -> list[OutboxOp]:
+    """The note, and the processing when it is due now (else it waits: for the platform
+    to open a return in its review queue, or for the items to arrive)."""
+    ops = [platform_note_op(case, note, what="approved")]
+    if process_now:
+        ops.append(platform_process_op(case))
+    return ops
+
+
+def platform_deny_ops(case: CaseRecord, note: str, *, deny_as: str) -> list[OutboxOp]:
+    if deny_as not in DENY_AS:
+        raise ValueError(f"deny_as must be one of {DENY_AS}, got {deny_as!r}")
+    op = Operation.CLOSE_RETURN if deny_as == "close" else Operation.CANCEL_RETURN
+    return [platform_note_op(case, note, what="denied"), _platform_op(case, op)]
+
+
+def platform_hold_ops(case: CaseRecord, note: str) -> list[OutboxOp]:
+    """Escalated: held in the platform (flagged, with the reason), so it doesn't process
+    by itself while the next tier looks."""
+    return [_platform_op(case, Operation.FLAG_RETURN, {"text": note})]

@@ -20,7 +20,8 @@ from bot.store.cases import Decision
 from policy.approval import channel_for
 from policy.assess import assess, needs_case
 from policy.config import Policy
-from policy.models import Action, CaseKind, CaseStatus, Dispute, DisputeStatus, DomainEvent, EventKind
+from policy.models import (Action, CaseKind, CaseStatus, Dispute, DisputeStatus, DomainEvent, EventKind,
+                           ReturnPlatform)
 from policy.ports import IntegrationError, StoreSource
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class IngestService:
     ) -> None:
         self.lifecycle = lifecycle  # bot.services.lifecycle.LifecycleService: RETURN_STAGE events
         self.shipping = None  # bot.services.shipping.ShippingService: SHIPMENT_TRACKED events
+        self.platform = None  # bot.services.platform_returns.PlatformReturns: a returns platform's returns
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -88,12 +90,17 @@ class IngestService:
             return self._warning_resolved(event)
         if event.kind is EventKind.DISPUTE_UPDATED:
             return self._dispute_moved(event)
+        if event.kind is EventKind.RETURN_ACTION_FAILED:
+            if self.platform is None:
+                return IngestResult(Outcome.IGNORED)
+            case = self.platform.failed(event)
+            return IngestResult(Outcome.IGNORED if case is None else Outcome.DUPLICATE, case)
         kind = CASE_KIND_FOR_EVENT.get(event.kind)
         if kind is None:
             return IngestResult(Outcome.IGNORED)
         existing = self.cases.find(event.source, event.resource_id, kind)
         if existing is not None:
-            return IngestResult(Outcome.DUPLICATE, existing)
+            return IngestResult(Outcome.DUPLICATE, self._platform_update(existing, event))
         if kind is CaseKind.HIGH_VALUE_REFUND and self.outbox.created_external_id(event.resource_id):
             return IngestResult(Outcome.IGNORED)  # our own refund, reported back to us
 
@@ -110,7 +117,8 @@ class IngestService:
         if kind is CaseKind.ORDER_REVIEW:
             self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)
-        if not needs_case(kind, assessment.signals, assessment.recommendation):
+        if not needs_case(kind, assessment.signals, assessment.recommendation,
+                          in_review=ctx.platform is not None and ctx.platform.in_review):
             return IngestResult(Outcome.NO_CASE)
         case, created = self.cases.open(
             NewCase(
@@ -122,8 +130,8 @@ class IngestService:
                 opened_at=now,
             )
         )
-        if not created:
-            return IngestResult(Outcome.DUPLICATE, case)
+        if not created:  # another system's report of the same return: one case
+            return IngestResult(Outcome.DUPLICATE, self._platform_update(case, event))
         log.info(
             "case.opened case_id=%s kind=%s order=%s action=%s risk=%s",
             case.id, kind.value, case.order_name, case.recommended_action, case.risk_score,
@@ -132,6 +140,14 @@ class IngestService:
             case = self._auto_approve(case)
         self.on_case_changed(case)
         return IngestResult(Outcome.CREATED, case)
+
+    def _platform_update(self, case: CaseRecord, event: DomainEvent) -> CaseRecord:
+        """A returns platform reported a return we have a case for: how it holds it now, and
+        whatever that makes due (bot.services.platform_returns)."""
+        if self.platform is None or "platform" not in event.detail:
+            return case
+        return self.platform.update(case, ReturnPlatform.model_validate_json(event.detail["platform"]),
+                                    event.resource_id)
 
     def _auto_approve(self, case: CaseRecord) -> CaseRecord:
         outcome = Action(case.recommended_action)

@@ -45,6 +45,7 @@ class FollowupRefused(ValueError):
 
 class LifecycleService:
     exchanges = None  # bot.services.exchanges.ExchangeService, set by the container
+    platform = None  # bot.services.platform_returns.PlatformReturns, set by the container
 
     def __init__(self, *, cases: CaseRepo, stages: StageRepo, source: StoreSource, policy: Policy, clock: Clock,
                  on_case_changed: Callable[[CaseRecord], None] = lambda c: None,
@@ -67,6 +68,8 @@ class LifecycleService:
             case = self._on_receipt(case, update) or case
             if self.exchanges is not None:
                 case = self.exchanges.on_receipt(case, update) or case
+        if self.platform is not None:  # a returns platform's approval waiting for the items
+            case = self.platform.on_stage(case, update)
         self.on_case_changed(case)
         return case
 

@@ -91,6 +91,20 @@ class CaseRecord:
     # context's `money_held_by` when the case opened): refunds go there.
     money_system: str | None = None
     money_payment_id: str | None = None
+    # The system that owns the decision when it is not the source (migration 0011): a Loop
+    # return whose Shopify return reached us first.
+    owner: str | None = None
+    owner_ref: str | None = None
+
+    @property
+    def decided_in(self) -> str:
+        """Where the case's decision is carried out: its owner, else its source."""
+        return self.owner or self.source
+
+    @property
+    def decided_ref(self) -> str:
+        """The owning system's id for what the case is about."""
+        return self.owner_ref or self.external_id
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -138,6 +152,8 @@ class CaseRecord:
             due_at=m.get("due_at"),
             money_system=m.get("money_system"),
             money_payment_id=m.get("money_payment_id"),
+            owner=m.get("owner"),
+            owner_ref=m.get("owner_ref"),
         )
 
 
@@ -232,6 +248,7 @@ class CaseRepo:
             updated_at=new.opened_at,
             correlation_key=ctx.correlation_key,
             due_at=ctx.dispute.evidence_due_by if ctx.dispute is not None else None,
+            external_status=ctx.platform.state if ctx.platform is not None else None,
             money_system=ctx.money_held_by.system if ctx.money_held_by else None,
             money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
         )
@@ -288,6 +305,8 @@ class CaseRepo:
         return CaseRecord.from_row(row) if row else None
 
     def find(self, source: str, external_id: str, kind: CaseKind) -> CaseRecord | None:
+        """The case a system's object is about: reported by that system, or owned by it
+        (a Loop return whose Shopify return opened the case)."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(cases).where(
@@ -296,7 +315,22 @@ class CaseRepo:
                     cases.c.kind == kind.value,
                 )
             ).first()
+            if row is None:
+                row = conn.execute(select(cases).where(
+                    cases.c.owner == source, cases.c.owner_ref == external_id, cases.c.kind == kind.value)).first()
         return CaseRecord.from_row(row) if row else None
+
+    def hand_over(self, case_id: int, *, owner: str, owner_ref: str, at: datetime) -> TransitionResult | None:
+        """The same return reported by the system that owns its decision: it decides now
+        (only while nobody decided here). None when the case is decided already."""
+        case = self.get(case_id)
+        if case is None or case.status not in (CaseStatus.OPEN, CaseStatus.ESCALATED) or case.owner == owner:
+            return None
+        res = self.transition(case_id, expected=case.status, expected_version=case.version, to=case.status,
+                              actor="returnsbot", at=at, event="case.owner_changed",
+                              detail={"owner": owner, "owner_ref": owner_ref},
+                              extra={"owner": owner, "owner_ref": owner_ref})
+        return res if res.ok else None
 
     def snapshot(self, case: CaseRecord) -> tuple[CaseContext, Assessment]:
         """The case's snapshot as current models, from whichever release stored it.

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, Engine, and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import aliased
 
-from bot.schema import jobs
+from bot.schema import click_intents, jobs
 from bot.store.sql import for_update_skip_locked, insert_ignore
 
 
@@ -30,6 +30,7 @@ class JobStatus(StrEnum):
 
 
 FINISHED = (JobStatus.DONE, JobStatus.SKIPPED)
+INTAKE_SYSTEM = "intake"  # the queue stats' label for clicks not yet moved into jobs
 # A dead job of these kinds keeps blocking the jobs after it on its order key: a refund must
 # not run after its approval failed. Other kinds (a card render, a click) don't.
 STRICT_KINDS = ("action",)
@@ -49,6 +50,7 @@ class NewJob:
     correlation_id: str | None = None
     # A job can be born dead: a poll parks an item it could not map, for an operator.
     dead_reason: str | None = None
+    created_at: datetime | None = None  # when the work arrived, if before it was queued (a click)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def job_values(job: NewJob, now: datetime) -> dict[str, Any]:
         idempotency_key=job.idempotency_key, correlation_id=job.correlation_id,
         status=JobStatus.DEAD.value if job.dead_reason else JobStatus.PENDING.value,
         dead_reason=job.dead_reason, last_error=job.dead_reason,
-        attempts=0, token=0, next_attempt_at=job.run_at or now, created_at=now, updated_at=now,
+        attempts=0, token=0, next_attempt_at=job.run_at or now, created_at=job.created_at or now, updated_at=now,
     )
 
 
@@ -206,6 +208,16 @@ class JobRepo:
                       claimed_until=None, updated_at=now, finished_at=now)
         return self._fenced(job, values, conn)
 
+    def bury_waiting(self, job: Job, *, now: datetime, reason: str) -> bool:
+        """Bury a job that waits for its next attempt (not claimed, unchanged since `job` was
+        read): what another system said makes its wait pointless. False if it is running."""
+        stmt = (update(jobs).where(jobs.c.id == job.id, jobs.c.token == job.token,
+                                   jobs.c.status == JobStatus.PENDING.value)
+                .values(status=JobStatus.DEAD.value, dead_reason=reason[:2000], last_error=reason[:2000],
+                        claimed_until=None, updated_at=now, finished_at=now).returning(jobs.c.id))
+        with self.engine.begin() as c:
+            return c.execute(stmt).scalar() is not None
+
     def _fenced(self, job: Job, values: dict[str, Any], conn: Connection | None) -> bool:
         stmt = update(jobs).where(*_held(job.id, job.token)).values(**values).returning(jobs.c.id)
         if conn is not None:
@@ -270,7 +282,14 @@ class JobRepo:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        return [QueueStat(k, s, st, n, _aware(oldest)) for k, s, st, n, oldest in rows]
+            # Clicks committed but not yet moved into jobs (bot.jobs.click_intake) are
+            # pending clicks too, under their own system: a stuck clicks lane shows as a
+            # growing queue.
+            waiting, arrived = conn.execute(select(func.count(), func.min(click_intents.c.created_at))).one()
+        stats = [QueueStat(k, s, st, n, _aware(oldest)) for k, s, st, n, oldest in rows]
+        if waiting:
+            stats.append(QueueStat("click", INTAKE_SYSTEM, JobStatus.PENDING.value, waiting, _aware(arrived)))
+        return stats
 
     def created_external_id(self, external_id: str) -> bool:
         """Did one of our own side effects create this object (e.g. the refund a webhook reports)?"""

@@ -131,7 +131,8 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
                 ack(response_action="errors", errors=errors)
                 return
             fields = ({"reason": form.reason.value, "customer_message": form.customer_message,
-                       "notify_customer": form.notify_customer, "internal_note": form.internal_note}
+                       "notify_customer": form.notify_customer, "internal_note": form.internal_note,
+                       "deny_as": form.deny_as}
                       if verb == "deny" else {"note": form.note})
             submit(ack, context, body, submitted_click(verb, ref, view, **fields))
 
