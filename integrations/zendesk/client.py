@@ -21,6 +21,7 @@ from policy.ports import IntegrationError
 SYSTEM = "zendesk"
 UPDATES_PER_MINUTE = 100  # Update Ticket, per account (support article 8638126078234)
 UPDATES_PER_TICKET, TICKET_WINDOW_SECONDS = 30, 600.0  # per ticket, per 10 minutes
+MAX_TICKET_WINDOWS = 5000  # per-ticket counts kept before the idle ones are dropped
 PAGE_SIZE = 100
 MAX_PAGES = 50
 SEARCH_MAX_PAGE = 10  # search gives at most 1,000 results: page 11 is a 422
@@ -51,6 +52,10 @@ class ZendeskAPI(JsonClient):
     def update_ticket(self, ticket_id: str, ticket: dict) -> dict:
         """PUT /tickets/{id}, paced under both Update Ticket limits."""
         with self._windows_lock:
+            if len(self._per_ticket) > MAX_TICKET_WINDOWS:  # forget tickets not updated for 10 minutes
+                now = self._monotonic()
+                self._per_ticket = {k: w for k, w in self._per_ticket.items()
+                                    if w.sent and now - w.sent[-1] < TICKET_WINDOW_SECONDS}
             window = self._per_ticket.setdefault(str(ticket_id), Window(UPDATES_PER_TICKET, TICKET_WINDOW_SECONDS))
         return self.request("PUT", f"/api/v2/tickets/{ticket_id}", json={"ticket": ticket},
                             windows=(self._updates, window)) or {}
