@@ -332,3 +332,19 @@ class TicketPoller:
         if stopped_at is not None:  # states not reached this time are still seen
             order += [k for k in remembered if k not in set(order)]
         return PollPage(events=events, cursor=self.make_cursor(since, order), unmapped=unmapped)
+
+
+MAX_CONTEXT_TICKETS = 5
+
+
+def tickets_contributor(helpdesk, *, limit: int = MAX_CONTEXT_TICKETS) -> Callable:
+    """A case's context gains the customer's most recent tickets (summaries: subject,
+    status, link), looked up by the customer's or the order's email."""
+
+    def contribute(ctx):
+        email = (ctx.customer.email if ctx.customer is not None else None) or ctx.order.email
+        if not email:
+            return ctx
+        return ctx.model_copy(update={"tickets": tuple(helpdesk.tickets_of(email)[:limit])})
+
+    return contribute

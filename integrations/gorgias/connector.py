@@ -13,7 +13,7 @@ from integrations.gorgias import mapping, webhooks as gw
 from integrations.gorgias.client import GorgiasAPI, default_url
 from integrations.gorgias.poller import tickets_poller
 from integrations.gorgias.tickets import GorgiasHelpdesk
-from integrations.helpdesk import ticket_event
+from integrations.helpdesk import ticket_event, tickets_contributor
 from policy.models import DomainEvent, Ticket
 from policy.ports import NotFound
 from policy.tickets import ticket_actions
@@ -61,6 +61,7 @@ def connector_for(gorgias: Gorgias) -> Connector:
         name=NAME, label=LABEL, handles=frozenset({NAME}), capabilities=frozenset({Capability.TICKETS}),
         helpdesk=gorgias.helpdesk, webhooks=(gorgias.route(),) if gorgias.token else (),
         pollers=(PollSpec(f"{NAME}.tickets", poller.fetch),), actions=ticket_actions(gorgias.helpdesk),
+        contribute=tickets_contributor(gorgias.helpdesk), contribute_timeout=4.0,
         ping=gorgias.ping, admin_label="Gorgias",
         reconnect_hint="check GORGIAS_EMAIL / GORGIAS_API_KEY (Settings → REST API)")
 

@@ -8,7 +8,7 @@ import logging
 import httpx
 
 from integrations.connector import Capability, Connector, PollSpec, WebhookRoute
-from integrations.helpdesk import ticket_event
+from integrations.helpdesk import ticket_event, tickets_contributor
 from integrations.zendesk import mapping, webhooks as zw
 from integrations.zendesk.client import ZendeskAPI, default_url
 from integrations.zendesk.poller import tickets_poller
@@ -70,6 +70,7 @@ def connector_for(zendesk: Zendesk) -> Connector:
         name=NAME, label=LABEL, handles=frozenset({NAME}), capabilities=frozenset({Capability.TICKETS}),
         helpdesk=zendesk.helpdesk, webhooks=(zendesk.route(),) if zendesk.secret else (),
         pollers=(PollSpec(f"{NAME}.tickets", poller.fetch),), actions=ticket_actions(zendesk.helpdesk),
+        contribute=tickets_contributor(zendesk.helpdesk), contribute_timeout=4.0,
         ping=zendesk.ping, admin_label="Zendesk",
         reconnect_hint="check ZENDESK_EMAIL / ZENDESK_API_TOKEN (Admin Center → Zendesk API)")
 

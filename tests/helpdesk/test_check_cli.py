@@ -76,3 +76,25 @@ def test_the_registry_from_settings():
     without_hooks = build_registry(load_settings(_env_file=None, zendesk_subdomain="r", zendesk_email=fz.EMAIL,
                                                  zendesk_api_token="t"), clock=utcnow)
     assert not [w for w in without_hooks.webhooks if w.source == "zendesk"]  # no secret: no route
+
+
+def test_a_case_context_gains_the_customers_recent_tickets():
+    import httpx
+
+    from bot.services.context import assemble, contribute
+    from integrations.sample.store import SampleStore
+    from tests.helpdesk.helpers import gorgias_conn
+
+    store = SampleStore.load()
+    event = next(e for e in store.events() if e.kind.value == "return_requested")
+    ctx = assemble(event, store, now=store.now, lookback_days=180)
+    email = ctx.customer.email if ctx.customer else ctx.order.email
+    fake = fg.FakeGorgias()
+    mine = [fake.add_ticket(f"About my order {n}", email=email) for n in range(7)]
+    fake.add_ticket("Someone else's", email="other@example.com")
+    conn = gorgias_conn(fake, "https://x.gorgias.com", clock=lambda: fake.now,
+                        http=httpx.Client(transport=fake.transport()))
+    added = contribute(ctx, [conn])
+    assert len(added.tickets) == 5 and {t.id for t in added.tickets} <= {str(i) for i in mine}
+    assert all(t.requester_email == email and t.source == "gorgias" for t in added.tickets)
+    assert added.unavailable == ()
