@@ -236,6 +236,7 @@ def write_once(ticket_id: str, *, done: Callable[[], TicketWrite | None], write:
         except IntegrationError as exc:
             if not exc.retryable or exc.retry_after is not None:
                 raise  # refused, or rate limited past our wait budget: the job runner reschedules
+            log.info("helpdesk.write_retry", extra={"ticket": ticket_id, "error": str(exc)[:200]})
             failure = exc
     assert failure is not None
     raise failure
