@@ -47,6 +47,7 @@ def run_check(out: TextIO) -> int:
         else:
             # The store just failed its ping: asking it again would only wait as long again.
             findings += preflight.shop(settings, policy, registry, unreachable=store_error)
+    findings.append(_claude(settings))
     if settings.slack_configured:
         findings.append(_try("slack", lambda: _slack(settings)))
     else:
@@ -110,3 +111,17 @@ def _slack(settings) -> str:
                        timeout=preflight.SLACK_TIMEOUT_SECONDS)
     resp = client.auth_test()
     return f"team {resp['team']} as {resp['user']}"
+
+
+def _claude(settings) -> Finding:
+    """One tiny call per model (a few tokens): a refused key or an unknown model id is a FAIL."""
+    from bot.llm.client import ClaudeUnavailable, from_settings
+
+    claude = from_settings(settings)
+    if claude is None:
+        return ok("claude", "not configured (ANTHROPIC_API_KEY unset): tickets are triaged by the rules and "
+                            "answered from the templates")
+    try:
+        return ok("claude", claude.ping())
+    except ClaudeUnavailable as exc:
+        return fail("claude", f"{exc} (tickets fall back to the rules and templates)")

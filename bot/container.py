@@ -105,12 +105,19 @@ class Container:
     views: CaseViews = field(init=False)
     slack_client: object | None = None  # a WebClient; built from settings when Slack is configured
     slack_gateway: object | None = None  # tests pass one with pacing off
+    # bot.llm.Claude: built from settings (None without ANTHROPIC_API_KEY: the rules and
+    # templates decide); tests pass one pointed at FakeAnthropic.
+    claude: object | None = None
     # Nudges for the background workers, by lane; the server replaces them with real ones.
     wake: dict[str, Callable[[], None]] = field(default_factory=dict)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:
         self.store = self.registry.store.source  # the primary store: orders, returns, customers
+        if self.claude is None:
+            from bot.llm.client import from_settings as claude_from_settings
+
+            self.claude = claude_from_settings(self.settings)
         self.cases = CaseRepo(self.engine)
         self.outbox = OutboxRepo(self.engine)
         self.receipts = ReceiptRepo(self.engine)

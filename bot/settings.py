@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,15 @@ DEFAULT_SHIPSTATION_API_URL = "https://ssapi.shipstation.com"
 DEFAULT_SHIPSTATION_V2_API_URL = "https://api.shipstation.com"
 DEFAULT_SHIPSTATION_JWKS_URL = "https://api.shipengine.com/jwks"  # reference/shipstation: public verifiers
 MIN_SHIPSTATION_TOKEN = 24
+# Claude (bot/llm). Current models from reference/anthropic/messages-api.md: Haiku 5.5 is
+# the line-up's model for high-volume classification and routing; Sonnet 5.5 writes the
+# customer-facing drafts (speed and quality at a fifth of Opus's price). A dateless id from
+# the 4.6 generation on is itself a pinned snapshot.
+DEFAULT_LLM_DRAFT_MODEL = "claude-sonnet-5-5"
+DEFAULT_LLM_CLASSIFY_MODEL = "claude-haiku-5-5"
+RETIRED_LLM_MODELS = ("claude-opus-4-1", "claude-mythos-preview")  # retired 2026-08-05 / EOL 2026-06-30
+MAX_LLM_RETRY_SECONDS = 30.0  # past this a ticket is triaged and drafted without Claude
+MIN_WEBHOOK_TOKEN = MIN_SHIPSTATION_TOKEN  # a secret in a URL (Gorgias signs nothing either)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_POLL_INTERVAL, MAX_POLL_INTERVAL = 10, 86_400  # below 10 s is a busy loop; above a day, a typo
@@ -37,7 +47,7 @@ MAX_RETRY_BUDGET_HOURS = 168.0  # a week: longer than that, a person should look
 SHOPIFY_FIELDS = ("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                   "shopify_api_version", "shopify_client_id", "shopify_auth_mode")
 # Environment names we own: one we don't know is a typo, and a typo must not pass silently.
-OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "SHIPSTATION_", "STRIPE_")
+OWN_PREFIXES = ("SHOPIFY_", "RETURNSBOT_", "SHIPSTATION_", "STRIPE_", "GORGIAS_", "ZENDESK_")
 
 
 class SettingsError(RuntimeError):
@@ -129,6 +139,75 @@ class Settings(BaseSettings):
         return bool((self.shipstation_api_key and self.shipstation_api_secret) or self.shipstation_v2_api_key)
 
     # --- end ShipStation ----------------------------------------------------------------------
+    # --- Helpdesks (integrations/gorgias, integrations/zendesk) ----------------------------
+    # Gorgias: Basic auth with the user's email and a REST API key; its HTTP integration
+    # posts to /webhooks/gorgias/<GORGIAS_WEBHOOK_TOKEN>. Zendesk: Basic auth with
+    # "{email}/token" and an API token; webhooks signed with ZENDESK_WEBHOOK_SECRET.
+    gorgias_domain: str | None = None  # "acme" for acme.gorgias.com
+    gorgias_email: str | None = None
+    gorgias_api_key: SecretStr | None = None
+    gorgias_api_url: AnyHttpUrl | None = None  # default https://{GORGIAS_DOMAIN}.gorgias.com
+    gorgias_webhook_token: SecretStr | None = None
+    zendesk_subdomain: str | None = None  # "acme" for acme.zendesk.com
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_api_url: AnyHttpUrl | None = None  # default https://{ZENDESK_SUBDOMAIN}.zendesk.com
+    zendesk_webhook_secret: SecretStr | None = None
+
+    @field_validator("gorgias_domain", "gorgias_email", "gorgias_api_key", "gorgias_api_url", "gorgias_webhook_token",
+                     "zendesk_subdomain", "zendesk_email", "zendesk_api_token", "zendesk_api_url",
+                     "zendesk_webhook_secret", mode="before")
+    @classmethod
+    def _helpdesk_empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("gorgias_domain", "zendesk_subdomain")
+    @classmethod
+    def _helpdesk_account(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        for suffix in (".gorgias.com", ".zendesk.com"):
+            v = v.strip().removeprefix("https://").removeprefix("http://").rstrip("/").removesuffix(suffix)
+        if not v or not all(c.isascii() and (c.isalnum() or c == "-") for c in v):
+            raise ValueError("expected the account name only, such as acme (for acme.gorgias.com / acme.zendesk.com)")
+        return v.lower()
+
+    @field_validator("gorgias_email", "zendesk_email")
+    @classmethod
+    def _helpdesk_email(cls, v: str | None) -> str | None:
+        if v is not None and ("@" not in v or " " in v.strip()):
+            raise ValueError("expected the email address of the user the API key belongs to")
+        return v.strip() if v else v
+
+    @field_validator("gorgias_webhook_token")
+    @classmethod
+    def _gorgias_token(cls, v: SecretStr | None) -> SecretStr | None:
+        # The only thing guarding the route (Gorgias signs nothing): long and URL-safe.
+        if v is not None:
+            text = v.get_secret_value()
+            if len(text) < MIN_WEBHOOK_TOKEN or not all(c.isascii() and (c.isalnum() or c in "-_") for c in text):
+                raise ValueError(f"expected at least {MIN_WEBHOOK_TOKEN} letters, digits, '-' or '_' "
+                                 "(make one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`)")
+        return v
+
+    def _helpdesk_problems(self) -> list[str]:
+        problems = []
+        for vendor, account, needs in (
+                ("GORGIAS", "GORGIAS_DOMAIN", ("GORGIAS_EMAIL", "GORGIAS_API_KEY")),
+                ("ZENDESK", "ZENDESK_SUBDOMAIN", ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN"))):
+            given = [n.upper() for n in type(self).model_fields if n.upper().startswith(vendor + "_")
+                     and getattr(self, n) is not None]
+            if not given:
+                continue
+            missing = [n for n in (account, *needs) if getattr(self, n.lower()) is None]
+            if missing:
+                present = [n for n in given if n not in missing]
+                problems.append(f"setting {' and '.join(missing)}: required when {', '.join(present)} "
+                                f"{'is' if len(present) == 1 else 'are'} set ({vendor.title()} needs the account "
+                                f"and the API user's email and key)")
+        return problems
+
+    # --- end Helpdesks ------------------------------------------------------------------------
     # --- Loop Returns (integrations/loop) -------------------------------------------------------
     # An API key with the Returns scope (sent as `X-Authorization`, no Bearer); the webhook
     # secret from Loop's Developer Tools signs POST /webhooks/loop. The whole base is
@@ -165,6 +244,59 @@ class Settings(BaseSettings):
         return self.loop_api_key is not None
 
     # --- end Loop Returns -----------------------------------------------------------------------
+
+    # --- Claude (bot/llm) -------------------------------------------------------------------
+    # Without a key every ticket is classified by the rules and answered from the templates.
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: AnyHttpUrl | None = None  # a local fake in tests; default the SDK's
+    returnsbot_llm_model: str | None = None  # drafts (and triage, unless the next one is set)
+    returnsbot_llm_classify_model: str | None = None
+    returnsbot_llm_timeout: float = 20.0  # seconds one request may take
+    returnsbot_llm_retry_seconds: float = MAX_LLM_RETRY_SECONDS  # waiting on 429/529 before the fallback
+
+    @field_validator("anthropic_api_key", "anthropic_base_url", "returnsbot_llm_model",
+                     "returnsbot_llm_classify_model", mode="before")
+    @classmethod
+    def _llm_empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("returnsbot_llm_model", "returnsbot_llm_classify_model")
+    @classmethod
+    def _llm_model(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        if not re.fullmatch(r"claude-[a-z0-9][a-z0-9.-]*", v):
+            raise ValueError(f"expected a Claude model id such as {DEFAULT_LLM_DRAFT_MODEL}")
+        if v in RETIRED_LLM_MODELS:
+            raise ValueError(f"{v} is retired; use a current model such as {DEFAULT_LLM_DRAFT_MODEL}")
+        return v
+
+    @field_validator("returnsbot_llm_timeout")
+    @classmethod
+    def _llm_timeout(cls, v: float) -> float:
+        if not (math.isfinite(v) and 1 <= v <= 120):
+            raise ValueError(f"expected seconds from 1 to 120, got {v}")
+        return v
+
+    @field_validator("returnsbot_llm_retry_seconds")
+    @classmethod
+    def _llm_retry(cls, v: float) -> float:
+        if not (math.isfinite(v) and 0 <= v <= MAX_LLM_RETRY_SECONDS):
+            raise ValueError(f"expected seconds from 0 to {MAX_LLM_RETRY_SECONDS:g}, got {v}")
+        return v
+
+    @property
+    def llm_draft_model(self) -> str:
+        return self.returnsbot_llm_model or DEFAULT_LLM_DRAFT_MODEL
+
+    @property
+    def llm_classify_model(self) -> str:
+        """RETURNSBOT_LLM_CLASSIFY_MODEL; else RETURNSBOT_LLM_MODEL when set (one model for
+        everything); else Haiku, the line-up's classification model."""
+        return self.returnsbot_llm_classify_model or self.returnsbot_llm_model or DEFAULT_LLM_CLASSIFY_MODEL
+
+    # --- end Claude -------------------------------------------------------------------------
 
     @field_validator("shopify_shop", "shopify_access_token", "shopify_api_secret", "shopify_api_url",
                      "shopify_client_id", "shopify_auth_mode", "returnsbot_public_url", "returnsbot_encryption_key",
@@ -292,7 +424,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _complete(self) -> Settings:
         problems = [*self._slack_problems(), *self._shopify_problems(), *self._shipstation_problems(),
-                    *self._stripe_problems(), *self._loop_problems()]
+                    *self._stripe_problems(), *self._helpdesk_problems(), *self._loop_problems()]
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -73,6 +73,7 @@ class Connector:
     # its events say "shopify", so a poller's and a webhook's view of a return are one case.
     handles: frozenset[str]
     source: Any = None  # the reader (policy.ports.StoreSource) when it provides orders
+    helpdesk: Any = None  # the tickets port (policy.tickets.Helpdesk) when it provides tickets
     webhooks: tuple[WebhookRoute, ...] = ()
     pollers: tuple[PollSpec, ...] = ()
     actions: Mapping[str, Action] = field(default_factory=dict)
@@ -134,6 +135,11 @@ class Registry:
     @property
     def pollers(self) -> list[PollSpec]:
         return [p for c in self.connectors for p in c.pollers]
+
+    @property
+    def helpdesks(self) -> list[Connector]:
+        """The connectors whose tickets the bot reads and answers (Capability.TICKETS)."""
+        return [c for c in self.connectors if c.helpdesk is not None]
 
     @property
     def contributors(self) -> list[Connector]:

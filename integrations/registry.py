@@ -5,14 +5,17 @@ function, and one line here."""
 from __future__ import annotations
 
 from integrations.connector import Connector, Registry
+from integrations.gorgias import connector as gorgias
 from integrations.loop import connector as loop
 from integrations.loop.mapping import SOURCE as LOOP
 from integrations.sample import connector as sample
 from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
 from integrations.stripe import connector as stripe
+from integrations.zendesk import connector as zendesk
 
-FACTORIES = (shopify.connector, sample.connector, shipstation.connector, loop.connector)
+FACTORIES = (shopify.connector, sample.connector, shipstation.connector, loop.connector, gorgias.connector,
+             zendesk.connector)
 # Payment processors link their payments to the primary store's orders: built after it.
 PAYMENT_FACTORIES = (stripe.connector,)
 
@@ -37,6 +40,11 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
         from integrations.sample.loop import connector_for as sample_loop
 
         payments.append(sample_loop(primary.source))
+    if primary.sample and not any(c.helpdesk is not None for c in (*built, *extra)):
+        # The sample store's support tickets (a VIP complaint, a stuck parcel, a German return, …).
+        from integrations.sample.tickets import connector_for as sample_helpdesk
+
+        payments.append(sample_helpdesk(primary.source))
     return Registry([*built, *payments, *extra])
 
 

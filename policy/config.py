@@ -49,6 +49,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, Tier
+from policy.priority import PrioritySettings
+from policy.voice import Voice
 
 DEFAULT_SOURCE_NAME = "policy.toml"
 
@@ -463,6 +465,8 @@ class Policy(_Section):
     shipping: ShippingSettings = Field(default_factory=ShippingSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    voice: Voice = Field(default_factory=Voice)  # customer replies: policy/voice.py
+    priority: PrioritySettings = Field(default_factory=PrioritySettings)  # tickets: policy/priority.py
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
 
     @field_validator("approval_tiers")

@@ -269,15 +269,69 @@ class ParcelUpdate(Frozen):
     reported_at: datetime | None = None  # when the system said so (UTC)
 
 
-class SupportTicket(Frozen):
-    """Slot for Gorgias (later)."""
+class TicketStatus(StrEnum):
+    """A helpdesk ticket's state in our words (each connector maps its own to these)."""
+
+    OPEN = "open"  # waiting for the support team
+    PENDING = "pending"  # waiting for the customer (or on hold)
+    SOLVED = "solved"  # answered; the customer can still reopen it
+    CLOSED = "closed"
+
+
+class AuthorKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"  # a public message from the support team
+    INTERNAL = "internal"  # an internal note: never shown to the customer
+
+
+class TicketMessage(Frozen):
+    id: str
+    author: AuthorKind
+    text: str  # plain text (customer-supplied: escape before rendering)
+    created_at: datetime
+    author_name: str | None = None
+    author_email: str | None = None
+    # The write this message came from, when returnsbot wrote it (see policy/tickets.py).
+    marker: str | None = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return utc(v)
+
+
+class Ticket(Frozen):
+    """A support ticket as a helpdesk reports it (policy/tickets.py is the port). Read
+    from the helpdesk's API, never from a webhook body. `messages` are oldest first and
+    complete on `get_ticket`; lists (`recent_tickets`, `tickets_of`) leave them empty."""
 
     id: str
+    source: str  # the connector that owns it: "gorgias", "zendesk", "sample"
     subject: str
-    status: str
-    url: str | None = None
-    created_at: datetime | None = None
-    source: str = "gorgias"
+    status: TicketStatus
+    created_at: datetime
+    updated_at: datetime
+    requester_name: str | None = None
+    requester_email: str | None = None
+    messages: tuple[TicketMessage, ...] = ()
+    tags: tuple[str, ...] = ()
+    channel: str | None = None  # how it came in: "email", "chat", "web", …
+    url: str | None = None  # the ticket in the helpdesk's own UI
+    language: str | None = None  # when the helpdesk says ("de", "en")
+    csat: int | None = None  # satisfaction score when the helpdesk has one (1–5)
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return utc(v)
+
+    @property
+    def customer_messages(self) -> tuple[TicketMessage, ...]:
+        return tuple(m for m in self.messages if m.author is AuthorKind.CUSTOMER)
+
+
+# The slot's old name (CaseContext.tickets, policy/disputes.py read subject and status).
+SupportTicket = Ticket
 
 
 class LineItem(Frozen):
@@ -528,6 +582,9 @@ class EventKind(StrEnum):
     FRAUD_WARNING = "fraud_warning"  # an early fraud warning, actionable (policy/payments.py)
     FRAUD_WARNING_RESOLVED = "fraud_warning_resolved"  # no longer actionable: `detail["reason"]`
     SHIPMENT_TRACKED = "shipment_tracked"  # a shipping system's view of parcels: `DomainEvent.parcels`
+    # A helpdesk ticket is new or changed (a later message too): `detail["ticket"]` is the
+    # Ticket as JSON, read again from the helpdesk's API; resource_id is the ticket id.
+    TICKET_RECEIVED = "ticket_received"
     # An action the source had accepted (queued) failed there later: `detail["message"]`.
     RETURN_ACTION_FAILED = "return_action_failed"
 
@@ -605,7 +662,7 @@ class CaseContext(Frozen):
     # Slots that later integrations fill (Stripe, ShipStation, Gorgias).
     payments: tuple[PaymentRisk, ...] = ()
     shipments: tuple[Shipment, ...] = ()
-    tickets: tuple[SupportTicket, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
     open_disputes: tuple[Dispute, ...] = ()
     # The early fraud warning an EARLY_FRAUD_WARNING case is about; and open warnings and
     # disputes on this order or the customer's other orders, from payment systems

@@ -68,24 +68,24 @@ class LoopActions:
         return ActionResult(ok=True, summary="flagged in Loop: it won't process until it is unflagged there")
 
     def close(self, payload: Mapping[str, Any], key: str) -> ActionResult:
-        rid = mapping.return_id_of(payload["return_id"])
-        ret = self._read(rid)
-        if ret.state is LoopState.CLOSED:
-            return ActionResult(ok=True, summary="the return was already closed in Loop")
-        if ret.state is LoopState.CANCELLED:
-            raise _refused("the return is cancelled in Loop: it can't be closed")
-        self.api.close(rid)
-        return ActionResult(ok=True, summary="closed in Loop (and in Shopify): the items can't be returned again")
+        return self._end(payload, LoopState.CLOSED, LoopState.CANCELLED, self.api.close,
+                         "closed in Loop (and in Shopify): the items can't be returned again")
 
     def cancel(self, payload: Mapping[str, Any], key: str) -> ActionResult:
+        return self._end(payload, LoopState.CANCELLED, LoopState.CLOSED, self.api.cancel,
+                         "cancelled in Loop: the customer may start a new return")
+
+    def _end(self, payload: Mapping[str, Any], to: LoopState, other: LoopState, call, summary: str) -> ActionResult:
+        """Close or cancel: already in that state is a repeat; in the other, a refusal."""
         rid = mapping.return_id_of(payload["return_id"])
         ret = self._read(rid)
-        if ret.state is LoopState.CANCELLED:
-            return ActionResult(ok=True, summary="the return was already cancelled in Loop")
-        if ret.state is LoopState.CLOSED:
-            raise _refused("the return is closed in Loop: it can't be cancelled")
-        self.api.cancel(rid)
-        return ActionResult(ok=True, summary="cancelled in Loop: the customer may start a new return")
+        if ret.state is to:
+            return ActionResult(ok=True, summary=f"the return was already {to.value} in Loop")
+        if ret.state is other:
+            verb = "closed" if to is LoopState.CLOSED else "cancelled"
+            raise _refused(f"the return is {other.value} in Loop: it can't be {verb}")
+        call(rid)
+        return ActionResult(ok=True, summary=summary)
 
     def process(self, payload: Mapping[str, Any], key: str) -> ActionResult:
         rid = mapping.return_id_of(payload["return_id"])

@@ -1,0 +1,1 @@
+"""Gorgias: helpdesk tickets (Capability.TICKETS)."""

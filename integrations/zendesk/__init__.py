@@ -1,0 +1,1 @@
+"""Zendesk Support: helpdesk tickets (Capability.TICKETS)."""
