@@ -92,6 +92,10 @@ class WeekFigures:
     signals: tuple[tuple[str, int], ...] = ()  # (signal code, cases opened with it), most first
     reasons: tuple[tuple[str, int], ...] = ()  # (return reason, return requests citing it), most first
     backlog: int = 0  # cases undecided at `end`
+    # (owner, count), most first: the system each case's decision is carried out in
+    # ("Shopify", "Loop"), for the cases opened and the decisions by people.
+    opened_by_owner: tuple[tuple[str, int], ...] = ()
+    decisions_by_owner: tuple[tuple[str, int], ...] = ()
 
     @property
     def resolved(self) -> int:
@@ -391,6 +395,9 @@ def _fields(d: Digest) -> list[str]:
         for o in OUTCOMES if t.decided_by_outcome.get(o)
     ]
     kinds = [plural(t.opened_by_kind[k.value], _KIND_SHORT[k]) for k in CaseKind if t.opened_by_kind.get(k.value)]
+    # Per owner only when more than one system owns cases (a returns platform beside the store).
+    owners = {name for name, _ in (*t.opened_by_owner, *p.opened_by_owner, *t.decisions_by_owner)}
+    split = len(owners) > 1
     return [
         f"*Exceptions opened*\n{t.opened:,}{vs(t.opened, p.opened)}"
         + (f"\n{' · '.join(kinds)}" if kinds else ""),
@@ -398,9 +405,12 @@ def _fields(d: Digest) -> list[str]:
         f"{t.decided:,} by people · {t.auto_approved:,} auto-approved · {t.closed_in_store:,} closed in store",
         f"*Decision speed* ({plural(t.decisions_timed, 'decision')})\n{speed}{before(f'last week {speed_before}')}",
         f"*Exception rate*\n{_pct(t.exception_rate)} of {plural(t.orders, 'order')}"
-        + before(f"last week {_pct(p.exception_rate)} of {p.orders:,}"),
+        + (f"\nby owner: {_owners(t.opened_by_owner)}" if split else "")
+        + before(f"last week {_pct(p.exception_rate)} of {p.orders:,}"
+                 + (f" ({_owners(p.opened_by_owner)})" if split and p.opened_by_owner else "")),
         f"*Policy adherence*\n{_pct(t.adherence, 0)} of {plural(t.decisions, 'decision')} followed the "
         f"recommendation · {plural(t.overrides, 'override')}"
+        + (f"\ndecisions by owner: {_owners(t.decisions_by_owner)}" if split and t.decisions_by_owner else "")
         + before(f"last week {_pct(p.adherence, 0)} of {p.decisions:,}"),
         f"*Chargeback risk*\n{plural(t.open_disputes, 'open dispute')} · {_money(t.at_risk, cur)} at risk · "
         f"{t.disputes_opened:,} new" + before(f"last week {p.open_disputes:,} · {_money(p.at_risk, cur)}"),
@@ -413,6 +423,11 @@ def _fields(d: Digest) -> list[str]:
         + before(f"last week {p.flagged_orders:,}"),
         f"*Open at week end*\n{t.backlog:,}{vs(t.backlog, p.backlog)}",
     ]
+
+
+def _owners(counts: tuple[tuple[str, int], ...]) -> str:
+    """"Shopify 20 · Loop 7" (most first), or "none"."""
+    return " · ".join(f"{escape_mrkdwn(name, 40)} {n:,}" for name, n in counts) or "none"
 
 
 _OUTCOME_LABELS = {

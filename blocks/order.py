@@ -58,7 +58,7 @@ from blocks.parts import (
     section,
 )
 from blocks.stages import StagesView, stages_compact, status_line
-from blocks.views import PlaybookEntry
+from blocks.views import PlatformView, PlaybookEntry
 from policy.models import (
     CaseKind,
     CaseStatus,
@@ -122,6 +122,9 @@ class CaseLink:
     escalation_url: str | None = None  # permalink of the escalation-tier card
     auto_approved: bool = False
     stages: StagesView | None = None  # the return's progress after approval (issue 9)
+    # A return a returns platform (Loop) owns: how it holds it (review, flagged, open,
+    # processing, processed, closed, cancelled) and the link to it in the platform's admin.
+    platform: PlatformView | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -305,7 +308,8 @@ def context_fallback(view: OrderContextView) -> str:
     if view.signals:
         parts.append("signals: " + ", ".join(signal_label(s.code) for s in view.signals))
     for case in view.cases[:1]:
-        parts.append(f"case {case.case_id}: {_case_status(case).lower()}")
+        parts.append(f"case {case.case_id}: {_case_status(case).lower()}"
+                     + (f" ({case.platform.label}: {case.platform.state})" if case.platform else ""))
     return escape_mrkdwn(f"{head}: " + "; ".join(parts), FALLBACK_CHARS)
 
 
@@ -561,6 +565,8 @@ def _cases(view: OrderContextView) -> Block:
             links.append(link(case.escalation_url, "escalation card"))
         if links:
             line += " · " + " · ".join(links)
+        if case.platform is not None:
+            line += f"\n    {_platform_line(case.platform)}"
         stage = status_line(case.stages, view.now) if case.stages else None
         if stage:
             line += f"\n    {stage}"
@@ -574,6 +580,23 @@ def _cases(view: OrderContextView) -> Block:
     return section(_capped(head, lines, len(lines), lambda n: f"…and {n} more"))
 
 
+
+
+_PLATFORM_STATES = {
+    "review": "in its review queue", "flagged": "flagged (it won't process until unflagged there)",
+    "open": "open", "processing": "processing (queued there)", "processed": "processed and closed",
+    "closed": "closed without its outcomes", "cancelled": "cancelled",
+}
+
+
+def _platform_line(p: PlatformView) -> str:
+    """":arrows_counterclockwise: In Loop: *in its review queue* · <…|open it in Loop admin>"."""
+    name = escape_mrkdwn(p.label, 40)
+    state = _PLATFORM_STATES.get(p.state, escape_mrkdwn(p.state.replace("_", " "), 40))
+    line = f":arrows_counterclockwise: {name} owns this return: *{state}*"
+    if p.admin_url:
+        line += " · " + link(p.admin_url, f"open it in {p.label}", limit=80)
+    return line
 
 
 def _unavailable(view: OrderContextView) -> Block | None:

@@ -174,7 +174,8 @@ class Container:
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
-                                  stage_history=self._stage_history(), contributors=self.registry.contributors)
+                                  stage_history=self._stage_history(), contributors=self.registry.contributors,
+                                  jobs=self.jobs)
         self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock,
                                 gateway=self.gateway)
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,

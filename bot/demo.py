@@ -65,10 +65,11 @@ def demo_container(settings, policy: Policy, *, now: datetime, variant: str = "u
 
     clock = DemoClock(now)
     store = SampleStore.load(now=now, clock=clock, variant=variant)
+    from integrations.sample.loop import connector_for as sample_loop  # the demo's returns platform
     from integrations.sample.payments import connector_for as sample_payments  # the demo's payment processor
 
     return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy),
-                           connectors=(sample_payments(store),)), clock
+                           connectors=(sample_payments(store), sample_loop(store, clock=clock))), clock
 
 
 def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
@@ -100,6 +101,10 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
         f"Most urgent first; age: how long the request has been waiting. "
         f"Sample store — not a real shop ({getattr(c.store, 'shop_name', 'sample data')}).\n"
     )
+    platforms = Counter(k.decided_in for k in review if k.kind is CaseKind.RETURN_REQUEST and k.external_status)
+    for system, n in sorted(platforms.items()):
+        out.write(f"Owner: {n} of these are {c.registry.label(system)} returns, decided here and carried out "
+                  f"there; the column says how {system} holds each (review, open, flagged).\n")
     out.write("\n")
     after_approval(c, out, clock=clock, review=review, approve=outcomes[Outcome.CREATED.value] > 0)
     return dict(outcomes)
@@ -115,14 +120,18 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
     polls it) are ingested, the money moves on receipt, exceptions open follow-ups; after
     `label_within_days` a return with no label has stalled. Prints each return's stage
     line and the digest's return pipeline."""
-    feed: StageFeed = c.store  # type: ignore[assignment]
+    # The store's progress feed, and other sample connectors' (the sample Loop's closed returns).
+    stage_feeds: list[StageFeed] = [c.store, *(x.source for x in c.registry.connectors  # type: ignore[list-item]
+                                              if x.source is not None and x.source is not c.store
+                                              and hasattr(x.source, "stage_events"))]
     start = clock()
     approved = _approve_some(c, review, out) if approve else []
+    closed = _deny_in_platform(c, review, out) if approve else []
     steps = c.drain("actions")
     for delta in (timedelta(minutes=5), timedelta(days=StallRules.from_policy(c.policy).label_within_days, hours=1)):
         clock.advance(delta)
         while True:  # until a pass carries nothing out: a refund on receipt makes a stage of its own
-            for event in feed.stage_events():
+            for event in (e for feed in stage_feeds for e in feed.stage_events()):
                 c.ingest.ingest(event)
             done = c.drain("actions")
             steps += done
@@ -135,6 +144,9 @@ def after_approval(c: Container, out: TextIO, *, clock: DemoClock, review: list[
     for case in approved:
         out.write(f"{DEMO_APPROVER} (the demo's approver) approved #{case.id} {case.customer_name or 'guest'} "
                   f"({Action(case.recommended_action).label} {case.amount.format()}).\n")
+    for case in closed:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) denied #{case.id} {case.customer_name or 'guest'} "
+                  f"({case.order_name}), a {c.registry.label(case.decided_in)} return: noted and closed there.\n")
     for case in sorted(returns, key=lambda k: k.id):
         view = c.views.build(case)
         line = status_line(view.stages, now) if view.stages is not None else None
@@ -165,6 +177,22 @@ def _approve_some(c: Container, review: list[CaseRecord], out: TextIO) -> list[C
         except DecisionRefused as exc:  # a policy rule the demo approver doesn't pass: say so, go on
             out.write(f"{DEMO_APPROVER} (the demo's approver) could not approve #{case.id}: {exc}\n")
     return approved
+
+
+def _deny_in_platform(c: Container, review: list[CaseRecord], out: TextIO) -> list[CaseRecord]:
+    """Of the waiting returns a returns platform owns (the sample Loop's), the one
+    recommended for a deny with the lowest risk, approved as recommended: a note and a
+    close, carried out in the platform, whose closed return then comes back as a stage."""
+    candidates = [k for k in review if k.kind is CaseKind.RETURN_REQUEST and k.status is CaseStatus.OPEN
+                  and c.decide.platform_owned(k) and Action(k.recommended_action) is Action.DENY]
+    if not candidates:
+        return []
+    case = min(candidates, key=lambda k: (k.risk_score, k.id))
+    try:
+        return [c.decide.approve(case.id, DEMO_APPROVER, version=case.version)]
+    except DecisionRefused as exc:
+        out.write(f"{DEMO_APPROVER} (the demo's approver) could not deny #{case.id}: {exc}\n")
+        return []
 
 
 def _span(delta: timedelta) -> str:
@@ -223,7 +251,7 @@ def age(since: datetime, now: datetime) -> str:
 
 
 COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("age", 6)]
+           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 12), ("age", 6)]
 
 
 def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,
@@ -242,10 +270,19 @@ def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,
             rec,
             _tier(case.required_tier, policy),
             f"auto: {case.status.value}" if case.auto_approved else case.status.value,
+            owner(case),
             age((since or {}).get(case.id, case.opened_at), now),
         ]
         lines.extend(_wrapped(cells))
     return "\n".join(lines) + "\n"
+
+
+def owner(case: CaseRecord) -> str:
+    """Where the decision is carried out ("shopify", "loop"), and for a returns platform's
+    return how the platform holds it: "loop review", "loop flagged", "loop open"."""
+    if case.kind is CaseKind.RETURN_REQUEST and case.external_status:
+        return f"{case.decided_in} {case.external_status}"
+    return case.decided_in
 
 
 def _tier(index: int, policy: Policy) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from integrations.connector import Connector, Registry
 from integrations.gorgias import connector as gorgias
 from integrations.loop import connector as loop
+from integrations.loop.mapping import SOURCE as LOOP
 from integrations.sample import connector as sample
 from integrations.shipstation import connector as shipstation
 from integrations.shopify import connector as shopify
@@ -34,6 +35,11 @@ def build_registry(settings, *, clock, extra: tuple[Connector, ...] = (), shopif
         from integrations.sample.payments import connector_for as sample_payments
 
         payments.append(sample_payments(primary.source))
+    if primary.sample and not any(LOOP in c.handles for c in (*built, *extra)):
+        # The sample store's Loop returns (in review, an exchange, a flagged one).
+        from integrations.sample.loop import connector_for as sample_loop
+
+        payments.append(sample_loop(primary.source))
     if primary.sample and not any(c.helpdesk is not None for c in (*built, *extra)):
         # The sample store's support tickets (a VIP complaint, a stuck parcel, a German return, …).
         from integrations.sample.tickets import connector_for as sample_helpdesk

@@ -189,11 +189,15 @@ class DigestService:
         health = health_items(self.store.health(), start, end, delivered_via=delivered_via, vendors=self.vendors)
         return Digest(
             start=start, end=end, timezone=self.policy.store.timezone, currency=self.policy.shop_currency,
-            this_week=_figures(this, start, end), last_week=_figures(last, prev_start, start),
+            this_week=_figures(this, start, end, self._owner), last_week=_figures(last, prev_start, start, self._owner),
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
             generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,
             pipeline=self._pipeline(start, end),
         )
+
+    def _owner(self, system: str) -> str:
+        """How people call the system a case is decided in ("Shopify", "Loop")."""
+        return self.vendors.get(system, (system.replace("_", " ").title(), None))[0]
 
     def _pipeline(self, start: datetime, end: datetime) -> ReturnPipeline | None:
         """The return pipeline section; None until returns have stages (core's 0007)."""
@@ -317,8 +321,15 @@ def _aware(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _figures(w: WeekRows, start: datetime, end: datetime) -> WeekFigures:
+def _figures(w: WeekRows, start: datetime, end: datetime, owner=lambda system: system) -> WeekFigures:
     ranked = lambda counts: tuple(sorted(((k, n) for k, n in counts.items() if n), key=lambda kv: (-kv[1], kv[0])))
+
+    def by_owner(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+        labelled: dict[str, int] = {}
+        for system, n in counts.items():  # two names of one system (the sample store's) add up
+            labelled[owner(system)] = labelled.get(owner(system), 0) + n
+        return ranked(labelled)
+
     return WeekFigures(
         start=start, end=end, opened=w.opened, opened_by_kind=dict(w.by_kind), opened_per_day=tuple(w.per_day),
         decided=w.decided, auto_approved=w.auto_approved, closed_in_store=w.closed_in_store,
@@ -329,7 +340,7 @@ def _figures(w: WeekRows, start: datetime, end: datetime) -> WeekFigures:
         decided_by_outcome={k: money(v) for k, v in w.by_outcome.items() if money(v)},
         flagged_orders=w.flagged, vip_orders=w.vip, high_value_orders=w.high_value,
         flagged_value=money(w.flagged_value), signals=ranked(w.signals), reasons=ranked(w.reasons),
-        backlog=w.backlog,
+        backlog=w.backlog, opened_by_owner=by_owner(w.opened_by_owner), decisions_by_owner=by_owner(w.decisions_by_owner),
     )
 
 

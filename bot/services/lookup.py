@@ -42,6 +42,8 @@ from sqlalchemy import insert
 
 from blocks.format import mention
 from blocks.stages import StagesView
+from blocks.views import PlatformView
+from bot.services.platform_state import platform_state
 from bot.schema import audit_log
 from blocks.order import (
     MAX_CASES_SHOWN,
@@ -208,12 +210,13 @@ def _who(slack_id: str) -> str:
 
 class OrderLookup:
     def __init__(self, *, store, cases, playbook, policy, clock, sample_store: bool = False,
-                 stage_history=lambda case_id: [], contributors=()) -> None:
+                 stage_history=lambda case_id: [], contributors=(), jobs=None) -> None:
         # Other connected systems (payment processors…): what they add to a case's context
         # they add to the answer too, each within its timeout.
         self.contributors = tuple(contributors)
         self.store, self.cases, self.playbook, self.policy, self.clock = store, cases, playbook, policy, clock
         self.stage_history = stage_history  # StageRepo.history (core): the stages /order shows
+        self.jobs = jobs  # JobRepo: whether a returns platform is processing a case's return
         self.sample_store = sample_store  # the bundled sample store: every answer says so
         self.access = LookupAccess(policy=policy, engine=cases.engine, clock=clock)  # /order and /playbook
         self._pool: ThreadPoolExecutor | None = None
@@ -329,8 +332,25 @@ class OrderLookup:
                     log.warning("order.permalink_failed case_id=%s", case.id, exc_info=True)
             links.append(CaseLink(case_id=case.id, kind=case.kind, status=case.status, amount=case.amount,
                                   opened_at=case.opened_at, card_url=url, escalation_url=case.escalation_url,
-                                  auto_approved=case.auto_approved, stages=self._stages(case)))
+                                  auto_approved=case.auto_approved, stages=self._stages(case),
+                                  platform=self._platform(case) if i < MAX_CASES_SHOWN else None))
         return cases, tuple(links)
+
+    def _platform(self, case) -> PlatformView | None:
+        """A return a returns platform (Loop) owns: its state there and a link to it, as the
+        case's card has them (the snapshot's platform, the case's state)."""
+        if case.kind is not CaseKind.RETURN_REQUEST or not case.external_status:
+            return None  # the store's own return (or not a return)
+        try:
+            ctx, _ = self.cases.snapshot(case)
+            if ctx.platform is None:
+                return None
+            state = platform_state(case, self.jobs)
+        except Exception:  # the platform's line must not cost the person the answer
+            log.warning("order.platform_failed case_id=%s", case.id, exc_info=True)
+            return None
+        p = ctx.platform
+        return PlatformView(label=p.label, state=state, admin_url=p.admin_url, status_page_url=p.status_page_url)
 
     def _stages(self, case) -> StagesView | None:
         if case.stage is None:

@@ -82,6 +82,10 @@ class WeekRows:
     signals: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     backlog: int = 0
+    # Per owner: the system a case's decision is carried out in (its owner, else its source:
+    # "shopify", "loop", "stripe"): cases opened, decisions by people.
+    opened_by_owner: dict[str, int] = field(default_factory=dict)
+    decisions_by_owner: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -160,6 +164,7 @@ class DigestStore:
         weeks = {1: this, 0: last}
         with self.engine.connect() as conn:
             self._opened(conn, weeks, prev_start, start, end, day_edges)
+            self._opened_by_owner(conn, weeks, prev_start, start, end)
             self._decided(conn, weeks, prev_start, start, end)
             self._closed(conn, weeks, prev_start, start, end)
             self._speed(conn, weeks, prev_start, start, end)
@@ -210,6 +215,17 @@ class DigestStore:
             for i in range(14):
                 target = weeks[1] if i >= 7 else weeks[0]
                 target.per_day[i % 7] += m[f"d_{i}"]
+
+    def _opened_by_owner(self, conn, weeks, prev_start, start, end) -> None:
+        c = cases.c
+        wk = case((c.opened_at >= start, 1), else_=0).label("wk")
+        owner = func.coalesce(c.owner, c.source).label("owner")
+        stmt = (select(wk, owner, func.count().label("n"))
+                .where(c.opened_at >= prev_start, c.opened_at < end)
+                .group_by(wk, owner))
+        for row in conn.execute(stmt):
+            by = weeks[row.wk].opened_by_owner
+            by[row.owner] = by.get(row.owner, 0) + row.n
 
     def _decided(self, conn, weeks, prev_start, start, end) -> None:
         c = cases.c
@@ -289,15 +305,17 @@ class DigestStore:
         c = cases.c
         frm, d = self._deciding()
         wk = case((c.decided_at >= start, 1), else_=0).label("wk")
-        stmt = (select(wk, func.count().label("n"),
+        owner = func.coalesce(c.owner, c.source).label("owner")
+        stmt = (select(wk, owner, func.count().label("n"),
                        func.count().filter(d.followed_recommendation == true()).label("followed"))
                 .select_from(frm)
                 .where(c.decided_at >= prev_start, c.decided_at < end, d.decided_by.not_like(AUTOMATED_LIKE))
-                .group_by(wk))
+                .group_by(wk, owner))
         for row in conn.execute(stmt):
             w = weeks[row.wk]
             w.decisions += row.n
             w.followed += row.followed
+            w.decisions_by_owner[row.owner] = w.decisions_by_owner.get(row.owner, 0) + row.n
 
     def _orders(self, conn, weeks, prev_start, start, end) -> None:
         o = orders_seen.c

@@ -16,14 +16,15 @@ def test_demo_prints_the_review_queue_and_is_idempotent(tmp_path, capsys):
     assert main(["demo", "--database-url", url]) == 0
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
-    assert header == ["case", "kind", "order", "customer", "amount", "signals", "recommendation", "tier", "status", "age"]
+    assert header == ["case", "kind", "order", "customer", "amount", "signals", "recommendation", "tier", "status", "owner",
+                      "age"]
     assert "Priya Raman" in out and "store credit" in out and "outside window, vip customer" in out
     # 21 from the sample store's events, 2 delayed shipments from its parcels, 1 early fraud
-    # warning from its payment processor
-    assert "24 cases stored (24 new this run" in out
+    # warning from its payment processor, 7 returns from its Loop
+    assert "31 cases stored (31 new this run" in out
     assert "early fraud" in out and "#1038" in out
     assert main(["demo", "--database-url", url]) == 0
-    assert "24 cases stored (0 new this run, 24 already known" in capsys.readouterr().out
+    assert "31 cases stored (0 new this run, 31 already known" in capsys.readouterr().out
 
 
 def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch, capsys):

@@ -54,11 +54,14 @@ def add_case(
     order_name: str | None = None,
     customer_name: str | None = None,
     slack: tuple[str, str] | None = None,
+    source: str = "shopify",
+    owner: str | None = None,
 ) -> int:
     minor = Money.of(Decimal(amount), currency).to_minor()
     with engine.begin() as conn:
         n = conn.execute(insert(cases).values(
-            source="shopify", external_id=f"ext-{opened_at.isoformat()}-{kind}-{amount}", kind=kind, status=status,
+            source=source, owner=owner, owner_ref=f"{owner}:1" if owner else None,
+            external_id=f"ext-{opened_at.isoformat()}-{kind}-{amount}", kind=kind, status=status,
             version=2, order_id=None, order_name=order_name, customer_name=customer_name,
             amount_minor=minor, currency=currency, risk_score=10, recommended_action=recommended,
             required_tier=0, auto_approved=auto, signal_codes=",".join(signals), channel="C0REVIEW01",

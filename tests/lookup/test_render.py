@@ -296,3 +296,35 @@ def test_a_returns_stages_show_on_its_case_line():
     # Times in the shop's zone (New York: EDT until Nov 1, EST after).
     assert "Approved Oct 30 10:00 EDT → Label sent Oct 31 10:00 EDT" in text
     assert "<!channel>" not in text
+
+
+@pytest.mark.parametrize(("state", "words"), [
+    ("review", "*in its review queue*"),
+    ("flagged", "*flagged (it won't process until unflagged there)*"),
+    ("open", "*open*"),
+    ("processing", "*processing (queued there)*"),
+    ("processed", "*processed and closed*"),
+    ("closed", "*closed without its outcomes*"),
+    ("cancelled", "*cancelled*"),
+])
+def test_a_platform_owned_return_shows_its_state_there_and_the_link(state, words):
+    from blocks.views import PlatformView
+
+    platform = PlatformView(label="Loop", state=state, admin_url="https://admin.loopreturns.com/returns/880001")
+    link = CaseLink(case_id=7, kind=CaseKind.RETURN_REQUEST, status=CaseStatus.OPEN, amount=usd("50.00"),
+                    opened_at=NOW - timedelta(days=1), platform=platform)
+    payload = render_order_context(view(cases=(link,)))
+    check_limits(payload)
+    text = block_texts(payload)
+    assert f":arrows_counterclockwise: Loop owns this return: {words}" in text
+    assert "<https://admin.loopreturns.com/returns/880001|open it in Loop>" in text
+
+
+def test_a_platform_label_and_state_cannot_ping_and_a_bad_link_is_dropped():
+    from blocks.views import PlatformView
+
+    platform = PlatformView(label="<!channel> Loop", state="<!here>", admin_url="javascript:alert(1)")
+    link = CaseLink(case_id=7, kind=CaseKind.RETURN_REQUEST, status=CaseStatus.OPEN, amount=usd("50.00"),
+                    opened_at=NOW - timedelta(days=1), platform=platform)
+    text = block_texts(render_order_context(view(cases=(link,))))
+    assert "<!channel>" not in text and "<!here>" not in text and "javascript:" not in text

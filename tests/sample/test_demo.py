@@ -38,6 +38,10 @@ def queue(tmp_path, monkeypatch) -> list[dict[str, str]]:
         cells = [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
         if cells[0]:  # a wrapped cell's continuation line has no case number
             rows.append(dict(zip(header, cells)))
+        elif rows:  # …and continues the cells of the row above
+            for name, cell in zip(header, cells):
+                if cell:
+                    rows[-1][name] += f" {cell}"
     return rows
 
 
@@ -55,7 +59,8 @@ def _hours(cell: str) -> float:
 
 
 def test_the_queue_is_sorted_by_urgency(queue):
-    assert len(queue) == 24  # 21 from the store's events, 2 delayed shipments from its parcels, 1 fraud warning
+    # 21 from the store's events, 2 delayed shipments from its parcels, 1 fraud warning, 7 sample Loop returns
+    assert len(queue) == 31
     waiting = [r for r in queue if r["status"] in ("open", "escalated", "failed")]
     # Everything waiting for a person comes before anything that is not.
     assert queue[: len(waiting)] == waiting
@@ -64,6 +69,26 @@ def test_the_queue_is_sorted_by_urgency(queue):
     assert keys == sorted(keys)
     assert queue[0]["order"] == "#1051"  # the only case that needs the top tier
     assert len({r["tier"] for r in waiting}) == 3
+
+
+def test_the_demo_shows_the_loop_returns_with_their_owner(queue):
+    """The sample Loop's returns: one in review for each rule, an exchange request and a flagged
+    one (integrations/sample/loop.py), each marked with Loop as the owner and its Loop state."""
+    loop = {r["order"]: r for r in queue if r["owner"].startswith("loop")}
+    assert sorted(loop) == ["#1020", "#1022", "#1032", "#1033", "#1038", "#1045", "#1050"]
+    assert all(r["kind"] == "return request" and r["status"] == "open" for r in loop.values())
+    owners = {o: r["owner"] for o, r in loop.items()}
+    assert owners == {"#1022": "loop review", "#1045": "loop review", "#1032": "loop review", "#1020": "loop review",
+                      "#1050": "loop review", "#1033": "loop open", "#1038": "loop flagged"}
+    rules = {o: set(r["signals"].split(", ")) for o, r in loop.items()}
+    assert "outside window" in rules["#1022"]
+    assert "final sale" in rules["#1045"]
+    assert "serial returner" in rules["#1032"]
+    assert "high value" in rules["#1020"]
+    assert "high payment risk" in rules["#1050"]
+    # Every other case is the store's (or the payment processor's) to carry out.
+    assert {r["owner"] for r in queue if r["order"] not in loop or not r["owner"].startswith("loop")} <= {
+        "shopify", "stripe", "sample"}
 
 
 def test_the_demo_shows_the_delayed_shipments(queue):

@@ -53,7 +53,8 @@ def test_the_demo_shows_each_approved_return_in_its_stage(demo):
         "follow-up: 1 of 2 items missing → partial refund $24.00 — recommended: partial refund",
     ]
     # what the lines say is what the store holds
-    by_name = {k.customer_name: k for k in c.cases.list() if k.kind is CaseKind.RETURN_REQUEST}
+    by_name = {k.customer_name: k for k in c.cases.list()  # the store's returns (Marcus also has a Loop one)
+                   if k.kind is CaseKind.RETURN_REQUEST and k.decided_in == "shopify"}
     assert by_name["Elena Petrova"].status is CaseStatus.OPEN and by_name["Elena Petrova"].followup
     assert by_name["Maya Chen"].followup["reason"]
     refunds = [call for call in c.store.calls if call.method in ("refund_return", "issue_store_credit")]
@@ -78,3 +79,25 @@ def test_the_demo_policy_moves_money_on_receipt_unless_the_policy_says_when():
     assert demo_policy(stated).returns.refund_on is RefundOn.APPROVAL
     tiers = demo_policy(stated).approval_tiers
     assert tiers[-1].approvers == (DEMO_APPROVER,) and all(not t.approvers for t in tiers[:-1])
+
+
+def test_the_demo_denies_one_loop_return_and_loop_closes_it_once(demo):
+    """The sample Loop's outside-window return (#1022, in review, recommended deny): the
+    demo approver's decision is a note and a close in Loop, each once; the closed return
+    comes back as the case's stage."""
+    from policy.lifecycle import ReturnStage
+
+    c, text = demo
+    lines = _section(text)
+    (case,) = [k for k in c.cases.list() if k.order_name == "#1022" and k.decided_in == "loop"]
+    assert (f"{DEMO_APPROVER} (the demo's approver) denied #{case.id} Sofía Álvarez (#1022), a Loop (sample data) "
+            "return: noted and closed there.") in lines
+    assert _line(lines, "Sofía Álvarez").endswith("Closed 3 d ago")
+    assert case.status is CaseStatus.DONE and case.stage is ReturnStage.CLOSED
+    loop = c.registry.get("sample_loop").source
+    rid = case.external_id.removeprefix("loop:")
+    assert [call for call in loop.api.calls if call[0] in ("close", "cancel", "process", "flag")] == [("close", rid)]
+    assert [call for call in loop.api.calls if call[0] == "note"] == [("note", rid)]
+    [note] = loop.api.notes_by_return[rid]
+    assert note["content"].startswith(f"Denied in Slack by {DEMO_APPROVER} (close) — outside window")
+    assert loop.api.returns[rid]["state"] == "closed"
