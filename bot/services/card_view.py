@@ -128,16 +128,18 @@ class CaseViews:
             platform=self._platform(case, ctx),
         )
 
-    @staticmethod
-    def _platform(case: CaseRecord, ctx: CaseContext):
-        """The owning platform as it holds the return now (the case's `external_status`)."""
-        if ctx.platform is None:
-            return None
+    def _platform(self, case: CaseRecord, ctx: CaseContext):
+        """The owning platform as it holds the return now (the case's `external_status`); a
+        case handed over to it (the store reported the return first) says so too."""
         from blocks.views import PlatformView
 
-        p = ctx.platform
-        return PlatformView(label=p.label, state=case.external_status or p.state, admin_url=p.admin_url,
-                            status_page_url=p.status_page_url)
+        if ctx.platform is not None:
+            p = ctx.platform
+            return PlatformView(label=p.label, state=case.external_status or p.state, admin_url=p.admin_url,
+                                status_page_url=p.status_page_url)
+        if case.owner:
+            return PlatformView(label=self.system_of(case.owner)[0], state=case.external_status or "open")
+        return None
 
     def _dispute(self, case: CaseRecord, ctx: CaseContext):
         if case.kind is not CaseKind.DISPUTE or ctx.dispute is None:

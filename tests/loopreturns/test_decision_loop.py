@@ -197,3 +197,29 @@ def test_loop_failing_to_process_fails_the_card_and_retry_asks_again(database_ur
         assert "Exchange variant out of stock" in card_text(card) and ActionId.CASE_RETRY in action_ids(card)
         assert lp.click(failed, ActionId.CASE_RETRY, T2A).status_code == 200
         wait_for(lambda: len(posts(fake, "process", ret["id"])) == 2, what="Retry asks Loop again")
+
+
+def test_a_return_shopify_reported_first_is_handed_to_loop_and_decided_there(database_url, fake):
+    from policy.models import DomainEvent, EventKind, ReturnLineItem, ReturnRequest, ReturnStatus
+
+    with loop(database_url, connectors=_loop(fake)) as lp:
+        order = lp.store.find_orders(ORDER)[0]
+        twin = ReturnRequest(id="gid://shopify/Return/999002", order_id=order.id, status=ReturnStatus.REQUESTED,
+                             requested_at=order.created_at, line_items=tuple(
+                                 ReturnLineItem(id=f"gid://shopify/ReturnLineItem/{i}", line_item_id=li.id,
+                                                title=li.title, quantity=li.quantity, unit_price=li.unit_price,
+                                                reason="OTHER") for i, li in enumerate(order.line_items)))
+        lp.store._state.returns[twin.id] = twin
+        first = lp.c.ingest.ingest(DomainEvent(source="shopify", kind=EventKind.RETURN_REQUESTED,
+                                               resource_id=twin.id, occurred_at=order.created_at)).case
+        assert first.source == "shopify" and first.owner is None
+        ret = loop_return(fake, lp)
+        deliver(lp, fake, "return.created", ret["id"])
+        case = wait_for(lambda: (c := lp.c.cases.get(first.id)).owner == "loop" and c.slack_ts
+                        and c.card_version == c.version and c, what="handed over to Loop")
+        assert case.owner_ref == f"loop:{ret['id']}" and lp.c.cases.count() == 1
+        assert "Loop owns this return" in card_text(lp.last_card(case))
+        calls_before = len(lp.store.calls)
+        assert lp.click(case, ActionId.CASE_APPROVE, T2A).status_code == 200
+        wait_for(lambda: len(posts(fake, "process", ret["id"])) == 1, what="processed in Loop")
+        assert [c.method for c in lp.store.calls[calls_before:]] == []  # nothing on the store's return
