@@ -171,6 +171,11 @@ class Container:
         self.shipping = ShippingService(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                         ingest_stage=self.ingest.ingest, on_case_changed=self._case_changed)
         self.ingest.shipping = self.shipping
+        from bot.services.tickets import TicketIntake
+
+        self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
+                                           claude=self.claude, contributors=tuple(self.registry.contributors),
+                                           on_case_changed=self._case_changed)
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
