@@ -83,6 +83,23 @@ class TicketIntake:
             existing = case
         return self._refresh(existing, ctx, assessment)
 
+    def reclassify(self, case: CaseRecord) -> CaseRecord:
+        """Reclassify from the card: the rules classifier on the ticket as the case holds it,
+        then the order, decision and draft again (the card refreshes)."""
+        from policy.triage import classify_by_rules
+
+        ctx, _ = self.cases.snapshot(case)
+        ticket = ctx.tickets[0]
+        candidates = self.source.find_orders(ticket.requester_email, limit=5) if ticket.requester_email else []
+        classification = classify_by_rules(customer_text(ticket), subject=ticket.subject,
+                                           requester_email=ticket.requester_email, candidates=candidates,
+                                           reason="reclassified from the card")
+        order, found_by = self._order(classification, candidates)
+        if order is None:  # the rules find no order: the case keeps the one it has
+            order, found_by = ctx.order, "kept from the first classification"
+        new_ctx, assessment = self._assess(ticket, order, classification, found_by)
+        return self._refresh(case, new_ctx, assessment).case
+
     def _order(self, classification: Classification, candidates: list[Order]) -> tuple[Order | None, str | None]:
         if classification.order_ref:
             found = [o for o in candidates if o.name == classification.order_ref]
