@@ -120,3 +120,62 @@ def test_a_claude_draft_that_invents_an_amount_is_replaced_by_the_template(datab
         assert "$999.00" not in review.draft.text and len(fake.requests) == 3
         card = card_text(lp.last_card(case))
         assert "classified by Claude" in card and "Claude's draft was replaced" in card
+
+
+def test_edit_and_send_sends_the_edited_reply_once_as_the_default_agent(database_url):
+    from blocks.ids import ActionId, BlockId, CallbackId
+
+    store, helpdesk, connector = _setup()
+    with loop(database_url, store=store, connectors=(connector,)) as lp:
+        # T1's Slack email is no helpdesk agent: the configured default agent sends it.
+        lp.c.decide.tickets.default_agent_email = "support@ridgeline.example"
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        assert lp.click(case, ActionId.TICKET_EDIT, T1).status_code == 200
+        [opened] = lp.slack.calls_to("views.open")
+        view = opened.params["view"]
+        assert view["callback_id"] == CallbackId.TICKET_EDIT_MODAL
+        ctx, _ = lp.c.cases.snapshot(case)
+        assert view["blocks"][1]["element"]["initial_value"] == review_of(ctx).draft.text
+        empty = {BlockId.TICKET_REPLY: {ActionId.TICKET_REPLY: {"type": "plain_text_input", "value": "  "}}}
+        refused = lp.submit(CallbackId.TICKET_EDIT_MODAL, case, empty, T1)
+        assert b"response_action" in refused.content and helpdesk.calls == []
+        edited = "Hi,\n\nthanks for writing. We'll get back to you about order #1001 today.\n\nThe team"
+        state = {BlockId.TICKET_REPLY: {ActionId.TICKET_REPLY: {"type": "plain_text_input", "value": edited}}}
+        assert lp.submit(CallbackId.TICKET_EDIT_MODAL, case, state, T1).status_code == 200
+        done = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.DONE and c, what="the send")
+        lp.settle(done.id)
+        assert lp.click(done, ActionId.TICKET_SEND, T1).status_code == 200  # pressed after: nothing more
+        lp.settle(done.id)
+        replies = [m for m in helpdesk.get_ticket(ticket_id).messages if m.author is AuthorKind.AGENT]
+        assert [r.text for r in replies] == [edited.strip()]
+        assert [name for name, _ in helpdesk.calls] == ["post_reply", "add_internal_note", "set_tags_and_status"]
+        note = next(m for m in helpdesk.get_ticket(ticket_id).messages if m.author is AuthorKind.INTERNAL)
+        assert "the default agent support@ridgeline.example" in note.text and "edited" in note.text
+
+
+def test_without_an_agent_to_send_as_nothing_is_queued(database_url):
+    store, helpdesk, connector = _setup()
+    with loop(database_url, store=store, connectors=(connector,)) as lp:
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        wait_for(lambda: any("No helpdesk agent to send as" in t for t in lp.ephemerals_to(T1)), what="the refusal")
+        assert lp.c.cases.get(case.id).status is CaseStatus.OPEN and lp.c.outbox.for_case(case.id) == []
+        assert helpdesk.calls == []
+
+
+def test_reclassify_runs_the_rules_again_and_refreshes_the_card(database_url):
+    store, helpdesk, connector = _setup()
+    with loop(database_url, store=store, connectors=(connector,)) as lp:
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        assert lp.click(case, "ticket-reclassify", T1).status_code == 200
+        again = wait_for(lambda: (c := lp.c.cases.get(case.id)).version > case.version
+                         and c.card_version == c.version and c, what="the reclassified card")
+        ctx, _ = lp.c.cases.snapshot(again)
+        assert review_of(ctx).classification.fallback_reason == "reclassified from the card"
+        assert "reclassified from the card" in card_text(lp.last_card(again)) and lp.c.cases.count() == 1
