@@ -240,7 +240,7 @@ class TicketView:
     draft: str | None = None
     drafted_by: str | None = None  # "claude" | "template"
     draft_problems: tuple[str, ...] = ()  # why Claude's draft was replaced (flagged)
-    sends_as: str = "the approver's helpdesk agent (by Slack email), else the default agent"
+    sends_as: str = "as the approver's helpdesk agent (by Slack email), else the default agent"
     sent_as: str | None = None  # after Approve & send: who it went out as
 
 

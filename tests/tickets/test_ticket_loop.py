@@ -179,3 +179,22 @@ def test_reclassify_runs_the_rules_again_and_refreshes_the_card(database_url):
         ctx, _ = lp.c.cases.snapshot(again)
         assert review_of(ctx).classification.fallback_reason == "reclassified from the card"
         assert "reclassified from the card" in card_text(lp.last_card(again)) and lp.c.cases.count() == 1
+
+
+def test_claude_overloaded_falls_back_without_losing_the_ticket(database_url):
+    from tests.fakes.anthropic import failure
+
+    store, helpdesk, connector = _setup()
+    fake = FakeAnthropic()
+    with fake.serve(), loop(database_url, store=store, connectors=(connector,)) as lp:
+        lp.c.ingest.tickets.claude = Claude(api_key=fake.api_key, classify_model="claude-haiku-5-5",
+                                            draft_model="claude-sonnet-5-5", base_url=fake.base_url, timeout=5,
+                                            retry_seconds=0.2, sleep=lambda s: None)
+        fake.responder = lambda body: failure(529, retry_after=30)
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        review = review_of(lp.c.cases.snapshot(case)[0])
+        assert (review.classification.by, review.draft.by) == ("rules", "template")
+        assert "overloaded" in review.classification.fallback_reason and fake.requests
+        assert "#1001" in review.draft.text and "classified by the rules classifier" in card_text(lp.last_card(case))
