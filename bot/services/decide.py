@@ -216,6 +216,7 @@ class DecideService:
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
         # "Escalate" is followed when the case went up a tier before being decided.
         followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
+        followed = followed or case.kind is CaseKind.TICKET  # sending the drafted reply is what was recommended
         decision = Decision("approve", outcome.value, followed_recommendation=followed, detail=pending)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within)
 
@@ -252,6 +253,7 @@ class DecideService:
         case = self._decidable(case_id, user_id, version)
         if case.kind is not CaseKind.TICKET or self.reclassifier is None:
             self._refuse(case, user_id, "not_a_ticket", "Only a ticket can be reclassified.")
+        self.authorise(case, user_id, verb="reclassify")  # it changes the recommendation
         return self.reclassifier(case)
 
     def send_edited(self, case_id: int, user_id: str, text: str, *, version: int | None = None) -> CaseRecord:

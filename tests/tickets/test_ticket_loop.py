@@ -198,3 +198,17 @@ def test_claude_overloaded_falls_back_without_losing_the_ticket(database_url):
         assert (review.classification.by, review.draft.by) == ("rules", "template")
         assert "overloaded" in review.classification.fallback_reason and fake.requests
         assert "#1001" in review.draft.text and "classified by the rules classifier" in card_text(lp.last_card(case))
+
+
+def test_someone_outside_the_tier_cannot_send(database_url):
+    store, helpdesk, connector = _setup()
+    with loop(database_url, store=store, connectors=(connector,)) as lp:
+        lp.c.decide.tickets.default_agent_email = "support@ridgeline.example"
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        for action in ("ticket-send", "ticket-reclassify"):
+            assert lp.click(case, action, "U0NOBODY01").status_code == 200
+        wait_for(lambda: len([t for t in lp.ephemerals_to("U0NOBODY01") if "You can't" in t]) == 2,
+                 what="the refusals")
+        assert lp.c.cases.get(case.id).version == case.version and helpdesk.calls == []
