@@ -445,6 +445,7 @@ _KIND_SHORT = {
     CaseKind.ORDER_REVIEW: "order review",
     CaseKind.EARLY_FRAUD_WARNING: "fraud warning",
     CaseKind.DELAYED_SHIPMENT: "delayed shipment",
+    CaseKind.TICKET: "ticket",
 }
 
 

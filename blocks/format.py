@@ -18,6 +18,7 @@ KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.ORDER_REVIEW: "Order review",
     CaseKind.EARLY_FRAUD_WARNING: "Early fraud warning",
     CaseKind.DELAYED_SHIPMENT: "Delayed shipment",
+    CaseKind.TICKET: "Support ticket",
 }
 
 # `{date_short_pretty}` reads "today"/"yesterday"/"Nov 2, 2026"; `{time}` follows the

@@ -43,6 +43,13 @@ class ActionId(StrEnum):
     # A delayed shipment's remedies (Customer contacted is CASE_APPROVE).
     SHIPMENT_RESHIP = "shipment-reship"
     SHIPMENT_REFUND_SHIPPING = "shipment-refund-shipping"
+    # A ticket card: Approve & send (the draft as shown), Edit (a modal, then send),
+    # Escalate, Reclassify (the rules classifier again, the card refreshed).
+    TICKET_SEND = "ticket-send"
+    TICKET_EDIT = "ticket-edit"
+    TICKET_ESCALATE = "ticket-escalate"
+    TICKET_RECLASSIFY = "ticket-reclassify"
+    TICKET_REPLY = "ticket-reply-input"  # the edit modal's text
     # Inputs in the follow-up modals.
     FOLLOWUP_AMOUNT = "followup-amount-input"
     FOLLOWUP_MESSAGE = "followup-message-input"
@@ -53,6 +60,7 @@ class CallbackId(StrEnum):
     ESCALATE_MODAL = "case-escalate-modal"
     FOLLOWUP_PARTIAL_MODAL = "followup-partial-modal"
     FOLLOWUP_NO_REFUND_MODAL = "followup-no-refund-modal"
+    TICKET_EDIT_MODAL = "ticket-edit-modal"
 
 
 class BlockId(StrEnum):
@@ -71,6 +79,7 @@ class BlockId(StrEnum):
     # The follow-up decision's buttons and modal inputs.
     FOLLOWUP_AMOUNT = "followup-amount"
     FOLLOWUP_MESSAGE = "followup-message"
+    TICKET_REPLY = "ticket-reply"  # the edit modal's input
 
 
 class OptionValue(StrEnum):

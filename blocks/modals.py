@@ -270,6 +270,46 @@ def validate_escalate(form: EscalateForm) -> dict[str, str]:
     return {}
 
 
+# --- a ticket's reply, edited before it is sent ----------------------------------------------
+
+REPLY_MAX = 3000  # Slack's plain_text_input limit
+
+
+def ticket_edit_modal(view: CaseView, *, metadata: str | None = None) -> dict:
+    draft = (view.ticket.draft if view.ticket is not None else None) or ""
+    blocks: list[Block] = [
+        _summary(view, "Edit & send"),
+        InputBlock(
+            block_id=BlockId.TICKET_REPLY,
+            label=PlainTextObject(text="The reply to the customer"),
+            element=PlainTextInputElement(action_id=ActionId.TICKET_REPLY, multiline=True, min_length=1,
+                                          max_length=REPLY_MAX, initial_value=draft[:REPLY_MAX] or None),
+            hint=PlainTextObject(text="Sent as written, once, as a public reply on the ticket."),
+            optional=False,
+        ),
+    ]
+    return View(type="modal", callback_id=CallbackId.TICKET_EDIT_MODAL, private_metadata=_metadata(view, metadata),
+                title=PlainTextObject(text="Edit & send"), submit=PlainTextObject(text="Send"),
+                close=PlainTextObject(text="Cancel"), blocks=blocks).to_dict()
+
+
+@dataclass(frozen=True)
+class ReplyForm:
+    text: str | None
+
+
+def parse_ticket_edit_submission(view_state: Mapping[str, Any]) -> ReplyForm:
+    return ReplyForm(text=_text(_values(view_state), BlockId.TICKET_REPLY, ActionId.TICKET_REPLY))
+
+
+def validate_ticket_edit(form: ReplyForm) -> dict[str, str]:
+    if form.text is None:
+        return {str(BlockId.TICKET_REPLY): "Write the reply to send."}
+    if len(form.text) > REPLY_MAX:
+        return {str(BlockId.TICKET_REPLY): f"Keep the reply to {REPLY_MAX} characters."}
+    return {}
+
+
 # --- shared -------------------------------------------------------------------------------
 
 

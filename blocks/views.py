@@ -196,6 +196,7 @@ class CaseView:
     parcel_closed: ParcelClosedView | None = None
     dispute: DisputeView | None = None  # a dispute case: its packet and countdown
     platform: PlatformView | None = None  # a return a returns platform owns: decided there
+    ticket: "TicketView | None" = None  # a ticket case: triage, the customer's words, the draft
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -213,6 +214,34 @@ class PlatformView:
     state: str  # review | flagged | open (the case's `external_status`)
     admin_url: str | None = None
     status_page_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket case's own facts (blocks/ticket.py), from the snapshot's TicketReview."""
+
+    subject: str
+    helpdesk: str  # the connector's label: "Gorgias", "the sample helpdesk"
+    message: str  # the customer's latest message (customer text: escaped when rendered)
+    intent: str
+    sentiment: str
+    urgency: str
+    language: str
+    classified_by: str  # "claude" | "rules"
+    priority: str  # level
+    priority_score: int
+    reply_due_at: datetime
+    requester: str | None = None
+    url: str | None = None
+    fallback_reason: str | None = None  # why the rules classified instead of Claude
+    priority_reasons: tuple[str, ...] = ()
+    order_found_by: str | None = None
+    asks_return_of: tuple[str, ...] = ()  # the items a return intent names
+    draft: str | None = None
+    drafted_by: str | None = None  # "claude" | "template"
+    draft_problems: tuple[str, ...] = ()  # why Claude's draft was replaced (flagged)
+    sends_as: str = "as the approver's helpdesk agent (by Slack email), else the default agent"
+    sent_as: str | None = None  # after Approve & send: who it went out as
 
 
 @dataclass(frozen=True)

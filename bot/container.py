@@ -171,6 +171,19 @@ class Container:
         self.shipping = ShippingService(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                         ingest_stage=self.ingest.ingest, on_case_changed=self._case_changed)
         self.ingest.shipping = self.shipping
+        from bot.services.tickets import TicketIntake
+
+        from bot.services.ticket_send import TicketSender, helpdesk_lookup
+
+        self.decide.tickets = TicketSender(
+            cases=self.cases, helpdesk_for=helpdesk_lookup(self.registry.helpdesks),
+            user_email=self.gateway.user_email if self.gateway is not None and hasattr(self.gateway, "user_email")
+            else (lambda user_id: None),
+            default_agent_email=self.settings.returnsbot_helpdesk_agent_email)
+        self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
+                                           claude=self.claude, contributors=tuple(self.registry.contributors),
+                                           on_case_changed=self._case_changed)
+        self.decide.reclassifier = self.ingest.tickets.reclassify
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,

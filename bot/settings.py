@@ -245,6 +245,10 @@ class Settings(BaseSettings):
 
     # --- end Loop Returns -----------------------------------------------------------------------
 
+    # The helpdesk agent a ticket reply is sent as when the approver's Slack email matches no
+    # agent (or Slack does not say it): bot/services/ticket_send.py.
+    returnsbot_helpdesk_agent_email: str | None = None
+
     # --- Claude (bot/llm) -------------------------------------------------------------------
     # Without a key every ticket is classified by the rules and answered from the templates.
     anthropic_api_key: SecretStr | None = None

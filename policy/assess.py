@@ -10,6 +10,7 @@ When a case is opened:
 | high-value refund | a high-value or refund-exceeds-paid signal              |
 | early fraud warning | always (one per actionable warning)                   |
 | delayed shipment  | a shipment-delayed signal (policy/shipping.py)          |
+| ticket            | always (a customer waits for an answer)                 |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
     CaseKind.RETURN_REQUEST: None,  # None: always
     CaseKind.DISPUTE: None,
     CaseKind.EARLY_FRAUD_WARNING: None,
+    CaseKind.TICKET: None,
     CaseKind.ORDER_REVIEW: frozenset(
         {SignalCode.VIP_CUSTOMER, SignalCode.HIGH_VALUE, SignalCode.HIGH_PAYMENT_RISK}
     ),

@@ -419,6 +419,7 @@ class SlackRouting(_Section):
     order_review: ChannelId | None = None
     early_fraud_warning: ChannelId | None = None
     delayed_shipment: ChannelId | None = None
+    ticket: ChannelId | None = None
 
     def of(self, kind: CaseKind) -> str | None:
         return getattr(self, kind.value)

@@ -505,6 +505,8 @@ _APPLIES: dict[CaseKind, tuple[SignalCode, ...]] = {
     CaseKind.HIGH_VALUE_REFUND: _in_code_order(*_EVERY_KIND, SignalCode.REFUND_EXCEEDS_PAID),
     CaseKind.ORDER_REVIEW: _in_code_order(*_EVERY_KIND),
     CaseKind.EARLY_FRAUD_WARNING: _in_code_order(*_EVERY_KIND, SignalCode.NOT_DELIVERED),
+    # A ticket asking for a return is judged as one (policy/ticket_case.py); others by who asks.
+    CaseKind.TICKET: tuple(c for c in SignalCode if c is not SignalCode.SHIPMENT_DELAYED),
     CaseKind.DELAYED_SHIPMENT: _in_code_order(SignalCode.HIGH_VALUE, SignalCode.VIP_CUSTOMER,
                                               SignalCode.SHIPMENT_DELAYED),
 }

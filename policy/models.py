@@ -614,6 +614,7 @@ class CaseKind(StrEnum):
     ORDER_REVIEW = "order_review"  # VIP / high-value / risky new order
     EARLY_FRAUD_WARNING = "early_fraud_warning"  # the card issuer reported the payment as fraud
     DELAYED_SHIPMENT = "delayed_shipment"  # unfulfilled too long, a carrier exception, or late
+    TICKET = "ticket"  # a support ticket: classified, decided, a reply drafted (policy/ticket_case.py)
 
 
 class CaseStatus(StrEnum):
@@ -679,6 +680,12 @@ class CaseContext(Frozen):
     # Connected systems that didn't answer in time when the context was assembled (their
     # labels): the card names them, the rest of the context is still there.
     unavailable: tuple[str, ...] = ()
+    # A TICKET case: how the ticket was triaged and the reply drafted (policy/ticket_case.py).
+    # The ticket itself is `tickets[0]`; for a `return` intent, `return_request` is what the
+    # ticket asks to return (derived, not a store return: its id starts "ticket:").
+    # Kept as TicketReview's JSON and read with policy.ticket_case.review_of: the triage and
+    # drafting types import this module, so they cannot be its field types.
+    ticket_review: dict | None = None
 
     @property
     def correlation_key(self) -> str | None:

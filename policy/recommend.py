@@ -30,6 +30,9 @@ Other kinds:
 |                   | otherwise                                      | accept      |
 | order review      | high payment risk                              | escalate    |
 |                   | otherwise                                      | accept      |
+| ticket            | intent `return`: the return request rows above  | (as they say) |
+|                   | on what it asks to return (policy/ticket_case)  |             |
+|                   | other intents                                  | accept (reply) |
 | early fraud warning | left to refund < `[fraud] proactive_refund_below` | refund (in full) |
 |                   | otherwise, or not comparable (currency)        | escalate    |
 
@@ -248,6 +251,20 @@ def _early_fraud_warning(ctx: CaseContext, found: _Found, policy: Policy) -> _De
 
     action, reasons = proactive_refund(ctx, policy)
     return _Decision(action, reasons + _explained(found, S.HIGH_PAYMENT_RISK, S.OPEN_DISPUTE))
+def _ticket(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
+    from policy.ticket_case import review_of
+
+    review = review_of(ctx)
+    if ctx.return_request is not None:
+        # Detection ran on what the ticket asks to return, so the return rows apply as they are.
+        decided = _return_request(ctx, found, policy)
+        return _Decision(decided.action, ("A return asked for in the ticket, judged by the return policy.",
+                                          *decided.reasons), decided.conflicts)
+    intent = review.classification.intent.value.replace("_", " ") if review is not None else "other"
+    return _Decision(Action.ACCEPT, (f"Reply: a {intent} ticket, no store action.",
+                                     *_explained(found, S.VIP_CUSTOMER, S.HIGH_PAYMENT_RISK, S.OPEN_DISPUTE)))
+
+
 def _delayed_shipment(ctx: CaseContext, found: _Found, policy: Policy) -> _Decision:
     why = "Contact the customer about the delay, then mark it done (the case closes itself when the parcel moves)."
     return _Decision(Action.ACCEPT, (why, *_explained(found, S.SHIPMENT_DELAYED)))
@@ -260,6 +277,7 @@ _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
     CaseKind.HIGH_VALUE_REFUND: _high_value_refund,
     CaseKind.ORDER_REVIEW: _order_review,
     CaseKind.DELAYED_SHIPMENT: _delayed_shipment,
+    CaseKind.TICKET: _ticket,
 }
 
 

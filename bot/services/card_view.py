@@ -126,6 +126,7 @@ class CaseViews:
             closed_reason=self._closed_reason(case),
             dispute=self._dispute(case, ctx),
             platform=self._platform(case, ctx),
+            ticket=self._ticket(case, ctx),
         )
 
     def _platform(self, case: CaseRecord, ctx: CaseContext):
@@ -140,6 +141,29 @@ class CaseViews:
         if case.owner:
             return PlatformView(label=self.system_of(case.owner)[0], state=case.external_status or "open")
         return None
+
+    def _ticket(self, case: CaseRecord, ctx: CaseContext):
+        if case.kind is not CaseKind.TICKET or not ctx.tickets:
+            return None
+        from blocks.views import TicketView
+        from policy.ticket_case import review_of
+
+        review, ticket = review_of(ctx), ctx.tickets[0]
+        if review is None:
+            return None
+        c, p, d = review.classification, review.priority, review.draft
+        said = ticket.customer_messages
+        sent_as = next((x.get("detail", {}).get("sent_as") for x in reversed(self.cases.decisions(case.id))
+                        if isinstance(x.get("detail"), dict)), None) if case.decided_at else None
+        return TicketView(
+            subject=ticket.subject, helpdesk=self.system_of(case.source)[0], message=said[-1].text if said else "",
+            intent=c.intent.value, sentiment=c.sentiment.value, urgency=c.urgency.value, language=c.language,
+            classified_by=c.by, fallback_reason=c.fallback_reason, priority=p.level.value, priority_score=p.score,
+            reply_due_at=p.reply_due_at, priority_reasons=p.reasons, requester=ticket.requester_name or
+            ticket.requester_email, url=ticket.url, order_found_by=review.order_found_by,
+            asks_return_of=tuple(li.title for li in ctx.return_request.line_items) if ctx.return_request else (),
+            draft=d.text if d else None, drafted_by=d.by if d else None, draft_problems=d.problems if d else (),
+            sent_as=sent_as)
 
     def _dispute(self, case: CaseRecord, ctx: CaseContext):
         if case.kind is not CaseKind.DISPUTE or ctx.dispute is None:

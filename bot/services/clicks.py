@@ -30,7 +30,8 @@ from policy.models import Money
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup", "concede", "assign", "remedy"})
+VERBS = frozenset({"approve", "deny", "escalate", "retry", "override", "followup", "concede", "assign", "remedy",
+                   "send", "reclassify"})
 PAYLOAD_VERSION = 1
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
@@ -168,6 +169,10 @@ class ClickService:
             return d.approve(case_id, user, version=version)
         if click.verb == "override":
             return d.override(case_id, user, version=version)
+        if click.verb == "send":  # a ticket's reply, edited in the modal
+            return d.send_edited(case_id, user, click.customer_message or "", version=version)
+        if click.verb == "reclassify":
+            return d.reclassify(case_id, user, version=version)
         if click.verb == "retry":
             return d.retry(case_id, user, version=version)
         if click.verb == "followup":

@@ -92,6 +92,8 @@ class DecideService:
         # Whether the system holding a case (its source) has an action: the registry's answer
         # (without one: a store that has every store action, and no returns platform's).
         self.can_act = can_act or (lambda system, operation: operation != Operation.PROCESS_RETURN)
+        self.tickets = None  # bot.services.ticket_send.TicketSender: a ticket case's Approve & send
+        self.reclassifier = None  # bot.services.tickets.TicketIntake.reclassify
 
     # --- who may decide ----------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class DecideService:
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
         # "Escalate" is followed when the case went up a tier before being decided.
         followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
+        followed = followed or case.kind is CaseKind.TICKET  # sending the drafted reply is what was recommended
         decision = Decision("approve", outcome.value, followed_recommendation=followed, detail=pending)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within)
 
@@ -222,6 +225,9 @@ class DecideService:
         recorded with the decision."""
         if case.kind is CaseKind.DISPUTE:
             return contest_ops(case, self.evidence(case)), {}, None
+        if case.kind is CaseKind.TICKET:
+            ops, detail = self._ticket_ops(case, user_id, None)
+            return ops, detail, None
         if self.platform_owned(case):
             return self._platform_approval(case, outcome, user_id)
         refund_on = refund_on_for_case(case, self.policy, cases=self.cases)
@@ -232,6 +238,35 @@ class DecideService:
             stage = approved_stage(case, actor=user_id, at=self.clock())
             within = lambda conn: record_in(conn, self.cases.engine, case.id, stage, now=stage.at, bump=False)  # noqa: E731
         return ops, pending, within
+
+    # --- a ticket (bot/services/ticket_send.py) ------------------------------------------
+
+    def _ticket_ops(self, case: CaseRecord, user_id: str, text: str | None):
+        if self.tickets is None:
+            self._refuse(case, user_id, "no_helpdesk", "No helpdesk is connected: this reply can't be sent.")
+        try:
+            return self.tickets.ops(case, user_id, text=text)
+        except ValueError as exc:  # no agent to send as, no text: nothing queued
+            self._refuse(case, user_id, "cannot_send", str(exc))
+
+    def reclassify(self, case_id: int, user_id: str, *, version: int | None = None) -> CaseRecord:
+        case = self._decidable(case_id, user_id, version)
+        if case.kind is not CaseKind.TICKET or self.reclassifier is None:
+            self._refuse(case, user_id, "not_a_ticket", "Only a ticket can be reclassified.")
+        self.authorise(case, user_id, verb="reclassify")  # it changes the recommendation
+        return self.reclassifier(case)
+
+    def send_edited(self, case_id: int, user_id: str, text: str, *, version: int | None = None) -> CaseRecord:
+        """Approve & send with the reply as edited in the modal (the same keys as Approve:
+        one reply whichever is pressed, however often)."""
+        case = self._decidable(case_id, user_id, version)
+        if case.kind is not CaseKind.TICKET:
+            self._refuse(case, user_id, "not_a_ticket", "Only a ticket's reply can be edited and sent.")
+        self.authorise(case, user_id, verb="approve")
+        ops, detail = self._ticket_ops(case, user_id, text)
+        decision = Decision("approve", Action.ACCEPT.value, followed_recommendation=True, detail=detail)
+        return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.approved", decision=decision, ops=ops,
+                            detail={"edited": True})
 
     # --- a return a returns platform owns (Loop) ----------------------------------------
 

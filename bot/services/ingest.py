@@ -58,6 +58,7 @@ class IngestService:
         self.lifecycle = lifecycle  # bot.services.lifecycle.LifecycleService: RETURN_STAGE events
         self.shipping = None  # bot.services.shipping.ShippingService: SHIPMENT_TRACKED events
         self.platform = None  # bot.services.platform_returns.PlatformReturns: a returns platform's returns
+        self.tickets = None  # bot.services.tickets.TicketIntake: TICKET_RECEIVED events
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -90,6 +91,12 @@ class IngestService:
             return self._warning_resolved(event)
         if event.kind is EventKind.DISPUTE_UPDATED:
             return self._dispute_moved(event)
+        if event.kind is EventKind.TICKET_RECEIVED:
+            if self.tickets is None:
+                return IngestResult(Outcome.IGNORED)
+            done = self.tickets.ingest(event)
+            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
+            return IngestResult(outcome, done.case)
         if event.kind is EventKind.RETURN_ACTION_FAILED:
             if self.platform is None:
                 return IngestResult(Outcome.IGNORED)

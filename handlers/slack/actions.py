@@ -23,8 +23,11 @@ from blocks.modals import (
     escalate_modal,
     parse_deny_submission,
     parse_escalate_submission,
+    parse_ticket_edit_submission,
+    ticket_edit_modal,
     validate_deny,
     validate_escalate,
+    validate_ticket_edit,
 )
 from blocks.refs import BadRef, CaseRef, ModalRef
 from bot.services.clicks import Click
@@ -34,7 +37,8 @@ from handlers.slack.services import modal_key, services
 
 log = logging.getLogger(__name__)
 
-BUTTON_VERBS = {ActionId.CASE_APPROVE: "approve", ActionId.CASE_RETRY: "retry", ActionId.CASE_OVERRIDE: "override",
+BUTTON_VERBS = {ActionId.CASE_APPROVE: "approve", ActionId.TICKET_SEND: "approve",
+                ActionId.TICKET_RECLASSIFY: "reclassify", ActionId.CASE_RETRY: "retry", ActionId.CASE_OVERRIDE: "override",
                 ActionId.DISPUTE_CONCEDE: "concede"}
 # A delayed shipment's remedy buttons → the remedy (bot.services.effects.REMEDIES).
 REMEDY_BUTTONS = {ActionId.SHIPMENT_RESHIP: "reship", ActionId.SHIPMENT_REFUND_SHIPPING: "refund_shipping"}
@@ -130,10 +134,14 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
             if errors:
                 ack(response_action="errors", errors=errors)
                 return
-            fields = ({"reason": form.reason.value, "customer_message": form.customer_message,
-                       "notify_customer": form.notify_customer, "internal_note": form.internal_note,
-                       "deny_as": form.deny_as}
-                      if verb == "deny" else {"note": form.note})
+            if verb == "deny":
+                fields = {"reason": form.reason.value, "customer_message": form.customer_message,
+                          "notify_customer": form.notify_customer, "internal_note": form.internal_note,
+                          "deny_as": form.deny_as}
+            elif verb == "send":  # a ticket's reply as edited: carried in customer_message
+                fields = {"customer_message": form.text}
+            else:
+                fields = {"note": form.note}
             submit(ack, context, body, submitted_click(verb, ref, view, **fields))
 
         return on_submit
@@ -145,6 +153,10 @@ def register(app: App, refused: tuple[type[Exception], ...]) -> None:
     app.action(ActionId.DISPUTE_ASSIGN.value)(assign_picked)
     app.action(ActionId.CASE_DENY.value)(open_modal("deny", deny_modal))
     app.action(ActionId.CASE_ESCALATE.value)(open_modal("escalate", escalate_modal))
+    app.action(ActionId.TICKET_ESCALATE.value)(open_modal("escalate", escalate_modal))
+    app.action(ActionId.TICKET_EDIT.value)(open_modal("send", ticket_edit_modal))
+    app.view(CallbackId.TICKET_EDIT_MODAL.value)(
+        submission("send", parse_ticket_edit_submission, validate_ticket_edit, str(BlockId.TICKET_REPLY)))
     app.view(CallbackId.DENY_MODAL.value)(
         submission("deny", parse_deny_submission, validate_deny, str(BlockId.DENY_REASON)))
     app.view(CallbackId.ESCALATE_MODAL.value)(

@@ -308,6 +308,17 @@ class SlackGateway:
             self._group_cache[group_id] = (self._monotonic(), members)
         return set(members)
 
+    def user_email(self, user_id: str) -> str | None:
+        """The user's email (users.info; needs the optional users:read and users:read.email
+        scopes). None when Slack does not say: the caller falls back on a default."""
+        try:
+            resp = self._call("users.info", self._client.users_info, {"user": user_id})
+        except SlackGatewayError as exc:
+            log.info("slack.user_email_unavailable", extra={"user": user_id, "error": str(exc)[:200]})
+            return None
+        email = ((resp.get("user") or {}).get("profile") or {}).get("email")
+        return email.strip().lower() if isinstance(email, str) and email.strip() else None
+
     def forget_user_groups(self, group_id: str | None = None) -> None:
         """Drop cached membership (one group, or all) — e.g. on a `subteam_members_changed` event."""
         with self._lock:

@@ -54,12 +54,14 @@ def test_opened_by_kind_and_per_day(digest):
     t, p = digest[0].this_week, digest[0].last_week
     assert t.opened == 10
     # Every kind is listed; kinds this fixture opens none of (delayed shipments) count 0.
-    assert {k: n for k, n in t.opened_by_kind.items() if k not in ("delayed_shipment", "early_fraud_warning")} == {
+    assert {k: n for k, n in t.opened_by_kind.items()
+            if k not in ("delayed_shipment", "early_fraud_warning", "ticket")} == {
         "return_request": 5, "order_review": 2, "dispute": 2, "high_value_refund": 1}
-    assert dict(t.opened_by_kind).get("delayed_shipment") == 0
+    assert dict(t.opened_by_kind).get("delayed_shipment") == 0 and dict(t.opened_by_kind).get("ticket") == 0
     assert t.opened_per_day == (1, 1, 2, 2, 2, 0, 2)
     assert p.opened == 5
-    assert {k: n for k, n in p.opened_by_kind.items() if k not in ("delayed_shipment", "early_fraud_warning")} == {
+    assert {k: n for k, n in p.opened_by_kind.items()
+            if k not in ("delayed_shipment", "early_fraud_warning", "ticket")} == {
         "return_request": 3, "order_review": 1, "dispute": 1, "high_value_refund": 0}
     assert p.opened_per_day == (0, 1, 1, 1, 1, 1, 0)
 

@@ -169,7 +169,10 @@ def test_a_gorgias_delivery_reads_the_ticket_and_a_redelivery_is_one_receipt(gor
     assert _post_gorgias(lp, body).json() == {"ok": True, "duplicate": False}
     assert _post_gorgias(lp, body).json() == {"ok": True, "duplicate": True}
     _settled(lp)
-    assert [c.path for c in fake.calls_to("GET")] == [f"/api/tickets/{tid}"]
+    # The ticket, read once; then its case's context asks for the requester's other tickets.
+    reads = [c.path for c in fake.calls_to("GET")]
+    assert reads[0] == f"/api/tickets/{tid}" and reads.count(f"/api/tickets/{tid}") == 1, reads
+    assert lp.c.cases.count() == 1
     # A new message changes updated_datetime: a new delivery, the same kind of event.
     fake.advance(30)
     fake.customer_message(tid, "Any news?")

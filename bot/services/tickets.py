@@ -1,0 +1,163 @@
+"""Ticket intake: a TICKET_RECEIVED event becomes one TICKET case (policy/ticket_case.py).
+
+classify (Claude, else the rules) → the order it is about (the order number the
+classification found, else the requester's latest order) → the order's context, the same
+as any case's, with the ticket first in `tickets` → priority → assess (a `return` intent is
+judged as the return it asks for) → a draft grounded in the decision → one case.
+
+A later message of the same ticket refreshes that case (a new snapshot, the same card);
+a change we made ourselves (our reply, note or tags coming back) is ignored. A ticket
+about no order we can find opens no case yet (CaseContext requires an order): the log
+says so (docs/DECISIONS.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import insert, update
+
+from bot.clock import Clock
+from bot.llm.drafting import draft_reply
+from bot.llm.triage import classify
+from bot.services.context import assemble, contribute
+from bot.store import CaseRecord, CaseRepo, NewCase
+from bot.store import snapshots
+from bot.schema import case_snapshots, cases as cases_table
+from policy.approval import channel_for
+from policy.assess import assess
+from policy.config import Policy
+from policy.detect import detect
+from policy.drafting import DraftContext
+from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, DomainEvent, EventKind, Order, SignalCode, Ticket
+from policy.ports import StoreSource
+from policy.priority import ticket_priority
+from policy.ticket_case import TicketReview, asked_return, customer_text, draft_decision, last_is_ours, with_review
+from policy.triage import Classification, Intent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TicketOutcome:
+    outcome: str  # "created" | "updated" | "ignored" | "no_order"
+    case: CaseRecord | None = None
+
+
+@dataclass
+class TicketIntake:
+    cases: CaseRepo
+    source: StoreSource
+    policy: Policy
+    clock: Clock
+    claude: object | None = None  # bot.llm.Claude; None: the rules and templates
+    contributors: tuple = ()
+    on_case_changed: Callable[[CaseRecord], None] = field(default=lambda case: None)
+
+    def ingest(self, event: DomainEvent) -> TicketOutcome:
+        ticket = Ticket.model_validate_json(event.detail["ticket"])
+        if last_is_ours(ticket):
+            return TicketOutcome("ignored")
+        existing = self.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
+        text = customer_text(ticket)
+        candidates = self.source.find_orders(ticket.requester_email, limit=5) if ticket.requester_email else []
+        classification = classify(text, subject=ticket.subject, requester_email=ticket.requester_email,
+                                   candidates=candidates, claude=self.claude)
+        order, found_by = self._order(classification, candidates)
+        if order is None:
+            log.info("ticket.no_order", extra={"ticket": ticket.id, "source": ticket.source})
+            return TicketOutcome("no_order")
+        ctx, assessment = self._assess(ticket, order, classification, found_by)
+        if existing is None:
+            case, created = self.cases.open(NewCase(
+                source=ticket.source, external_id=ticket.id, context=ctx, assessment=assessment,
+                channel=channel_for(CaseKind.TICKET, self.policy), opened_at=ctx.now,
+                customer_name=ticket.requester_name))
+            if created:
+                log.info("case.opened case_id=%s kind=ticket order=%s action=%s", case.id, case.order_name,
+                         case.recommended_action)
+                self.on_case_changed(case)
+                return TicketOutcome("created", case)
+            existing = case
+        return self._refresh(existing, ctx, assessment)
+
+    def reclassify(self, case: CaseRecord) -> CaseRecord:
+        """Reclassify from the card: the rules classifier on the ticket as the case holds it,
+        then the order, decision and draft again (the card refreshes)."""
+        from policy.triage import classify_by_rules
+
+        ctx, _ = self.cases.snapshot(case)
+        ticket = ctx.tickets[0]
+        candidates = self.source.find_orders(ticket.requester_email, limit=5) if ticket.requester_email else []
+        classification = classify_by_rules(customer_text(ticket), subject=ticket.subject,
+                                           requester_email=ticket.requester_email, candidates=candidates,
+                                           reason="reclassified from the card")
+        order, found_by = self._order(classification, candidates)
+        if order is None:  # the rules find no order: the case keeps the one it has
+            order, found_by = ctx.order, "kept from the first classification"
+        new_ctx, assessment = self._assess(ticket, order, classification, found_by)
+        return self._refresh(case, new_ctx, assessment).case
+
+    def _order(self, classification: Classification, candidates: list[Order]) -> tuple[Order | None, str | None]:
+        if classification.order_ref:
+            found = [o for o in candidates if o.name == classification.order_ref]
+            found = found or self.source.find_orders(classification.order_ref, limit=1)
+            if found:
+                return found[0], f"order number {classification.order_ref} in the ticket"
+        if candidates:
+            latest = max(candidates, key=lambda o: o.created_at)
+            return latest, "the requester's latest order (no order number in the ticket)"
+        return None, None
+
+    def _assess(self, ticket: Ticket, order: Order, classification: Classification,
+                found_by: str | None) -> tuple[CaseContext, Assessment]:
+        now = self.clock()
+        # The order's context is assembled as for any case about an order, then made a ticket's.
+        about = DomainEvent(source=ticket.source, kind=EventKind.ORDER_CREATED, resource_id=order.id, occurred_at=now)
+        ctx = contribute(assemble(about, self.source, now=now, lookback_days=self.policy.risk.lookback_days),
+                         self.contributors)
+        others = tuple(t for t in ctx.tickets if t.id != ticket.id)
+        asked = asked_return(ticket, ctx.order) if classification.intent is Intent.RETURN else None
+        ctx = ctx.model_copy(update={"kind": CaseKind.TICKET, "tickets": (ticket, *others), "return_request": asked})
+        vip = any(s.code is SignalCode.VIP_CUSTOMER for s in detect(ctx, self.policy))
+        priority = ticket_priority(urgency=classification.urgency, sentiment=classification.sentiment,
+                                   intent=classification.intent, vip=vip, created_at=ticket.created_at, now=now,
+                                   settings=self.policy.priority)
+        review = TicketReview(classification=classification, priority=priority, order_found_by=found_by)
+        ctx = with_review(ctx, review)
+        assessment = assess(ctx, self.policy)
+        rec = assessment.recommendation
+        decision = draft_decision(rec.action, rec.amount, assessment.signals)
+        draft_ctx = DraftContext.for_order(
+            ctx.order, ctx.customer, language=classification.language, intent=classification.intent, message=
+            customer_text(ticket), tz=self.policy.store.tz,
+            return_items=[li.title for li in asked.line_items] if asked is not None else None)
+        draft = draft_reply(draft_ctx, decision, self.policy.voice, claude=self.claude,
+                            catalog=[li.title for li in ctx.order.line_items])
+        return with_review(ctx, review.model_copy(update={"draft": draft})), assessment
+
+    def _refresh(self, case: CaseRecord, ctx: CaseContext, assessment: Assessment) -> TicketOutcome:
+        """The customer wrote again: the case's snapshot and recommendation follow, the card
+        is updated in place. A decided case keeps its decision (the audit log says)."""
+        now = ctx.now
+        rec = assessment.recommendation
+
+        def new_snapshot(conn) -> None:
+            snap_id = conn.execute(insert(case_snapshots).values(
+                case_id=case.id, taken_at=now, context=snapshots.dump(ctx), assessment=snapshots.dump(assessment),
+            ).returning(case_snapshots.c.id)).scalar_one()
+            conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap_id))
+
+        undecided = case.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)
+        result = self.cases.transition(
+            case.id, expected=case.status, to=case.status, actor="returnsbot", at=now, event="case.ticket_updated",
+            detail={"messages": len(ctx.tickets[0].messages)},
+            extra={"recommended_action": rec.action.value, "risk_score": rec.risk_score,
+                   "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency} if undecided else None,
+            within=new_snapshot if undecided else None)
+        if result.ok:
+            self.on_case_changed(result.case)
+        return TicketOutcome("updated", result.case)
+
