@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.fakes.helpdesk_http import Call, Recorder, serve, transport
+from tests.fakes.helpdesk_http import Call, Recorder
 
 EMAIL, API_KEY = "bot@ridgeline.example", "gorgias-api-key"
 LIMIT, WINDOW = 40, 20.0
@@ -139,15 +139,6 @@ class FakeGorgias(Recorder):
         return json.dumps({"ticket_id": str(ticket_id), "updated_datetime": t["updated_datetime"]}).encode()
 
     # --- HTTP -----------------------------------------------------------------------------
-
-    def handle(self, method: str, url: str, headers: dict, raw: bytes):
-        return self.record(method, url, headers, raw, self._route)
-
-    def transport(self):
-        return transport(self.handle)
-
-    def serve(self):
-        return serve(self.handle)
 
     def _route(self, call: Call) -> tuple[int, dict, Any]:
         expected = "Basic " + base64.b64encode(f"{EMAIL}:{API_KEY}".encode()).decode()

@@ -44,6 +44,20 @@ class Recorder:
     def calls_to(self, method: str, path: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.method == method and (path is None or c.path == path)]
 
+    # --- HTTP: every request recorded, then answered by the fake's `_route` --------------
+
+    def handle(self, method: str, url: str, headers: dict, raw: bytes):
+        return self.record(method, url, headers, raw, self._route)
+
+    def transport(self) -> httpx.MockTransport:
+        return transport(self.handle)
+
+    def serve(self):
+        return serve(self.handle)
+
+    def _route(self, call: Call) -> tuple[int, dict, Any]:
+        raise NotImplementedError  # each fake answers its vendor's paths
+
     def record(self, method: str, url: str, headers: dict[str, str], raw: bytes,
                route: Callable[[Call], tuple[int, dict, Any]]) -> tuple[int, dict, bytes] | object:
         parts = urlsplit(url)

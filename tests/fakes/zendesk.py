@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from tests.fakes.helpdesk_http import Call, Recorder, serve, transport
+from tests.fakes.helpdesk_http import Call, Recorder
 
 EMAIL, API_TOKEN = "bot@ridgeline.example", "zendesk-api-token"
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # Zendesk's fixed test secret
@@ -159,15 +159,6 @@ class FakeZendesk(Recorder):
                            "event": {}}).encode()
 
     # --- HTTP -----------------------------------------------------------------------------
-
-    def handle(self, method: str, url: str, headers: dict, raw: bytes):
-        return self.record(method, url, headers, raw, self._route)
-
-    def transport(self):
-        return transport(self.handle)
-
-    def serve(self):
-        return serve(self.handle)
 
     def _route(self, call: Call) -> tuple[int, dict, Any]:
         expected = "Basic " + base64.b64encode(f"{EMAIL}/token:{API_TOKEN}".encode()).decode()
