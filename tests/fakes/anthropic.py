@@ -27,8 +27,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterator
+
+from tests.fakes.local_server import running
 
 API_KEY = "sk-ant-fake-key"
 # reference/anthropic/messages-api.md: the SDK 2.15.0 model literal list (the current
@@ -123,16 +125,9 @@ class FakeAnthropic:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            server.shutdown()
-            server.server_close()
+        with running(Handler, "fake-anthropic") as url:
+            self.base_url = url
+            yield url
 
     # --- the API --------------------------------------------------------------------------
 

@@ -41,10 +41,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakes.local_server import running
 
 API_KEY = "loop_fake_key_0123456789"
 WEBHOOK_SECRET = "loop_fake_webhook_secret"
@@ -233,15 +235,9 @@ class FakeLoop:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}{API_PATH}"
-        try:
+        with running(Handler, "fake-loop") as url:
+            self.base_url = f"{url}{API_PATH}"
             yield self.base_url
-        finally:
-            server.shutdown()
-            server.server_close()
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any, dict]:
         parts = urlsplit(target)

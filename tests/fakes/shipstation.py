@@ -30,7 +30,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -38,6 +38,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.fakes.local_server import running
 
 
 # The fake reads its own dates (not with the code under test): Pacific wall-clock time.
@@ -295,17 +297,13 @@ class FakeShipStation:
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         previous = self.base_url
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            self.base_url = previous
-            server.shutdown()
-            server.server_close()
+        with running(Handler, "fake-shipstation") as url:
+            self.base_url = url
+            try:
+                yield url
+            finally:
+                self.base_url = previous
 
 
 def pacific_wall(value: datetime) -> str:

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -92,6 +92,7 @@ from graphql import (
 )
 
 from policy.models import Money
+from tests.fakes.local_server import running
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "reference" / "shopify" / "admin_schema_2026-10.json.gz"
 API_VERSION = "2026-10"
@@ -604,18 +605,8 @@ class FakeShopify:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        # shutdown() waits for serve_forever's next poll: 0.5 s by default, at every teardown.
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                  name="fake-shopify", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with running(Handler, "fake-shopify") as url:
+            yield url
 
     # --- request handling --------------------------------------------------------------------------
 

@@ -32,13 +32,15 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
 import httpx
 from graphql import GraphQLSchema, build_client_schema, execute_sync, get_operation_ast, parse, validate
+
+from tests.fakes.local_server import running
 
 SCHEMA_2026_10 = Path(__file__).resolve().parents[1] / "reference" / "shopify" / "admin_schema_2026-10.json.gz"
 TOKEN_PATH = "/admin/oauth/access_token"
@@ -335,16 +337,8 @@ def serve(token_endpoint: FakeTokenEndpoint,
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running(Handler, "fake-shopify-oauth") as url:
+        yield url
 
 
 def utc(*args: int) -> datetime:

@@ -25,9 +25,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_server import running
 
 API_KEY = "sk_test_fake_0123456789"
 # Dispute.Evidence's text fields (stripe-python 16.1.0; the file fields are left out: we send none).
@@ -224,18 +226,9 @@ class FakeStripe:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                  name="fake-stripe", daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with running(Handler, "fake-stripe") as url:
+            self.base_url = url
+            yield url
 
     def handle(self, method: str, path: str, params: dict, headers: dict[str, str]) -> tuple[int, bytes]:
         with self._lock:
