@@ -347,9 +347,11 @@ class DecideService:
         again."""
         case = self._decidable(case_id, user_id, version)
         self.authorise(case, user_id, verb="deny")
+        detail = {"reason": reason, "notify_customer": notify_customer}
         if self.platform_owned(case):
-            how = deny_as or "close"
-            note = platform_note(case, f"Denied in Slack by {user_id} ({how}): {DeclineReason.parse(reason).label if DeclineReason.parse(reason) else reason}"
+            how = detail["deny_as"] = deny_as or "close"
+            known = DeclineReason.parse(reason)
+            note = platform_note(case, f"Denied in Slack by {user_id} ({how}): {known.label if known else reason}"
                                  + (f" — {customer_message}" if customer_message else ""))
             ops = platform_deny_ops(case, note, deny_as=how)
         else:
@@ -358,9 +360,7 @@ class DecideService:
             case, user_id, to=CaseStatus.DENIED, event="case.denied",
             decision=Decision("deny", Action.DENY.value,
                               followed_recommendation=case.recommended_action == Action.DENY.value,
-                              note=internal_note,
-                              detail={"reason": reason, "notify_customer": notify_customer,
-                                      **({"deny_as": deny_as or "close"} if self.platform_owned(case) else {})}),
+                              note=internal_note, detail=detail),
             ops=ops,
         )
 
