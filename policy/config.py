@@ -48,7 +48,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, Tier
+from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, TicketStatus, Tier
 from policy.priority import PrioritySettings
 from policy.voice import Voice
 
@@ -410,6 +410,15 @@ class ShippingSettings(_Section):
     late_after_days: Days = 2
 
 
+class TicketSettings(_Section):
+    """What Approve & send leaves on the helpdesk ticket besides the reply: its status
+    (solved: answered, the customer can still reopen it; pending: waiting on them) and the
+    tags added to the ticket's own (returnsbot's and `intent-<intent>` are always added)."""
+
+    status_after_send: TicketStatus = TicketStatus.SOLVED
+    tags: tuple[Tag, ...] = ()
+
+
 class SlackRouting(_Section):
     """Owner channel per case kind; one optional field per CaseKind."""
 
@@ -468,6 +477,7 @@ class Policy(_Section):
     access: AccessSettings = Field(default_factory=AccessSettings)
     voice: Voice = Field(default_factory=Voice)  # customer replies: policy/voice.py
     priority: PrioritySettings = Field(default_factory=PrioritySettings)  # tickets: policy/priority.py
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
 
     @field_validator("approval_tiers")

@@ -8,7 +8,8 @@ the key's marker on the ticket before writing):
    agent (the agent whose email is the approver's Slack email), else the default agent
    (RETURNSBOT_HELPDESK_AGENT_EMAIL); the card and the note say which.
 2. ticket_add_note — "Approved in Slack by …", the decision and what was not done.
-3. ticket_set_tags_status — the ticket's tags plus ours, and solved.
+3. ticket_set_tags_status — the ticket's tags plus ours and `[tickets] tags`, and the
+   status `[tickets] status_after_send` names (solved by default).
 
 The store action a return intent's decision names (a refund, a store credit) is NOT run
 from a ticket: the case's return is derived from the ticket (policy/ticket_case.py), and
@@ -18,11 +19,12 @@ person carries it out in the store (docs/DECISIONS.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot.store import CaseRecord, CaseRepo, OutboxOp
-from policy.models import Action, TicketStatus
+from policy.config import TicketSettings
+from policy.models import Action
 from policy.ticket_case import review_of
 from policy.tickets import Helpdesk, TicketOperation, check_text
 
@@ -44,6 +46,7 @@ class TicketSender:
     helpdesk_for: Callable[[str], Helpdesk | None]  # a case's source → its helpdesk
     user_email: Callable[[str], str | None] = lambda user_id: None  # Slack users.info, when allowed
     default_agent_email: str | None = None
+    settings: TicketSettings = field(default_factory=TicketSettings)  # [tickets]
 
     def agent(self, case: CaseRecord, user_id: str) -> tuple[str, str]:
         """(agent id, how it was chosen, for the card and the note)."""
@@ -82,7 +85,7 @@ class TicketSender:
         if action in MONEY_ACTIONS and ctx.return_request is not None:
             note.append(f"Decision: {action.label} of {assessment.recommendation.amount.format()} — not carried out "
                         "from the ticket: do it in the store.")
-        tags = [t for t in ticket.tags if t != TAG] + [TAG]
+        tags = [t for t in ticket.tags if t != TAG] + [TAG, *self.settings.tags]
         if review is not None:
             tags.append(f"intent-{review.classification.intent.value}")
         ops = [
@@ -91,7 +94,8 @@ class TicketSender:
             OutboxOp(TicketOperation.ADD_NOTE, {"ticket_id": ticket.id, "text": " ".join(note)},
                      _key(case, TicketOperation.ADD_NOTE)),
             OutboxOp(TicketOperation.SET_TAGS_STATUS,
-                     {"ticket_id": ticket.id, "tags": list(dict.fromkeys(tags)), "status": TicketStatus.SOLVED.value},
+                     {"ticket_id": ticket.id, "tags": list(dict.fromkeys(tags)),
+                      "status": self.settings.status_after_send.value},
                      _key(case, TicketOperation.SET_TAGS_STATUS)),
         ]
         return ops, {"sent_as": how, "agent": agent, "edited": edited,
