@@ -17,16 +17,18 @@ ENV = ("DATABASE_URL", "SHOPIFY_SHOP", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECR
        "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
 
-@pytest.fixture
-def queue(tmp_path, monkeypatch) -> list[dict[str, str]]:
-    for key in ENV:
-        monkeypatch.delenv(key, raising=False)
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    upgrade(url)
-    c, clock = demo_container(Settings(_env_file=None, database_url=url), Policy.default(), now=NOW)
-    out = StringIO()
-    run_demo(c, out, clock=clock)
-    c.engine.dispose()
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory) -> list[dict[str, str]]:
+    """The demo's queue, run once for the module (the tests only read it)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key in ENV:
+            monkeypatch.delenv(key, raising=False)
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+        upgrade(url)
+        c, clock = demo_container(Settings(_env_file=None, database_url=url), Policy.default(), now=NOW)
+        out = StringIO()
+        run_demo(c, out, clock=clock)
+        c.engine.dispose()
     lines = out.getvalue().splitlines()
     header = lines[0].split()
     assert header == [name for name, _ in COLUMNS]
