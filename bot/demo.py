@@ -256,7 +256,7 @@ def age(since: datetime, now: datetime) -> str:
 
 
 COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 12), ("age", 6)]
+           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 15), ("age", 6)]
 
 
 def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,
