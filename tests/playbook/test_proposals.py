@@ -246,3 +246,27 @@ def test_a_later_decision_proposes_again_only_from_notes_written_since(database_
         second = fake.requests[1].body["messages"][0]["content"]
         assert "never expires" in second and "VIP: store credit" not in second
         assert len(_proposal_posts(lp, case)) == 2
+
+
+def test_a_ticket_sent_with_notes_in_its_thread_gets_one_proposal(database_url):
+    from integrations.helpdesk import ticket_event
+    from tests.tickets.test_ticket_loop import _card, _setup, _ticket
+
+    store, helpdesk, connector = _setup()
+    fake = FakeAnthropic()
+    with fake.serve(), harness.loop(database_url, store=store, connectors=(connector,)) as lp:
+        lp.c.proposals.claude = _claude(fake)
+        lp.slack.users[T1] = {"email": "support@ridgeline.example"}
+        ticket_id = _ticket(lp, helpdesk)
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))  # triaged by the rules: no key there
+        case = _card(lp, helpdesk.name, ticket_id)
+        _note(lp, case, "Sweaters that don't fit: offer the exchange first", "1700007000.000100")
+        fake.script += [tool_use(LESSON)]
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        wait_for(lambda: _proposal_posts(lp, case), what="the proposal")
+        _idle(lp)
+        assert len(fake.requests) == 1 and len(_proposal_posts(lp, case)) == 1
+        content = fake.requests[0].body["messages"][0]["content"]
+        assert content.startswith("Case: Support ticket case") and "exchange first" in content
+        assert helpdesk.get_ticket(ticket_id).requester_email not in content
+        assert [p.status for p in lp.c.proposals.for_case(case.id)] == ["proposed"]
