@@ -96,6 +96,10 @@ class PlaybookId(StrEnum):
     SAVE_SHORTCUT = "playbook-save"
     # The Retire button on each `/playbook` result (value: `blocks.playbook.entry_ref`).
     RETIRE = "playbook-retire"
+    # The buttons under Claude's proposal in a decided case's thread (value:
+    # `blocks.playbook.proposal_ref`).
+    PROPOSAL_SAVE = "playbook-proposal-save"
+    PROPOSAL_IGNORE = "playbook-proposal-ignore"
 
 
 ORDER_OPEN_PATTERN = rf"^{ActionId.ORDER_OPEN.value}-\d+$"

@@ -179,12 +179,19 @@ class Container:
             cases=self.cases, helpdesk_for=helpdesk_lookup(self.registry.helpdesks),
             user_email=self.gateway.user_email if self.gateway is not None and hasattr(self.gateway, "user_email")
             else (lambda user_id: None),
+            email_lookup=getattr(self.gateway, "email_of", None),
             default_agent_email=self.settings.returnsbot_helpdesk_agent_email, settings=self.policy.tickets)
         self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                            claude=self.claude, contributors=tuple(self.registry.contributors),
                                            on_case_changed=self._case_changed)
         self.decide.reclassifier = self.ingest.tickets.reclassify
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
+        from bot.services.playbook_proposals import PlaybookProposals
+
+        # After a decision on a case with thread notes, Claude's proposed entry (needs Claude and Slack).
+        self.proposals = PlaybookProposals(engine=self.engine, cases=self.cases, playbook=self.playbook,
+                                           jobs=self.jobs, clock=self.clock, claude=self.claude, gateway=self.gateway)
+        self.cases.decision_hooks.append(self.proposals.queue_within)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
                                   stage_history=self._stage_history(), contributors=self.registry.contributors,
@@ -276,6 +283,7 @@ class Container:
         if self.gateway is not None:
             from bot.services.cards import CardJobs
 
+            handlers[Kind.PROPOSAL] = self.proposals
             handlers[Kind.CARD] = CardJobs(cases=self.cases, views=self.views, gateway=self.gateway, jobs=self.jobs,
                                            clock=self.clock, stage_lines=self._stage_lines())
         return handlers
@@ -336,6 +344,7 @@ class Container:
         # transaction: nudge both lanes (a nudge with nothing due costs one claim query).
         self._wake("cards")
         self._wake("actions")
+        self._wake("learning")  # a decision may have queued a playbook proposal
 
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update, a receipt that
@@ -354,7 +363,8 @@ class Container:
             from bot.slack_app import SlackServices
 
             self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views,
-                                                 lookup=self.lookup, playbook=self.playbook, digest=self.digest,
+                                                 lookup=self.lookup, playbook=self.playbook,
+                                                 proposals=self.proposals, digest=self.digest,
                                                  home=self.home, submit_click=self._persist_click,
                                                  decide_followup=self.lifecycle.decide_followup)
         return self._slack_services

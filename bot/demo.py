@@ -20,6 +20,7 @@ from typing import Protocol, TextIO
 from blocks.digest import pipeline_text
 from blocks.stages import status_line
 from bot.container import Container
+from bot.demo_tickets import ingest_tickets, write_tickets
 from bot.services.decide import DecisionRefused
 from bot.services.ingest import Outcome
 from bot.services.stalls import StallRules
@@ -67,9 +68,11 @@ def demo_container(settings, policy: Policy, *, now: datetime, variant: str = "u
     store = SampleStore.load(now=now, clock=clock, variant=variant)
     from integrations.sample.loop import connector_for as sample_loop  # the demo's returns platform
     from integrations.sample.payments import connector_for as sample_payments  # the demo's payment processor
+    from integrations.sample.tickets import connector_for as sample_tickets  # the demo's helpdesk
 
     return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy),
-                           connectors=(sample_payments(store), sample_loop(store, clock=clock))), clock
+                           connectors=(sample_payments(store), sample_loop(store, clock=clock),
+                                       sample_tickets(store))), clock
 
 
 def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
@@ -85,6 +88,7 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
     if parcels is not None:
         for event in parcels.fetch(None).events:
             outcomes[c.ingest.ingest(event).outcome.value] += 1
+    tickets = ingest_tickets(c, outcomes)  # the sample helpdesk's tickets, as its webhook brings them
     executed = c.drain("actions")
     now = c.clock()
     stored = c.cases.list()
@@ -106,6 +110,7 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
         out.write(f"Owner: {n} of these are {c.registry.label(system)} returns, decided here and carried out "
                   f"there; the column says how {system} holds each (review, open, flagged).\n")
     out.write("\n")
+    write_tickets(c, out, tickets)
     after_approval(c, out, clock=clock, review=review, approve=outcomes[Outcome.CREATED.value] > 0)
     return dict(outcomes)
 
@@ -251,7 +256,7 @@ def age(since: datetime, now: datetime) -> str:
 
 
 COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 12), ("age", 6)]
+           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 15), ("age", 6)]
 
 
 def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,

@@ -254,6 +254,25 @@ playbook_entries = Table(
     Column("last_used_at", UtcDateTime),
 )
 
+playbook_proposals = Table(
+    "playbook_proposals",
+    metadata,
+    # Claude's "When …, do …, because …" from a decided case's thread notes, posted in the
+    # card's thread with Save / Ignore. One per decision (the decision row's id, unique).
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("last_note_id", Integer, nullable=False),  # the newest note it was made from
+    Column("status", String(16), nullable=False),  # proposed | saved | ignored
+    Column("channel", String(32)),  # where it was posted (the card's thread), once posted
+    Column("ts", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("answered_by", String(64)),  # who saved or ignored it
+    Column("answered_at", UtcDateTime),
+    Column("entry_id", Integer, ForeignKey("playbook_entries.id", ondelete="SET NULL")),
+)
+
 digest_runs = Table(
     "digest_runs",
     metadata,

@@ -1,6 +1,6 @@
 """`returnsbot serve`: one process with the HTTP server (webhooks, Slack, health), one
-worker thread per job lane (intake, clicks, actions, cards), and the scheduler that queues
-the periodic jobs (pollers, reminders, pruning) once per period across replicas.
+worker thread per job lane (intake, clicks, actions, cards, learning), and the scheduler
+that queues the periodic jobs (pollers, reminders, pruning) once per period across replicas.
 
 waitress serves WSGI from a thread pool, so a slow request never blocks the others.
 """

@@ -130,6 +130,8 @@ class SlackServices:
     playbook: PlaybookService
     digest: DigestService
     home: HomeService
+    # Claude's playbook proposals in decided cases' threads (Save / Ignore).
+    proposals: Any = None
     # After-ack work: few threads, and each task yields to requests in flight (see
     # bot.priority) so a burst of clicks is acked before the work it causes runs.
     background: ThreadPoolExecutor = field(

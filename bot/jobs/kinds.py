@@ -14,6 +14,7 @@ class Kind(StrEnum):
     CLICK = "click"  # a person's click or modal submission, persisted before the ack
     ACTION = "action"  # a decided side effect in a store system (the outbox)
     CARD = "card"  # post or update a case's card in Slack
+    PROPOSAL = "proposal"  # Claude's playbook proposal from a decided case's thread notes
 
 
 # worker thread name → the kinds it claims
@@ -22,4 +23,6 @@ LANES: dict[str, tuple[Kind, ...]] = {
     "clicks": (Kind.CLICK,),
     "actions": (Kind.ACTION,),
     "cards": (Kind.CARD,),
+    # Claude may take its whole retry window (≤ 30 s): not in the cards' lane.
+    "learning": (Kind.PROPOSAL,),
 }

@@ -47,23 +47,27 @@ class TicketSender:
     user_email: Callable[[str], str | None] = lambda user_id: None  # Slack users.info, when allowed
     default_agent_email: str | None = None
     settings: TicketSettings = field(default_factory=TicketSettings)  # [tickets]
+    # (email, why not) — SlackGateway.email_of; when set, used instead of `user_email`, so
+    # the card can say why the default agent sent it (a missing scope, no email given).
+    email_lookup: Callable[[str], tuple[str | None, str | None]] | None = None
 
     def agent(self, case: CaseRecord, user_id: str) -> tuple[str, str]:
         """(agent id, how it was chosen, for the card and the note)."""
         helpdesk = self.helpdesk_for(case.source)
         if helpdesk is None:
             raise NoAgent(f"No helpdesk connected for {case.source}: nothing can be sent.")
-        email = self.user_email(user_id)
+        email, unknown = self.email_lookup(user_id) if self.email_lookup else (self.user_email(user_id), None)
         agent = helpdesk.find_agent(email) if email else None
         if agent is not None:
             return agent, f"as {email}, the approver's agent"
         default = self.default_agent_email
         agent = helpdesk.find_agent(default) if default else None
+        why = (f"{email} is no agent in the helpdesk" if email
+               else unknown or "the approver's email is unknown to the bot")
         if agent is not None:
-            why = f"{email} is no agent in the helpdesk" if email else "the approver's email is unknown to the bot"
             return agent, f"as the default agent {default} ({why})"
-        raise NoAgent("No helpdesk agent to send as: the approver's Slack email matches no agent and "
-                      "RETURNSBOT_HELPDESK_AGENT_EMAIL is " + ("not an agent." if default else "not set."))
+        raise NoAgent(f"No helpdesk agent to send as: {why}, and RETURNSBOT_HELPDESK_AGENT_EMAIL is "
+                      + ("not an agent." if default else "not set."))
 
     def ops(self, case: CaseRecord, user_id: str, *, text: str | None = None) -> tuple[list[OutboxOp], dict[str, Any]]:
         """The operations and the decision detail; raises ValueError (NoAgent, no draft,

@@ -61,8 +61,9 @@ def _hours(cell: str) -> float:
 
 
 def test_the_queue_is_sorted_by_urgency(queue):
-    # 21 from the store's events, 2 delayed shipments from its parcels, 1 fraud warning, 7 sample Loop returns
-    assert len(queue) == 31
+    # 21 from the store's events, 2 delayed shipments from its parcels, 1 fraud warning, 7 sample Loop returns,
+    # 4 sample helpdesk tickets about an order (5 once a ticket about no order opens a case too)
+    assert len(queue) in (35, 36)
     waiting = [r for r in queue if r["status"] in ("open", "escalated", "failed")]
     # Everything waiting for a person comes before anything that is not.
     assert queue[: len(waiting)] == waiting
@@ -90,7 +91,7 @@ def test_the_demo_shows_the_loop_returns_with_their_owner(queue):
     assert "high payment risk" in rules["#1050"]
     # Every other case is the store's (or the payment processor's) to carry out.
     assert {r["owner"] for r in queue if r["order"] not in loop or not r["owner"].startswith("loop")} <= {
-        "shopify", "stripe", "sample"}
+        "shopify", "stripe", "sample", "sample_helpdesk"}
 
 
 def test_the_demo_shows_the_delayed_shipments(queue):

@@ -24,6 +24,8 @@ JUSTIFIED_BOT_SCOPES = {
     "usergroups:read": "approval tiers are Slack user groups",
     "channels:history": "message.channels + conversations.replies in public owner channels",
     "groups:history": "message.groups + conversations.replies in private owner channels",
+    "users:read": "users.info: the approver of a ticket reply, matched to their helpdesk agent",
+    "users:read.email": "users.info's email: the helpdesk agent is matched by it",
 }
 
 
