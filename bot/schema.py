@@ -479,6 +479,7 @@ follow_tasks = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("first_due_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
+    Column("dm_after_hours", Integer, nullable=False),  # the owner's DM: this long after due
     Column("thread_reminded_at", UtcDateTime),
     Column("dm_reminded_at", UtcDateTime),
     Column("done_at", UtcDateTime),

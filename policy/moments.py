@@ -119,6 +119,9 @@ class FollowUpRule(_Section):
     owner: Person | None = None
     due_in_hours: Annotated[StrictInt, Field(ge=1, le=24 * 90)] | None = None
     due_in_days: Annotated[StrictInt, Field(ge=1, le=90)] | None = None
+    # When due: a reminder in the alert's thread; still open this many hours later, the
+    # owner by DM too (0: both at once).
+    dm_after_hours: Annotated[StrictInt, Field(ge=0, le=24 * 7)] = 4
 
     @model_validator(mode="after")
     def _one_due(self) -> FollowUpRule:

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('first_due_at', bot.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column('due_at', bot.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column('dm_after_hours', sa.Integer(), nullable=False),
         sa.Column('thread_reminded_at', bot.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column('dm_reminded_at', bot.schema.UtcDateTime(timezone=True), nullable=True),
         sa.Column('done_at', bot.schema.UtcDateTime(timezone=True), nullable=True),
