@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from bot.jobs.kinds import Kind
-from bot.schema import follow_tasks, moments
+from bot.schema import audit_log, follow_tasks, jobs, moments
 from bot.store.jobs import NewJob, enqueue
 from bot.store.sql import insert_ignore
 from policy.models import Money
@@ -292,7 +292,19 @@ class MomentRepo:
             done_late = conn.execute(select(func.count()).where(
                 t.status == DONE, t.done_at >= start, t.done_at < end, t.done_at > t.first_due_at)).scalar() or 0
             overdue = conn.execute(select(func.count()).where(t.status == OPEN, t.due_at <= end)).scalar() or 0
-        return {"by_trigger": by_trigger, "vip_orders": int(vip_orders),
+            # Which automations ran: tag operations carried out (the resource carries the tags
+            # now; a retry that found them there is the same operation, counted once), refunds
+            # that went out on receipt (the lifecycle's audit event).
+            j = jobs.c
+            tagged = conn.execute(select(func.count()).where(
+                j.kind == Kind.ACTION.value, j.operation == Operation.ADD_TAGS.value, j.status == "done",
+                j.finished_at >= start, j.finished_at < end
+            )).scalar() or 0
+            on_receipt = conn.execute(select(func.count()).where(
+                audit_log.c.event == "case.refund_on_receipt", audit_log.c.at >= start,
+                audit_log.c.at < end)).scalar() or 0
+        return {"by_trigger": by_trigger, "vip_orders": int(vip_orders), "tags_added": int(tagged),
+                "refunds_on_receipt": int(on_receipt),
                 "revenue": {cur: int(minor) for cur, minor in revenue.items()},
                 "followups_created": int(created), "done_on_time": int(done_on_time), "done_late": int(done_late),
                 "overdue": int(overdue)}

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from blocks.ids import ActionId, BlockId, OptionValue
+from blocks.digest import moments_text, render_digest
 from blocks.moment import snooze_value
 from bot.jobs.kinds import Kind
 from bot.schema import moments
@@ -114,6 +115,14 @@ def test_a_big_first_order_tags_once_alerts_once_and_its_follow_up_gets_done(dat
         assert week["by_trigger"] == {"first_order_over": 1}
         assert week["revenue"] == {"USD": 74000}
         assert week["followups_created"] == 1 and week["done_on_time"] == 0 and week["done_late"] == 1
+        assert week["tags_added"] == 2  # customer and order; the retries are the same two operations
+        digest = shop.c.digest.compute(shop.clock() - timedelta(days=7), shop.clock() + timedelta(seconds=1))
+        section = moments_text(digest.moments, digest.currency)
+        assert "1 big first orders" in section
+        assert "revenue touched: $740" in section
+        assert "1 created · 0 done on time · 1 done late · 0 overdue" in section
+        assert "2 tag update(s)" in section
+        assert "High-value and VIP moments" in json.dumps(render_digest(digest)["blocks"])
 
 
 def _ref(task):
