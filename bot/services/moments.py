@@ -22,6 +22,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
+from blocks.escape import escape_mrkdwn, one_line
 from blocks.format import mention, slack_date
 from blocks.moment import MomentView, OpenTask, TaskView, render_moment_card
 from bot.clock import Clock
@@ -237,7 +238,7 @@ class TaskReminders:
         if not self.repo.claim(task, "thread_reminded_at", now):
             return 0  # another replica got it
         who = mention(task.owner) if task.owner else "Anyone here"
-        text = f":alarm_clock: {who}: follow-up due {slack_date(task.due_at)} — {task.text}"
+        text = f":alarm_clock: {who}: follow-up due {slack_date(task.due_at)} — {escape_mrkdwn(one_line(task.text), 300)}"
         try:
             self.gateway.post_message(moment.slack_channel, thread_ts=moment.slack_ts, blocks=None, text=text)
         except Exception:
@@ -257,8 +258,10 @@ class TaskReminders:
                 link = f" {self.gateway.get_permalink(moment.slack_channel, moment.slack_ts)}"
         except Exception:  # the DM still goes, without the link
             link = ""
-        order = f" ({moment.customer_name or 'guest'} {moment.order_name or ''})".rstrip()
-        text = f":alarm_clock: Your follow-up is overdue since {slack_date(task.due_at)}: {task.text}{order}{link}"
+        # The customer's name is theirs to write: escaped, so it can't ping or forge a link.
+        order = escape_mrkdwn(one_line(f"{moment.customer_name or 'guest'} {moment.order_name or ''}".strip()), 200)
+        text = (f":alarm_clock: Your follow-up is overdue since {slack_date(task.due_at)}: "
+                f"{escape_mrkdwn(one_line(task.text), 300)} ({order}){link}")
         try:
             self.gateway.post_message(task.owner, blocks=None, text=text)
         except Exception:
