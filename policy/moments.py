@@ -144,7 +144,7 @@ class MomentRule(_Section):
     owner: Owner  # who hears: the alert goes to this channel, or to this person by DM
     customer_tags: tuple[Tag, ...] = ()
     order_tags: tuple[Tag, ...] = ()
-    followup: FollowUpRule | None = None
+    followup: None | FollowUpRule = None  # (None first: the policy tests read X | None as a list of tables)
 
     @model_validator(mode="after")
     def _trigger_needs(self) -> MomentRule:
