@@ -286,6 +286,7 @@ class Container:
                                     within_done=self.lifecycle.queue_receipt_within,
                                     on_out_of_stock=self.exchanges.out_of_stock),
         }
+        handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
         if self.gateway is not None:
@@ -347,6 +348,12 @@ class Container:
             self.ops.record_failure(system, at=self.clock(), error=note)
         return f"{len(notes)} note(s)"
 
+    def _moment_tags_finished(self, job) -> None:
+        """A moment's tags are done (or dead): its alert says so."""
+        if job.payload.get("moment_id"):
+            self.moment_repo.queue_update(int(job.payload["moment_id"]), now=self.clock())
+            self._wake("cards")
+
     def _moment_queued(self) -> None:
         self._wake("actions")
         self._wake("cards")
@@ -363,9 +370,8 @@ class Container:
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update, a receipt that
         # waited for it to evaluate) or unblocked the next action of its case.
-        if job.kind == Kind.ACTION and job.case_id is None and job.payload.get("moment_id"):
-            # A moment's tags are done (or dead): its alert says so.
-            self.moment_repo.queue_update(int(job.payload["moment_id"]), now=self.clock())
+        if job.kind == Kind.ACTION and job.case_id is None:
+            self._moment_tags_finished(job)
         if job.kind == Kind.ACTION:
             self._wake("actions")
             self._wake("cards")

@@ -30,7 +30,8 @@ from bot.jobs.errors import Permanent, RetryLater
 from bot.jobs.runner import Done
 from bot.schema import jobs as jobs_table
 from bot.store.jobs import Job, JobRepo
-from bot.store.moments import MomentRecord, MomentRepo, NewMoment, TaskConflict, TaskRecord
+from bot.store.moments import (TAG_TARGETS, MomentRecord, MomentRepo, NewMoment, TaskConflict, TaskRecord,
+                               tag_order_key)
 from integrations.slack.gateway import SlackError, SlackGatewayError
 from policy.config import Policy
 from policy.models import CaseContext
@@ -140,10 +141,11 @@ class MomentAlerts:
         tags = {}
         tags_done = {}
         with self.repo.engine.connect() as conn:
+            keys = [tag_order_key(moment.id, t) for t in TAG_TARGETS]
             for row in conn.execute(select(jobs_table.c.payload, jobs_table.c.status, jobs_table.c.result_summary,
-                                           jobs_table.c.last_error, jobs_table.c.idempotency_key)
-                                    .where(jobs_table.c.order_key == f"moment:{moment.id}")):
-                target = "customer" if str(row.idempotency_key).endswith("tags-customer") else "order"
+                                           jobs_table.c.last_error, jobs_table.c.order_key)
+                                    .where(jobs_table.c.order_key.in_(keys))):
+                target = row.order_key.rsplit(":", 1)[1]
                 tags[target] = list(row.payload.get("tags") or [])
                 if row.status == "done":
                     tags_done[target] = row.result_summary or "done"

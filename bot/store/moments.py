@@ -116,8 +116,15 @@ class TaskConflict(Exception):
         self.task = task
 
 
+TAG_TARGETS = ("customer", "order")
+
+
 def tag_key(source: str, moment_id: int, target: str) -> str:
     return f"returnsbot:{source}:moment-{moment_id}:tags-{target}"
+
+
+def tag_order_key(moment_id: int, target: str) -> str:
+    return f"moment:{moment_id}:{target}"
 
 
 class MomentRepo:
@@ -148,16 +155,17 @@ class MomentRepo:
                     moment_id=moment_id, text=new.task_text, owner=new.task_owner, status=OPEN, version=1,
                     first_due_at=due, due_at=due, dm_after_hours=new.task_dm_after_hours,
                     created_at=now, updated_at=now))
-            seq = 0
             for target, resource, tags in (("customer", new.customer_id, new.customer_tags),
                                            ("order", new.order_id, new.order_tags)):
                 if not tags or not resource:
                     continue
+                # Each on its own order key: a customer tag that fails for good must not hold
+                # up the order's (a dead action blocks what follows it on its key).
                 enqueue(conn, NewJob(kind=Kind.ACTION, system=STORE, operation=Operation.ADD_TAGS.value,
-                                     payload={"resource_id": resource, "tags": list(tags), "moment_id": moment_id},
-                                     order_key=f"moment:{moment_id}", seq=seq,
+                                     payload={"resource_id": resource, "tags": list(tags), "moment_id": moment_id,
+                                              "target": target},
+                                     order_key=tag_order_key(moment_id, target),
                                      idempotency_key=tag_key(new.source, moment_id, target)), now=now)
-                seq += 1
             self._queue_alert(conn, moment_id, now=now, key=f"returnsbot:moment-{moment_id}:alert")
             row = conn.execute(select(moments).where(moments.c.id == moment_id)).one()
         return MomentRecord.from_row(row), True

@@ -109,3 +109,21 @@ def test_done_twice_is_done_once(database_url):
         done = shop.c.moment_repo.task(task.id)
         assert done.status == "done" and done.done_by == OWNER and done.version == task.version + 1
         assert any("already done by <@U0OWNER001>" in t for t in shop.h.ephemerals_to(OWNER))
+
+
+def test_a_customer_tag_refused_for_good_shows_on_the_card_and_the_order_is_still_tagged(database_url):
+    with shop_for(database_url) as shop:
+        real = shop.fake._m_tags_add
+
+        def refuse_customers(info, id, tags):  # noqa: A002 - the mutation's argument name
+            if "/Customer/" in id:
+                return {"node": None, "userErrors": [{"message": "Customer is locked", "code": "INVALID", "field": ["id"]}]}
+            return real(info, id, tags)
+
+        shop.fake._m_tags_add = refuse_customers
+        task, moment = a_moment(shop)
+        assert "vip-order" in shop.fake.orders[moment.order_id]["tags"]
+        assert "vip-prospect" not in shop.fake.customers[moment.customer_id]["tags"]
+        card = json.dumps(shop.h.slack.message(moment.slack_channel, moment.slack_ts)["blocks"], ensure_ascii=False)
+        assert "failed: Shopify refused tagging Grace Hopper: Customer is locked" in card
+        assert "#2001 tagged vip-order" in card
