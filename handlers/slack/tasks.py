@@ -92,6 +92,12 @@ def register(app: App) -> None:
         mine = (body.get("text") or "").strip().lower() in ("mine", "me")
 
         def answer() -> None:
+            if not mine:  # everyone's names and orders: for whom `[access] lookup` allows, like /order
+                refused = svc.lookup.access.check("/followups", user=user, channel=body.get("channel_id"),
+                                                  query=body.get("text") or "", members=svc.decide.membership.members)
+                if refused is not None:
+                    respond(response_type="ephemeral", text=f"{refused} `/followups mine` lists your own.")
+                    return
             tasks = svc.tasks.open_list(owner=user if mine else None)
             respond(response_type="ephemeral", **render_open_tasks(tasks, svc.tasks.clock(), whose=user if mine else None))
 

@@ -32,11 +32,14 @@ NOW = datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)
 SIGNING_SECRET = "moments-signing-secret"
 WEBHOOK_SECRET = "moments-webhook-secret"
 VIPS = "C0VIPS0001"
-OWNER, OTHER = "U0OWNER001", "U0OTHER002"
+OWNER, OTHER = "U0OWNER001", "U0OTHER002"  # OTHER may look things up ([access] lookup)
 
 POLICY = f"""
 [slack]
 review_channel = "C0REVIEW01"
+
+[access]
+lookup = ["{OTHER}"]
 
 [[moments]]
 name = "big-first-order"

@@ -65,6 +65,9 @@ def test_followups_lists_the_open_ones_and_mine(database_url):
             assert "Open follow-ups of <@U0OTHER002>: none" in json.dumps(followups(shop, receiver, "mine", OTHER),
                                                                           ensure_ascii=False)
             assert "(1)" in json.dumps(followups(shop, receiver, "mine", OWNER), ensure_ascii=False)
+            # Everyone's follow-ups name customers and orders: only for whom [access] lookup allows.
+            refused = json.dumps(followups(shop, receiver, "", OWNER), ensure_ascii=False)
+            assert "can use /followups" in refused and "Grace Hopper" not in refused
     finally:
         receiver.close()
 
