@@ -127,7 +127,8 @@ class IngestService:
         assessment = assess(ctx, self.policy)
         if self.moments is not None and kind in (CaseKind.ORDER_REVIEW, CaseKind.RETURN_REQUEST):
             # Before the case: a retry after a crash finds the moment recorded (its key), never twice.
-            self.moments.consider(ctx, event.source)
+            # Keyed by the store that owns the order: Loop's and Shopify's report of one return are one moment.
+            self.moments.consider(ctx, getattr(self.source, "name", event.source))
         if not needs_case(kind, assessment.signals, assessment.recommendation,
                           in_review=ctx.platform is not None and ctx.platform.in_review):
             return IngestResult(Outcome.NO_CASE)

@@ -173,7 +173,7 @@ class ShippingService:
         if not needs_case(CaseKind.DELAYED_SHIPMENT, assessment.signals, assessment.recommendation):
             return None, False
         if self.moments is not None:
-            self.moments.consider(ctx, event.source)
+            self.moments.consider(ctx, getattr(self.source, "name", event.source))  # the order's store
         case, created = self.cases.open(NewCase(
             source=event.source, external_id=ext, context=ctx, assessment=assessment,
             channel=channel_for(CaseKind.DELAYED_SHIPMENT, self.policy), opened_at=now))
