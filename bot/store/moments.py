@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, select, update
 
 from bot.jobs.kinds import Kind
 from bot.schema import audit_log, follow_tasks, jobs, moments
@@ -200,10 +200,9 @@ class MomentRepo:
         return TaskRecord.from_row(row) if row else None
 
     def open_tasks(self, *, owner: str | None = None, limit: int = 50) -> list[tuple[TaskRecord, MomentRecord]]:
-        """Open follow-ups, soonest due first; `owner`: that person's (and, when given, the
-        unassigned ones are not included)."""
-        stmt = (select(follow_tasks, moments.c.id.label("m_id")).join(moments, moments.c.id == follow_tasks.c.moment_id)
-                .where(follow_tasks.c.status == OPEN).order_by(follow_tasks.c.due_at, follow_tasks.c.id).limit(limit))
+        """Open follow-ups with their moments, soonest due first; `owner`: only that person's."""
+        stmt = (select(follow_tasks).where(follow_tasks.c.status == OPEN)
+                .order_by(follow_tasks.c.due_at, follow_tasks.c.id).limit(limit))
         if owner is not None:
             stmt = stmt.where(follow_tasks.c.owner == owner)
         with self.engine.connect() as conn:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from bot.container import Container
 from bot.jobs.kinds import Kind

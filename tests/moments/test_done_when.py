@@ -6,13 +6,14 @@ digest."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from blocks.ids import ActionId, BlockId, OptionValue
 from blocks.digest import moments_text, render_digest
-from blocks.moment import snooze_value
+from blocks.moment import TaskRef, snooze_value
 from bot.jobs.kinds import Kind
 from bot.schema import moments
 from tests.fakes import slack_requests as sr
@@ -126,9 +127,5 @@ def test_a_big_first_order_tags_once_alerts_once_and_its_follow_up_gets_done(dat
 
 
 def _ref(task):
-    from blocks.moment import TaskRef
-
     return TaskRef(task.id, task.version)
 
-
-import json  # noqa: E402
