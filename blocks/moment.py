@@ -231,7 +231,6 @@ class OpenTask:
     owner: str | None
     due_at: datetime
     title: str  # "Big first order: Ada Lovelace #1042"
-    link: str | None = None  # the alert's permalink, when known
 
 
 def open_tasks_lines(tasks: list[OpenTask], now: datetime) -> list[str]:
