@@ -57,6 +57,10 @@ def demo_policy(policy: Policy) -> Policy:
     if "refund_on" not in policy.returns.model_fields_set:
         data["returns"]["refund_on"] = RefundOn.RECEIPT.value
     data["approval_tiers"][-1]["approvers"] = [*data["approval_tiers"][-1]["approvers"], DEMO_APPROVER]
+    if not policy.moments:  # the sample store's own triggers, so the demo shows its moments
+        from integrations.sample.moments import sample_moments
+
+        data["moments"] = [m.model_dump(mode="json") for m in sample_moments()]
     return Policy.model_validate(data)
 
 
@@ -111,8 +115,33 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
                   f"there; the column says how {system} holds each (review, open, flagged).\n")
     out.write("\n")
     write_tickets(c, out, tickets)
+    moments_summary(c, out)
     after_approval(c, out, clock=clock, review=review, approve=outcomes[Outcome.CREATED.value] > 0)
     return dict(outcomes)
+
+
+def moments_summary(c: Container, out: TextIO) -> None:
+    """The high-value and VIP moments the events fired: who, why, the tags (as the store
+    answered), the owner and the follow-up."""
+    from blocks.moment import TRIGGER_LABELS
+    from bot.services.moments import MomentAlerts
+
+    found = [m for t, m in c.moment_repo.open_tasks(limit=100)]
+    if not found:
+        return
+    out.write(f"High-value and VIP moments ({len(found)}; alerts go to the owner in Slack once it is connected):\n")
+    alerts = MomentAlerts(repo=c.moment_repo, gateway=None, jobs=c.jobs, clock=c.clock)
+    for moment in found:
+        view = alerts.view(moment)
+        label = re.sub(r":[a-z0-9_+-]+: *", "", TRIGGER_LABELS.get(moment.trigger, moment.trigger)).strip()
+        out.write(f"  {label}: {moment.customer_name or 'guest'} {moment.order_name or ''} — {moment.why}\n")
+        for target, state in sorted(view.tags_done.items()):
+            out.write(f"        tags on the {target}: {state}\n")
+        if view.task is not None:
+            who = view.task.owner or f"anyone in {moment.owner}"
+            out.write(f"        follow-up for {who}: {view.task.text} (due in "
+                      f"{_span(view.task.due_at - c.clock())})\n")
+    out.write("\n")
 
 
 # --- the return after approval --------------------------------------------------------------

@@ -139,6 +139,12 @@ class Server:
                     seconds=REMINDER_PERIOD.total_seconds(), id="disputes", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
+            if "followups" in self.c.periodic:  # moments' follow-ups: each reminder claimed once
+                self.scheduler.add_job(
+                    self._every, "interval", args=("followups", REMINDER_PERIOD),
+                    seconds=REMINDER_PERIOD.total_seconds(), id="followups", max_instances=1, coalesce=True,
+                    next_run_time=self.c.clock(),
+                )
             # Returns partly inspected past the inspection window get their follow-up.
             self.scheduler.add_job(
                 self._every, "interval", args=("receipts", REMINDER_PERIOD),

@@ -49,6 +49,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, TicketStatus, Tier
+from policy.moments import Moments
 from policy.priority import PrioritySettings
 from policy.voice import Voice
 
@@ -479,6 +480,7 @@ class Policy(_Section):
     priority: PrioritySettings = Field(default_factory=PrioritySettings)  # tickets: policy/priority.py
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
+    moments: Moments = ()  # [[moments]]: high-value and VIP moments (policy/moments.py)
 
     @field_validator("approval_tiers")
     @classmethod
@@ -628,7 +630,7 @@ _MESSAGES: dict[str, Any] = {
 }
 
 # Errors about a whole list or table: the input is not worth echoing.
-_NO_ECHO = {"tier_none", "tier_order", "tier_limit"}
+_NO_ECHO = {"tier_none", "tier_order", "tier_limit", "moment_rule"}
 
 
 def _got(value: Any, kind: str) -> str:

@@ -166,6 +166,9 @@ class Operation(StrEnum):
     # "amount", "currency"} (amount None: all the shipping left) / {"order_id", "note"}.
     REFUND_SHIPPING = "refund_shipping"
     RESHIP_ORDER = "reship_order"
+    # A moment's tags (policy/moments.py) on the customer or the order: payload
+    # {"resource_id", "tags"}.
+    ADD_TAGS = "add_tags"
 
 
 # The action target "the store this deployment connects" (Shopify, or the sample store):
@@ -243,6 +246,13 @@ class StoreActions(Protocol):
         them) raises a non-retryable IntegrationError. The same key again is a repeat."""
         ...
 
+    def add_tags(self, resource_id: str, *, tags: tuple[str, ...], idempotency_key: str) -> ActionResult:
+        """Add `tags` to a customer or an order (by its id). Check before act: the resource's
+        tags are read first, and when it carries every one of them already (compared without
+        case, as stores do) nothing is sent and the result says so — a replay never calls the
+        store's mutation again. An unknown resource raises NotFound."""
+        ...
+
 
 class DisputeActions(Protocol):
     """Answering a dispute the store system holds (Shopify Payments'): optional."""
@@ -304,4 +314,5 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
         Operation.REFUND_SHIPPING: lambda p, key: actions.refund_shipping(
             p["order_id"], amount=some_money(p), notify_customer=p.get("notify_customer", True), idempotency_key=key),
         Operation.RESHIP_ORDER: lambda p, key: actions.reship_order(p["order_id"], note=p.get("note"), idempotency_key=key),
+        Operation.ADD_TAGS: lambda p, key: actions.add_tags(p["resource_id"], tags=tuple(p["tags"]), idempotency_key=key),
     }

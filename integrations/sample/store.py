@@ -15,6 +15,8 @@ looks the same on any day. It implements `StoreSource` and `StoreActions` from
 * issue_store_credit: adds to the customer's store-credit balance
 * refund_shipping:  a Refund of (part of) the order's shipping charge, never more than the
                     shipping not refunded yet
+* add_tags:         tags on a customer or an order, checked before: one carrying every tag
+                    already (without case) is a repeat, recorded as `replayed`, nothing changed
 * reship_order:     a replacement order (tagged `returnsbot-reship`, nothing to pay) for the
                     line items of an order shipped and not delivered; the sample's
                     shipments don't say which lines they hold, so it is every line
@@ -417,6 +419,31 @@ class SampleStore:
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         return self._once("reship_order", order_id, {"note": note}, idempotency_key,
                           lambda: self._reship(order_id, note))
+
+    def add_tags(self, resource_id: str, *, tags: tuple[str, ...], idempotency_key: str) -> ActionResult:
+        if not idempotency_key:
+            raise ValueError("an idempotency key is required")
+        params = {"tags": tuple(tags)}
+        with self._lock:
+            table = self._state.customers if resource_id in self._state.customers else self._state.orders
+            if resource_id not in table:
+                err = NotFound(f"the sample store has no customer or order {resource_id}")
+                self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, error=str(err)))
+                raise err
+            obj = table[resource_id]
+            label = getattr(obj, "display_name", None) or getattr(obj, "name", resource_id)
+            have = {t.casefold() for t in obj.tags}
+            missing = [t for t in dict.fromkeys(tags) if t.casefold() not in have]
+            if not missing:  # checked before acting: nothing to add is a repeat
+                result = ActionResult(ok=True, summary=f"{label} is already tagged {', '.join(tags)}",
+                                      external_id=resource_id)
+                self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, replayed=True,
+                                             result=result))
+                return result
+            table[resource_id] = obj.model_copy(update={"tags": (*obj.tags, *missing)})
+            result = ActionResult(ok=True, summary=f"{label} tagged {', '.join(missing)}", external_id=resource_id)
+            self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, result=result))
+            return result
 
     def shipping_left(self, order_id: str) -> Money:
         """The order's shipping charge not refunded yet (shop money)."""

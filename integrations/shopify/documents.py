@@ -1058,6 +1058,28 @@ mutation DraftOrderDelete($input: DraftOrderDeleteInput!) {
 }
 """
 
+# A moment's tags (issue 13). `tagsAdd` takes no idempotency key (no `@idempotent` in its
+# description) but is idempotent in effect: the resource's tags are read first and a
+# resource carrying every tag already is not sent the mutation again (check before act).
+RESOURCE_TAGS = """
+query ResourceTags($id: ID!) {
+  node(id: $id) {
+    id
+    ... on Customer { displayName tags }
+    ... on Order { name tags }
+  }
+}
+"""
+
+TAGS_ADD = """
+mutation TagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
     "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
@@ -1106,4 +1128,6 @@ ALL_DOCUMENTS: dict[str, str] = {
     "DRAFT_ORDER_STATE": DRAFT_ORDER_STATE,
     "DRAFT_ORDER_COMPLETE": DRAFT_ORDER_COMPLETE,
     "DRAFT_ORDER_DELETE": DRAFT_ORDER_DELETE,
+    "RESOURCE_TAGS": RESOURCE_TAGS,
+    "TAGS_ADD": TAGS_ADD,
 }

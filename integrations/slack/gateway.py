@@ -201,6 +201,15 @@ class SlackGateway:
         resp = self._call("chat.postMessage", self._client.chat_postMessage, kwargs, channel=channel)
         return str(resp["ts"])
 
+    def post_message_at(self, channel: str, *, blocks: Sequence[Any] | None, text: str) -> tuple[str, str]:
+        """chat.postMessage answering (channel id, ts): posted to a user id, the message is in
+        the DM with the bot, whose id (D…) is what chat.update needs later."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        resp = self._call("chat.postMessage", self._client.chat_postMessage, kwargs, channel=channel)
+        return str(resp.get("channel") or channel), str(resp["ts"])
+
     def update_message(
         self,
         channel: str,

@@ -117,3 +117,28 @@ def test_each_case_shows_its_age(queue):
 ])
 def test_age_is_short(delta, text):
     assert age(NOW - delta, NOW) == text
+
+
+def test_the_demo_shows_the_sample_stores_moments(tmp_path, monkeypatch):
+    """The sample store's [[moments]] (integrations/sample/moments.py): Noah Williams's first
+    order is a big one (and makes him a VIP), Ava Thompson's #1049 carries her past $1,000;
+    each tagged once in the store, each with its follow-up."""
+    for key in ENV:
+        monkeypatch.delenv(key, raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    c, clock = demo_container(Settings(_env_file=None, database_url=url), Policy.default(), now=NOW)
+    out = StringIO()
+    run_demo(c, out, clock=clock)
+    text = out.getvalue()
+    assert "High-value and VIP moments (3;" in text
+    assert "Big first order: Noah Williams #1051 — First order, $1,337.00 (at least $1,000.00)" in text
+    assert "New VIP: Ava Thompson #1049 — Became a VIP: lifetime spend reached $1,010.00" in text
+    assert "tags on the order: #1051 tagged vip-order" in text
+    assert "follow-up for anyone in C0VIPDEMO1: Send the VIP welcome kit (due in 3 d 0 h)" in text
+    tagged = [call for call in c.store.calls if call.method == "add_tags" and not call.replayed]
+    assert len(tagged) == 4  # Noah twice (two moments), his order, Ava
+    assert "lifetime-1000" in c.store.get_customer(c.store.find_orders("#1049")[0].customer_id).tags
+    run_demo(c, StringIO(), clock=clock)  # the same events again: no second moment, no second tag
+    assert [call for call in c.store.calls if call.method == "add_tags" and not call.replayed] == tagged
+    c.engine.dispose()
