@@ -623,7 +623,7 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
     escalate_recommended = rec.action is Action.ESCALATE and not view.escalation_card
     if view.kind is CaseKind.DISPUTE:
         buttons = _dispute_buttons(view, ref)
-    elif view.kind is CaseKind.TICKET:
+    elif view.kind is CaseKind.TICKET or view.ticket is not None:  # a ticket's, or a return a ticket joined
         buttons = ticket_buttons(view, ref, _button)
         if not view.escalation_card:
             buttons.append(_button("Escalate", ActionId.TICKET_ESCALATE, ref, None))

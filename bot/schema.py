@@ -435,3 +435,17 @@ click_intents = Table(
 cases.append_column(Column("owner", String(32)))
 cases.append_column(Column("owner_ref", String(255)))
 Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)
+
+
+# --- tickets joined to another case (migration 0013) -----------------------------------------
+# A `return` ticket about an order whose return already has an undecided case joins that
+# case (bot.services.ticket_returns): the ticket's later messages find it here.
+case_tickets = Table(
+    "case_tickets",
+    metadata,
+    Column("source", String(32), primary_key=True),  # the helpdesk
+    Column("ticket_id", String(255), primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+)
+Index("ix_case_tickets_case_id", case_tickets.c.case_id)

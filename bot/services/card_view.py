@@ -143,8 +143,8 @@ class CaseViews:
         return None
 
     def _ticket(self, case: CaseRecord, ctx: CaseContext):
-        if case.kind is not CaseKind.TICKET or not ctx.tickets:
-            return None
+        if not ctx.tickets or (case.kind is not CaseKind.TICKET and not ctx.ticket_review):
+            return None  # a ticket case, or a return case a ticket joined (bot.services.ticket_returns)
         from blocks.views import TicketView
         from policy.ticket_case import review_of
 
@@ -156,7 +156,7 @@ class CaseViews:
         sent_as = next((x.get("detail", {}).get("sent_as") for x in reversed(self.cases.decisions(case.id))
                         if isinstance(x.get("detail"), dict)), None) if case.decided_at else None
         return TicketView(
-            subject=ticket.subject, helpdesk=self.system_of(case.source)[0], message=said[-1].text if said else "",
+            subject=ticket.subject, helpdesk=self.system_of(ticket.source)[0], message=said[-1].text if said else "",
             intent=c.intent.value, sentiment=c.sentiment.value, urgency=c.urgency.value, language=c.language,
             classified_by=c.by, fallback_reason=c.fallback_reason, priority=p.level.value, priority_score=p.score,
             reply_due_at=p.reply_due_at, priority_reasons=p.reasons, requester=ticket.requester_name or
