@@ -71,3 +71,15 @@ def ticket_buttons(view: CaseView, ref: str, button) -> list[ButtonElement]:
     if view.kind is CaseKind.TICKET:  # a return case a ticket joined keeps the store's return as it is
         out.append(button("Reclassify", ActionId.TICKET_RECLASSIFY, ref, None))
     return out
+
+
+def open_ticket_blocks(view: CaseView) -> list[Block]:
+    """A return case whose customer has a ticket open: which ticket the decision's message
+    goes to (approving posts the drafted approval; the deny form is prefilled)."""
+    t = view.open_ticket
+    if t is None:
+        return []
+    name = link(t.url, t.subject, limit=150) if t.url else escape_mrkdwn(t.subject, 150)
+    said = "the drafted approval message" if t.approve_text else "no approval message"
+    return [context(f":speech_balloon: The customer has a ticket open: *{name}* ({escape_mrkdwn(t.helpdesk, 40)}). "
+                    f"Approving posts {said} there; Deny's message to the customer is drafted and posted there too.")]

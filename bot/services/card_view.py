@@ -127,6 +127,7 @@ class CaseViews:
             dispute=self._dispute(case, ctx),
             platform=self._platform(case, ctx),
             ticket=self._ticket(case, ctx),
+            open_ticket=self._open_ticket(ctx),
         )
 
     def _platform(self, case: CaseRecord, ctx: CaseContext):
@@ -141,6 +142,17 @@ class CaseViews:
         if case.owner:
             return PlatformView(label=self.system_of(case.owner)[0], state=case.external_status or "open")
         return None
+
+    def _open_ticket(self, ctx: CaseContext):
+        from blocks.views import OpenTicketView
+        from policy.ticket_case import replies_of
+
+        replies = replies_of(ctx)
+        if replies is None:
+            return None
+        return OpenTicketView(subject=replies.subject, helpdesk=self.system_of(replies.source)[0], url=replies.url,
+                              approve_text=replies.approve.text if replies.approve else None,
+                              deny_text=replies.deny.text if replies.deny else None)
 
     def _ticket(self, case: CaseRecord, ctx: CaseContext):
         if not ctx.tickets or (case.kind is not CaseKind.TICKET and not ctx.ticket_review):

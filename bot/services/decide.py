@@ -223,6 +223,9 @@ class DecideService:
             decided = outcome_phrase(outcome, case.amount) or outcome.label
             reply, sent = self._ticket_ops(case, user_id, text, decided=decided)
             ops, pending = [*ops, *reply], {**pending, **sent}
+        elif case.kind is CaseKind.RETURN_REQUEST:  # the customer's open ticket hears the decision
+            ops, pending = self._open_ticket_message(case, user_id, ops, pending, deny=outcome is Action.DENY,
+                                                     decided=outcome_phrase(outcome, case.amount) or outcome.label)
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
         # "Escalate" is followed when the case went up a tier before being decided.
         followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
@@ -230,6 +233,37 @@ class DecideService:
         decision = Decision("approve", outcome.value, followed_recommendation=followed, detail=pending)
         return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within,
                             detail={"edited": True} if text is not None else None)
+
+    def _open_ticket_message(self, case: CaseRecord, user_id: str, ops, detail, *, deny: bool, decided: str,
+                             text: str | None = None):
+        """The drafted approval (or deny) message posted to the customer's open ticket, once
+        (bot.services.ticket_returns.with_open_ticket_replies); `text` replaces the draft
+        (the deny modal's message). No helpdesk agent to send as: the decision goes on, the
+        detail says the ticket was not answered."""
+        from policy.ticket_case import replies_of
+
+        if self.tickets is None:
+            return ops, detail
+        try:
+            replies = replies_of(self.cases.snapshot(case)[0])
+        except Exception:
+            log.warning("case %s: snapshot unreadable, no message to the customer's ticket", case.id)
+            return ops, detail
+        if replies is None:
+            return ops, detail
+        draft = replies.deny if deny else replies.approve
+        text = text if text is not None else (draft.text if draft is not None else None)
+        if not text or not text.strip():
+            return ops, detail
+        verb = "Denied" if deny else "Approved"
+        try:
+            more, sent = self.tickets.message_ops(case, user_id, source=replies.source, ticket_id=replies.ticket_id,
+                                                  text=text, note=f"{verb} in Slack by {user_id}: {decided} "
+                                                                  f"(returnsbot case {case.id}).")
+        except ValueError as exc:
+            log.warning("case %s: the customer's ticket is not answered: %s", case.id, exc)
+            return ops, {**detail, "ticket_message": f"not sent: {exc}"}
+        return [*ops, *more], {**detail, "ticket_message": sent}
 
     def has_ticket(self, case: CaseRecord) -> bool:
         """A return case carrying a ticket that joined it (its card has the ticket buttons)."""
@@ -374,6 +408,11 @@ class DecideService:
             ops = platform_deny_ops(case, note, deny_as=how)
         else:
             ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
+        if customer_message and notify_customer and case.kind is CaseKind.RETURN_REQUEST:  # and on their open ticket
+            known = DeclineReason.parse(reason)
+            ops, detail = self._open_ticket_message(case, user_id, list(ops), detail, deny=True,
+                                                    decided=f"declined ({known.label if known else reason})",
+                                                    text=customer_message)
         return self._commit(
             case, user_id, to=CaseStatus.DENIED, event="case.denied",
             decision=Decision("deny", Action.DENY.value,

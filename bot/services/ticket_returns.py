@@ -225,3 +225,35 @@ def review_for(intake, ticket: Ticket, ctx: CaseContext, assessment: Assessment,
 def joined_ticket(ctx: CaseContext) -> Ticket | None:
     """The ticket a return case carries (it joined the case), else None."""
     return ctx.tickets[0] if ctx.kind is not CaseKind.TICKET and ctx.tickets and review_of(ctx) is not None else None
+
+
+# --- a return case whose customer has a ticket open (it did not join) ------------------------
+
+
+def with_open_ticket_replies(intake, ctx: CaseContext, assessment: Assessment) -> CaseContext:
+    """A return case about to open, whose customer has a ticket open (the helpdesk
+    contributor's `ctx.tickets`): the drafted approval and deny messages for that ticket, so
+    the deny modal is prefilled and approving answers the ticket (policy.ticket_case.TicketReplies)."""
+    from policy.models import approve_outcome
+    from policy.ticket_case import TicketReplies, open_ticket
+
+    if ctx.kind is not CaseKind.RETURN_REQUEST or ctx.ticket_review:
+        return ctx
+    ticket = open_ticket(ctx.tickets)
+    if ticket is None:
+        return ctx
+    policy: Policy = intake.policy
+    rec = assessment.recommendation
+    returned = [li.title for li in ctx.return_request.line_items] if ctx.return_request is not None else None
+    draft_ctx = DraftContext.for_order(ctx.order, ctx.customer, language=ticket.language or "en", intent=Intent.RETURN,
+                                       message=customer_text(ticket), tz=policy.store.tz, return_items=returned)
+    catalog = [li.title for li in ctx.order.line_items]
+
+    def draft(action: Action):
+        return draft_reply(draft_ctx, draft_decision(action, rec.amount, assessment.signals), policy.voice,
+                           claude=intake.claude, catalog=catalog)
+
+    outcome = approve_outcome(ctx.kind, rec.action)
+    replies = TicketReplies(source=ticket.source, ticket_id=ticket.id, subject=ticket.subject, url=ticket.url,
+                            approve=draft(outcome) if outcome is not Action.DENY else None, deny=draft(Action.DENY))
+    return ctx.model_copy(update={"ticket_replies": replies.model_dump(mode="json")})

@@ -112,6 +112,23 @@ class TicketSender:
         return ops, detail
 
 
+    def message_ops(self, case: CaseRecord, user_id: str, *, source: str, ticket_id: str, text: str,
+                    note: str) -> tuple[list[OutboxOp], dict[str, Any]]:
+        """A return case's decision told on the customer's open ticket (one it did not
+        join): the message, public, and a note; the ticket's tags and status are left as the
+        team has them (the ticket may be about more). Raises ValueError (NoAgent, empty
+        text) before anything is queued."""
+        reply = check_text(text).strip()
+        agent, how = self.agent(case, user_id, source)
+        ops = [
+            OutboxOp(TicketOperation.POST_REPLY, {"ticket_id": ticket_id, "text": reply, "agent": agent},
+                     _key(case, source, TicketOperation.POST_REPLY), system=source),
+            OutboxOp(TicketOperation.ADD_NOTE, {"ticket_id": ticket_id, "text": f"{note} Message sent {how}."},
+                     _key(case, source, TicketOperation.ADD_NOTE), system=source),
+        ]
+        return ops, {"ticket": ticket_id, "sent_as": how, "agent": agent}
+
+
 def helpdesk_lookup(connectors) -> Callable[[str], Helpdesk | None]:
     """A case's source (the connector's name or a name it handles) → its helpdesk."""
     def find(source: str) -> Helpdesk | None:
