@@ -39,6 +39,7 @@ AGENT_EMAIL = "support@ridgeline.example"  # a sample helpdesk agent
 # The sample store's #1001 is two years old (a return is denied): its recent #1041, delivered,
 # with a clean refund recommendation, is the sample's "return my sweater from #1001".
 SAMPLE_ORDER = "#1041"
+APPROVED_ORDER = "#1042"  # a sample return recommended for an exchange (not auto-approved)
 SAMPLE_TEXT = "Hi, I want to return my merino base layer from #1041, it doesn't fit. Thanks"
 
 
@@ -216,7 +217,7 @@ def test_a_return_ticket_joins_the_shopify_return_case_one_case_one_card_one_ref
         [reply] = [m for m in ticket.messages if m.author is AuthorKind.AGENT]
         [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL]
         assert reply.text == review.draft.text
-        assert f"Approved in Slack by {T1}" in note.text and "refund" in note.text
+        assert f"Approved in Slack by {T1}" in note.text and "exchange" in note.text.lower()
         jobs = lp.c.outbox.for_case(done.id)
         helpdesk_jobs = [r for r in jobs if r.operation.startswith("ticket_")]
         systems = _systems(lp, done.id)
@@ -248,3 +249,90 @@ def test_a_later_message_refreshes_the_joined_case_while_undecided(database_url,
         assert "refund to my card" in card_text(lp.last_card(case))
         events = [a["event"] for a in lp.c.cases.audit(case.id)]
         assert events.count("case.ticket_joined") == 1 and "case.ticket_updated" in events
+
+
+# --- a return case whose customer has a ticket open (it did not join) -------------------------
+
+
+def _with_tickets_in_context(store, helpdesk):
+    """The sample helpdesk as Gorgias and Zendesk are: a case's context gains the customer's tickets."""
+    import dataclasses
+
+    from integrations.helpdesk import tickets_contributor
+
+    return dataclasses.replace(connector_for(store, helpdesk=helpdesk), contribute=tickets_contributor(helpdesk))
+
+
+def _return_case_with_open_ticket(lp, store, helpdesk, order_name: str):
+    order = store.find_orders(order_name)[0]
+    customer = store.get_customer(order.customer_id)
+    ticket_id = helpdesk.add(f"Question about {order_name}", email=customer.email, name=customer.display_name,
+                             text=f"Hello, any news about my order {order_name}?")
+    case = lp.open_case(order_name)  # the store's return: a case of its own (the ticket was never ingested)
+    return case, ticket_id
+
+
+def test_a_return_case_denied_posts_the_drafted_message_to_the_customers_open_ticket_once(database_url):
+    from blocks.ids import ActionId, BlockId, CallbackId, OptionValue
+    from policy.ticket_case import replies_of
+
+    store = SampleStore.load(now=utcnow())
+    helpdesk = CountingHelpdesk(store)
+    with loop(database_url, store=store, connectors=(_with_tickets_in_context(store, helpdesk),)) as lp:
+        lp.slack.users[T1] = {"email": AGENT_EMAIL}
+        case, ticket_id = _return_case_with_open_ticket(lp, store, helpdesk, "#1045")  # final sale: deny
+        assert case.recommended_action == "deny"
+        replies = replies_of(lp.c.cases.snapshot(case)[0])
+        assert replies.ticket_id == ticket_id and replies.deny is not None and replies.approve is None
+        assert "Question about #1045" in card_text(lp.last_card(case))  # which ticket the message goes to
+
+        assert lp.click(case, ActionId.CASE_DENY, T1).status_code == 200
+        [opened] = lp.slack.calls_to("views.open")
+        field = next(b for b in opened.params["view"]["blocks"] if b.get("block_id") == BlockId.DENY_CUSTOMER_MESSAGE)
+        assert field["element"]["initial_value"] == replies.deny.text[:500]
+        message = field["element"]["initial_value"]
+        state = {
+            BlockId.DENY_REASON: {ActionId.DENY_REASON: {"type": "static_select",
+                                                         "selected_option": {"value": "FINAL_SALE"}}},
+            BlockId.DENY_CUSTOMER_MESSAGE: {ActionId.DENY_CUSTOMER_MESSAGE: {"type": "plain_text_input",
+                                                                             "value": message}},
+            BlockId.DENY_NOTIFY: {ActionId.DENY_NOTIFY: {"type": "checkboxes",
+                                                         "selected_options": [{"value": OptionValue.NOTIFY_CUSTOMER}]}},
+        }
+        assert lp.submit(CallbackId.DENY_MODAL, case, state, T1).status_code == 200
+        assert lp.submit(CallbackId.DENY_MODAL, case, state, T1).status_code == 200  # submitted twice
+        _done(lp, case)
+        assert len([c for c in store.calls if c.method == "decline_return"]) == 1
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note"]
+        ticket = helpdesk.get_ticket(ticket_id)
+        [reply] = [m for m in ticket.messages if m.author is AuthorKind.AGENT]
+        assert reply.text == message.strip() and ticket.status is TicketStatus.OPEN  # left as the team has it
+        [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL]
+        assert f"Denied in Slack by {T1}" in note.text
+
+
+def test_a_return_case_approved_posts_the_drafted_approval_to_the_customers_open_ticket_once(database_url):
+    from blocks.ids import ActionId
+    from policy.ticket_case import replies_of
+
+    store = SampleStore.load(now=utcnow())
+    helpdesk = CountingHelpdesk(store)
+    with loop(database_url, store=store, connectors=(_with_tickets_in_context(store, helpdesk),)) as lp:
+        lp.slack.users[T1] = {"email": AGENT_EMAIL}
+        case, ticket_id = _return_case_with_open_ticket(lp, store, helpdesk, APPROVED_ORDER)
+        assert case.recommended_action == "exchange" and not case.auto_approved
+        replies = replies_of(lp.c.cases.snapshot(case)[0])
+        assert replies.approve is not None and replies.deny is not None and replies.approve.text != replies.deny.text
+        assert lp.click(case, ActionId.CASE_APPROVE, T1).status_code == 200
+        assert lp.click(case, ActionId.CASE_APPROVE, T1).status_code == 200  # the double click
+        # (An exchange's case waits for the items after its approval: every job done is the end here.)
+        wait_for(lambda: (rows := lp.c.outbox.for_case(case.id)) and all(r.status == "done" for r in rows)
+                 and len(rows) == 4, what="the approval carried out")
+        lp.settle(case.id)
+        assert len([c for c in store.calls if c.method == "approve_return"]) == 1
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note"]
+        ticket = helpdesk.get_ticket(ticket_id)
+        [reply] = [m for m in ticket.messages if m.author is AuthorKind.AGENT]
+        assert reply.text == replies.approve.text.strip()
+        [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL]
+        assert f"Approved in Slack by {T1}" in note.text and "exchange" in note.text.lower()
