@@ -217,7 +217,7 @@ def test_a_return_ticket_joins_the_shopify_return_case_one_case_one_card_one_ref
         [reply] = [m for m in ticket.messages if m.author is AuthorKind.AGENT]
         [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL]
         assert reply.text == review.draft.text
-        assert f"Approved in Slack by {T1}" in note.text and "exchange" in note.text.lower()
+        assert f"Approved in Slack by {T1}" in note.text and "refund $89.00" in note.text
         jobs = lp.c.outbox.for_case(done.id)
         helpdesk_jobs = [r for r in jobs if r.operation.startswith("ticket_")]
         systems = _systems(lp, done.id)
