@@ -204,6 +204,11 @@ def test_a_return_ticket_joins_the_shopify_return_case_one_case_one_card_one_ref
         assert action_ids(lp.last_card(joined)) == ["ticket-send", "ticket-edit", "ticket-escalate"]
         assert len(lp.slack.calls_to("chat.postMessage")) == 1  # one card, updated in place
 
+        # The same tiers as the case's Approve: someone outside them changes nothing.
+        assert lp.click(joined, "ticket-send", "U0NOBODY01").status_code == 200
+        wait_for(lambda: any("You can't" in t for t in lp.ephemerals_to("U0NOBODY01")), what="the refusal")
+        assert lp.c.cases.get(joined.id).status is CaseStatus.OPEN and lp.c.outbox.for_case(joined.id) == []
+
         assert lp.click(joined, "ticket-send", T1).status_code == 200
         assert lp.click(joined, "ticket-send", T1).status_code == 200
         done = _done(lp, joined)
