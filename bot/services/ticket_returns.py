@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
+from bot.jobs.errors import RetryLater
 from bot.llm.drafting import draft_reply
 from bot.schema import case_snapshots, case_tickets, cases as cases_table
 from bot.store import CaseRecord, CaseRepo, OutboxOp
@@ -196,7 +197,7 @@ class TicketJoins:
         if not result.ok:
             # Decided (or changed) between our read and our write: a retry of the ingest
             # sees the new state; nothing was written.
-            raise RuntimeError(f"case {case.id} changed while ticket {ticket.id} joined it; retrying")
+            raise RetryLater(f"case {case.id} changed while ticket {ticket.id} joined it; retrying")
         self.intake.on_case_changed(result.case)
         return result.case
 
