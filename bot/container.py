@@ -189,7 +189,8 @@ class Container:
             user_email=self.gateway.user_email if self.gateway is not None and hasattr(self.gateway, "user_email")
             else (lambda user_id: None),
             email_lookup=getattr(self.gateway, "email_of", None),
-            default_agent_email=self.settings.returnsbot_helpdesk_agent_email, settings=self.policy.tickets)
+            default_agent_email=self.settings.returnsbot_helpdesk_agent_email, settings=self.policy.tickets,
+            policy=self.policy)
         self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                            claude=self.claude, contributors=tuple(self.registry.contributors),
                                            on_case_changed=self._case_changed)

@@ -456,7 +456,20 @@ cases.append_column(Column("owner_ref", String(255)))
 Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)
 
 
-# --- high-value and VIP moments, and their follow-up tasks (migration 0013) ---------------
+# --- tickets joined to another case (migration 0015) -----------------------------------------
+# A `return` ticket about an order whose return already has an undecided case joins that
+# case (bot.services.ticket_returns): the ticket's later messages find it here.
+case_tickets = Table(
+    "case_tickets",
+    metadata,
+    Column("source", String(32), primary_key=True),  # the helpdesk
+    Column("ticket_id", String(255), primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+)
+Index("ix_case_tickets_case_id", case_tickets.c.case_id)
+
+# --- high-value and VIP moments, and their follow-up tasks (migration 0014) ---------------
 # A moment is one rule of `[[moments]]` firing for one order: the natural key makes a
 # webhook replayed, or a job retried, the same moment (its tags, alert and task queued once,
 # in the transaction that records it). `detail`: what the alert card shows (who, what they

@@ -132,6 +132,10 @@ class IngestService:
         if not needs_case(kind, assessment.signals, assessment.recommendation,
                           in_review=ctx.platform is not None and ctx.platform.in_review):
             return IngestResult(Outcome.NO_CASE)
+        if self.tickets is not None and kind is CaseKind.RETURN_REQUEST:  # the customer's open ticket gets the replies
+            from bot.services.ticket_returns import with_open_ticket_replies
+
+            ctx = with_open_ticket_replies(self.tickets, ctx, assessment)
         case, created = self.cases.open(
             NewCase(
                 source=event.source,

@@ -416,6 +416,12 @@ class SampleStore:
         return self._once("refund_shipping", order_id, params, idempotency_key,
                           lambda: self._refund_shipping(order_id, amount, notify_customer))
 
+    def refund_order(self, order_id: str, *, amount: Money, items: str | None, notify_customer: bool,
+                     idempotency_key: str) -> ActionResult:
+        params = {"amount": amount, "items": items, "notify_customer": notify_customer}
+        return self._once("refund_order", order_id, params, idempotency_key,
+                          lambda: self._refund_order(order_id, amount, items, notify_customer))
+
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         return self._once("reship_order", order_id, {"note": note}, idempotency_key,
                           lambda: self._reship(order_id, note))
@@ -709,6 +715,33 @@ class SampleStore:
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         return ActionResult(ok=True, summary=f"shipping refund {shop_amount} issued for order {order.name}{_notified(notify)}",
                             external_id=refund.id)
+
+    def _refund_order(self, order_id: str, amount: Money, items: str | None, notify: bool) -> ActionResult:
+        """A refund on the order with no return behind it (a ticket's return): shop money,
+        at most what is left to refund; back in the currency the customer paid, at the
+        order's own rate."""
+        order = _get(self._state.orders, order_id, "order")
+        if amount.currency != order.currency:
+            raise IntegrationError(f"refund in {amount.currency}, but order {order.name} is in {order.currency}",
+                                   retryable=False, system=SOURCE)
+        if amount.amount <= 0:
+            raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SOURCE)
+        left = order.received - order.refunded
+        if amount > left:
+            raise IntegrationError(f"refund {amount} exceeds the {left} left to refund on order {order.name}",
+                                   retryable=False, system=SOURCE)
+        charged = (_converted(amount, order.presentment_total, order.total)
+                   if order.presentment_total is not None and order.total.amount > 0 else None)
+        self._state.next_refund += 1
+        what = f" — {items}" if items else ""
+        refund = Refund(id=f"gid://shopify/Refund/{_REFUND_BASE + self._state.next_refund}", order_id=order.id,
+                        created_at=utc(self._clock()), amount=amount, note=f"Refund for order {order.name}{what}",
+                        presentment_amount=charged)
+        self._state.refunds[refund.id] = refund
+        self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
+        to_customer = f" ({charged} to the customer)" if charged is not None else ""
+        return ActionResult(ok=True, summary=f"refund {amount} issued for order {order.name}{to_customer}"
+                            f"{_notified(notify)}", external_id=refund.id)
 
     def _reship(self, order_id: str, note: str | None) -> ActionResult:
         order = _get(self._state.orders, order_id, "order")

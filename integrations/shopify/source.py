@@ -73,7 +73,7 @@ from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
 from integrations.shopify import progress
 from integrations.shopify import refunds as rf
-from integrations.shopify import remedies
+from integrations.shopify import order_refund, remedies
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
 from policy.models import (
@@ -804,6 +804,12 @@ class ShopifyStore:
         """refundCreate of the shipping, marker-checked and @idempotent (see remedies.py)."""
         return remedies.refund_shipping(self, order_id, amount=amount, notify_customer=notify_customer,
                                         idempotency_key=idempotency_key)
+
+    def refund_order(self, order_id: str, *, amount: Money, items: str | None, notify_customer: bool,
+                     idempotency_key: str) -> ActionResult:
+        """refundCreate of money, no store return, marker-checked and @idempotent (see order_refund.py)."""
+        return order_refund.refund_order(self, order_id, amount=amount, items=items, notify_customer=notify_customer,
+                                         idempotency_key=idempotency_key)
 
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """A $0 replacement order from a draft, recorded in the order's ledger (see remedies.py)."""
