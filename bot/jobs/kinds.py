@@ -14,6 +14,9 @@ class Kind(StrEnum):
     CLICK = "click"  # a person's click or modal submission, persisted before the ack
     ACTION = "action"  # a decided side effect in a store system (the outbox)
     CARD = "card"  # post or update a case's card in Slack
+    # A ticket case's order-context note (bot/services/ticket_note.py): not an outbox action,
+    # so it never waits for, blocks, or fails the case's decision and its reply.
+    TICKET_NOTE = "ticket_note"
 
 
 # worker thread name → the kinds it claims
@@ -22,4 +25,5 @@ LANES: dict[str, tuple[Kind, ...]] = {
     "clicks": (Kind.CLICK,),
     "actions": (Kind.ACTION,),
     "cards": (Kind.CARD,),
+    "notes": (Kind.TICKET_NOTE,),  # a slow helpdesk delays no refund, no card
 }
