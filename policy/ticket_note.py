@@ -28,10 +28,10 @@ def _tracking(s: Shipment, tz: ZoneInfo) -> str:
         parts.append(s.tracking_number)
     status = s.carrier_status.name.replace("_", " ").lower() if s.carrier_status else _STATUS.get(s.status.value,
                                                                                                   s.status.value)
-    line = " ".join(parts) + f": {status}"
     if s.delivered_at:
-        line += f", delivered {_day(s.delivered_at, tz)}"
-    elif s.estimated_delivery_at:
+        status = f"delivered {_day(s.delivered_at, tz)}"
+    line = " ".join(parts) + f": {status}"
+    if not s.delivered_at and s.estimated_delivery_at:
         line += f", expected {_day(s.estimated_delivery_at, tz)}"
     if s.last_scan_at:
         line += f", last scan {_day(s.last_scan_at, tz)}"
