@@ -72,3 +72,36 @@ def test_the_customer_writing_after_the_reply_is_writing_again():
     assert not wrote_again(seen, _ticket(C))  # a stale copy: nothing after a reply
     assert not wrote_again(seen, _ticket(C, C))  # written before any reply: not a reopening
     assert not wrote_again(_ticket(C, N, A, C), _ticket(C, N, A, C))  # already seen
+
+
+def test_a_privacy_request_finds_and_redacts_a_ticket_case_with_no_order(database_url):
+    import json
+
+    from sqlalchemy import select
+
+    from bot.container import Container
+    from bot.schema import metadata
+    from bot.services.redact import Redactor, Subject
+    from bot.settings import Settings
+    from integrations.helpdesk import ticket_event
+    from integrations.sample.store import SampleStore
+    from integrations.sample.tickets import connector_for
+    from tests.conftest import FrozenClock
+
+    clock = FrozenClock()
+    store = SampleStore.load(now=clock())
+    c = Container.build(Settings(_env_file=None, database_url=database_url), clock=clock, store=store,
+                        connectors=(connector_for(store),))
+    try:
+        (helpdesk,) = [x.helpdesk for x in c.registry.helpdesks]
+        case = c.ingest.ingest(ticket_event(helpdesk.get_ticket(helpdesk.keys["wholesale"]))).case
+        assert case.order_id is None and case.customer_id is None  # known only by the ticket's email
+        report = Redactor(c.engine, key=b"k" * 16, clock=clock).redact_customer(
+            Subject(emails=("Buyer@Alpine-Outfitters.example",)), shop="acme-test.myshopify.com")
+        assert report.cases == [case.id]
+        with c.engine.connect() as conn:
+            after = json.dumps({t.name: [dict(r._mapping) for r in conn.execute(select(t))]
+                                for t in metadata.sorted_tables}, default=str, ensure_ascii=False)
+        assert "buyer@alpine-outfitters.example" not in after.lower() and "Morgan Reyes" not in after
+    finally:
+        c.engine.dispose()
