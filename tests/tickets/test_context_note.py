@@ -5,6 +5,8 @@ helpdesk failing the note holds neither the reply nor the case's DONE."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.container import Container
@@ -103,6 +105,9 @@ def test_gorgias_one_note_per_ticket_on_replays_and_retries(gorgias):
     c.drain()
     assert len(_note_posts(fake, tid, key)) == 1 and len(c.jobs.for_case(first.id, kind=Kind.TICKET_NOTE)) == 1
     assert "Order context note on the ticket: posted" in _card_text(c, first)
+    # Kept like the outbox: the record of a write on the customer's ticket, which the card reports.
+    c.jobs.prune_finished(before=clock() + timedelta(days=30))
+    assert [j.status for j in c.jobs.for_case(first.id, kind=Kind.TICKET_NOTE)] == ["done"]
 
 
 def test_a_failing_note_does_not_hold_the_reply_or_the_case(gorgias):
