@@ -124,3 +124,35 @@ def test_a_sent_ticket_the_customer_answers_reopens_for_a_second_reply(database_
         # One context note for the case, from its opening, not per round.
         assert [key for _, key in helpdesk.calls if key.endswith(CONTEXT_NOTE)] == [f"{base}:ticket_context_note"]
         assert "Reopened" not in card_text(lp.last_card(again))
+
+
+def test_a_ticket_with_no_order_escalates_and_is_sent_edited_from_the_escalation_card(database_url):
+    from blocks.ids import ActionId, BlockId, CallbackId
+    from tests.loop.harness import ESCALATION, T2A
+
+    store, helpdesk, connector = _setup()
+    with loop(database_url, store=store, connectors=(connector,)) as lp:
+        lp.c.decide.tickets.default_agent_email = AGENT
+        ticket_id = helpdesk.keys["wholesale"]
+        lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+        case = _card(lp, helpdesk.name, ticket_id)
+        assert lp.click(case, ActionId.TICKET_ESCALATE, T1).status_code == 200
+        state = {BlockId.ESCALATE_NOTE: {ActionId.ESCALATE_NOTE: {"type": "plain_text_input",
+                                                                   "value": "Wholesale: sales should answer"}}}
+        assert lp.submit(CallbackId.ESCALATE_MODAL, case, state, T1).status_code == 200
+        esc = wait_for(lambda: (k := lp.c.cases.get(case.id)).escalation_ts and k.card_version == k.version and k,
+                       what="the escalation card")
+        assert esc.status is CaseStatus.ESCALATED
+        esc_card = lp.slack.message(ESCALATION, esc.escalation_ts)
+        assert "No order found" in card_text(esc_card) and ActionId.TICKET_EDIT in action_ids(esc_card)
+        # Tier 2 (the next tier up) edits the reply and sends it.
+        assert lp.click(esc, ActionId.TICKET_EDIT, T2A, channel=ESCALATION).status_code == 200
+        edited = "Hi Morgan,\n\nthanks for your interest: our sales team will write to you this week.\n\nThe team"
+        reply = {BlockId.TICKET_REPLY: {ActionId.TICKET_REPLY: {"type": "plain_text_input", "value": edited}}}
+        assert lp.submit(CallbackId.TICKET_EDIT_MODAL, esc, reply, T2A).status_code == 200
+        done = _sent(lp, case.id, esc.version)
+        lp.settle(done.id)
+        replies = [m for m in helpdesk.get_ticket(ticket_id).messages if m.author is AuthorKind.AGENT]
+        assert [r.text for r in replies] == [edited.strip()]
+        assert [name for name, _ in _decided_writes(helpdesk)] == ["post_reply", "add_internal_note",
+                                                                   "set_tags_and_status"]
