@@ -27,7 +27,7 @@ from bot.llm.drafting import draft_reply
 from bot.llm.triage import classify
 from bot.services.context import assemble, contribute
 from bot.services.ticket_note import queue_context_note
-from bot.services.ticket_reopen import reopen
+from bot.services.ticket_reopen import recheck_later, reopen
 from bot.store import CaseRecord, CaseRepo, NewCase
 from bot.store import snapshots
 from bot.schema import case_snapshots, cases as cases_table
@@ -177,6 +177,9 @@ class TicketIntake:
                 self.on_case_changed(result.case)
                 return TicketOutcome("reopened", result.case)
             case = result.case  # someone else moved it: refreshed below as it now stands
+        elif case.status in (CaseStatus.APPROVED, CaseStatus.EXECUTING) and \
+                wrote_again(self.cases.snapshot(case)[0].tickets[0], ctx.tickets[0]):
+            recheck_later(self.cases, case, ctx.tickets[0], now=now)  # the reply is going out: look again
         undecided = case.status in (CaseStatus.OPEN, CaseStatus.ESCALATED)
         result = self.cases.transition(
             case.id, expected=case.status, to=case.status, actor="returnsbot", at=now, event="case.ticket_updated",

@@ -105,3 +105,46 @@ def test_a_privacy_request_finds_and_redacts_a_ticket_case_with_no_order(databas
         assert "buyer@alpine-outfitters.example" not in after.lower() and "Morgan Reyes" not in after
     finally:
         c.engine.dispose()
+
+
+def test_a_message_while_the_reply_goes_out_reopens_the_case_once_it_is_sent(database_url):
+    from bot.container import Container
+    from bot.services.ticket_reopen import RECHECK_AFTER, REOPENED
+    from bot.settings import Settings
+    from integrations.helpdesk import ticket_event
+    from integrations.sample.store import SampleStore
+    from integrations.sample.tickets import connector_for
+    from policy.config import parse_policy
+    from policy.models import CaseStatus
+    from tests.conftest import FrozenClock
+    from tests.loop.harness import POLICY, T1
+
+    clock = FrozenClock()
+    store = SampleStore.load(now=clock())
+    c = Container.build(Settings(_env_file=None, database_url=database_url,
+                                 returnsbot_helpdesk_agent_email="support@ridgeline.example"),
+                        clock=clock, store=store, policy=parse_policy(POLICY), connectors=(connector_for(store),))
+    try:
+        (helpdesk,) = [x.helpdesk for x in c.registry.helpdesks]
+        order = store.find_orders("#1001")[0]
+        customer = store.get_customer(order.customer_id)
+        tid = helpdesk.add("Return", email=customer.email, name=customer.display_name,
+                           text="I want to return my sweater from #1001")
+        case = c.ingest.ingest(ticket_event(helpdesk.get_ticket(tid))).case
+        c.decide.approve(case.id, T1, version=case.version)
+        assert c.runners["actions"].run_once(limit=1) == 1  # the reply is out; the note and tags still queued
+        assert c.cases.get(case.id).status is CaseStatus.EXECUTING
+        helpdesk.customer_writes(tid, "Oh, and can I swap it for a size L instead?")
+        c.ingest.ingest(ticket_event(helpdesk.get_ticket(tid)))
+        assert c.cases.get(case.id).status is CaseStatus.EXECUTING  # recorded; the send goes on
+        c.drain("actions")
+        assert c.cases.get(case.id).status is CaseStatus.DONE
+        clock.advance(seconds=RECHECK_AFTER.total_seconds() + 1)
+        c.drain("intake")
+        reopened = c.cases.get(case.id)
+        assert reopened.status is CaseStatus.OPEN
+        assert [r["event"] for r in c.cases.audit(case.id)].count(REOPENED) == 1
+        ctx, _ = c.cases.snapshot(reopened)
+        assert ctx.tickets[0].customer_messages[-1].text.startswith("Oh, and can I swap")
+    finally:
+        c.engine.dispose()
