@@ -28,6 +28,7 @@ from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
 from bot.services.clicks import ClickJobs, click_job
 from bot.services.execute import ActionJobs
+from bot.services.ticket_note import TicketNoteJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
@@ -293,6 +294,8 @@ class Container:
                                     on_case_changed=self._case_changed,
                                     within_done=self.lifecycle.queue_receipt_within,
                                     on_out_of_stock=self.exchanges.out_of_stock),
+            Kind.TICKET_NOTE: TicketNoteJobs(cases=self.cases, registry=self.registry, clock=self.clock,
+                                             on_card=lambda: self._wake("cards")),
         }
         handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
         if self.gateway is not None and self.settings.slack_signing_secret:
@@ -376,6 +379,7 @@ class Container:
         self._wake("cards")
         self._wake("actions")
         self._wake("learning")  # a decision may have queued a playbook proposal
+        self._wake("notes")  # a ticket case's context note, queued with its opening
 
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update, a receipt that

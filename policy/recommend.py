@@ -77,7 +77,7 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
     found = {s.code: s for s in signals}
     decision = _DECIDE[ctx.kind](ctx, found, policy)
     score = risk_score(signals)
-    amount = ctx.amount
+    amount = ctx.at_stake(policy.shop_currency)
     auto, why = _auto_approve(ctx.kind, decision.action, amount, score, signals, policy)
     if ctx.platform is not None:
         # A returns platform approves what it can by itself; what reaches a card is for a person.
@@ -98,8 +98,9 @@ def currency_notes(ctx: CaseContext, policy: Policy) -> tuple[str, ...]:
     """What could not be compared because it is not in the shop's currency."""
     shop = policy.shop_currency
     notes = []
-    if ctx.amount.currency != shop:
-        notes.append(f"Needs the last approval tier: the amount is in {ctx.amount.currency} and the "
+    amount = ctx.at_stake(shop)
+    if amount.currency != shop:
+        notes.append(f"Needs the last approval tier: the amount is in {amount.currency} and the "
                      f"approval limits are in {shop}, which returnsbot does not convert.")
     spend = ctx.customer.lifetime_spend if ctx.customer is not None else None
     if spend is not None and spend.currency != shop and spend.amount > 0:

@@ -96,7 +96,8 @@ class IngestService:
             if self.tickets is None:
                 return IngestResult(Outcome.IGNORED)
             done = self.tickets.ingest(event)
-            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
+            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE,
+                       "reopened": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
             return IngestResult(outcome, done.case)
         if event.kind is EventKind.RETURN_ACTION_FAILED:
             if self.platform is None:
