@@ -96,7 +96,7 @@ class IngestService:
             if self.tickets is None:
                 return IngestResult(Outcome.IGNORED)
             done = self.tickets.ingest(event)
-            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE,
+            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE, "joined": Outcome.DUPLICATE,
                        "reopened": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
             return IngestResult(outcome, done.case)
         if event.kind is EventKind.RETURN_ACTION_FAILED:
