@@ -199,18 +199,18 @@ def run(engine: Engine, current: Policy, proposed: Policy, scope: Scope, *, work
 
 
 def run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope, *,
-             workers: int = 1) -> list[Simulation]:
+             workers: int = 1, focus: list[frozenset[int]] | None = None) -> list[Simulation]:
     """One replay of the stored cases in `scope` for several proposed policies."""
     reader = Reader(engine, scope)
     ranges = reader.id_ranges(workers) if workers > 1 else []
     if len(ranges) <= 1:
-        return _replay(engine, current, proposals, scope, (None, None))
+        return _replay(engine, current, proposals, scope, (None, None), focus)
     url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     # This process replays the first range itself while the others run in their own.
     with ctx.Pool(len(ranges) - 1) as pool:
-        pending = pool.starmap_async(_replay_range, [(url, current, proposals, scope, r) for r in ranges[1:]])
-        parts = [_replay(engine, current, proposals, scope, ranges[0])]
+        pending = pool.starmap_async(_replay_range, [(url, current, proposals, scope, r, focus) for r in ranges[1:]])
+        parts = [_replay(engine, current, proposals, scope, ranges[0], focus)]
         parts += pending.get()
     totals = parts[0]
     for part in parts[1:]:
@@ -220,20 +220,20 @@ def run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Sc
 
 
 def _replay(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope,
-            bounds: tuple[int | None, int | None]) -> list[Simulation]:
+            bounds: tuple[int | None, int | None], focus: list[frozenset[int]] | None = None) -> list[Simulation]:
     reader = Reader(engine, scope)
-    sims = simulate_many(reader.cases(*bounds), current, proposals)
+    sims = simulate_many(reader.cases(*bounds), current, proposals, focus=focus)
     for sim in sims:
         sim.unreadable = reader.unreadable
     return sims
 
 
 def _replay_range(url: str, current: Policy, proposals: list[Policy], scope: Scope,
-                  bounds: tuple[int, int]) -> list[Simulation]:
+                  bounds: tuple[int, int], focus: list[frozenset[int]] | None) -> list[Simulation]:
     from bot.db import make_engine
 
     engine = make_engine(url)
     try:
-        return _replay(engine, current, proposals, scope, bounds)
+        return _replay(engine, current, proposals, scope, bounds, focus)
     finally:
         engine.dispose()

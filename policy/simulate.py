@@ -152,6 +152,10 @@ class Simulation:
     disagreements: list[Disagreement] = field(default_factory=list)  # the biggest, by amount
     kinds: Counter = field(default_factory=Counter)
     unreadable: int = 0  # snapshots that could not be read (the caller counts them)
+    # Cases the caller asked to follow (a suggestion's overrides): how many were replayed,
+    # and how many of them the proposed policy now agrees with.
+    focus_cases: int = 0
+    focus_agrees: int = 0
     examples_per_change: int = EXAMPLES_PER_CHANGE
     disagreements_listed: int = DISAGREEMENTS_LISTED
 
@@ -183,6 +187,8 @@ class Simulation:
         self.disagreements = sorted(both, key=_disagreement_rank(self.currency))[: self.disagreements_listed]
         self.kinds.update(other.kinds)
         self.unreadable += other.unreadable
+        self.focus_cases += other.focus_cases
+        self.focus_agrees += other.focus_agrees
 
     @property
     def changed(self) -> int:
@@ -215,9 +221,12 @@ def simulate(cases: Iterable[PastCase], current: Policy, proposed: Policy, *,
 
 
 def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Policy], *,
-                  examples: int = EXAMPLES_PER_CHANGE, disagreements: int = DISAGREEMENTS_LISTED) -> list[Simulation]:
+                  examples: int = EXAMPLES_PER_CHANGE, disagreements: int = DISAGREEMENTS_LISTED,
+                  focus: list[frozenset[int]] | None = None) -> list[Simulation]:
     """One pass over `cases` for several proposed policies (the current one assessed once
-    per case): one Simulation per proposal, in order."""
+    per case): one Simulation per proposal, in order. `focus[i]`: case ids whose agreement
+    under proposal i is counted on their own (`focus_agrees`)."""
+    focus = focus or [frozenset()] * len(proposals)
     for proposed in proposals:
         if current.shop_currency != proposed.shop_currency:
             raise ValueError(f"the policies are for different currencies: {current.shop_currency} vs "
@@ -225,12 +234,15 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
     sims = [Simulation(currency=current.shop_currency, examples_per_change=examples,
                        disagreements_listed=disagreements) for _ in proposals]
     worst: list[list] = [[] for _ in proposals]  # per proposal: (rank, -id, Disagreement), smallest first
-    runs = list(zip(sims, proposals, worst))
+    runs = list(zip(sims, proposals, worst, focus))
     for case in cases:
         before = assess(case.context, current).recommendation
-        for sim, proposed, biggest in runs:
+        for sim, proposed, biggest, followed in runs:
             after = assess(case.context, proposed).recommendation
             _count(sim, case, before, after, examples)
+            if case.case_id in followed:
+                sim.focus_cases += 1
+                sim.focus_agrees += bool(agrees(case, after.action))
             if case.decided is not None and not agrees(case, after.action):
                 _keep_biggest(biggest, case, before, after, disagreements, sim.currency)
     for sim, biggest in zip(sims, worst):
