@@ -66,7 +66,9 @@ def _with_value(text: str, dotted: str, value: str) -> str:
                 lines.insert(start + 1, f"{key} = {value}")
                 return "\n".join(lines) + "\n"
     table, key = ".".join(parts[:-1]), parts[-1]
-    tail = "\n" if text and not text.endswith("\n") else ""
+    if not text.strip():
+        return f"[{table}]\n{key} = {value}\n"
+    tail = "" if text.endswith("\n") else "\n"
     return f"{text}{tail}\n[{table}]\n{key} = {value}\n"
 
 
