@@ -218,6 +218,8 @@ def main() -> int:
         print(f"simulated {r['cases']:,} cases ({r['changed']:,} changed, {r['decided']:,} decided by people, "
               f"{r['unreadable']} unreadable) in {r['seconds']:.2f} s = {r['cases'] / r['seconds']:,.0f} cases/s, "
               f"workers {args.workers}, peak RSS {r['rss_mb']:.0f} MB{worker}")
+    if not results:
+        return 0
     best = min(r["seconds"] for r in results)
     print(f"best of {len(results)}: {best:.2f} s")
     return 0 if best < 10 else 1

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Text, and_, cast, func, select
 
 from bot import actors
+from bot.db import make_engine
 from bot.schema import case_snapshots, cases, decisions, shop_facts
 from bot.store.snapshots import SnapshotUnreadable, read_context_text
 from policy.config import Policy, PolicyError, load_policy, parse_policy
@@ -35,6 +37,7 @@ from policy.edit import with_values
 from policy.models import Action, CaseKind, ShopFacts
 from policy.simulate import PastCase, Simulation, simulate_many
 
+DEFAULT_SINCE = "90d"  # the history replayed when none is named
 BATCH = 2000  # rows per fetch: big enough to amortise the round trip, small enough for memory
 
 
@@ -201,11 +204,30 @@ def run(engine: Engine, current: Policy, proposed: Policy, scope: Scope, *, work
 def run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope, *,
              workers: int = 1, focus: list[frozenset[int]] | None = None) -> list[Simulation]:
     """One replay of the stored cases in `scope` for several proposed policies."""
+    with reading(engine) as reader_engine:
+        return _run_many(reader_engine, current, proposals, scope, workers=workers, focus=focus)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Engine]:
+    """An engine for long reads of `engine`'s database: on SQLite a read-only one (its own
+    connections never take the write lock, so the bot's writers go on meanwhile)."""
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    ro = make_engine(engine.url.render_as_string(hide_password=False), read_only=True)
+    try:
+        yield ro
+    finally:
+        ro.dispose()
+
+
+def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope, *,
+              workers: int, focus: list[frozenset[int]] | None) -> list[Simulation]:
     reader = Reader(engine, scope)
     ranges = reader.id_ranges(workers) if workers > 1 else []
     if len(ranges) <= 1:
         return _replay(engine, current, proposals, scope, (None, None), focus)
-    url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     # This process replays the first range itself while the others run in their own.
     with ctx.Pool(len(ranges) - 1) as pool:
@@ -230,9 +252,7 @@ def _replay(engine: Engine, current: Policy, proposals: list[Policy], scope: Sco
 
 def _replay_range(url: str, current: Policy, proposals: list[Policy], scope: Scope,
                   bounds: tuple[int, int], focus: list[frozenset[int]] | None) -> list[Simulation]:
-    from bot.db import make_engine
-
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=True)
     try:
         return _replay(engine, current, proposals, scope, bounds, focus)
     finally:

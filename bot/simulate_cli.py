@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.simulate import DEFAULT_SINCE
 from policy.models import CaseKind
-
-DEFAULT_SINCE = "90d"
 
 
 def add_parser(sub) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.simulate import Reader, Scope, resolved, run_many, running_policy_text, stored_shop_facts
+from bot.simulate import Reader, Scope, reading, resolved, run_many, running_policy_text, stored_shop_facts
 from policy.assess import assess
 from policy.config import parse_policy
 from policy.edit import with_values
@@ -71,14 +71,14 @@ def suggest(engine: Engine, running: str | None, scope: Scope, *, since: str = "
     text, name = running_policy_text(running)
     current = resolved(parse_policy(text, source_name=name), facts)
     found, overrides = Suggested(), Overrides(current)
-    reader = Reader(engine, scope)
-    for case in reader.cases():
-        if case.decided is None:
-            continue
-        found.decided += 1
-        assessment = assess(case.context, current)
-        if not agrees(case, assessment.recommendation.action):
-            overrides.add(case, assessment)
+    with reading(engine) as reader_engine:
+        for case in Reader(reader_engine, scope).cases():
+            if case.decided is None:
+                continue
+            found.decided += 1
+            assessment = assess(case.context, current)
+            if not agrees(case, assessment.recommendation.action):
+                overrides.add(case, assessment)
     found.overrides = overrides.count
     candidates = overrides.suggestions(period_text(since))
     if not candidates:
