@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace, settings) -> int:
         from bot import simulate_cli
         from bot.clock import utcnow
 
-        return simulate_cli.run(args, settings, now=utcnow())
+        return simulate_cli.run(args, settings, now=utcnow(), out=sys.stdout, err=sys.stderr)
     if args.command == "jobs":
         import getpass
 

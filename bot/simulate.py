@@ -228,6 +228,7 @@ def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: S
     ranges = reader.id_ranges(workers) if workers > 1 else []
     if len(ranges) <= 1:
         return _replay(engine, current, proposals, scope, (None, None), focus)
+    url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     # This process replays the first range itself while the others run in their own.
     with ctx.Pool(len(ranges) - 1) as pool:

@@ -44,7 +44,7 @@ def _scope_arguments(p) -> None:
                    help="processes replaying in parallel (default: the machine's cores, at most 4)")
 
 
-def run(args: argparse.Namespace, settings, *, now, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, settings, *, now, out: TextIO, err: TextIO) -> int:
     from bot.db import make_engine
     from bot.simulate import SimulateError
 
