@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -182,14 +183,20 @@ def measure(path: Path, workers: int) -> dict:
     facts = stored_shop_facts(engine)
     current = resolved(Policy.default(), facts)
     proposed = resolved(parse_policy(PROPOSED, "bench.toml"), facts)
-    t0 = time.perf_counter()
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu()
     sim = run(engine, current, proposed, Scope(), workers=workers)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu_seconds = time.perf_counter() - t0, cpu() - c0
     engine.dispose()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    load = os.getloadavg()[0]
     return {"cases": sim.cases, "changed": sim.changed, "decided": sim.decided, "unreadable": sim.unreadable,
-            "seconds": elapsed, "startup_seconds": t0 - t_import, "rss_mb": self_kb / 1024,
+            "seconds": elapsed, "cpu_seconds": cpu_seconds, "load": load, "startup_seconds": t0 - t_import,
+            "rss_mb": self_kb / 1024,
             "worker_rss_mb": children_kb / 1024 if workers > 1 else None}
 
 
@@ -216,8 +223,9 @@ def main() -> int:
         results.append(r)
         worker = f", worker peak RSS {r['worker_rss_mb']:.0f} MB" if r["worker_rss_mb"] else ""
         print(f"simulated {r['cases']:,} cases ({r['changed']:,} changed, {r['decided']:,} decided by people, "
-              f"{r['unreadable']} unreadable) in {r['seconds']:.2f} s = {r['cases'] / r['seconds']:,.0f} cases/s, "
-              f"workers {args.workers}, peak RSS {r['rss_mb']:.0f} MB{worker}")
+              f"{r['unreadable']} unreadable) in {r['seconds']:.2f} s = {r['cases'] / r['seconds']:,.0f} cases/s "
+              f"(CPU {r['cpu_seconds']:.1f} s, load average {r['load']:.1f}), workers {args.workers}, "
+              f"peak RSS {r['rss_mb']:.0f} MB{worker}")
     if not results:
         return 0
     best = min(r["seconds"] for r in results)
