@@ -56,6 +56,11 @@ def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
 
 
+def _quantile(ordered: list[int], num: int, den: int) -> int:
+    """The smallest value covering num/den of `ordered` (ascending)."""
+    return ordered[max(0, -(-len(ordered) * num // den) - 1)]
+
+
 def _range(values: list, fmt=str) -> str:
     lo, hi = min(values), max(values)
     return fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
@@ -116,19 +121,24 @@ class Overrides:
             ids = frozenset(i for i, _ in self.late)
             evidence = (f"People granted {_times(len(days))} {period} a return the policy denied as outside the "
                         f"{p.returns.window_days}-day window (asked {_range(days)} days after delivery or shipment).")
-            for value in sorted({days[-1], days[(len(days) * 3) // 4 - 1] if len(days) >= 4 else days[-1]}):
+            # A few windows to try (the simulation keeps the best): covering half, three
+            # quarters, or all of the late requests people granted.
+            for value in sorted({_quantile(days, 1, 2), _quantile(days, 3, 4), days[-1]}):
                 if value > p.returns.window_days:
                     out.append(Suggestion("returns.window_days", str(value), evidence, ids))
         if self.not_vip:
             spends = [m for _, m, _ in self.not_vip]
             why = sorted({b for _, _, b in self.not_vip})
-            lowest = min(m.amount for m in spends).to_integral_value(rounding=ROUND_FLOOR)
-            if lowest < p.vip.lifetime_spend:
-                evidence = (f"People chose store credit over deny {_times(len(spends))} {period} for customers "
-                            f"{' or '.join(why)} who are not VIPs (lifetime spend "
-                            f"{_range(spends, lambda m: m.format())}; the VIP threshold is "
-                            f"{Money.of(p.vip.lifetime_spend, p.shop_currency).format()}).")
-                out.append(Suggestion("vip.lifetime_spend", str(lowest), evidence, frozenset(i for i, _, _ in self.not_vip)))
+            amounts = sorted(m.amount.to_integral_value(rounding=ROUND_FLOOR) for m in spends)
+            evidence = (f"People chose store credit over deny {_times(len(spends))} {period} for customers "
+                        f"{' or '.join(why)} who are not VIPs (lifetime spend "
+                        f"{_range(spends, lambda m: m.format())}; the VIP threshold is "
+                        f"{Money.of(p.vip.lifetime_spend, p.shop_currency).format()}).")
+            ids = frozenset(i for i, _, _ in self.not_vip)
+            # Thresholds that make all of them, or the better-spending half, VIPs.
+            for value in sorted({amounts[0], amounts[len(amounts) // 2]}, reverse=True):
+                if value < p.vip.lifetime_spend:
+                    out.append(Suggestion("vip.lifetime_spend", str(value), evidence, ids))
         if self.serial:
             counts = [n for _, n in self.serial]
             value = max(counts) + 1
