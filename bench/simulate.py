@@ -113,6 +113,8 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
 
     from bot.db import make_engine, upgrade
     from bot.schema import case_snapshots, cases, decisions, shop_facts
+    from bot.policy_fingerprint import fingerprint
+    from bot.store import snapshots
     from bot.store.snapshots import read_context_text
     from policy.assess import assess
     from policy.config import Policy
@@ -125,6 +127,7 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
     engine = make_engine(url)
     facts = ShopFacts(currency="USD", timezone="America/Los_Angeles", name="Ridgeline Outfitters")
     policy = Policy.default().for_shop(facts)
+    stamp = fingerprint(policy)
     templates = _templates()
     rng = random.Random(seed)
     with engine.begin() as conn:
@@ -134,7 +137,7 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
     for start in range(1, n + 1, chunk):
         case_rows, snap_rows, decision_rows = [], [], []
         for i in range(start, min(start + chunk, n + 1)):
-            ctx_json, asm_json = templates[i % len(templates)]
+            ctx_json, _ = templates[i % len(templates)]
             varied = _vary(ctx_json, rng)
             text = json.dumps(varied)
             ctx = read_context_text(text, varied.get("_v"))
@@ -157,7 +160,9 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
                 decided_by="U0BENCH001" if decided else None,
                 decided_action=decided.value if decided else None,
                 escalated_by="U0BENCH002" if decided and r.action is Action.ESCALATE else None))
-            snap_rows.append(dict(id=i, case_id=i, taken_at=opened, context=varied, assessment=asm_json))
+            # As ingest stores it: the assessment made by the policy, with that policy's fingerprint.
+            snap_rows.append(dict(id=i, case_id=i, taken_at=opened, context=varied, assessment=snapshots.dump(rec),
+                                  policy_fingerprint=stamp))
             if decided:
                 decision_rows.append(dict(case_id=i, snapshot_id=i, action="deny" if decided is Action.DENY else "approve",
                                           outcome=decided.value, decided_by="U0BENCH001",
@@ -172,7 +177,7 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
     return time.perf_counter() - t0
 
 
-def measure(path: Path, workers: int) -> dict:
+def measure(path: Path, workers: int, reuse: bool = True) -> dict:
     """One timed simulation in this (fresh) process."""
     t_import = time.perf_counter()
     from bot.db import make_engine
@@ -188,13 +193,14 @@ def measure(path: Path, workers: int) -> dict:
         return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
     t0, c0 = time.perf_counter(), cpu()
-    sim = run(engine, current, proposed, Scope(), workers=workers)
+    sim = run(engine, current, proposed, Scope(), workers=workers, reuse=reuse)
     elapsed, cpu_seconds = time.perf_counter() - t0, cpu() - c0
     engine.dispose()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     load = os.getloadavg()[0]
     return {"cases": sim.cases, "changed": sim.changed, "decided": sim.decided, "unreadable": sim.unreadable,
+            "reused": sim.reused,
             "seconds": elapsed, "cpu_seconds": cpu_seconds, "load": load, "startup_seconds": t0 - t_import,
             "rss_mb": self_kb / 1024,
             "worker_rss_mb": children_kb / 1024 if workers > 1 else None}
@@ -207,10 +213,12 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="rebuild the database even if it exists")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--recompute", action="store_true",
+                    help="recompute the current policy's verdicts instead of reading the stored ones")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the timed child process
     args = ap.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.db, args.workers)))
+        print(json.dumps(measure(args.db, args.workers, reuse=not args.recompute)))
         return 0
     if args.fresh or not args.db.exists():
         took = generate(args.db, args.cases)
@@ -218,11 +226,13 @@ def main() -> int:
     results = []
     for _ in range(args.runs):
         out = subprocess.run([sys.executable, "-m", "bench.simulate", "--measure", "--db", str(args.db),
-                              "--workers", str(args.workers)], check=True, capture_output=True, text=True)
+                              "--workers", str(args.workers), *(["--recompute"] if args.recompute else [])],
+                             check=True, capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(r)
         worker = f", worker peak RSS {r['worker_rss_mb']:.0f} MB" if r["worker_rss_mb"] else ""
         print(f"simulated {r['cases']:,} cases ({r['changed']:,} changed, {r['decided']:,} decided by people, "
+              f"{r['reused']:,} stored verdicts read, "
               f"{r['unreadable']} unreadable) in {r['seconds']:.2f} s = {r['cases'] / r['seconds']:,.0f} cases/s "
               f"(CPU {r['cpu_seconds']:.1f} s, load average {r['load']:.1f}), workers {args.workers}, "
               f"peak RSS {r['rss_mb']:.0f} MB{worker}")

@@ -435,3 +435,8 @@ click_intents = Table(
 cases.append_column(Column("owner", String(32)))
 cases.append_column(Column("owner_ref", String(255)))
 Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)
+
+# --- which policy assessed a snapshot (migration 0013) ---------------------------------------
+# bot.policy_fingerprint of the effective policy and policy code at ingest; NULL: unknown.
+# The simulator reads the stored verdict when the running policy's fingerprint is the same.
+case_snapshots.append_column(Column("policy_fingerprint", String(64)))

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, Text, and_, cast, func, select
+from sqlalchemy import Engine, Text, and_, cast, func, null, select
+from sqlalchemy import case as sql_case
 
 from bot import actors
 from bot.db import make_engine
 from bot.schema import case_snapshots, cases, decisions, shop_facts
-from bot.store.snapshots import SnapshotUnreadable, read_context_text
+from bot.policy_fingerprint import fingerprint
+from bot.store.snapshots import SnapshotUnreadable, read_context_text, read_recommendation_text
 from policy.config import Policy, PolicyError, load_policy, parse_policy
 from policy.edit import with_values
 from policy.models import Action, CaseKind, ShopFacts
@@ -118,13 +120,17 @@ def proposed_policy(*, path: str | None = None, text: str | None = None, name: s
 # --- reading the stored cases -----------------------------------------------------------------
 
 
-def _statement(scope: Scope, lo: int | None = None, hi: int | None = None):
+def _statement(scope: Scope, lo: int | None = None, hi: int | None = None, verdicts_of: str | None = None):
     c, s, d = cases.c, case_snapshots.c, decisions.c
+    # The stored assessment, only where the current policy made it (same fingerprint).
+    stored = (sql_case((s.policy_fingerprint == verdicts_of, cast(s.assessment, Text)), else_=null())
+              if verdicts_of else null())
     # The decision that decided the case: its first one, a follow-up after receipt aside.
     first = (select(func.min(d.id)).where(d.case_id == c.id, d.action != "followup")
              .correlate(cases).scalar_subquery())
     stmt = (select(c.id, c.kind, c.order_name, c.customer_name, c.escalated_by,
                    cast(s.context, Text).label("context"), s.context["_v"].as_integer().label("v"),
+                   stored.label("assessment"),
                    d.outcome, d.action, d.decided_by)
             .select_from(cases.join(case_snapshots, s.id == c.snapshot_id)
                          .outerjoin(decisions, and_(d.id == first)))
@@ -154,23 +160,30 @@ def _label(row) -> str:
 
 
 class Reader:
-    """Streams PastCases for a scope; counts the snapshots it could not read."""
+    """Streams PastCases for a scope; counts the snapshots it could not read. With
+    `current` (the current policy), a snapshot assessed by that same policy and policy code
+    carries its stored recommendation (`PastCase.current`): not recomputed."""
 
-    def __init__(self, engine: Engine, scope: Scope) -> None:
+    def __init__(self, engine: Engine, scope: Scope, current: Policy | None = None) -> None:
         self.engine, self.scope = engine, scope
+        self.fingerprint = fingerprint(current) if current is not None else None
         self.unreadable = 0
+        self.reused = 0  # stored verdicts used
 
     def cases(self, lo: int | None = None, hi: int | None = None) -> Iterator[PastCase]:
         with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=BATCH).execute(_statement(self.scope, lo, hi))
+            stmt = _statement(self.scope, lo, hi, self.fingerprint)
+            result = conn.execution_options(yield_per=BATCH).execute(stmt)
             for row in result:
                 try:
                     ctx = read_context_text(row.context, row.v)
                 except SnapshotUnreadable:
                     self.unreadable += 1
                     continue
+                stored = read_recommendation_text(row.assessment) if row.assessment is not None else None
+                self.reused += stored is not None
                 yield PastCase(case_id=row.id, label=_label(row), context=ctx, decided=_person_outcome(row),
-                               escalated=row.escalated_by is not None, decided_by=row.decided_by)
+                               escalated=row.escalated_by is not None, decided_by=row.decided_by, current=stored)
 
     def id_ranges(self, parts: int) -> list[tuple[int, int]]:
         """Contiguous case id ranges with about the same number of cases in scope each."""
@@ -196,16 +209,25 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def run(engine: Engine, current: Policy, proposed: Policy, scope: Scope, *, workers: int = 1) -> Simulation:
-    """Replay the stored cases in `scope` through both (resolved) policies."""
-    return run_many(engine, current, [proposed], scope, workers=workers)[0]
+def run(engine: Engine, current: Policy, proposed: Policy, scope: Scope, *, workers: int = 1,
+        reuse: bool = True) -> Simulation:
+    """Replay the stored cases in `scope` through both (resolved) policies. `reuse`: read
+    the current policy's stored verdicts where it made them (same fingerprint)."""
+    return run_many(engine, current, [proposed], scope, workers=workers, reuse=reuse)[0]
 
 
 def run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope, *,
-             workers: int = 1, focus: list[frozenset[int]] | None = None) -> list[Simulation]:
+             workers: int = 1, focus: list[frozenset[int]] | None = None, reuse: bool = True) -> list[Simulation]:
     """One replay of the stored cases in `scope` for several proposed policies."""
     with reading(engine) as reader_engine:
-        return _run_many(reader_engine, current, proposals, scope, workers=workers, focus=focus)
+        return _run_many(reader_engine, current, proposals, scope, _Options(workers, focus, reuse))
+
+
+@dataclass(frozen=True)
+class _Options:
+    workers: int = 1
+    focus: list[frozenset[int]] | None = None
+    reuse: bool = True
 
 
 @contextmanager
@@ -222,18 +244,17 @@ def reading(engine: Engine) -> Iterator[Engine]:
         ro.dispose()
 
 
-def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope, *,
-              workers: int, focus: list[frozenset[int]] | None) -> list[Simulation]:
-    reader = Reader(engine, scope)
-    ranges = reader.id_ranges(workers) if workers > 1 else []
+def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope,
+              opts: _Options) -> list[Simulation]:
+    ranges = Reader(engine, scope).id_ranges(opts.workers) if opts.workers > 1 else []
     if len(ranges) <= 1:
-        return _replay(engine, current, proposals, scope, (None, None), focus)
+        return _replay(engine, current, proposals, scope, (None, None), opts)
     url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     # This process replays the first range itself while the others run in their own.
     with ctx.Pool(len(ranges) - 1) as pool:
-        pending = pool.starmap_async(_replay_range, [(url, current, proposals, scope, r, focus) for r in ranges[1:]])
-        parts = [_replay(engine, current, proposals, scope, ranges[0], focus)]
+        pending = pool.starmap_async(_replay_range, [(url, current, proposals, scope, r, opts) for r in ranges[1:]])
+        parts = [_replay(engine, current, proposals, scope, ranges[0], opts)]
         parts += pending.get()
     totals = parts[0]
     for part in parts[1:]:
@@ -243,18 +264,19 @@ def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: S
 
 
 def _replay(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope,
-            bounds: tuple[int | None, int | None], focus: list[frozenset[int]] | None = None) -> list[Simulation]:
-    reader = Reader(engine, scope)
-    sims = simulate_many(reader.cases(*bounds), current, proposals, focus=focus)
+            bounds: tuple[int | None, int | None], opts: _Options) -> list[Simulation]:
+    reader = Reader(engine, scope, current if opts.reuse else None)
+    sims = simulate_many(reader.cases(*bounds), current, proposals, focus=opts.focus)
     for sim in sims:
         sim.unreadable = reader.unreadable
+        sim.reused = reader.reused
     return sims
 
 
 def _replay_range(url: str, current: Policy, proposals: list[Policy], scope: Scope,
-                  bounds: tuple[int, int], focus: list[frozenset[int]] | None) -> list[Simulation]:
+                  bounds: tuple[int, int], opts: _Options) -> list[Simulation]:
     engine = make_engine(url, read_only=True)
     try:
-        return _replay(engine, current, proposals, scope, bounds, focus)
+        return _replay(engine, current, proposals, scope, bounds, opts)
     finally:
         engine.dispose()

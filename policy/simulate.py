@@ -47,6 +47,9 @@ class PastCase:
     decided: Action | None = None  # a person's outcome; None: undecided, or decided by automation
     escalated: bool = False  # went up a tier before it was decided
     decided_by: str | None = None
+    # What the current policy recommends for this context, when the caller knows it
+    # already (a stored assessment made by the same policy and code): not recomputed.
+    current: Recommendation | None = None
 
 
 @dataclass
@@ -152,6 +155,7 @@ class Simulation:
     disagreements: list[Disagreement] = field(default_factory=list)  # the biggest, by amount
     kinds: Counter = field(default_factory=Counter)
     unreadable: int = 0  # snapshots that could not be read (the caller counts them)
+    reused: int = 0  # cases whose current-policy verdict was read, not recomputed (the caller counts them)
     # Cases the caller asked to follow (a suggestion's overrides): how many were replayed,
     # and how many of them the proposed policy now agrees with.
     focus_cases: int = 0
@@ -187,6 +191,7 @@ class Simulation:
         self.disagreements = sorted(both, key=_disagreement_rank(self.currency))[: self.disagreements_listed]
         self.kinds.update(other.kinds)
         self.unreadable += other.unreadable
+        self.reused += other.reused
         self.focus_cases += other.focus_cases
         self.focus_agrees += other.focus_agrees
 
@@ -236,7 +241,7 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
     worst: list[list] = [[] for _ in proposals]  # per proposal: (rank, -id, Disagreement), smallest first
     runs = list(zip(sims, proposals, worst, focus))
     for case in cases:
-        before = assess(case.context, current).recommendation
+        before = case.current or assess(case.context, current).recommendation
         for sim, proposed, biggest, followed in runs:
             after = assess(case.context, proposed).recommendation
             _count(sim, case, before, after, examples)
@@ -325,6 +330,7 @@ def to_json(sim: Simulation) -> dict[str, Any]:
         "currency": sim.currency,
         "cases": sim.cases,
         "unreadable": sim.unreadable,
+        "current_verdicts_reused": sim.reused,
         "kinds": {k.value: n for k, n in sorted(sim.kinds.items(), key=lambda kv: kv[0].value)},
         "decided_by_people": sim.decided,
         "changed": sim.changed,

@@ -35,6 +35,7 @@ class NewCase:
     channel: str | None
     opened_at: datetime
     customer_name: str | None = None
+    policy_fingerprint: str | None = None  # of the policy that made `assessment` (bot.policy_fingerprint)
 
     @property
     def kind(self) -> CaseKind:
@@ -278,6 +279,7 @@ class CaseRepo:
                     taken_at=new.opened_at,
                     context=snapshots.dump(ctx),
                     assessment=snapshots.dump(new.assessment),
+                    policy_fingerprint=new.policy_fingerprint,
                 )
                 .returning(case_snapshots.c.id)
             ).scalar_one()

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from policy.models import Assessment, CaseContext
+from policy.models import Assessment, CaseContext, Recommendation
 
 VERSION = 1
 KEY = "_v"
@@ -159,3 +159,18 @@ def _context_only(data: Any) -> CaseContext:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SnapshotUnreadable(f"{exc.error_count()} problem(s), first: {where}: {first['msg']}") from exc
+
+
+class _Verdict(BaseModel):
+    """The part of a stored Assessment the simulator reuses."""
+
+    recommendation: Recommendation
+
+
+def read_recommendation_text(text: str | bytes) -> Recommendation | None:
+    """A stored assessment's recommendation from its JSON text; None when it cannot be read
+    (the caller recomputes it)."""
+    try:
+        return _Verdict.model_validate_json(text, extra="ignore").recommendation
+    except ValidationError:
+        return None

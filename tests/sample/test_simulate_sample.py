@@ -103,3 +103,22 @@ def test_suggest_finds_the_window_that_matches_the_override_and_simulates_it(his
     # simulated over the same history: agreement up by that one decision
     assert kept.simulation.proposed.agrees == kept.simulation.current.agrees + 1
     assert parse_policy(kept.policy_text).returns.window_days == int(kept.value)  # what --write writes
+
+
+def test_the_stored_verdicts_of_the_running_policy_are_read_and_give_the_same_report(history):
+    """Ingest stamps each snapshot with its policy's fingerprint: replaying with that same
+    policy as the current one reads the stored recommendation instead of recomputing it,
+    and the report is exactly the recomputed one."""
+    from policy.edit import with_values
+    from policy.simulate import to_json
+
+    c, _ = history
+    running = c.policy  # the demo's effective policy: the one that assessed every case
+    longer = parse_policy(with_values("", {"returns.window_days": "60"})).for_shop(
+        stored_shop_facts(c.engine))
+    read = run(c.engine, running, longer, Scope())
+    recomputed = run(c.engine, running, longer, Scope(), reuse=False)
+    assert read.reused > 20 and recomputed.reused == 0
+    assert {**to_json(read), "current_verdicts_reused": 0} == to_json(recomputed)
+    # another running policy (the default one, without the demo's approver) reads none
+    assert run(c.engine, resolved(Policy.default(), stored_shop_facts(c.engine)), longer, Scope()).reused == 0
