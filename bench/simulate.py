@@ -177,6 +177,15 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
     return time.perf_counter() - t0
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak RSS: VmHWM, which exec resets (ru_maxrss keeps the parent's
+    peak from before the exec, so a run right after generating would report that)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def measure(path: Path, workers: int, reuse: bool = True) -> dict:
     """One timed simulation in this (fresh) process."""
     t_import = time.perf_counter()
@@ -196,7 +205,7 @@ def measure(path: Path, workers: int, reuse: bool = True) -> dict:
     sim = run(engine, current, proposed, Scope(), workers=workers, reuse=reuse)
     elapsed, cpu_seconds = time.perf_counter() - t0, cpu() - c0
     engine.dispose()
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    self_kb = _peak_rss_kb()
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     load = os.getloadavg()[0]
     return {"cases": sim.cases, "changed": sim.changed, "decided": sim.decided, "unreadable": sim.unreadable,
