@@ -191,6 +191,9 @@ class CaseRepo:
         self.engine = engine
         # Told (event, case) after each committed open or transition: metrics count them.
         self.observers: list[Callable[[str, CaseRecord], None]] = []
+        # Told (conn, case row, decision id, at) inside the transaction that records a
+        # decision, to queue work that must happen once per decision (a playbook proposal).
+        self.decision_hooks: list[Callable[[Any, Any, int, datetime], None]] = []
 
     def _observed(self, event: str, case: CaseRecord) -> CaseRecord:
         for observe in self.observers:
@@ -434,9 +437,10 @@ class CaseRepo:
                     detail=detail or {},
                 )
             )
+            decision_id = None
             if decision is not None:
-                conn.execute(
-                    insert(decisions).values(
+                decision_id = conn.execute(
+                    insert(decisions).returning(decisions.c.id).values(
                         case_id=case_id,
                         snapshot_id=row.snapshot_id,
                         action=decision.action,
@@ -447,12 +451,15 @@ class CaseRepo:
                         note=decision.note,
                         detail=decision.detail,
                     )
-                )
+                ).scalar_one()
             add_actions(conn, case_id=case_id, system=row.source, ops=ops, now=at)
             if within is not None:  # more that must commit with this change (a Retry's jobs)
                 within(conn)
             current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, current, now=at)
+            if decision_id is not None:
+                for hook in self.decision_hooks:
+                    hook(conn, current, decision_id, at)
         return TransitionResult(True, self._observed(event, CaseRecord.from_row(current)))
 
     def record_refusal(self, case_id: int, *, actor: str, at: datetime, reason: str, detail: dict[str, Any] | None = None) -> None:

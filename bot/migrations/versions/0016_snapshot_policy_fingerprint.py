@@ -1,7 +1,7 @@
 """which policy made a snapshot's assessment
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 14:30:00
 
 `case_snapshots.policy_fingerprint`: bot.policy_fingerprint of the effective policy (and
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
-down_revision = '0012'  # case owner
+revision = '0016'
+down_revision = '0015'  # case tickets
 branch_labels = None
 depends_on = None
 
