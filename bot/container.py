@@ -404,8 +404,15 @@ class Container:
                                                  proposals=self.proposals, digest=self.digest,
                                                  home=self.home, submit_click=self._persist_click,
                                                  decide_followup=self.lifecycle.decide_followup,
-                                                 tasks=self.follow_tasks)
+                                                 tasks=self.follow_tasks,
+                                                 simulator=self._policy_simulator())
         return self._slack_services
+
+    def _policy_simulator(self):
+        from bot.services.policy_sim import PolicySimulator
+
+        return PolicySimulator(engine=self.engine, running=self.settings.returnsbot_policy, gateway=self.gateway,
+                               clock=self.clock)
 
     def _persist_click(self, click) -> None:
         """Before the ack: the click is committed as an intent (grouped with the clicks

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
+from bot.policy_fingerprint import fingerprint
 from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute, money_holder_unknown
 from bot.services.effects import approval_detail, approval_ops, approved_stage, refund_on_for_case
 from bot.store.stages import record_in
@@ -145,6 +146,7 @@ class IngestService:
                 assessment=assessment,
                 channel=channel_for(kind, self.policy),
                 opened_at=now,
+                policy_fingerprint=fingerprint(self.policy),
             )
         )
         if not created:  # another system's report of the same return: one case

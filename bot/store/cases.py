@@ -38,6 +38,7 @@ class NewCase:
     # More that commits with the opening, given (conn, case id): a ticket case's context
     # note job (bot/services/ticket_note.py). Not called when the case already existed.
     within: Callable[[Any, int], None] | None = None
+    policy_fingerprint: str | None = None  # of the policy that made `assessment` (bot.policy_fingerprint)
 
     @property
     def kind(self) -> CaseKind:
@@ -284,6 +285,7 @@ class CaseRepo:
                     taken_at=new.opened_at,
                     context=snapshots.dump(ctx),
                     assessment=snapshots.dump(new.assessment),
+                    policy_fingerprint=new.policy_fingerprint,
                 )
                 .returning(case_snapshots.c.id)
             ).scalar_one()
