@@ -25,7 +25,7 @@ def test_simulate_a_policy_file_prints_the_changes(demo_db, tmp_path, capsys):
     assert main(["simulate", "--policy", str(tmp_path / "new.toml"), "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Simulated {tmp_path / 'new.toml'} against the default policy (cases opened in the last 90d)")
-    assert "34 cases replayed; 3 cases would be decided differently." in out
+    assert "35 cases replayed; 3 cases would be decided differently." in out
     assert "  deny → refund: 1 case, $89" in out and "#1029 Zoe Adams" in out
 
 
