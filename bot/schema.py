@@ -435,3 +435,16 @@ click_intents = Table(
 cases.append_column(Column("owner", String(32)))
 cases.append_column(Column("owner_ref", String(255)))
 Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)
+
+# --- a ticket's priority, SLA and rating (migration 0013) --------------------------------
+# Copied from the snapshot's ticket_review when the case opens or the customer writes again,
+# so the App Home queue orders tickets in SQL: `priority_rank` (policy.priority.rank_of:
+# 0 urgent … 3 low), `reply_due_at` (the SLA), `ticket_created_at` (when the customer wrote:
+# first-response time starts there). `csat` (1–5, the helpdesk's score) and `csat_at` (when
+# we learned it) feed the digest. NULL on every other kind of case.
+cases.append_column(Column("priority_rank", Integer))
+cases.append_column(Column("reply_due_at", UtcDateTime))
+cases.append_column(Column("ticket_created_at", UtcDateTime))
+cases.append_column(Column("csat", Integer))
+cases.append_column(Column("csat_at", UtcDateTime))
+Index("ix_cases_csat_at", cases.c.csat_at)

@@ -25,6 +25,7 @@ from bot.llm.triage import classify
 from bot.services.context import assemble, contribute
 from bot.store import CaseRecord, CaseRepo, NewCase
 from bot.store import snapshots
+from bot.store.cases import ticket_columns
 from bot.schema import case_snapshots, cases as cases_table
 from policy.approval import channel_for
 from policy.assess import assess
@@ -58,9 +59,13 @@ class TicketIntake:
 
     def ingest(self, event: DomainEvent) -> TicketOutcome:
         ticket = Ticket.model_validate_json(event.detail["ticket"])
+        existing = self.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
+        if existing is not None and ticket.csat is not None and ticket.csat != existing.csat:
+            # A rating comes after our reply, with no new message: recorded before the
+            # "ours" check below would ignore the change.
+            self.cases.record_csat(existing.id, ticket.csat, at=self.clock())
         if last_is_ours(ticket):
             return TicketOutcome("ignored")
-        existing = self.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
         text = customer_text(ticket)
         candidates = self.source.find_orders(ticket.requester_email, limit=5) if ticket.requester_email else []
         classification = classify(text, subject=ticket.subject, requester_email=ticket.requester_email,
@@ -155,7 +160,8 @@ class TicketIntake:
             case.id, expected=case.status, to=case.status, actor="returnsbot", at=now, event="case.ticket_updated",
             detail={"messages": len(ctx.tickets[0].messages)},
             extra={"recommended_action": rec.action.value, "risk_score": rec.risk_score,
-                   "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency} if undecided else None,
+                   "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency,
+                   **ticket_columns(ctx)} if undecided else None,
             within=new_snapshot if undecided else None)
         if result.ok:
             self.on_case_changed(result.case)
