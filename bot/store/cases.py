@@ -22,7 +22,7 @@ from bot.store.jobs import NewJob, enqueue
 from bot.store import snapshots
 from bot.store.outbox import add_actions
 from bot.store.sql import insert_ignore
-from policy.priority import head_start, rank_of
+from policy.priority import UNRANKED, head_start, rank_of
 from policy.lifecycle import ReturnStage
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
@@ -365,6 +365,19 @@ class CaseRepo:
         stmt = select(cases).order_by(cases.c.opened_at, cases.c.id).limit(limit)
         if statuses is not None:
             stmt = stmt.where(cases.c.status.in_([s.value for s in statuses]))
+        with self.engine.connect() as conn:
+            return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
+
+    def queue(self, *, statuses: Iterable[CaseStatus], limit: int = 1000) -> list[CaseRecord]:
+        """Cases in queue order: ticket cases by priority (`priority_rank`), every case then
+        by how long it has waited (a ticket since the customer wrote, another case since it
+        opened). A case without a priority ranks as a normal ticket (`policy.priority.UNRANKED`),
+        so non-ticket cases keep their oldest-first order among themselves."""
+        c = cases.c
+        stmt = (select(cases).where(c.status.in_([s.value for s in statuses]))
+                .order_by(func.coalesce(c.priority_rank, UNRANKED), func.coalesce(c.ticket_created_at, c.opened_at),
+                          c.id)
+                .limit(limit))
         with self.engine.connect() as conn:
             return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
 
