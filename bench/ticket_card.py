@@ -64,13 +64,16 @@ def run(tickets: int, latency: float, with_key: bool, spacing: float) -> dict:
                 title = order.line_items[0].title
                 tid = fake_gorgias.add_ticket(f"Return {order.name}", email=customer.email, name=customer.display_name,
                                               text=f"Hi, I want to return the {title} from {order.name}, it doesn't fit.")
-                t0, wall0 = time.perf_counter(), utcnow()
+                t0 = time.perf_counter()
                 r = httpx.post(f"{lp.server.url}/webhooks/gorgias/{GORGIAS_TOKEN}", content=fake_gorgias.delivery(tid),
                                headers={"Content-Type": "application/json"}, timeout=10)
                 assert r.status_code == 200, r.text
                 answered = time.perf_counter() - t0
+                stored = None
                 while True:
                     case = lp.c.cases.find("gorgias", str(tid), CaseKind.TICKET)
+                    if case is not None and stored is None:
+                        stored = time.perf_counter() - t0
                     if case is not None and case.slack_ts:
                         break
                     if time.perf_counter() - t0 > 60:
@@ -78,7 +81,7 @@ def run(tickets: int, latency: float, with_key: bool, spacing: float) -> dict:
                     time.sleep(0.005)
                 seconds.append(time.perf_counter() - t0)
                 acks.append(answered)
-                opened.append((case.opened_at - wall0).total_seconds())
+                opened.append(stored)
                 review = review_of(lp.c.cases.snapshot(case)[0])
                 t = [review.classification.tokens, review.draft.tokens if review.draft else None]
                 tokens.append(sum(x.input + x.output + x.cache_read + x.cache_creation for x in t if x is not None))
@@ -103,7 +106,7 @@ def main() -> None:
     print(f"{args.tickets} tickets, one at a time, {how}")
     print(f"webhook → card posted: p50 {_percentile(s, 0.5):.3f} s · p99 {_percentile(s, 0.99):.3f} s · "
           f"min {min(s):.3f} s · max {max(s):.3f} s")
-    print(f"of which: webhook answered p50 {_percentile(out['acks'], 0.5):.3f} s · case opened (ticket fetched, "
+    print(f"of which: webhook answered p50 {_percentile(out['acks'], 0.5):.3f} s · case stored (ticket fetched, "
           f"triaged, drafted) p50 {_percentile(out['opened'], 0.5):.3f} s · p99 {_percentile(out['opened'], 0.99):.3f} s")
     print(f"per ticket: {out['gorgias_calls'] / args.tickets:.1f} Gorgias requests, "
           f"{out['model_calls'] / args.tickets:.1f} model calls, {out['posts']} cards posted; "

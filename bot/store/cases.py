@@ -23,6 +23,7 @@ from bot.store import snapshots
 from bot.store.outbox import add_actions
 from bot.store.sql import insert_ignore
 from policy.priority import UNRANKED, head_start, rank_of
+from policy.ticket_case import review_of
 from policy.lifecycle import ReturnStage
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
@@ -556,8 +557,6 @@ class CaseRepo:
 def ticket_columns(ctx: CaseContext) -> dict[str, Any]:
     """A ticket case's priority, SLA and creation time, from its snapshot's review, as
     columns (migration 0013); nothing for other cases."""
-    from policy.ticket_case import review_of
-
     review = review_of(ctx) if ctx.kind is CaseKind.TICKET else None
     if review is None:
         return {}

@@ -137,3 +137,22 @@ def test_the_urgent_ticket_card_posts_first(database_url):
         names = [next(n for n in ranks if n in text) for text in posted]
         assert names == sorted(ranks, key=lambda n: (ranks[n], [c.order_name for c in made].index(n)))
         assert all(c.kind is CaseKind.TICKET for c in made)
+
+
+def test_both_helpdesks_ratings_reach_the_ticket_through_their_adapters():
+    import httpx
+
+    from tests.fakes.gorgias import FakeGorgias
+    from tests.fakes.zendesk import FakeZendesk
+    from tests.helpdesk.helpers import gorgias, zendesk
+
+    fg = FakeGorgias()
+    g = gorgias(fg, "https://ridgeline.gorgias.com", http=httpx.Client(transport=fg.transport()))
+    tid = fg.add_ticket("Return", email="a@example.com")
+    assert g.get_ticket(str(tid)).csat is None
+    fg.customer_rates(tid, 4)
+    assert g.get_ticket(str(tid)).csat == 4
+    fz = FakeZendesk()
+    z = zendesk(fz, "https://ridgeline.zendesk.com", http=httpx.Client(transport=fz.transport()))
+    good, bad = (fz.add_ticket("Q", email="b@example.com", satisfaction=s) for s in ("good", "bad"))
+    assert (z.get_ticket(str(good)).csat, z.get_ticket(str(bad)).csat) == (5, 1)
