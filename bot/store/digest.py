@@ -409,14 +409,15 @@ class DigestStore:
 
     def _first_response(self, conn, weeks, prev_start, start, end) -> None:
         """Ticket created → our first reply sent (its POST_REPLY job done), for the replies
-        sent in each week. The jobs are reached through the ticket cases decided since
-        `REPLY_AFTER_DECISION` before the range (ix_cases_decided_at, then ix_jobs case_id)."""
+        sent in each week. The jobs are reached through the cases decided since
+        `REPLY_AFTER_DECISION` before the range (ix_cases_decided_at, then ix_jobs_case_id).
+        No `kind` or job `status` in the WHEREs: SQLite would walk every ticket
+        (uq_cases_correlation leads with kind) or every done job (ix_jobs_due) instead; a
+        case that is not a ticket has no reply job, and only a done job has `finished_at`."""
         c, j = cases.c, jobs.c
-        decided = select(c.id).where(c.kind == CaseKind.TICKET.value, c.decided_at >= prev_start - REPLY_AFTER_DECISION,
-                                     c.decided_at < end)
-        sent = (select(j.case_id, func.min(j.finished_at).label("sent_at"))
-                .where(j.case_id.in_(decided), j.operation == TicketOperation.POST_REPLY,
-                       j.status == JobStatus.DONE.value)
+        decided = select(c.id).where(c.decided_at >= prev_start - REPLY_AFTER_DECISION, c.decided_at < end)
+        sent = (select(j.case_id, func.min(j.finished_at).filter(j.status == JobStatus.DONE.value).label("sent_at"))
+                .where(j.case_id.in_(decided), j.operation == TicketOperation.POST_REPLY)
                 .group_by(j.case_id).subquery())
         d = (select(case((sent.c.sent_at >= start, 1), else_=0).label("wk"),
                     self._seconds(sent.c.sent_at, func.coalesce(c.ticket_created_at, c.opened_at)).label("secs"))
@@ -428,22 +429,27 @@ class DigestStore:
 
     def _tickets_handled(self, conn, weeks, prev_start, start, end) -> None:
         """Ticket cases a person decided (sent the reply) in each week, per person; of them,
-        edited before sending (the decision's `edited`) and reopened by the week's end."""
+        edited before sending (the decision's `edited`) and reopened by the week's end. The
+        kind is tested in the FILTERs, not the WHERE, so the rows come from the indexed
+        `decided_at` range (see `_first_response`)."""
         c, a = cases.c, audit_log.c
         frm, d = self._deciding()
         wk = case((c.decided_at >= start, 1), else_=0).label("wk")
         week_end = case((c.decided_at >= start, end), else_=start)
+        ticket = c.kind == CaseKind.TICKET.value
         edited = func.coalesce(d.detail["edited"].as_boolean(), false()) == true()
         reopened = (select(a.id).where(a.case_id == c.id, a.event == TICKET_REOPENED, a.at >= c.decided_at,
                                        a.at < week_end).exists())
-        stmt = (select(wk, d.decided_by, func.count().label("n"),
-                       func.count().filter(edited).label("edited"),
-                       func.count().filter(reopened).label("reopened"),
-                       func.count().filter(and_(~edited, ~reopened)).label("one_touch"))
+        n = func.count().filter(ticket)
+        stmt = (select(wk, d.decided_by, n.label("n"),
+                       func.count().filter(and_(ticket, edited)).label("edited"),
+                       func.count().filter(and_(ticket, reopened)).label("reopened"),
+                       func.count().filter(and_(ticket, ~edited, ~reopened)).label("one_touch"))
                 .select_from(frm)
-                .where(c.kind == CaseKind.TICKET.value, c.decided_at >= prev_start, c.decided_at < end,
+                .where(c.decided_at >= prev_start, c.decided_at < end,
                        d.action == "approve", d.decided_by.not_like(AUTOMATED_LIKE))
-                .group_by(wk, d.decided_by))
+                .group_by(wk, d.decided_by)
+                .having(n > 0))
         for row in conn.execute(stmt):
             w = weeks[row.wk]
             w.handled_by[row.decided_by] = w.handled_by.get(row.decided_by, 0) + row.n
