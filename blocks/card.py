@@ -66,7 +66,7 @@ from blocks.parts import (
     section,
 )
 from blocks.dispute import assign_block, dispute_blocks
-from blocks.ticket import ticket_blocks, ticket_buttons
+from blocks.ticket import open_ticket_blocks, ticket_blocks, ticket_buttons
 from blocks.escape import escape_mrkdwn, link, one_line, plain, truncate
 from blocks.format import (
     DATE,
@@ -157,6 +157,7 @@ def render_case_card(view: CaseView) -> dict:
     blocks += _followup(view)
     blocks += dispute_blocks(view)
     blocks += ticket_blocks(view)
+    blocks += open_ticket_blocks(view)
     blocks.append(_recommendation(view))
     blocks.append(_signals(view))
     customer = _customer(view)
@@ -623,7 +624,7 @@ def _buttons(view: CaseView) -> list[ButtonElement]:
     escalate_recommended = rec.action is Action.ESCALATE and not view.escalation_card
     if view.kind is CaseKind.DISPUTE:
         buttons = _dispute_buttons(view, ref)
-    elif view.kind is CaseKind.TICKET:
+    elif view.kind is CaseKind.TICKET or view.ticket is not None:  # a ticket's, or a return a ticket joined
         buttons = ticket_buttons(view, ref, _button)
         if not view.escalation_card:
             buttons.append(_button("Escalate", ActionId.TICKET_ESCALATE, ref, None))

@@ -226,6 +226,23 @@ class ReturnPipeline:
 
 
 @dataclass(frozen=True)
+class MomentsWeek:
+    """High-value and VIP moments of the week, their follow-ups and the automations that ran
+    (bot.store.moments.MomentRepo.week counts them)."""
+
+    by_trigger: tuple[tuple[str, int], ...] = ()  # (trigger, moments), most first
+    vip_orders: int = 0  # orders that fired a VIP moment (became VIP, a VIP's order delayed or returned)
+    revenue: tuple[Money, ...] = ()  # the orders' totals, each order once
+    followups_created: int = 0
+    done_on_time: int = 0
+    done_late: int = 0
+    overdue: int = 0  # open and past due at the end of the week
+    auto_approvals: int = 0
+    refunds_on_receipt: int = 0
+    tags_added: int = 0
+
+
+@dataclass(frozen=True)
 class Digest:
     start: datetime
     end: datetime
@@ -242,6 +259,7 @@ class Digest:
     started_at: datetime | None = None
     sample_store: bool = False  # counted on the bundled sample store: the digest says so
     pipeline: ReturnPipeline | None = None  # None: no return has a stage yet (section left out)
+    moments: MomentsWeek | None = None  # None: no [[moments]] in the policy (section left out)
 
     @property
     def first(self) -> bool:
@@ -270,6 +288,8 @@ def render_digest(d: Digest) -> dict:
     blocks.append(section(_oldest(d)))
     if d.pipeline is not None:
         blocks.append(section(fit(pipeline_text(d.pipeline, d.generated_at or d.end), SECTION_TEXT)))
+    if d.moments is not None:
+        blocks.append(section(fit(moments_text(d.moments, d.currency), SECTION_TEXT)))
     if d.this_week.has_tickets or d.last_week.has_tickets:
         blocks.append(section(fit(tickets_text(d), SECTION_TEXT)))
     blocks.append(section(_health(d)))
@@ -666,6 +686,27 @@ def pipeline_text(p: ReturnPipeline, now: datetime) -> str:
             lines.append(f"• {title} — {_STALLED.get(r.stage, r.stage)} for {r.days} d")
         if len(p.stalled) > MAX_STALLED_SHOWN:
             lines.append(f"… and {len(p.stalled) - MAX_STALLED_SHOWN} more")
+    return "\n".join(lines)
+
+
+# --- high-value and VIP moments (issue 13) ---------------------------------------------------
+
+_TRIGGER_WORDS = {"order_over": "high-value orders", "first_order_over": "big first orders",
+                  "became_vip": "new VIPs", "vip_order_delayed": "VIP orders delayed",
+                  "vip_order_returned": "VIP returns"}
+
+
+def moments_text(m: MomentsWeek, currency: str) -> str:
+    lines = [":star2: *High-value and VIP moments*"]
+    if m.by_trigger:
+        lines.append(" · ".join(f"{n} {_TRIGGER_WORDS.get(t, t)}" for t, n in m.by_trigger))
+    else:
+        lines.append("No moments this week.")
+    lines.append(f"VIP orders flagged: {m.vip_orders} · revenue touched: {_money(m.revenue, currency)}")
+    lines.append(f"Follow-ups: {m.followups_created} created · {m.done_on_time} done on time · "
+                 f"{m.done_late} done late · {m.overdue} overdue")
+    lines.append(f"Automations that ran: {m.auto_approvals} auto-approval(s) · {m.refunds_on_receipt} refund(s) on "
+                 f"receipt · {m.tags_added} tag update(s) · {m.followups_created} follow-up(s) created")
     return "\n".join(lines)
 
 

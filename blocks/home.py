@@ -8,6 +8,7 @@ from typing import Protocol
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
+from blocks.parts import fit
 from blocks.escape import escape_mrkdwn, link
 from blocks.format import ago, kind_label, signal_label, slack_date
 from policy.models import Action, CaseKind, CaseStatus, Money
@@ -31,9 +32,11 @@ class HomeCase(Protocol):
 
 
 def render_home(queue: list[tuple[HomeCase, str | None]], queue_total: int,
-                recent: list[tuple[HomeCase, str | None]], now: datetime) -> dict:
-    """A `home` view: queue (in the order given: tickets by priority, then longest waiting)
-    then recent decisions; ≤ 50 blocks."""
+                recent: list[tuple[HomeCase, str | None]], now: datetime, *,
+                followups: list[str] | None = None) -> dict:
+    """A `home` view: queue (in the order given: tickets by priority, then longest waiting),
+    the person's open follow-ups (mrkdwn lines, blocks.moment.open_tasks_lines; None: not
+    shown), then recent decisions; ≤ 50 blocks."""
     blocks: list = [HeaderBlock(text="Waiting for you")]
     if not queue:
         blocks.append(SectionBlock(text=_md("Nothing is waiting on your tier. :white_check_mark:")))
@@ -49,6 +52,10 @@ def render_home(queue: list[tuple[HomeCase, str | None]], queue_total: int,
         blocks.append(SectionBlock(text=_md(line)))
     if queue_total > len(queue):
         blocks.append(ContextBlock(elements=[_md(f"…and {queue_total - len(queue)} more, in the order above.")]))
+    if followups is not None:
+        blocks += [DividerBlock(), HeaderBlock(text="Your follow-ups")]
+        text = "\n".join(followups) if followups else "No open follow-ups. :white_check_mark:"
+        blocks.append(SectionBlock(text=_md(fit(text))))
     blocks += [DividerBlock(), HeaderBlock(text="Your recent decisions")]
     if not recent:
         blocks.append(SectionBlock(text=_md("You haven't decided a case yet.")))

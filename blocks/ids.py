@@ -50,6 +50,11 @@ class ActionId(StrEnum):
     TICKET_ESCALATE = "ticket-escalate"
     TICKET_RECLASSIFY = "ticket-reclassify"
     TICKET_REPLY = "ticket-reply-input"  # the edit modal's text
+    # A moment's follow-up task (issue 13; not the receipt follow-up above): Done, Snooze
+    # (an overflow: 1 day / 1 week), Reassign (a user picker).
+    FOLLOWUP_DONE = "followup-done"
+    FOLLOWUP_SNOOZE = "followup-snooze"
+    FOLLOWUP_REASSIGN = "followup-reassign"
     # Inputs in the follow-up modals.
     FOLLOWUP_AMOUNT = "followup-amount-input"
     FOLLOWUP_MESSAGE = "followup-message-input"
@@ -80,12 +85,18 @@ class BlockId(StrEnum):
     FOLLOWUP_AMOUNT = "followup-amount"
     FOLLOWUP_MESSAGE = "followup-message"
     TICKET_REPLY = "ticket-reply"  # the edit modal's input
+    # A moment's follow-up buttons: "followup-task:<task ref>" (the ref rides in the block id,
+    # for the user picker whose value is the user).
+    FOLLOWUP_TASK = "followup-task"
 
 
 class OptionValue(StrEnum):
     """Values of options that are not data (data options carry their own value)."""
 
     NOTIFY_CUSTOMER = "notify-customer"
+    # A follow-up's snooze choices (the overflow's option values end with one).
+    SNOOZE_DAY = "1d"
+    SNOOZE_WEEK = "1w"
 
 
 class PlaybookId(StrEnum):
@@ -96,6 +107,10 @@ class PlaybookId(StrEnum):
     SAVE_SHORTCUT = "playbook-save"
     # The Retire button on each `/playbook` result (value: `blocks.playbook.entry_ref`).
     RETIRE = "playbook-retire"
+    # The buttons under Claude's proposal in a decided case's thread (value:
+    # `blocks.playbook.proposal_ref`).
+    PROPOSAL_SAVE = "playbook-proposal-save"
+    PROPOSAL_IGNORE = "playbook-proposal-ignore"
 
 
 ORDER_OPEN_PATTERN = rf"^{ActionId.ORDER_OPEN.value}-\d+$"

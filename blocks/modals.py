@@ -89,6 +89,21 @@ def _reason_option(reason: DeclineReason) -> Option:
     return Option(value=reason.value, text=PlainTextObject(text=reason.label))
 
 
+def _deny_draft(view: CaseView) -> str | None:
+    """The deny message drafted for the customer's open ticket (guardrail-checked), cut to
+    what the field takes."""
+    t = view.open_ticket
+    return t.deny_text[:CUSTOMER_MESSAGE_MAX] if t is not None and t.deny_text else None
+
+
+def _deny_message_hint(view: CaseView) -> str:
+    text = (f"Up to {CUSTOMER_MESSAGE_MAX} characters. Sent only when the box below is ticked; "
+            "ticked and empty sends Shopify's standard decline email.")
+    if view.open_ticket is not None:
+        text += f" Drafted for the customer's open ticket \"{view.open_ticket.subject[:80]}\": posted there too."
+    return text
+
+
 def deny_modal(view: CaseView, *, metadata: str | None = None) -> dict:
     preselected = preselected_reason(view.signals)
     select = StaticSelectElement(
@@ -119,11 +134,9 @@ def deny_modal(view: CaseView, *, metadata: str | None = None) -> dict:
                 multiline=True,
                 max_length=CUSTOMER_MESSAGE_MAX,
                 placeholder=PlainTextObject(text="Optional: sent with Shopify's decline email"),
+                initial_value=_deny_draft(view),
             ),
-            hint=PlainTextObject(
-                text=f"Up to {CUSTOMER_MESSAGE_MAX} characters. Sent only when the box below is ticked; "
-                "ticked and empty sends Shopify's standard decline email."
-            ),
+            hint=PlainTextObject(text=_deny_message_hint(view)),
             optional=True,
         ),
         InputBlock(

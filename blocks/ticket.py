@@ -15,6 +15,7 @@ from blocks.format import slack_date
 from blocks.ids import ActionId
 from blocks.parts import context, section
 from blocks.views import CaseView
+from policy.models import CaseKind
 
 MESSAGE_CHARS = 700
 DRAFT_CHARS = 1800
@@ -53,6 +54,9 @@ def ticket_blocks(view: CaseView) -> list[Block]:
         blocks.append(section(f"{title}\n```{escape_mrkdwn(t.draft, DRAFT_CHARS)}```"))
         if t.draft_problems:
             blocks.append(context("Why: " + "; ".join(escape_mrkdwn(p, 160) for p in t.draft_problems[:4])))
+    if view.kind is not CaseKind.TICKET and not t.sent_as:
+        blocks.append(context(":link: This ticket joined the return's case: Approve & send carries out the "
+                              "recommendation below and sends the reply to the ticket."))
     who = t.sent_as or t.sends_as
     blocks.append(context(("Sent " if t.sent_as else "Sends ") + escape_mrkdwn(who, 200)))
     return blocks
@@ -64,5 +68,18 @@ def ticket_buttons(view: CaseView, ref: str, button) -> list[ButtonElement]:
     if view.ticket is not None and view.ticket.draft:
         out.append(button("Approve & send", ActionId.TICKET_SEND, ref, "primary"))
     out.append(button("Edit & send", ActionId.TICKET_EDIT, ref, None))
-    out.append(button("Reclassify", ActionId.TICKET_RECLASSIFY, ref, None))
+    if view.kind is CaseKind.TICKET:  # a return case a ticket joined keeps the store's return as it is
+        out.append(button("Reclassify", ActionId.TICKET_RECLASSIFY, ref, None))
     return out
+
+
+def open_ticket_blocks(view: CaseView) -> list[Block]:
+    """A return case whose customer has a ticket open: which ticket the decision's message
+    goes to (approving posts the drafted approval; the deny form is prefilled)."""
+    t = view.open_ticket
+    if t is None:
+        return []
+    name = link(t.url, t.subject, limit=150) if t.url else escape_mrkdwn(t.subject, 150)
+    said = "the drafted approval message" if t.approve_text else "no approval message"
+    return [context(f":speech_balloon: The customer has a ticket open: *{name}* ({escape_mrkdwn(t.helpdesk, 40)}). "
+                    f"Approving posts {said} there; Deny's message to the customer is drafted and posted there too.")]

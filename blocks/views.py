@@ -197,6 +197,7 @@ class CaseView:
     dispute: DisputeView | None = None  # a dispute case: its packet and countdown
     platform: PlatformView | None = None  # a return a returns platform owns: decided there
     ticket: "TicketView | None" = None  # a ticket case: triage, the customer's words, the draft
+    open_ticket: "OpenTicketView | None" = None  # a return case: the customer's open ticket it answers
 
     def __post_init__(self) -> None:
         _require_aware(self)
@@ -214,6 +215,18 @@ class PlatformView:
     state: str  # review | flagged | open (the case's `external_status`)
     admin_url: str | None = None
     status_page_url: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenTicketView:
+    """The customer's open ticket a return case answers (it did not join the case): the
+    approval and deny messages drafted for it go there."""
+
+    subject: str  # customer text: escaped when rendered
+    helpdesk: str  # the connector's label
+    url: str | None = None
+    approve_text: str | None = None
+    deny_text: str | None = None
 
 
 @dataclass(frozen=True)

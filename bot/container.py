@@ -171,6 +171,15 @@ class Container:
         self.shipping = ShippingService(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                         ingest_stage=self.ingest.ingest, on_case_changed=self._case_changed)
         self.ingest.shipping = self.shipping
+        # [[moments]]: tags, an owner alert and a follow-up task for high-value and VIP orders.
+        from bot.services.moments import FollowTasks, MomentService
+        from bot.store.moments import MomentRepo
+
+        self.moment_repo = MomentRepo(self.engine)
+        self.moments = MomentService(repo=self.moment_repo, policy=self.policy, clock=self.clock,
+                                     on_queued=self._moment_queued)
+        self.ingest.moments = self.shipping.moments = self.moments
+        self.follow_tasks = FollowTasks(repo=self.moment_repo, clock=self.clock, on_changed=lambda: self._wake("cards"))
         from bot.services.tickets import TicketIntake
 
         from bot.services.ticket_send import TicketSender, helpdesk_lookup
@@ -179,18 +188,27 @@ class Container:
             cases=self.cases, helpdesk_for=helpdesk_lookup(self.registry.helpdesks),
             user_email=self.gateway.user_email if self.gateway is not None and hasattr(self.gateway, "user_email")
             else (lambda user_id: None),
-            default_agent_email=self.settings.returnsbot_helpdesk_agent_email)
+            email_lookup=getattr(self.gateway, "email_of", None),
+            default_agent_email=self.settings.returnsbot_helpdesk_agent_email, settings=self.policy.tickets,
+            policy=self.policy)
         self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,
                                            claude=self.claude, contributors=tuple(self.registry.contributors),
                                            on_case_changed=self._case_changed)
         self.decide.reclassifier = self.ingest.tickets.reclassify
         self.playbook = PlaybookService(engine=self.engine, cases=self.cases, clock=self.clock)
+        from bot.services.playbook_proposals import PlaybookProposals
+
+        # After a decision on a case with thread notes, Claude's proposed entry (needs Claude and Slack).
+        self.proposals = PlaybookProposals(engine=self.engine, cases=self.cases, playbook=self.playbook,
+                                           jobs=self.jobs, clock=self.clock, claude=self.claude, gateway=self.gateway)
+        self.cases.decision_hooks.append(self.proposals.queue_within)
         self.lookup = OrderLookup(store=self.store, cases=self.cases, playbook=self.playbook, policy=self.policy,
                                   clock=self.clock, sample_store=self.sample_store,
                                   stage_history=self._stage_history(), contributors=self.registry.contributors,
                                   jobs=self.jobs)
         self.home = HomeService(cases=self.cases, decide=self.decide, policy=self.policy, clock=self.clock,
                                 gateway=self.gateway)
+        self.home.tasks = self.follow_tasks
         self.reminders = Reminders(cases=self.cases, decide=self.decide, gateway=self.gateway, policy=self.policy,
                                    clock=self.clock) if self.gateway else None
         self.stalls = self._stalls()
@@ -222,6 +240,11 @@ class Container:
             self.periodic["stalls"] = self.stalls.run_once
         if self.deadlines is not None:
             self.periodic["disputes"] = self.deadlines.run_once
+        if self.gateway is not None:
+            from bot.services.moments import TaskReminders
+
+            self.periodic["followups"] = TaskReminders(repo=self.moment_repo, gateway=self.gateway,
+                                                       clock=self.clock).run_once
         self.handlers = self._job_handlers()
         self.runners = {
             lane: JobRunner(repo=self.jobs, ops=self.ops, clock=self.clock, handlers=self.handlers,
@@ -271,13 +294,19 @@ class Container:
                                     within_done=self.lifecycle.queue_receipt_within,
                                     on_out_of_stock=self.exchanges.out_of_stock),
         }
+        handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
         if self.gateway is not None:
             from bot.services.cards import CardJobs
 
+            handlers[Kind.PROPOSAL] = self.proposals
             handlers[Kind.CARD] = CardJobs(cases=self.cases, views=self.views, gateway=self.gateway, jobs=self.jobs,
                                            clock=self.clock, stage_lines=self._stage_lines())
+            from bot.services.moments import MomentAlerts
+
+            handlers[Kind.MOMENT] = MomentAlerts(repo=self.moment_repo, gateway=self.gateway, jobs=self.jobs,
+                                                 clock=self.clock, sample_store=self.sample_store)
         return handlers
 
     def drain(self, *lanes: str) -> int:
@@ -328,6 +357,16 @@ class Container:
             self.ops.record_failure(system, at=self.clock(), error=note)
         return f"{len(notes)} note(s)"
 
+    def _moment_tags_finished(self, job) -> None:
+        """A moment's tags are done (or dead): its alert says so."""
+        if job.payload.get("moment_id"):
+            self.moment_repo.queue_update(int(job.payload["moment_id"]), now=self.clock())
+            self._wake("cards")
+
+    def _moment_queued(self) -> None:
+        self._wake("actions")
+        self._wake("cards")
+
     def _wake(self, lane: str) -> None:
         self.wake.get(lane, lambda: None)()
 
@@ -336,10 +375,13 @@ class Container:
         # transaction: nudge both lanes (a nudge with nothing due costs one claim query).
         self._wake("cards")
         self._wake("actions")
+        self._wake("learning")  # a decision may have queued a playbook proposal
 
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update, a receipt that
         # waited for it to evaluate) or unblocked the next action of its case.
+        if job.kind == Kind.ACTION and job.case_id is None:
+            self._moment_tags_finished(job)
         if job.kind == Kind.ACTION:
             self._wake("actions")
             self._wake("cards")
@@ -354,9 +396,11 @@ class Container:
             from bot.slack_app import SlackServices
 
             self._slack_services = SlackServices(decide=self.decide, gateway=self.gateway, views=self.views,
-                                                 lookup=self.lookup, playbook=self.playbook, digest=self.digest,
+                                                 lookup=self.lookup, playbook=self.playbook,
+                                                 proposals=self.proposals, digest=self.digest,
                                                  home=self.home, submit_click=self._persist_click,
-                                                 decide_followup=self.lifecycle.decide_followup)
+                                                 decide_followup=self.lifecycle.decide_followup,
+                                                 tasks=self.follow_tasks)
         return self._slack_services
 
     def _persist_click(self, click) -> None:

@@ -20,6 +20,7 @@ from typing import Protocol, TextIO
 from blocks.digest import pipeline_text
 from blocks.stages import status_line
 from bot.container import Container
+from bot.demo_tickets import ingest_tickets, write_tickets
 from bot.services.decide import DecisionRefused
 from bot.services.ingest import Outcome
 from bot.services.stalls import StallRules
@@ -56,6 +57,10 @@ def demo_policy(policy: Policy) -> Policy:
     if "refund_on" not in policy.returns.model_fields_set:
         data["returns"]["refund_on"] = RefundOn.RECEIPT.value
     data["approval_tiers"][-1]["approvers"] = [*data["approval_tiers"][-1]["approvers"], DEMO_APPROVER]
+    if not policy.moments:  # the sample store's own triggers, so the demo shows its moments
+        from integrations.sample.moments import sample_moments
+
+        data["moments"] = [m.model_dump(mode="json") for m in sample_moments()]
     return Policy.model_validate(data)
 
 
@@ -67,9 +72,11 @@ def demo_container(settings, policy: Policy, *, now: datetime, variant: str = "u
     store = SampleStore.load(now=now, clock=clock, variant=variant)
     from integrations.sample.loop import connector_for as sample_loop  # the demo's returns platform
     from integrations.sample.payments import connector_for as sample_payments  # the demo's payment processor
+    from integrations.sample.tickets import connector_for as sample_tickets  # the demo's helpdesk
 
     return Container.build(settings, clock=clock, store=store, policy=demo_policy(policy),
-                           connectors=(sample_payments(store), sample_loop(store, clock=clock))), clock
+                           connectors=(sample_payments(store), sample_loop(store, clock=clock),
+                                       sample_tickets(store))), clock
 
 
 def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
@@ -85,6 +92,7 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
     if parcels is not None:
         for event in parcels.fetch(None).events:
             outcomes[c.ingest.ingest(event).outcome.value] += 1
+    tickets = ingest_tickets(c, outcomes)  # the sample helpdesk's tickets, as its webhook brings them
     executed = c.drain("actions")
     now = c.clock()
     stored = c.cases.list()
@@ -106,8 +114,34 @@ def run_demo(c: Container, out: TextIO, *, clock: DemoClock) -> dict[str, int]:
         out.write(f"Owner: {n} of these are {c.registry.label(system)} returns, decided here and carried out "
                   f"there; the column says how {system} holds each (review, open, flagged).\n")
     out.write("\n")
+    write_tickets(c, out, tickets)
+    moments_summary(c, out)
     after_approval(c, out, clock=clock, review=review, approve=outcomes[Outcome.CREATED.value] > 0)
     return dict(outcomes)
+
+
+def moments_summary(c: Container, out: TextIO) -> None:
+    """The high-value and VIP moments the events fired: who, why, the tags (as the store
+    answered), the owner and the follow-up."""
+    from blocks.moment import TRIGGER_LABELS
+    from bot.services.moments import MomentAlerts
+
+    found = [m for t, m in c.moment_repo.open_tasks(limit=100)]
+    if not found:
+        return
+    out.write(f"High-value and VIP moments ({len(found)}; alerts go to the owner in Slack once it is connected):\n")
+    alerts = MomentAlerts(repo=c.moment_repo, gateway=None, jobs=c.jobs, clock=c.clock)
+    for moment in found:
+        view = alerts.view(moment)
+        label = re.sub(r":[a-z0-9_+-]+: *", "", TRIGGER_LABELS.get(moment.trigger, moment.trigger)).strip()
+        out.write(f"  {label}: {moment.customer_name or 'guest'} {moment.order_name or ''} — {moment.why}\n")
+        for target, state in sorted(view.tags_done.items()):
+            out.write(f"        tags on the {target}: {state}\n")
+        if view.task is not None:
+            who = view.task.owner or f"anyone in {moment.owner}"
+            out.write(f"        follow-up for {who}: {view.task.text} (due in "
+                      f"{_span(view.task.due_at - c.clock())})\n")
+    out.write("\n")
 
 
 # --- the return after approval --------------------------------------------------------------
@@ -251,7 +285,7 @@ def age(since: datetime, now: datetime) -> str:
 
 
 COLUMNS = [("case", 5), ("kind", 17), ("order", 6), ("customer", 18), ("amount", 10),
-           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 12), ("age", 6)]
+           ("signals", 30), ("recommendation", 25), ("tier", 9), ("status", 10), ("owner", 15), ("age", 6)]
 
 
 def render_queue(cases: list[CaseRecord], policy: Policy, *, now: datetime,

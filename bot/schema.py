@@ -254,6 +254,25 @@ playbook_entries = Table(
     Column("last_used_at", UtcDateTime),
 )
 
+playbook_proposals = Table(
+    "playbook_proposals",
+    metadata,
+    # Claude's "When …, do …, because …" from a decided case's thread notes, posted in the
+    # card's thread with Save / Ignore. One per decision (the decision row's id, unique).
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("last_note_id", Integer, nullable=False),  # the newest note it was made from
+    Column("status", String(16), nullable=False),  # proposed | saved | ignored
+    Column("channel", String(32)),  # where it was posted (the card's thread), once posted
+    Column("ts", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("answered_by", String(64)),  # who saved or ignored it
+    Column("answered_at", UtcDateTime),
+    Column("entry_id", Integer, ForeignKey("playbook_entries.id", ondelete="SET NULL")),
+)
+
 digest_runs = Table(
     "digest_runs",
     metadata,
@@ -436,7 +455,74 @@ cases.append_column(Column("owner", String(32)))
 cases.append_column(Column("owner_ref", String(255)))
 Index("ix_cases_owner", cases.c.owner, cases.c.owner_ref)
 
-# --- a ticket's priority, SLA and rating (migration 0013) --------------------------------
+
+# --- tickets joined to another case (migration 0015) -----------------------------------------
+# A `return` ticket about an order whose return already has an undecided case joins that
+# case (bot.services.ticket_returns): the ticket's later messages find it here.
+case_tickets = Table(
+    "case_tickets",
+    metadata,
+    Column("source", String(32), primary_key=True),  # the helpdesk
+    Column("ticket_id", String(255), primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+)
+Index("ix_case_tickets_case_id", case_tickets.c.case_id)
+
+# --- high-value and VIP moments, and their follow-up tasks (migration 0014) ---------------
+# A moment is one rule of `[[moments]]` firing for one order: the natural key makes a
+# webhook replayed, or a job retried, the same moment (its tags, alert and task queued once,
+# in the transaction that records it). `detail`: what the alert card shows (who, what they
+# bought, lifetime value, history), as the context said when it fired.
+moments = Table(
+    "moments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("order_id", String(255), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("order_name", String(64)),
+    Column("customer_id", String(255)),
+    Column("customer_name", String(255)),
+    Column("amount_minor", BigInteger, nullable=False),  # the order's total: revenue touched
+    Column("currency", String(3), nullable=False),
+    Column("owner", String(32), nullable=False),  # the rule's owner: a channel, or a person (DM)
+    Column("why", String(512), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("slack_channel", String(32)),  # where the alert is (a DM's channel id for a person)
+    Column("slack_ts", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "order_id", "rule", name="uq_moments_natural_key"),
+)
+Index("ix_moments_created_at", moments.c.created_at)
+
+follow_tasks = Table(
+    "follow_tasks",
+    metadata,
+    # A moment's follow-up: one per moment. `due_at` moves when snoozed; `first_due_at` is
+    # what "done on time" is measured against. Reminders are claimed (set where still null,
+    # cleared by a snooze) so several replicas remind once. `version`: compare-and-set.
+    Column("id", Integer, primary_key=True),
+    Column("moment_id", Integer, ForeignKey("moments.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("text", String(300), nullable=False),
+    Column("owner", String(32)),  # a Slack user id; NULL: whoever in the channel takes it
+    Column("status", String(16), nullable=False),  # open | done
+    Column("version", Integer, nullable=False, default=1),
+    Column("first_due_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("dm_after_hours", Integer, nullable=False),  # the owner's DM: this long after due
+    Column("thread_reminded_at", UtcDateTime),
+    Column("dm_reminded_at", UtcDateTime),
+    Column("done_at", UtcDateTime),
+    Column("done_by", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_follow_tasks_status_due", follow_tasks.c.status, follow_tasks.c.due_at)
+Index("ix_follow_tasks_owner", follow_tasks.c.owner, follow_tasks.c.status)
+
+# --- a ticket's priority, SLA and rating (migration 0016) --------------------------------
 # Copied from the snapshot's ticket_review when the case opens or the customer writes again,
 # so the App Home queue orders tickets in SQL: `priority_rank` (policy.priority.rank_of:
 # 0 urgent … 3 low), `reply_due_at` (the SLA), `ticket_created_at` (when the customer wrote:

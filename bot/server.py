@@ -1,6 +1,6 @@
 """`returnsbot serve`: one process with the HTTP server (webhooks, Slack, health), one
-worker thread per job lane (intake, clicks, actions, cards), and the scheduler that queues
-the periodic jobs (pollers, reminders, pruning) once per period across replicas.
+worker thread per job lane (intake, clicks, actions, cards, learning), and the scheduler
+that queues the periodic jobs (pollers, reminders, pruning) once per period across replicas.
 
 waitress serves WSGI from a thread pool, so a slow request never blocks the others.
 """
@@ -137,6 +137,12 @@ class Server:
                 self.scheduler.add_job(
                     self._every, "interval", args=("disputes", REMINDER_PERIOD),
                     seconds=REMINDER_PERIOD.total_seconds(), id="disputes", max_instances=1, coalesce=True,
+                    next_run_time=self.c.clock(),
+                )
+            if "followups" in self.c.periodic:  # moments' follow-ups: each reminder claimed once
+                self.scheduler.add_job(
+                    self._every, "interval", args=("followups", REMINDER_PERIOD),
+                    seconds=REMINDER_PERIOD.total_seconds(), id="followups", max_instances=1, coalesce=True,
                     next_run_time=self.c.clock(),
                 )
             # Returns partly inspected past the inspection window get their follow-up.

@@ -28,7 +28,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.decide import DecideService, DecisionRefused
 from bot.settings import Settings
-from handlers.slack import actions, followup, home, order, playbook
+from handlers.slack import actions, followup, home, order, playbook, tasks
 from handlers.slack.errors import on_error
 from handlers.slack.services import MODAL_KEY, SERVICES_KEY
 from integrations.slack.gateway import SlackGateway
@@ -130,6 +130,8 @@ class SlackServices:
     playbook: PlaybookService
     digest: DigestService
     home: HomeService
+    # Claude's playbook proposals in decided cases' threads (Save / Ignore).
+    proposals: Any = None
     # After-ack work: few threads, and each task yields to requests in flight (see
     # bot.priority) so a burst of clicks is acked before the work it causes runs.
     background: ThreadPoolExecutor = field(
@@ -143,6 +145,8 @@ class SlackServices:
     identity: BotIdentity | None = None
     # Carries out a follow-up decision at receipt (LifecycleService.decide_followup).
     decide_followup: Callable | None = None
+    # A moment's follow-up tasks: Done / Snooze / Reassign, /followups (bot.services.moments.FollowTasks).
+    tasks: Any = None
 
     def __post_init__(self) -> None:
         if self.clicks is None:
@@ -201,5 +205,6 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
     order.register(app)
     playbook.register(app)
     home.register(app)
+    tasks.register(app)
     app.error(on_error)
     return app

@@ -48,7 +48,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, Tier
+from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, TicketStatus, Tier
+from policy.moments import Moments
 from policy.priority import PrioritySettings
 from policy.voice import Voice
 
@@ -410,6 +411,15 @@ class ShippingSettings(_Section):
     late_after_days: Days = 2
 
 
+class TicketSettings(_Section):
+    """What Approve & send leaves on the helpdesk ticket besides the reply: its status
+    (solved: answered, the customer can still reopen it; pending: waiting on them) and the
+    tags added to the ticket's own (returnsbot's and `intent-<intent>` are always added)."""
+
+    status_after_send: TicketStatus = TicketStatus.SOLVED
+    tags: tuple[Tag, ...] = ()
+
+
 class SlackRouting(_Section):
     """Owner channel per case kind; one optional field per CaseKind."""
 
@@ -468,7 +478,9 @@ class Policy(_Section):
     access: AccessSettings = Field(default_factory=AccessSettings)
     voice: Voice = Field(default_factory=Voice)  # customer replies: policy/voice.py
     priority: PrioritySettings = Field(default_factory=PrioritySettings)  # tickets: policy/priority.py
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
     approval_tiers: tuple[ApprovalTier, ...] = _DEFAULT_TIERS
+    moments: Moments = ()  # [[moments]]: high-value and VIP moments (policy/moments.py)
 
     @field_validator("approval_tiers")
     @classmethod
@@ -618,7 +630,7 @@ _MESSAGES: dict[str, Any] = {
 }
 
 # Errors about a whole list or table: the input is not worth echoing.
-_NO_ECHO = {"tier_none", "tier_order", "tier_limit"}
+_NO_ECHO = {"tier_none", "tier_order", "tier_limit", "moment_rule"}
 
 
 def _got(value: Any, kind: str) -> str:

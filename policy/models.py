@@ -686,6 +686,10 @@ class CaseContext(Frozen):
     # Kept as TicketReview's JSON and read with policy.ticket_case.review_of: the triage and
     # drafting types import this module, so they cannot be its field types.
     ticket_review: dict | None = None
+    # A return case whose customer has a ticket open that did not join it: the drafted
+    # approval and deny messages posted to that ticket (policy.ticket_case.TicketReplies'
+    # JSON, read with `replies_of`; a dict for the same reason as `ticket_review`).
+    ticket_replies: dict | None = None
 
     @property
     def correlation_key(self) -> str | None:

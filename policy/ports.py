@@ -166,6 +166,13 @@ class Operation(StrEnum):
     # "amount", "currency"} (amount None: all the shipping left) / {"order_id", "note"}.
     REFUND_SHIPPING = "refund_shipping"
     RESHIP_ORDER = "reship_order"
+    # A moment's tags (policy/moments.py) on the customer or the order: payload
+    # {"resource_id", "tags"}.
+    ADD_TAGS = "add_tags"
+    # A refund on an order with no store return behind it (a return a support ticket asked
+    # for, decided in Slack): payload {"order_id", "amount", "currency", "notify_customer",
+    # "items"} (what is refunded, in words, for the refund's note).
+    REFUND_ORDER = "refund_order"
 
 
 # The action target "the store this deployment connects" (Shopify, or the sample store):
@@ -236,11 +243,27 @@ class StoreActions(Protocol):
         IntegrationError, nothing refunded. The same key again is a repeat, not a second refund."""
         ...
 
+    def refund_order(self, order_id: str, *, amount: Money, items: str | None, notify_customer: bool,
+                     idempotency_key: str) -> ActionResult:
+        """Refund `amount` of the order back to its payments, with no store return (a return
+        asked for in a ticket; `items` names what it is for). More than is left to refund
+        raises a non-retryable IntegrationError, nothing refunded. Checked before acting: a
+        refund this key already made (an answer lost, a crash, a replay) is a repeat, never
+        a second refund."""
+        ...
+
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """Send the order's undelivered items again (shipped, not delivered), at no charge to
         the customer: a replacement order in the store. `external_id` is the new order's id.
         Nothing undelivered (all delivered, or not shipped yet: the order itself still owes
         them) raises a non-retryable IntegrationError. The same key again is a repeat."""
+        ...
+
+    def add_tags(self, resource_id: str, *, tags: tuple[str, ...], idempotency_key: str) -> ActionResult:
+        """Add `tags` to a customer or an order (by its id). Check before act: the resource's
+        tags are read first, and when it carries every one of them already (compared without
+        case, as stores do) nothing is sent and the result says so — a replay never calls the
+        store's mutation again. An unknown resource raises NotFound."""
         ...
 
 
@@ -304,4 +327,8 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
         Operation.REFUND_SHIPPING: lambda p, key: actions.refund_shipping(
             p["order_id"], amount=some_money(p), notify_customer=p.get("notify_customer", True), idempotency_key=key),
         Operation.RESHIP_ORDER: lambda p, key: actions.reship_order(p["order_id"], note=p.get("note"), idempotency_key=key),
+        Operation.ADD_TAGS: lambda p, key: actions.add_tags(p["resource_id"], tags=tuple(p["tags"]), idempotency_key=key),
+        Operation.REFUND_ORDER: lambda p, key: actions.refund_order(
+            p["order_id"], amount=money(p), items=p.get("items"), notify_customer=p.get("notify_customer", True),
+            idempotency_key=key),
     }

@@ -36,6 +36,30 @@ class TicketReview(Frozen):
     draft: Draft | None = None
 
 
+class TicketReplies(Frozen):
+    """The customer's open ticket a return case answers (it did not join the case): which
+    ticket, and the drafted messages for approving and for denying, each guardrail-checked."""
+
+    source: str  # the helpdesk
+    ticket_id: str
+    subject: str
+    url: str | None = None
+    approve: Draft | None = None
+    deny: Draft | None = None
+
+
+def replies_of(ctx) -> TicketReplies | None:
+    return TicketReplies.model_validate(ctx.ticket_replies) if ctx.ticket_replies else None
+
+
+def open_ticket(tickets) -> Ticket | None:
+    """The customer's most recently updated ticket still waiting on the shop (open/pending)."""
+    from policy.models import TicketStatus
+
+    waiting = [t for t in tickets if t.status in (TicketStatus.OPEN, TicketStatus.PENDING)]
+    return max(waiting, key=lambda t: t.updated_at) if waiting else None
+
+
 def customer_text(ticket: Ticket) -> str:
     """What the customer wrote, oldest first (the data the classifier and the draft read)."""
     return "\n\n".join(m.text for m in ticket.customer_messages).strip()

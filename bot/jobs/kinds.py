@@ -14,6 +14,8 @@ class Kind(StrEnum):
     CLICK = "click"  # a person's click or modal submission, persisted before the ack
     ACTION = "action"  # a decided side effect in a store system (the outbox)
     CARD = "card"  # post or update a case's card in Slack
+    PROPOSAL = "proposal"  # Claude's playbook proposal from a decided case's thread notes
+    MOMENT = "moment"  # post or update a moment's alert card (high-value / VIP, with its follow-up)
 
 
 # worker thread name → the kinds it claims
@@ -21,5 +23,7 @@ LANES: dict[str, tuple[Kind, ...]] = {
     "intake": (Kind.INBOX, Kind.INGEST, Kind.POLL, Kind.PERIODIC),
     "clicks": (Kind.CLICK,),
     "actions": (Kind.ACTION,),
-    "cards": (Kind.CARD,),
+    "cards": (Kind.CARD, Kind.MOMENT),
+    # Claude may take its whole retry window (≤ 30 s): not in the cards' lane.
+    "learning": (Kind.PROPOSAL,),
 }

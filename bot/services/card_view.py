@@ -127,6 +127,7 @@ class CaseViews:
             dispute=self._dispute(case, ctx),
             platform=self._platform(case, ctx),
             ticket=self._ticket(case, ctx),
+            open_ticket=self._open_ticket(ctx),
         )
 
     def _platform(self, case: CaseRecord, ctx: CaseContext):
@@ -142,9 +143,20 @@ class CaseViews:
             return PlatformView(label=self.system_of(case.owner)[0], state=case.external_status or "open")
         return None
 
-    def _ticket(self, case: CaseRecord, ctx: CaseContext):
-        if case.kind is not CaseKind.TICKET or not ctx.tickets:
+    def _open_ticket(self, ctx: CaseContext):
+        from blocks.views import OpenTicketView
+        from policy.ticket_case import replies_of
+
+        replies = replies_of(ctx)
+        if replies is None:
             return None
+        return OpenTicketView(subject=replies.subject, helpdesk=self.system_of(replies.source)[0], url=replies.url,
+                              approve_text=replies.approve.text if replies.approve else None,
+                              deny_text=replies.deny.text if replies.deny else None)
+
+    def _ticket(self, case: CaseRecord, ctx: CaseContext):
+        if not ctx.tickets or (case.kind is not CaseKind.TICKET and not ctx.ticket_review):
+            return None  # a ticket case, or a return case a ticket joined (bot.services.ticket_returns)
         from blocks.views import TicketView
         from policy.ticket_case import review_of
 
@@ -156,7 +168,7 @@ class CaseViews:
         sent_as = next((x.get("detail", {}).get("sent_as") for x in reversed(self.cases.decisions(case.id))
                         if isinstance(x.get("detail"), dict)), None) if case.decided_at else None
         return TicketView(
-            subject=ticket.subject, helpdesk=self.system_of(case.source)[0], message=said[-1].text if said else "",
+            subject=ticket.subject, helpdesk=self.system_of(ticket.source)[0], message=said[-1].text if said else "",
             intent=c.intent.value, sentiment=c.sentiment.value, urgency=c.urgency.value, language=c.language,
             classified_by=c.by, fallback_reason=c.fallback_reason, priority=p.level.value, priority_score=p.score,
             reply_due_at=p.reply_due_at, priority_reasons=p.reasons, requester=ticket.requester_name or

@@ -33,6 +33,7 @@ from bot.services.effects import (
     refund_on_for_case,
 )
 from bot.store.stages import record_in
+from bot.services.ticket_returns import joined_ticket, ticket_outcome
 from bot.services.membership import GroupMembership
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.cases import Decision
@@ -203,30 +204,85 @@ class DecideService:
             raise DecisionRefused("That case no longer exists.", code="no_case")
         return case
 
-    def approve(self, case_id: int, user_id: str, *, version: int | None = None, override: bool = False) -> CaseRecord:
+    def approve(self, case_id: int, user_id: str, *, version: int | None = None, override: bool = False,
+                text: str | None = None) -> CaseRecord:
         """Carry out what the card's primary button says (`approve_outcome`); with
-        `override`, grant the request against a deny recommendation instead."""
+        `override`, grant the request against a deny recommendation instead. A case with
+        a ticket (its own, or one that joined it) also answers the customer: the draft, or
+        `text` as edited (Edit & send)."""
         if override:
             return self.override(case_id, user_id, version=version)
         case = self._decidable(case_id, user_id, version)
         self.authorise(case, user_id, verb="approve")
         recommended = Action(case.recommended_action)
         outcome = approve_outcome(case.kind, recommended)
-        ops, pending, within = self._approval(case, outcome, user_id)
+        if case.kind is CaseKind.TICKET:  # a ticket's return is decided too (bot.services.ticket_returns)
+            outcome = ticket_outcome(case, self.cases.snapshot(case)[0])
+        ops, pending, within = self._approval(case, outcome, user_id, text=text)
+        if case.kind is not CaseKind.TICKET and self.has_ticket(case):  # a return case a ticket joined
+            decided = outcome_phrase(outcome, case.amount) or outcome.label
+            reply, sent = self._ticket_ops(case, user_id, text, decided=decided)
+            ops, pending = [*ops, *reply], {**pending, **sent}
+        elif case.kind is CaseKind.RETURN_REQUEST:  # the customer's open ticket hears the decision
+            ops, pending = self._open_ticket_message(case, user_id, ops, pending, deny=outcome is Action.DENY,
+                                                     decided=outcome_phrase(outcome, case.amount) or outcome.label)
         to = CaseStatus.DENIED if outcome is Action.DENY else CaseStatus.APPROVED
         # "Escalate" is followed when the case went up a tier before being decided.
         followed = outcome is recommended or (recommended is Action.ESCALATE and case.status is CaseStatus.ESCALATED)
         followed = followed or case.kind is CaseKind.TICKET  # sending the drafted reply is what was recommended
         decision = Decision("approve", outcome.value, followed_recommendation=followed, detail=pending)
-        return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within)
+        return self._commit(case, user_id, to=to, event="case.approved", decision=decision, ops=ops, within=within,
+                            detail={"edited": True} if text is not None else None)
 
-    def _approval(self, case: CaseRecord, outcome: Action, user_id: str):
+    def _open_ticket_message(self, case: CaseRecord, user_id: str, ops, detail, *, deny: bool, decided: str,
+                             text: str | None = None):
+        """The drafted approval (or deny) message posted to the customer's open ticket, once
+        (bot.services.ticket_returns.with_open_ticket_replies); `text` replaces the draft
+        (the deny modal's message). No helpdesk agent to send as: the decision goes on, the
+        detail says the ticket was not answered."""
+        from policy.ticket_case import replies_of
+
+        if self.tickets is None:
+            return ops, detail
+        try:
+            replies = replies_of(self.cases.snapshot(case)[0])
+        except Exception:
+            log.warning("case %s: snapshot unreadable, no message to the customer's ticket", case.id)
+            return ops, detail
+        if replies is None:
+            return ops, detail
+        draft = replies.deny if deny else replies.approve
+        text = text if text is not None else (draft.text if draft is not None else None)
+        if not text or not text.strip():
+            return ops, detail
+        verb = "Denied" if deny else "Approved"
+        try:
+            more, sent = self.tickets.message_ops(case, user_id, source=replies.source, ticket_id=replies.ticket_id,
+                                                  text=text, note=f"{verb} in Slack by {user_id}: {decided} "
+                                                                  f"(returnsbot case {case.id}).")
+        except ValueError as exc:
+            log.warning("case %s: the customer's ticket is not answered: %s", case.id, exc)
+            return ops, {**detail, "ticket_message": f"not sent: {exc}"}
+        return [*ops, *more], {**detail, "ticket_message": sent}
+
+    def has_ticket(self, case: CaseRecord) -> bool:
+        """A return case carrying a ticket that joined it (its card has the ticket buttons)."""
+        if case.kind is not CaseKind.RETURN_REQUEST:
+            return False
+        try:
+            ctx, _ = self.cases.snapshot(case)
+        except Exception:  # an unreadable snapshot: no ticket to answer from it
+            log.warning("case %s: snapshot unreadable, its ticket (if any) is not answered", case.id)
+            return False
+        return joined_ticket(ctx) is not None
+
+    def _approval(self, case: CaseRecord, outcome: Action, user_id: str, *, text: str | None = None):
         """The ops, the decision detail (a refund pending receipt) and the approved stage
         recorded with the decision."""
         if case.kind is CaseKind.DISPUTE:
             return contest_ops(case, self.evidence(case)), {}, None
         if case.kind is CaseKind.TICKET:
-            ops, detail = self._ticket_ops(case, user_id, None)
+            ops, detail = self._ticket_ops(case, user_id, text)
             return ops, detail, None
         if self.platform_owned(case):
             return self._platform_approval(case, outcome, user_id)
@@ -241,11 +297,11 @@ class DecideService:
 
     # --- a ticket (bot/services/ticket_send.py) ------------------------------------------
 
-    def _ticket_ops(self, case: CaseRecord, user_id: str, text: str | None):
+    def _ticket_ops(self, case: CaseRecord, user_id: str, text: str | None, *, decided: str | None = None):
         if self.tickets is None:
             self._refuse(case, user_id, "no_helpdesk", "No helpdesk is connected: this reply can't be sent.")
         try:
-            return self.tickets.ops(case, user_id, text=text)
+            return self.tickets.ops(case, user_id, text=text, decided=decided)
         except ValueError as exc:  # no agent to send as, no text: nothing queued
             self._refuse(case, user_id, "cannot_send", str(exc))
 
@@ -258,15 +314,11 @@ class DecideService:
 
     def send_edited(self, case_id: int, user_id: str, text: str, *, version: int | None = None) -> CaseRecord:
         """Approve & send with the reply as edited in the modal (the same keys as Approve:
-        one reply whichever is pressed, however often)."""
+        one reply whichever is pressed, however often; the same decision)."""
         case = self._decidable(case_id, user_id, version)
-        if case.kind is not CaseKind.TICKET:
+        if case.kind is not CaseKind.TICKET and not self.has_ticket(case):
             self._refuse(case, user_id, "not_a_ticket", "Only a ticket's reply can be edited and sent.")
-        self.authorise(case, user_id, verb="approve")
-        ops, detail = self._ticket_ops(case, user_id, text)
-        decision = Decision("approve", Action.ACCEPT.value, followed_recommendation=True, detail=detail)
-        return self._commit(case, user_id, to=CaseStatus.APPROVED, event="case.approved", decision=decision, ops=ops,
-                            detail={"edited": True})
+        return self.approve(case_id, user_id, version=version, text=text)
 
     # --- a return a returns platform owns (Loop) ----------------------------------------
 
@@ -356,6 +408,11 @@ class DecideService:
             ops = platform_deny_ops(case, note, deny_as=how)
         else:
             ops = decline_ops(case, reason=reason, note=customer_message, notify_customer=notify_customer)
+        if customer_message and notify_customer and case.kind is CaseKind.RETURN_REQUEST:  # and on their open ticket
+            known = DeclineReason.parse(reason)
+            ops, detail = self._open_ticket_message(case, user_id, list(ops), detail, deny=True,
+                                                    decided=f"declined ({known.label if known else reason})",
+                                                    text=customer_message)
         return self._commit(
             case, user_id, to=CaseStatus.DENIED, event="case.denied",
             decision=Decision("deny", Action.DENY.value,

@@ -80,7 +80,8 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
-from blocks.digest import Digest, HealthItem, OpenCase, Override, ReturnPipeline, WeekFigures, render_digest
+from blocks.digest import (Digest, HealthItem, MomentsWeek, OpenCase, Override, ReturnPipeline, WeekFigures,
+                           render_digest)
 from bot.services import pipeline
 from bot.services.stalls import StallRules, stalled
 from bot.settings import SettingsError
@@ -202,7 +203,22 @@ class DigestService:
             overrides=tuple(overrides), oldest_open=tuple(oldest), health=tuple(health),
             generated_at=self.clock(), started_at=started if first else None, sample_store=self.sample_store,
             pipeline=self._pipeline(start, end),
+            moments=self._moments(start, end, this.auto_approved),
         )
+
+    def _moments(self, start: datetime, end: datetime, auto_approved: int) -> MomentsWeek | None:
+        """The moments section; None (left out) when the policy has no [[moments]] and none fired."""
+        from bot.services.moments import VIP_TRIGGERS
+        from bot.store.moments import MomentRepo
+
+        w = MomentRepo(self.engine).week(start, end, vip_triggers=VIP_TRIGGERS)
+        if not self.policy.moments and not w["by_trigger"]:
+            return None
+        return MomentsWeek(
+            by_trigger=tuple(sorted(w["by_trigger"].items(), key=lambda kv: (-kv[1], kv[0]))),
+            vip_orders=w["vip_orders"], revenue=money(w["revenue"]), followups_created=w["followups_created"],
+            done_on_time=w["done_on_time"], done_late=w["done_late"], overdue=w["overdue"],
+            auto_approvals=auto_approved, refunds_on_receipt=w["refunds_on_receipt"], tags_added=w["tags_added"])
 
     def _owner(self, system: str) -> str:
         """How people call the system a case is decided in ("Shopify", "Loop")."""

@@ -42,6 +42,8 @@ class ActionJobs:
         # lifecycle queues a receipt that arrived before the approval was carried out).
         self.within_done = within_done
         self.on_out_of_stock = on_out_of_stock  # an exchange out of stock is a follow-up (bot.services.exchanges)
+        # A side effect of no case died (a moment's tags): whoever queued it shows the failure.
+        self.on_caseless_dead: Callable[[Job], None] = lambda job: None
 
     def run(self, job: Job) -> Done:
         # Not ok when already executing (a second action, or a reclaimed one): fine.
@@ -75,6 +77,7 @@ class ActionJobs:
     def on_dead(self, job: Job, reason: str) -> None:
         if job.case_id is None:
             log.error("outbox.failed", extra={"op": job.operation, "error": reason})
+            self.on_caseless_dead(job)
             return
         res = self.cases.transition(
             job.case_id, expected=(CaseStatus.EXECUTING, *DECIDED), to=CaseStatus.FAILED, actor=EXECUTOR,

@@ -29,6 +29,7 @@ class Home:
     queue: tuple[HomeItem, ...]
     queue_total: int
     recent: tuple[HomeItem, ...]
+    followups: tuple = ()  # blocks.moment.OpenTask: the person's open follow-ups, soonest due first
 
 
 class HomeService:
@@ -38,6 +39,7 @@ class HomeService:
         self.policy = policy
         self.clock = clock
         self.gateway = gateway
+        self.tasks = None  # bot.services.moments.FollowTasks: the person's open follow-ups
 
     def home_for(self, user_id: str) -> Home:
         groups = self.decide.groups_of(user_id)
@@ -53,6 +55,7 @@ class HomeService:
             queue=tuple(HomeItem(c, self._url(c)) for c in waiting[:QUEUE_LIMIT]),
             queue_total=len(waiting),
             recent=tuple(HomeItem(c, self._url(c)) for c in recent),
+            followups=tuple(self.tasks.open_list(owner=user_id)) if self.tasks is not None else (),
         )
 
     def _url(self, case: CaseRecord) -> str | None:

@@ -59,6 +59,7 @@ class IngestService:
         self.shipping = None  # bot.services.shipping.ShippingService: SHIPMENT_TRACKED events
         self.platform = None  # bot.services.platform_returns.PlatformReturns: a returns platform's returns
         self.tickets = None  # bot.services.tickets.TicketIntake: TICKET_RECEIVED events
+        self.moments = None  # bot.services.moments.MomentService: [[moments]] on new orders and returns
         self.cases = cases
         self.outbox = outbox
         self.source = source
@@ -124,9 +125,17 @@ class IngestService:
         if kind is CaseKind.ORDER_REVIEW:
             self.cases.record_order(event.source, ctx.order)
         assessment = assess(ctx, self.policy)
+        if self.moments is not None and kind in (CaseKind.ORDER_REVIEW, CaseKind.RETURN_REQUEST):
+            # Before the case: a retry after a crash finds the moment recorded (its key), never twice.
+            # Keyed by the store that owns the order: Loop's and Shopify's report of one return are one moment.
+            self.moments.consider(ctx, getattr(self.source, "name", event.source))
         if not needs_case(kind, assessment.signals, assessment.recommendation,
                           in_review=ctx.platform is not None and ctx.platform.in_review):
             return IngestResult(Outcome.NO_CASE)
+        if self.tickets is not None and kind is CaseKind.RETURN_REQUEST:  # the customer's open ticket gets the replies
+            from bot.services.ticket_returns import with_open_ticket_replies
+
+            ctx = with_open_ticket_replies(self.tickets, ctx, assessment)
         case, created = self.cases.open(
             NewCase(
                 source=event.source,

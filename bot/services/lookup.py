@@ -156,7 +156,7 @@ MAX_AUDITED_QUERY = 300  # characters of what was typed kept in the audit row
 class LookupAccess:
     """Who may use /order and /playbook, and the audit row each use leaves."""
 
-    EVENTS = {"/order": "lookup.order", "/playbook": "lookup.playbook"}
+    EVENTS = {"/order": "lookup.order", "/playbook": "lookup.playbook", "/followups": "lookup.followups"}
 
     def __init__(self, *, policy, engine, clock) -> None:
         self.policy, self.engine, self.clock = policy, engine, clock

@@ -469,10 +469,18 @@ class PlaybookService:
 
     def _insert_entry(self, conn: Connection, note: Note, case: CaseRecord, *, by: str) -> Entry | None:
         """A new entry from `note` (None if the note has one already)."""
+        return self.insert_entry(conn, case, text=entry_text_of(note.text), author=note.author,
+                                 created_at=note.created_at, by=by, note_id=note.id)
+
+    def insert_entry(self, conn: Connection, case: CaseRecord, *, text: str, author: str, created_at: datetime,
+                     by: str, note_id: int | None = None) -> Entry | None:
+        """An entry of `case`'s kind carrying its signals, in the caller's transaction: every
+        way into the playbook (a reply, the shortcut, a saved proposal) stores it so. None
+        if `note_id` has an entry already."""
         stmt = (insert_ignore(self.engine, playbook_entries, ["note_id"])
-                .values(note_id=note.id, case_id=case.id, kind=case.kind.value,
-                        signal_codes=",".join(case.signal_codes), text=entry_text_of(note.text),
-                        author=note.author, created_at=note.created_at, promoted_by=by[:64], uses=0)
+                .values(note_id=note_id, case_id=case.id, kind=case.kind.value,
+                        signal_codes=",".join(case.signal_codes), text=text,
+                        author=author[:64], created_at=created_at, promoted_by=by[:64], uses=0)
                 .returning(playbook_entries.c.id))
         entry_id = conn.execute(stmt).scalar()
         if entry_id is None:

@@ -3,9 +3,10 @@
 A customer's personal data lives in several places: the case row (`customer_name`, the
 customer id), every snapshot of its context (names, emails, tracking numbers, addresses,
 the customer's own notes on the return), the decision notes and audit details people
-wrote, the thread replies kept as case notes and the playbook entries made from them,
-the jobs' payloads and results ("store credit issued to Ada Lovelace"), `/order` lookups
-in the audit log ("ada@example.com"), and the raw webhook bodies.
+wrote, the thread replies kept as case notes and the playbook entries (and Claude's
+proposals) made from them, the jobs' payloads and results ("store credit issued to Ada
+Lovelace"), `/order` lookups in the audit log ("ada@example.com"), and the raw webhook
+bodies.
 
 Redacting keeps the audit trail and takes the person out of it:
 
@@ -44,7 +45,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Engine, Text, and_, cast, false, insert, or_, select, true, update
 
 from bot.schema import (audit_log, case_notes, case_snapshots, cases, decisions, jobs, playbook_entries,
-                        webhook_receipts)
+                        playbook_proposals, webhook_receipts)
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,8 @@ class Redactor:
             report.notes += notes.total
             changed |= notes.changed > 0
             changed |= _rewrite(conn, playbook_entries, playbook_entries.c.case_id == case_id, scrub, text=("text",))
+            changed |= _rewrite(conn, playbook_proposals, playbook_proposals.c.case_id == case_id, scrub,
+                                text=("text",))
             changed |= _rewrite(conn, jobs, jobs.c.case_id == case_id, scrub, js=("payload",),
                                 text=("result_summary", "last_error", "dead_reason"))
             if values or changed:

@@ -75,6 +75,7 @@ class ShippingService:
         self.cases, self.source, self.policy, self.clock = cases, source, policy, clock
         self.ingest_stage = ingest_stage  # RETURN_STAGE events → the lifecycle (IngestService.ingest)
         self.on_case_changed = on_case_changed
+        self.moments = None  # bot.services.moments.MomentService: a VIP's order delayed
 
     def apply(self, event: DomainEvent) -> ShippingReport:
         report = ShippingReport()
@@ -171,6 +172,8 @@ class ShippingService:
         assessment = assess(ctx, self.policy)
         if not needs_case(CaseKind.DELAYED_SHIPMENT, assessment.signals, assessment.recommendation):
             return None, False
+        if self.moments is not None:
+            self.moments.consider(ctx, getattr(self.source, "name", event.source))  # the order's store
         case, created = self.cases.open(NewCase(
             source=event.source, external_id=ext, context=ctx, assessment=assessment,
             channel=channel_for(CaseKind.DELAYED_SHIPMENT, self.policy), opened_at=now))

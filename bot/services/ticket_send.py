@@ -8,34 +8,35 @@ the key's marker on the ticket before writing):
    agent (the agent whose email is the approver's Slack email), else the default agent
    (RETURNSBOT_HELPDESK_AGENT_EMAIL); the card and the note say which.
 2. ticket_add_note — "Approved in Slack by …", the decision and what was not done.
-3. ticket_set_tags_status — the ticket's tags plus ours, and solved.
+3. ticket_set_tags_status — the ticket's tags plus ours and `[tickets] tags`, and the
+   status `[tickets] status_after_send` names (solved by default).
 
-The store action a return intent's decision names (a refund, a store credit) is NOT run
-from a ticket: the case's return is derived from the ticket (policy/ticket_case.py), and
-the store's refund is keyed on a store return that does not exist. The note says so; a
-person carries it out in the store (docs/DECISIONS.md).
+The store action a return intent's decision names runs first, in the same ordered queue
+(bot/services/ticket_returns.py: a refund on the order, a store credit), so a refund that
+fails holds the reply back. A return case the ticket joined carries out its own decision
+(DecideService) and then these three; the helpdesk is the ticket's, never the case's source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot.store import CaseRecord, CaseRepo, OutboxOp
-from policy.models import Action, TicketStatus
+from bot.services.ticket_returns import store_step
+from policy.config import Policy, TicketSettings
 from policy.ticket_case import review_of
 from policy.tickets import Helpdesk, TicketOperation, check_text
 
 TAG = "returnsbot"
-MONEY_ACTIONS = (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE)
 
 
 class NoAgent(ValueError):
     """No helpdesk agent to send the reply as."""
 
 
-def _key(case: CaseRecord, operation: str) -> str:
-    return f"returnsbot:{case.source}:case-{case.id}:{operation}"
+def _key(case: CaseRecord, helpdesk: str, operation: str) -> str:
+    return f"returnsbot:{helpdesk}:case-{case.id}:{operation}"
 
 
 @dataclass
@@ -44,27 +45,37 @@ class TicketSender:
     helpdesk_for: Callable[[str], Helpdesk | None]  # a case's source → its helpdesk
     user_email: Callable[[str], str | None] = lambda user_id: None  # Slack users.info, when allowed
     default_agent_email: str | None = None
+    settings: TicketSettings = field(default_factory=TicketSettings)  # [tickets]
+    # (email, why not) — SlackGateway.email_of; when set, used instead of `user_email`, so
+    # the card can say why the default agent sent it (a missing scope, no email given).
+    email_lookup: Callable[[str], tuple[str | None, str | None]] | None = None
+    policy: Policy | None = None  # `[returns] refund_on` for a ticket's own return
 
-    def agent(self, case: CaseRecord, user_id: str) -> tuple[str, str]:
+    def agent(self, case: CaseRecord, user_id: str, helpdesk_name: str | None = None) -> tuple[str, str]:
         """(agent id, how it was chosen, for the card and the note)."""
-        helpdesk = self.helpdesk_for(case.source)
+        helpdesk_name = helpdesk_name or case.source
+        helpdesk = self.helpdesk_for(helpdesk_name)
         if helpdesk is None:
-            raise NoAgent(f"No helpdesk connected for {case.source}: nothing can be sent.")
-        email = self.user_email(user_id)
+            raise NoAgent(f"No helpdesk connected for {helpdesk_name}: nothing can be sent.")
+        email, unknown = self.email_lookup(user_id) if self.email_lookup else (self.user_email(user_id), None)
         agent = helpdesk.find_agent(email) if email else None
         if agent is not None:
             return agent, f"as {email}, the approver's agent"
         default = self.default_agent_email
         agent = helpdesk.find_agent(default) if default else None
+        why = (f"{email} is no agent in the helpdesk" if email
+               else unknown or "the approver's email is unknown to the bot")
         if agent is not None:
-            why = f"{email} is no agent in the helpdesk" if email else "the approver's email is unknown to the bot"
             return agent, f"as the default agent {default} ({why})"
-        raise NoAgent("No helpdesk agent to send as: the approver's Slack email matches no agent and "
-                      "RETURNSBOT_HELPDESK_AGENT_EMAIL is " + ("not an agent." if default else "not set."))
+        raise NoAgent(f"No helpdesk agent to send as: {why}, and RETURNSBOT_HELPDESK_AGENT_EMAIL is "
+                      + ("not an agent." if default else "not set."))
 
-    def ops(self, case: CaseRecord, user_id: str, *, text: str | None = None) -> tuple[list[OutboxOp], dict[str, Any]]:
+    def ops(self, case: CaseRecord, user_id: str, *, text: str | None = None,
+            decided: str | None = None) -> tuple[list[OutboxOp], dict[str, Any]]:
         """The operations and the decision detail; raises ValueError (NoAgent, no draft,
-        empty text) before anything is queued."""
+        empty text) before anything is queued. A TICKET case's own return decision runs in
+        the store first; for a return case the ticket joined, `decided` words the decision
+        the case carries out itself (DecideService) for the note."""
         ctx, assessment = self.cases.snapshot(case)
         ticket, review = ctx.tickets[0], review_of(ctx)
         given = text is not None
@@ -73,29 +84,53 @@ class TicketSender:
                 raise ValueError("This ticket has no draft to send: edit the reply first.")
             text = review.draft.text
         reply = check_text(text).strip()
-        agent, how = self.agent(case, user_id)
+        agent, how = self.agent(case, user_id, ticket.source)
         action = assessment.recommendation.action
         note = [f"Approved in Slack by {user_id}: reply sent {how}."]
         edited = given and (review is None or review.draft is None or reply != review.draft.text.strip())
         if edited:
             note.append("The reply was edited before sending.")
-        if action in MONEY_ACTIONS and ctx.return_request is not None:
-            note.append(f"Decision: {action.label} of {assessment.recommendation.amount.format()} — not carried out "
-                        "from the ticket: do it in the store.")
-        tags = [t for t in ticket.tags if t != TAG] + [TAG]
+        step = store_step(case, ctx, assessment, self.policy)
+        if step.note:
+            note.append(step.note)
+        if decided:
+            note.append(f"Decision: {decided}.")
+        tags = [t for t in ticket.tags if t != TAG] + [TAG, *self.settings.tags]
         if review is not None:
             tags.append(f"intent-{review.classification.intent.value}")
+        helpdesk = ticket.source
         ops = [
+            *step.ops,
             OutboxOp(TicketOperation.POST_REPLY, {"ticket_id": ticket.id, "text": reply, "agent": agent},
-                     _key(case, TicketOperation.POST_REPLY)),
+                     _key(case, helpdesk, TicketOperation.POST_REPLY), system=helpdesk),
             OutboxOp(TicketOperation.ADD_NOTE, {"ticket_id": ticket.id, "text": " ".join(note)},
-                     _key(case, TicketOperation.ADD_NOTE)),
+                     _key(case, helpdesk, TicketOperation.ADD_NOTE), system=helpdesk),
             OutboxOp(TicketOperation.SET_TAGS_STATUS,
-                     {"ticket_id": ticket.id, "tags": list(dict.fromkeys(tags)), "status": TicketStatus.SOLVED.value},
-                     _key(case, TicketOperation.SET_TAGS_STATUS)),
+                     {"ticket_id": ticket.id, "tags": list(dict.fromkeys(tags)),
+                      "status": self.settings.status_after_send.value},
+                     _key(case, helpdesk, TicketOperation.SET_TAGS_STATUS), system=helpdesk),
         ]
-        return ops, {"sent_as": how, "agent": agent, "edited": edited,
-                     "decision": action.value}
+        detail = {"sent_as": how, "agent": agent, "edited": edited, "decision": action.value}
+        if step.ops:
+            detail["store"] = [op.operation for op in step.ops]
+        return ops, detail
+
+
+    def message_ops(self, case: CaseRecord, user_id: str, *, source: str, ticket_id: str, text: str,
+                    note: str) -> tuple[list[OutboxOp], dict[str, Any]]:
+        """A return case's decision told on the customer's open ticket (one it did not
+        join): the message, public, and a note; the ticket's tags and status are left as the
+        team has them (the ticket may be about more). Raises ValueError (NoAgent, empty
+        text) before anything is queued."""
+        reply = check_text(text).strip()
+        agent, how = self.agent(case, user_id, source)
+        ops = [
+            OutboxOp(TicketOperation.POST_REPLY, {"ticket_id": ticket_id, "text": reply, "agent": agent},
+                     _key(case, source, TicketOperation.POST_REPLY), system=source),
+            OutboxOp(TicketOperation.ADD_NOTE, {"ticket_id": ticket_id, "text": f"{note} Message sent {how}."},
+                     _key(case, source, TicketOperation.ADD_NOTE), system=source),
+        ]
+        return ops, {"ticket": ticket_id, "sent_as": how, "agent": agent}
 
 
 def helpdesk_lookup(connectors) -> Callable[[str], Helpdesk | None]:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TicketOutcome:
-    outcome: str  # "created" | "updated" | "ignored" | "no_order"
+    outcome: str  # "created" | "updated" | "joined" | "ignored" | "no_order"
     case: CaseRecord | None = None
 
 
@@ -56,6 +56,13 @@ class TicketIntake:
     claude: object | None = None  # bot.llm.Claude; None: the rules and templates
     contributors: tuple = ()
     on_case_changed: Callable[[CaseRecord], None] = field(default=lambda case: None)
+    joins: object | None = None  # bot.services.ticket_returns.TicketJoins (set after construction)
+
+    def __post_init__(self) -> None:
+        if self.joins is None:
+            from bot.services.ticket_returns import TicketJoins
+
+            self.joins = TicketJoins(self)
 
     def ingest(self, event: DomainEvent) -> TicketOutcome:
         ticket = Ticket.model_validate_json(event.detail["ticket"])
@@ -71,6 +78,10 @@ class TicketIntake:
         classification = classify(text, subject=ticket.subject, requester_email=ticket.requester_email,
                                    candidates=candidates, claude=self.claude)
         order, found_by = self._order(classification, candidates)
+        if existing is None and self.joins is not None:  # a return ticket joins its return's case
+            joined = self.joins.ingest(ticket, classification, order, found_by)
+            if joined is not None:
+                return joined
         if order is None:
             log.info("ticket.no_order", extra={"ticket": ticket.id, "source": ticket.source})
             return TicketOutcome("no_order")

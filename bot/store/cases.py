@@ -97,7 +97,7 @@ class CaseRecord:
     # return whose Shopify return reached us first.
     owner: str | None = None
     owner_ref: str | None = None
-    # A ticket's priority (migration 0013; policy.priority.rank_of, 0 urgent … 3 low), its
+    # A ticket's priority (migration 0016; policy.priority.rank_of, 0 urgent … 3 low), its
     # reply's SLA, when the customer wrote, and the helpdesk's satisfaction score (1–5).
     priority_rank: int | None = None
     reply_due_at: datetime | None = None
@@ -202,6 +202,9 @@ class CaseRepo:
         self.engine = engine
         # Told (event, case) after each committed open or transition: metrics count them.
         self.observers: list[Callable[[str, CaseRecord], None]] = []
+        # Told (conn, case row, decision id, at) inside the transaction that records a
+        # decision, to queue work that must happen once per decision (a playbook proposal).
+        self.decision_hooks: list[Callable[[Any, Any, int, datetime], None]] = []
 
     def _observed(self, event: str, case: CaseRecord) -> CaseRecord:
         for observe in self.observers:
@@ -458,9 +461,10 @@ class CaseRepo:
                     detail=detail or {},
                 )
             )
+            decision_id = None
             if decision is not None:
-                conn.execute(
-                    insert(decisions).values(
+                decision_id = conn.execute(
+                    insert(decisions).returning(decisions.c.id).values(
                         case_id=case_id,
                         snapshot_id=row.snapshot_id,
                         action=decision.action,
@@ -471,12 +475,15 @@ class CaseRepo:
                         note=decision.note,
                         detail=decision.detail,
                     )
-                )
+                ).scalar_one()
             add_actions(conn, case_id=case_id, system=row.source, ops=ops, now=at)
             if within is not None:  # more that must commit with this change (a Retry's jobs)
                 within(conn)
             current = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, current, now=at)
+            if decision_id is not None:
+                for hook in self.decision_hooks:
+                    hook(conn, current, decision_id, at)
         return TransitionResult(True, self._observed(event, CaseRecord.from_row(current)))
 
     def record_csat(self, case_id: int, score: int, *, at: datetime) -> bool:
@@ -556,7 +563,7 @@ class CaseRepo:
 
 def ticket_columns(ctx: CaseContext) -> dict[str, Any]:
     """A ticket case's priority, SLA and creation time, from its snapshot's review, as
-    columns (migration 0013); nothing for other cases."""
+    columns (migration 0016); nothing for other cases."""
     review = review_of(ctx) if ctx.kind is CaseKind.TICKET else None
     if review is None:
         return {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from blocks.home import render_home
+from blocks.moment import open_tasks_lines
 from handlers.slack.errors import after_ack
 from handlers.slack.services import services
 
@@ -20,8 +21,10 @@ def register(app: App) -> None:
 
         def publish() -> None:
             home = svc.home.home_for(user)
+            now = svc.home.clock()
             view = render_home([(i.case, i.url) for i in home.queue], home.queue_total,
-                               [(i.case, i.url) for i in home.recent], svc.home.clock())
+                               [(i.case, i.url) for i in home.recent], now,
+                               followups=open_tasks_lines(list(home.followups), now))
             svc.gateway.publish_home(user, view)
 
         after_ack(context, publish, body=body, refused=())

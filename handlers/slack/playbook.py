@@ -6,6 +6,9 @@
   starts with `playbook:` becomes an entry at once; its author gets a private "saved".
 * "Save to playbook" message shortcut (`PlaybookId.SAVE_SHORTCUT`): promotes any reply in
   a card's thread after the fact.
+* Claude's proposal in a decided case's thread (bot.services.playbook_proposals):
+  `PlaybookId.PROPOSAL_SAVE` stores it once, `PROPOSAL_IGNORE` drops it; both re-render
+  the message without buttons.
 * `/playbook` (for whom `[access] lookup` allows, each use audited) lists the most used entries, `/playbook <words>` searches, `/playbook
   retire <id>` (or the Retire button on a result) retires one — its author, whoever saved
   it, or an approver (named in an approval tier, or in a user group named there).
@@ -36,6 +39,8 @@ from blocks.playbook import (
     render_saved,
     render_search,
 )
+from blocks.format import mention
+from blocks.playbook_proposal import parse_proposal_ref, render_proposal_ignored, render_proposal_saved
 from blocks.refs import BadRef
 from handlers.slack.errors import after_ack, correlation_id
 from handlers.slack.services import services
@@ -328,3 +333,64 @@ def register(app: App) -> None:
             return render_retired(_item(entry), user)
 
         svc.background.submit(_guarded(svc, channel, user, respond, work))
+
+    @app.action(PlaybookId.PROPOSAL_SAVE.value)
+    def on_proposal_save(ack: Ack, body: dict, context: dict, respond) -> None:
+        """"Save to playbook" under Claude's proposal: the entry once, the buttons gone."""
+        ack()
+        _answer_proposal(services(context), body, respond, save=True)
+
+    @app.action(PlaybookId.PROPOSAL_IGNORE.value)
+    def on_proposal_ignore(ack: Ack, body: dict, context: dict, respond) -> None:
+        ack()
+        _answer_proposal(services(context), body, respond, save=False)
+
+
+def _answer_proposal(svc: Any, body: dict, respond, *, save: bool) -> None:
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    thread_ts = (body.get("message") or {}).get("thread_ts") or (body.get("container") or {}).get("thread_ts")
+
+    def work() -> dict | None:
+        proposals = svc.proposals
+        proposal_id = parse_proposal_ref(value)
+        answer = proposals.save(proposal_id, by=user) if save else proposals.ignore(proposal_id, by=user)
+        if answer.status == "gone":
+            return {"text": "That proposal's case is gone."}
+        proposal = answer.proposal
+        view = proposals.view(proposal)
+        if proposal.status == "saved":
+            message = render_proposal_saved(view, entry_id=proposal.entry_id, by=proposal.answered_by)
+        else:
+            message = render_proposal_ignored(view, by=proposal.answered_by)
+        if proposal.channel and proposal.ts:  # the thread message keeps no buttons, whoever answered first
+            try:
+                svc.gateway.update_message(proposal.channel, proposal.ts, blocks=message["blocks"],
+                                           text=message["text"])
+            except Exception:  # answered and stored; the next click re-renders it
+                log.warning("playbook.proposal_update_failed proposal_id=%s", proposal.id, exc_info=True)
+        if answer.status == "saved":
+            return render_saved(_item(answer.entry))
+        if answer.status == "already":
+            how = (f"saved as playbook entry #{proposal.entry_id}" if proposal.status == "saved" else "ignored")
+            return {"text": f"That proposal was {how} already, by {mention(proposal.answered_by)}."}
+        return None  # ignored: the message says so
+
+    def run() -> None:
+        try:
+            message = work()
+        except BadRef:
+            message = {"text": "That button is not one of ours."}
+        except Exception:
+            ref = correlation_id()
+            log.exception("playbook.proposal_failed ref=%s user=%s", ref, user)
+            message = {"text": f"Something went wrong on our side and nothing was changed. Reference: `{ref}`."}
+        if message is None:
+            return
+        try:
+            _send(svc, channel, user, message, thread_ts=thread_ts, respond=respond)
+        except Exception:
+            log.exception("playbook.answer_failed user=%s channel=%s", user, channel)
+
+    svc.background.submit(run)

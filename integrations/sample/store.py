@@ -15,6 +15,8 @@ looks the same on any day. It implements `StoreSource` and `StoreActions` from
 * issue_store_credit: adds to the customer's store-credit balance
 * refund_shipping:  a Refund of (part of) the order's shipping charge, never more than the
                     shipping not refunded yet
+* add_tags:         tags on a customer or an order, checked before: one carrying every tag
+                    already (without case) is a repeat, recorded as `replayed`, nothing changed
 * reship_order:     a replacement order (tagged `returnsbot-reship`, nothing to pay) for the
                     line items of an order shipped and not delivered; the sample's
                     shipments don't say which lines they hold, so it is every line
@@ -414,9 +416,40 @@ class SampleStore:
         return self._once("refund_shipping", order_id, params, idempotency_key,
                           lambda: self._refund_shipping(order_id, amount, notify_customer))
 
+    def refund_order(self, order_id: str, *, amount: Money, items: str | None, notify_customer: bool,
+                     idempotency_key: str) -> ActionResult:
+        params = {"amount": amount, "items": items, "notify_customer": notify_customer}
+        return self._once("refund_order", order_id, params, idempotency_key,
+                          lambda: self._refund_order(order_id, amount, items, notify_customer))
+
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         return self._once("reship_order", order_id, {"note": note}, idempotency_key,
                           lambda: self._reship(order_id, note))
+
+    def add_tags(self, resource_id: str, *, tags: tuple[str, ...], idempotency_key: str) -> ActionResult:
+        if not idempotency_key:
+            raise ValueError("an idempotency key is required")
+        params = {"tags": tuple(tags)}
+        with self._lock:
+            table = self._state.customers if resource_id in self._state.customers else self._state.orders
+            if resource_id not in table:
+                err = NotFound(f"the sample store has no customer or order {resource_id}")
+                self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, error=str(err)))
+                raise err
+            obj = table[resource_id]
+            label = getattr(obj, "display_name", None) or getattr(obj, "name", resource_id)
+            have = {t.casefold() for t in obj.tags}
+            missing = [t for t in dict.fromkeys(tags) if t.casefold() not in have]
+            if not missing:  # checked before acting: nothing to add is a repeat
+                result = ActionResult(ok=True, summary=f"{label} is already tagged {', '.join(tags)}",
+                                      external_id=resource_id)
+                self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, replayed=True,
+                                             result=result))
+                return result
+            table[resource_id] = obj.model_copy(update={"tags": (*obj.tags, *missing)})
+            result = ActionResult(ok=True, summary=f"{label} tagged {', '.join(missing)}", external_id=resource_id)
+            self.calls.append(SampleCall("add_tags", resource_id, params, idempotency_key, result=result))
+            return result
 
     def shipping_left(self, order_id: str) -> Money:
         """The order's shipping charge not refunded yet (shop money)."""
@@ -682,6 +715,33 @@ class SampleStore:
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         return ActionResult(ok=True, summary=f"shipping refund {shop_amount} issued for order {order.name}{_notified(notify)}",
                             external_id=refund.id)
+
+    def _refund_order(self, order_id: str, amount: Money, items: str | None, notify: bool) -> ActionResult:
+        """A refund on the order with no return behind it (a ticket's return): shop money,
+        at most what is left to refund; back in the currency the customer paid, at the
+        order's own rate."""
+        order = _get(self._state.orders, order_id, "order")
+        if amount.currency != order.currency:
+            raise IntegrationError(f"refund in {amount.currency}, but order {order.name} is in {order.currency}",
+                                   retryable=False, system=SOURCE)
+        if amount.amount <= 0:
+            raise IntegrationError(f"refund amount must be positive, got {amount}", retryable=False, system=SOURCE)
+        left = order.received - order.refunded
+        if amount > left:
+            raise IntegrationError(f"refund {amount} exceeds the {left} left to refund on order {order.name}",
+                                   retryable=False, system=SOURCE)
+        charged = (_converted(amount, order.presentment_total, order.total)
+                   if order.presentment_total is not None and order.total.amount > 0 else None)
+        self._state.next_refund += 1
+        what = f" — {items}" if items else ""
+        refund = Refund(id=f"gid://shopify/Refund/{_REFUND_BASE + self._state.next_refund}", order_id=order.id,
+                        created_at=utc(self._clock()), amount=amount, note=f"Refund for order {order.name}{what}",
+                        presentment_amount=charged)
+        self._state.refunds[refund.id] = refund
+        self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
+        to_customer = f" ({charged} to the customer)" if charged is not None else ""
+        return ActionResult(ok=True, summary=f"refund {amount} issued for order {order.name}{to_customer}"
+                            f"{_notified(notify)}", external_id=refund.id)
 
     def _reship(self, order_id: str, note: str | None) -> ActionResult:
         order = _get(self._state.orders, order_id, "order")

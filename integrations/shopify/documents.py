@@ -976,6 +976,35 @@ query OrderShippingRefundContext($id: ID!) {
 # transactions move the money (in the order's presentment currency).
 REFUND_SHIPPING_CREATE = _refund_create("RefundShippingCreate")
 
+# A refund on an order with no store return (a return asked for in a support ticket): the
+# order's payments (what each can still give back) and its refunds' notes (our marker, for
+# check-before-act).
+ORDER_REFUND_CONTEXT = (
+    """
+query OrderRefundContext($id: ID!) {
+  order(id: $id) {
+    id
+    name
+    currencyCode
+    presentmentCurrencyCode
+    refunds(first: 50) { id note }
+    transactions(first: 20) {
+      id
+      kind
+      status
+      gateway
+      parentTransaction { id }
+      amountSet { ...MoneyBagBoth }
+    }
+  }
+}
+"""
+    + _MONEY_BAG_BOTH
+)
+
+# refundCreate of money only, for that refund (its own operation name, so the fake can tell it).
+REFUND_ORDER_CREATE = _refund_create("RefundOrderCreate")
+
 RESHIP_NAMESPACE = STORE_CREDIT_NAMESPACE  # one namespace for every ledger of ours
 RESHIP_KEY = "reships"  # the order's JSON ledger: action key -> {draft, order, at}
 
@@ -1058,6 +1087,28 @@ mutation DraftOrderDelete($input: DraftOrderDeleteInput!) {
 }
 """
 
+# A moment's tags (issue 13). `tagsAdd` takes no idempotency key (no `@idempotent` in its
+# description) but is idempotent in effect: the resource's tags are read first and a
+# resource carrying every tag already is not sent the mutation again (check before act).
+RESOURCE_TAGS = """
+query ResourceTags($id: ID!) {
+  node(id: $id) {
+    id
+    ... on Customer { displayName tags }
+    ... on Order { name tags }
+  }
+}
+"""
+
+TAGS_ADD = """
+mutation TagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
     "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
@@ -1101,9 +1152,13 @@ ALL_DOCUMENTS: dict[str, str] = {
     "REMOVE_EXCHANGE_FROM_RETURN": REMOVE_EXCHANGE_FROM_RETURN,
     "ORDER_SHIPPING_REFUND_CONTEXT": ORDER_SHIPPING_REFUND_CONTEXT,
     "REFUND_SHIPPING_CREATE": REFUND_SHIPPING_CREATE,
+    "ORDER_REFUND_CONTEXT": ORDER_REFUND_CONTEXT,
+    "REFUND_ORDER_CREATE": REFUND_ORDER_CREATE,
     "ORDER_RESHIP_CONTEXT": ORDER_RESHIP_CONTEXT,
     "DRAFT_ORDER_CREATE": DRAFT_ORDER_CREATE,
     "DRAFT_ORDER_STATE": DRAFT_ORDER_STATE,
     "DRAFT_ORDER_COMPLETE": DRAFT_ORDER_COMPLETE,
     "DRAFT_ORDER_DELETE": DRAFT_ORDER_DELETE,
+    "RESOURCE_TAGS": RESOURCE_TAGS,
+    "TAGS_ADD": TAGS_ADD,
 }

@@ -73,7 +73,7 @@ from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
 from integrations.shopify import progress
 from integrations.shopify import refunds as rf
-from integrations.shopify import remedies
+from integrations.shopify import order_refund, remedies
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
 from policy.models import (
@@ -805,9 +805,37 @@ class ShopifyStore:
         return remedies.refund_shipping(self, order_id, amount=amount, notify_customer=notify_customer,
                                         idempotency_key=idempotency_key)
 
+    def refund_order(self, order_id: str, *, amount: Money, items: str | None, notify_customer: bool,
+                     idempotency_key: str) -> ActionResult:
+        """refundCreate of money, no store return, marker-checked and @idempotent (see order_refund.py)."""
+        return order_refund.refund_order(self, order_id, amount=amount, items=items, notify_customer=notify_customer,
+                                         idempotency_key=idempotency_key)
+
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """A $0 replacement order from a draft, recorded in the order's ledger (see remedies.py)."""
         return remedies.reship_order(self, order_id, note=note, idempotency_key=idempotency_key)
+
+    def add_tags(self, resource_id: str, *, tags: tuple[str, ...], idempotency_key: str) -> ActionResult:
+        """`tagsAdd` on a customer or an order, checked before: the tags are read, and a
+        resource carrying all of them already (without case, as Shopify compares) is a repeat
+        with no mutation sent. No key on the call: `tagsAdd` takes none, and adding a tag
+        twice changes nothing anyway."""
+        kind = _GID.match(str(resource_id or "").strip())
+        if not kind or kind.group(1) not in ("Customer", "Order"):
+            raise NotFound(f"not a Shopify customer or order id: {resource_id!r}")
+        gid = _gid(kind.group(1), resource_id)
+        node = self._one(doc.RESOURCE_TAGS, {"id": gid}, "node", gid)
+        label = node.get("displayName") or node.get("name") or gid
+        have = {str(t).casefold() for t in node.get("tags") or []}
+        missing = [t for t in dict.fromkeys(tags) if t.casefold() not in have]
+        if not missing:
+            return self._done("add_tags", idempotency_key, f"{label} is already tagged {', '.join(tags)}", gid,
+                              repeat=True)
+        payload = self._mutate(doc.TAGS_ADD, {"id": gid, "tags": missing}, "tagsAdd")
+        errors = payload.get("userErrors") or []
+        if errors:
+            raise _user_errors("tagging", label, errors)
+        return self._done("add_tags", idempotency_key, f"{label} tagged {', '.join(missing)}", gid)
 
     def _exchange_stock(self, pending: list[dict[str, Any]]) -> list[ExchangeItem]:
         """Each pending exchange line with its variant's stock. Units wanted of one variant

@@ -201,6 +201,15 @@ class SlackGateway:
         resp = self._call("chat.postMessage", self._client.chat_postMessage, kwargs, channel=channel)
         return str(resp["ts"])
 
+    def post_message_at(self, channel: str, *, blocks: Sequence[Any] | None, text: str) -> tuple[str, str]:
+        """chat.postMessage answering (channel id, ts): posted to a user id, the message is in
+        the DM with the bot, whose id (D…) is what chat.update needs later."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        resp = self._call("chat.postMessage", self._client.chat_postMessage, kwargs, channel=channel)
+        return str(resp.get("channel") or channel), str(resp["ts"])
+
     def update_message(
         self,
         channel: str,
@@ -309,15 +318,28 @@ class SlackGateway:
         return set(members)
 
     def user_email(self, user_id: str) -> str | None:
-        """The user's email (users.info; needs the optional users:read and users:read.email
-        scopes). None when Slack does not say: the caller falls back on a default."""
+        """The user's email (users.info; needs the users:read and users:read.email scopes).
+        None when Slack does not say: the caller falls back on a default."""
+        return self.email_of(user_id)[0]
+
+    def email_of(self, user_id: str) -> tuple[str | None, str | None]:
+        """(the user's email, or None and why not — for the card that names the fallback).
+        An app installed before it asked for users:read gets `missing_scope`; one without
+        users:read.email gets the profile without `email`."""
         try:
             resp = self._call("users.info", self._client.users_info, {"user": user_id})
+        except SlackError as exc:
+            log.info("slack.user_email_unavailable", extra={"user": user_id, "error": exc.error})
+            if exc.error == "missing_scope":
+                return None, f"the Slack app lacks the {exc.needed or 'users:read'} scope: reinstall it"
+            return None, f"Slack refused users.info ({exc.error})"
         except SlackGatewayError as exc:
             log.info("slack.user_email_unavailable", extra={"user": user_id, "error": str(exc)[:200]})
-            return None
+            return None, "Slack did not answer users.info"
         email = ((resp.get("user") or {}).get("profile") or {}).get("email")
-        return email.strip().lower() if isinstance(email, str) and email.strip() else None
+        if isinstance(email, str) and email.strip():
+            return email.strip().lower(), None
+        return None, "Slack gave no email for the approver (without users:read.email it never does)"
 
     def forget_user_groups(self, group_id: str | None = None) -> None:
         """Drop cached membership (one group, or all) — e.g. on a `subteam_members_changed` event."""

@@ -123,6 +123,14 @@ def _check_element(el: dict[str, Any], action_ids: list[str]) -> None:
         assert len(values) == len(set(values))
         for o in el.get("initial_options", []) + ([el["initial_option"]] if "initial_option" in el else []):
             assert o in options, "an initial option must be one of the options, exactly"
+    elif kind == "overflow":  # 1 to 5 options, each text 75 and value 150
+        options = el["options"]
+        assert 1 <= len(options) <= 5
+        values = [o["value"] for o in options]
+        for o in options:
+            _text(o["text"], 75)
+            assert 0 < len(o["value"]) <= 150
+        assert len(values) == len(set(values))
     elif kind == "plain_text_input":
         assert 0 < el.get("max_length", 3000) <= 3000
         assert 0 <= el.get("min_length", 0) <= el.get("max_length", 3000)

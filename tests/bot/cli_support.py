@@ -3,6 +3,9 @@
 Import the fixtures by name into a test module:
 
     from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
+
+`run_check` runs `returnsbot check` and returns its exit code and output; `check_lines`
+splits that output into (status, what, text) rows.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ import os
 
 import pytest
 
-PREFIXES = ("SHOPIFY_", "SLACK_", "RETURNSBOT_")
+from bot.cli import main
+
+# Every connector's settings: a key in the developer's shell must not reach a test.
+PREFIXES = ("SHOPIFY_", "SLACK_", "RETURNSBOT_", "STRIPE_", "SHIPSTATION_", "LOOP_", "GORGIAS_", "ZENDESK_",
+            "ANTHROPIC_")
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +42,25 @@ def restore_logging():
     root.setLevel(level)
     for name, lvl in named.items():
         logging.getLogger(name).setLevel(lvl)
+
+
+@pytest.fixture
+def sqlite_file(monkeypatch, tmp_path):
+    """DATABASE_URL set to a fresh SQLite file in the test's directory."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'returnsbot.db'}")
+    return monkeypatch
+
+
+def run_check(capsys) -> tuple[int, str]:
+    code = main(["check"])
+    return code, capsys.readouterr().out
+
+
+def check_lines(out: str) -> list[tuple[str, str, str]]:
+    """`check`'s output as (status, what, text) rows: "ok    stripe: key accepted"."""
+    rows = []
+    for line in out.splitlines():
+        status, rest = line.split(None, 1)
+        what, text = rest.split(": ", 1)
+        rows.append((status, what, text))
+    return rows

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 
 from bot.container import Container
 from bot.schema import (audit_log, case_notes, case_snapshots, cases, decisions, jobs, metadata, playbook_entries,
-                        webhook_receipts)
+                        playbook_proposals, webhook_receipts)
 from bot.services.redact import REDACTED, Redactor, Subject
 from bot.settings import Settings
 from integrations.sample import SampleStore
@@ -59,6 +59,11 @@ def shop(database_url):
         conn.execute(insert(decisions).values(case_id=liam_cases[0], snapshot_id=snap, action="escalate",
                                               decided_by="U0ALICE001", decided_at=NOW, followed_recommendation=True,
                                               note="Ask Liam O'Brien for photos", detail={"note": LIAM_EMAIL}))
+        decision_id = conn.execute(select(decisions.c.id).where(decisions.c.case_id == liam_cases[0])
+                                   .order_by(decisions.c.id.desc())).scalar()
+        conn.execute(insert(playbook_proposals).values(case_id=liam_cases[0], decision_id=decision_id,
+                                                       text="When Liam O'Brien writes, check the seams, because x.",
+                                                       last_note_id=1, status="proposed", created_at=NOW))
         conn.execute(insert(jobs).values(kind="action", system="sample", operation="issue_store_credit",
                                          case_id=liam_cases[0], payload={"customer_id": LIAM}, status="done",
                                          result_summary="store credit $20.00 issued to Liam O'Brien",
@@ -177,6 +182,8 @@ def test_notes_decisions_jobs_and_lookups_are_scrubbed_not_deleted(shop):
     assert lookups == [REDACTED, "maya.chen@example.com"]
     [entry] = rows(shop.engine, playbook_entries)
     assert entry["text"] == f"Like {REDACTED}: check the seams"
+    [proposal] = rows(shop.engine, playbook_proposals)
+    assert proposal["text"] == f"When {REDACTED} writes, check the seams, because x."
 
 
 def test_redacting_twice_changes_nothing_more(shop):

@@ -1910,6 +1910,7 @@ class FakeShopify:
             "draftOrderCreate": self._m_draft_create,
             "draftOrderComplete": self._m_draft_complete,
             "draftOrderDelete": self._m_draft_delete,
+            "tagsAdd": self._m_tags_add,
         }
         for name in self.schema.mutation_type.fields:  # never a silent null for the rest
             root[name] = mutations.get(name) or _not_implemented(name)
@@ -1944,6 +1945,31 @@ class FakeShopify:
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
         return {"return": ret, "userErrors": []}
+
+    def _m_tags_add(self, info: Any, id: str, tags: list[str]) -> dict[str, Any]:  # noqa: A002
+        """Like Shopify: tags on an order or a customer (other taggable kinds are not kept
+        here; anything else is not found); each string may be a comma-separated list; tags
+        are trimmed, blanks dropped, one already there (compared without case) not added
+        again; a tag over 255 characters, or no tag at all, is a userError. Every applied
+        call is recorded in `mutations`, a repeat included (it is still a call)."""
+        target = self.orders.get(id) or self.customers.get(id)
+        if target is None:
+            return {"node": None, "userErrors": [self._user_error("Resource does not exist", "NOT_FOUND", ["id"])]}
+        wanted = [t.strip() for value in tags for t in str(value).split(",") if t.strip()]
+        if not wanted:
+            return {"node": None, "userErrors": [self._user_error("Tags can't be blank", "BLANK", ["tags"])]}
+        if any(len(t) > 255 for t in wanted):
+            return {"node": None, "userErrors": [
+                self._user_error("Tags is too long (maximum is 255 characters)", "TOO_LONG", ["tags"])]}
+        have = {t.casefold() for t in target["tags"]}
+        for t in wanted:
+            if t.casefold() not in have:
+                target["tags"].append(t)
+                have.add(t.casefold())
+        if target.get("__typename") == "Order":
+            self._touch(target)
+        self.mutations.append(("tagsAdd", {"id": id, "tags": list(tags)}))
+        return {"node": target, "userErrors": []}
 
     def _m_dispute_evidence_update(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         """Evidence fields are saved; `submitEvidence` sends them (the dispute goes under

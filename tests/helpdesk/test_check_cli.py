@@ -5,30 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli import main
-from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
+from tests.bot.cli_support import check_lines, clean_env, restore_logging, run_check, sqlite_file  # noqa: F401
 from tests.fakes import gorgias as fg, zendesk as fz
 
 
 @pytest.fixture(autouse=True)
-def sqlite_database(tmp_path, monkeypatch):
-    import os
-
-    for key in list(os.environ):  # cli_support clears SHOPIFY_/SLACK_/RETURNSBOT_; these are ours
-        if key.upper().startswith(("GORGIAS_", "ZENDESK_")):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'returnsbot.db'}")
+def _sqlite(sqlite_file):
+    return sqlite_file
 
 
 def _lines(capsys) -> tuple[int, dict[str, tuple[str, str]]]:
-    code = main(["check"])
-    out = capsys.readouterr().out
-    found = {}
-    for line in out.splitlines():
-        status, rest = line.split(None, 1)
-        what, text = rest.split(": ", 1)
-        found[what] = (status, text)
-    return code, found
+    code, out = run_check(capsys)
+    return code, {what: (status, text) for status, what, text in check_lines(out)}
 
 
 def test_check_tries_both_helpdesks_and_names_the_refused_key(monkeypatch, capsys):

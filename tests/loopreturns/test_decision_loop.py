@@ -20,6 +20,15 @@ from tests.loop.harness import T1, T2A, action_ids, card_text, loop, wait_for
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
+
+@pytest.fixture(autouse=True)
+def quick_check_back(monkeypatch):
+    """A queued processing is looked at again after a minute in production; here after a
+    fraction of a second, so waiting for Loop to finish is not a minute of the suite."""
+    import integrations.loop.actions as loop_actions
+
+    monkeypatch.setattr(loop_actions, "CHECK_BACK_SECONDS", 0.2)
+
 ORDER = "#1034"  # Marcus Webb, $549: a high-value return the policy sends to a person
 
 
@@ -93,7 +102,7 @@ def test_an_open_return_the_policy_flags_is_one_case_and_approve_processes_it_on
         assert any("Approved in Slack by" in n["content"] and "high value" in n["content"] for n in notes)
 
         deliver_body(lp, fake, fake.complete_processing(ret["id"]))
-        done = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.DONE and c, timeout=90,
+        done = wait_for(lambda: (c := lp.c.cases.get(case.id)).status is CaseStatus.DONE and c, timeout=20,
                         what="done once Loop closed it")
         lp.settle(done.id)
         assert len(posts(fake, "process", ret["id"])) == 1
@@ -143,7 +152,7 @@ def test_a_return_in_review_is_approved_here_then_processed_once_when_loop_opens
         wait_for(lambda: len(posts(fake, "process", ret["id"])) == 1, what="processed once, no second click")
         deliver(lp, fake, "return.updated", ret["id"])  # Loop tells us again: still once
         deliver_body(lp, fake, fake.complete_processing(ret["id"]))
-        wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.DONE, timeout=90, what="done")
+        wait_for(lambda: lp.c.cases.get(case.id).status is CaseStatus.DONE, timeout=20, what="done")
         assert len(posts(fake, "process", ret["id"])) == 1
 
 

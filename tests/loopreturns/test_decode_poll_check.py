@@ -5,19 +5,17 @@ pages and poison items; and `returnsbot check` / settings naming a problem in on
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.cli import main
 from integrations.loop import poller as lp
 from integrations.loop.client import LoopAPI
 from integrations.loop.connector import LoopConnector
 from integrations.loop.poller import ReturnsPoller
 from policy.lifecycle import ReturnStage
 from policy.models import EventKind, ReturnOutcome, ReturnRequest
-from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
+from tests.bot.cli_support import clean_env, restore_logging, run_check, sqlite_file  # noqa: F401
 from tests.fakes.loop import FakeLoop
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -181,34 +179,21 @@ def test_the_fake_list_keeps_loops_rules(fake):
 # --- check and settings -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    for key in list(os.environ):
-        if key.upper().startswith("LOOP_"):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'returnsbot.db'}")
-    return monkeypatch
 
 
-def _check(capsys) -> tuple[int, str]:
-    code = main(["check"])
-    return code, capsys.readouterr().out
-
-
-def test_check_pings_loop(env, fake, capsys):
-    env.setenv("LOOP_API_KEY", fake.api_key)
-    env.setenv("LOOP_API_URL", fake.base_url)
-    code, out = _check(capsys)
+def test_check_pings_loop(sqlite_file, fake, capsys):
+    sqlite_file.setenv("LOOP_API_KEY", fake.api_key)
+    sqlite_file.setenv("LOOP_API_URL", fake.base_url)
+    code, out = run_check(capsys)
     assert "ok    loop: key accepted (Returns scope)" in out, out
     assert fake.api_key not in out
     assert [c.params for c in fake.calls_to("GET", LIST)] == [{"state": "review"}]
 
 
-def test_check_says_a_refused_key_in_one_line(env, fake, capsys):
-    env.setenv("LOOP_API_KEY", "loop_not_the_key_98765")
-    env.setenv("LOOP_API_URL", fake.base_url)
-    code, out = _check(capsys)
+def test_check_says_a_refused_key_in_one_line(sqlite_file, fake, capsys):
+    sqlite_file.setenv("LOOP_API_KEY", "loop_not_the_key_98765")
+    sqlite_file.setenv("LOOP_API_URL", fake.base_url)
+    code, out = run_check(capsys)
     line = next(line for line in out.splitlines() if "loop:" in line)
     assert code == 1 and line.startswith("FAIL") and "LOOP_API_KEY refused: the key needs the Returns scope" in line
     assert "98765" not in out
@@ -220,9 +205,9 @@ def test_check_says_a_refused_key_in_one_line(env, fake, capsys):
     ({"LOOP_API_KEY": "abc", "LOOP_API_URL": "http://loop.example.com/api/v1"},
      "setting LOOP_API_URL: expected an https:// address"),
 ])
-def test_settings_that_cannot_work_are_one_line(env, capsys, values, line):
+def test_settings_that_cannot_work_are_one_line(sqlite_file, capsys, values, line):
     for k, v in values.items():
-        env.setenv(k, v)
-    code, out = _check(capsys)
+        sqlite_file.setenv(k, v)
+    code, out = run_check(capsys)
     assert code == 1 and f"FAIL  settings: {line}" in out, out
     assert "abc" not in out

@@ -3,6 +3,7 @@ answers within Block Kit limits with outside text escaped."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -20,6 +21,8 @@ from blocks.playbook import (
     render_saved,
     render_search,
 )
+from blocks.playbook_proposal import (ProposalView, parse_proposal_ref, proposal_ref, render_proposal,
+                                      render_proposal_ignored, render_proposal_saved)
 from blocks.refs import BadRef
 from handlers.slack.playbook import answer_command, is_approver, reply_from_event, slack_text_to_plain
 from policy.models import CaseKind
@@ -233,3 +236,22 @@ def test_playbook_ids_are_unique_among_all_ids():
     values = [m.value for enum in (ActionId, BlockId, CallbackId, OptionValue, PlaybookId) for m in enum]
     assert len(values) == len(set(values))
     assert PlaybookId.SAVE_SHORTCUT == "playbook-save"  # app.yaml's shortcut callback_id
+
+
+def test_a_proposal_renders_escaped_with_save_and_ignore_and_its_ref_round_trips():
+    view = ProposalView(id=7, text="When <!channel> asks, do *this*, because x.", kind=CaseKind.RETURN_REQUEST,
+                        signal_codes=("high_value",))
+    message = render_proposal(view)
+    dumped = json.dumps(message)
+    assert "<!channel>" not in dumped and "&lt;!channel&gt;" in dumped
+    assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "playbook-proposal-save", "playbook-proposal-ignore"]
+    assert parse_proposal_ref(proposal_ref(7)) == 7
+    for bad in ("v1:proposal:0", "v1:playbook:7", None, "v1:proposal:7x"):
+        with pytest.raises(BadRef):
+            parse_proposal_ref(bad)
+    check_limits(message)
+    for answered in (render_proposal_saved(view, entry_id=3, by="U0TIERONE1"),
+                     render_proposal_ignored(view, by="U0TIERONE1")):
+        check_limits(answered)
+        assert not [b for b in answered["blocks"] if b["type"] == "actions"]

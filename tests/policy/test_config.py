@@ -203,6 +203,11 @@ def test_wrong_type_names_the_dotted_key_and_its_line():
     ("text", "expected"),
     [
         (
+            '[tickets]\nstatus_after_send = "done"\n',
+            "policy.toml:2: tickets.status_after_send: expected one of 'open', 'pending', 'solved' or 'closed', "
+            "got 'done'",
+        ),
+        (
             "[returns]\nwindow_days = 30.5\n",
             "policy.toml:2: returns.window_days: expected a whole number, got 30.5",
         ),

@@ -13,6 +13,7 @@ from bot.server import Server
 from bot.store.tokens import TokenCipher, TokenRepo
 from integrations.shopify import auth
 from integrations.shopify.auth import Grant
+from tests.bot import cli_support
 from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
 from tests.fakes.shopify import FakeShopify
 from tests.fakes.shopify_oauth import FakeAppAdmin, FakeTokenEndpoint, serve, utc
@@ -44,14 +45,8 @@ class Shop:
 
 
 def run_check(capsys) -> tuple[int, list[tuple[str, str, str]], str]:
-    code = main(["check"])
-    out = capsys.readouterr().out
-    lines = []
-    for line in out.splitlines():
-        status, rest = line.split(None, 1)
-        what, text = rest.split(": ", 1)
-        lines.append((status, what, text))
-    return code, lines, out
+    code, out = cli_support.run_check(capsys)
+    return code, cli_support.check_lines(out), out
 
 
 def setenv(monkeypatch, **values: str) -> None:

@@ -20,10 +20,12 @@ URL = "https://YOUR-HOST/slack/events"
 #: Every bot scope and why; the manifest must ask for exactly these.
 JUSTIFIED_BOT_SCOPES = {
     "chat:write": "post case cards, update them, ephemeral replies",
-    "commands": "/order and /playbook",
+    "commands": "/order, /playbook and /followups",
     "usergroups:read": "approval tiers are Slack user groups",
     "channels:history": "message.channels + conversations.replies in public owner channels",
     "groups:history": "message.groups + conversations.replies in private owner channels",
+    "users:read": "users.info: the approver of a ticket reply, matched to their helpdesk agent",
+    "users:read.email": "users.info's email: the helpdesk agent is matched by it",
 }
 
 
@@ -79,10 +81,11 @@ def test_commands_events_interactivity_and_settings(manifest):
     assert features["app_home"]["home_tab_enabled"] is True
 
     commands = {c["command"]: c for c in features["slash_commands"]}
-    assert set(commands) == {"/order", "/playbook"}
+    assert set(commands) == {"/order", "/playbook", "/followups"}
     assert commands["/order"]["description"] == "Look an order up"
     assert commands["/order"]["usage_hint"] == "1001 | #1001 | email | gid"
     assert commands["/playbook"]["description"] == "Search the playbook"
+    assert commands["/followups"]["usage_hint"] == "[mine]"
     assert all(c["url"] == URL for c in commands.values())
 
     assert settings["interactivity"] == {"is_enabled": True, "request_url": URL}

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.cli import main
 from integrations.sample.store import SampleStore
 from integrations.stripe.client import StripeAPI
 from integrations.stripe.connector import StripeConnector
@@ -16,7 +15,7 @@ from integrations.stripe.poller import EventsPoller
 from policy.models import EventKind
 from policy.payments import EarlyFraudWarning, LinkMethod
 from policy.ports import IntegrationError
-from tests.bot.cli_support import clean_env, restore_logging  # noqa: F401
+from tests.bot.cli_support import clean_env, restore_logging, run_check, sqlite_file  # noqa: F401
 from tests.fakes.stripe import FakeStripe
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -120,39 +119,29 @@ def test_the_poller_pages_through_more_than_one_page(fake, store):
 # --- check and settings -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'returnsbot.db'}")
-    return monkeypatch
 
 
-def _check(capsys) -> tuple[int, str]:
-    code = main(["check"])
-    return code, capsys.readouterr().out
-
-
-def test_check_pings_stripe_through_its_connector(env, fake, capsys):
-    env.setenv("STRIPE_API_KEY", fake.api_key)
-    env.setenv("STRIPE_API_BASE", fake.base_url)
-    code, out = _check(capsys)
+def test_check_pings_stripe_through_its_connector(sqlite_file, fake, capsys):
+    sqlite_file.setenv("STRIPE_API_KEY", fake.api_key)
+    sqlite_file.setenv("STRIPE_API_BASE", fake.base_url)
+    code, out = run_check(capsys)
     assert "ok    stripe: key accepted" in out, out
     assert fake.api_key not in out
 
 
-def test_check_names_a_missing_permission_of_a_restricted_key(env, fake, capsys):
+def test_check_names_a_missing_permission_of_a_restricted_key(sqlite_file, fake, capsys):
     fake.denied |= {"/v1/disputes", "/v1/radar"}
-    env.setenv("STRIPE_API_KEY", fake.api_key)
-    env.setenv("STRIPE_API_BASE", fake.base_url)
-    code, out = _check(capsys)
+    sqlite_file.setenv("STRIPE_API_KEY", fake.api_key)
+    sqlite_file.setenv("STRIPE_API_BASE", fake.base_url)
+    code, out = run_check(capsys)
     line = next(line for line in out.splitlines() if "stripe:" in line)
     assert code == 1 and line.startswith("FAIL") and "Radar early fraud warnings, Disputes" in line
 
 
-def test_check_says_a_refused_key_in_one_line(env, fake, capsys):
-    env.setenv("STRIPE_API_KEY", "sk_test_not_the_key_98765")
-    env.setenv("STRIPE_API_BASE", fake.base_url)
-    code, out = _check(capsys)
+def test_check_says_a_refused_key_in_one_line(sqlite_file, fake, capsys):
+    sqlite_file.setenv("STRIPE_API_KEY", "sk_test_not_the_key_98765")
+    sqlite_file.setenv("STRIPE_API_BASE", fake.base_url)
+    code, out = run_check(capsys)
     assert code == 1 and "Stripe refused STRIPE_API_KEY (401)" in out and "98765" not in out
 
 
@@ -163,9 +152,9 @@ def test_check_says_a_refused_key_in_one_line(env, fake, capsys):
      "setting STRIPE_WEBHOOK_SECRET: expected the webhook endpoint's signing secret, whsec_…"),
     ({"STRIPE_APIKEY": "sk_live_abc"}, "setting STRIPE_APIKEY: not a returnsbot setting (did you mean STRIPE_API_KEY?)"),
 ])
-def test_settings_problems_are_one_line_naming_the_setting(env, capsys, values, line):
+def test_settings_problems_are_one_line_naming_the_setting(sqlite_file, capsys, values, line):
     for k, v in values.items():
-        env.setenv(k, v)
-    code, out = _check(capsys)
+        sqlite_file.setenv(k, v)
+    code, out = run_check(capsys)
     assert code == 1 and f"FAIL  settings: {line}" in out
     assert "abc" not in out.replace("STRIPE_APIKEY", "")

@@ -13,6 +13,7 @@ from bot.llm.client import Claude
 from integrations.helpdesk import ticket_event
 from integrations.sample.store import SampleStore
 from integrations.sample.tickets import SampleHelpdesk, connector_for
+from policy.config import TicketSettings
 from policy.models import AuthorKind, CaseKind, CaseStatus, TicketStatus
 from policy.ticket_case import review_of
 from tests.fakes.anthropic import FakeAnthropic, tool_use
@@ -129,6 +130,8 @@ def test_edit_and_send_sends_the_edited_reply_once_as_the_default_agent(database
     with loop(database_url, store=store, connectors=(connector,)) as lp:
         # T1's Slack email is no helpdesk agent: the configured default agent sends it.
         lp.c.decide.tickets.default_agent_email = "support@ridgeline.example"
+        # [tickets]: this team leaves an answered ticket pending, tagged "slack-approved".
+        lp.c.decide.tickets.settings = TicketSettings(status_after_send="pending", tags=("slack-approved",))
         ticket_id = _ticket(lp, helpdesk)
         lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
         case = _card(lp, helpdesk.name, ticket_id)
@@ -153,6 +156,8 @@ def test_edit_and_send_sends_the_edited_reply_once_as_the_default_agent(database
         assert [name for name, _ in helpdesk.calls] == ["post_reply", "add_internal_note", "set_tags_and_status"]
         note = next(m for m in helpdesk.get_ticket(ticket_id).messages if m.author is AuthorKind.INTERNAL)
         assert "the default agent support@ridgeline.example" in note.text and "edited" in note.text
+        ticket = helpdesk.get_ticket(ticket_id)
+        assert ticket.status is TicketStatus.PENDING and {"returnsbot", "slack-approved"} <= set(ticket.tags)
 
 
 def test_without_an_agent_to_send_as_nothing_is_queued(database_url):
@@ -204,6 +209,8 @@ def test_someone_outside_the_tier_cannot_send(database_url):
     store, helpdesk, connector = _setup()
     with loop(database_url, store=store, connectors=(connector,)) as lp:
         lp.c.decide.tickets.default_agent_email = "support@ridgeline.example"
+        # [tickets]: this team leaves an answered ticket pending, tagged "slack-approved".
+        lp.c.decide.tickets.settings = TicketSettings(status_after_send="pending", tags=("slack-approved",))
         ticket_id = _ticket(lp, helpdesk)
         lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
         case = _card(lp, helpdesk.name, ticket_id)

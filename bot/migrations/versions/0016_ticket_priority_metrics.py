@@ -1,7 +1,7 @@
 """a ticket case's priority, SLA and rating on its row
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 14:00:00
 
 `priority_rank` (0 urgent … 3 low) and `reply_due_at` order the App Home queue in SQL and
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import bot.schema
 
 
-revision = '0013'
-down_revision = '0012'  # case owner
+revision = '0016'
+down_revision = '0015'  # case_tickets
 branch_labels = None
 depends_on = None
 
