@@ -534,3 +534,6 @@ cases.append_column(Column("ticket_created_at", UtcDateTime))
 cases.append_column(Column("csat", Integer))
 cases.append_column(Column("csat_at", UtcDateTime))
 Index("ix_cases_csat_at", cases.c.csat_at)
+# The digest's ticket figures read the week's decisions themselves: a reopened ticket's case
+# loses its `decided_at`, its send decision stays.
+Index("ix_decisions_decided_at", decisions.c.decided_at)

@@ -409,44 +409,45 @@ class DigestStore:
 
     def _first_response(self, conn, weeks, prev_start, start, end) -> None:
         """Ticket created → our first reply sent (its POST_REPLY job done), for the replies
-        sent in each week. The jobs are reached through the cases decided since
-        `REPLY_AFTER_DECISION` before the range (ix_cases_decided_at, then ix_jobs_case_id).
+        sent in each week. The jobs are reached through the decisions made since
+        `REPLY_AFTER_DECISION` before the range (ix_decisions_decided_at, then
+        ix_jobs_case_id) — decisions, not `cases.decided_at`, which a reopened ticket clears.
         No `kind` or job `status` in the WHEREs: SQLite would walk every ticket
         (uq_cases_correlation leads with kind) or every done job (ix_jobs_due) instead; a
         case that is not a ticket has no reply job, and only a done job has `finished_at`."""
-        c, j = cases.c, jobs.c
-        decided = select(c.id).where(c.decided_at >= prev_start - REPLY_AFTER_DECISION, c.decided_at < end)
+        c, d, j = cases.c, decisions.c, jobs.c
+        decided = select(d.case_id).where(d.decided_at >= prev_start - REPLY_AFTER_DECISION, d.decided_at < end)
         sent = (select(j.case_id, func.min(j.finished_at).filter(j.status == JobStatus.DONE.value).label("sent_at"))
                 .where(j.case_id.in_(decided), j.operation == TicketOperation.POST_REPLY)
                 .group_by(j.case_id).subquery())
-        d = (select(case((sent.c.sent_at >= start, 1), else_=0).label("wk"),
-                    self._seconds(sent.c.sent_at, func.coalesce(c.ticket_created_at, c.opened_at)).label("secs"))
-             .select_from(sent.join(cases, c.id == sent.c.case_id))
-             .where(sent.c.sent_at >= prev_start, sent.c.sent_at < end)).subquery()
-        for key, (n, p50, p90) in self._percentiles(conn, d).items():
+        rows = (select(case((sent.c.sent_at >= start, 1), else_=0).label("wk"),
+                       self._seconds(sent.c.sent_at, func.coalesce(c.ticket_created_at, c.opened_at)).label("secs"))
+                .select_from(sent.join(cases, c.id == sent.c.case_id))
+                .where(sent.c.sent_at >= prev_start, sent.c.sent_at < end)).subquery()
+        for key, (n, p50, p90) in self._percentiles(conn, rows).items():
             w = weeks[key]
             w.replies_timed, w.first_response_median, w.first_response_p90 = n, p50, p90
 
     def _tickets_handled(self, conn, weeks, prev_start, start, end) -> None:
-        """Ticket cases a person decided (sent the reply) in each week, per person; of them,
-        edited before sending (the decision's `edited`) and reopened by the week's end. The
-        kind is tested in the FILTERs, not the WHERE, so the rows come from the indexed
-        `decided_at` range (see `_first_response`)."""
-        c, a = cases.c, audit_log.c
-        frm, d = self._deciding()
-        wk = case((c.decided_at >= start, 1), else_=0).label("wk")
-        week_end = case((c.decided_at >= start, end), else_=start)
+        """Replies a person approved on ticket cases in each week (each send decision; a
+        reopened ticket sent again counts again), per person; of them, edited before sending
+        (the decision's `edited`) and reopened (`case.ticket_reopened` after the send) by the
+        week's end. Driven by ix_decisions_decided_at; the kind is tested in the FILTERs,
+        not the WHERE (see `_first_response`)."""
+        c, d, a = cases.c, decisions.c, audit_log.c
+        wk = case((d.decided_at >= start, 1), else_=0).label("wk")
+        week_end = case((d.decided_at >= start, end), else_=start)
         ticket = c.kind == CaseKind.TICKET.value
         edited = func.coalesce(d.detail["edited"].as_boolean(), false()) == true()
-        reopened = (select(a.id).where(a.case_id == c.id, a.event == TICKET_REOPENED, a.at >= c.decided_at,
+        reopened = (select(a.id).where(a.case_id == d.case_id, a.event == TICKET_REOPENED, a.at >= d.decided_at,
                                        a.at < week_end).exists())
         n = func.count().filter(ticket)
         stmt = (select(wk, d.decided_by, n.label("n"),
                        func.count().filter(and_(ticket, edited)).label("edited"),
                        func.count().filter(and_(ticket, reopened)).label("reopened"),
                        func.count().filter(and_(ticket, ~edited, ~reopened)).label("one_touch"))
-                .select_from(frm)
-                .where(c.decided_at >= prev_start, c.decided_at < end,
+                .select_from(decisions.join(cases, c.id == d.case_id))
+                .where(d.decided_at >= prev_start, d.decided_at < end,
                        d.action == "approve", d.decided_by.not_like(AUTOMATED_LIKE))
                 .group_by(wk, d.decided_by)
                 .having(n > 0))

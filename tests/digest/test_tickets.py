@@ -1,6 +1,7 @@
 """The digest's ticket figures on hand-built rows — first response, handled per person per
-day, one touch, drafts edited, CSAT — both weeks, exact, on SQLite and PostgreSQL; and
-"not measured" (never 0) where nothing stands behind a figure."""
+day, one touch, drafts edited, CSAT — both weeks, exact, on SQLite and PostgreSQL; a
+reopened ticket (its case undecided again) still counts its first reply; and "not
+measured" (never 0) where nothing stands behind a figure."""
 
 from __future__ import annotations
 
@@ -38,9 +39,11 @@ def add_ticket(engine, *, created, decided=None, by=None, sent=None, edited=Fals
                 payload={"ticket_id": "1"}, idempotency_key=f"returnsbot:gorgias:case-{n}:{REPLY}",
                 status=reply_status, attempts=1, token=1, next_attempt_at=decided, created_at=decided,
                 updated_at=sent or decided, finished_at=sent if reply_status == "done" else None))
-        if reopened is not None:
+        if reopened is not None:  # as the reopening does: the case is open again, undecided
             conn.execute(insert(audit_log).values(case_id=n, at=reopened, actor="returnsbot",
                                                   event="case.ticket_reopened", detail={}))
+            conn.execute(update(cases).where(cases.c.id == n).values(
+                status="open", decided_at=None, decided_by=None, decided_action=None))
     return n
 
 
