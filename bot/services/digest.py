@@ -52,8 +52,8 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
 - tickets (issue 12; the section is left out when neither week has a ticket): first
   response = ticket created (`cases.ticket_created_at`) → our first reply sent (its
   `ticket_post_reply` job done), median and p90, for replies sent in the week; tickets
-  handled = send decisions by people on ticket cases in the week (a reopened ticket sent again counts again), per person, and per
-  person per day (÷ the people who sent any, ÷ the period's days); drafts edited = those
+  handled = send decisions by people on ticket cases in the week (a reopened ticket sent
+  again counts again), per person, and per person per day (÷ the people who sent any, ÷ the period's days); drafts edited = those
   sent with the decision's `edited`; one touch = sent unedited and not reopened
   (`case.ticket_reopened`) by the week's end; CSAT = the helpdesk's scores (1–5) that
   reached us in the week (`cases.csat_at`): the share of 4–5 and the average. A figure
