@@ -53,11 +53,11 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
   response = ticket created (`cases.ticket_created_at`) → our first reply sent (its
   `ticket_post_reply` job done), median and p90, for replies sent in the week; tickets
   handled = send decisions by people on ticket cases in the week (a reopened ticket sent
-  again counts again), per person, and per person per day (÷ the people who sent any, ÷ the period's days); drafts edited = those
-  sent with the decision's `edited`; one touch = sent unedited and not reopened
-  (`case.ticket_reopened`) by the week's end; CSAT = the helpdesk's scores (1–5) that
-  reached us in the week (`cases.csat_at`): the share of 4–5 and the average. A figure
-  with nothing behind it reads "not measured", never 0.
+  again counts again), per person, and per person per day (÷ the people who sent any,
+  ÷ the period's days); drafts edited = sends with the decision's `edited`; one touch =
+  sent unedited and not reopened (`case.ticket_reopened`) by the week's end; CSAT = the
+  helpdesk's scores (1–5) that reached us in the week (`cases.csat_at`): the share of 4–5
+  and the average. A figure with nothing behind it reads "not measured", never 0.
 - integration health: every `integration_health` row, as things stand now: a row is
   failing when it has consecutive failures and no success since its last error (a later
   success fixed it, whatever its counter says). Credentials refused means "reconnect"
