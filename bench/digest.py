@@ -7,7 +7,7 @@ schema `digest_bench`, dropped afterwards: nothing is left behind), then times
 `DigestService.compute` for the latest scheduled week (what the scheduler posts) and, for
 reference, for a week in the middle of the history.
 
-    python -m bench.digest [--cases 100000] [--weeks 52] [--runs 7]
+    python -m bench.digest [--cases 100000] [--weeks 52] [--runs 7] [--ticket-share 0.3]
                            [--postgres-url postgresql://postgres@127.0.0.1:5432/test | --no-postgres]
                            [--explain] [--profile]
 
@@ -58,11 +58,14 @@ TARGETS = {"sqlite": 1.0, "postgresql": 0.250}
 CASE_COLS = ["id", "source", "external_id", "kind", "status", "version", "order_id", "order_name", "customer_id",
              "customer_name", "amount_minor", "currency", "risk_score", "recommended_action", "required_tier",
              "auto_approved", "signal_codes", "channel", "slack_channel", "slack_ts", "card_version", "snapshot_id",
-             "opened_at", "updated_at", "decided_at", "decided_by", "decided_action", "return_reasons"]
+             "opened_at", "updated_at", "decided_at", "decided_by", "decided_action", "return_reasons",
+             "ticket_created_at", "priority_rank", "reply_due_at", "csat", "csat_at"]
 SNAP_COLS = ["id", "case_id", "taken_at", "context", "assessment"]
 DEC_COLS = ["id", "case_id", "snapshot_id", "action", "outcome", "decided_by", "decided_at",
             "followed_recommendation", "detail"]
 ORDER_COLS = ["source", "order_id", "order_name", "placed_at", "total_minor", "currency"]
+JOB_COLS = ["id", "kind", "system", "operation", "case_id", "order_key", "seq", "payload", "idempotency_key", "status",
+            "attempts", "token", "next_attempt_at", "created_at", "updated_at", "finished_at"]
 
 
 # --- the data ------------------------------------------------------------------------------
@@ -129,15 +132,18 @@ def _context(rng: random.Random, kind: str, n: int, opened: datetime, minor: int
     return ctx
 
 
-def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed: int = 7):
-    """Rows for every table, as plain tuples in column order (times aware UTC)."""
+def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed: int = 7,
+             ticket_share: float = 0.0):
+    """Rows for every table, as plain tuples in column order (times aware UTC). A share
+    `ticket_share` of the cases are support tickets: created a little before their case,
+    their reply job done seconds after the decision, a fifth edited, a third rated."""
     rng = random.Random(seed)
     span = timedelta(weeks=weeks).total_seconds()
     kinds, weights = zip(*KINDS)
-    cases, snaps, decs = [], [], []
+    cases, snaps, decs, jobs = [], [], [], []
     for n in range(1, n_cases + 1):
         opened = now - timedelta(seconds=span * (1 - (n - 1) / n_cases)) + timedelta(seconds=rng.random() * 60)
-        kind = rng.choices(kinds, weights)[0]
+        kind = "ticket" if rng.random() < ticket_share else rng.choices(kinds, weights)[0]
         cur = "EUR" if rng.random() < 0.05 else "USD"
         minor = rng.randint(1000, 200_000)
         signals = [s for s in SIGNALS if rng.random() < 0.12]
@@ -147,6 +153,7 @@ def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed
                        "dispute": "escalate"}.get(kind, "accept")
         age = (now - opened).total_seconds()
         auto = kind == "return_request" and rng.random() < 0.25
+        edited = kind == "ticket" and rng.random() < 0.2
         status, decided_at, decided_by, outcome, slack = "done", None, None, None, None
         updated = opened
         if auto:
@@ -181,6 +188,19 @@ def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed
             cases[-1] = (*cases[-1][:-1], reasons)
         else:
             cases[-1] = (*cases[-1][:-1], "")
+        ticket: tuple = (None,) * 5
+        if kind == "ticket":
+            created = opened - timedelta(minutes=rng.randint(1, 600))
+            rated = decided_at is not None and rng.random() < 0.33
+            csat_at = decided_at + timedelta(hours=rng.randint(2, 48)) if rated else None
+            ticket = (created, rng.randrange(4), created + timedelta(hours=12), rng.randint(1, 5) if rated else None,
+                      csat_at if csat_at and csat_at < now else None)
+            if decided_at is not None and not auto:
+                sent = decided_at + timedelta(seconds=rng.randint(1, 30))
+                jobs.append((len(jobs) + 1, "action", "gorgias", "ticket_post_reply", n, f"case:{n}", 0, "{}",
+                             f"returnsbot:gorgias:case-{n}:ticket_post_reply", "done", 1, 1, decided_at, decided_at,
+                             sent, sent))
+        cases[-1] = (*cases[-1], *ticket)
         assessment = {"kind": kind, "signals": [{"code": s, "weight": 20, "explanation": f"{s} applies to this case",
                                                  "evidence": {"detail": "…"}} for s in signals],
                       "recommendation": {"action": recommended, "risk_score": 40, "amount": _money(minor, cur),
@@ -190,13 +210,14 @@ def generate(n_cases: int, weeks: int, now: datetime, orders_per_case: int, seed
         snaps.append((n, n, opened, json.dumps(context), json.dumps(assessment)))
         if decided_at is not None:
             decs.append((len(decs) + 1, n, n, "deny" if outcome == "deny" else "approve", outcome, decided_by,
-                         decided_at, auto or outcome == recommended, "{}"))
+                         decided_at, auto or outcome == recommended,
+                         json.dumps({"edited": edited}) if kind == "ticket" else "{}"))
     orders = []
     for i in range(n_cases * orders_per_case):
         placed = now - timedelta(seconds=span * rng.random())
         orders.append(("shopify", f"gid://shopify/Order/{7 * 10 ** 9 + i}", f"#{10 ** 6 + i}", placed,
                        rng.randint(1500, 40_000), "USD"))
-    return cases, snaps, decs, orders
+    return cases, snaps, decs, orders, jobs
 
 
 HEALTH = [
@@ -217,13 +238,14 @@ def _sqlite_value(v):
 
 
 def load_sqlite(path: Path, data, now: datetime) -> None:
-    cases, snaps, decs, orders = data
+    cases, snaps, decs, orders, jobs = data
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")
     with db:
         for table, cols, rows in (("cases", CASE_COLS, cases), ("case_snapshots", SNAP_COLS, snaps),
-                                  ("decisions", DEC_COLS, decs), ("orders_seen", ORDER_COLS, orders)):
+                                  ("decisions", DEC_COLS, decs), ("orders_seen", ORDER_COLS, orders),
+                                  ("jobs", JOB_COLS, jobs)):
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             db.executemany(sql, ([_sqlite_value(v) for v in row] for row in rows))
         db.executemany("INSERT INTO integration_health (system, consecutive_failures, last_error, last_error_at, "
@@ -236,12 +258,13 @@ def load_sqlite(path: Path, data, now: datetime) -> None:
 def load_postgres(url: str, data, now: datetime) -> None:
     import psycopg
 
-    cases, snaps, decs, orders = data
+    cases, snaps, decs, orders, jobs = data
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=False) as conn:
         conn.execute(f"SET search_path TO {SCHEMA}")
         with conn.cursor() as cur:
             for table, cols, rows in (("cases", CASE_COLS, cases), ("case_snapshots", SNAP_COLS, snaps),
-                                      ("decisions", DEC_COLS, decs), ("orders_seen", ORDER_COLS, orders)):
+                                      ("decisions", DEC_COLS, decs), ("orders_seen", ORDER_COLS, orders),
+                                      ("jobs", JOB_COLS, jobs)):
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -271,6 +294,9 @@ def time_compute(service: DigestService, start: datetime, end: datetime, runs: i
 
 
 _QUERY_NAMES = [  # a distinctive part of each statement compute() runs -> a name (most specific first)
+    ("jobs.finished_at", "tickets: first response"),
+    ("audit_log", "tickets: handled, edited, one touch"),
+    ("cases.csat_at", "tickets: CSAT"),
     ("percentile_cont", "decision speed (percentile_cont)"),
     ("row_number()", "decision speed (window)"),
     ("AS followed FROM", "adherence"),
@@ -372,6 +398,8 @@ def main() -> int:
     ap.add_argument("--weeks", type=int, default=52, help="how many weeks the cases are spread over")
     ap.add_argument("--orders-per-case", type=int, default=4)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--ticket-share", type=float, default=0.0,
+                    help="the share of cases that are support tickets (with reply jobs, edits, ratings)")
     ap.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--no-postgres", action="store_true")
@@ -386,10 +414,12 @@ def main() -> int:
     clock = lambda: now  # noqa: E731
 
     t0 = time.perf_counter()
-    data = generate(args.cases, args.weeks, now, args.orders_per_case)
-    cases, snaps, decs, orders = data
+    data = generate(args.cases, args.weeks, now, args.orders_per_case, ticket_share=args.ticket_share)
+    cases, snaps, decs, orders, jobs = data
     snap_mb = sum(len(s[3]) + len(s[4]) for s in snaps) / 1e6
-    print(f"generated {len(cases):,} cases over {args.weeks} weeks, {len(decs):,} decisions, {len(orders):,} orders, "
+    tickets = sum(1 for c in cases if c[3] == "ticket")
+    print(f"generated {len(cases):,} cases ({tickets:,} tickets, {len(jobs):,} reply jobs) over {args.weeks} weeks, "
+          f"{len(decs):,} decisions, {len(orders):,} orders, "
           f"{snap_mb:.0f} MB of snapshot JSON in {time.perf_counter() - t0:.1f} s")
     ok = True
 

@@ -96,6 +96,49 @@ class WeekFigures:
     # ("Shopify", "Loop"), for the cases opened and the decisions by people.
     opened_by_owner: tuple[tuple[str, int], ...] = ()
     decisions_by_owner: tuple[tuple[str, int], ...] = ()
+    # Tickets (issue 12): first response = ticket created → our reply sent (whole seconds)
+    replies_timed: int = 0
+    first_response_median_s: float | None = None
+    first_response_p90_s: float | None = None
+    handled_by: tuple[tuple[str, int], ...] = ()  # (Slack user id, tickets whose reply they sent), most first
+    tickets_edited: int = 0  # … sent after editing the draft
+    one_touch: int = 0  # … sent unedited and not reopened by `end`
+    reopened: int = 0
+    csat_rated: int = 0  # satisfaction scores (1–5) that reached us in the week
+    csat_satisfied: int = 0  # … of 4 or 5
+    csat_sum: int = 0
+
+    @property
+    def tickets_handled(self) -> int:
+        return sum(n for _, n in self.handled_by)
+
+    @property
+    def handled_per_person_day(self) -> float | None:
+        """Tickets handled ÷ the people who handled any ÷ the period's days."""
+        days = (self.end - self.start).total_seconds() / 86400
+        people = len(self.handled_by)
+        return self.tickets_handled / people / days if people and days > 0 else None
+
+    @property
+    def one_touch_rate(self) -> float | None:
+        return self.one_touch / self.tickets_handled if self.tickets_handled else None
+
+    @property
+    def edited_rate(self) -> float | None:
+        return self.tickets_edited / self.tickets_handled if self.tickets_handled else None
+
+    @property
+    def csat_share(self) -> float | None:
+        return self.csat_satisfied / self.csat_rated if self.csat_rated else None
+
+    @property
+    def csat_average(self) -> float | None:
+        return self.csat_sum / self.csat_rated if self.csat_rated else None
+
+    @property
+    def has_tickets(self) -> bool:
+        return bool(self.opened_by_kind.get(CaseKind.TICKET.value) or self.replies_timed or self.handled_by
+                    or self.csat_rated)
 
     @property
     def resolved(self) -> int:
@@ -247,6 +290,8 @@ def render_digest(d: Digest) -> dict:
         blocks.append(section(fit(pipeline_text(d.pipeline, d.generated_at or d.end), SECTION_TEXT)))
     if d.moments is not None:
         blocks.append(section(fit(moments_text(d.moments, d.currency), SECTION_TEXT)))
+    if d.this_week.has_tickets or d.last_week.has_tickets:
+        blocks.append(section(fit(tickets_text(d), SECTION_TEXT)))
     blocks.append(section(_health(d)))
     blocks.append(context(FOOTNOTE))
     if len(blocks) > MAX_BLOCKS:  # cannot happen: the layout is fixed
@@ -663,3 +708,59 @@ def moments_text(m: MomentsWeek, currency: str) -> str:
     lines.append(f"Automations that ran: {m.auto_approvals} auto-approval(s) · {m.refunds_on_receipt} refund(s) on "
                  f"receipt · {m.tags_added} tag update(s) · {m.followups_created} follow-up(s) created")
     return "\n".join(lines)
+
+
+# --- tickets (issue 12) ----------------------------------------------------------------------
+
+NOT_MEASURED = "not measured"
+MAX_PEOPLE_SHOWN = 3
+
+
+def tickets_text(d: Digest) -> str:
+    """First response, tickets handled per person per day, one-touch resolution, drafts
+    edited, CSAT — "not measured" where nothing stands behind a figure."""
+    t, p = d.this_week, d.last_week
+
+    def response(w: WeekFigures) -> str:
+        if w.first_response_median_s is None or w.first_response_p90_s is None:
+            return NOT_MEASURED
+        return (f"median {duration(w.first_response_median_s)} · p90 {duration(w.first_response_p90_s)} "
+                f"({_count(w.replies_timed, 'reply', 'replies')})")
+
+    def per_day(w: WeekFigures) -> str:
+        rate = w.handled_per_person_day
+        if rate is None:
+            return NOT_MEASURED
+        people = ", ".join(f"{mention(user)} {n:,}" for user, n in w.handled_by[:MAX_PEOPLE_SHOWN])
+        more = f", +{len(w.handled_by) - MAX_PEOPLE_SHOWN} more" if len(w.handled_by) > MAX_PEOPLE_SHOWN else ""
+        return f"{rate:,.1f} per person per day ({w.tickets_handled:,} by {_count(len(w.handled_by), 'person', 'people')}: {people}{more})"
+
+    def share(x: float | None, of: str = "") -> str:
+        return NOT_MEASURED if x is None else f"{_pct(x, 0)} {of}".rstrip()
+
+    def csat(w: WeekFigures) -> str:
+        if w.csat_average is None:
+            return NOT_MEASURED
+        return f"{_pct(w.csat_share, 0)} satisfied (4–5 of 5) · average {w.csat_average:.1f} ({plural(w.csat_rated, 'rating')})"
+
+    def before(text: str) -> str:
+        return "" if d.first else f" · last week {text}"
+
+    lines = [
+        ":speech_balloon: *Tickets*",
+        f"First response (ticket → reply sent): {response(t)}" + before(response(p)),
+        f"Handled: {per_day(t)}" + before(NOT_MEASURED if p.handled_per_person_day is None
+                                          else f"{p.handled_per_person_day:,.1f}/person/day"),
+        f"One touch (sent unedited, not reopened): "
+        + share(t.one_touch_rate, f"of {plural(t.tickets_handled, 'ticket')}")
+        + (f" · {t.reopened:,} reopened" if t.reopened else "") + before(share(p.one_touch_rate)),
+        f"Drafts edited before sending: "
+        + (NOT_MEASURED if t.edited_rate is None else f"{t.tickets_edited:,} of {t.tickets_handled:,} ({_pct(t.edited_rate, 0)})")
+        + before(share(p.edited_rate)),
+        f"CSAT: {csat(t)}" + before(NOT_MEASURED if p.csat_share is None else _pct(p.csat_share, 0)),
+    ]
+    return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

@@ -526,3 +526,19 @@ Index("ix_follow_tasks_owner", follow_tasks.c.owner, follow_tasks.c.status)
 # bot.policy_fingerprint of the effective policy and policy code at ingest; NULL: unknown.
 # The simulator reads the stored verdict when the running policy's fingerprint is the same.
 case_snapshots.append_column(Column("policy_fingerprint", String(64)))
+
+# --- a ticket's priority, SLA and rating (migration 0017) --------------------------------
+# Copied from the snapshot's ticket_review when the case opens or the customer writes again,
+# so the App Home queue orders tickets in SQL: `priority_rank` (policy.priority.rank_of:
+# 0 urgent … 3 low), `reply_due_at` (the SLA), `ticket_created_at` (when the customer wrote:
+# first-response time starts there). `csat` (1–5, the helpdesk's score) and `csat_at` (when
+# we learned it) feed the digest. NULL on every other kind of case.
+cases.append_column(Column("priority_rank", Integer))
+cases.append_column(Column("reply_due_at", UtcDateTime))
+cases.append_column(Column("ticket_created_at", UtcDateTime))
+cases.append_column(Column("csat", Integer))
+cases.append_column(Column("csat_at", UtcDateTime))
+Index("ix_cases_csat_at", cases.c.csat_at)
+# The digest's ticket figures read the week's decisions themselves: a reopened ticket's case
+# loses its `decided_at`, its send decision stays.
+Index("ix_decisions_decided_at", decisions.c.decided_at)

@@ -131,3 +131,28 @@ def ticket_priority(*, urgency: Urgency, sentiment: Sentiment, intent: Intent, v
     sla = settings.sla_hours.of(level)
     return TicketPriority(score=score, level=level, sla_hours=sla, reply_due_at=created_at + timedelta(hours=sla),
                           reasons=tuple(f"{label} {points:+d}" for label, points in parts if points))
+
+
+# --- the queue's order ------------------------------------------------------------------
+# A level as a sortable rank (0 first). Cases that are not tickets carry no priority: they
+# rank as a normal ticket (urgent and high tickets go ahead of them, low ones after), and
+# among equal ranks the longest-waiting goes first — so their order relative to each other
+# is unchanged (docs/DECISIONS.md "ticketmetrics").
+RANKS: dict[Level, int] = {Level.URGENT: 0, Level.HIGH: 1, Level.NORMAL: 2, Level.LOW: 3}
+UNRANKED = RANKS[Level.NORMAL]
+
+
+def rank_of(level: Level) -> int:
+    return RANKS[level]
+
+
+def level_of(rank: int | None) -> Level | None:
+    return next((level for level, r in RANKS.items() if r == rank), None) if rank is not None else None
+
+
+def head_start(rank: int | None) -> timedelta:
+    """How much earlier than now a case's first card post is due, so that when several cards
+    wait the higher priority posts first (the job runner claims by due time): urgent 3 s,
+    high 2 s, normal and unranked 1 s, low 0."""
+    r = UNRANKED if rank is None else rank
+    return timedelta(seconds=max(0, RANKS[Level.LOW] - r))

@@ -49,6 +49,15 @@ Metrics (all in SQL, see `bot.store.digest`; a week is [start, end)):
   p90 and each stage's share; refunds decided in the week by the decision's `refund_on`
   (receipt vs approval); follow-ups opened in the week by `followup.reason`; returns
   stalled now by the `[returns]` stall rules (`bot.services.stalls`), linked to their cards.
+- tickets (issue 12; the section is left out when neither week has a ticket): first
+  response = ticket created (`cases.ticket_created_at`) → our first reply sent (its
+  `ticket_post_reply` job done), median and p90, for replies sent in the week; tickets
+  handled = send decisions by people on ticket cases in the week (a reopened ticket sent
+  again counts again), per person, and per person per day (÷ the people who sent any,
+  ÷ the period's days); drafts edited = sends with the decision's `edited`; one touch =
+  sent unedited and not reopened (`case.ticket_reopened`) by the week's end; CSAT = the
+  helpdesk's scores (1–5) that reached us in the week (`cases.csat_at`): the share of 4–5
+  and the average. A figure with nothing behind it reads "not measured", never 0.
 - integration health: every `integration_health` row, as things stand now: a row is
   failing when it has consecutive failures and no success since its last error (a later
   success fixed it, whatever its counter says). Credentials refused means "reconnect"
@@ -357,6 +366,10 @@ def _figures(w: WeekRows, start: datetime, end: datetime, owner=lambda system: s
         flagged_orders=w.flagged, vip_orders=w.vip, high_value_orders=w.high_value,
         flagged_value=money(w.flagged_value), signals=ranked(w.signals), reasons=ranked(w.reasons),
         backlog=w.backlog, opened_by_owner=by_owner(w.opened_by_owner), decisions_by_owner=by_owner(w.decisions_by_owner),
+        replies_timed=w.replies_timed, first_response_median_s=w.first_response_median,
+        first_response_p90_s=w.first_response_p90, handled_by=ranked(w.handled_by), tickets_edited=w.edited,
+        one_touch=w.one_touch, reopened=w.reopened, csat_rated=w.rated, csat_satisfied=w.satisfied,
+        csat_sum=w.csat_sum,
     )
 
 

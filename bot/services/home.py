@@ -1,5 +1,6 @@
-"""The App Home tab: the viewer's queue (cases waiting on a tier they may decide, oldest
-first) and their recent decisions."""
+"""The App Home tab: the viewer's queue (cases waiting on a tier they may decide: tickets
+by priority, then everything by how long it has waited — `CaseRepo.queue`) and their
+recent decisions."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class HomeService:
 
     def home_for(self, user_id: str) -> Home:
         groups = self.decide.groups_of(user_id)
-        waiting = [c for c in self.cases.list(statuses=(CaseStatus.OPEN, CaseStatus.ESCALATED), limit=1000)
+        waiting = [c for c in self.cases.queue(statuses=(CaseStatus.OPEN, CaseStatus.ESCALATED), limit=1000)
                    if may_decide(user_id, groups, self.decide.tier_for(c), self.policy)
                    and not (c.status is CaseStatus.ESCALATED and c.escalated_by == user_id)]
         with self.cases.engine.connect() as conn:

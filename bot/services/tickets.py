@@ -30,6 +30,7 @@ from bot.services.ticket_note import queue_context_note
 from bot.services.ticket_reopen import recheck_later, reopen
 from bot.store import CaseRecord, CaseRepo, NewCase
 from bot.store import snapshots
+from bot.store.cases import ticket_columns
 from bot.schema import case_snapshots, cases as cases_table
 from policy.approval import channel_for
 from policy.assess import assess
@@ -71,9 +72,13 @@ class TicketIntake:
 
     def ingest(self, event: DomainEvent) -> TicketOutcome:
         ticket = Ticket.model_validate_json(event.detail["ticket"])
+        existing = self.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
+        if existing is not None and ticket.csat is not None and ticket.csat != existing.csat:
+            # A rating comes after our reply, with no new message: recorded before the
+            # "ours" check below would ignore the change.
+            self.cases.record_csat(existing.id, ticket.csat, at=self.clock())
         if last_is_ours(ticket):
             return TicketOutcome("ignored")
-        existing = self.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
         text = customer_text(ticket)
         candidates = self.source.find_orders(ticket.requester_email, limit=5) if ticket.requester_email else []
         classification = classify(text, subject=ticket.subject, requester_email=ticket.requester_email,
@@ -180,7 +185,7 @@ class TicketIntake:
             conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap_id))
 
         columns = {"recommended_action": rec.action.value, "risk_score": rec.risk_score,
-                   "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency}
+                   "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency, **ticket_columns(ctx)}
         if case.status is CaseStatus.DONE and wrote_again(self.cases.snapshot(case)[0].tickets[0], ctx.tickets[0]):
             result = reopen(self.cases, case, at=now, messages=len(ctx.tickets[0].messages), columns=columns,
                             within=new_snapshot)

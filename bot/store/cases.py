@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.jobs.kinds import Kind
@@ -22,6 +22,8 @@ from bot.store.jobs import NewJob, enqueue
 from bot.store import snapshots
 from bot.store.outbox import add_actions
 from bot.store.sql import insert_ignore
+from policy.priority import UNRANKED, head_start, rank_of
+from policy.ticket_case import review_of
 from policy.lifecycle import ReturnStage
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, Money
 
@@ -99,6 +101,12 @@ class CaseRecord:
     # return whose Shopify return reached us first.
     owner: str | None = None
     owner_ref: str | None = None
+    # A ticket's priority (migration 0016; policy.priority.rank_of, 0 urgent … 3 low), its
+    # reply's SLA, when the customer wrote, and the helpdesk's satisfaction score (1–5).
+    priority_rank: int | None = None
+    reply_due_at: datetime | None = None
+    ticket_created_at: datetime | None = None
+    csat: int | None = None
 
     @property
     def decided_in(self) -> str:
@@ -158,6 +166,10 @@ class CaseRecord:
             money_payment_id=m.get("money_payment_id"),
             owner=m.get("owner"),
             owner_ref=m.get("owner_ref"),
+            priority_rank=m.get("priority_rank"),
+            reply_due_at=m.get("reply_due_at"),
+            ticket_created_at=m.get("ticket_created_at"),
+            csat=m.get("csat"),
         )
 
 
@@ -258,6 +270,7 @@ class CaseRepo:
             external_status=ctx.platform.state if ctx.platform is not None else None,
             money_system=ctx.money_held_by.system if ctx.money_held_by else None,
             money_payment_id=ctx.money_held_by.payment_id if ctx.money_held_by else None,
+            **ticket_columns(ctx),
         )
         correlated = self._correlated(new)
         if correlated is not None:
@@ -366,6 +379,19 @@ class CaseRepo:
         with self.engine.connect() as conn:
             return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
 
+    def queue(self, *, statuses: Iterable[CaseStatus], limit: int = 1000) -> list[CaseRecord]:
+        """Cases in queue order: ticket cases by priority (`priority_rank`), every case then
+        by how long it has waited (a ticket since the customer wrote, another case since it
+        opened). A case without a priority ranks as a normal ticket (`policy.priority.UNRANKED`),
+        so non-ticket cases keep their oldest-first order among themselves."""
+        c = cases.c
+        stmt = (select(cases).where(c.status.in_([s.value for s in statuses]))
+                .order_by(func.coalesce(c.priority_rank, UNRANKED), func.coalesce(c.ticket_created_at, c.opened_at),
+                          c.id)
+                .limit(limit))
+        with self.engine.connect() as conn:
+            return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(cases)).scalar_one()
@@ -467,6 +493,22 @@ class CaseRepo:
                     hook(conn, current, decision_id, at)
         return TransitionResult(True, self._observed(event, CaseRecord.from_row(current)))
 
+    def record_csat(self, case_id: int, score: int, *, at: datetime) -> bool:
+        """The helpdesk's satisfaction score for a ticket case (1–5), when it is new or
+        changed: the row (for the digest) and an audit row, together. No new version and
+        no card update: the card does not show it. True when recorded."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(cases).where(cases.c.id == case_id, or_(cases.c.csat.is_(None), cases.c.csat != score))
+                .values(csat=score, csat_at=at)
+            ).rowcount
+            if changed != 1:
+                return False
+            conn.execute(insert(audit_log).values(
+                case_id=case_id, at=at, actor="returnsbot", event="case.ticket_rated", from_status=None,
+                to_status=None, detail={"csat": score}))
+        return True
+
     def record_refusal(self, case_id: int, *, actor: str, at: datetime, reason: str, detail: dict[str, Any] | None = None) -> None:
         """A click that changed nothing is still in the audit log."""
         with self.engine.begin() as conn:
@@ -526,16 +568,30 @@ class CaseRepo:
             return [CaseRecord.from_row(r) for r in conn.execute(stmt)]
 
 
+def ticket_columns(ctx: CaseContext) -> dict[str, Any]:
+    """A ticket case's priority, SLA and creation time, from its snapshot's review, as
+    columns (migration 0016); nothing for other cases."""
+    review = review_of(ctx) if ctx.kind is CaseKind.TICKET else None
+    if review is None:
+        return {}
+    return {"priority_rank": rank_of(review.priority.level), "reply_due_at": review.priority.reply_due_at,
+            "ticket_created_at": ctx.tickets[0].created_at if ctx.tickets else None}
+
+
 def _queue_card(conn, row, *, now: datetime, force: bool = False) -> None:
     """A card job for this version of the case, in the transaction that made the version.
     One job per version (the key dedupes); they share an order key, so a case's card is
-    never posted or updated by two workers at once."""
+    never posted or updated by two workers at once. A card not posted yet is due a little
+    before now by its priority (`head_start`): among cards waiting, the urgent ticket's
+    posts first."""
     m = row._mapping
     if m["channel"] is None:
         return
     case_id, version = m["id"], m["version"]
+    first_post = m["slack_ts"] is None
     enqueue(conn, NewJob(
         kind=Kind.CARD, system="slack", operation="sync_card", case_id=case_id, order_key=f"card:{case_id}",
         payload={"version": version, "force": force},
         idempotency_key=None if force else f"card:{case_id}:v{version}",
+        run_at=now - head_start(m.get("priority_rank")) if first_post else None,
     ), now=now)

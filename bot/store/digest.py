@@ -43,13 +43,24 @@ from sqlalchemy import (
 )
 
 from bot.actors import AUTOMATED_LIKE
-from bot.schema import UtcDateTime, cases, decisions, digest_runs, integration_health, metadata, orders_seen
+from bot.schema import (UtcDateTime, audit_log, cases, decisions, digest_runs, integration_health, jobs, metadata,
+                        orders_seen)
+from bot.store.jobs import JobStatus
 from bot.store.sql import insert_ignore
 from policy.config import ReturnReason
 from policy.models import CaseKind, CaseStatus, Money, SignalCode
+from policy.tickets import TicketOperation
 
 OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.ESCALATED.value)
 STARTED = "started"  # the ledger row that remembers the scheduler's first run
+# A decided ticket case the customer wrote to again (the audit event the reopening writes):
+# such a ticket was not resolved in one touch.
+TICKET_REOPENED = "case.ticket_reopened"
+# A ticket's reply is looked for among the ticket cases decided up to this long before the
+# week (the decision queues it; the job runner's retry budget is hours): the reply's job is
+# reached through the indexed cases.decided_at, not a scan of every job.
+REPLY_AFTER_DECISION = timedelta(days=7)
+SATISFIED = 4  # a rating of 4 or 5 (of 5) counts as satisfied: Zendesk's "good" maps to 5
 
 
 @dataclass
@@ -86,6 +97,23 @@ class WeekRows:
     # "shopify", "loop", "stripe"): cases opened, decisions by people.
     opened_by_owner: dict[str, int] = field(default_factory=dict)
     decisions_by_owner: dict[str, int] = field(default_factory=dict)
+    # Tickets (issue 12): first response (ticket created → our reply sent, whole seconds),
+    # tickets a person sent a reply on, per person, how many of those were edited and how
+    # many were one touch (unedited, not reopened), the ratings that arrived.
+    replies_timed: int = 0
+    first_response_median: float | None = None
+    first_response_p90: float | None = None
+    handled_by: dict[str, int] = field(default_factory=dict)
+    edited: int = 0
+    one_touch: int = 0
+    reopened: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    csat_sum: int = 0
+
+    @property
+    def handled(self) -> int:
+        return sum(self.handled_by.values())
 
 
 @dataclass
@@ -171,6 +199,9 @@ class DigestStore:
             self._adherence(conn, weeks, prev_start, start, end)
             self._orders(conn, weeks, prev_start, start, end)
             self._open_at(conn, weeks, start, end)
+            self._first_response(conn, weeks, prev_start, start, end)
+            self._tickets_handled(conn, weeks, prev_start, start, end)
+            self._csat(conn, weeks, prev_start, start, end)
         return this, last
 
     def _opened(self, conn, weeks, prev_start, start, end, edges) -> None:
@@ -258,19 +289,27 @@ class DigestStore:
         c = cases.c
         wk = case((c.decided_at >= start, 1), else_=0)
         where = and_(c.decided_at >= prev_start, c.decided_at < end, c.auto_approved == false())
+        d = select(wk.label("wk"), self._seconds(c.decided_at, c.opened_at).label("secs")).where(where).subquery()
+        for key, (n, p50, p90) in self._percentiles(conn, d).items():
+            w = weeks[key]
+            w.decisions_timed, w.median, w.p90 = n, p50, p90
+
+    def _seconds(self, later, earlier):
+        """Whole seconds from `earlier` to `later`, each truncated to the second, the same on both."""
         if self._pg:
-            secs = cast(func.floor(func.extract("epoch", c.decided_at)) - func.floor(func.extract("epoch", c.opened_at)),
-                        Float)
-            d = select(wk.label("wk"), secs.label("secs")).where(where).subquery()
+            return cast(func.floor(func.extract("epoch", later)) - func.floor(func.extract("epoch", earlier)), Float)
+        return cast(func.strftime("%s", later), Integer) - cast(func.strftime("%s", earlier), Integer)
+
+    def _percentiles(self, conn, d) -> dict[int, tuple[int, float | None, float | None]]:
+        """{week: (n, median, p90)} of a subquery's (wk, secs), as `percentile_cont`."""
+        out: dict[int, tuple[int, float | None, float | None]] = {}
+        if self._pg:
             stmt = select(d.c.wk, func.count().label("n"),
                           func.percentile_cont(0.5).within_group(d.c.secs).label("p50"),
                           func.percentile_cont(0.9).within_group(d.c.secs).label("p90")).group_by(d.c.wk)
             for row in conn.execute(stmt):
-                w = weeks[row.wk]
-                w.decisions_timed, w.median, w.p90 = row.n, float(row.p50), float(row.p90)
-            return
-        secs = (cast(func.strftime("%s", c.decided_at), Integer) - cast(func.strftime("%s", c.opened_at), Integer))
-        d = select(wk.label("wk"), secs.label("secs")).where(where).subquery()
+                out[row.wk] = (row.n, float(row.p50), float(row.p90))
+            return out
         r = select(
             d.c.wk, d.c.secs,
             (func.row_number().over(partition_by=d.c.wk, order_by=d.c.secs) - 1).label("i"),
@@ -284,9 +323,8 @@ class DigestStore:
             n, values = found.setdefault(row.wk, (row.n, {}))
             values[row.i] = float(row.secs)
         for key, (n, values) in found.items():
-            w = weeks[key]
-            w.decisions_timed = n
-            w.median, w.p90 = _interpolate(values, n, 0.5), _interpolate(values, n, 0.9)
+            out[key] = (n, _interpolate(values, n, 0.5), _interpolate(values, n, 0.9))
+        return out
 
     def _deciding(self):
         """cases ⋈ the decision that decided each case (same case, same `decided_at`: the
@@ -294,7 +332,7 @@ class DigestStore:
         probing ix_decisions_case_id per case; on PostgreSQL a LATERAL … OFFSET 0 keeps the
         planner from hashing the whole decisions table instead."""
         d = decisions.c
-        cols = (d.id, d.action, d.outcome, d.decided_by, d.decided_at, d.followed_recommendation)
+        cols = (d.id, d.action, d.outcome, d.decided_by, d.decided_at, d.followed_recommendation, d.detail)
         match = and_(d.case_id == cases.c.id, d.decided_at == cases.c.decided_at)
         if self._pg:
             lat = select(*cols).where(match).offset(0).lateral("d")
@@ -366,6 +404,71 @@ class DigestStore:
             last.open_disputes += row.disputes_start
             _add(this.at_risk, row.currency, row.risk_end)
             _add(last.at_risk, row.currency, row.risk_start)
+
+    # --- tickets (issue 12) ----------------------------------------------------------------
+
+    def _first_response(self, conn, weeks, prev_start, start, end) -> None:
+        """Ticket created → our first reply sent (its POST_REPLY job done), for the replies
+        sent in each week. The jobs are reached through the decisions made since
+        `REPLY_AFTER_DECISION` before the range (ix_decisions_decided_at, then
+        ix_jobs_case_id) — decisions, not `cases.decided_at`, which a reopened ticket clears.
+        No `kind` or job `status` in the WHEREs: SQLite would walk every ticket
+        (uq_cases_correlation leads with kind) or every done job (ix_jobs_due) instead; a
+        case that is not a ticket has no reply job, and only a done job has `finished_at`."""
+        c, d, j = cases.c, decisions.c, jobs.c
+        decided = select(d.case_id).where(d.decided_at >= prev_start - REPLY_AFTER_DECISION, d.decided_at < end)
+        sent = (select(j.case_id, func.min(j.finished_at).filter(j.status == JobStatus.DONE.value).label("sent_at"))
+                .where(j.case_id.in_(decided), j.operation == TicketOperation.POST_REPLY)
+                .group_by(j.case_id).subquery())
+        rows = (select(case((sent.c.sent_at >= start, 1), else_=0).label("wk"),
+                       self._seconds(sent.c.sent_at, func.coalesce(c.ticket_created_at, c.opened_at)).label("secs"))
+                .select_from(sent.join(cases, c.id == sent.c.case_id))
+                .where(sent.c.sent_at >= prev_start, sent.c.sent_at < end)).subquery()
+        for key, (n, p50, p90) in self._percentiles(conn, rows).items():
+            w = weeks[key]
+            w.replies_timed, w.first_response_median, w.first_response_p90 = n, p50, p90
+
+    def _tickets_handled(self, conn, weeks, prev_start, start, end) -> None:
+        """Replies a person approved on ticket cases in each week (each send decision; a
+        reopened ticket sent again counts again), per person; of them, edited before sending
+        (the decision's `edited`) and reopened (`case.ticket_reopened` after the send) by the
+        week's end. Driven by ix_decisions_decided_at; the kind is tested in the FILTERs,
+        not the WHERE (see `_first_response`)."""
+        c, d, a = cases.c, decisions.c, audit_log.c
+        wk = case((d.decided_at >= start, 1), else_=0).label("wk")
+        week_end = case((d.decided_at >= start, end), else_=start)
+        ticket = c.kind == CaseKind.TICKET.value
+        edited = func.coalesce(d.detail["edited"].as_boolean(), false()) == true()
+        reopened = (select(a.id).where(a.case_id == d.case_id, a.event == TICKET_REOPENED, a.at >= d.decided_at,
+                                       a.at < week_end).exists())
+        n = func.count().filter(ticket)
+        stmt = (select(wk, d.decided_by, n.label("n"),
+                       func.count().filter(and_(ticket, edited)).label("edited"),
+                       func.count().filter(and_(ticket, reopened)).label("reopened"),
+                       func.count().filter(and_(ticket, ~edited, ~reopened)).label("one_touch"))
+                .select_from(decisions.join(cases, c.id == d.case_id))
+                .where(d.decided_at >= prev_start, d.decided_at < end,
+                       d.action == "approve", d.decided_by.not_like(AUTOMATED_LIKE))
+                .group_by(wk, d.decided_by)
+                .having(n > 0))
+        for row in conn.execute(stmt):
+            w = weeks[row.wk]
+            w.handled_by[row.decided_by] = w.handled_by.get(row.decided_by, 0) + row.n
+            w.edited += row.edited
+            w.reopened += row.reopened
+            w.one_touch += row.one_touch
+
+    def _csat(self, conn, weeks, prev_start, start, end) -> None:
+        """The helpdesk's satisfaction scores that reached us in each week (ix_cases_csat_at)."""
+        c = cases.c
+        wk = case((c.csat_at >= start, 1), else_=0).label("wk")
+        stmt = (select(wk, func.count().label("n"), func.count().filter(c.csat >= SATISFIED).label("satisfied"),
+                       func.sum(c.csat).label("total"))
+                .where(c.csat_at >= prev_start, c.csat_at < end, c.csat.is_not(None))
+                .group_by(wk))
+        for row in conn.execute(stmt):
+            w = weeks[row.wk]
+            w.rated, w.satisfied, w.csat_sum = row.n, row.satisfied, int(row.total or 0)
 
     # --- lists -----------------------------------------------------------------------------
 

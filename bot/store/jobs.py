@@ -171,7 +171,9 @@ class JobRepo:
                     holder=holder, claimed_until=now + lease, updated_at=now,
                 )
             )
-            rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids)).order_by(jobs.c.id))
+            # In the order claimed (due time, then id): a batch runs its most overdue first,
+            # and a card posted ahead by its priority (`policy.priority.head_start`) stays ahead.
+            rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids)).order_by(jobs.c.next_attempt_at, jobs.c.id))
             return [Job.from_row(r) for r in rows]
 
     def renew(self, held: Iterable[tuple[int, int]], *, now: datetime, lease: timedelta) -> set[int]:

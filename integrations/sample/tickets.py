@@ -116,6 +116,14 @@ class SampleHelpdesk:
                                     created_at=at, author_name=t.requester_name, author_email=t.requester_email)
             self._tickets[ticket_id] = t.model_copy(update={"messages": (*t.messages, message), "updated_at": at})
 
+    def customer_rates(self, ticket_id: str, score: int) -> None:
+        """The requester answers the satisfaction survey, 1–5 (tests; the ticket is updated now)."""
+        if not 1 <= score <= 5:
+            raise ValueError("a satisfaction score is 1–5")
+        with self._lock:
+            t = self._tickets[ticket_id]
+            self._tickets[ticket_id] = t.model_copy(update={"csat": score, "updated_at": max(self.now, t.updated_at)})
+
     # --- reads ------------------------------------------------------------------------------
 
     def get_ticket(self, ticket_id: str) -> Ticket:

@@ -111,6 +111,12 @@ class FakeGorgias(Recorder):
                                        "sender": {"id": t["customer"]["id"], "email": t["customer"]["email"],
                                                   "name": t["customer"]["name"]}}, at=at)
 
+    def customer_rates(self, ticket_id: int, score: int) -> None:
+        """The customer answers the satisfaction survey (the ticket object's `satisfaction_survey`)."""
+        t = self.tickets[ticket_id]
+        t["satisfaction_survey"] = {"score": score}
+        t["updated_datetime"] = stamp(self.now)
+
     def _store_message(self, t: dict, body: dict, *, at: datetime | None = None) -> dict:
         mid = self._id()
         when = stamp(at or self.now)
