@@ -28,6 +28,7 @@ from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
 from bot.services.clicks import ClickJobs, click_job
 from bot.services.execute import ActionJobs
+from bot.services.opened_returns import OpenedReturns
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
@@ -295,6 +296,8 @@ class Container:
                                     on_out_of_stock=self.exchanges.out_of_stock),
         }
         handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
+        handlers[Kind.ACTION].on_result = OpenedReturns(cases=self.cases, registry=self.registry, clock=self.clock,
+                                                        on_case_changed=self._case_changed).adopt
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
         if self.gateway is not None:

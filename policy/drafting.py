@@ -245,9 +245,10 @@ _REPLACEMENT_WORDS = (r"replacement", r"exchange", r"send (?:you )?a new", r"ers
                       r"austausch", r"remplacement", r"échange", r"reemplazo", r"cambio", r"vervanging",
                       r"omruil")
 # Telling the customer to keep the items (no return needed): only a returnless refund may.
-_KEEP_ITEMS = re.compile(r"\bkeep (?:the|your) (?:items?|products?|articles?)\b|\bplease keep (?:it|them)\b|\b(?:no need|need not|needn't|don't need|do not need|"
-                         r"not necessary) to (?:send|return|post|ship)|\bbehalten\b|nicht zurück(?:zu)?senden|"
-                         r"nicht zurückschicken|keine rücksendung", re.IGNORECASE)
+_KEEP_ITEMS = re.compile(r"\bkeep (?:the|your) (?:items?|products?|articles?)\b|\bplease keep (?:it|them)\b|"
+                         r"\b(?:no need|need not|needn't|don't need|do not need|not necessary) to "
+                         r"(?:send|return|post|ship)|\bbehalten\b|nicht zurück(?:zu)?senden|nicht zurückschicken|"
+                         r"keine rücksendung", re.IGNORECASE)
 # A negation close to a promise word takes the promise back ("we cannot offer a refund",
 # "eine Erstattung ist nicht möglich"); "no worries, …" is not a negation.
 _NEGATION = re.compile(r"\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnicht\b|\bkeine?[nrs]?\b|\bpas\b|\bne\b|"
