@@ -255,6 +255,7 @@ class TicketView:
     draft_problems: tuple[str, ...] = ()  # why Claude's draft was replaced (flagged)
     sends_as: str = "as the approver's helpdesk agent (by Slack email), else the default agent"
     sent_as: str | None = None  # after Approve & send: who it went out as
+    store_plan: str | None = None  # a return ticket: what Approve & send does in the store (ticket_returns)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,30 @@ def store_step(case: CaseRecord, ctx: CaseContext, assessment: Assessment, polic
     return StoreStep((opened, pay), f"Decision: {what} — {where}; the credit is issued in the store.")
 
 
+def store_plan(case: CaseRecord, ctx: CaseContext, assessment: Assessment, policy: Policy | None) -> str | None:
+    """The card's words for what Approve & send does in the store, before it is pressed."""
+    if case.kind is not CaseKind.TICKET or ctx.return_request is None:
+        return None
+    step = store_step(case, ctx, assessment, policy)
+    ops = [op.operation for op in step.ops]
+    amount = assessment.recommendation.amount.format()
+    items = ", ".join(f"{li.title} × {li.quantity}" for li in ctx.return_request.line_items)
+    if Operation.REFUND_ORDER in ops:
+        return (f"Returnless refund: Approve & send refunds {amount} on the order and the customer keeps the "
+                f"items ({items}).")
+    if Operation.OPEN_RETURN not in ops:
+        return step.note
+    if Operation.REFUND_RETURN in ops:
+        then = f", then refunds {amount} on it"
+    elif Operation.ISSUE_STORE_CREDIT in ops:
+        then = f", then issues {amount} store credit"
+    elif step.detail.get("refund_on") == RefundOn.RECEIPT.value:
+        then = f"; {amount} is refunded once the items are back (refund on receipt)"
+    else:
+        then = "; the exchange items are added in the store"
+    return f"Approve & send opens the return in the store ({items}){then}. This card then follows that return."
+
+
 def _refund_on(ctx: CaseContext, amount, assessment: Assessment, policy: Policy) -> RefundOn:
     codes = {s.code for s in assessment.signals}
     segments = [seg for code, seg in ((SignalCode.VIP_CUSTOMER, Segment.VIP),
