@@ -32,6 +32,8 @@ from bot.schema import case_snapshots, case_tickets, cases as cases_table
 from bot.services.ticket_returns import RETURN_OF_CASE
 from bot.store import CaseRecord, CaseRepo, snapshots
 from bot.store.jobs import Job
+from bot.store.stages import record_in
+from policy.lifecycle import ReturnStage, StageUpdate
 from policy.models import CaseKind
 from policy.ports import STORE, ActionResult, Operation
 
@@ -82,6 +84,10 @@ class OpenedReturns:
         adopted = ctx.model_copy(update={"kind": CaseKind.RETURN_REQUEST, "return_request": ret})
         assessment = assessment.model_copy(update={"kind": CaseKind.RETURN_REQUEST})
         now = self.clock()
+        # The store opened it approved: our approval is its first stage (the stall rules'
+        # "approved, no label yet" counts from it), by whoever approved the case.
+        approved = StageUpdate(return_id=ret.id, stage=ReturnStage.APPROVED, at=now, source=source,
+                               ref=f"returnsbot:case-{case.id}:approved", by=case.decided_by)
 
         def within(conn) -> None:
             conn.execute(insert(case_tickets).values(source=ticket.source, ticket_id=ticket.id, case_id=case.id,
@@ -90,6 +96,7 @@ class OpenedReturns:
                 case_id=case.id, taken_at=now, context=snapshots.dump(adopted), assessment=snapshots.dump(assessment),
             ).returning(case_snapshots.c.id)).scalar_one()
             conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap))
+            record_in(conn, self.cases.engine, case.id, approved, now=now, bump=False)
 
         extra = {"kind": CaseKind.RETURN_REQUEST.value, "source": source, "external_id": ret.id,
                  "correlation_key": adopted.correlation_key,

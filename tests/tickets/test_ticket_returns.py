@@ -30,6 +30,7 @@ from integrations.sample.store import SampleStore
 from integrations.sample.tickets import SampleHelpdesk, connector_for
 from integrations.shopify.client import ShopifyGraphQL
 from integrations.shopify.source import ShopifyStore
+from policy.lifecycle import ReturnStage
 from policy.models import AuthorKind, CaseKind, CaseStatus, ReturnStatus, TicketStatus
 from policy.ports import STORE, Operation
 from policy.ticket_case import review_of
@@ -210,6 +211,7 @@ def test_a_return_ticket_opens_the_shopify_return_once_and_refunds_it_once(datab
         assert lp.c.cases.find("shopify", ret["id"], CaseKind.RETURN_REQUEST).id == case.id
         assert lp.c.cases.find(helpdesk.name, ticket_id, CaseKind.TICKET) is None and lp.c.cases.count() == 1
         assert [d["decided_by"] for d in lp.c.cases.decisions(case.id)] == [T1]
+        assert [(u.stage, u.by) for u in lp.c.stages.history(case.id)][:1] == [(ReturnStage.APPROVED, T1)]
         assert f"Return {ret['name']}" in card_text(lp.last_card(lp.settle(case.id)))
         # The helpdesk: one reply, one note, one tags/status write.
         assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
