@@ -41,8 +41,14 @@ def ticket_blocks(view: CaseView) -> list[Block]:
     if t.priority_reasons:
         priority += " · " + ", ".join(escape_mrkdwn(r, 40) for r in t.priority_reasons)
     lines = [head, triage, priority]
+    if t.reopened:
+        lines.insert(0, ":leftwards_arrow_with_hook: *Reopened: the customer wrote again* after the reply was sent")
     if t.order_found_by:
         lines.append(f":package: Order {escape_mrkdwn(view.order_name, 30)}: {escape_mrkdwn(t.order_found_by, 120)}")
+    elif t.no_order:
+        lines.append(f":mag: *No order found*: {escape_mrkdwn(t.no_order, 200)}")
+    if t.context_note:
+        lines.append(f"Order context note on the ticket: {escape_mrkdwn(t.context_note, 200)}")
     if t.asks_return_of:
         lines.append("Asks to return: " + ", ".join(escape_mrkdwn(x, 80) for x in t.asks_return_of))
     blocks: list[Block] = [section("\n".join(lines)),

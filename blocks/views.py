@@ -255,6 +255,9 @@ class TicketView:
     draft_problems: tuple[str, ...] = ()  # why Claude's draft was replaced (flagged)
     sends_as: str = "as the approver's helpdesk agent (by Slack email), else the default agent"
     sent_as: str | None = None  # after Approve & send: who it went out as
+    no_order: str | None = None  # no order found: how we looked
+    context_note: str | None = None  # the order-context note: "posted", "queued", "failed (…)"; None: none
+    reopened: bool = False  # the customer wrote again after the reply was sent
     store_plan: str | None = None  # a return ticket: what Approve & send does in the store (ticket_returns)
 
 

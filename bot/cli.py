@@ -29,10 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_argument("--now", action="store_true", required=True,
                         help="post the digest of the last 7 days to [slack] digest_channel now")
     from bot.jobs import cli as jobs_cli
-    from bot import shopify_cli
+    from bot import shopify_cli, simulate_cli
 
     jobs_cli.add_parser(sub)
     shopify_cli.add_parser(sub)
+    simulate_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "shopify" and args.shopify_command == "key":
         return shopify_cli.print_key(sys.stdout)  # before settings: the key is what they lack
@@ -48,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_check(sys.stdout)
         settings = load_settings(**({"database_url": args.database_url} if args.command == "demo" else {}))
-        configure("WARNING" if args.command in ("demo", "jobs", "shopify") else settings.returnsbot_log_level,
+        configure("WARNING" if args.command in ("demo", "jobs", "shopify", "simulate", "policy")
+                  else settings.returnsbot_log_level,
                   settings.returnsbot_log_format)
         if args.command == "shopify":
             return shopify_cli.run(args, settings, sys.stdout)
@@ -87,6 +89,11 @@ def _run(args: argparse.Namespace, settings) -> int:
         finally:
             c.engine.dispose()
         return 0
+    if args.command in ("simulate", "policy"):
+        from bot import simulate_cli
+        from bot.clock import utcnow
+
+        return simulate_cli.run(args, settings, now=utcnow(), out=sys.stdout, err=sys.stderr)
     if args.command == "jobs":
         import getpass
 

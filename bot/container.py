@@ -29,6 +29,7 @@ from bot.jobs.runner import JobRunner, RetryPolicy
 from bot.services.clicks import ClickJobs, click_job
 from bot.services.execute import ActionJobs
 from bot.services.opened_returns import OpenedReturns
+from bot.services.ticket_note import TicketNoteJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
 from bot.services.ingest import IngestService
@@ -294,6 +295,8 @@ class Container:
                                     on_case_changed=self._case_changed,
                                     within_done=self.lifecycle.queue_receipt_within,
                                     on_out_of_stock=self.exchanges.out_of_stock),
+            Kind.TICKET_NOTE: TicketNoteJobs(cases=self.cases, registry=self.registry, clock=self.clock,
+                                             on_card=lambda: self._wake("cards")),
         }
         handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
         handlers[Kind.ACTION].on_result = OpenedReturns(cases=self.cases, registry=self.registry, clock=self.clock,
@@ -379,6 +382,7 @@ class Container:
         self._wake("cards")
         self._wake("actions")
         self._wake("learning")  # a decision may have queued a playbook proposal
+        self._wake("notes")  # a ticket case's context note, queued with its opening
 
     def _job_finished(self, job) -> None:
         # A finished action may have made the case done (a card to update, a receipt that
@@ -403,8 +407,15 @@ class Container:
                                                  proposals=self.proposals, digest=self.digest,
                                                  home=self.home, submit_click=self._persist_click,
                                                  decide_followup=self.lifecycle.decide_followup,
-                                                 tasks=self.follow_tasks)
+                                                 tasks=self.follow_tasks,
+                                                 simulator=self._policy_simulator())
         return self._slack_services
+
+    def _policy_simulator(self):
+        from bot.services.policy_sim import PolicySimulator
+
+        return PolicySimulator(engine=self.engine, running=self.settings.returnsbot_policy, gateway=self.gateway,
+                               clock=self.clock)
 
     def _persist_click(self, click) -> None:
         """Before the ack: the click is committed as an intent (grouped with the clicks

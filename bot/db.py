@@ -18,7 +18,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 CONNECT_TIMEOUT_SECONDS = 10  # libpq's default is to wait for the OS: minutes on a dropped route
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """`read_only`: for long reads (the policy simulator's replay). On SQLite its
+    transactions are plain deferred `BEGIN`s on `query_only` connections: a WAL snapshot
+    that never takes the write lock, so writers are not held up for the length of the read
+    (and parallel readers not serialised). Elsewhere it changes nothing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -28,14 +32,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             pool_size=8,
             max_overflow=8,
         )
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, read_only=read_only)
         return engine
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True,
                          connect_args=connect_args)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - driver hook
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
@@ -45,13 +49,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver hook
         # Straight to the driver: through exec_driver_sql this cost ~40 µs of every
         # transaction (a third of a webhook's insert; bench/ingest.py).
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        conn.connection.dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def shown(url: str) -> str:

@@ -42,11 +42,18 @@ def ingest_tickets(c: Container, outcomes: Counter[str]) -> list[Ticket]:
     return tickets
 
 
+def case_of(c: Container, ticket: Ticket):
+    """The ticket's own case, else the return case it joined (bot/services/ticket_returns.py)."""
+    from bot.services.ticket_returns import linked_case
+
+    return c.cases.find(ticket.source, ticket.id, CaseKind.TICKET) or linked_case(c.cases, ticket.source, ticket.id)
+
+
 def render_tickets(c: Container, tickets: list[Ticket]) -> str:
     """The ticket queue, highest priority first; a ticket that opened no case last."""
     rows = []
     for ticket in tickets:
-        case = c.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
+        case = case_of(c, ticket)
         review = None
         if case is not None:
             try:
@@ -63,7 +70,8 @@ def render_tickets(c: Container, tickets: list[Ticket]) -> str:
             continue
         cls = review.classification
         lines += _wrapped([ticket.id, who, ticket.subject, f"{cls.intent.value} ({cls.by})",
-                           f"{review.priority.level.value} {review.priority.score}", f"#{case.id}",
+                           f"{review.priority.level.value} {review.priority.score}",
+                           f"#{case.id}" if case.kind is CaseKind.TICKET else f"#{case.id} (joined)",
                            Action(case.recommended_action).label, case.status.value])
         if review.draft is not None:
             lines.append(f"    draft ({review.draft.by}, {cls.language}): {_first_line(review.draft.text)}")

@@ -521,3 +521,8 @@ follow_tasks = Table(
 )
 Index("ix_follow_tasks_status_due", follow_tasks.c.status, follow_tasks.c.due_at)
 Index("ix_follow_tasks_owner", follow_tasks.c.owner, follow_tasks.c.status)
+
+# --- which policy assessed a snapshot (migration 0016) ---------------------------------------
+# bot.policy_fingerprint of the effective policy and policy code at ingest; NULL: unknown.
+# The simulator reads the stored verdict when the running policy's fingerprint is the same.
+case_snapshots.append_column(Column("policy_fingerprint", String(64)))

@@ -28,7 +28,7 @@ from bot.services.lookup import OrderLookup
 from bot.services.playbook import PlaybookService
 from bot.services.decide import DecideService, DecisionRefused
 from bot.settings import Settings
-from handlers.slack import actions, followup, home, order, playbook, tasks
+from handlers.slack import actions, followup, home, order, playbook, policy, tasks
 from handlers.slack.errors import on_error
 from handlers.slack.services import MODAL_KEY, SERVICES_KEY
 from integrations.slack.gateway import SlackGateway
@@ -147,6 +147,7 @@ class SlackServices:
     decide_followup: Callable | None = None
     # A moment's follow-up tasks: Done / Snooze / Reassign, /followups (bot.services.moments.FollowTasks).
     tasks: Any = None
+    simulator: Any = None  # bot.services.policy_sim.PolicySimulator: /policy simulate
 
     def __post_init__(self) -> None:
         if self.clicks is None:
@@ -204,6 +205,7 @@ def build_app(settings: Settings, services: SlackServices, client: WebClient) ->
     followup.register(app, refused=(DecisionRefused,))
     order.register(app)
     playbook.register(app)
+    policy.register(app)
     home.register(app)
     tasks.register(app)
     app.error(on_error)

@@ -104,6 +104,9 @@ class _Case:
 
 
 def detect(ctx: CaseContext, policy: Policy) -> tuple[Signal, ...]:
+    if ctx.order is None:
+        # A ticket about no order we could find: no order, customer or history to read.
+        return ()
     case = _Case(ctx=ctx, policy=policy, amount=ctx.amount)
     found = (_CHECKS[code](case) for code in _APPLIES[ctx.kind])
     return tuple(signal for signal in found if signal is not None)

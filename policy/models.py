@@ -650,7 +650,9 @@ class CaseContext(Frozen):
 
     kind: CaseKind
     now: datetime
-    order: Order
+    # None only on a TICKET case about no order we could find (the wholesale enquiry):
+    # every other kind is about an order. Readers that can see a ticket case check.
+    order: Order | None
     customer: Customer | None = None
     history: CustomerHistory | None = None
     return_request: ReturnRequest | None = None
@@ -696,6 +698,8 @@ class CaseContext(Frozen):
         """What makes two systems' reports of the same thing one case: a return request is
         its order and the lines and quantities it returns (Shopify and Loop both know those;
         only one of them knows the other's return id); an order review is its order."""
+        if self.order is None:
+            return None
         if self.kind is CaseKind.RETURN_REQUEST and self.return_request is not None:
             lines = ",".join(sorted(f"{li.line_item_id}x{li.quantity}" for li in self.return_request.line_items))
             return f"return:{self.order.id}:{lines}"
@@ -715,6 +719,8 @@ class CaseContext(Frozen):
             return self.dispute.initiated_at
         if self.fraud_warning is not None:
             return self.fraud_warning.created_at
+        if self.order is None:  # a ticket about no order: it waits since the customer wrote
+            return self.tickets[0].created_at if self.tickets else self.now
         return self.order.created_at
 
     @property
@@ -728,7 +734,17 @@ class CaseContext(Frozen):
             return self.dispute.amount
         if self.fraud_warning is not None:
             return self.fraud_warning.left_to_refund
+        if self.order is None:
+            raise LookupError("a case about no order has no amount: use at_stake(shop currency)")
         return self.order.total
+
+    def at_stake(self, shop_currency: str) -> Money:
+        """`amount`, or nothing (zero in the shop's currency) on a ticket about no order:
+        no money is asked for, so the lowest tier may answer it."""
+        if self.order is None and self.return_request is None and self.refund is None and self.dispute is None \
+                and self.fraud_warning is None:
+            return Money.zero(shop_currency)
+        return self.amount
 
     @property
     def charged(self) -> Money | None:
@@ -740,6 +756,8 @@ class CaseContext(Frozen):
             charged = self.refund.presentment_amount
         elif self.dispute is not None or self.fraud_warning is not None:
             charged = None
+        elif self.order is None:
+            return None
         else:
             charged = self.order.presentment_total
         return charged_if_other(self.amount, charged)

@@ -77,7 +77,7 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
     found = {s.code: s for s in signals}
     decision = _DECIDE[ctx.kind](ctx, found, policy)
     score = risk_score(signals)
-    amount = ctx.amount
+    amount = ctx.at_stake(policy.shop_currency)
     auto, why = _auto_approve(ctx.kind, decision.action, amount, score, signals, policy)
     if ctx.platform is not None:
         # A returns platform approves what it can by itself; what reaches a card is for a person.
@@ -86,7 +86,7 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
         action=decision.action,
         risk_score=score,
         amount=amount,
-        reasons=decision.reasons + currency_notes(ctx, policy) + ((why,) if why else ()),
+        reasons=decision.reasons + currency_notes(ctx, policy, amount) + ((why,) if why else ()),
         conflicts=decision.conflicts,
         tier=required_tier(amount, policy),
         auto_approve=auto,
@@ -94,12 +94,14 @@ def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Re
     )
 
 
-def currency_notes(ctx: CaseContext, policy: Policy) -> tuple[str, ...]:
-    """What could not be compared because it is not in the shop's currency."""
+def currency_notes(ctx: CaseContext, policy: Policy, amount: Money | None = None) -> tuple[str, ...]:
+    """What could not be compared because it is not in the shop's currency. `amount`:
+    `ctx.amount` when the caller has it (it is summed over the return's lines each time)."""
     shop = policy.shop_currency
     notes = []
-    if ctx.amount.currency != shop:
-        notes.append(f"Needs the last approval tier: the amount is in {ctx.amount.currency} and the "
+    currency = (amount if amount is not None else ctx.at_stake(shop)).currency
+    if currency != shop:
+        notes.append(f"Needs the last approval tier: the amount is in {currency} and the "
                      f"approval limits are in {shop}, which returnsbot does not convert.")
     spend = ctx.customer.lifetime_spend if ctx.customer is not None else None
     if spend is not None and spend.currency != shop and spend.amount > 0:

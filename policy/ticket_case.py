@@ -33,6 +33,8 @@ class TicketReview(Frozen):
     classification: Classification
     priority: TicketPriority
     order_found_by: str | None = None  # "order number in the ticket", "the requester's latest order"
+    # No order found (the case has none): how we looked, for the card.
+    no_order: str | None = None
     draft: Draft | None = None
 
 
@@ -71,6 +73,17 @@ def last_is_ours(ticket: Ticket) -> bool:
         return True
     last = ticket.messages[-1]
     return last.author is not AuthorKind.CUSTOMER or is_marker(last.marker)
+
+
+def wrote_again(seen: Ticket, now: Ticket) -> bool:
+    """The customer wrote after a reply (an agent's public message) and the case has not
+    seen that message yet: a sent ticket is open again. A stale copy of the ticket (a
+    replayed webhook from before the reply) has no customer message after a reply."""
+    known = {m.id for m in seen.messages}
+    replies = [i for i, m in enumerate(now.messages) if m.author is AuthorKind.AGENT]
+    if not replies:
+        return False
+    return any(m.author is AuthorKind.CUSTOMER and m.id not in known for m in now.messages[replies[-1] + 1:])
 
 
 def _words(text: str) -> set[str]:

@@ -16,6 +16,9 @@ class Kind(StrEnum):
     CARD = "card"  # post or update a case's card in Slack
     PROPOSAL = "proposal"  # Claude's playbook proposal from a decided case's thread notes
     MOMENT = "moment"  # post or update a moment's alert card (high-value / VIP, with its follow-up)
+    # A ticket case's order-context note (bot/services/ticket_note.py): not an outbox action,
+    # so it never waits for, blocks, or fails the case's decision and its reply.
+    TICKET_NOTE = "ticket_note"
 
 
 # worker thread name → the kinds it claims
@@ -26,4 +29,5 @@ LANES: dict[str, tuple[Kind, ...]] = {
     "cards": (Kind.CARD, Kind.MOMENT),
     # Claude may take its whole retry window (≤ 30 s): not in the cards' lane.
     "learning": (Kind.PROPOSAL,),
+    "notes": (Kind.TICKET_NOTE,),  # a slow helpdesk delays no refund, no card
 }

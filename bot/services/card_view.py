@@ -107,7 +107,7 @@ class CaseViews:
         return self._view(
             case, escalation_card,
             recommendation=assessment.recommendation,
-            order_url=self._url(ctx.order.id),
+            order_url=self._url(ctx.order.id) if ctx.order is not None else None,
             return_name=ctx.return_request.name if ctx.return_request else None,
             return_url=self._url(ctx.return_request.id, order_id=ctx.order.id) if ctx.return_request else None,
             customer=self._customer(ctx, assessment.signals),
@@ -167,6 +167,11 @@ class CaseViews:
         said = ticket.customer_messages
         sent_as = next((x.get("detail", {}).get("sent_as") for x in reversed(self.cases.decisions(case.id))
                         if isinstance(x.get("detail"), dict)), None) if case.decided_at else None
+        from bot.services.ticket_note import note_state
+        from bot.services.ticket_reopen import REOPENED
+
+        reopened = case.status in (CaseStatus.OPEN, CaseStatus.ESCALATED) and any(
+            row.get("event") == REOPENED for row in self.cases.audit(case.id))
         return TicketView(
             subject=ticket.subject, helpdesk=self.system_of(ticket.source)[0], message=said[-1].text if said else "",
             intent=c.intent.value, sentiment=c.sentiment.value, urgency=c.urgency.value, language=c.language,
@@ -175,7 +180,8 @@ class CaseViews:
             ticket.requester_email, url=ticket.url, order_found_by=review.order_found_by,
             asks_return_of=tuple(li.title for li in ctx.return_request.line_items) if ctx.return_request else (),
             draft=d.text if d else None, drafted_by=d.by if d else None, draft_problems=d.problems if d else (),
-            sent_as=sent_as, store_plan=self._store_plan(case, ctx, assessment))
+            sent_as=sent_as, no_order=review.no_order, context_note=note_state(self.outbox.jobs, case.id),
+            reopened=reopened, store_plan=self._store_plan(case, ctx, assessment))
 
     def _store_plan(self, case: CaseRecord, ctx: CaseContext, assessment) -> str | None:
         if assessment is None or case.kind is not CaseKind.TICKET:
@@ -234,7 +240,7 @@ class CaseViews:
             version=case.version,
             kind=case.kind,
             status=case.status,
-            order_name=case.order_name or "",
+            order_name=case.order_name or ("no order" if case.kind is CaseKind.TICKET else ""),
             amount=case.amount,
             tier_label=self._tier_label(self.policy.tiers[min(case.required_tier, len(self.policy.tiers) - 1)]),
             now=self.clock(),
@@ -353,7 +359,7 @@ class CaseViews:
             )
         return tuple(
             ItemView(title=li.title, quantity=li.quantity, amount=li.unit_price * li.quantity, sku=li.sku)
-            for li in ctx.order.line_items
+            for li in (ctx.order.line_items if ctx.order is not None else ())
         )
 
     def _decision(self, case: CaseRecord) -> DecisionView | None:

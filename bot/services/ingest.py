@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from bot.actors import AUTO_APPROVER, EXTERNAL
 from bot.clock import Clock
+from bot.policy_fingerprint import fingerprint
 from bot.services.context import CASE_KIND_FOR_EVENT, assemble, contribute, money_holder_unknown
 from bot.services.effects import approval_detail, approval_ops, approved_stage, refund_on_for_case
 from bot.store.stages import record_in
@@ -96,7 +97,8 @@ class IngestService:
             if self.tickets is None:
                 return IngestResult(Outcome.IGNORED)
             done = self.tickets.ingest(event)
-            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
+            outcome = {"created": Outcome.CREATED, "updated": Outcome.DUPLICATE, "joined": Outcome.DUPLICATE,
+                       "reopened": Outcome.DUPLICATE}.get(done.outcome, Outcome.IGNORED)
             return IngestResult(outcome, done.case)
         if event.kind is EventKind.RETURN_ACTION_FAILED:
             if self.platform is None:
@@ -148,6 +150,7 @@ class IngestService:
                 assessment=assessment,
                 channel=channel_for(kind, self.policy),
                 opened_at=now,
+                policy_fingerprint=fingerprint(self.policy),
             )
         )
         if not created:  # another system's report of the same return: one case

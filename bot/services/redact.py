@@ -61,6 +61,8 @@ PERSONAL_KEYS = frozenset({
     "tracking_urls", "address", "address1", "address2", "city", "zip", "province", "company",
     "shipping_address", "billing_address", "default_address", "addresses", "latitude", "longitude",
     "browser_ip", "client_details", "customer_locale", "landing_site", "referring_site",
+    # A ticket's requester and message authors (CaseContext.tickets).
+    "requester_email", "requester_name", "author_email", "author_name",
 })
 _MIN_NAME_PART = 3  # shorter name parts ("Al", "Li") would eat ordinary words
 _LIKE_BATCH = 20  # terms per LIKE prefilter query
@@ -493,6 +495,10 @@ def _emails_in(context: Any) -> set[str]:
         obj = context.get(part)
         if isinstance(obj, dict) and isinstance(obj.get("email"), str):
             out.add(obj["email"].casefold())
+    # A ticket case about no order knows its customer only as the ticket's requester.
+    for ticket in context.get("tickets") or ():
+        if isinstance(ticket, dict) and isinstance(ticket.get("requester_email"), str):
+            out.add(ticket["requester_email"].casefold())
     return out
 
 

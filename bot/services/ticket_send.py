@@ -1,6 +1,6 @@
 """Approve & send on a ticket case: what goes to the helpdesk, as outbox operations.
 
-In order, each keyed by the case (so a second click, a retried job or an edited resend can
+In order, each keyed by the case and its reply round (so a second click, a retried job or an edited resend can
 never post a second reply — the outbox refuses a known key, and the helpdesk adapter finds
 the key's marker on the ticket before writing):
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from bot.services.ticket_reopen import reply_round
 from bot.store import CaseRecord, CaseRepo, OutboxOp
 from bot.services.ticket_returns import store_step
 from policy.config import Policy, TicketSettings
@@ -35,8 +36,11 @@ class NoAgent(ValueError):
     """No helpdesk agent to send the reply as."""
 
 
-def _key(case: CaseRecord, helpdesk: str, operation: str) -> str:
-    return f"returnsbot:{helpdesk}:case-{case.id}:{operation}"
+def _key(case: CaseRecord, helpdesk: str, operation: str, round_: int = 0) -> str:
+    """Per case, per reply round (bot/services/ticket_reopen.py), per operation: the first
+    round keeps the key it always had."""
+    at = f"round-{round_}:" if round_ else ""
+    return f"returnsbot:{helpdesk}:case-{case.id}:{at}{operation}"
 
 
 @dataclass
@@ -78,6 +82,7 @@ class TicketSender:
         the case carries out itself (DecideService) for the note."""
         ctx, assessment = self.cases.snapshot(case)
         ticket, review = ctx.tickets[0], review_of(ctx)
+        round_ = reply_round(self.cases, case.id)
         given = text is not None
         if text is None:
             if review is None or review.draft is None:
@@ -102,20 +107,19 @@ class TicketSender:
         ops = [
             *step.ops,
             OutboxOp(TicketOperation.POST_REPLY, {"ticket_id": ticket.id, "text": reply, "agent": agent},
-                     _key(case, helpdesk, TicketOperation.POST_REPLY), system=helpdesk),
+                     _key(case, helpdesk, TicketOperation.POST_REPLY, round_), system=helpdesk),
             OutboxOp(TicketOperation.ADD_NOTE, {"ticket_id": ticket.id, "text": " ".join(note)},
-                     _key(case, helpdesk, TicketOperation.ADD_NOTE), system=helpdesk),
+                     _key(case, helpdesk, TicketOperation.ADD_NOTE, round_), system=helpdesk),
             OutboxOp(TicketOperation.SET_TAGS_STATUS,
                      {"ticket_id": ticket.id, "tags": list(dict.fromkeys(tags)),
                       "status": self.settings.status_after_send.value},
-                     _key(case, helpdesk, TicketOperation.SET_TAGS_STATUS), system=helpdesk),
+                     _key(case, helpdesk, TicketOperation.SET_TAGS_STATUS, round_), system=helpdesk),
         ]
         detail = {"sent_as": how, "agent": agent, "edited": edited, "decision": action.value}
         if step.ops:
             detail["store"] = [op.operation for op in step.ops]
         detail.update(step.detail)  # money pending receipt (the lifecycle reads it), a returnless refund
         return ops, detail
-
 
     def message_ops(self, case: CaseRecord, user_id: str, *, source: str, ticket_id: str, text: str,
                     note: str) -> tuple[list[OutboxOp], dict[str, Any]]:

@@ -35,6 +35,10 @@ class NewCase:
     channel: str | None
     opened_at: datetime
     customer_name: str | None = None
+    # More that commits with the opening, given (conn, case id): a ticket case's context
+    # note job (bot/services/ticket_note.py). Not called when the case already existed.
+    within: Callable[[Any, int], None] | None = None
+    policy_fingerprint: str | None = None  # of the policy that made `assessment` (bot.policy_fingerprint)
 
     @property
     def kind(self) -> CaseKind:
@@ -232,9 +236,9 @@ class CaseRepo:
             kind=new.kind.value,
             status=CaseStatus.OPEN.value,
             version=1,
-            order_id=ctx.order.id,
-            order_name=ctx.order.name,
-            customer_id=ctx.customer.id if ctx.customer else ctx.order.customer_id,
+            order_id=ctx.order.id if ctx.order else None,  # None: a ticket about no order
+            order_name=ctx.order.name if ctx.order else None,
+            customer_id=ctx.customer.id if ctx.customer else ctx.order.customer_id if ctx.order else None,
             customer_name=new.customer_name or (ctx.customer.display_name if ctx.customer else None),
             amount_minor=rec.amount.to_minor(),
             currency=rec.amount.currency,
@@ -281,6 +285,7 @@ class CaseRepo:
                     taken_at=new.opened_at,
                     context=snapshots.dump(ctx),
                     assessment=snapshots.dump(new.assessment),
+                    policy_fingerprint=new.policy_fingerprint,
                 )
                 .returning(case_snapshots.c.id)
             ).scalar_one()
@@ -298,6 +303,8 @@ class CaseRepo:
             )
             row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
             _queue_card(conn, row, now=new.opened_at)
+            if new.within is not None:
+                new.within(conn, case_id)
         return self._observed("case.opened", CaseRecord.from_row(row)), True
 
     # --- reading ----------------------------------------------------------------------

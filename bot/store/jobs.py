@@ -34,6 +34,9 @@ INTAKE_SYSTEM = "intake"  # the queue stats' label for clicks not yet moved into
 # A dead job of these kinds keeps blocking the jobs after it on its order key: a refund must
 # not run after its approval failed. Other kinds (a card render, a click) don't.
 STRICT_KINDS = ("action",)
+# Never pruned: the record of what was written to a vendor (a decision's actions, a ticket
+# case's order-context note, which its card reports).
+KEPT_KINDS = ("action", "ticket_note")
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,7 @@ class JobRepo:
         with self.engine.begin() as conn:
             return conn.execute(
                 jobs.delete().where(jobs.c.status.in_([s.value for s in FINISHED]), jobs.c.finished_at < before,
-                                    jobs.c.kind != "action")  # actions are the decision's record
+                                    jobs.c.kind.not_in(KEPT_KINDS))
             ).rowcount
 
 

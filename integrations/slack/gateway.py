@@ -299,6 +299,44 @@ class SlackGateway:
         )
         return dict(resp.get("view") or {})
 
+    # ------------------------------------------------------------------ files
+
+    def file_info(self, file_id: str) -> dict[str, Any]:
+        """files.info: a file's name, size and private download URL (needs files:read)."""
+        resp = self._call("files.info", self._client.files_info, {"file": file_id})
+        return dict(resp.get("file") or {})
+
+    def files_shared(self, channel: str, user: str, *, count: int = 20) -> list[dict[str, Any]]:
+        """files.list: the newest files `user` shared in `channel`, newest first (files:read)."""
+        resp = self._call("files.list", self._client.files_list, {"channel": channel, "user": user, "count": count})
+        return list(resp.get("files") or [])
+
+    def download(self, url: str, *, max_bytes: int) -> bytes:
+        """A file's content from its `url_private(_download)`, with the bot token. Only
+        Slack's file host (or the Web API's own origin: a local fake in tests) ever gets
+        the token; refused past `max_bytes` (SlackError `file_too_large`)."""
+        from urllib.parse import urlsplit
+
+        import httpx
+
+        api = urlsplit(self._client.base_url)
+        allowed = ("https://files.slack.com/", f"{api.scheme}://{api.netloc}/")
+        if not url.startswith(allowed):
+            raise SlackError("not_a_slack_file", method="files.download")
+        headers = {"Authorization": f"Bearer {self._client.token}"}
+        try:
+            with httpx.stream("GET", url, headers=headers, timeout=10.0, follow_redirects=False) as resp:
+                if resp.status_code != 200:
+                    raise SlackError(f"http_{resp.status_code}", method="files.download", status=resp.status_code)
+                body = b""
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise SlackError("file_too_large", method="files.download")
+                return body
+        except httpx.HTTPError as exc:
+            raise SlackUnavailable("files.download", attempts=1, reason=type(exc).__name__) from None
+
     # ------------------------------------------------------------------ people
 
     def user_groups_members(self, group_id: str) -> set[str]:

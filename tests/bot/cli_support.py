@@ -34,10 +34,13 @@ def clean_env(monkeypatch, tmp_path):
 @pytest.fixture(autouse=True)
 def restore_logging():
     """`main()` configures logging; give the next test the logging it had before."""
+    from bot import logging_setup
+
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, ours = list(root.handlers), root.level, logging_setup._handler
     named = {name: logging.getLogger(name).level for name in list(logging.root.manager.loggerDict)}
     yield
+    logging_setup._handler = ours  # the handler `configure` replaces next: the one restored below
     root.handlers[:] = handlers
     root.setLevel(level)
     for name, lvl in named.items():

@@ -83,6 +83,10 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        #: file id -> {"name", "content" (bytes), "user", "channel", "created"}: files.info,
+        #: files.list, and the download at url_private_download (bot token required)
+        self.files: dict[str, dict[str, Any]] = {}
+        self.downloads: list[str] = []  # file ids downloaded, in order
         #: called with the method name after a call was handled, before its answer is sent
         #: (crash tests block here and kill the caller while it waits for the answer)
         self.before_reply: Callable[[str], None] | None = None
@@ -433,6 +437,39 @@ class FakeSlack:
         self.home_views[user_id] = resp["view"]
         return resp
 
+    def add_file(self, file_id: str, name: str, content: bytes, *, user: str, channel: str) -> None:
+        with self._lock:
+            self.files[file_id] = {"name": name, "content": content, "user": user, "channel": channel,
+                                   "created": 1_700_000_000 + len(self.files)}
+
+    def _file_object(self, file_id: str) -> dict[str, Any]:
+        f = self.files[file_id]
+        origin = self.base_url[: -len("/api/")]
+        url = f"{origin}/files-pri/{file_id}/{f['name']}"
+        return {"id": file_id, "name": f["name"], "size": len(f["content"]), "user": f["user"],
+                "channels": [f["channel"]], "created": f["created"], "url_private": url,
+                "url_private_download": url + "?download=1"}
+
+    def _api_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = _require(params, "file", "file_not_found")
+        if file_id not in self.files:
+            raise _ApiError("file_not_found")
+        return {"ok": True, "file": self._file_object(file_id)}
+
+    def _api_files_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = [fid for fid, f in self.files.items()
+                 if f["channel"] == params.get("channel", f["channel"]) and f["user"] == params.get("user", f["user"])]
+        found.sort(key=lambda fid: -self.files[fid]["created"])
+        return {"ok": True, "files": [self._file_object(fid) for fid in found[: int(params.get("count", 100))]]}
+
+    def _download(self, path: str, headers: dict[str, str]) -> _Scripted:
+        parts = path.split("/")  # /files-pri/<id>/<name>
+        if self._check_auth({}, headers) is not None or len(parts) < 3 or parts[2] not in self.files:
+            return _Scripted(status=404, body="not found")
+        with self._lock:
+            self.downloads.append(parts[2])
+        return _Scripted(body=self.files[parts[2]]["content"].decode("utf-8"))
+
     def _api_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = _require(params, "usergroup", "no_such_subteam")
         if group not in self.user_groups:
@@ -541,6 +578,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        if url.path.startswith("/files-pri/"):
+            self._reply(self.owner._download(url.path, {k.lower(): v for k, v in self.headers.items()}))
+            return
         if not url.path.startswith("/api/"):
             self.send_error(404)
             return

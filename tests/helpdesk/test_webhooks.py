@@ -37,6 +37,18 @@ def _settled(lp) -> dict:
     return wait_for(lambda: (c := lp.c.receipts.counts()) and not c.get("pending") and c, what="processing")
 
 
+def _noted(lp) -> None:
+    """The ticket case's order-context note (bot/services/ticket_note.py) is on the ticket."""
+    from bot.jobs.kinds import Kind
+    from bot.store.jobs import JobStatus
+
+    def done():
+        jobs = [j for case in lp.c.cases.list() for j in lp.c.jobs.for_case(case.id, kind=Kind.TICKET_NOTE)]
+        return jobs and all(j.status == JobStatus.DONE.value for j in jobs)
+
+    wait_for(done, what="the context note")
+
+
 # --- Zendesk: the signature itself ------------------------------------------------------------
 
 
@@ -111,12 +123,17 @@ def test_a_signed_event_reads_the_ticket_and_a_redelivery_is_one_receipt(zendesk
     assert _post_zendesk(lp, body, headers).json() == {"ok": True, "duplicate": True}
     assert _stored(lp) == 1
     _settled(lp)
+    _noted(lp)
     assert f"/api/v2/tickets/{tid}" in [c.path for c in fake.calls_to("GET")]
-    # What the decoder makes of it (the same route, the same payload):
+    # What the decoder makes of it (the same route, the same payload): the ticket's last
+    # change is now our context note, so nothing new; the customer's next comment is.
+    assert conn.webhooks[0].decode("zen:event-type:ticket.comment_added", json.loads(body)) is None
+    fake.customer_comment(tid, "Any news?")
     event = conn.webhooks[0].decode("zen:event-type:ticket.comment_added", json.loads(body))
     assert event.kind is EventKind.TICKET_RECEIVED and event.source == "zendesk" and event.resource_id == str(tid)
     ticket = Ticket.model_validate_json(event.detail["ticket"])
-    assert ticket.messages[-1].text == "I want to return my sweater from #1001"
+    assert [m.text for m in ticket.messages if m.author.value == "customer"] == [
+        "I want to return my sweater from #1001", "Any news?"]
 
 
 def test_our_own_update_coming_back_is_ignored(zendesk_app):
@@ -169,9 +186,11 @@ def test_a_gorgias_delivery_reads_the_ticket_and_a_redelivery_is_one_receipt(gor
     assert _post_gorgias(lp, body).json() == {"ok": True, "duplicate": False}
     assert _post_gorgias(lp, body).json() == {"ok": True, "duplicate": True}
     _settled(lp)
-    # The ticket, read once; then its case's context asks for the requester's other tickets.
+    _noted(lp)
+    # The ticket, read once by the intake (then its case's context asks for the requester's
+    # other tickets), and once by the context note's check before it writes.
     reads = [c.path for c in fake.calls_to("GET")]
-    assert reads[0] == f"/api/tickets/{tid}" and reads.count(f"/api/tickets/{tid}") == 1, reads
+    assert reads[0] == f"/api/tickets/{tid}" and reads.count(f"/api/tickets/{tid}") == 2, reads
     assert lp.c.cases.count() == 1
     # A new message changes updated_datetime: a new delivery, the same kind of event.
     fake.advance(30)

@@ -12,6 +12,7 @@ from bot.store import CaseRepo, OutboxOp
 from bot.store.jobs import JobRepo, NewJob
 from policy.models import CaseStatus
 from tests.bot.app_harness import container_for, running
+from tests.bot.cli_support import restore_logging  # noqa: F401
 from tests.bot.factories import NOW, new_case
 
 

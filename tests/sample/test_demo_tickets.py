@@ -12,6 +12,7 @@ from bot.db import upgrade
 from bot.demo import demo_container, run_demo
 from bot.settings import Settings
 from policy.config import Policy
+from bot.demo_tickets import case_of
 from policy.models import CaseKind, CaseStatus
 from policy.ticket_case import review_of
 from tests.sample.helpers import NOW
@@ -55,7 +56,7 @@ def test_the_demo_triages_every_sample_ticket_without_a_key(demo):
                                                "decision", "status"]
     for key in ("vip_complaint", "delivery_stuck", "return_de", "injection"):
         ticket = helpdesk.get_ticket(helpdesk.keys[key])
-        case = c.cases.find(ticket.source, ticket.id, CaseKind.TICKET)
+        case = case_of(c, ticket)
         assert case is not None, key
         review = review_of(c.cases.snapshot(case)[0])
         assert review.classification.by == "rules" and review.draft.by == "template"
@@ -63,7 +64,8 @@ def test_the_demo_triages_every_sample_ticket_without_a_key(demo):
         assert f"{review.classification.intent.value} (rules)" in row and f"#{case.id}" in row
         assert f"{review.priority.level.value} {review.priority.score}" in row
     assert "draft (template, de): Danke für Ihre Nachricht" in section
-    assert section.count("    draft (template, ") == 5  # the four above and the plain request
+    # The four above, the plain request and the wholesale enquiry (a case with no order).
+    assert section.count("    draft (template, ") == 6
     # The delivery question is about the parcel the sample carrier reports stuck.
     stuck = c.cases.find(helpdesk.name, helpdesk.keys["delivery_stuck"], CaseKind.TICKET)
     assert review_of(c.cases.snapshot(stuck)[0]).classification.intent.value == "delivery"
@@ -78,8 +80,8 @@ def test_the_demo_triages_every_sample_ticket_without_a_key(demo):
 
 def test_the_injection_attempt_changes_nothing(demo):
     c, helpdesk, out, plain_id = demo
-    injected = c.cases.find(helpdesk.name, helpdesk.keys["injection"], CaseKind.TICKET)
-    plain = c.cases.find(helpdesk.name, plain_id, CaseKind.TICKET)
+    injected = case_of(c, helpdesk.get_ticket(helpdesk.keys["injection"]))
+    plain = case_of(c, helpdesk.get_ticket(plain_id))
     # The policy decides as it would for the plain request: no refund ordered by the ticket.
     assert injected.recommended_action == plain.recommended_action
     assert injected.signal_codes == plain.signal_codes and injected.required_tier == plain.required_tier

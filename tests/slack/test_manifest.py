@@ -20,12 +20,13 @@ URL = "https://YOUR-HOST/slack/events"
 #: Every bot scope and why; the manifest must ask for exactly these.
 JUSTIFIED_BOT_SCOPES = {
     "chat:write": "post case cards, update them, ephemeral replies",
-    "commands": "/order, /playbook and /followups",
+    "commands": "/order, /playbook, /followups and /policy",
     "usergroups:read": "approval tiers are Slack user groups",
     "channels:history": "message.channels + conversations.replies in public owner channels",
     "groups:history": "message.groups + conversations.replies in private owner channels",
     "users:read": "users.info: the approver of a ticket reply, matched to their helpdesk agent",
     "users:read.email": "users.info's email: the helpdesk agent is matched by it",
+    "files:read": "/policy simulate reads the policy file an approver shared",
 }
 
 
@@ -81,7 +82,8 @@ def test_commands_events_interactivity_and_settings(manifest):
     assert features["app_home"]["home_tab_enabled"] is True
 
     commands = {c["command"]: c for c in features["slash_commands"]}
-    assert set(commands) == {"/order", "/playbook", "/followups"}
+    assert set(commands) == {"/order", "/playbook", "/followups", "/policy"}
+    assert commands["/policy"]["usage_hint"].startswith("simulate")
     assert commands["/order"]["description"] == "Look an order up"
     assert commands["/order"]["usage_hint"] == "1001 | #1001 | email | gid"
     assert commands["/playbook"]["description"] == "Search the playbook"

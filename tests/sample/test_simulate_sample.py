@@ -1,0 +1,124 @@
+"""The policy simulator over the sample store's history: `returnsbot demo`'s cases, some
+decided by a person, replayed through a policy with a longer return window. What it
+reports must be the real changes: which denies become refunds or exchanges, for how much,
+and how agreement with the person's decisions moves."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+
+from blocks.simulate import render_text
+from bot.demo import DEMO_APPROVER, demo_container, run_demo
+from bot.settings import Settings
+from bot.simulate import Scope, proposed_policy, resolved, run, stored_shop_facts
+from bot.suggest import suggest
+from policy.config import Policy, parse_policy
+from policy.models import Action, CaseKind
+from tests.sample.helpers import NOW
+
+
+@pytest.fixture
+def history(database_url):
+    """The demo's cases, then a person's decisions on two outside-policy denies: Zoe Adams'
+    late return granted anyway (an override), Ben Foster's final-sale item denied."""
+    c, clock = demo_container(Settings(_env_file=None, database_url=database_url), Policy.default(), now=NOW)
+    run_demo(c, StringIO(), clock=clock)
+    # (Ben Foster's order also has a Loop return, recommended for escalation: the store's is the deny.)
+    returns = {(k.order_name, k.customer_name): k for k in c.cases.list()
+               if k.kind is CaseKind.RETURN_REQUEST and k.decided_in == "shopify"}
+    zoe, ben = returns[("#1029", "Zoe Adams")], returns[("#1045", "Ben Foster")]
+    assert zoe.recommended_action == "deny" and "outside_window" in zoe.signal_codes
+    assert ben.recommended_action == "deny" and "final_sale" in ben.signal_codes
+    c.decide.override(zoe.id, DEMO_APPROVER)
+    c.decide.deny(ben.id, DEMO_APPROVER, reason="FINAL_SALE", internal_note=None, customer_message=None,
+                  notify_customer=False)
+    yield c, returns
+    c.engine.dispose()
+
+
+def _policies(engine, **changes):
+    facts = stored_shop_facts(engine)
+    return resolved(Policy.default(), facts), resolved(proposed_policy(changes=changes), facts)
+
+
+def test_a_longer_window_turns_the_late_denies_into_what_the_policy_then_grants(history):
+    c, returns = history
+    current, longer = _policies(c.engine, **{"returns.window_days": "60"})
+    sim = run(c.engine, current, longer, Scope())
+    assert sim.cases == 35 and sim.unreadable == 0  # the demo: 31 cases and 4 tickets with cases of their own
+
+    changed = {(ch.before, ch.after): [e.label for e in ch.examples] for ch in sim.sorted_changes()}
+    # Zoe Adams' OTHER-reason return is a refund inside 60 days; Jamal Carter's and Priya
+    # Raman's size/style returns are exchanges (the reasons rule) once they are in time.
+    assert changed == {
+        (Action.DENY, Action.REFUND): ["#1029 Zoe Adams"],
+        (Action.DENY, Action.EXCHANGE): ["#1031 Jamal Carter"],
+        (Action.STORE_CREDIT, Action.EXCHANGE): ["#1030 Priya Raman"],
+    }
+    # the money is each case's own amount, in the shop's currency
+    by_pair = {(ch.before, ch.after): ch for ch in sim.changes.values()}
+    for pair, key in (((Action.DENY, Action.REFUND), ("#1029", "Zoe Adams")),
+                      ((Action.DENY, Action.EXCHANGE), ("#1031", "Jamal Carter")),
+                      ((Action.STORE_CREDIT, Action.EXCHANGE), ("#1030", "Priya Raman"))):
+        assert by_pair[pair].money.in_("USD") == returns[key].amount
+    # Denied money falls by exactly the two late denies that are now granted.
+    denied_before = sim.current.money[Action.DENY].in_("USD")
+    denied_after = sim.proposed.money[Action.DENY].in_("USD")
+    assert denied_before - denied_after == returns[("#1029", "Zoe Adams")].amount + returns[("#1031", "Jamal Carter")].amount
+
+    # The person granted Zoe's return: the new policy agrees with that, the current did not;
+    # Ben Foster's final-sale deny stays a deny under both.
+    assert sim.decided == 5  # the demo approver's three, and the two above
+    assert sim.proposed.agrees == sim.current.agrees + 1
+    text = render_text(sim, title="t")
+    assert "deny → refund: 1 case, $89" in text.replace(".00", "")
+    assert "35 cases replayed; 3 cases would be decided differently." in text
+
+
+def test_nothing_changes_under_the_same_policy(history):
+    c, _ = history
+    current, same = _policies(c.engine)
+    sim = run(c.engine, current, same, Scope())
+    assert sim.changed == 0 and sim.higher_tier == sim.lower_tier == 0
+    assert sim.proposed.agrees == sim.current.agrees and sim.current.auto_approved == sim.proposed.auto_approved
+
+
+def test_the_scope_limits_the_replay_to_one_kind(history):
+    c, _ = history
+    current, longer = _policies(c.engine, **{"returns.window_days": "60"})
+    sim = run(c.engine, current, longer, Scope(kind=CaseKind.DISPUTE))
+    assert sim.cases == 1 and sim.changed == 0 and set(sim.kinds) == {CaseKind.DISPUTE}
+
+
+def test_suggest_finds_the_window_that_matches_the_override_and_simulates_it(history):
+    c, returns = history
+    found = suggest(c.engine, None, Scope(), since="90d")
+    assert found.decided == 5 and found.overrides == 1  # Zoe's granted return
+    (kept,) = found.kept
+    assert kept.dotted == "returns.window_days"
+    assert int(kept.value) > 30 and kept.matched == 1
+    assert "granted once in the last 90d a return the policy denied as outside the 30-day window" in kept.evidence
+    # simulated over the same history: agreement up by that one decision
+    assert kept.simulation.proposed.agrees == kept.simulation.current.agrees + 1
+    assert parse_policy(kept.policy_text).returns.window_days == int(kept.value)  # what --write writes
+
+
+def test_the_stored_verdicts_of_the_running_policy_are_read_and_give_the_same_report(history):
+    """Ingest stamps each snapshot with its policy's fingerprint: replaying with that same
+    policy as the current one reads the stored recommendation instead of recomputing it,
+    and the report is exactly the recomputed one."""
+    from policy.edit import with_values
+    from policy.simulate import to_json
+
+    c, _ = history
+    running = c.policy  # the demo's effective policy: the one that assessed every case
+    longer = parse_policy(with_values("", {"returns.window_days": "60"})).for_shop(
+        stored_shop_facts(c.engine))
+    read = run(c.engine, running, longer, Scope())
+    recomputed = run(c.engine, running, longer, Scope(), reuse=False)
+    assert read.reused > 20 and recomputed.reused == 0
+    assert {**to_json(read), "current_verdicts_reused": 0} == to_json(recomputed)
+    # another running policy (the default one, without the demo's approver) reads none
+    assert run(c.engine, resolved(Policy.default(), stored_shop_facts(c.engine)), longer, Scope()).reused == 0
