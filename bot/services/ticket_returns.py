@@ -158,7 +158,7 @@ def store_plan(case: CaseRecord, ctx: CaseContext, assessment: Assessment, polic
     elif step.detail.get("refund_on") == RefundOn.RECEIPT.value:
         then = f"; {amount} is refunded once the items are back (refund on receipt)"
     else:
-        then = "; the exchange items are added in the store"
+        then = "; add the exchange items to it in the store"
     return f"Approve & send opens the return in the store ({items}){then}. This card then follows that return."
 
 
