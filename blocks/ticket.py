@@ -60,6 +60,8 @@ def ticket_blocks(view: CaseView) -> list[Block]:
         blocks.append(section(f"{title}\n```{escape_mrkdwn(t.draft, DRAFT_CHARS)}```"))
         if t.draft_problems:
             blocks.append(context("Why: " + "; ".join(escape_mrkdwn(p, 160) for p in t.draft_problems[:4])))
+    if t.store_plan and view.kind is CaseKind.TICKET and not t.sent_as:
+        blocks.append(context(":package: " + escape_mrkdwn(t.store_plan, 400)))
     if view.kind is not CaseKind.TICKET and not t.sent_as:
         blocks.append(context(":link: This ticket joined the return's case: Approve & send carries out the "
                               "recommendation below and sends the reply to the ticket."))

@@ -258,6 +258,7 @@ class TicketView:
     no_order: str | None = None  # no order found: how we looked
     context_note: str | None = None  # the order-context note: "posted", "queued", "failed (…)"; None: none
     reopened: bool = False  # the customer wrote again after the reply was sent
+    store_plan: str | None = None  # a return ticket: what Approve & send does in the store (ticket_returns)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.metrics import Metrics, error_code
 from bot.jobs.runner import JobRunner, RetryPolicy
 from bot.services.clicks import ClickJobs, click_job
 from bot.services.execute import ActionJobs
+from bot.services.opened_returns import OpenedReturns
 from bot.services.ticket_note import TicketNoteJobs
 from bot.services.home import HomeService
 from bot.services.inbox import InboxJobs, WebhookInbox
@@ -298,6 +299,8 @@ class Container:
                                              on_card=lambda: self._wake("cards")),
         }
         handlers[Kind.ACTION].on_caseless_dead = self._moment_tags_finished
+        handlers[Kind.ACTION].on_result = OpenedReturns(cases=self.cases, registry=self.registry, clock=self.clock,
+                                                        on_case_changed=self._case_changed).adopt
         if self.gateway is not None and self.settings.slack_signing_secret:
             handlers[Kind.CLICK] = ClickJobs(lambda: self.slack_services)
         if self.gateway is not None:

@@ -264,6 +264,10 @@ class ReturnsSettings(_Section):
     stalled_after_days: Days = 7
     inspect_within_days: Days = 2
     expire_after_days: Days = 0  # 0: a return approved and never shipped is never closed
+    # A return asked for in a support ticket, worth at most this (shop money), is refunded on
+    # the order and the customer keeps the items (no store return); 0: never, every such
+    # return is opened in the store and the items come back.
+    returnless_refund_up_to: Amount = Decimal("0")
 
     @property
     def final_sale_folded(self) -> frozenset[str]:

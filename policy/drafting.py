@@ -127,6 +127,9 @@ class DraftDecision(Frozen):
     amount: Money | None = None  # the refund or store credit, when there is one
     reason: str | None = None  # customer-facing ("the 30-day return window ended on 2 May")
     decline: DeclineReason | None = None  # a deny's reason code: the templates word it per language
+    # A returnless refund ([returns] returnless_refund_up_to): the customer keeps the items.
+    # Only then may the reply say they need not send them back.
+    keep_items: bool = False
 
     def reason_in(self, language: str) -> str | None:
         """The customer-facing reason: the one given, else the decline reason's words."""
@@ -154,6 +157,8 @@ class DraftDecision(Frozen):
             out["amount"] = self.amount.format()
         if (reason := self.reason_in("en")):
             out["reason"] = reason
+        if self.keep_items:
+            out["keep_items"] = "the customer keeps the items: tell them they need not send them back"
         return out
 
 
@@ -239,6 +244,11 @@ _CREDIT_WORDS = (r"store credit", r"gift card", r"voucher", r"gutschein", r"guth
 _REPLACEMENT_WORDS = (r"replacement", r"exchange", r"send (?:you )?a new", r"ersatz", r"umtausch",
                       r"austausch", r"remplacement", r"échange", r"reemplazo", r"cambio", r"vervanging",
                       r"omruil")
+# Telling the customer to keep the items (no return needed): only a returnless refund may.
+_KEEP_ITEMS = re.compile(r"\bkeep (?:the|your) (?:items?|products?|articles?)\b|\bplease keep (?:it|them)\b|"
+                         r"\b(?:no need|need not|needn't|don't need|do not need|not necessary) to "
+                         r"(?:send|return|post|ship)|\bbehalten\b|nicht zurück(?:zu)?senden|nicht zurückschicken|"
+                         r"keine rücksendung", re.IGNORECASE)
 # A negation close to a promise word takes the promise back ("we cannot offer a refund",
 # "eine Erstattung ist nicht möglich"); "no worries, …" is not a negation.
 _NEGATION = re.compile(r"\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnicht\b|\bkeine?[nrs]?\b|\bpas\b|\bne\b|"
@@ -358,6 +368,13 @@ def check_draft(draft: str | Draft, context: DraftContext, decision: DraftDecisi
             low = sentence.casefold()
             if _promises(low, words):
                 problems.append(f"the reply promises {what}, but the decision is {action}: {sentence.strip()!r}")
+                break
+
+    if not decision.keep_items:
+        for sentence in _sentences(text):
+            if _KEEP_ITEMS.search(sentence):
+                problems.append(f"the reply tells the customer to keep the items, but the decision is {action} "
+                                f"and the items are to come back: {sentence.strip()!r}")
                 break
 
     for word in _INTERNAL_WORDS:
@@ -490,6 +507,8 @@ _YOUR_ORDER = {"en": "your order", "de": "Ihrer Bestellung"}
 _WITH_CARRIER = {"en": " with {carrier}", "de": " mit {carrier}"}
 _TRACKING = {"en": " The tracking number is {tracking}.", "de": " Die Sendungsnummer lautet {tracking}."}
 _REASON = {"en": " The reason: {reason}.", "de": " Der Grund: {reason}."}
+_KEEP = {"en": " You do not need to send the items back: please keep them.",
+         "de": " Sie müssen die Artikel nicht zurücksenden: Bitte behalten Sie sie."}
 
 
 def template_reply(context: DraftContext, decision: DraftDecision, voice: Voice) -> tuple[str, tuple[str, ...]]:
@@ -511,6 +530,8 @@ def template_reply(context: DraftContext, decision: DraftDecision, voice: Voice)
         delivered=_spoken_date(context.delivered_on, lang) if context.delivered_on else "",
         about=context.order_number or {"en": "your request", "de": "Ihrer Anfrage"}[lang],
     )
+    if decision.keep_items and key == "refund":
+        body += _KEEP[lang]
     if key == "deny" and lang == "de":
         body = body.replace("zur Bestellung Ihrer Bestellung", "zu Ihrer Bestellung")
     greeting = (_GREETING[lang].format(name=context.customer_first_name) if context.customer_first_name

@@ -173,6 +173,10 @@ class Operation(StrEnum):
     # for, decided in Slack): payload {"order_id", "amount", "currency", "notify_customer",
     # "items"} (what is refunded, in words, for the refund's note).
     REFUND_ORDER = "refund_order"
+    # A store return opened, approved, for what a support ticket asked to return: payload
+    # {"order_id", "lines": [{"line_item_id", "quantity"}], "reason_note", "requested_at"
+    # (ISO or None)}; the result's external_id is the return's id.
+    OPEN_RETURN = "open_return"
 
 
 # The action target "the store this deployment connects" (Shopify, or the sample store):
@@ -250,6 +254,15 @@ class StoreActions(Protocol):
         raises a non-retryable IntegrationError, nothing refunded. Checked before acting: a
         refund this key already made (an answer lost, a crash, a replay) is a repeat, never
         a second refund."""
+        ...
+
+    def open_return(self, order_id: str, *, lines: list[tuple[str, int]], reason_note: str | None,
+                    requested_at: datetime | None, idempotency_key: str) -> ActionResult:
+        """Open an approved return on the order for `lines` ((order line id, quantity)), so
+        the store expects the items back; `external_id` is the return's id. A line not
+        shipped (or fewer shipped) raises a non-retryable IntegrationError, nothing opened.
+        Checked before acting: a return this key already opened (an answer lost, a crash, a
+        replay) is a repeat with the same return's id, never a second return."""
         ...
 
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
@@ -330,5 +343,10 @@ def store_actions(actions: StoreActions) -> dict[str, Callable[[Mapping[str, Any
         Operation.ADD_TAGS: lambda p, key: actions.add_tags(p["resource_id"], tags=tuple(p["tags"]), idempotency_key=key),
         Operation.REFUND_ORDER: lambda p, key: actions.refund_order(
             p["order_id"], amount=money(p), items=p.get("items"), notify_customer=p.get("notify_customer", True),
+            idempotency_key=key),
+        Operation.OPEN_RETURN: lambda p, key: actions.open_return(
+            p["order_id"], lines=[(li["line_item_id"], int(li["quantity"])) for li in p["lines"]],
+            reason_note=p.get("reason_note"),
+            requested_at=datetime.fromisoformat(p["requested_at"]) if p.get("requested_at") else None,
             idempotency_key=key),
     }

@@ -108,13 +108,21 @@ def asked_return(ticket: Ticket, order: Order) -> ReturnRequest | None:
                          for li in lines))
 
 
-def draft_decision(action: Action, amount, signals: tuple[Signal, ...]) -> DraftDecision:
-    """The decision in the customer's terms, for the draft and its guardrail."""
+def returnless(action: Action, amount, up_to) -> bool:
+    """A return asked for in a ticket refunded with no return: the customer keeps the items
+    (`[returns] returnless_refund_up_to`, shop money; 0 is off). Only a refund, and only at
+    or below the threshold."""
+    return action is Action.REFUND and up_to > 0 and amount is not None and amount.amount <= up_to
+
+
+def draft_decision(action: Action, amount, signals: tuple[Signal, ...], *, keep_items: bool = False) -> DraftDecision:
+    """The decision in the customer's terms, for the draft and its guardrail (`keep_items`:
+    a returnless refund, see `returnless`)."""
     from policy.drafting import DraftDecision
     from policy.models import DeclineReason
 
     if action in (Action.REFUND, Action.STORE_CREDIT):
-        return DraftDecision(action=action, amount=amount)
+        return DraftDecision(action=action, amount=amount, keep_items=keep_items and action is Action.REFUND)
     if action is Action.EXCHANGE:
         return DraftDecision(action=action)
     if action is Action.DENY:

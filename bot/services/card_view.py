@@ -126,7 +126,7 @@ class CaseViews:
             closed_reason=self._closed_reason(case),
             dispute=self._dispute(case, ctx),
             platform=self._platform(case, ctx),
-            ticket=self._ticket(case, ctx),
+            ticket=self._ticket(case, ctx, assessment),
             open_ticket=self._open_ticket(ctx),
         )
 
@@ -154,7 +154,7 @@ class CaseViews:
                               approve_text=replies.approve.text if replies.approve else None,
                               deny_text=replies.deny.text if replies.deny else None)
 
-    def _ticket(self, case: CaseRecord, ctx: CaseContext):
+    def _ticket(self, case: CaseRecord, ctx: CaseContext, assessment=None):
         if not ctx.tickets or (case.kind is not CaseKind.TICKET and not ctx.ticket_review):
             return None  # a ticket case, or a return case a ticket joined (bot.services.ticket_returns)
         from blocks.views import TicketView
@@ -181,7 +181,14 @@ class CaseViews:
             asks_return_of=tuple(li.title for li in ctx.return_request.line_items) if ctx.return_request else (),
             draft=d.text if d else None, drafted_by=d.by if d else None, draft_problems=d.problems if d else (),
             sent_as=sent_as, no_order=review.no_order, context_note=note_state(self.outbox.jobs, case.id),
-            reopened=reopened)
+            reopened=reopened, store_plan=self._store_plan(case, ctx, assessment))
+
+    def _store_plan(self, case: CaseRecord, ctx: CaseContext, assessment) -> str | None:
+        if assessment is None or case.kind is not CaseKind.TICKET:
+            return None
+        from bot.services.ticket_returns import store_plan
+
+        return store_plan(case, ctx, assessment, self.policy)
 
     def _dispute(self, case: CaseRecord, ctx: CaseContext):
         if case.kind is not CaseKind.DISPUTE or ctx.dispute is None:

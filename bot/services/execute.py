@@ -17,6 +17,7 @@ from bot.actors import EXECUTOR
 from bot.clock import Clock
 from bot.jobs.runner import Done
 from bot.jobs.errors import Permanent
+from bot.services.opened_returns import resolve_payload
 from bot.store import CaseRecord, CaseRepo, OutboxRepo
 from bot.store.jobs import Job
 from integrations.connector import Registry
@@ -44,6 +45,10 @@ class ActionJobs:
         self.on_out_of_stock = on_out_of_stock  # an exchange out of stock is a follow-up (bot.services.exchanges)
         # A side effect of no case died (a moment's tags): whoever queued it shows the failure.
         self.on_caseless_dead: Callable[[Job], None] = lambda job: None
+        # Told (job, result) after the store answered, before the job is recorded done: a
+        # ticket's case adopts the store return its open_return opened (bot.services.opened_returns).
+        # Raising retries the job (the store's check-before-act makes the call a repeat).
+        self.on_result: Callable[[Job, object], object] = lambda job, result: None
 
     def run(self, job: Job) -> Done:
         # Not ok when already executing (a second action, or a reclaimed one): fine.
@@ -56,6 +61,7 @@ class ActionJobs:
             if self.on_out_of_stock is None or job.case_id is None:
                 raise
             return self.on_out_of_stock(job, exc)
+        self.on_result(job, result)
         log.info("outbox.done", extra={"op": job.operation, "summary": result.summary})
         return Done(result.summary, result.external_id)
 
@@ -92,4 +98,4 @@ class ActionJobs:
             action = self.registry.action(job.system, job.operation)
         except LookupError as exc:  # a job for a system this deployment doesn't connect
             raise Permanent(str(exc)) from exc
-        return action(job.payload, job.idempotency_key)
+        return action(resolve_payload(self.cases, job), job.idempotency_key)

@@ -113,6 +113,10 @@ class IngestService:
             return IngestResult(Outcome.DUPLICATE, self._platform_update(existing, event))
         if kind is CaseKind.HIGH_VALUE_REFUND and self.outbox.created_external_id(event.resource_id):
             return IngestResult(Outcome.IGNORED)  # our own refund, reported back to us
+        if kind is CaseKind.RETURN_REQUEST and self.outbox.created_external_id(event.resource_id):
+            # A return we opened for a ticket (open_return), reported back: its case is the
+            # ticket's (bot.services.opened_returns), found above once adopted.
+            return IngestResult(Outcome.IGNORED)
 
         now = self.clock()
         ctx = contribute(assemble(event, self.source, now=now, lookback_days=self.policy.risk.lookback_days),

@@ -10,14 +10,21 @@ refresh, never a second case).
 
 BECOME: no store return: the ticket's own case (policy/ticket_case.py derives the return it
 asks for). Approve & send runs what the decision names in the store, through the outbox,
-before the reply (the case's jobs run in order: a refund that fails holds the reply back,
-so the customer is never told "refunded" for money that did not move):
-- refund → `refund_order` (a refund on the order, keyed on the case; the store checks
-  before it acts: Shopify by a marker in the refund's note and `@idempotent`);
-- store credit → `issue_store_credit`, keyed on the case;
-- with `[returns] refund_on = "receipt"` for the case, or an exchange, or an order whose
-  money a processor holds, nothing runs in the store: there is no store return to wait on,
-  release or record against, and the note says what a person must do there.
+before the reply (the case's jobs run in order: a step that fails holds the reply back, so
+the customer is never told "refunded" for money that did not move):
+- refund / store credit / exchange → `open_return`: the return opened in the store,
+  approved, for the asked lines (the store checks before it acts: Shopify by our marker in
+  the lines' notes). When it has run, `OpenedReturns.adopt` makes the case that return's
+  case (kind, source and id of the store's return, the store's return in the snapshot) and
+  links the ticket to it (`case_tickets`, as a joined ticket): the store's later events
+  (label, receipt, dispositions) land on this case, the ticket's later messages too;
+- then the money as for any store return, by `[returns] refund_on` for the case:
+  "approval" → `refund_return` (its return id read from the case when it runs: only known
+  once the return exists) or `issue_store_credit`; "receipt" → nothing more now, the
+  decision records the money as pending and the lifecycle refunds on receipt;
+- a returnless refund (`[returns] returnless_refund_up_to`, off by default): at or below it,
+  `refund_order` (a refund on the order, keyed on the case) and the customer keeps the items;
+- an order whose money a processor holds: nothing runs in the store (the note says what to do).
 
 Each op is keyed `returnsbot:<system>:case-<id>:<operation>`, so Approve & send and Edit &
 send, however often pressed, queue each once.
@@ -26,12 +33,13 @@ send, however often pressed, queue each once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
 from bot.jobs.errors import RetryLater
 from bot.llm.drafting import draft_reply
+from bot.services.effects import money_outcome
 from bot.schema import case_snapshots, case_tickets, cases as cases_table
 from bot.store import CaseRecord, CaseRepo, OutboxOp
 from bot.store import snapshots
@@ -42,7 +50,7 @@ from policy.lifecycle_rules import refund_on_for
 from policy.models import (Action, Assessment, CaseContext, CaseKind, CaseStatus, Order, SignalCode, Ticket)
 from policy.ports import STORE, Operation
 from policy.priority import ticket_priority
-from policy.ticket_case import TicketReview, customer_text, draft_decision, review_of, with_review
+from policy.ticket_case import TicketReview, customer_text, draft_decision, returnless, review_of, with_review
 from policy.triage import Classification, Intent
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,9 @@ UNDECIDED = (CaseStatus.OPEN, CaseStatus.ESCALATED)
 # What Approve & send on a ticket's own case decides: the recommendation, when it is a
 # return decision; otherwise (escalate, or no return) the reply is the decision.
 RETURN_OUTCOMES = (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE, Action.DENY)
+# A store op's payload naming the case whose store return it acts on (the return opened by
+# the case's OPEN_RETURN): `return_id` is filled in when the op runs (`resolve_payload`).
+RETURN_OF_CASE = "return_of_case"
 
 
 def ticket_outcome(case: CaseRecord, ctx: CaseContext) -> Action:
@@ -68,10 +79,12 @@ def _key(case: CaseRecord, system: str, op: str) -> str:
 @dataclass(frozen=True)
 class StoreStep:
     """What Approve & send does in the store for a ticket's own return: the ops (maybe
-    none) and the sentence for the internal note."""
+    none), the sentence for the internal note, and what the decision records (money pending
+    receipt; a returnless refund)."""
 
     ops: tuple[OutboxOp, ...]
     note: str | None
+    detail: dict = field(default_factory=dict)
 
 
 def store_step(case: CaseRecord, ctx: CaseContext, assessment: Assessment, policy: Policy | None) -> StoreStep:
@@ -83,32 +96,70 @@ def store_step(case: CaseRecord, ctx: CaseContext, assessment: Assessment, polic
     what = f"{outcome.label} of {rec.amount.format()}"
     asked = ctx.return_request
     items = ", ".join(f"{li.title} × {li.quantity}" for li in asked.line_items)
-    if outcome is Action.REFUND:
-        if ctx.money_held_by is not None:
-            return StoreStep((), f"Decision: {what} — not carried out: the money is held by "
-                                 f"{ctx.money_held_by.system}; refund it there.")
-        if policy is not None and _refund_on(ctx, rec.amount, assessment, policy) is RefundOn.RECEIPT:
-            return StoreStep((), f"Decision: {what} — not carried out: the policy refunds on receipt and there is "
-                                 "no store return to wait on; open the return in the store.")
-        op = OutboxOp(Operation.REFUND_ORDER,
-                      {"order_id": ctx.order.id, "amount": str(rec.amount.amount), "currency": rec.amount.currency,
-                       "notify_customer": True, "items": f"asked in ticket {ctx.tickets[0].id}: {items}"},
-                      _key(case, case.source, Operation.REFUND_ORDER), system=STORE)
-        return StoreStep((op,), f"Decision: {what} — refunded in the store ({items}).")
-    if outcome is Action.STORE_CREDIT:
-        customer = ctx.customer.id if ctx.customer else ctx.order.customer_id
-        if not customer:
-            return StoreStep((), f"Decision: {what} — not carried out: the order has no customer to credit.")
-        op = OutboxOp(Operation.ISSUE_STORE_CREDIT,
-                      {"customer_id": customer, "amount": str(rec.amount.amount), "currency": rec.amount.currency},
-                      _key(case, case.source, Operation.ISSUE_STORE_CREDIT), system=STORE)
-        return StoreStep((op,), f"Decision: {what} — issued in the store.")
-    if outcome is Action.EXCHANGE:
-        return StoreStep((), f"Decision: exchange — not carried out from the ticket: create the exchange in the "
-                             "store.")
     if outcome is Action.DENY:
         return StoreStep((), "Decision: the return is declined (the reply says why).")
-    return StoreStep((), None)
+    if outcome not in (Action.REFUND, Action.STORE_CREDIT, Action.EXCHANGE):
+        return StoreStep((), None)
+    if outcome is Action.REFUND and ctx.money_held_by is not None:
+        return StoreStep((), f"Decision: {what} — not carried out: the money is held by "
+                             f"{ctx.money_held_by.system}; refund it there.")
+    customer = ctx.customer.id if ctx.customer else ctx.order.customer_id
+    if outcome is Action.STORE_CREDIT and not customer:
+        return StoreStep((), f"Decision: {what} — not carried out: the order has no customer to credit.")
+    if policy is not None and returnless(outcome, rec.amount, policy.returns.returnless_refund_up_to):
+        op = OutboxOp(Operation.REFUND_ORDER,
+                      {"order_id": ctx.order.id, "amount": str(rec.amount.amount), "currency": rec.amount.currency,
+                       "notify_customer": True, "items": f"returnless, asked in ticket {ctx.tickets[0].id}: {items}"},
+                      _key(case, case.source, Operation.REFUND_ORDER), system=STORE)
+        return StoreStep((op,), f"Decision: returnless refund of {rec.amount.format()} — refunded in the store; the "
+                                f"customer keeps the items ({items}).", {"returnless": True})
+    opened = OutboxOp(Operation.OPEN_RETURN,
+                      {"order_id": ctx.order.id, "reason_note": f"asked in ticket {ctx.tickets[0].id}",
+                       "requested_at": asked.requested_at.isoformat() if asked.requested_at else None,
+                       "lines": [{"line_item_id": li.line_item_id, "quantity": li.quantity}
+                                 for li in asked.line_items]},
+                      _key(case, case.source, Operation.OPEN_RETURN), system=STORE)
+    where = f"the return is opened in the store ({items})"
+    if outcome is Action.EXCHANGE:
+        return StoreStep((opened,), f"Decision: exchange — {where}; add the exchange items to it in the store.")
+    money = {"amount": str(rec.amount.amount), "currency": rec.amount.currency}
+    if policy is not None and _refund_on(ctx, rec.amount, assessment, policy) is RefundOn.RECEIPT:
+        pending = {"outcome": money_outcome(outcome), **money}
+        return StoreStep((opened,), f"Decision: {what} — {where}; the {outcome.label.lower()} follows once the "
+                                    "items are back.", {"refund_on": RefundOn.RECEIPT.value, "pending": pending})
+    if outcome is Action.REFUND:
+        # The return's id is known once OPEN_RETURN ran: read from the case when this runs.
+        pay = OutboxOp(Operation.REFUND_RETURN, {"return_id": None, RETURN_OF_CASE: case.id,
+                                                 "notify_customer": True, **money},
+                       _key(case, case.source, Operation.REFUND_RETURN), system=STORE)
+        return StoreStep((opened, pay), f"Decision: {what} — {where} and refunded.")
+    pay = OutboxOp(Operation.ISSUE_STORE_CREDIT, {"customer_id": customer, **money},
+                   _key(case, case.source, Operation.ISSUE_STORE_CREDIT), system=STORE)
+    return StoreStep((opened, pay), f"Decision: {what} — {where}; the credit is issued in the store.")
+
+
+def store_plan(case: CaseRecord, ctx: CaseContext, assessment: Assessment, policy: Policy | None) -> str | None:
+    """The card's words for what Approve & send does in the store, before it is pressed."""
+    if case.kind is not CaseKind.TICKET or ctx.return_request is None:
+        return None
+    step = store_step(case, ctx, assessment, policy)
+    ops = [op.operation for op in step.ops]
+    amount = assessment.recommendation.amount.format()
+    items = ", ".join(f"{li.title} × {li.quantity}" for li in ctx.return_request.line_items)
+    if Operation.REFUND_ORDER in ops:
+        return (f"Returnless refund: Approve & send refunds {amount} on the order and the customer keeps the "
+                f"items ({items}).")
+    if Operation.OPEN_RETURN not in ops:
+        return step.note
+    if Operation.REFUND_RETURN in ops:
+        then = f", then refunds {amount} on it"
+    elif Operation.ISSUE_STORE_CREDIT in ops:
+        then = f", then issues {amount} store credit"
+    elif step.detail.get("refund_on") == RefundOn.RECEIPT.value:
+        then = f"; {amount} is refunded once the items are back (refund on receipt)"
+    else:
+        then = "; add the exchange items to it in the store"
+    return f"Approve & send opens the return in the store ({items}){then}. This card then follows that return."
 
 
 def _refund_on(ctx: CaseContext, amount, assessment: Assessment, policy: Policy) -> RefundOn:

@@ -12,8 +12,8 @@ the key's marker on the ticket before writing):
    status `[tickets] status_after_send` names (solved by default).
 
 The store action a return intent's decision names runs first, in the same ordered queue
-(bot/services/ticket_returns.py: a refund on the order, a store credit), so a refund that
-fails holds the reply back. A return case the ticket joined carries out its own decision
+(bot/services/ticket_returns.py: the return opened in the store and its refund or store
+credit, or a returnless refund on the order), so a step that fails holds the reply back. A return case the ticket joined carries out its own decision
 (DecideService) and then these three; the helpdesk is the ticket's, never the case's source.
 """
 
@@ -118,6 +118,7 @@ class TicketSender:
         detail = {"sent_as": how, "agent": agent, "edited": edited, "decision": action.value}
         if step.ops:
             detail["store"] = [op.operation for op in step.ops]
+        detail.update(step.detail)  # money pending receipt (the lifecycle reads it), a returnless refund
         return ops, detail
 
     def message_ops(self, case: CaseRecord, user_id: str, *, source: str, ticket_id: str, text: str,

@@ -40,8 +40,8 @@ from policy.drafting import DraftContext
 from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, DomainEvent, EventKind, Order, SignalCode, Ticket
 from policy.ports import StoreSource
 from policy.priority import ticket_priority
-from policy.ticket_case import (TicketReview, asked_return, customer_text, draft_decision, last_is_ours, with_review,
-                                wrote_again)
+from policy.ticket_case import (TicketReview, asked_return, customer_text, draft_decision, last_is_ours, returnless,
+                                with_review, wrote_again)
 from policy.triage import Classification, Intent
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,9 @@ class TicketIntake:
         ctx = with_review(ctx, review)
         assessment = assess(ctx, self.policy)
         rec = assessment.recommendation
-        decision = draft_decision(rec.action, rec.amount, assessment.signals)
+        keep = ctx.return_request is not None and returnless(rec.action, rec.amount,
+                                                              self.policy.returns.returnless_refund_up_to)
+        decision = draft_decision(rec.action, rec.amount, assessment.signals, keep_items=keep)
         draft_ctx = DraftContext.for_order(
             ctx.order, ctx.customer, language=classification.language, intent=classification.intent, message=
             customer_text(ticket), tz=self.policy.store.tz,

@@ -107,6 +107,7 @@ _GID_CUSTOMER = "gid://shopify/Customer/"
 _REFUND_BASE = 9001000000
 _CREDIT_BASE = 3001000000
 _REPLACEMENT_BASE = 5201000000
+_OPENED_RETURN_BASE = 7201000000  # returns opened through open_return (and their lines)
 REPLACEMENT_TAG = "returnsbot-reship"
 
 
@@ -151,6 +152,7 @@ class _Sample:
     shipping_refunded: dict[str, Money] = field(default_factory=dict)
     replacements: dict[str, list[str]] = field(default_factory=dict)  # order id -> replacement order ids
     next_order: int = 0
+    next_return: int = 0
 
 
 class SampleStore:
@@ -421,6 +423,13 @@ class SampleStore:
         params = {"amount": amount, "items": items, "notify_customer": notify_customer}
         return self._once("refund_order", order_id, params, idempotency_key,
                           lambda: self._refund_order(order_id, amount, items, notify_customer))
+
+    def open_return(self, order_id: str, *, lines: list[tuple[str, int]], reason_note: str | None,
+                    requested_at: datetime | None, idempotency_key: str) -> ActionResult:
+        params = {"lines": tuple((str(a), int(b)) for a, b in lines), "reason_note": reason_note,
+                  "requested_at": requested_at}
+        return self._once("open_return", order_id, params, idempotency_key,
+                          lambda: self._open_return(order_id, lines, reason_note, requested_at))
 
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         return self._once("reship_order", order_id, {"note": note}, idempotency_key,
@@ -715,6 +724,45 @@ class SampleStore:
         self._state.orders[order.id] = _with_refunds(order, order.refunds + (refund,))
         return ActionResult(ok=True, summary=f"shipping refund {shop_amount} issued for order {order.name}{_notified(notify)}",
                             external_id=refund.id)
+
+    def _open_return(self, order_id: str, lines: list[tuple[str, int]], reason_note: str | None,
+                     requested_at: datetime | None) -> ActionResult:
+        """An approved return on the order (its stages then follow, as for any approved
+        return: stage_events); a line not on the order, or more than is left to return of
+        it (its quantity minus what the order's other returns hold), is refused."""
+        order = _get(self._state.orders, order_id, "order")
+        if not lines:
+            raise IntegrationError("a return needs at least one line", retryable=False, system=SOURCE)
+        by_id = {li.id: li for li in order.line_items}
+        held: dict[str, int] = {}
+        for r in self._state.returns.values():
+            if r.order_id == order.id and r.status not in (ReturnStatus.DECLINED, ReturnStatus.CANCELED):
+                for rl in r.line_items:
+                    held[rl.line_item_id] = held.get(rl.line_item_id, 0) + rl.quantity
+        self._state.next_return += 1
+        n = self._state.next_return
+        out = []
+        for i, (line_id, qty) in enumerate(lines):
+            li = by_id.get(line_id)
+            if li is None:
+                raise IntegrationError(f"order {order.name} has no line {line_id}", retryable=False, system=SOURCE)
+            left = li.quantity - held.get(li.id, 0)
+            if qty <= 0 or qty > left:
+                raise IntegrationError(f"{li.title}: {qty} to return, but {left} can be", retryable=False,
+                                       system=SOURCE)
+            held[li.id] = held.get(li.id, 0) + qty
+            out.append(ReturnLineItem(id=f"gid://shopify/ReturnLineItem/{_OPENED_RETURN_BASE + n * 100 + i}",
+                                      line_item_id=li.id, title=li.title, sku=li.sku, quantity=qty,
+                                      unit_price=li.unit_price, reason="OTHER", reason_note=reason_note,
+                                      product_tags=li.product_tags, presentment_unit_price=li.presentment_unit_price))
+        count = 1 + sum(1 for r in self._state.returns.values() if r.order_id == order.id)
+        ret = ReturnRequest(id=f"gid://shopify/Return/{_OPENED_RETURN_BASE + n}", name=f"{order.name}-R{count}",
+                            order_id=order.id, status=ReturnStatus.APPROVED,
+                            requested_at=utc(requested_at) if requested_at else utc(self._clock()),
+                            line_items=tuple(out))
+        self._state.returns[ret.id] = ret
+        self._approved_at.setdefault(ret.id, utc(self._clock()))
+        return ActionResult(ok=True, summary=f"return {ret.name} opened on order {order.name}", external_id=ret.id)
 
     def _refund_order(self, order_id: str, amount: Money, items: str | None, notify: bool) -> ActionResult:
         """A refund on the order with no return behind it (a ticket's return): shop money,

@@ -1109,6 +1109,44 @@ mutation TagsAdd($id: ID!, $tags: [String!]!) {
 }
 """
 
+# A return opened for a ticket (open_return.py): the order's fulfilled lines (a return line
+# names a fulfillment line item) and its returns' line notes, where our marker is looked for
+# before creating (returnCreate takes no idempotency key). Bounded under the 1,000-point
+# cap: 10 fulfillments x 20 lines, 10 returns x 10 lines.
+ORDER_OPEN_RETURN_CONTEXT = """
+query OrderOpenReturnContext($id: ID!) {
+  order(id: $id) {
+    id
+    name
+    fulfillments(first: 10) {
+      id
+      fulfillmentLineItems(first: 20) {
+        nodes { id quantity lineItem { id } }
+      }
+    }
+    returns(first: 10) {
+      nodes {
+        id
+        name
+        status
+        returnLineItems(first: 10) {
+          nodes { id ... on ReturnLineItem { returnReasonNote } }
+        }
+      }
+    }
+  }
+}
+"""
+
+RETURN_CREATE = """
+mutation ReturnCreate($returnInput: ReturnInput!) {
+  returnCreate(returnInput: $returnInput) {
+    return { id name status }
+    userErrors { field message code }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "DISPUTE_EVIDENCE": DISPUTE_EVIDENCE,
     "DISPUTE_EVIDENCE_UPDATE": DISPUTE_EVIDENCE_UPDATE,
@@ -1161,4 +1199,6 @@ ALL_DOCUMENTS: dict[str, str] = {
     "DRAFT_ORDER_DELETE": DRAFT_ORDER_DELETE,
     "RESOURCE_TAGS": RESOURCE_TAGS,
     "TAGS_ADD": TAGS_ADD,
+    "ORDER_OPEN_RETURN_CONTEXT": ORDER_OPEN_RETURN_CONTEXT,
+    "RETURN_CREATE": RETURN_CREATE,
 }

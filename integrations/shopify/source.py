@@ -73,6 +73,7 @@ from integrations.shopify import documents as doc
 from integrations.shopify import mapping as m
 from integrations.shopify import progress
 from integrations.shopify import refunds as rf
+from integrations.shopify import open_return as opening
 from integrations.shopify import order_refund, remedies
 from integrations.shopify.client import SYSTEM, ShopifyGraphQL
 from integrations.shopify.read_ahead import DEFAULT_TTL, ReadAhead
@@ -810,6 +811,12 @@ class ShopifyStore:
         """refundCreate of money, no store return, marker-checked and @idempotent (see order_refund.py)."""
         return order_refund.refund_order(self, order_id, amount=amount, items=items, notify_customer=notify_customer,
                                          idempotency_key=idempotency_key)
+
+    def open_return(self, order_id: str, *, lines: list[tuple[str, int]], reason_note: str | None,
+                    requested_at: datetime | None, idempotency_key: str) -> ActionResult:
+        """returnCreate (OPEN), marker-checked against the order's returns (see open_return.py)."""
+        return opening.open_return(self, order_id, lines=lines, reason_note=reason_note, requested_at=requested_at,
+                                   idempotency_key=idempotency_key)
 
     def reship_order(self, order_id: str, *, note: str | None, idempotency_key: str) -> ActionResult:
         """A $0 replacement order from a draft, recorded in the order's ledger (see remedies.py)."""

@@ -43,8 +43,10 @@ ACTION_NAMES = ("approve_return", "decline_return", "refund_return", "issue_stor
 SHIPMENT_REMEDIES = ("refund_shipping", "reship_order")  # the delayed-shipment case's actions
 # record_refund: a refund made by the processor holding the money, recorded in the store.
 # add_tags: a moment's tags on the customer or the order (issue 13); refund_order: a refund on
-# an order with no store return (a return asked for in a ticket).
-OPERATIONS = frozenset(ACTION_NAMES + SHIPMENT_REMEDIES) | {"record_refund", "add_tags", "refund_order"}
+# an order with no store return (a return asked for in a ticket); open_return: that return
+# opened in the store instead (approved), so the items come back through its lifecycle.
+OPERATIONS = frozenset(ACTION_NAMES + SHIPMENT_REMEDIES) | {"record_refund", "add_tags", "refund_order",
+                                                           "open_return"}
 
 # Clauses a world may declare as gaps. Each names one assertion the suites make.
 DECIDED_STATUSES = ("OPEN", "DECLINED", "CLOSED", "CANCELED")
@@ -368,7 +370,8 @@ class SampleWorld:
                  "issue_store_credit": "store_credit", "close_return": "close", "release_exchange": "exchange",
                  "remove_exchange": "remove_exchange", "refund_shipping": "refund", "reship_order": "reship",
                  "submit_dispute_evidence": "dispute_evidence", "accept_dispute": "dispute_accepted",
-                 "record_refund": "refund", "add_tags": "tags", "refund_order": "refund"}
+                 "record_refund": "refund", "add_tags": "tags", "refund_order": "refund",
+                 "open_return": "return_opened"}
         done = Counter(kinds[c.method] for c in self.store.calls if not c.replayed and c.error is None)
         # A dispute's evidence is checked before acting (any key): what the store holds is what was applied.
         done["dispute_evidence"] = len(self.store._state.dispute_evidence)
@@ -527,7 +530,8 @@ class ShopifyWorld:
     # The mutations that carry out each action (2025-01 names, and the 2026 ones for refunds).
     _MUTATIONS = {"approve_return": ("returnApproveRequest",), "decline_return": ("returnDeclineRequest",),
                   "refund_return": ("returnProcess", "refundCreate", "returnRefund"),
-                  "issue_store_credit": ("storeCreditAccountCredit",), "add_tags": ("tagsAdd",)}
+                  "issue_store_credit": ("storeCreditAccountCredit",), "add_tags": ("tagsAdd",),
+                  "open_return": ("returnCreate",)}
 
     # Actions whose mutation field is shared with another document: the operation to fault.
     _OPERATION = {"refund_shipping": "RefundShippingCreate", "reship_order": "DraftOrderComplete",
@@ -552,7 +556,7 @@ class ShopifyWorld:
         kinds = {"returnApproveRequest": "approve", "returnDeclineRequest": "decline", "returnRefund": "refund",
                  "returnProcess": "refund", "refundCreate": "refund", "storeCreditAccountCredit": "store_credit",
                  "draftOrderComplete": "reship", "draftOrderCreate": "reship_draft",
-                 "disputeEvidenceUpdate": "dispute_evidence", "tagsAdd": "tags"}
+                 "disputeEvidenceUpdate": "dispute_evidence", "tagsAdd": "tags", "returnCreate": "return_opened"}
         bookkeeping = {"metafieldsSet"}  # the store-credit and reship ledgers
         return Counter(kinds.get(name, name) for name, _ in self.fake.mutations if name not in bookkeeping)
 

@@ -1901,6 +1901,7 @@ class FakeShopify:
             "returnDeclineRequest": self._m_decline,
             "returnProcess": self._m_return_process,
             "returnClose": self._m_return_close,
+            "returnCreate": self._m_return_create,
             "reverseFulfillmentOrderDispose": self._m_dispose,
             "removeFromReturn": self._m_remove_from_return,
             "refundCreate": self._m_refund_create,
@@ -1944,6 +1945,53 @@ class FakeShopify:
         self.add_event(order["id"], f"Return {ret['name']} was approved.", action="return_approved")
         self._touch(order)
         self.mutations.append(("returnApproveRequest", dict(input)))
+        return {"return": ret, "userErrors": []}
+
+    def _m_return_create(self, info: Any, returnInput: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        """Like Shopify's returnCreate: an OPEN (approved) return on the order for the given
+        fulfillment line items, with its reverse fulfillment order. No idempotency key: the
+        same input twice is two returns (as in Shopify). Refused as userErrors: an unknown
+        order, a fulfillment line item not on it, a quantity not positive or more than is
+        left to return (fulfilled minus what its other returns hold), a note over 255
+        characters. Every applied call is recorded in `mutations`."""
+        def refused(message: str, code: str, *path: Any) -> dict[str, Any]:
+            return {"return": None, "userErrors": [self._user_error(message, code, ["returnInput", *map(str, path)])]}
+
+        order = self.orders.get(returnInput["orderId"])
+        if order is None:
+            return refused("Order does not exist.", "NOT_FOUND", "orderId")
+        lines = returnInput.get("returnLineItems") or []
+        if not lines:
+            return refused("Return must have at least one line item.", "BLANK", "returnLineItems")
+        shipped = {f["id"]: f for fr in order["_fulfillments"] for f in fr["_lines"]}  # only what shipped
+        held: dict[str, int] = {}
+        for r in self.returns.values():
+            if r["_order"] == order["id"] and r["status"] not in ("DECLINED", "CANCELED"):
+                for rl in r["_lines"]:
+                    held[rl["fulfillmentLineItem"]["id"]] = held.get(rl["fulfillmentLineItem"]["id"], 0) + rl["quantity"]
+        specs = []
+        for i, line in enumerate(lines):
+            fli = shipped.get(line["fulfillmentLineItemId"])
+            if fli is None:
+                return refused("Fulfillment line item does not exist.", "NOT_FOUND", "returnLineItems", i,
+                               "fulfillmentLineItemId")
+            qty = int(line["quantity"])
+            left = fli["quantity"] - held.get(fli["id"], 0)
+            if qty <= 0 or qty > left:
+                return refused(f"Quantity must be between 1 and {left}.", "INVALID", "returnLineItems", i, "quantity")
+            held[fli["id"]] = held.get(fli["id"], 0) + qty
+            note = line.get("returnReasonNote") or ""
+            if len(note) > 255:
+                return refused("Return reason note is too long (maximum is 255 characters)", "TOO_LONG",
+                               "returnLineItems", i, "returnReasonNote")
+            specs.append({"line_item_id": fli["lineItem"]["id"], "quantity": qty,
+                          "reason": line.get("returnReason") or "OTHER", "reason_note": note})
+        requested = returnInput.get("requestedAt")
+        gid = self.add_return(order["id"], status="OPEN", line_items=specs,
+                              requested_at=self._parse(requested) if requested else None)
+        ret = self.returns[gid]
+        self.add_event(order["id"], f"Return {ret['name']} was created.", action="return_created")
+        self.mutations.append(("returnCreate", dict(returnInput)))
         return {"return": ret, "userErrors": []}
 
     def _m_tags_add(self, info: Any, id: str, tags: list[str]) -> dict[str, Any]:  # noqa: A002

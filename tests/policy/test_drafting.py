@@ -167,3 +167,47 @@ def test_the_return_window_end_may_be_named_when_the_context_has_it():
     body = "The return period for order #1001 ended on 5 December 2026."
     assert check_draft(OK.format(body), ctx, DraftDecision(action=Action.DENY)) == ()
     assert check_draft(OK.format(body), CTX, DraftDecision(action=Action.DENY)) != ()
+
+
+# --- a returnless refund ([returns] returnless_refund_up_to): the customer keeps the items ---
+
+KEEP = DraftDecision(action=Action.REFUND, amount=EUR("72.50"), keep_items=True)
+
+
+@pytest.mark.parametrize("body", [
+    "We refunded €72.50 for order #1001. You do not need to send the items back.",
+    "We refunded €72.50 for order #1001 — please keep the items.",
+    "Wir erstatten 72,50 €. Sie müssen die Artikel nicht zurücksenden.",
+    "We refunded €72.50; no need to return the sweater.",
+])
+def test_keeping_the_items_is_only_said_for_a_returnless_refund(body):
+    assert problems(body, KEEP) == ()
+    found = problems(body, REFUND)  # a refund of a return: the items are to come back
+    assert any("tells the customer to keep the items" in p for p in found), found
+
+
+def test_a_return_that_comes_back_may_ask_for_the_items():
+    assert problems("We refunded €72.50 for order #1001. Please send the sweater back to us.", REFUND) == ()
+
+
+@pytest.mark.parametrize("lang, words", [("en", "You do not need to send the items back"),
+                                         ("de", "Sie müssen die Artikel nicht zurücksenden")])
+def test_the_returnless_template_says_to_keep_the_items_and_passes_its_guardrail(lang, words):
+    ctx = CTX.model_copy(update={"language": lang})
+    text, _ = template_reply(ctx, KEEP, Voice())
+    assert words in text and ("72,50" in text or "72.50" in text)
+    assert check_draft(text, ctx, KEEP) == ()
+    plain, _ = template_reply(ctx, REFUND, Voice())
+    assert words not in plain and check_draft(plain, ctx, REFUND) == ()
+
+
+def test_returnless_is_a_refund_at_or_below_the_threshold_and_off_at_zero():
+    from decimal import Decimal
+
+    from policy.ticket_case import returnless
+
+    assert returnless(Action.REFUND, EUR("72.50"), Decimal("72.50"))
+    assert not returnless(Action.REFUND, EUR("72.51"), Decimal("72.50"))
+    assert not returnless(Action.REFUND, EUR("1.00"), Decimal("0"))  # off by default
+    assert not returnless(Action.STORE_CREDIT, EUR("1.00"), Decimal("100"))
+    assert not returnless(Action.EXCHANGE, None, Decimal("100"))

@@ -5,8 +5,12 @@ and as the store the sample store or FakeShopify. Every call the store and the h
 received is counted, replays included.
 
 - BECOME: "I want to return my sweater from #1001" → one ticket card (intent return);
-  Approve & send clicked twice → one refund in the store, one reply, one note, one tag/status
-  write. A job run again after a simulated crash refunds nothing more.
+  Approve & send clicked twice → one return opened in the store (Shopify returnCreate, once
+  even when its answer is lost), one refund of it (refund_on = approval) or none until the
+  warehouse reports the items back (receipt: then one, on the same case), one reply, one
+  note, one tag/status write; the case becomes the store return's case. Under
+  `returnless_refund_up_to`: one refund on the order, no return, and the reply says to keep
+  the items. A job run again after a simulated crash changes nothing more.
 - JOIN: the same ticket about an order whose Shopify return already has a case → that case
   (no second one) carries the ticket and its buttons; one click approves and refunds the
   return once and answers the customer once; the ticket's later messages (and a webhook
@@ -26,7 +30,8 @@ from integrations.sample.store import SampleStore
 from integrations.sample.tickets import SampleHelpdesk, connector_for
 from integrations.shopify.client import ShopifyGraphQL
 from integrations.shopify.source import ShopifyStore
-from policy.models import AuthorKind, CaseKind, CaseStatus, TicketStatus
+from policy.lifecycle import ReturnStage
+from policy.models import AuthorKind, CaseKind, CaseStatus, ReturnStatus, TicketStatus
 from policy.ports import STORE, Operation
 from policy.ticket_case import review_of
 from tests.fakes.shopify import FakeShopify
@@ -79,20 +84,24 @@ def _crash_and_rerun(lp, case_id: int, operation: str):
 # --- BECOME: no store return, the ticket's own case -------------------------------------------
 
 
-def test_a_return_ticket_refunds_once_in_the_sample_store_and_answers_once(database_url):
+def test_a_return_ticket_opens_the_sample_store_return_and_refunds_once(database_url):
     store = SampleStore.load(now=utcnow())
     helpdesk = CountingHelpdesk(store)
     with loop(database_url, store=store, connectors=(connector_for(store, helpdesk=helpdesk),)) as lp:
         lp.slack.users[T1] = {"email": AGENT_EMAIL}
         order = store.find_orders(SAMPLE_ORDER)[0]
         customer = store.get_customer(order.customer_id)
+        # #1041's own online request was declined in the store: the customer writes in instead.
+        [declined] = store.get_order_returns(order.id)
+        store.decline_return(declined.id, reason="OTHER", note=None, notify_customer=False, idempotency_key="setup")
         ticket_id = helpdesk.add("Return", email=customer.email, name=customer.display_name, text=SAMPLE_TEXT)
         event = ticket_event(helpdesk.get_ticket(ticket_id))
         lp.c.ingest.ingest(event)
         lp.c.ingest.ingest(event)  # the webhook and the poller
         case = _card(lp, helpdesk.name, ticket_id, CaseKind.TICKET)
         assert lp.c.cases.count() == 1 and case.recommended_action == "refund"
-        assert "*return*" in card_text(lp.last_card(case))
+        card = card_text(lp.last_card(case))
+        assert "*return*" in card and "opens the return in the store" in card
         refunded_before = order.refunded
 
         assert lp.click(case, "ticket-send", T1).status_code == 200
@@ -100,26 +109,36 @@ def test_a_return_ticket_refunds_once_in_the_sample_store_and_answers_once(datab
         done = _done(lp, case)
         assert done.decided_action == "refund"
 
-        # The store: one refund_order call, none replayed, of the case's amount, on #1001.
-        calls = [c for c in store.calls if c.method == "refund_order"]
-        assert len(calls) == 1 and not calls[0].replayed and calls[0].error is None
-        assert calls[0].params["amount"] == case.amount and calls[0].target_id == order.id
+        # The store: one return opened (approved, the asked line), one refund on it, none replayed.
+        applied = [c for c in store.calls if c.error is None and not c.replayed]
+        assert [c.method for c in applied] == ["decline_return", "open_return", "refund_return"]
+        opened = next(c for c in applied if c.method == "open_return")
+        ret = store.get_return(opened.result.external_id)
+        assert ret.status is ReturnStatus.APPROVED and [li.line_item_id for li in ret.line_items] == \
+            [order.line_items[0].id]
+        refund = next(c for c in applied if c.method == "refund_return")
+        assert refund.target_id == ret.id and refund.params["amount"] == case.amount
         assert store.get_order(order.id).refunded == refunded_before + case.amount
-        assert [c.method for c in store.calls if c.error is None and not c.replayed] == ["refund_order"]
+        # The case is that return's case now, the ticket linked to it.
+        assert (done.kind, done.source, done.external_id) == (CaseKind.RETURN_REQUEST, "shopify", ret.id)
+        assert lp.c.cases.find("shopify", ret.id, CaseKind.RETURN_REQUEST).id == case.id
+        assert lp.c.cases.count() == 1
         # The helpdesk: one reply, one note, one tags/status write.
         assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
         ticket = helpdesk.get_ticket(ticket_id)
         [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL and "Approved in Slack" in m.text]
-        assert f"Approved in Slack by {T1}" in note.text and "refunded in the store" in note.text
+        assert f"Approved in Slack by {T1}" in note.text and "the return is opened in the store" in note.text
         assert ticket.status is TicketStatus.SOLVED
-        # The refund ran before the reply (one ordered queue: a failed refund holds the reply back).
+        # The store ran before the reply (one ordered queue: a failed step holds the reply back).
         ops = [r.operation for r in lp.c.outbox.for_case(case.id)]
-        assert ops[0] == Operation.REFUND_ORDER and ops.index("ticket_post_reply") > 0
+        assert ops[:2] == [Operation.OPEN_RETURN, Operation.REFUND_RETURN] and ops.index("ticket_post_reply") == 2
+        assert f"Return {ret.name}" in card_text(lp.last_card(lp.settle(case.id)))
 
-        # A crash after the refund, before it was recorded: the job runs again, the store repeats.
-        again = _crash_and_rerun(lp, case.id, Operation.REFUND_ORDER)
-        assert again.ok and store.get_order(order.id).refunded == refunded_before + case.amount
-        assert len([c for c in store.calls if c.method == "refund_order" and not c.replayed]) == 1
+        # A crash after the return was opened, before it was recorded: the store repeats.
+        again = _crash_and_rerun(lp, case.id, Operation.OPEN_RETURN)
+        assert again.ok and again.external_id == ret.id
+        assert len([c for c in store.calls if c.method == "open_return" and not c.replayed]) == 1
+        assert len(store.get_order_returns(order.id)) == 2  # the declined one and ours
 
 
 @pytest.fixture
@@ -135,10 +154,11 @@ def shop():
     client.close()
 
 
-def _shopify_loop(database_url, store, now):
+def _shopify_loop(database_url, store, now, policy: str = POLICY):
     sample = SampleStore.load(now=now)  # the sample helpdesk seeds its own tickets from the sample store's
     helpdesk = CountingHelpdesk(sample)
-    return helpdesk, loop(database_url, store=store, connectors=(connector_for(sample, helpdesk=helpdesk),))
+    return helpdesk, loop(database_url, store=store, connectors=(connector_for(sample, helpdesk=helpdesk),),
+                          policy=policy)
 
 
 def _refund_mutations(fake: FakeShopify) -> list[str]:
@@ -147,30 +167,153 @@ def _refund_mutations(fake: FakeShopify) -> list[str]:
             if c.operation in ("RefundOrderCreate", "RefundCreate", "ReturnProcess", "RefundShippingCreate")]
 
 
-def test_a_return_ticket_refunds_once_in_shopify(database_url, shop):
+def _mutations(fake: FakeShopify) -> list[str | None]:
+    """Every mutation request Shopify received, whatever came of it (refused, failed, replayed)."""
+    return [c.operation for c in fake.calls if c.query.lstrip().startswith("mutation")]
+
+
+def _sweater_ticket(lp, helpdesk, order):
+    lp.slack.users[T1] = {"email": AGENT_EMAIL}
+    ticket_id = helpdesk.add("Return", email="ada@example.com", name="Ada Lovelace", text=TEXT)
+    lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
+    case = _card(lp, helpdesk.name, ticket_id, CaseKind.TICKET)
+    assert case.order_id == order and case.recommended_action == "refund"
+    ctx, _ = lp.c.cases.snapshot(case)
+    assert [li.title for li in ctx.return_request.line_items] == ["Merino Sweater"]  # "my sweater"
+    assert case.amount.amount == Decimal("89.00")
+    return ticket_id, case
+
+
+def _our_return(fake: FakeShopify, order: str) -> dict:
+    [ret] = [r for r in fake.returns.values() if r["_order"] == order]
+    return ret
+
+
+def test_a_return_ticket_opens_the_shopify_return_once_and_refunds_it_once(database_url, shop):
     fake, store, order = shop
     helpdesk, running = _shopify_loop(database_url, store, utcnow())
     with running as lp:
-        lp.slack.users[T1] = {"email": AGENT_EMAIL}
-        ticket_id = helpdesk.add("Return", email="ada@example.com", name="Ada Lovelace", text=TEXT)
+        ticket_id, case = _sweater_ticket(lp, helpdesk, order)
+        assert "opens the return in the store (Merino Sweater × 1), then refunds $89.00" in \
+            card_text(lp.last_card(case))
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        assert lp.click(case, "ticket-send", T1).status_code == 200  # the double click
+        done = _done(lp, case)
+
+        # Shopify: one returnCreate (OPEN, the sweater, our marker in its note), one refund of it.
+        assert _mutations(fake) == ["ReturnCreate", "ReturnProcess"]
+        ret = _our_return(fake, order)
+        assert ret["status"] in ("OPEN", "CLOSED")
+        [line] = ret["_lines"]
+        assert line["fulfillmentLineItem"]["lineItem"]["title"] == "Merino Sweater" and line["quantity"] == 1
+        assert f"returnsbot:returnsbot:{helpdesk.name}:case-{case.id}:open_return" in line["returnReasonNote"]
+        [process] = [i for m, i in fake.mutations if m == "returnProcess"]
+        assert process["returnId"] == ret["id"]
+        # The case follows that return: found by it, one case, the ticket linked.
+        assert (done.kind, done.source, done.external_id) == (CaseKind.RETURN_REQUEST, "shopify", ret["id"])
+        assert lp.c.cases.find("shopify", ret["id"], CaseKind.RETURN_REQUEST).id == case.id
+        assert lp.c.cases.find(helpdesk.name, ticket_id, CaseKind.TICKET) is None and lp.c.cases.count() == 1
+        assert [d["decided_by"] for d in lp.c.cases.decisions(case.id)] == [T1]
+        assert [(u.stage, u.by) for u in lp.c.stages.history(case.id)][:1] == [(ReturnStage.APPROVED, T1)]
+        assert f"Return {ret['name']}" in card_text(lp.last_card(lp.settle(case.id)))
+        # The helpdesk: one reply, one note, one tags/status write.
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
+        [note] = [m for m in helpdesk.get_ticket(ticket_id).messages
+                  if m.author is AuthorKind.INTERNAL and "Approved in Slack" in m.text]
+        assert "the return is opened in the store (Merino Sweater × 1) and refunded" in note.text
+
+        # A crash after returnCreate, before it was recorded: the job runs again, the marker finds it.
+        again = _crash_and_rerun(lp, case.id, Operation.OPEN_RETURN)
+        assert again.ok and again.external_id == ret["id"]
+        assert _mutations(fake) == ["ReturnCreate", "ReturnProcess"]
+        # The customer writes again: the same case (decided: recorded, nothing sent).
+        helpdesk.customer_writes(ticket_id, "Thanks! Where do I send it?")
         lp.c.ingest.ingest(ticket_event(helpdesk.get_ticket(ticket_id)))
-        case = _card(lp, helpdesk.name, ticket_id, CaseKind.TICKET)
-        assert case.order_id == order and case.recommended_action == "refund"
+        assert lp.c.cases.count() == 1 and lp.c.cases.get(case.id).status is CaseStatus.DONE
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
+
+
+def test_a_lost_return_create_answer_and_the_retry_open_one_return(database_url, shop):
+    fake, store, order = shop
+    helpdesk, running = _shopify_loop(database_url, store, utcnow())
+    with running as lp:
+        _, case = _sweater_ticket(lp, helpdesk, order)
+        fake.timeout_next(1, after_execute=True, operation="ReturnCreate")  # applied, the answer lost
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        done = _done(lp, case)
+        # The retry read the order's returns, found ours by its marker and created nothing.
+        assert [c.operation for c in fake.calls if c.operation == "ReturnCreate"] == ["ReturnCreate"]
+        assert len([m for m, _ in fake.mutations if m == "returnCreate"]) == 1
+        ret = _our_return(fake, order)
+        assert done.external_id == ret["id"]
+        assert _refund_mutations(fake) == ["ReturnProcess"] and len(fake.refunds) == 1
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
+
+
+RECEIPT = POLICY + '\n[returns]\nrefund_on = "receipt"\n'
+
+
+def test_refund_on_receipt_opens_the_return_and_refunds_when_the_items_are_back(database_url, shop):
+    import httpx
+
+    fake, store, order = shop
+    helpdesk, running = _shopify_loop(database_url, store, utcnow(), policy=RECEIPT)
+    with running as lp:
+        ticket_id, case = _sweater_ticket(lp, helpdesk, order)
+        assert "refunded once the items are back" in card_text(lp.last_card(case))
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        assert lp.click(case, "ticket-send", T1).status_code == 200
+        done = _done(lp, case)
+        assert _mutations(fake) == ["ReturnCreate"] and _refund_mutations(fake) == []  # no money yet
+        ret = _our_return(fake, order)
+        assert done.external_id == ret["id"] and fake.return_status(ret["id"]) == "OPEN"
+        [note] = [m for m in helpdesk.get_ticket(ticket_id).messages
+                  if m.author is AuthorKind.INTERNAL and "Approved in Slack" in m.text]
+        assert "follows once the items are back" in note.text
+
+        # The warehouse restocks the sweater: Shopify's webhook, delivered twice.
+        disposed = fake.dispose(ret["id"], [(0, 1, "RESTOCKED", fake.location["id"])], names_return=False)
+        for _ in range(2):
+            body, headers = fake.signed_webhook("reverse_fulfillment_orders/dispose", "", b"x", payload=disposed)
+            assert httpx.post(f"{lp.server.url}/webhooks/shopify", content=body, headers=headers,
+                              timeout=10).status_code == 200
+        wait_for(lambda: [m for m, _ in fake.mutations if m == "returnProcess"], what="the refund on receipt")
+        refunded = _done(lp, case)
+        assert _mutations(fake) == ["ReturnCreate", "ReturnProcess"]  # one return, one refund
+        [process] = [i for m, i in fake.mutations if m == "returnProcess"]
+        assert process["returnId"] == ret["id"]
+        assert refunded.id == case.id and lp.c.cases.count() == 1  # the same case, no second one
+        assert [a["event"] for a in lp.c.cases.audit(case.id)].count("case.refund_on_receipt") == 1
+        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
+
+
+RETURNLESS = POLICY + '\n[returns]\nreturnless_refund_up_to = 100\n'
+
+
+def test_a_returnless_refund_under_the_threshold_refunds_the_order_and_opens_no_return(database_url, shop):
+    fake, store, order = shop
+    helpdesk, running = _shopify_loop(database_url, store, utcnow(), policy=RETURNLESS)
+    with running as lp:
+        ticket_id, case = _sweater_ticket(lp, helpdesk, order)  # $89.00, at most $100
         ctx, _ = lp.c.cases.snapshot(case)
-        assert [li.title for li in ctx.return_request.line_items] == ["Merino Sweater"]  # "my sweater"
-        assert case.amount.amount == Decimal("89.00")
+        draft = review_of(ctx).draft.text
+        assert "do not need to send the items back" in draft and "89.00" in draft
+        assert "Returnless refund" in card_text(lp.last_card(case))
 
         fake.timeout_next(1, after_execute=True, operation="RefundOrderCreate")  # applied, the answer lost
         assert lp.click(case, "ticket-send", T1).status_code == 200
         assert lp.click(case, "ticket-send", T1).status_code == 200
-        _done(lp, case)
-
-        # The answer was lost; the job's retry read the order, found the refund by its marker
-        # and sent nothing: one request, one refund.
+        done = _done(lp, case)
+        assert _mutations(fake) == ["RefundOrderCreate"]  # the retry read the marker, sent nothing
         refunds = [i for m, i in fake.mutations if m == "refundCreate"]
         assert len(refunds) == 1 and refunds[0]["transactions"][0]["amount"] == "89.00"
-        assert _refund_mutations(fake) == ["RefundOrderCreate"]  # the retry read the marker, sent nothing
-        assert _helpdesk_writes(helpdesk) == ["post_reply", "add_internal_note", "set_tags_and_status"]
+        assert [r for r in fake.returns.values() if r["_order"] == order] == []
+        assert done.kind is CaseKind.TICKET and lp.c.cases.count() == 1
+        ticket = helpdesk.get_ticket(ticket_id)
+        [reply] = [m for m in ticket.messages if m.author is AuthorKind.AGENT]
+        [note] = [m for m in ticket.messages if m.author is AuthorKind.INTERNAL and "Approved in Slack" in m.text]
+        assert reply.text == draft and "returnless refund" in note.text and "keeps the items" in note.text
+        assert lp.c.cases.decisions(case.id)[0]["detail"]["returnless"] is True
         again = _crash_and_rerun(lp, case.id, Operation.REFUND_ORDER)
         assert again.ok and len([m for m, _ in fake.mutations if m == "refundCreate"]) == 1
 
