@@ -27,19 +27,17 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
@@ -48,6 +46,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from policy.fields import (Amount, ApproverId, ChannelId, CurrencyCode, Days, LookupId, Rate, Score, Section, Tag,
+                           TimeZoneName, Weight)
 from policy.models import CaseKind, RiskLevel, ShopFacts, SignalCode, TicketStatus, Tier
 from policy.moments import Moments
 from policy.priority import PrioritySettings
@@ -89,83 +89,7 @@ class ReturnReason(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-# --- value types ------------------------------------------------------------------------
-
-
-def _to_decimal(value: Any) -> Decimal:
-    """TOML int/float/str -> Decimal via str(), so a float never survives."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("expected a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("expected a number") from None
-    if not number.is_finite():
-        raise ValueError("expected a finite number")
-    return number
-
-
-def _currency(value: str) -> str:
-    if len(value) != 3 or not value.isascii() or not value.isalpha():
-        raise ValueError("expected a 3-letter currency code such as USD")
-    return value.upper()
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("expected an IANA time zone such as UTC or America/New_York") from None
-    return value
-
-
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
-_APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
-
-
-def _channel_id(value: str) -> str:
-    if not _CHANNEL_ID.fullmatch(value):
-        raise ValueError("expected a Slack channel id such as C0123ABCD (not a channel name)")
-    return value
-
-
-def _approver_id(value: str) -> str:
-    if not _APPROVER_ID.fullmatch(value):
-        raise ValueError("expected a Slack user id (U…/W…) or user-group id (S…)")
-    return value
-
-
-_LOOKUP_ID = re.compile(r"[UWSCG][A-Z0-9]{2,}")
-
-
-def _lookup_id(value: str) -> str:
-    if not _LOOKUP_ID.fullmatch(value):
-        raise ValueError("expected a Slack user id (U…/W…), user-group id (S…) or channel id (C…/G…)")
-    return value
-
-
-def _tag(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("expected a non-empty tag")
-    return value
-
-
-Amount = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0)]
-Rate = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0, le=1)]
-Days = Annotated[StrictInt, Field(ge=0)]
-Weight = Annotated[StrictInt, Field(ge=-100, le=100)]
-Score = Annotated[StrictInt, Field(ge=0, le=100)]
-CurrencyCode = Annotated[str, AfterValidator(_currency)]
-TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-ChannelId = Annotated[str, AfterValidator(_channel_id)]
-ApproverId = Annotated[str, AfterValidator(_approver_id)]
-LookupId = Annotated[str, AfterValidator(_lookup_id)]
-Tag = Annotated[str, AfterValidator(_tag)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# The value types (amounts, tags, Slack ids, …) and the table base are policy/fields.py.
 
 
 def _folded(values: Iterable[str]) -> frozenset[str]:
@@ -180,7 +104,7 @@ _cached_folded = lru_cache(maxsize=64)(_folded)
 # --- sections ---------------------------------------------------------------------------
 
 
-class StoreSettings(_Section):
+class StoreSettings(Section):
     # Left out (the default): the shop's own, as the store connector reports it. Stated:
     # it must be the shop's, or start-up and `check` refuse (a wrong currency would compare
     # every threshold against the wrong money).
@@ -214,7 +138,7 @@ class StoreSettings(_Section):
         return ShopFacts(currency=self.currency, timezone=self.timezone)
 
 
-class WindowOverride(_Section):
+class WindowOverride(Section):
     tag: Tag
     window_days: Days
 
@@ -237,7 +161,7 @@ class Disposition(StrEnum):
     MISSING = "MISSING"
 
 
-class RefundOnRule(_Section):
+class RefundOnRule(Section):
     """An override of `refund_on`: every condition given must hold; the first matching rule wins."""
 
     tag: Tag | None = None
@@ -247,7 +171,7 @@ class RefundOnRule(_Section):
     refund_on: RefundOn
 
 
-class ReturnsSettings(_Section):
+class ReturnsSettings(Section):
     window_days: Days = 30
     final_sale_tags: tuple[Tag, ...] = ("final-sale", "clearance")
     exchange_reasons: tuple[ReturnReason, ...] = (
@@ -280,13 +204,13 @@ class ReturnsSettings(_Section):
         return max(matching) if matching else self.window_days
 
 
-class SerialReturnerSettings(_Section):
+class SerialReturnerSettings(Section):
     min_returns: Annotated[StrictInt, Field(ge=1)] = 4
     min_return_rate: Rate = Decimal("0.5")
     min_orders: Annotated[StrictInt, Field(ge=1)] = 4
 
 
-class SignalWeights(_Section):
+class SignalWeights(Section):
     """Contribution of each signal to the 0-100 risk score; one field per SignalCode."""
 
     outside_window: Weight = 25
@@ -305,7 +229,7 @@ class SignalWeights(_Section):
         return getattr(self, code.value)
 
 
-class RiskSettings(_Section):
+class RiskSettings(Section):
     high_value_threshold: Amount = Decimal("500")
     lookback_days: Annotated[StrictInt, Field(ge=1)] = 365
     high_payment_risk_levels: tuple[RiskLevel, ...] = (RiskLevel.HIGH,)
@@ -313,7 +237,7 @@ class RiskSettings(_Section):
     weights: SignalWeights = Field(default_factory=SignalWeights)
 
 
-class FraudSettings(_Section):
+class FraudSettings(Section):
     """Early fraud warnings (policy/fraud.py): below `proactive_refund_below` (shop
     currency) the recommendation is a full proactive refund; at or above it, a review.
     `dispute_fee` is what the payment processor charges the shop for a dispute, win or
@@ -323,7 +247,7 @@ class FraudSettings(_Section):
     dispute_fee: Amount = Decimal("15")
 
 
-class VipSettings(_Section):
+class VipSettings(Section):
     customer_tags: tuple[Tag, ...] = ("VIP",)
     lifetime_spend: Amount = Decimal("2000")
 
@@ -332,7 +256,7 @@ class VipSettings(_Section):
         return _cached_folded(self.customer_tags)
 
 
-class AutoApproveSettings(_Section):
+class AutoApproveSettings(Section):
     enabled: StrictBool = True
     max_amount: Amount = Decimal("75")
     max_risk_score: Score = 20
@@ -362,7 +286,7 @@ Hours = Annotated[StrictInt, Field(ge=1, le=24 * 30)]
 PolicyText = Annotated[str, Field(max_length=5000)]
 
 
-class DisputeSettings(_Section):
+class DisputeSettings(Section):
     """Disputes (policy/disputes.py): the store's own words, sent with the evidence (the
     payment system shows them to the card issuer), and when to remind before evidence is
     due. Texts left empty are left out of the packet, and the card says so."""
@@ -373,7 +297,7 @@ class DisputeSettings(_Section):
     remind_before_hours: tuple[Hours, ...] = (72, 24)
 
 
-class DigestSettings(_Section):
+class DigestSettings(Section):
     """When the weekly digest goes to [slack] digest_channel, in the [store] timezone."""
 
     day: Weekday = "mon"
@@ -389,7 +313,7 @@ class DigestSettings(_Section):
         return int(h), int(m)
 
 
-class SlaSettings(_Section):
+class SlaSettings(Section):
     """Open cases past these ages get one reminder in their thread, then go to the
     escalation channel."""
 
@@ -405,7 +329,7 @@ class SlaSettings(_Section):
         return v
 
 
-class ShippingSettings(_Section):
+class ShippingSettings(Section):
     """When a shipment counts as delayed (a delayed-shipment case): an order not shipped
     within ship_within_days of being placed, or a parcel still in transit late_after_days
     after the carrier's estimated delivery. A carrier exception or a failed delivery
@@ -415,7 +339,7 @@ class ShippingSettings(_Section):
     late_after_days: Days = 2
 
 
-class TicketSettings(_Section):
+class TicketSettings(Section):
     """What Approve & send leaves on the helpdesk ticket besides the reply: its status
     (solved: answered, the customer can still reopen it; pending: waiting on them) and the
     tags added to the ticket's own (returnsbot's and `intent-<intent>` are always added)."""
@@ -424,7 +348,7 @@ class TicketSettings(_Section):
     tags: tuple[Tag, ...] = ()
 
 
-class SlackRouting(_Section):
+class SlackRouting(Section):
     """Owner channel per case kind; one optional field per CaseKind."""
 
     return_request: ChannelId | None = None
@@ -439,7 +363,7 @@ class SlackRouting(_Section):
         return getattr(self, kind.value)
 
 
-class SlackSettings(_Section):
+class SlackSettings(Section):
     # None until Slack is configured (a later issue makes them required when it is).
     review_channel: ChannelId | None = None
     escalation_channel: ChannelId | None = None
@@ -447,7 +371,7 @@ class SlackSettings(_Section):
     routing: SlackRouting = Field(default_factory=SlackRouting)
 
 
-class AccessSettings(_Section):
+class AccessSettings(Section):
     """Who may look things up with /order and /playbook: Slack user ids, user-group ids
     (their members) and channel ids (anyone asking from that channel). None (the
     default): the approvers of every tier."""
@@ -455,7 +379,7 @@ class AccessSettings(_Section):
     lookup: tuple[LookupId, ...] | None = None
 
 
-class ApprovalTier(_Section):
+class ApprovalTier(Section):
     up_to: Amount | None = None  # only the last tier may leave it out (no upper limit)
     approvers: tuple[ApproverId, ...]  # required; empty means nobody approves at this tier
 
@@ -467,7 +391,7 @@ _DEFAULT_TIERS = (
 )
 
 
-class Policy(_Section):
+class Policy(Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     returns: ReturnsSettings = Field(default_factory=ReturnsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)

@@ -26,21 +26,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
+from policy.fields import Amount, OwnerId, Section, StoreTag, UserId
 from policy.models import CaseContext, CaseKind, Customer, Money
 
 if TYPE_CHECKING:
     from policy.config import Policy
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Trigger(StrEnum):
@@ -62,21 +59,7 @@ _KIND_OF: dict[Trigger, CaseKind] = {
 _NEEDS_AMOUNT = (Trigger.ORDER_OVER, Trigger.FIRST_ORDER_OVER)
 
 
-def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("expected a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("expected a number") from None
-    if not number.is_finite():
-        raise ValueError("expected a finite number")
-    return number
-
-
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
-_OWNER = re.compile(r"[UWCG][A-Z0-9]{2,}")
-_PERSON = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 def _name(value: str) -> str:
@@ -85,33 +68,13 @@ def _name(value: str) -> str:
     return value
 
 
-def _owner(value: str) -> str:
-    if not _OWNER.fullmatch(value):
-        raise ValueError("expected a Slack channel id (C…/G…) or user id (U…/W…)")
-    return value
-
-
-def _person(value: str) -> str:
-    if not _PERSON.fullmatch(value):
-        raise ValueError("expected a Slack user id (U…/W…)")
-    return value
-
-
-def _tag(value: str) -> str:
-    value = value.strip()
-    if not value or len(value) > 255 or "," in value:
-        raise ValueError("expected a non-empty tag of at most 255 characters, without commas")
-    return value
-
-
-Amount = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0)]
 Name = Annotated[str, AfterValidator(_name)]
-Owner = Annotated[str, AfterValidator(_owner)]
-Person = Annotated[str, AfterValidator(_person)]
-Tag = Annotated[str, AfterValidator(_tag)]
+Owner = OwnerId
+Person = UserId
+Tag = StoreTag
 
 
-class FollowUpRule(_Section):
+class FollowUpRule(Section):
     """The task a moment creates: what to do, who does it (default: the moment's owner when
     that is a person; a channel owner leaves it to whoever takes it), and when it is due."""
 
@@ -135,7 +98,7 @@ class FollowUpRule(_Section):
         return timedelta(hours=self.due_in_hours) if self.due_in_hours else timedelta(days=self.due_in_days or 0)
 
 
-class MomentRule(_Section):
+class MomentRule(Section):
     name: Name
     trigger: Trigger
     amount: Amount | None = None  # order_over, first_order_over: the order total, inclusive
@@ -162,7 +125,7 @@ class MomentRule(_Section):
 
     @property
     def owner_is_person(self) -> bool:
-        return bool(_PERSON.fullmatch(self.owner))
+        return self.owner[:1] in ("U", "W")  # a user id, not a channel (policy.fields.OwnerId)
 
     @property
     def task_owner(self) -> str | None:

@@ -11,18 +11,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, field_validator
+from pydantic import Field, StrictInt, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
+from policy.fields import Section
 from policy.models import Frozen, utc
 from policy.triage import Intent, Sentiment, Urgency
 
 Points = Annotated[StrictInt, Field(ge=-100, le=100)]
 SlaHours = Annotated[StrictInt, Field(ge=1, le=24 * 30)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Level(StrEnum):
@@ -32,7 +29,7 @@ class Level(StrEnum):
     LOW = "low"
 
 
-class UrgencyPoints(_Section):
+class UrgencyPoints(Section):
     """One field per policy.triage.Urgency."""
 
     low: Points = 0
@@ -40,7 +37,7 @@ class UrgencyPoints(_Section):
     high: Points = 30
 
 
-class SentimentPoints(_Section):
+class SentimentPoints(Section):
     """One field per policy.triage.Sentiment."""
 
     negative: Points = 15
@@ -48,7 +45,7 @@ class SentimentPoints(_Section):
     positive: Points = 0
 
 
-class _IntentPointsBase(_Section):
+class _IntentPointsBase(Section):
     def of(self, intent: Intent) -> int:
         return getattr(self, intent.value)
 
@@ -63,7 +60,7 @@ IntentPoints = create_model(
 )
 
 
-class LevelThresholds(_Section):
+class LevelThresholds(Section):
     """The score at which a ticket reaches each level; below `normal` it is low."""
 
     urgent: StrictInt = 60
@@ -82,7 +79,7 @@ class LevelThresholds(_Section):
         return v
 
 
-class SlaHoursByLevel(_Section):
+class SlaHoursByLevel(Section):
     """Hours from the ticket's creation to the first reply, per level."""
 
     urgent: SlaHours = 1
@@ -94,7 +91,7 @@ class SlaHoursByLevel(_Section):
         return getattr(self, level.value)
 
 
-class PrioritySettings(_Section):
+class PrioritySettings(Section):
     vip: Points = 25
     per_hour_waiting: Annotated[StrictInt, Field(ge=0, le=100)] = 2
     max_for_waiting: Annotated[StrictInt, Field(ge=0, le=100)] = 30
