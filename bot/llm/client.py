@@ -15,13 +15,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import anthropic
-
 from policy.triage import Tokens
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE = (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError)
+
+def _anthropic():
+    """The SDK, imported when first needed: it costs one to two seconds of start-up that
+    a bot without ANTHROPIC_API_KEY, and every short `returnsbot` command, should not pay."""
+    import anthropic
+
+    return anthropic
+
+
+def _retryable() -> tuple[type[Exception], ...]:
+    sdk = _anthropic()
+    return sdk.RateLimitError, sdk.InternalServerError, sdk.APIConnectionError
+
 _BACKOFF_START, _BACKOFF_CAP = 1.0, 8.0
 _MAX_ATTEMPTS = 10  # a server answering "retry-after: 0" every time still ends
 
@@ -60,7 +70,7 @@ class Claude:
     monotonic: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self._sdk = anthropic.Anthropic(api_key=self.api_key, base_url=self.base_url, timeout=self.timeout,
+        self._sdk = _anthropic().Anthropic(api_key=self.api_key, base_url=self.base_url, timeout=self.timeout,
                                         max_retries=0)
 
     def create(self, *, model: str, max_tokens: int, messages: list[dict[str, Any]],
@@ -73,12 +83,13 @@ class Claude:
             params["tools"] = tools
         if tool_choice is not None:
             params["tool_choice"] = tool_choice
+        sdk = _anthropic()
         started = self.monotonic()
         attempt = 0
         while True:
             try:
                 message = self._sdk.messages.create(**params)
-            except _RETRYABLE as err:
+            except _retryable() as err:
                 wait = _retry_after(err)
                 wait = wait if wait is not None else min(_BACKOFF_CAP, _BACKOFF_START * 2 ** attempt)
                 if self.monotonic() + wait - started > self.retry_seconds or attempt + 1 >= _MAX_ATTEMPTS:
@@ -90,9 +101,9 @@ class Claude:
                 self.sleep(wait)
                 attempt += 1
                 continue
-            except anthropic.APIStatusError as err:
+            except sdk.APIStatusError as err:
                 raise ClaudeUnavailable(_describe(err)) from None
-            except anthropic.AnthropicError as err:
+            except sdk.AnthropicError as err:
                 raise ClaudeUnavailable(f"Claude could not be called: {type(err).__name__}") from None
             answer = _answer(message)
             # Field names avoid "token": the log formatter redacts any field named like one.
@@ -152,9 +163,10 @@ def _retry_after(err: Exception) -> float | None:
 
 
 def _describe(err: Exception) -> str:
-    if isinstance(err, anthropic.APITimeoutError):
+    sdk = _anthropic()
+    if isinstance(err, sdk.APITimeoutError):
         return "Claude timed out"
-    if isinstance(err, anthropic.APIConnectionError):
+    if isinstance(err, sdk.APIConnectionError):
         return "Claude could not be reached"
     status = getattr(err, "status_code", None)
     kind = None
