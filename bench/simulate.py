@@ -145,11 +145,11 @@ def generate(path: Path, n: int, *, seed: int = 13) -> float:
             r = rec.recommendation
             opened = datetime.fromisoformat(varied["now"].replace("Z", "+00:00"))
             decided = _person_decision(r.action, rec.signals, rng) if rng.random() < 0.34 and not r.auto_approve else None
-            order = varied["order"]
+            order = varied.get("order") or {}  # a ticket about no order has none
             case_rows.append(dict(
                 id=i, source="sample", external_id=f"bench-{i}", kind=ctx.kind.value,
                 status="approved" if decided else "open", version=2 if decided else 1,
-                order_id=order["id"], order_name=order.get("name"),
+                order_id=order.get("id"), order_name=order.get("name"),
                 customer_id=(varied.get("customer") or {}).get("id"),
                 customer_name=(varied.get("customer") or {}).get("display_name"),
                 amount_minor=r.amount.to_minor(), currency=r.amount.currency, risk_score=r.risk_score,

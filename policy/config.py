@@ -199,6 +199,8 @@ class ReturnsSettings(Section):
 
     def window_for(self, tags: Iterable[str]) -> int:
         """The most generous override matching any of `tags`, else the base window."""
+        if not self.window_overrides:  # the usual policy: no tag to fold
+            return self.window_days
         folded = _folded(tags)
         matching = [o.window_days for o in self.window_overrides if o.tag.casefold() in folded]
         return max(matching) if matching else self.window_days

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # ISO 4217 minor units where they are not 2 (storage keeps integer minor units).
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+_QUANTUM = {e: Decimal(1).scaleb(-e) for e in {2, *_MINOR_UNITS.values()}}
+_GROUPED = {e: f",.{e}f" for e in _QUANTUM}
+_ZEROS: dict[str, "Money"] = {}
+_new, _set = object.__new__, object.__setattr__
 
 
 def _lenient(cls, value: object, **aliases):
@@ -65,22 +69,42 @@ class Money(Frozen):
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(amount=Decimal("0"), currency=currency)
+        # Immutable, so one per (validated) currency is shared.
+        zero = _ZEROS.get(currency)
+        if zero is None or cls is not Money:
+            zero = cls(amount=Decimal("0"), currency=currency)
+            if cls is Money:
+                _ZEROS[currency] = zero
+        return zero
 
     def _check(self, other: Money) -> None:
         if other.currency != self.currency:
             raise CurrencyMismatch(f"{self.currency} vs {other.currency}")
 
+    @classmethod
+    def _derived(cls, amount: Decimal, currency: str) -> Money:
+        """A result of arithmetic on valid Money: its currency is already checked and the
+        amount is a Decimal, so validation could only repeat what is known (it is ~half of
+        the cost of the policy's arithmetic). Anything else takes the validating path."""
+        if type(amount) is not Decimal or not amount.is_finite():
+            return cls(amount=amount, currency=currency)
+        money = _new(cls)
+        _set(money, "__dict__", {"amount": amount, "currency": currency})
+        _set(money, "__pydantic_fields_set__", {"amount", "currency"})
+        _set(money, "__pydantic_extra__", None)
+        _set(money, "__pydantic_private__", None)
+        return money
+
     def __add__(self, other: Money) -> Money:
         self._check(other)
-        return Money(amount=self.amount + other.amount, currency=self.currency)
+        return Money._derived(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._check(other)
-        return Money(amount=self.amount - other.amount, currency=self.currency)
+        return Money._derived(self.amount - other.amount, self.currency)
 
     def __mul__(self, qty: int) -> Money:
-        return Money(amount=self.amount * qty, currency=self.currency)
+        return Money._derived(self.amount * qty, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._check(other)
@@ -115,15 +139,18 @@ class Money(Frozen):
         return cls(amount=Decimal(minor).scaleb(-exp), currency=currency)
 
     def quantized(self) -> Decimal:
-        return self.amount.quantize(Decimal(1).scaleb(-self.exponent), rounding=ROUND_HALF_UP)
+        return self.amount.quantize(_QUANTUM[self.exponent], rounding=ROUND_HALF_UP)
 
     def format(self) -> str:
         """Human form: "$149.00", or "149.00 SEK" where there is no symbol we trust."""
-        q = self.quantized()
-        symbol = _CURRENCY_SYMBOLS.get(self.currency)
+        # Hot in the policy's explanations (the simulator formats ~4 per case): lookups, no rebuilt specs.
+        currency = self.currency
+        exponent = _MINOR_UNITS.get(currency, 2)
+        q = self.amount.quantize(_QUANTUM[exponent], rounding=ROUND_HALF_UP)
+        symbol = _CURRENCY_SYMBOLS.get(currency)
         sign = "-" if q < 0 else ""
-        body = f"{abs(q):,.{self.exponent}f}"
-        return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {self.currency}"
+        body = format(abs(q), _GROUPED[exponent])
+        return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
 
     def __str__(self) -> str:
         return self.format()

@@ -122,3 +122,20 @@ def test_the_stored_verdicts_of_the_running_policy_are_read_and_give_the_same_re
     assert {**to_json(read), "current_verdicts_reused": 0} == to_json(recomputed)
     # another running policy (the default one, without the demo's approver) reads none
     assert run(c.engine, resolved(Policy.default(), stored_shop_facts(c.engine)), longer, Scope()).reused == 0
+
+
+def test_money_arithmetic_without_revalidation_gives_the_same_report(history, monkeypatch):
+    """The fast path (derived Money built without re-validation) against the straightforward
+    one (every Money through the validating constructor): the same report, byte for byte."""
+    from policy.models import Money
+    from policy.simulate import to_json
+
+    c, _ = history
+    current, proposed = _policies(c.engine, **{"returns.window_days": "60", "vip.lifetime_spend": "300"})
+    fast = to_json(run(c.engine, current, proposed, Scope(), reuse=False))
+    built = []
+    monkeypatch.setattr(Money, "_derived", classmethod(lambda cls, amount, currency: built.append(1) or
+                                                       cls(amount=amount, currency=currency)))
+    validated = to_json(run(c.engine, current, proposed, Scope(), reuse=False))
+    assert built, "the replay does Money arithmetic"
+    assert fast["changed"] > 0 and fast == validated
