@@ -48,6 +48,13 @@ def _proposal_posts(lp, case) -> list:
             if c.params.get("thread_ts") == case.slack_ts and PlaybookId.PROPOSAL_SAVE in json.dumps(c.params)]
 
 
+def _posted_proposal(lp, case):
+    """The case's one proposal once its message's ts is saved (Slack answers the post a
+    moment before the row records where it went)."""
+    return wait_for(lambda: (ps := lp.c.proposals.for_case(case.id)) and ps[0].ts and ps[0],
+                    what="the proposal's message saved")
+
+
 def _click(lp, proposal_id: int, action_id: str, user: str, ts: str):
     body, ctype = sr.block_action(proposal_ref(proposal_id), action_id, user_id=user, channel=REVIEW,
                                   message_ts=ts, block_id="playbook-proposal", button_text="Save to playbook")
@@ -99,7 +106,8 @@ def test_one_proposal_per_decided_case_with_notes_saved_once_on_a_double_click(d
         assert customer.email not in content and customer.display_name not in content
         assert "#1034" not in content
 
-        [proposal] = lp.c.proposals.for_case(case.id)
+        proposal = _posted_proposal(lp, case)
+        assert len(lp.c.proposals.for_case(case.id)) == 1
         assert proposal.status == "proposed" and proposal.channel == case.slack_channel
         message = lp.slack.message(case.slack_channel, proposal.ts)
         assert action_ids(message) == [PlaybookId.PROPOSAL_SAVE, PlaybookId.PROPOSAL_IGNORE]
@@ -167,7 +175,7 @@ def test_ignore_removes_the_buttons_and_a_later_save_stores_nothing(database_url
         fake.script += [tool_use(LESSON)]
         _approved(lp, case)
         wait_for(lambda: _proposal_posts(lp, case), what="the proposal")
-        [proposal] = lp.c.proposals.for_case(case.id)
+        proposal = _posted_proposal(lp, case)
         _click(lp, proposal.id, PlaybookId.PROPOSAL_IGNORE, T1, proposal.ts)
         wait_for(lambda: action_ids(lp.slack.message(case.slack_channel, proposal.ts)) == [], what="buttons gone")
         assert lp.c.proposals.get(proposal.id).status == "ignored"
