@@ -188,9 +188,7 @@ class Container:
 
         self.decide.tickets = TicketSender(
             cases=self.cases, helpdesk_for=helpdesk_lookup(self.registry.helpdesks),
-            user_email=self.gateway.user_email if self.gateway is not None and hasattr(self.gateway, "user_email")
-            else (lambda user_id: None),
-            email_lookup=getattr(self.gateway, "email_of", None),
+            email_lookup=getattr(self.gateway, "email_of", None) or (lambda user_id: (None, None)),
             default_agent_email=self.settings.returnsbot_helpdesk_agent_email, settings=self.policy.tickets,
             policy=self.policy)
         self.ingest.tickets = TicketIntake(cases=self.cases, source=self.store, policy=self.policy, clock=self.clock,

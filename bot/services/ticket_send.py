@@ -47,12 +47,11 @@ def _key(case: CaseRecord, helpdesk: str, operation: str, round_: int = 0) -> st
 class TicketSender:
     cases: CaseRepo
     helpdesk_for: Callable[[str], Helpdesk | None]  # a case's source → its helpdesk
-    user_email: Callable[[str], str | None] = lambda user_id: None  # Slack users.info, when allowed
+    # A Slack user → (their email, or None and why not): SlackGateway.email_of (users.info),
+    # so the card can say why the default agent sent it (a missing scope, no email given).
+    email_lookup: Callable[[str], tuple[str | None, str | None]] = lambda user_id: (None, None)
     default_agent_email: str | None = None
     settings: TicketSettings = field(default_factory=TicketSettings)  # [tickets]
-    # (email, why not) — SlackGateway.email_of; when set, used instead of `user_email`, so
-    # the card can say why the default agent sent it (a missing scope, no email given).
-    email_lookup: Callable[[str], tuple[str | None, str | None]] | None = None
     policy: Policy | None = None  # `[returns] refund_on` for a ticket's own return
 
     def agent(self, case: CaseRecord, user_id: str, helpdesk_name: str | None = None) -> tuple[str, str]:
@@ -61,7 +60,7 @@ class TicketSender:
         helpdesk = self.helpdesk_for(helpdesk_name)
         if helpdesk is None:
             raise NoAgent(f"No helpdesk connected for {helpdesk_name}: nothing can be sent.")
-        email, unknown = self.email_lookup(user_id) if self.email_lookup else (self.user_email(user_id), None)
+        email, unknown = self.email_lookup(user_id)
         agent = helpdesk.find_agent(email) if email else None
         if agent is not None:
             return agent, f"as {email}, the approver's agent"

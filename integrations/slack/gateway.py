@@ -355,13 +355,9 @@ class SlackGateway:
             self._group_cache[group_id] = (self._monotonic(), members)
         return set(members)
 
-    def user_email(self, user_id: str) -> str | None:
-        """The user's email (users.info; needs the users:read and users:read.email scopes).
-        None when Slack does not say: the caller falls back on a default."""
-        return self.email_of(user_id)[0]
-
     def email_of(self, user_id: str) -> tuple[str | None, str | None]:
         """(the user's email, or None and why not — for the card that names the fallback).
+        users.info; the email needs the users:read and users:read.email scopes.
         An app installed before it asked for users:read gets `missing_scope`; one without
         users:read.email gets the profile without `email`."""
         try:

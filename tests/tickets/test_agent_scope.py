@@ -32,7 +32,7 @@ def test_email_of_says_why_there_is_no_email(slack):
     fake.users["U0NOMAIL01"] = {"profile": {"email": None}}  # users:read without users:read.email
     email, why = gateway.email_of("U0NOMAIL01")
     assert email is None and "users:read.email" in why
-    assert gateway.user_email("U0NOMAIL01") is None and gateway.user_email("U0HASMAIL1") == "support@ridgeline.example"
+    assert gateway.email_of("U0NOMAIL01")[0] is None and gateway.email_of("U0HASMAIL1")[0] == "support@ridgeline.example"
 
 
 @pytest.mark.usefixtures("database_url")
