@@ -43,10 +43,9 @@ def refund_order(store: ShopifyStore, order_id: str, *, amount: Money, items: st
     order = store._one(doc.ORDER_REFUND_CONTEXT, {"id": oid}, "order", oid)
     label = order.get("name") or oid
     marker = _refund_marker(idempotency_key)
-    for r in order.get("refunds") or []:
-        if marker in str(r.get("note") or ""):
-            return store._done("refund_order", idempotency_key, f"refund {amount} was already issued for order {label}",
-                               r["id"], repeat=True)
+    if (earlier := rf.marked_refund(order.get("refunds"), marker)) is not None:
+        return store._done("refund_order", idempotency_key, f"refund {amount} was already issued for order {label}",
+                           earlier["id"], repeat=True)
     cur = rf.Currencies.of(order)
     try:
         cur.side(amount.currency)
@@ -59,8 +58,7 @@ def refund_order(store: ShopifyStore, order_id: str, *, amount: Money, items: st
         "currency": cur.presentment,
         "note": f"Refund for order {label}{what} ({marker})",
         "notify": bool(notify_customer),
-        "transactions": [{"orderId": oid, "parentId": s.parent_id, "kind": "REFUND", "gateway": s.gateway or "",
-                          "amount": str(s.amount.amount)} for s in shares],
+        "transactions": rf.refund_transactions(oid, shares),
     }
     payload = store._mutate(doc.REFUND_ORDER_CREATE,
                             {"input": refund_input, "key": shopify_idempotency_key(idempotency_key)}, "refundCreate")

@@ -80,6 +80,17 @@ class Share:
     manual: bool = False  # the parent is on a manual gateway: a refund of it moves no money
 
 
+def refund_transactions(order_id: str, shares: Iterable[Share]) -> list[dict[str, Any]]:
+    """refundCreate's `transactions`: each share back through the payment it came from."""
+    return [{"orderId": order_id, "parentId": s.parent_id, "kind": "REFUND", "gateway": s.gateway or "",
+             "amount": str(s.amount.amount)} for s in shares]
+
+
+def marked_refund(refunds: Iterable[Node] | None, marker: str) -> Node | None:
+    """The order's refund whose note carries our marker (an earlier attempt made it), if any."""
+    return next((r for r in refunds or () if marker in str(r.get("note") or "")), None)
+
+
 def _bag(value: Node | None, side: str) -> Money:
     if value is None or value.get(side) is None:
         raise ValueError(f"a money bag without {side}")

@@ -61,10 +61,9 @@ def refund_shipping(store: ShopifyStore, order_id: str, *, amount: Money | None,
     order = store._one(doc.ORDER_SHIPPING_REFUND_CONTEXT, {"id": oid}, "order", oid)
     label = order.get("name") or oid
     marker = _refund_marker(idempotency_key)
-    for r in order.get("refunds") or []:
-        if marker in str(r.get("note") or ""):
-            return store._done("refund_shipping", idempotency_key,
-                               f"shipping refund was already issued for order {label}", r["id"], repeat=True)
+    if (earlier := rf.marked_refund(order.get("refunds"), marker)) is not None:
+        return store._done("refund_shipping", idempotency_key,
+                           f"shipping refund was already issued for order {label}", earlier["id"], repeat=True)
     cur = rf.Currencies.of(order)
     try:
         side = cur.side(amount.currency) if amount is not None else "shopMoney"
@@ -95,8 +94,7 @@ def refund_shipping(store: ShopifyStore, order_id: str, *, amount: Money | None,
         "note": f"Shipping refund for order {label} ({marker})",
         "notify": bool(notify_customer),
         "shipping": shipping,
-        "transactions": [{"orderId": oid, "parentId": s.parent_id, "kind": "REFUND", "gateway": s.gateway or "",
-                          "amount": str(s.amount.amount)} for s in shares],
+        "transactions": rf.refund_transactions(oid, shares),
     }
     payload = store._mutate(doc.REFUND_SHIPPING_CREATE,
                             {"input": refund_input, "key": shopify_idempotency_key(idempotency_key)}, "refundCreate")

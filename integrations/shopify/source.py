@@ -548,10 +548,9 @@ class ShopifyStore:
         marker = _refund_marker(idempotency_key)
 
         # 1. Has this refund already happened (an earlier attempt that timed out or crashed)?
-        for r in order.get("refunds") or []:
-            if marker in str(r.get("note") or ""):
-                return self._done("refund_return", idempotency_key,
-                                  f"refund {amount} was already issued for return {label}", r["id"], repeat=True)
+        if (earlier := rf.marked_refund(order.get("refunds"), marker)) is not None:
+            return self._done("refund_return", idempotency_key,
+                              f"refund {amount} was already issued for return {label}", earlier["id"], repeat=True)
         existing = m.nodes(ret.get("refunds"))
         paid_with = rf.payments(transactions)
         for r in existing:
@@ -658,11 +657,7 @@ class ShopifyStore:
             "currency": cur.presentment,
             "note": note or f"Refund for return {label} ({marker})",
             "notify": bool(notify_customer),
-            "transactions": [
-                {"orderId": order["id"], "parentId": s.parent_id, "kind": "REFUND",
-                 "gateway": s.gateway or "", "amount": str(s.amount.amount)}
-                for s in shares
-            ],
+            "transactions": rf.refund_transactions(order["id"], shares),
         }
         payload = self._mutate(doc.REFUND_CREATE, {"input": refund_input, "key": shopify_idempotency_key(idempotency_key)},
                                "refundCreate")
