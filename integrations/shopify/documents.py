@@ -947,30 +947,36 @@ query OrderPaymentReferences($id: ID!) {
 
 # The shipping charge and what is left of it, the order's refunds (the marker check) and
 # the payments the money goes back to.
-ORDER_SHIPPING_REFUND_CONTEXT = (
-    """
-query OrderShippingRefundContext($id: ID!) {
-  order(id: $id) {
+def _order_refund_context(operation: str, extra: str = "") -> str:
+    """An order read before a refundCreate on it: its currencies, its refunds' notes (our
+    marker: check-before-act) and the payments the money goes back to; `extra`: more fields."""
+    return (
+        f"""
+query {operation}($id: ID!) {{
+  order(id: $id) {{
     id
     name
     currencyCode
-    presentmentCurrencyCode
-    totalShippingPriceSet { ...MoneyBagBoth }
-    totalRefundedShippingSet { ...MoneyBagBoth }
-    refunds(first: 50) { id note }
-    transactions(first: 20) {
+    presentmentCurrencyCode{extra}
+    refunds(first: 50) {{ id note }}
+    transactions(first: 20) {{
       id
       kind
       status
       gateway
-      parentTransaction { id }
-      amountSet { ...MoneyBagBoth }
-    }
-  }
-}
+      parentTransaction {{ id }}
+      amountSet {{ ...MoneyBagBoth }}
+    }}
+  }}
+}}
 """
-    + _MONEY_BAG_BOTH
-)
+        + _MONEY_BAG_BOTH
+    )
+
+
+ORDER_SHIPPING_REFUND_CONTEXT = _order_refund_context("OrderShippingRefundContext", """
+    totalShippingPriceSet { ...MoneyBagBoth }
+    totalRefundedShippingSet { ...MoneyBagBoth }""")
 
 # refundCreate of shipping only: `shipping` says how much of the charge is refunded, the
 # transactions move the money (in the order's presentment currency).
@@ -979,28 +985,7 @@ REFUND_SHIPPING_CREATE = _refund_create("RefundShippingCreate")
 # A refund on an order with no store return (a return asked for in a support ticket): the
 # order's payments (what each can still give back) and its refunds' notes (our marker, for
 # check-before-act).
-ORDER_REFUND_CONTEXT = (
-    """
-query OrderRefundContext($id: ID!) {
-  order(id: $id) {
-    id
-    name
-    currencyCode
-    presentmentCurrencyCode
-    refunds(first: 50) { id note }
-    transactions(first: 20) {
-      id
-      kind
-      status
-      gateway
-      parentTransaction { id }
-      amountSet { ...MoneyBagBoth }
-    }
-  }
-}
-"""
-    + _MONEY_BAG_BOTH
-)
+ORDER_REFUND_CONTEXT = _order_refund_context("OrderRefundContext")
 
 # refundCreate of money only, for that refund (its own operation name, so the fake can tell it).
 REFUND_ORDER_CREATE = _refund_create("RefundOrderCreate")
