@@ -23,14 +23,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 
 from bot.actors import EXECUTOR
 from bot.clock import Clock
 from bot.jobs.errors import RetryLater
-from bot.schema import case_snapshots, case_tickets, cases as cases_table
+from bot.schema import case_tickets
 from bot.services.ticket_returns import RETURN_OF_CASE
-from bot.store import CaseRecord, CaseRepo, snapshots
+from bot.store import CaseRecord, CaseRepo
+from bot.store.cases import new_snapshot
 from bot.store.jobs import Job
 from bot.store.stages import record_in
 from policy.lifecycle import ReturnStage, StageUpdate
@@ -92,10 +93,7 @@ class OpenedReturns:
         def within(conn) -> None:
             conn.execute(insert(case_tickets).values(source=ticket.source, ticket_id=ticket.id, case_id=case.id,
                                                      joined_at=now))
-            snap = conn.execute(insert(case_snapshots).values(
-                case_id=case.id, taken_at=now, context=snapshots.dump(adopted), assessment=snapshots.dump(assessment),
-            ).returning(case_snapshots.c.id)).scalar_one()
-            conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap))
+            new_snapshot(conn, case.id, adopted, assessment, at=now)
             record_in(conn, self.cases.engine, case.id, approved, now=now, bump=False)
 
         extra = {"kind": CaseKind.RETURN_REQUEST.value, "source": source, "external_id": ret.id,

@@ -35,21 +35,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from bot.jobs.errors import RetryLater
 from bot.llm.drafting import draft_reply
 from bot.services.effects import money_outcome
-from bot.schema import case_snapshots, case_tickets, cases as cases_table
+from bot.schema import case_tickets
 from bot.store import CaseRecord, CaseRepo, OutboxOp
-from bot.store import snapshots
+from bot.services.ticket_review import draft_for, priority_of
+from bot.store.cases import new_snapshot
 from policy.config import Policy, RefundOn, Segment
-from policy.detect import detect
 from policy.drafting import DraftContext
 from policy.lifecycle_rules import refund_on_for
 from policy.models import (Action, Assessment, CaseContext, CaseKind, CaseStatus, Order, SignalCode, Ticket)
 from policy.ports import STORE, Operation
-from policy.priority import ticket_priority
 from policy.ticket_case import TicketReview, customer_text, draft_decision, returnless, review_of, with_review
 from policy.triage import Classification, Intent
 
@@ -235,10 +234,7 @@ class TicketJoins:
                 conn.execute(insert(case_tickets).values(source=ticket.source, ticket_id=ticket.id, case_id=case.id,
                                                          joined_at=now))
             if undecided:
-                snap = conn.execute(insert(case_snapshots).values(
-                    case_id=case.id, taken_at=now, context=snapshots.dump(ctx), assessment=snapshots.dump(assessment),
-                ).returning(case_snapshots.c.id)).scalar_one()
-                conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap))
+                new_snapshot(conn, case.id, ctx, assessment, at=now)
 
         result = cases.transition(case.id, expected=case.status, expected_version=case.version, to=case.status,
                                   actor="returnsbot", at=now,
@@ -257,20 +253,8 @@ def review_for(intake, ticket: Ticket, ctx: CaseContext, assessment: Assessment,
                found_by: str | None) -> TicketReview:
     """Priority and a guardrail-checked draft for `ticket`, grounded in the case's decision
     (the same steps as a ticket case's own, bot.services.tickets)."""
-    policy: Policy = intake.policy
-    now = intake.clock()
-    vip = any(s.code is SignalCode.VIP_CUSTOMER for s in detect(ctx, policy))
-    priority = ticket_priority(urgency=classification.urgency, sentiment=classification.sentiment,
-                               intent=classification.intent, vip=vip, created_at=ticket.created_at, now=now,
-                               settings=policy.priority)
-    rec = assessment.recommendation
-    decision = draft_decision(rec.action, rec.amount, assessment.signals)
-    returned = [li.title for li in ctx.return_request.line_items] if ctx.return_request is not None else None
-    draft_ctx = DraftContext.for_order(ctx.order, ctx.customer, language=classification.language,
-                                       intent=classification.intent, message=customer_text(ticket), tz=policy.store.tz,
-                                       return_items=returned)
-    draft = draft_reply(draft_ctx, decision, policy.voice, claude=intake.claude,
-                        catalog=[li.title for li in ctx.order.line_items])
+    priority = priority_of(ticket, ctx, classification, intake.policy, intake.clock())
+    draft = draft_for(ticket, ctx, assessment, classification, intake.policy, intake.claude)
     return TicketReview(classification=classification, priority=priority, order_found_by=found_by, draft=draft)
 
 

@@ -20,27 +20,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import insert, update
-
 from bot.clock import Clock
-from bot.llm.drafting import draft_reply
 from bot.llm.triage import classify
 from bot.services.context import assemble, contribute
 from bot.services.ticket_note import queue_context_note
 from bot.services.ticket_reopen import recheck_later, reopen
+from bot.services.ticket_review import draft_for, priority_of
 from bot.store import CaseRecord, CaseRepo, NewCase
-from bot.store import snapshots
-from bot.store.cases import ticket_columns
-from bot.schema import case_snapshots, cases as cases_table
+from bot.store.cases import new_snapshot, ticket_columns
 from policy.approval import channel_for
 from policy.assess import assess
 from policy.config import Policy
-from policy.detect import detect
-from policy.drafting import DraftContext
-from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, DomainEvent, EventKind, Order, SignalCode, Ticket
+from policy.models import Assessment, CaseContext, CaseKind, CaseStatus, DomainEvent, EventKind, Order, Ticket
 from policy.ports import StoreSource
-from policy.priority import ticket_priority
-from policy.ticket_case import (TicketReview, asked_return, customer_text, draft_decision, last_is_ours, returnless,
+from policy.ticket_case import (TicketReview, asked_return, customer_text, last_is_ours, returnless,
                                 with_review, wrote_again)
 from policy.triage import Classification, Intent
 
@@ -152,10 +145,7 @@ class TicketIntake:
         others = tuple(t for t in ctx.tickets if t.id != ticket.id)
         asked = asked_return(ticket, ctx.order) if classification.intent is Intent.RETURN and ctx.order else None
         ctx = ctx.model_copy(update={"kind": CaseKind.TICKET, "tickets": (ticket, *others), "return_request": asked})
-        vip = any(s.code is SignalCode.VIP_CUSTOMER for s in detect(ctx, self.policy))
-        priority = ticket_priority(urgency=classification.urgency, sentiment=classification.sentiment,
-                                   intent=classification.intent, vip=vip, created_at=ticket.created_at, now=now,
-                                   settings=self.policy.priority)
+        priority = priority_of(ticket, ctx, classification, self.policy, now)
         review = TicketReview(classification=classification, priority=priority,
                               order_found_by=found_by if order is not None else None,
                               no_order=found_by if order is None else None)
@@ -164,13 +154,7 @@ class TicketIntake:
         rec = assessment.recommendation
         keep = ctx.return_request is not None and returnless(rec.action, rec.amount,
                                                               self.policy.returns.returnless_refund_up_to)
-        decision = draft_decision(rec.action, rec.amount, assessment.signals, keep_items=keep)
-        draft_ctx = DraftContext.for_order(
-            ctx.order, ctx.customer, language=classification.language, intent=classification.intent, message=
-            customer_text(ticket), tz=self.policy.store.tz,
-            return_items=[li.title for li in asked.line_items] if asked is not None else None)
-        draft = draft_reply(draft_ctx, decision, self.policy.voice, claude=self.claude,
-                            catalog=[li.title for li in ctx.order.line_items] if ctx.order else [])
+        draft = draft_for(ticket, ctx, assessment, classification, self.policy, self.claude, keep_items=keep)
         return with_review(ctx, review.model_copy(update={"draft": draft})), assessment
 
     def _refresh(self, case: CaseRecord, ctx: CaseContext, assessment: Assessment) -> TicketOutcome:
@@ -180,17 +164,14 @@ class TicketIntake:
         now = ctx.now
         rec = assessment.recommendation
 
-        def new_snapshot(conn) -> None:
-            snap_id = conn.execute(insert(case_snapshots).values(
-                case_id=case.id, taken_at=now, context=snapshots.dump(ctx), assessment=snapshots.dump(assessment),
-            ).returning(case_snapshots.c.id)).scalar_one()
-            conn.execute(update(cases_table).where(cases_table.c.id == case.id).values(snapshot_id=snap_id))
+        def snapshot_now(conn) -> None:
+            new_snapshot(conn, case.id, ctx, assessment, at=now)
 
         columns = {"recommended_action": rec.action.value, "risk_score": rec.risk_score,
                    "amount_minor": rec.amount.to_minor(), "currency": rec.amount.currency, **ticket_columns(ctx)}
         if case.status is CaseStatus.DONE and wrote_again(self.cases.snapshot(case)[0].tickets[0], ctx.tickets[0]):
             result = reopen(self.cases, case, at=now, messages=len(ctx.tickets[0].messages), columns=columns,
-                            within=new_snapshot)
+                            within=snapshot_now)
             if result.ok:
                 self.on_case_changed(result.case)
                 return TicketOutcome("reopened", result.case)
@@ -202,7 +183,7 @@ class TicketIntake:
         result = self.cases.transition(
             case.id, expected=case.status, to=case.status, actor="returnsbot", at=now, event="case.ticket_updated",
             detail={"messages": len(ctx.tickets[0].messages)},
-            extra=columns if undecided else None, within=new_snapshot if undecided else None)
+            extra=columns if undecided else None, within=snapshot_now if undecided else None)
         if result.ok:
             self.on_case_changed(result.case)
         return TicketOutcome("updated", result.case)

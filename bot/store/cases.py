@@ -201,6 +201,18 @@ class TransitionResult:
     case: CaseRecord  # the state after the attempt (theirs, when ok is False)
 
 
+def new_snapshot(conn: Any, case_id: int, ctx: CaseContext, assessment: Assessment, *, at: datetime,
+                 policy_fingerprint: str | None = None) -> int:
+    """A new snapshot of the case's context and assessment, made the case's current one, in
+    the caller's transaction; its id."""
+    snap_id = conn.execute(insert(case_snapshots).values(
+        case_id=case_id, taken_at=at, context=snapshots.dump(ctx), assessment=snapshots.dump(assessment),
+        policy_fingerprint=policy_fingerprint,
+    ).returning(case_snapshots.c.id)).scalar_one()
+    conn.execute(update(cases).where(cases.c.id == case_id).values(snapshot_id=snap_id))
+    return snap_id
+
+
 class CaseRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -291,18 +303,8 @@ class CaseRepo:
                     )
                 ).one()
                 return CaseRecord.from_row(existing), False
-            snap_id = conn.execute(
-                insert(case_snapshots)
-                .values(
-                    case_id=case_id,
-                    taken_at=new.opened_at,
-                    context=snapshots.dump(ctx),
-                    assessment=snapshots.dump(new.assessment),
-                    policy_fingerprint=new.policy_fingerprint,
-                )
-                .returning(case_snapshots.c.id)
-            ).scalar_one()
-            conn.execute(update(cases).where(cases.c.id == case_id).values(snapshot_id=snap_id))
+            new_snapshot(conn, case_id, ctx, new.assessment, at=new.opened_at,
+                         policy_fingerprint=new.policy_fingerprint)
             conn.execute(
                 insert(audit_log).values(
                     case_id=case_id,
