@@ -33,7 +33,7 @@ from bot import actors
 from bot.db import make_engine
 from bot.schema import case_snapshots, cases, decisions, shop_facts
 from bot.policy_fingerprint import fingerprint
-from bot.store.snapshots import SnapshotUnreadable, read_context_text, read_recommendation_text
+from bot.store.snapshots import SnapshotUnreadable, read_assessment_text, read_context_text, version_matters
 from policy.config import Policy, PolicyError, load_policy, parse_policy
 from policy.edit import with_values
 from policy.models import Action, CaseKind, ShopFacts
@@ -128,8 +128,9 @@ def _statement(scope: Scope, lo: int | None = None, hi: int | None = None, verdi
     # The decision that decided the case: its first one, a follow-up after receipt aside.
     first = (select(func.min(d.id)).where(d.case_id == c.id, d.action != "followup")
              .correlate(cases).scalar_subquery())
+    version = s.context["_v"].as_integer() if version_matters() else null()
     stmt = (select(c.id, c.kind, c.order_name, c.customer_name, c.escalated_by,
-                   cast(s.context, Text).label("context"), s.context["_v"].as_integer().label("v"),
+                   cast(s.context, Text).label("context"), version.label("v"),
                    stored.label("assessment"),
                    d.outcome, d.action, d.decided_by)
             .select_from(cases.join(case_snapshots, s.id == c.snapshot_id)
@@ -162,7 +163,7 @@ def _label(row) -> str:
 class Reader:
     """Streams PastCases for a scope; counts the snapshots it could not read. With
     `current` (the current policy), a snapshot assessed by that same policy and policy code
-    carries its stored recommendation (`PastCase.current`): not recomputed."""
+    carries its stored assessment (`PastCase.current`): not recomputed."""
 
     def __init__(self, engine: Engine, scope: Scope, current: Policy | None = None) -> None:
         self.engine, self.scope = engine, scope
@@ -180,7 +181,7 @@ class Reader:
                 except SnapshotUnreadable:
                     self.unreadable += 1
                     continue
-                stored = read_recommendation_text(row.assessment) if row.assessment is not None else None
+                stored = read_assessment_text(row.assessment) if row.assessment is not None else None
                 self.reused += stored is not None
                 yield PastCase(case_id=row.id, label=_label(row), context=ctx, decided=_person_outcome(row),
                                escalated=row.escalated_by is not None, decided_by=row.decided_by, current=stored)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policy.config import Policy
-from policy.detect import detect
+from policy.detect import detect, redetect
 from policy.models import Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
 from policy.recommend import recommend
 
@@ -37,6 +37,12 @@ _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
 
 def assess(ctx: CaseContext, policy: Policy) -> Assessment:
     signals = detect(ctx, policy)
+    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
+
+
+def reassess(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: frozenset[SignalCode]) -> Assessment:
+    """`assess(ctx, policy)`, from the signals another policy found (`policy.detect.redetect`)."""
+    signals = redetect(ctx, policy, found, rerun)
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
 
 

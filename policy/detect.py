@@ -112,6 +112,46 @@ def detect(ctx: CaseContext, policy: Policy) -> tuple[Signal, ...]:
     return tuple(signal for signal in found if signal is not None)
 
 
+def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal],
+             rerun: frozenset[SignalCode]) -> tuple[Signal, ...]:
+    """What `detect(ctx, policy)` returns, given `found` = `detect(ctx, other)` for a policy
+    `other` whose inputs differ from `policy`'s only for the checks in `rerun`
+    (`inputs_changed(other, policy)`): those run again, every other check found what it
+    found under `other`, re-weighted with `policy`'s weights. The simulator replays a
+    one-key change over every stored case; most checks cannot see that key."""
+    if ctx.order is None:
+        return ()
+    before = {s.code: s for s in found}
+    weights = policy.risk.weights
+    case: _Case | None = None
+    out = []
+    for code in _APPLIES[ctx.kind]:
+        if code in rerun:
+            if case is None:
+                case = _Case(ctx=ctx, policy=policy, amount=ctx.amount)
+            signal = _CHECKS[code](case)
+        else:
+            signal = before.get(code)
+            if signal is not None and signal.weight != weights.of(code):
+                signal = signal.model_copy(update={"weight": weights.of(code)})
+        if signal is not None:
+            out.append(signal)
+    return tuple(out)
+
+
+def inputs_changed(current: Policy, proposed: Policy) -> frozenset[SignalCode]:
+    """The checks that read something of the policy (`_READS`) that differs between the two."""
+    return frozenset(code for code, paths in _READS.items()
+                     if any(_read(current, path) != _read(proposed, path) for path in paths))
+
+
+def _read(policy: Policy, path: str) -> object:
+    value: object = policy
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
 # --- helpers shared with the recommendation ---------------------------------------------
 
 
@@ -484,6 +524,25 @@ _CHECKS: dict[SignalCode, Callable[[_Case], Signal | None]] = {
     SignalCode.REFUND_EXCEEDS_PAID: _refund_exceeds_paid,
     SignalCode.REPEAT_CLAIM: _repeat_claim,
     SignalCode.SHIPMENT_DELAYED: _shipment_delayed,
+}
+
+
+# What each check reads of the policy, besides its signal's weight (`risk.weights`, which
+# `redetect` applies itself): attribute paths from the Policy, as the check reads them.
+# tests/policy/test_detect_reads.py records every read each check makes and fails on one
+# that is not covered here (a path covers the paths under it).
+_READS: dict[SignalCode, tuple[str, ...]] = {
+    SignalCode.OUTSIDE_WINDOW: ("returns", "store"),
+    SignalCode.HIGH_VALUE: ("risk.high_value_threshold", "shop_currency"),
+    SignalCode.FINAL_SALE: ("returns",),
+    SignalCode.SERIAL_RETURNER: ("risk.serial_returner",),
+    SignalCode.VIP_CUSTOMER: ("vip", "shop_currency"),
+    SignalCode.HIGH_PAYMENT_RISK: ("risk.high_payment_risk_levels",),
+    SignalCode.OPEN_DISPUTE: (),
+    SignalCode.NOT_DELIVERED: (),
+    SignalCode.REFUND_EXCEEDS_PAID: (),
+    SignalCode.REPEAT_CLAIM: (),
+    SignalCode.SHIPMENT_DELAYED: ("shipping",),
 }
 
 

@@ -2,7 +2,11 @@
 
 Pure: the caller streams `PastCase`s (a stored context snapshot and what people decided)
 and gets a `Simulation`. Both policies run through the same `assess` the pipeline uses, on
-the snapshot's own `now`, so a replay sees the case as it was when it opened.
+the snapshot's own `now`, so a replay sees the case as it was when it opened. The proposed
+policy's detection re-runs only the checks whose policy inputs it changes
+(`policy.detect.redetect`): the others' signals are the current policy's, which is what
+those checks would find again (tests/policy/test_detect_reads.py holds each check to the
+inputs it declares, tests/sample/test_simulate_reuse.py compares with a full `assess`).
 
 What is compared, per case:
 - the recommended action under the current and the proposed policy (a change is counted
@@ -26,9 +30,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policy.assess import assess
+from policy.assess import assess, reassess
 from policy.config import Policy
-from policy.models import Action, CaseContext, CaseKind, Money, Recommendation
+from policy.detect import inputs_changed
+from policy.models import Action, Assessment, CaseContext, CaseKind, Money, Recommendation
 
 EXAMPLES_PER_CHANGE = 3
 DISAGREEMENTS_LISTED = 5
@@ -47,9 +52,9 @@ class PastCase:
     decided: Action | None = None  # a person's outcome; None: undecided, or decided by automation
     escalated: bool = False  # went up a tier before it was decided
     decided_by: str | None = None
-    # What the current policy recommends for this context, when the caller knows it
-    # already (a stored assessment made by the same policy and code): not recomputed.
-    current: Recommendation | None = None
+    # What the current policy made of this context, when the caller knows it already (a
+    # stored assessment made by the same policy and code): not recomputed.
+    current: Assessment | None = None
 
 
 @dataclass
@@ -239,11 +244,14 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
     sims = [Simulation(currency=current.shop_currency, examples_per_change=examples,
                        disagreements_listed=disagreements) for _ in proposals]
     worst: list[list] = [[] for _ in proposals]  # per proposal: (rank, -id, Disagreement), smallest first
-    runs = list(zip(sims, proposals, worst, focus))
+    # Per proposal, the checks whose policy inputs it changes: only those run again on
+    # each case, the others' signals are the current policy's (policy.detect.redetect).
+    runs = list(zip(sims, proposals, worst, focus, [inputs_changed(current, p) for p in proposals]))
     for case in cases:
-        before = case.current or assess(case.context, current).recommendation
-        for sim, proposed, biggest, followed in runs:
-            after = assess(case.context, proposed).recommendation
+        now = case.current or assess(case.context, current)
+        before = now.recommendation
+        for sim, proposed, biggest, followed, rerun in runs:
+            after = reassess(case.context, proposed, now.signals, rerun).recommendation
             _count(sim, case, before, after, examples)
             if case.case_id in followed:
                 sim.focus_cases += 1

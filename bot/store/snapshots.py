@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from policy.models import Assessment, CaseContext, Recommendation
+from policy.models import Assessment, CaseContext
 
 VERSION = 1
 KEY = "_v"
@@ -161,16 +161,17 @@ def _context_only(data: Any) -> CaseContext:
         raise SnapshotUnreadable(f"{exc.error_count()} problem(s), first: {where}: {first['msg']}") from exc
 
 
-class _Verdict(BaseModel):
-    """The part of a stored Assessment the simulator reuses."""
-
-    recommendation: Recommendation
-
-
-def read_recommendation_text(text: str | bytes) -> Recommendation | None:
-    """A stored assessment's recommendation from its JSON text; None when it cannot be read
-    (the caller recomputes it)."""
+def read_assessment_text(text: str | bytes) -> Assessment | None:
+    """A stored assessment from its JSON text; None when it cannot be read as the current
+    model (the caller recomputes it)."""
     try:
-        return _Verdict.model_validate_json(text, extra="ignore").recommendation
+        return Assessment.model_validate_json(text, extra="ignore")
     except ValidationError:
         return None
+
+
+def version_matters() -> bool:
+    """Whether the bulk reader needs a snapshot's version: not while every version up to
+    the current one reads as the current shape (SAME_SHAPE) — then the simulator does not
+    ask the database to pull `_v` out of every context (a third of its query's time)."""
+    return not all(v in SAME_SHAPE for v in range(VERSION + 1))

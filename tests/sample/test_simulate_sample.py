@@ -139,3 +139,55 @@ def test_money_arithmetic_without_revalidation_gives_the_same_report(history, mo
     validated = to_json(run(c.engine, current, proposed, Scope(), reuse=False))
     assert built, "the replay does Money arithmetic"
     assert fast["changed"] > 0 and fast == validated
+
+
+def test_the_stored_assessments_are_what_the_running_policy_makes_of_the_stored_contexts(history):
+    """What the simulator's reuse rests on: a snapshot stamped with the running policy's
+    fingerprint holds exactly `assess(its context, that policy)`, signals included (the
+    proposed policy's detection starts from those signals)."""
+    from sqlalchemy import select
+
+    from bot.policy_fingerprint import fingerprint
+    from bot.schema import case_snapshots, cases
+    from bot.store.snapshots import read
+    from policy.assess import assess
+
+    c, _ = history
+    mark = fingerprint(c.policy)
+    with c.engine.connect() as conn:
+        rows = conn.execute(select(case_snapshots.c.context, case_snapshots.c.assessment)
+                            .join(cases, cases.c.snapshot_id == case_snapshots.c.id)
+                            .where(case_snapshots.c.policy_fingerprint == mark)).all()
+    assert len(rows) > 20
+    for row in rows:
+        ctx, stored = read(row.context, row.assessment)
+        assert assess(ctx, c.policy) == stored, ctx.kind
+
+
+def test_incremental_detection_gives_the_report_of_a_full_assess_per_case(history, monkeypatch):
+    """The replay re-runs only the checks a proposal's changes reach; against a replay
+    that assesses every case in full under the proposed policy, the report is the same,
+    byte for byte — over several sections at once, and over one key."""
+    import policy.simulate as simulate_module
+    from policy.assess import assess
+    from policy.simulate import to_json
+
+    c, _ = history
+    running = c.policy
+    facts = stored_shop_facts(c.engine)
+    proposals = [{"returns.window_days": "60", "vip.lifetime_spend": "300", "risk.high_value_threshold": "100"},
+                 {"risk.weights.vip_customer": "-40"}, {"shipping.late_after_days": "1"}]
+    reports = []
+    for changes in proposals:
+        proposed = resolved(proposed_policy(changes=changes), facts)
+        incremental = to_json(run(c.engine, running, proposed, Scope()))
+        with monkeypatch.context() as m:
+            calls = []
+            m.setattr(simulate_module, "reassess",
+                      lambda ctx, p, found, rerun: calls.append(1) or assess(ctx, p))
+            full = to_json(run(c.engine, running, proposed, Scope()))
+        assert calls and incremental == full, changes
+        assert incremental["current_verdicts_reused"] > 20
+        reports.append(incremental)
+    assert reports[0]["changed"] > 0  # not a comparison of two empty reports
+
