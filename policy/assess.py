@@ -36,14 +36,16 @@ _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
 
 
 def assess(ctx: CaseContext, policy: Policy) -> Assessment:
-    signals = detect(ctx, policy)
-    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
+    amount = ctx.at_stake(policy.shop_currency)  # summed over a return's lines: once
+    signals = detect(ctx, policy, amount=amount)
+    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))
 
 
 def reassess(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: frozenset[SignalCode]) -> Assessment:
     """`assess(ctx, policy)`, from the signals another policy found (`policy.detect.redetect`)."""
-    signals = redetect(ctx, policy, found, rerun)
-    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy))
+    amount = ctx.at_stake(policy.shop_currency)
+    signals = redetect(ctx, policy, found, rerun, amount=amount)
+    return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))
 
 
 def needs_case(kind: CaseKind, signals: Iterable[Signal], recommendation: Recommendation, *,

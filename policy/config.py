@@ -465,9 +465,21 @@ class Policy(Section):
         return tuple(dict.fromkeys(a for tier in self.approval_tiers for a in tier.approvers))
 
 
-@lru_cache(maxsize=64)
+_TIERS: dict[int, tuple[tuple[ApprovalTier, ...], tuple[Tier, ...]]] = {}
+
+
 def _domain_tiers(tiers: tuple[ApprovalTier, ...]) -> tuple[Tier, ...]:
-    return tuple(Tier(index=i, up_to=t.up_to, approvers=t.approvers) for i, t in enumerate(tiers))
+    # Read on every assessment: kept per tiers tuple by identity (hashing the frozen
+    # models each time cost more than building them). The entry holds the tuple, so its
+    # id is not reused while the entry lives.
+    hit = _TIERS.get(id(tiers))
+    if hit is not None and hit[0] is tiers:
+        return hit[1]
+    if len(_TIERS) > 64:
+        _TIERS.clear()
+    domain = tuple(Tier(index=i, up_to=t.up_to, approvers=t.approvers) for i, t in enumerate(tiers))
+    _TIERS[id(tiers)] = (tiers, domain)
+    return domain
 
 
 @cache

@@ -100,20 +100,21 @@ class _Case:
         return Signal(code=code, weight=weight, explanation=explanation, evidence=evidence)
 
     def shop_money(self, amount: object) -> Money:
-        return Money.of(amount, self.policy.shop_currency)  # type: ignore[arg-type]
+        return Money.limit(amount, self.policy.shop_currency)  # type: ignore[arg-type]
 
 
-def detect(ctx: CaseContext, policy: Policy) -> tuple[Signal, ...]:
+def detect(ctx: CaseContext, policy: Policy, *, amount: Money | None = None) -> tuple[Signal, ...]:
+    """`amount`: `ctx.amount` when the caller has it."""
     if ctx.order is None:
         # A ticket about no order we could find: no order, customer or history to read.
         return ()
-    case = _Case(ctx=ctx, policy=policy, amount=ctx.amount)
+    case = _Case(ctx=ctx, policy=policy, amount=amount if amount is not None else ctx.amount)
     found = (_CHECKS[code](case) for code in _APPLIES[ctx.kind])
     return tuple(signal for signal in found if signal is not None)
 
 
-def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal],
-             rerun: frozenset[SignalCode]) -> tuple[Signal, ...]:
+def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: frozenset[SignalCode], *,
+             amount: Money | None = None) -> tuple[Signal, ...]:
     """What `detect(ctx, policy)` returns, given `found` = `detect(ctx, other)` for a policy
     `other` whose inputs differ from `policy`'s only for the checks in `rerun`
     (`inputs_changed(other, policy)`): those run again, every other check found what it
@@ -128,7 +129,7 @@ def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal],
     for code in _APPLIES[ctx.kind]:
         if code in rerun:
             if case is None:
-                case = _Case(ctx=ctx, policy=policy, amount=ctx.amount)
+                case = _Case(ctx=ctx, policy=policy, amount=amount if amount is not None else ctx.amount)
             signal = _CHECKS[code](case)
         else:
             signal = before.get(code)

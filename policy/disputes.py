@@ -299,7 +299,7 @@ def _submission(ctx, policy, reason, sections, strengths) -> list[tuple[Evidence
 def recommend(ctx: CaseContext, packet: EvidencePacket, policy: Policy) -> tuple[Action, tuple[str, ...]]:
     """Submit the evidence when it answers the dispute's reason; accept the loss when it
     can't (or evidence is past due). Either way the reasons say what decided it."""
-    fee = Money.of(policy.fraud.dispute_fee, ctx.order.currency)
+    fee = Money.limit(policy.fraud.dispute_fee, ctx.order.currency)
     due = packet.due_by
     if due is not None and due <= ctx.now:
         return Action.CONCEDE, (f"Accept the loss: evidence was due {_day(due)}; it can't be submitted now.",)

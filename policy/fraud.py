@@ -26,8 +26,8 @@ def proactive_refund(ctx: CaseContext, policy: Policy) -> tuple[Action, tuple[st
     if left.currency != currency:
         return Action.ESCALATE, (issuer, f"Review: the payment is in {left.currency} and `[fraud] "
                                          f"proactive_refund_below` is in {currency}, which returnsbot does not convert.")
-    below = Money.of(policy.fraud.proactive_refund_below, currency)
-    fee = Money.of(policy.fraud.dispute_fee, currency)
+    below = Money.limit(policy.fraud.proactive_refund_below, currency)
+    fee = Money.limit(policy.fraud.dispute_fee, currency)
     at_stake = left + fee
     if left < below:
         return Action.REFUND, (

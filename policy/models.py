@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 # ISO 4217 minor units where they are not 2 (storage keeps integer minor units).
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
@@ -20,6 +20,7 @@ _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP":
 _QUANTUM = {e: Decimal(1).scaleb(-e) for e in {2, *_MINOR_UNITS.values()}}
 _GROUPED = {e: f",.{e}f" for e in _QUANTUM}
 _ZEROS: dict[str, "Money"] = {}
+_LIMITS: dict[tuple[str, str], "Money"] = {}
 _new, _set = object.__new__, object.__setattr__
 
 
@@ -47,7 +48,7 @@ class CurrencyMismatch(ValueError):
 
 class Money(Frozen):
     amount: Decimal
-    currency: str = Field(min_length=3, max_length=3)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -56,16 +57,22 @@ class Money(Frozen):
             raise ValueError("money amounts must not be floats; pass a str or Decimal")
         return v
 
-    @field_validator("currency")
-    @classmethod
-    def _upper(cls, v: str) -> str:
-        if not v.isalpha():
-            raise ValueError(f"not a currency code: {v!r}")
-        return v.upper()
-
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Money:
         return cls(amount=Decimal(str(amount)), currency=currency)
+
+    @classmethod
+    def limit(cls, amount: Decimal, currency: str) -> Money:
+        """A policy's threshold or limit as Money: the same few on every case assessed (the
+        simulator assesses every stored one), so each is built once. Keyed by the amount's
+        text, so 500 and 500.00 stay apart."""
+        key = (str(amount), currency)
+        money = _LIMITS.get(key)
+        if money is None:
+            if len(_LIMITS) > 256:
+                _LIMITS.clear()
+            money = _LIMITS[key] = Money.of(amount, currency)
+        return money
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -564,7 +571,16 @@ class ReturnRequest(Frozen):
 
     @property
     def amount(self) -> Money:
-        return total([li.amount for li in self.line_items], self.currency)
+        # `total` of the lines' amounts, in Decimals (the same sums in the same order): read
+        # once or twice per assessment, and the simulator assesses every stored case.
+        currency = self.currency
+        amount = Decimal("0")
+        for li in self.line_items:
+            price = li.unit_price
+            if price.currency != currency:
+                raise CurrencyMismatch(f"{currency} vs {price.currency}")
+            amount = amount + price.amount * li.quantity
+        return Money._derived(amount, currency)
 
     @property
     def presentment_amount(self) -> Money | None:

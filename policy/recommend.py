@@ -72,12 +72,15 @@ class _Decision:
 _Found = dict[SignalCode, Signal]
 
 
-def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy) -> Recommendation:
+def recommend(ctx: CaseContext, signals: Iterable[Signal], policy: Policy, *,
+              amount: Money | None = None) -> Recommendation:
+    """`amount`: `ctx.at_stake(shop currency)` when the caller has it."""
     signals = tuple(signals)
     found = {s.code: s for s in signals}
     decision = _DECIDE[ctx.kind](ctx, found, policy)
     score = risk_score(signals)
-    amount = ctx.at_stake(policy.shop_currency)
+    if amount is None:
+        amount = ctx.at_stake(policy.shop_currency)
     auto, why = _auto_approve(ctx.kind, decision.action, amount, score, signals, policy)
     if ctx.platform is not None:
         # A returns platform approves what it can by itself; what reaches a card is for a person.
@@ -305,7 +308,7 @@ def _auto_approve(
         return False, (
             f"A person decides: the amount is in {amount.currency}, the policy's limits in {currency}."
         )
-    limit = Money.of(rules.max_amount, currency)
+    limit = Money.limit(rules.max_amount, currency)
     if amount > limit:
         return False, f"A person decides: {amount} is above the {limit} auto-approve limit."
     if score > rules.max_risk_score:

@@ -121,7 +121,10 @@ class Side:
 
     def count(self, rec: Recommendation, *, agrees: bool | None) -> None:
         self.actions[rec.action] += 1
-        self.money.setdefault(rec.action, Totals()).add(rec.amount)
+        totals = self.money.get(rec.action)
+        if totals is None:
+            totals = self.money[rec.action] = Totals()
+        totals.add(rec.amount)
         self.auto_approved += rec.auto_approve
         self.tiers[rec.tier.index] += 1
         self.agrees += bool(agrees)

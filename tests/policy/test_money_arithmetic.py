@@ -52,3 +52,17 @@ def test_format_unchanged():
              ("2.0005", "KWD"): "2.001 KWD", ("999999.999", "SEK"): "1,000,000.00 SEK", ("0", "EUR"): "€0.00"}
     for (amount, currency), text in cases.items():
         assert _validated(amount, currency).format() == text
+
+
+def test_money_takes_decimals_strings_and_ints_refuses_floats_and_odd_currencies():
+    """What Money accepts, as every connector and stored snapshot hands it in (the currency
+    check is pydantic's own pattern: no Python call per Money read from a snapshot)."""
+    assert Money(amount="12.50", currency="usd") == _validated("12.50")
+    assert Money(amount=12, currency="USD").amount == Decimal(12)
+    assert Money.model_validate_json('{"amount": "12.50", "currency": "eur"}') == _validated("12.50", "EUR")
+    for amount in (12.5, 0.1):
+        with pytest.raises(ValidationError, match="must not be floats"):
+            Money(amount=amount, currency="USD")
+    for currency in ("US", "USDX", "U$D", "US1", "ÄBC", ""):
+        with pytest.raises(ValidationError):
+            Money(amount=Decimal(1), currency=currency)
