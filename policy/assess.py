@@ -16,11 +16,12 @@ When a case is opened:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from policy.config import Policy
-from policy.detect import detect, redetect
+from policy.detect import applies_to, detect, inputs_changed, redetect
 from policy.models import Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
-from policy.recommend import recommend
+from policy.recommend import recommend, recommendation_inputs_changed
 
 _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
     CaseKind.RETURN_REQUEST: None,  # None: always
@@ -41,10 +42,37 @@ def assess(ctx: CaseContext, policy: Policy) -> Assessment:
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))
 
 
-def reassess(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: frozenset[SignalCode]) -> Assessment:
-    """`assess(ctx, policy)`, from the signals another policy found (`policy.detect.redetect`)."""
+@dataclass(frozen=True)
+class Changes:
+    """What a proposed policy changes that assessing a case reads, against the current one:
+    the detection checks whose inputs differ (`policy.detect`), and the case kinds whose
+    recommendation reads something that differs (`policy.recommend`)."""
+
+    checks: frozenset[SignalCode]
+    kinds: frozenset[CaseKind]
+    weights: bool  # `[risk.weights]` differ: any signal found weighs differently
+
+    @classmethod
+    def between(cls, current: Policy, proposed: Policy) -> Changes:
+        return cls(checks=inputs_changed(current, proposed), kinds=recommendation_inputs_changed(current, proposed),
+                   weights=current.risk.weights != proposed.risk.weights)
+
+    def reach(self, kind: CaseKind) -> bool:
+        """Whether a case of `kind` can be assessed differently at all."""
+        return self.weights or kind in self.kinds or not self.checks.isdisjoint(applies_to(kind))
+
+
+def reassess(ctx: CaseContext, policy: Policy, before: Assessment, changes: Changes) -> Assessment:
+    """`assess(ctx, policy)`, given `before` = `assess(ctx, current)` and `changes` =
+    `Changes.between(current, policy)`: only the checks the changes reach run again
+    (`policy.detect.redetect`), and the recommendation is `before`'s when its kind's inputs
+    are unchanged and the signals came out the same (a pure function of the same inputs)."""
+    if not changes.reach(ctx.kind):
+        return before
     amount = ctx.at_stake(policy.shop_currency)
-    signals = redetect(ctx, policy, found, rerun, amount=amount)
+    signals = redetect(ctx, policy, before.signals, changes.checks, amount=amount)
+    if ctx.kind not in changes.kinds and signals == before.signals:
+        return before
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))
 
 

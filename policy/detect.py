@@ -143,10 +143,16 @@ def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: f
 def inputs_changed(current: Policy, proposed: Policy) -> frozenset[SignalCode]:
     """The checks that read something of the policy (`_READS`) that differs between the two."""
     return frozenset(code for code, paths in _READS.items()
-                     if any(_read(current, path) != _read(proposed, path) for path in paths))
+                     if any(read_path(current, path) != read_path(proposed, path) for path in paths))
 
 
-def _read(policy: Policy, path: str) -> object:
+def applies_to(kind: CaseKind) -> tuple[SignalCode, ...]:
+    """The checks evaluated for a case of `kind` (the table in the module docstring)."""
+    return _APPLIES[kind]
+
+
+def read_path(policy: Policy, path: str) -> object:
+    """The policy's value at an attribute path such as "risk.serial_returner"."""
     value: object = policy
     for name in path.split("."):
         value = getattr(value, name)

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 from policy.approval import channel_for, required_tier
 from policy.config import Policy
-from policy.detect import SIGNAL_LABELS, counted_returns, history_days, plural
+from policy.detect import SIGNAL_LABELS, counted_returns, history_days, plural, read_path
 from policy.models import Action, CaseContext, CaseKind, Money, Recommendation, ReturnOutcome, Signal, SignalCode
 
 S = SignalCode
@@ -284,6 +284,29 @@ _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
     CaseKind.DELAYED_SHIPMENT: _delayed_shipment,
     CaseKind.TICKET: _ticket,
 }
+
+
+# What the recommendation reads of the policy for each kind, besides the signals: attribute
+# paths from the Policy (as `policy.detect._READS`). A proposed policy that changes none of
+# a kind's, finding the same signals, recommends what the current one did (the simulator
+# reuses it). tests/policy/test_detect_reads.py records every read and fails on one not
+# covered here.
+_EVERY = ("shop_currency", "tiers", "slack")
+_RECOMMEND_READS: dict[CaseKind, tuple[str, ...]] = {
+    CaseKind.RETURN_REQUEST: (*_EVERY, "returns.exchange_reasons", "auto_approve"),
+    CaseKind.TICKET: (*_EVERY, "returns.exchange_reasons"),  # a ticket's return: the return rows
+    CaseKind.DISPUTE: (*_EVERY, "disputes", "fraud"),
+    CaseKind.EARLY_FRAUD_WARNING: (*_EVERY, "fraud"),
+    CaseKind.HIGH_VALUE_REFUND: _EVERY,
+    CaseKind.ORDER_REVIEW: _EVERY,
+    CaseKind.DELAYED_SHIPMENT: _EVERY,
+}
+
+
+def recommendation_inputs_changed(current: Policy, proposed: Policy) -> frozenset[CaseKind]:
+    """The kinds whose recommendation reads something that differs between the two policies."""
+    return frozenset(kind for kind, paths in _RECOMMEND_READS.items()
+                     if any(read_path(current, path) != read_path(proposed, path) for path in paths))
 
 
 # --- auto-approve -----------------------------------------------------------------------

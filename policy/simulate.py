@@ -3,10 +3,12 @@
 Pure: the caller streams `PastCase`s (a stored context snapshot and what people decided)
 and gets a `Simulation`. Both policies run through the same `assess` the pipeline uses, on
 the snapshot's own `now`, so a replay sees the case as it was when it opened. The proposed
-policy's detection re-runs only the checks whose policy inputs it changes
-(`policy.detect.redetect`): the others' signals are the current policy's, which is what
-those checks would find again (tests/policy/test_detect_reads.py holds each check to the
-inputs it declares, tests/sample/test_simulate_reuse.py compares with a full `assess`).
+policy re-runs only the detection checks whose policy inputs it changes, and the
+recommendation only where its kind's inputs changed or the signals did
+(`policy.assess.reassess`): the rest is what the current policy found, which is what the
+same pure code would find again (tests/policy/test_detect_reads.py holds each check and
+each kind's recommendation to the inputs it declares and compares with a full `assess`;
+tests/sample/test_simulate_sample.py compares whole reports).
 
 What is compared, per case:
 - the recommended action under the current and the proposed policy (a change is counted
@@ -30,9 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policy.assess import assess, reassess
+from policy.assess import Changes, assess, reassess
 from policy.config import Policy
-from policy.detect import inputs_changed
 from policy.models import Action, Assessment, CaseContext, CaseKind, Money, Recommendation
 
 EXAMPLES_PER_CHANGE = 3
@@ -247,14 +248,14 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
     sims = [Simulation(currency=current.shop_currency, examples_per_change=examples,
                        disagreements_listed=disagreements) for _ in proposals]
     worst: list[list] = [[] for _ in proposals]  # per proposal: (rank, -id, Disagreement), smallest first
-    # Per proposal, the checks whose policy inputs it changes: only those run again on
-    # each case, the others' signals are the current policy's (policy.detect.redetect).
-    runs = list(zip(sims, proposals, worst, focus, [inputs_changed(current, p) for p in proposals]))
+    # Per proposal, what it changes that assessment reads: only that is assessed again on
+    # each case (policy.assess.reassess), the rest is the current policy's assessment.
+    runs = list(zip(sims, proposals, worst, focus, [Changes.between(current, p) for p in proposals]))
     for case in cases:
         now = case.current or assess(case.context, current)
         before = now.recommendation
-        for sim, proposed, biggest, followed, rerun in runs:
-            after = reassess(case.context, proposed, now.signals, rerun).recommendation
+        for sim, proposed, biggest, followed, changes in runs:
+            after = reassess(case.context, proposed, now, changes).recommendation
             _count(sim, case, before, after, examples)
             if case.case_id in followed:
                 sim.focus_cases += 1

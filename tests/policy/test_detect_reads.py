@@ -1,11 +1,13 @@
-"""What each detection check reads of the policy (`policy.detect._READS`), held to what it
-really reads, and `redetect` (the simulator's incremental detection) held to `detect`.
+"""What each detection check (`policy.detect._READS`) and each kind's recommendation
+(`policy.recommend._RECOMMEND_READS`) reads of the policy, held to what they really read,
+and `reassess` (the simulator's incremental assessment) held to `assess`.
 
 The simulator re-runs only the checks whose declared inputs a proposed policy changes and
-keeps the current policy's signals for the rest; a check that read an undeclared key
-would keep a stale signal. So every check runs here against a policy that records each
-attribute path read from it, over contexts and policies that make every check fire and
-not fire, and each path must be covered by the check's declaration."""
+keeps the current policy's signals for the rest, and keeps the current recommendation
+where its kind's inputs and the signals are unchanged; an undeclared read would keep a
+stale verdict. So every check and recommendation runs here against a policy that records
+each attribute path read from it, over contexts and policies that make every check fire
+and not fire, and each path must be covered by the declaration."""
 
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ from pydantic import BaseModel
 
 from bot.store.snapshots import read
 from policy import detect as detect_module
-from policy.assess import assess, reassess
+from policy import recommend as recommend_module
+from policy.assess import Changes, assess, reassess
 from policy.detect import _APPLIES, _CHECKS, _Case, inputs_changed, redetect
 from policy.models import CarrierStatus, CaseKind, DeliveryStatus, Shipment, SignalCode
+from policy.payments import EarlyFraudWarning
+from policy.recommend import recommend, recommendation_inputs_changed
 from tests.policy.factories import (
+    ORDER_ID,
     NOW,
     customer,
     ctx_of,
@@ -34,8 +40,10 @@ from tests.policy.factories import (
     refund,
     return_ctx,
     return_item,
+    return_request,
     risk,
     shipment,
+    usd,
 )
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "snapshots" / "sample_store_v0.json"
@@ -57,7 +65,18 @@ def _built() -> list:
                      exception="Address unknown", last_scan_at=days_ago(1))
     unshipped = shipment(DeliveryStatus.UNFULFILLED, id="s-none")
     vip = customer(tags=("VIP",), spend="5000.00")
+
+    def warning(amount: str) -> EarlyFraudWarning:
+        return EarlyFraudWarning(id="issfr_1", source="stripe", charge_id="ch_1", order_id=ORDER_ID,
+                                 fraud_type="made_with_stolen_card", actionable=True, amount=usd(amount),
+                                 refunded=usd("0"), created_at=days_ago(2))
+
     return [
+        ctx_of(CaseKind.EARLY_FRAUD_WARNING, fraud_warning=warning("49.00")),
+        ctx_of(CaseKind.EARLY_FRAUD_WARNING, fraud_warning=warning("900.00"), customer=vip,
+               order=order(received="900.00", shipments=(shipment(DeliveryStatus.IN_TRANSIT),))),
+        ctx_of(CaseKind.TICKET, return_request=return_request(return_item(reason="DEFECTIVE"))),
+        ctx_of(CaseKind.TICKET, order=None, customer=None, history=None),
         ctx_of(CaseKind.DELAYED_SHIPMENT, shipments=(late,)),
         ctx_of(CaseKind.DELAYED_SHIPMENT, shipments=(stuck,), customer=vip),
         ctx_of(CaseKind.DELAYED_SHIPMENT, shipments=(unshipped,), order=order(shipments=(unshipped,))),
@@ -105,6 +124,32 @@ def _covered(path: str, declared: tuple[str, ...]) -> bool:
     return any(path == d or path.startswith(d + ".") for d in (*declared, "risk.weights"))
 
 
+def uncovered_recommendation_reads() -> dict[CaseKind, set[str]]:
+    """Per kind, what its recommendation read that the declaration does not cover."""
+    out: dict[CaseKind, set[str]] = {}
+    for p in POLICIES:
+        for ctx in CONTEXTS:
+            seen: set[str] = set()
+            recommend(ctx, assess(ctx, p).signals, _Recorder(p, "", seen))  # type: ignore[arg-type]
+            declared = recommend_module._RECOMMEND_READS[ctx.kind]
+            missing = {path for path in seen if not any(path == d or path.startswith(d + ".") for d in declared)}
+            if missing:
+                out.setdefault(ctx.kind, set()).update(missing)
+    return out
+
+
+def test_every_kinds_recommendation_reads_only_what_it_declares():
+    assert uncovered_recommendation_reads() == {}
+    assert set(recommend_module._RECOMMEND_READS) == set(CaseKind)
+    assert {ctx.kind for ctx in CONTEXTS} == set(CaseKind)
+
+
+def test_a_recommendation_reading_an_undeclared_key_is_caught(monkeypatch):
+    monkeypatch.setitem(recommend_module._RECOMMEND_READS, CaseKind.RETURN_REQUEST, ("shop_currency", "tiers", "slack"))
+    assert {"auto_approve.enabled", "returns.exchange_reasons"} <= uncovered_recommendation_reads()[
+        CaseKind.RETURN_REQUEST]
+
+
 def uncovered_reads() -> dict[SignalCode, set[str]]:
     """Per check, what it read that its declaration does not cover (empty: none)."""
     out: dict[SignalCode, set[str]] = {}
@@ -147,6 +192,12 @@ def test_the_same_policy_changes_nothing_and_one_key_changes_its_readers():
     assert inputs_changed(default, policy("[vip]\nlifetime_spend = 1500\n")) == {SignalCode.VIP_CUSTOMER}
     assert inputs_changed(default, policy("[auto_approve]\nmax_amount = 100\n")) == frozenset()
     assert inputs_changed(default, policy("[risk.weights]\nvip_customer = -30\n")) == frozenset()
+    assert recommendation_inputs_changed(default, policy()) == frozenset()
+    assert recommendation_inputs_changed(default, policy("[auto_approve]\nmax_amount = 100\n")) == {
+        CaseKind.RETURN_REQUEST}
+    assert recommendation_inputs_changed(default, policy("[fraud]\ndispute_fee = 25\n")) == {
+        CaseKind.DISPUTE, CaseKind.EARLY_FRAUD_WARNING}
+    assert recommendation_inputs_changed(default, policy("[vip]\nlifetime_spend = 1500\n")) == frozenset()
 
 
 # Proposals of every section detection reads, one key and several at once.
@@ -162,22 +213,25 @@ PROPOSALS = [
     "[vip]\ncustomer_tags = ['Gold']\n",
     "[shipping]\nlate_after_days = 10\n",
     "[auto_approve]\nmax_amount = 1000\nmax_risk_score = 100\n",
+    "[fraud]\nproactive_refund_below = 1000\ndispute_fee = 40\n",
+    "[[approval_tiers]]\nup_to = 50\napprovers = ['U0AAA1111']\n[[approval_tiers]]\napprovers = ['U0BBB2222']\n",
+    "[slack]\nreview_channel = 'C0NEW'\n",
     "[returns]\nwindow_days = 60\n[vip]\nlifetime_spend = 100\n[risk]\nhigh_value_threshold = 50\n"
     "[risk.weights]\nserial_returner = 5\n",
 ]
 
 
 @pytest.mark.parametrize("toml", PROPOSALS)
-def test_redetect_from_the_current_signals_is_detect(toml):
-    """From the current policy's signals, the proposed policy's incremental detection and
-    assessment are exactly its own full ones, for every context."""
+def test_reassess_from_the_current_assessment_is_assess(toml):
+    """From the current policy's assessment, the proposed policy's incremental detection
+    and assessment are exactly its own full ones, for every context."""
     for current in POLICIES:
         proposed = policy(toml)
-        rerun = inputs_changed(current, proposed)
+        changes = Changes.between(current, proposed)
         for ctx in CONTEXTS:
-            found = assess(ctx, current).signals
-            assert redetect(ctx, proposed, found, rerun) == assess(ctx, proposed).signals, (toml, ctx.kind)
-            assert reassess(ctx, proposed, found, rerun) == assess(ctx, proposed)
+            before, full = assess(ctx, current), assess(ctx, proposed)
+            assert redetect(ctx, proposed, before.signals, changes.checks) == full.signals, (toml, ctx.kind)
+            assert reassess(ctx, proposed, before, changes) == full, (toml, ctx.kind)
 
 
 def test_a_check_left_out_of_the_rerun_keeps_the_old_signal():

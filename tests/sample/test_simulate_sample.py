@@ -184,7 +184,7 @@ def test_incremental_detection_gives_the_report_of_a_full_assess_per_case(histor
         with monkeypatch.context() as m:
             calls = []
             m.setattr(simulate_module, "reassess",
-                      lambda ctx, p, found, rerun: calls.append(1) or assess(ctx, p))
+                      lambda ctx, p, before, changes: calls.append(1) or assess(ctx, p))
             full = to_json(run(c.engine, running, proposed, Scope()))
         assert calls and incremental == full, changes
         assert incremental["current_verdicts_reused"] > 20
