@@ -191,3 +191,14 @@ def test_incremental_detection_gives_the_report_of_a_full_assess_per_case(histor
         reports.append(incremental)
     assert reports[0]["changed"] > 0  # not a comparison of two empty reports
 
+
+
+def test_several_workers_over_several_ranges_give_the_one_process_report(history):
+    from policy.simulate import to_json
+
+    c, _ = history
+    current, proposed = _policies(c.engine, **{"returns.window_days": "60", "vip.lifetime_spend": "300"})
+    alone = to_json(run(c.engine, current, proposed, Scope(), workers=1))
+    assert alone["changed"] > 0
+    assert to_json(run(c.engine, current, proposed, Scope(), workers=2)) == alone
+    assert to_json(run(c.engine, current, proposed, Scope(), workers=3)) == alone
