@@ -70,7 +70,7 @@ def reassess(ctx: CaseContext, policy: Policy, before: Assessment, changes: Chan
     if not changes.reach(ctx.kind):
         return before
     amount = ctx.at_stake(policy.shop_currency)
-    signals = redetect(ctx, policy, before.signals, changes.checks, amount=amount)
+    signals = redetect(ctx, policy, before.signals, changes.checks, amount=amount, reweigh=changes.weights)
     if ctx.kind not in changes.kinds and signals == before.signals:
         return before
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))

@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from policy.config import Policy
 from policy.models import (
@@ -114,30 +115,35 @@ def detect(ctx: CaseContext, policy: Policy, *, amount: Money | None = None) -> 
 
 
 def redetect(ctx: CaseContext, policy: Policy, found: Iterable[Signal], rerun: frozenset[SignalCode], *,
-             amount: Money | None = None) -> tuple[Signal, ...]:
+             amount: Money | None = None, reweigh: bool = True) -> tuple[Signal, ...]:
     """What `detect(ctx, policy)` returns, given `found` = `detect(ctx, other)` for a policy
     `other` whose inputs differ from `policy`'s only for the checks in `rerun`
     (`inputs_changed(other, policy)`): those run again, every other check found what it
-    found under `other`, re-weighted with `policy`'s weights. The simulator replays a
-    one-key change over every stored case; most checks cannot see that key."""
+    found under `other`, re-weighted with `policy`'s weights (`reweigh` False: the weights
+    are the same). The simulator replays a one-key change over every stored case; most
+    checks cannot see that key."""
     if ctx.order is None:
         return ()
-    before = {s.code: s for s in found}
-    weights = policy.risk.weights
-    case: _Case | None = None
-    out = []
-    for code in _APPLIES[ctx.kind]:
-        if code in rerun:
-            if case is None:
-                case = _Case(ctx=ctx, policy=policy, amount=amount if amount is not None else ctx.amount)
-            signal = _CHECKS[code](case)
-        else:
-            signal = before.get(code)
-            if signal is not None and signal.weight != weights.of(code):
-                signal = signal.model_copy(update={"weight": weights.of(code)})
-        if signal is not None:
-            out.append(signal)
-    return tuple(out)
+    again, rank = _plan(ctx.kind, rerun)
+    kept = [s for s in found if s.code not in rerun] if again else list(found)
+    if reweigh:
+        weights = policy.risk.weights
+        kept = [s if s.weight == weights.of(s.code) else s.model_copy(update={"weight": weights.of(s.code)})
+                for s in kept]
+    if not again:
+        return tuple(kept)
+    case = _Case(ctx=ctx, policy=policy, amount=amount if amount is not None else ctx.amount)
+    new = [signal for signal in (_CHECKS[code](case) for code in again) if signal is not None]
+    if not new:
+        return tuple(kept)
+    return tuple(sorted(kept + new, key=lambda s: rank[s.code]))  # detect's order
+
+
+@lru_cache(maxsize=128)
+def _plan(kind: CaseKind, rerun: frozenset[SignalCode]) -> tuple[tuple[SignalCode, ...], dict[SignalCode, int]]:
+    """The checks of `kind` to run again, and each check's place in detect's order."""
+    applies = _APPLIES[kind]
+    return tuple(c for c in applies if c in rerun), {c: i for i, c in enumerate(applies)}
 
 
 def inputs_changed(current: Policy, proposed: Policy) -> frozenset[SignalCode]:
@@ -535,15 +541,16 @@ _CHECKS: dict[SignalCode, Callable[[_Case], Signal | None]] = {
 
 
 # What each check reads of the policy, besides its signal's weight (`risk.weights`, which
-# `redetect` applies itself): attribute paths from the Policy, as the check reads them.
+# `redetect` applies itself): attribute paths from the Policy to the fields it reads,
+# through the properties and methods it calls (`store.tz` reads `store.timezone`).
 # tests/policy/test_detect_reads.py records every read each check makes and fails on one
 # that is not covered here (a path covers the paths under it).
 _READS: dict[SignalCode, tuple[str, ...]] = {
-    SignalCode.OUTSIDE_WINDOW: ("returns", "store"),
-    SignalCode.HIGH_VALUE: ("risk.high_value_threshold", "shop_currency"),
-    SignalCode.FINAL_SALE: ("returns",),
+    SignalCode.OUTSIDE_WINDOW: ("returns.window_days", "returns.window_overrides", "store.timezone"),
+    SignalCode.HIGH_VALUE: ("risk.high_value_threshold", "store.currency"),
+    SignalCode.FINAL_SALE: ("returns.final_sale_tags",),
     SignalCode.SERIAL_RETURNER: ("risk.serial_returner",),
-    SignalCode.VIP_CUSTOMER: ("vip", "shop_currency"),
+    SignalCode.VIP_CUSTOMER: ("vip.customer_tags", "vip.lifetime_spend", "store.currency"),
     SignalCode.HIGH_PAYMENT_RISK: ("risk.high_payment_risk_levels",),
     SignalCode.OPEN_DISPUTE: (),
     SignalCode.NOT_DELIVERED: (),

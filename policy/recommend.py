@@ -291,7 +291,7 @@ _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
 # a kind's, finding the same signals, recommends what the current one did (the simulator
 # reuses it). tests/policy/test_detect_reads.py records every read and fails on one not
 # covered here.
-_EVERY = ("shop_currency", "tiers", "slack")
+_EVERY = ("store.currency", "approval_tiers", "slack")
 _RECOMMEND_READS: dict[CaseKind, tuple[str, ...]] = {
     CaseKind.RETURN_REQUEST: (*_EVERY, "returns.exchange_reasons", "auto_approve"),
     CaseKind.TICKET: (*_EVERY, "returns.exchange_reasons"),  # a ticket's return: the return rows
