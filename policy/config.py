@@ -228,7 +228,7 @@ class SignalWeights(Section):
     shipment_delayed: Weight = 10
 
     def of(self, code: SignalCode) -> int:
-        return getattr(self, code.value)
+        return getattr(self, code)  # a StrEnum is its value (without enum's `.value` descriptor: hot)
 
 
 class RiskSettings(Section):
@@ -362,7 +362,7 @@ class SlackRouting(Section):
     ticket: ChannelId | None = None
 
     def of(self, kind: CaseKind) -> str | None:
-        return getattr(self, kind.value)
+        return getattr(self, kind)  # a StrEnum is its value
 
 
 class SlackSettings(Section):

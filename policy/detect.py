@@ -194,6 +194,8 @@ def _shipments(ctx: CaseContext) -> list[Shipment]:
     # the carrier's truth (a shipment with a carrier status) wins over the store's, matched
     # by id or by tracking number.
     by_id = {s.id: s for s in ctx.order.shipments}
+    if not ctx.shipments and all(s.carrier_status is None for s in by_id.values()):
+        return list(by_id.values())  # the store's view only: nothing to replace
     by_id.update({s.id: s for s in ctx.shipments})
     carrier = {s.tracking_number: s for s in by_id.values() if s.carrier_status is not None and s.tracking_number}
     out = []

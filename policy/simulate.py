@@ -256,11 +256,11 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
         before = now.recommendation
         for sim, proposed, biggest, followed, changes in runs:
             after = reassess(case.context, proposed, now, changes).recommendation
-            _count(sim, case, before, after, examples)
+            agreed = _count(sim, case, before, after, examples)
             if case.case_id in followed:
                 sim.focus_cases += 1
-                sim.focus_agrees += bool(agrees(case, after.action))
-            if case.decided is not None and not agrees(case, after.action):
+                sim.focus_agrees += bool(agreed)
+            if case.decided is not None and not agreed:
                 _keep_biggest(biggest, case, before, after, disagreements, sim.currency)
     for sim, biggest in zip(sims, worst):
         sim.disagreements = sorted((d for _, _, d in biggest), key=_disagreement_rank(sim.currency))
@@ -276,7 +276,9 @@ def _disagreement_rank(currency: str):
     return lambda d: (-_rank_key(d.amount, currency), d.case_id)
 
 
-def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recommendation, examples: int) -> None:
+def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recommendation,
+           examples: int) -> bool | None:
+    """Tally one case; whether the person's decision agrees with the proposed policy (None: no person decided)."""
     sim.cases += 1
     sim.kinds[case.context.kind] += 1
     agree_before, agree_after = agrees(case, before.action), agrees(case, after.action)
@@ -289,7 +291,7 @@ def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recom
     sim.became_auto += after.auto_approve and not before.auto_approve
     sim.stopped_auto += before.auto_approve and not after.auto_approve
     if before.action is after.action:
-        return
+        return agree_after
     change = sim.changes.get((before.action, after.action))
     if change is None:
         change = sim.changes[(before.action, after.action)] = Change(before.action, after.action)
@@ -300,6 +302,7 @@ def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recom
     if len(change.examples) < examples:
         change.examples.append(Example(case.case_id, case.label, after.amount,
                                        after.reasons[0] if after.reasons else "", case.decided))
+    return agree_after
 
 
 def _keep_biggest(worst: list, case: PastCase, before: Recommendation, after: Recommendation,
