@@ -186,7 +186,7 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(path: Path, workers: int, reuse: bool = True) -> dict:
+def measure(path: Path, workers: int, reuse: bool = True, changes: list[str] | None = None) -> dict:
     """One timed simulation in this (fresh) process."""
     t_import = time.perf_counter()
     from bot.db import make_engine
@@ -196,7 +196,11 @@ def measure(path: Path, workers: int, reuse: bool = True) -> dict:
     engine = make_engine(f"sqlite:///{path}")
     facts = stored_shop_facts(engine)
     current = resolved(Policy.default(), facts)
-    proposed = resolved(parse_policy(PROPOSED, "bench.toml"), facts)
+    if changes:  # the default policy with KEY=VALUE changes (`--set`), as `returnsbot simulate --set` takes them
+        from bot.simulate import proposed_policy
+        proposed = resolved(proposed_policy(changes=dict(c.split("=", 1) for c in changes)), facts)
+    else:
+        proposed = resolved(parse_policy(PROPOSED, "bench.toml"), facts)
     def cpu() -> float:
         me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -224,10 +228,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--recompute", action="store_true",
                     help="recompute the current policy's verdicts instead of reading the stored ones")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="simulate the default policy with this change instead of the bench's three-section proposal")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the timed child process
     args = ap.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.db, args.workers, reuse=not args.recompute)))
+        print(json.dumps(measure(args.db, args.workers, reuse=not args.recompute, changes=args.set)))
         return 0
     if args.fresh or not args.db.exists():
         took = generate(args.db, args.cases)
@@ -235,7 +241,8 @@ def main() -> int:
     results = []
     for _ in range(args.runs):
         out = subprocess.run([sys.executable, "-m", "bench.simulate", "--measure", "--db", str(args.db),
-                              "--workers", str(args.workers), *(["--recompute"] if args.recompute else [])],
+                              "--workers", str(args.workers), *(["--recompute"] if args.recompute else []),
+                              *(a for c in args.set for a in ("--set", c))],
                              check=True, capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(r)

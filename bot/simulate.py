@@ -38,7 +38,7 @@ from bot.store.snapshots import SnapshotUnreadable, read_assessment_text, read_c
 from policy.config import Policy, PolicyError, load_policy, parse_policy
 from policy.edit import with_values
 from policy.models import Action, CaseKind, ShopFacts
-from policy.simulate import PastCase, Simulation, simulate_many
+from policy.simulate import PastCase, Simulation, simulate_many, unreached_kinds
 
 DEFAULT_SINCE = "90d"  # the history replayed when none is named
 BATCH = 2000  # rows per fetch: big enough to amortise the round trip, small enough for memory
@@ -174,23 +174,29 @@ class Reader:
         self.unreadable = 0
         self.reused = 0  # stored verdicts used
 
-    def cases(self, lo: int | None = None, hi: int | None = None) -> Iterator[PastCase]:
+    def cases(self, lo: int | None = None, hi: int | None = None, *,
+              unreached: frozenset[CaseKind] = frozenset()) -> Iterator[PastCase]:
+        """`unreached`: kinds whose context is not read where the stored assessment is
+        (no proposal can change it: `policy.simulate.unreached_kinds`)."""
         with self.engine.connect() as conn:
             stmt = _statement(self.scope, lo, hi, self.fingerprint)
             result = conn.execution_options(yield_per=BATCH).execute(stmt)
             # Unpacked as tuples: named access on each of 100,000 rows is a measurable part of a replay.
             for case_id, order_name, customer_name, escalated_by, context, v, assessment, outcome, action, \
                     decided_by in result:
-                try:
-                    ctx = read_context_text(context, v)
-                except SnapshotUnreadable:
-                    self.unreadable += 1
-                    continue
                 stored = read_assessment_text(assessment) if assessment is not None else None
+                ctx = None
+                if stored is None or stored.kind not in unreached:
+                    try:
+                        ctx = read_context_text(context, v)
+                    except SnapshotUnreadable:
+                        self.unreadable += 1
+                        continue
                 self.reused += stored is not None
                 yield PastCase(case_id=case_id, label=_label(case_id, order_name, customer_name), context=ctx,
                                decided=_person_outcome(decided_by, outcome, action),
-                               escalated=escalated_by is not None, decided_by=decided_by, current=stored)
+                               escalated=escalated_by is not None, decided_by=decided_by, current=stored,
+                               kind=stored.kind if stored is not None else None)
 
     def id_ranges(self, parts: int) -> list[tuple[int, int]]:
         """Contiguous case id ranges with about the same number of cases in scope each."""
@@ -272,7 +278,8 @@ def _run_many(engine: Engine, current: Policy, proposals: list[Policy], scope: S
 def _replay(engine: Engine, current: Policy, proposals: list[Policy], scope: Scope,
             bounds: tuple[int | None, int | None], opts: _Options) -> list[Simulation]:
     reader = Reader(engine, scope, current if opts.reuse else None)
-    sims = simulate_many(reader.cases(*bounds), current, proposals, focus=opts.focus)
+    unreached = unreached_kinds(current, proposals) if opts.reuse else frozenset()
+    sims = simulate_many(reader.cases(*bounds, unreached=unreached), current, proposals, focus=opts.focus)
     for sim in sims:
         sim.unreadable = reader.unreadable
         sim.reused = reader.reused

@@ -67,8 +67,8 @@ def reassess(ctx: CaseContext, policy: Policy, before: Assessment, changes: Chan
     `Changes.between(current, policy)`: only the checks the changes reach run again
     (`policy.detect.redetect`), and the recommendation is `before`'s when its kind's inputs
     are unchanged and the signals came out the same (a pure function of the same inputs)."""
-    if not changes.reach(ctx.kind):
-        return before
+    if not changes.reach(before.kind):
+        return before  # `ctx` is not read (the simulator may not have read it)
     amount = ctx.at_stake(policy.shop_currency)
     signals = redetect(ctx, policy, before.signals, changes.checks, amount=amount, reweigh=changes.weights)
     if ctx.kind not in changes.kinds and signals == before.signals:

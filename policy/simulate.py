@@ -49,13 +49,20 @@ class PastCase:
 
     case_id: int
     label: str  # "#1001 Marcus Webb": how a person finds it
-    context: CaseContext
+    # None only with `current` and `kind` set, for a kind no proposed policy's changes reach
+    # (the caller need not read a context whose assessment cannot change).
+    context: CaseContext | None
     decided: Action | None = None  # a person's outcome; None: undecided, or decided by automation
     escalated: bool = False  # went up a tier before it was decided
     decided_by: str | None = None
     # What the current policy made of this context, when the caller knows it already (a
     # stored assessment made by the same policy and code): not recomputed.
     current: Assessment | None = None
+    kind: CaseKind | None = None  # the context's kind, when there is no context
+
+    @property
+    def case_kind(self) -> CaseKind:
+        return self.context.kind if self.context is not None else self.kind  # type: ignore[return-value]
 
 
 @dataclass
@@ -220,7 +227,7 @@ def agrees(case: PastCase, recommended: Action) -> bool | None:
     """Whether the person's decision is what `recommended` says; None when no person decided."""
     if case.decided is None:
         return None
-    if case.context.kind is CaseKind.TICKET:
+    if case.case_kind is CaseKind.TICKET:
         return case.decided is Action.ACCEPT or case.decided is recommended
     if recommended is Action.ESCALATE:
         return case.escalated
@@ -232,6 +239,13 @@ def simulate(cases: Iterable[PastCase], current: Policy, proposed: Policy, *,
     """Replay `cases` (any iterable: it is consumed once, one case at a time) through both
     policies. Both must be resolved for the same shop (`Policy.for_shop`)."""
     return simulate_many(cases, current, [proposed], examples=examples, disagreements=disagreements)[0]
+
+
+def unreached_kinds(current: Policy, proposals: list[Policy]) -> frozenset[CaseKind]:
+    """The case kinds none of the proposals can assess differently from `current`: a
+    caller with their stored assessments need not read their contexts."""
+    changes = [Changes.between(current, p) for p in proposals]
+    return frozenset(k for k in CaseKind if not any(ch.reach(k) for ch in changes))
 
 
 def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Policy], *,
@@ -252,10 +266,15 @@ def simulate_many(cases: Iterable[PastCase], current: Policy, proposals: list[Po
     # each case (policy.assess.reassess), the rest is the current policy's assessment.
     runs = list(zip(sims, proposals, worst, focus, [Changes.between(current, p) for p in proposals]))
     for case in cases:
-        now = case.current or assess(case.context, current)
+        if case.context is None:
+            if case.current is None or any(changes.reach(case.case_kind) for *_, changes in runs):
+                raise ValueError(f"case {case.case_id}: no context, and its assessment is needed")
+            now = case.current
+        else:
+            now = case.current or assess(case.context, current)
         before = now.recommendation
         for sim, proposed, biggest, followed, changes in runs:
-            after = reassess(case.context, proposed, now, changes).recommendation
+            after = reassess(case.context, proposed, now, changes).recommendation  # type: ignore[arg-type]
             agreed = _count(sim, case, before, after, examples)
             if case.case_id in followed:
                 sim.focus_cases += 1
@@ -280,7 +299,7 @@ def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recom
            examples: int) -> bool | None:
     """Tally one case; whether the person's decision agrees with the proposed policy (None: no person decided)."""
     sim.cases += 1
-    sim.kinds[case.context.kind] += 1
+    sim.kinds[case.case_kind] += 1
     agree_before, agree_after = agrees(case, before.action), agrees(case, after.action)
     if case.decided is not None:
         sim.decided += 1

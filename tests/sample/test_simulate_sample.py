@@ -202,3 +202,33 @@ def test_several_workers_over_several_ranges_give_the_one_process_report(history
     assert alone["changed"] > 0
     assert to_json(run(c.engine, current, proposed, Scope(), workers=2)) == alone
     assert to_json(run(c.engine, current, proposed, Scope(), workers=3)) == alone
+
+
+def test_kinds_a_proposal_cannot_reach_are_not_read_and_the_report_is_the_same(history, monkeypatch):
+    """A change only delayed parcels read (`[shipping]`): with the stored verdicts, only
+    those cases' contexts are read (and any case without one); the report is the one that
+    reads and assesses every case."""
+    import bot.simulate as bot_simulate
+    from policy.simulate import to_json
+
+    c, _ = history
+    # the demo's running policy with one key changed
+    proposed = c.policy.model_copy(update={"shipping": c.policy.shipping.model_copy(update={"late_after_days": 0})})
+    read_kinds = []
+    real = bot_simulate.read_context_text
+
+    def reading(text, version):
+        ctx = real(text, version)
+        read_kinds.append(ctx.kind)
+        return ctx
+
+    monkeypatch.setattr(bot_simulate, "read_context_text", reading)
+    quick = run(c.engine, c.policy, proposed, Scope())
+    # read: every delayed parcel, and the few cases with no stored verdict of this policy
+    delayed, unstored = quick.kinds[CaseKind.DELAYED_SHIPMENT], quick.cases - quick.reused
+    assert quick.cases == 35 and delayed >= 1 and read_kinds.count(CaseKind.DELAYED_SHIPMENT) == delayed
+    assert len(read_kinds) <= delayed + unstored < 15
+    read_kinds.clear()
+    full = run(c.engine, c.policy, proposed, Scope(), reuse=False)
+    assert len(read_kinds) == 35
+    assert {**to_json(quick), "current_verdicts_reused": 0} == to_json(full)
