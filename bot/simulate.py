@@ -198,7 +198,7 @@ class Reader:
                                escalated=escalated_by is not None, decided_by=decided_by, current=stored,
                                kind=stored.kind if stored is not None else None)
 
-    def id_ranges(self, parts: int) -> list[tuple[int, int]]:
+    def id_ranges(self, parts: int) -> list[tuple[int, int | None]]:
         """Contiguous case id ranges with about the same number of cases in scope each."""
         c = cases.c
         stmt = select(c.id).order_by(c.id)
@@ -212,7 +212,7 @@ class Reader:
                 return []
             bounds = [conn.execute(stmt.offset(n * i // parts).limit(1)).scalar_one() for i in range(parts)]
         bounds = sorted(set(bounds))
-        return [(lo, hi) for lo, hi in zip(bounds, [*bounds[1:], 2**62])]
+        return [(lo, hi) for lo, hi in zip(bounds, [*bounds[1:], None])]  # the last one: no upper bound
 
 
 # --- running it -----------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def _replay_range_of(args: tuple) -> list[Simulation]:
 
 
 def _replay_range(url: str, current: Policy, proposals: list[Policy], scope: Scope,
-                  bounds: tuple[int, int], opts: _Options) -> list[Simulation]:
+                  bounds: tuple[int, int | None], opts: _Options) -> list[Simulation]:
     engine = make_engine(url, read_only=True)
     try:
         return _replay(engine, current, proposals, scope, bounds, opts)
