@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from policy.config import Policy
-from policy.detect import applies_to, detect, inputs_changed, redetect
-from policy.models import Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
-from policy.recommend import recommend, recommendation_inputs_changed
+from policy.detect import applies_to, detect, inputs_changed, read_path, redetect
+from policy.models import Action, Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
+from policy.recommend import AUTO_APPROVE_READS, may_auto_approve, recommend, recommendation_inputs_changed
 
 _OPENS_CASE: dict[CaseKind, frozenset[SignalCode] | None] = {
     CaseKind.RETURN_REQUEST: None,  # None: always
@@ -51,27 +51,36 @@ class Changes:
     checks: frozenset[SignalCode]
     kinds: frozenset[CaseKind]
     weights: bool  # `[risk.weights]` differ: any signal found weighs differently
+    auto_approve: bool  # `[auto_approve]` differs: read for a return recommended as refund or exchange
 
     @classmethod
     def between(cls, current: Policy, proposed: Policy) -> Changes:
         return cls(checks=inputs_changed(current, proposed), kinds=recommendation_inputs_changed(current, proposed),
-                   weights=current.risk.weights != proposed.risk.weights)
+                   weights=current.risk.weights != proposed.risk.weights,
+                   auto_approve=any(read_path(current, p) != read_path(proposed, p) for p in AUTO_APPROVE_READS))
 
     def reach(self, kind: CaseKind) -> bool:
         """Whether a case of `kind` can be assessed differently at all."""
-        return self.weights or kind in self.kinds or not self.checks.isdisjoint(applies_to(kind))
+        return (self.weights or kind in self.kinds or not self.checks.isdisjoint(applies_to(kind))
+                or (self.auto_approve and kind is CaseKind.RETURN_REQUEST))
+
+    def recommendation_reached(self, kind: CaseKind, action: Action) -> bool:
+        """Whether the recommendation for `kind`, which recommended `action` from the same
+        signals, reads something that changed."""
+        return kind in self.kinds or (self.auto_approve and may_auto_approve(kind, action))
 
 
 def reassess(ctx: CaseContext, policy: Policy, before: Assessment, changes: Changes) -> Assessment:
     """`assess(ctx, policy)`, given `before` = `assess(ctx, current)` and `changes` =
     `Changes.between(current, policy)`: only the checks the changes reach run again
-    (`policy.detect.redetect`), and the recommendation is `before`'s when its kind's inputs
-    are unchanged and the signals came out the same (a pure function of the same inputs)."""
+    (`policy.detect.redetect`), and the recommendation is `before`'s when the signals came
+    out the same and it reads nothing that changed — its kind's inputs, and `[auto_approve]`
+    only for a refund or an exchange (the same signals give the same action)."""
     if not changes.reach(before.kind):
         return before  # `ctx` is not read (the simulator may not have read it)
     amount = ctx.at_stake(policy.shop_currency)
     signals = redetect(ctx, policy, before.signals, changes.checks, amount=amount, reweigh=changes.weights)
-    if ctx.kind not in changes.kinds and signals == before.signals:
+    if signals == before.signals and not changes.recommendation_reached(ctx.kind, before.recommendation.action):
         return before
     return Assessment(kind=ctx.kind, signals=signals, recommendation=recommend(ctx, signals, policy, amount=amount))
 

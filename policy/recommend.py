@@ -293,7 +293,8 @@ _DECIDE: dict[CaseKind, Callable[[CaseContext, _Found, Policy], _Decision]] = {
 # covered here.
 _EVERY = ("store.currency", "approval_tiers", "slack")
 _RECOMMEND_READS: dict[CaseKind, tuple[str, ...]] = {
-    CaseKind.RETURN_REQUEST: (*_EVERY, "returns.exchange_reasons", "auto_approve"),
+    # and AUTO_APPROVE_READS where `may_auto_approve` (a refund or an exchange)
+    CaseKind.RETURN_REQUEST: (*_EVERY, "returns.exchange_reasons"),
     CaseKind.TICKET: (*_EVERY, "returns.exchange_reasons"),  # a ticket's return: the return rows
     CaseKind.DISPUTE: (*_EVERY, "disputes", "fraud"),
     CaseKind.EARLY_FRAUD_WARNING: (*_EVERY, "fraud"),
@@ -301,6 +302,9 @@ _RECOMMEND_READS: dict[CaseKind, tuple[str, ...]] = {
     CaseKind.ORDER_REVIEW: _EVERY,
     CaseKind.DELAYED_SHIPMENT: _EVERY,
 }
+
+
+AUTO_APPROVE_READS = ("auto_approve",)
 
 
 def recommendation_inputs_changed(current: Policy, proposed: Policy) -> frozenset[CaseKind]:
@@ -312,6 +316,12 @@ def recommendation_inputs_changed(current: Policy, proposed: Policy) -> frozense
 # --- auto-approve -----------------------------------------------------------------------
 
 
+def may_auto_approve(kind: CaseKind, action: Action) -> bool:
+    """Whether `[auto_approve]` is read at all for this recommendation: a return request
+    recommended as a refund or an exchange."""
+    return kind is CaseKind.RETURN_REQUEST and action in (Action.REFUND, Action.EXCHANGE)
+
+
 def _auto_approve(
     kind: CaseKind,
     action: Action,
@@ -321,7 +331,7 @@ def _auto_approve(
     policy: Policy,
 ) -> tuple[bool, str | None]:
     """Whether the policy decides alone, and the sentence saying why (None: nothing to say)."""
-    if kind != CaseKind.RETURN_REQUEST or action not in (Action.REFUND, Action.EXCHANGE):
+    if not may_auto_approve(kind, action):
         return False, None
     rules = policy.auto_approve
     if not rules.enabled:

@@ -36,6 +36,7 @@ from policy.assess import Changes, assess, reassess
 from policy.config import Policy
 from policy.models import Action, Assessment, CaseContext, CaseKind, Money, Recommendation
 
+_ZERO = Decimal(0)
 EXAMPLES_PER_CHANGE = 3
 DISAGREEMENTS_LISTED = 5
 
@@ -72,7 +73,7 @@ class Totals:
     by_currency: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, amount: Money) -> None:
-        self.by_currency[amount.currency] = self.by_currency.get(amount.currency, Decimal(0)) + amount.amount
+        self.by_currency[amount.currency] = self.by_currency.get(amount.currency, _ZERO) + amount.amount
 
     def in_(self, currency: str) -> Money:
         return Money(amount=self.by_currency.get(currency, Decimal(0)), currency=currency)
@@ -300,9 +301,14 @@ def _count(sim: Simulation, case: PastCase, before: Recommendation, after: Recom
     """Tally one case; whether the person's decision agrees with the proposed policy (None: no person decided)."""
     sim.cases += 1
     sim.kinds[case.case_kind] += 1
-    agree_before, agree_after = agrees(case, before.action), agrees(case, after.action)
     if case.decided is not None:
         sim.decided += 1
+    if after is before:  # the proposal could not reach it (policy.assess.reassess): nothing differs
+        agreed = agrees(case, before.action)
+        sim.current.count(before, agrees=agreed)
+        sim.proposed.count(before, agrees=agreed)
+        return agreed
+    agree_before, agree_after = agrees(case, before.action), agrees(case, after.action)
     sim.current.count(before, agrees=agree_before)
     sim.proposed.count(after, agrees=agree_after)
     sim.higher_tier += after.tier.index > before.tier.index

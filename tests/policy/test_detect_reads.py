@@ -142,8 +142,10 @@ def uncovered_recommendation_reads() -> dict[CaseKind, set[str]]:
     for p in POLICIES:
         for ctx in CONTEXTS:
             seen: set[str] = set()
-            recommend(ctx, assess(ctx, p).signals, _Recorder(p, "", seen))  # type: ignore[arg-type]
+            rec = recommend(ctx, assess(ctx, p).signals, _Recorder(p, "", seen))  # type: ignore[arg-type]
             declared = recommend_module._RECOMMEND_READS[ctx.kind]
+            if recommend_module.may_auto_approve(ctx.kind, rec.action):
+                declared += recommend_module.AUTO_APPROVE_READS
             missing = {path for path in seen if not any(path == d or path.startswith(d + ".") for d in declared)}
             if missing:
                 out.setdefault(ctx.kind, set()).update(missing)
@@ -159,8 +161,9 @@ def test_every_kinds_recommendation_reads_only_what_it_declares():
 def test_a_recommendation_reading_an_undeclared_key_is_caught(monkeypatch):
     monkeypatch.setitem(recommend_module._RECOMMEND_READS, CaseKind.RETURN_REQUEST,
                         recommend_module._EVERY)
-    assert {"auto_approve.enabled", "returns.exchange_reasons"} <= uncovered_recommendation_reads()[
-        CaseKind.RETURN_REQUEST]
+    assert "returns.exchange_reasons" in uncovered_recommendation_reads()[CaseKind.RETURN_REQUEST]
+    monkeypatch.setattr(recommend_module, "AUTO_APPROVE_READS", ())
+    assert "auto_approve.enabled" in uncovered_recommendation_reads()[CaseKind.RETURN_REQUEST]
 
 
 def uncovered_reads() -> dict[SignalCode, set[str]]:
@@ -206,8 +209,8 @@ def test_the_same_policy_changes_nothing_and_one_key_changes_its_readers():
     assert inputs_changed(default, policy("[auto_approve]\nmax_amount = 100\n")) == frozenset()
     assert inputs_changed(default, policy("[risk.weights]\nvip_customer = -30\n")) == frozenset()
     assert recommendation_inputs_changed(default, policy()) == frozenset()
-    assert recommendation_inputs_changed(default, policy("[auto_approve]\nmax_amount = 100\n")) == {
-        CaseKind.RETURN_REQUEST}
+    assert recommendation_inputs_changed(default, policy("[auto_approve]\nmax_amount = 100\n")) == frozenset()
+    assert Changes.between(default, policy("[auto_approve]\nmax_amount = 100\n")).auto_approve
     assert recommendation_inputs_changed(default, policy("[fraud]\ndispute_fee = 25\n")) == {
         CaseKind.DISPUTE, CaseKind.EARLY_FRAUD_WARNING}
     assert recommendation_inputs_changed(default, policy("[vip]\nlifetime_spend = 1500\n")) == frozenset()
