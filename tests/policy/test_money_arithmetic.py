@@ -66,3 +66,10 @@ def test_money_takes_decimals_strings_and_ints_refuses_floats_and_odd_currencies
     for currency in ("US", "USDX", "U$D", "US1", "ÄBC", ""):
         with pytest.raises(ValidationError):
             Money(amount=Decimal(1), currency=currency)
+
+
+def test_a_policy_limit_is_built_once_and_keeps_its_digits():
+    assert Money.limit(Decimal("500"), "USD") is Money.limit(Decimal("500"), "USD")
+    assert Money.limit(Decimal("500"), "USD") == _validated("500")
+    assert str(Money.limit(Decimal("500.00"), "USD").amount) == "500.00"  # not the cached 500
+    assert Money.limit(Decimal("500"), "EUR").currency == "EUR"
