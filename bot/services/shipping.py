@@ -20,6 +20,7 @@ from typing import Callable
 
 from bot import actors
 from bot.clock import Clock
+from bot.policy_fingerprint import fingerprint
 from bot.store import CaseRecord, CaseRepo, NewCase
 from bot.store.stages import case_for_tracking
 from policy.approval import channel_for
@@ -176,7 +177,8 @@ class ShippingService:
             self.moments.consider(ctx, getattr(self.source, "name", event.source))  # the order's store
         case, created = self.cases.open(NewCase(
             source=event.source, external_id=ext, context=ctx, assessment=assessment,
-            channel=channel_for(CaseKind.DELAYED_SHIPMENT, self.policy), opened_at=now))
+            channel=channel_for(CaseKind.DELAYED_SHIPMENT, self.policy), opened_at=now,
+            policy_fingerprint=fingerprint(self.policy)))  # `assess(ctx, policy)` as stored: the simulator reads it
         if not created:
             return case, False  # opened by a concurrent report of the same parcel
         log.info("case.opened case_id=%s kind=delayed_shipment order=%s parcel=%s", case.id, order.name, key)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bot.clock import Clock
+from bot.policy_fingerprint import fingerprint
 from bot.llm.triage import classify
 from bot.services.context import assemble, contribute
 from bot.services.ticket_note import queue_context_note
@@ -88,7 +89,8 @@ class TicketIntake:
             case, created = self.cases.open(NewCase(
                 source=ticket.source, external_id=ticket.id, context=ctx, assessment=assessment,
                 channel=channel_for(CaseKind.TICKET, self.policy), opened_at=ctx.now,
-                customer_name=ticket.requester_name, within=queue_context_note(ctx, self.policy.store.tz, now=ctx.now)))
+                customer_name=ticket.requester_name, within=queue_context_note(ctx, self.policy.store.tz, now=ctx.now),
+                policy_fingerprint=fingerprint(self.policy)))
             if created:
                 log.info("case.opened case_id=%s kind=ticket order=%s action=%s", case.id, case.order_name,
                          case.recommended_action)

@@ -158,10 +158,13 @@ def test_the_stored_assessments_are_what_the_running_policy_makes_of_the_stored_
         rows = conn.execute(select(case_snapshots.c.context, case_snapshots.c.assessment)
                             .join(cases, cases.c.snapshot_id == case_snapshots.c.id)
                             .where(case_snapshots.c.policy_fingerprint == mark)).all()
-    assert len(rows) > 20
+    assert len(rows) > 30
+    kinds = set()
     for row in rows:
         ctx, stored = read(row.context, row.assessment)
         assert assess(ctx, c.policy) == stored, ctx.kind
+        kinds.add(ctx.kind)
+    assert kinds == set(CaseKind)  # tickets and delayed parcels are stamped where they open, too
 
 
 def test_incremental_detection_gives_the_report_of_a_full_assess_per_case(history, monkeypatch):
