@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from policy.config import Policy
-from policy.detect import applies_to, detect, inputs_changed, read_path, redetect
+from policy.detect import applies_to, detect, inputs_changed, paths_differ, redetect
 from policy.models import Action, Assessment, CaseContext, CaseKind, Recommendation, Signal, SignalCode
 from policy.recommend import AUTO_APPROVE_READS, may_auto_approve, recommend, recommendation_inputs_changed
 
@@ -57,7 +57,7 @@ class Changes:
     def between(cls, current: Policy, proposed: Policy) -> Changes:
         return cls(checks=inputs_changed(current, proposed), kinds=recommendation_inputs_changed(current, proposed),
                    weights=current.risk.weights != proposed.risk.weights,
-                   auto_approve=any(read_path(current, p) != read_path(proposed, p) for p in AUTO_APPROVE_READS))
+                   auto_approve=paths_differ(current, proposed, AUTO_APPROVE_READS))
 
     def reach(self, kind: CaseKind) -> bool:
         """Whether a case of `kind` can be assessed differently at all."""

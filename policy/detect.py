@@ -148,8 +148,7 @@ def _plan(kind: CaseKind, rerun: frozenset[SignalCode]) -> tuple[tuple[SignalCod
 
 def inputs_changed(current: Policy, proposed: Policy) -> frozenset[SignalCode]:
     """The checks that read something of the policy (`_READS`) that differs between the two."""
-    return frozenset(code for code, paths in _READS.items()
-                     if any(read_path(current, path) != read_path(proposed, path) for path in paths))
+    return frozenset(code for code, paths in _READS.items() if paths_differ(current, proposed, paths))
 
 
 def applies_to(kind: CaseKind) -> tuple[SignalCode, ...]:
@@ -157,8 +156,12 @@ def applies_to(kind: CaseKind) -> tuple[SignalCode, ...]:
     return _APPLIES[kind]
 
 
-def read_path(policy: Policy, path: str) -> object:
-    """The policy's value at an attribute path such as "risk.serial_returner"."""
+def paths_differ(current: Policy, proposed: Policy, paths: Iterable[str]) -> bool:
+    """Whether the two policies differ at any of these attribute paths ("risk.serial_returner")."""
+    return any(_read_path(current, path) != _read_path(proposed, path) for path in paths)
+
+
+def _read_path(policy: Policy, path: str) -> object:
     value: object = policy
     for name in path.split("."):
         value = getattr(value, name)

@@ -163,11 +163,17 @@ class Money(Frozen):
         return self.format()
 
 
-def total(values: list[Money] | tuple[Money, ...], currency: str) -> Money:
+def total(values: Iterable[Money], currency: str) -> Money:
+    # `zero + v + …` summed in Decimals (one Money at the end): the same sums in the same
+    # order and the same currency check; a return's amount is read on every assessment.
     out = Money.zero(currency)
+    amount, currency = out.amount, out.currency
+    added = False
     for v in values:
-        out = out + v
-    return out
+        if v.currency != currency:
+            raise CurrencyMismatch(f"{currency} vs {v.currency}")
+        amount, added = amount + v.amount, True
+    return Money._derived(amount, currency) if added else out
 
 
 def charged_if_other(shop: Money, charged: Money | None) -> Money | None:
@@ -571,16 +577,7 @@ class ReturnRequest(Frozen):
 
     @property
     def amount(self) -> Money:
-        # `total` of the lines' amounts, in Decimals (the same sums in the same order): read
-        # once or twice per assessment, and the simulator assesses every stored case.
-        currency = self.currency
-        amount = Decimal("0")
-        for li in self.line_items:
-            price = li.unit_price
-            if price.currency != currency:
-                raise CurrencyMismatch(f"{currency} vs {price.currency}")
-            amount = amount + price.amount * li.quantity
-        return Money._derived(amount, currency)
+        return total([li.amount for li in self.line_items], self.currency)
 
     @property
     def presentment_amount(self) -> Money | None:

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 from policy.approval import channel_for, required_tier
 from policy.config import Policy
-from policy.detect import SIGNAL_LABELS, counted_returns, history_days, plural, read_path
+from policy.detect import SIGNAL_LABELS, counted_returns, history_days, paths_differ, plural
 from policy.models import Action, CaseContext, CaseKind, Money, Recommendation, ReturnOutcome, Signal, SignalCode
 
 S = SignalCode
@@ -309,8 +309,7 @@ AUTO_APPROVE_READS = ("auto_approve",)
 
 def recommendation_inputs_changed(current: Policy, proposed: Policy) -> frozenset[CaseKind]:
     """The kinds whose recommendation reads something that differs between the two policies."""
-    return frozenset(kind for kind, paths in _RECOMMEND_READS.items()
-                     if any(read_path(current, path) != read_path(proposed, path) for path in paths))
+    return frozenset(kind for kind, paths in _RECOMMEND_READS.items() if paths_differ(current, proposed, paths))
 
 
 # --- auto-approve -----------------------------------------------------------------------

@@ -132,8 +132,8 @@ class _Recorder:
 
 
 def _covered(path: str, declared: tuple[str, ...]) -> bool:
-    # A signal's weight is re-applied by redetect itself.
-    return any(path == d or path.startswith(d + ".") for d in (*declared, "risk.weights"))
+    """A declared path covers itself and every path under it."""
+    return any(path == d or path.startswith(d + ".") for d in declared)
 
 
 def uncovered_recommendation_reads() -> dict[CaseKind, set[str]]:
@@ -146,7 +146,7 @@ def uncovered_recommendation_reads() -> dict[CaseKind, set[str]]:
             declared = recommend_module._RECOMMEND_READS[ctx.kind]
             if recommend_module.may_auto_approve(ctx.kind, rec.action):
                 declared += recommend_module.AUTO_APPROVE_READS
-            missing = {path for path in seen if not any(path == d or path.startswith(d + ".") for d in declared)}
+            missing = {path for path in seen if not _covered(path, declared)}
             if missing:
                 out.setdefault(ctx.kind, set()).update(missing)
     return out
@@ -176,7 +176,8 @@ def uncovered_reads() -> dict[SignalCode, set[str]]:
             for code in _APPLIES[ctx.kind]:
                 seen: set[str] = set()
                 _CHECKS[code](_Case(ctx=ctx, policy=_Recorder(p, "", seen), amount=ctx.amount))  # type: ignore[arg-type]
-                missing = {path for path in seen if not _covered(path, detect_module._READS[code])}
+                # A signal's weight is re-applied by redetect itself.
+                missing = {path for path in seen if not _covered(path, (*detect_module._READS[code], "risk.weights"))}
                 if missing:
                     out.setdefault(code, set()).update(missing)
     return out

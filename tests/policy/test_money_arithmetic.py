@@ -73,3 +73,16 @@ def test_a_policy_limit_is_built_once_and_keeps_its_digits():
     assert Money.limit(Decimal("500"), "USD") == _validated("500")
     assert str(Money.limit(Decimal("500.00"), "USD").amount) == "500.00"  # not the cached 500
     assert Money.limit(Decimal("500"), "EUR").currency == "EUR"
+
+
+def test_total_is_the_money_sum_and_refuses_mixed_currencies():
+    from policy.models import total
+
+    items = [_validated("19.99"), _validated("0.01"), _validated("5.50")]
+    assert total(items, "usd") == _validated("25.50") and str(total(items, "USD").amount) == "25.50"
+    assert total([], "EUR") is Money.zero("EUR")
+    assert total((m for m in items), "USD") == _validated("25.50")  # any iterable, consumed once
+    with pytest.raises(CurrencyMismatch, match="USD vs EUR"):
+        total([_validated("1"), _validated("1", "EUR")], "USD")
+    with pytest.raises(ValidationError):
+        total([], "U$D")
